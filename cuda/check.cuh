@@ -1,0 +1,46 @@
+// Error checks for every CUDA, cuBLAS and cuRAND call: the failing call, file:line and the
+// library's message go into a naqs::Error. NAQS_CUDA_CHECK_LAUNCH() after every kernel launch.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <curand.h>
+
+#include "host/core/error.hpp"
+
+#define NAQS_CUDA_CHECK(call)                                                                \
+  do {                                                                                       \
+    cudaError_t naqs_e_ = (call);                                                            \
+    if (naqs_e_ != cudaSuccess)                                                              \
+      throw ::naqs::Error(::naqs::cat(#call, " failed at ", __FILE__, ":", __LINE__, ": ",   \
+                                      cudaGetErrorName(naqs_e_), ": ",                       \
+                                      cudaGetErrorString(naqs_e_)));                         \
+  } while (0)
+
+#define NAQS_CUDA_CHECK_LAUNCH() NAQS_CUDA_CHECK(cudaGetLastError())
+
+#define NAQS_CUBLAS_CHECK(call)                                                              \
+  do {                                                                                       \
+    cublasStatus_t naqs_s_ = (call);                                                         \
+    if (naqs_s_ != CUBLAS_STATUS_SUCCESS)                                                    \
+      throw ::naqs::Error(::naqs::cat(#call, " failed at ", __FILE__, ":", __LINE__, ": ",   \
+                                      cublasGetStatusString(naqs_s_)));                      \
+  } while (0)
+
+#define NAQS_CURAND_CHECK(call)                                                              \
+  do {                                                                                       \
+    curandStatus_t naqs_s_ = (call);                                                         \
+    if (naqs_s_ != CURAND_STATUS_SUCCESS)                                                    \
+      throw ::naqs::Error(::naqs::cat(#call, " failed at ", __FILE__, ":", __LINE__,         \
+                                      ": curandStatus ", static_cast<int>(naqs_s_)));        \
+  } while (0)
+
+namespace naqs::cuda_rt {
+// Grid size for a 1-D launch over n elements with `block` threads, capped for grid-stride loops.
+inline unsigned grid_for(long long n, int block = 256) {
+  long long g = (n + block - 1) / block;
+  if (g < 1) g = 1;
+  if (g > 65535LL * 32) g = 65535LL * 32;
+  return static_cast<unsigned>(g);
+}
+cublasHandle_t cublas_handle();  // per device, created on first use, checked
+}  // namespace naqs::cuda_rt

@@ -1,0 +1,81 @@
+// CUDA runtime: device discovery, raw allocation, copies, the cuBLAS handle.
+// Declared (without CUDA types) in host/core/cuda_runtime.hpp; the caching lives in
+// host/core/allocator.cpp.
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "cuda/check.cuh"
+#include "host/core/cuda_runtime.hpp"
+
+namespace naqs::cuda_rt {
+
+int device_count_noexcept() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls are not confused by it
+    return 0;
+  }
+  return n;
+}
+
+std::string device_name(int index) {
+  cudaDeviceProp prop{};
+  NAQS_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  return cat(prop.name, " (", prop.totalGlobalMem >> 20, " MiB, sm_", prop.major, prop.minor,
+             ")");
+}
+
+void set_device(int index) { NAQS_CUDA_CHECK(cudaSetDevice(index)); }
+
+void* malloc_device(std::size_t bytes) {
+  void* p = nullptr;
+  cudaError_t e = cudaMalloc(&p, bytes);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    throw Error(cat("cudaMalloc(", bytes, " bytes) failed: ", cudaGetErrorString(e)));
+  }
+  return p;
+}
+
+void free_device(void* p) noexcept {
+  cudaError_t e = cudaFree(p);
+  if (e != cudaSuccess && e != cudaErrorCudartUnloading)
+    std::fprintf(stderr, "naqs: warning: cudaFree failed: %s\n", cudaGetErrorString(e));
+}
+
+void copy_h2d(void* dst, const void* src, std::size_t bytes) {
+  NAQS_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+}
+void copy_d2h(void* dst, const void* src, std::size_t bytes) {
+  NAQS_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+void copy_d2d(void* dst, const void* src, std::size_t bytes) {
+  NAQS_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+}
+void memset_device(void* dst, int value, std::size_t bytes) {
+  NAQS_CUDA_CHECK(cudaMemset(dst, value, bytes));
+}
+void synchronize() { NAQS_CUDA_CHECK(cudaDeviceSynchronize()); }
+
+std::size_t free_memory() {
+  std::size_t free_b = 0, total_b = 0;
+  NAQS_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  return free_b;
+}
+
+cublasHandle_t cublas_handle() {
+  static std::mutex m;
+  static std::map<int, cublasHandle_t> handles;  // never destroyed: lives until exit
+  int dev = 0;
+  NAQS_CUDA_CHECK(cudaGetDevice(&dev));
+  std::lock_guard<std::mutex> lock(m);
+  auto it = handles.find(dev);
+  if (it != handles.end()) return it->second;
+  cublasHandle_t h = nullptr;
+  NAQS_CUBLAS_CHECK(cublasCreate(&h));
+  handles[dev] = h;
+  return h;
+}
+
+}  // namespace naqs::cuda_rt

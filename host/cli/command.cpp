@@ -1,0 +1,137 @@
+#include "host/cli/command.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "host/core/error.hpp"
+
+namespace naqs {
+
+namespace {
+std::vector<Command>& registry() {
+  static std::vector<Command> r;
+  return r;
+}
+
+std::string any_to_string(const boost::any& v) {
+  if (v.empty()) return "";
+  if (auto p = boost::any_cast<std::string>(&v)) return *p;
+  if (auto p = boost::any_cast<int>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<long>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<long long>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<unsigned>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<unsigned long>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<unsigned long long>(&v)) return std::to_string(*p);
+  if (auto p = boost::any_cast<bool>(&v)) return *p ? "true" : "false";
+  if (auto p = boost::any_cast<double>(&v)) {
+    std::ostringstream os;
+    os.precision(17);
+    os << *p;
+    return os.str();
+  }
+  if (auto p = boost::any_cast<std::vector<std::string>>(&v)) {
+    std::string s;
+    for (auto& x : *p) {
+      if (!s.empty()) s += ' ';
+      s += x;
+    }
+    return s;
+  }
+  return "<unprintable>";
+}
+
+void print_usage(std::ostream& os) {
+  os << "naqs: neural autoregressive quantum states (GPU-first C++/CUDA)\n\n"
+        "usage: naqs <command> [options]      naqs <command> --help\n\ncommands:\n";
+  auto cmds = commands();
+  for (const Command& c : cmds) {
+    std::string name = c.name;
+    name.resize(std::max<std::size_t>(name.size(), 10), ' ');
+    os << "  " << name << "  " << c.summary << "\n";
+  }
+  os << "\nEvery option can also come from an INI file (--config FILE, lines 'name = value');\n"
+        "the command line wins. Energies are in Pauli units (see docs/CONVENTIONS.md).\n";
+}
+}  // namespace
+
+bool register_command(const Command& c) {
+  registry().push_back(c);
+  return true;
+}
+
+const std::vector<Command>& commands() {
+  auto& r = registry();
+  std::sort(r.begin(), r.end(),
+            [](const Command& a, const Command& b) { return std::string(a.name) < b.name; });
+  return r;
+}
+
+std::string effective_config(const po::variables_map& vm) {
+  std::string out;
+  for (const auto& [name, value] : vm) {
+    if (name == "help" || name == "config") continue;
+    out += name + " = " + any_to_string(value.value()) + "\n";
+  }
+  return out;
+}
+
+int run_cli(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (name == "--version") name = "info";
+  const Command* cmd = nullptr;
+  for (const Command& c : commands())
+    if (name == c.name) cmd = &c;
+  if (!cmd) {
+    std::string allowed;
+    for (const Command& c : commands()) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += c.name;
+    }
+    throw UsageError(cat("unknown command '", name, "' (allowed: ", allowed, ")"));
+  }
+
+  po::options_description desc(cat("naqs ", cmd->name, ": ", cmd->summary, "\n\noptions"));
+  desc.add_options()("help,h", "print this help and exit")(
+      "config", po::value<std::string>(), "INI file of options ('name = value' lines)");
+  cmd->add_options(desc);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).run(), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) throw UsageError(cat("--config: cannot open '", path, "'"));
+      po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(cat(e.what(), " (see 'naqs ", cmd->name, " --help')"));
+  }
+
+  CommandContext ctx;
+  for (int i = 0; i < argc; ++i) {
+    if (i) ctx.command_line += ' ';
+    ctx.command_line += argv[i];
+  }
+  ctx.config_text = effective_config(vm);
+  ctx.vm = &vm;
+  return cmd->run(ctx);
+}
+
+}  // namespace naqs

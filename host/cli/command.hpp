@@ -1,0 +1,43 @@
+// Subcommands of the naqs executable. Each apps/cmd_*.cpp registers one with NAQS_COMMAND;
+// main() parses `naqs <cmd> [options]` (command line first, then --config FILE, so the command
+// line wins), handles --help, and calls run(). Malformed or unknown options become one
+// UsageError line (exit code 2).
+#pragma once
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+namespace naqs {
+
+namespace po = boost::program_options;
+
+struct CommandContext {
+  std::string command_line;  // the whole argv joined, for provenance
+  std::string config_text;   // every effective option as "name = value" lines
+  const po::variables_map* vm = nullptr;
+};
+
+struct Command {
+  const char* name;
+  const char* summary;
+  void (*add_options)(po::options_description& desc);
+  int (*run)(const CommandContext& ctx);
+};
+
+bool register_command(const Command& c);
+const std::vector<Command>& commands();
+
+// Parses argv and runs the command; returns the process exit code. Throws UsageError for bad
+// input and naqs::Error for failures (main() prints them).
+int run_cli(int argc, char** argv);
+
+// "name = value" for every option in vm (defaults included), sorted by name.
+std::string effective_config(const po::variables_map& vm);
+
+}  // namespace naqs
+
+#define NAQS_COMMAND_CAT2(a, b) a##b
+#define NAQS_COMMAND_CAT(a, b) NAQS_COMMAND_CAT2(a, b)
+#define NAQS_COMMAND(...)                                                   \
+  static const bool NAQS_COMMAND_CAT(naqs_command_registered_, __LINE__) = \
+      ::naqs::register_command(::naqs::Command{__VA_ARGS__})

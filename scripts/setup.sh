@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages naqs needs, only those missing, and says what it installs.
+# Idempotent: a second run installs nothing. Run as root (or with sudo available).
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libhdf5-dev hdf5-tools libboost-program-options-dev libopenblas-dev
+  libgtest-dev
+  python3 python3-numpy python3-h5py python3-matplotlib
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} Debian packages already installed"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
