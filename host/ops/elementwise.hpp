@@ -1,0 +1,52 @@
+// Elementwise ops on contiguous f32/f64 tensors of any shape:
+//   unary(f, x, y)             y = f(x)                       x, y same shape; y may alias x
+//   unary_backward(f,x,dy,dx)  dx = f'(x) * dy                x, dy, dx same shape
+//   binary(f, a, b, c)         c = f(a, b)                    a, b, c same shape; c may alias a
+//   axpby(alpha, x, beta, y)   y = alpha*x + beta*y           x, y same shape
+//   scale(x, alpha)            x *= alpha
+//   bias_add(x, bias, axis)    x[o,c,i] += bias[c]            x viewed (outer,C,inner), bias (C)
+//   bias_backward(dy, axis, dbias, accumulate)  dbias[c] (+)= sum_{o,i} dy[o,c,i]
+// The formulas (and derivatives) live once in host/ops/elementwise_math.hpp (NAQS_HD), shared
+// by the CPU loops here and the CUDA kernels in cuda/ops_dense.cu.
+// Tests: tests/unit/test_ops_dense_elementwise.cpp (hand values; f64 central differences of
+// every unary_backward and of bias_backward, |err| <= 1e-7 + 1e-6|g|: O(h^2) truncation with
+// h = 1e-5 plus rounding eps/h); tests/gpu/test_parity_dense.cpp (CUDA vs CPU, a few ulp: the
+// same formula compiled by two compilers, libm vs CUDA math differ by <= 2 ulp).
+#pragma once
+#include "host/core/tensor.hpp"
+
+namespace naqs::ops {
+
+enum class Unary { relu, selu, tanh, sigmoid, exp, log, softplus, square, sqrt, abs, neg };
+void unary(Unary f, const Tensor& x, Tensor& y);
+void unary_backward(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx);
+const char* unary_name(Unary f);  // "relu", ... (for messages and test names)
+
+enum class Binary { add, sub, mul, div, maximum, minimum };
+void binary(Binary f, const Tensor& a, const Tensor& b, Tensor& c);
+const char* binary_name(Binary f);
+
+void axpby(double alpha, const Tensor& x, double beta, Tensor& y);
+void scale(Tensor& x, double alpha);
+
+void bias_add(Tensor& x, const Tensor& bias, int axis);
+void bias_backward(const Tensor& dy, int axis, Tensor& dbias, bool accumulate = false);
+
+// x viewed as (outer, n, inner) around `axis` (negative counts from the end), n = x.size(axis).
+// Used by every op that works along one axis (bias, reduce, softmax, gather).
+struct AxisSplit {
+  int axis;
+  int64_t outer, n, inner;
+};
+AxisSplit split_axis(const char* op, const Tensor& x, int axis);
+
+namespace detail {
+void unary_cuda(Unary f, const Tensor& x, Tensor& y);
+void unary_backward_cuda(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx);
+void binary_cuda(Binary f, const Tensor& a, const Tensor& b, Tensor& c);
+void axpby_cuda(double alpha, const Tensor& x, double beta, Tensor& y);
+void bias_add_cuda(Tensor& x, const Tensor& bias, const AxisSplit& s);
+void bias_backward_cuda(const Tensor& dy, const AxisSplit& s, Tensor& dbias, bool accumulate);
+}  // namespace detail
+
+}  // namespace naqs::ops

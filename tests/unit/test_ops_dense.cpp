@@ -1,0 +1,301 @@
+// Dense ops, part 1: gemm, gemm_batched, elementwise (unary, binary, axpby, scale, bias), fill,
+// copy, cast. Hand-computed values, f64 central-difference checks of every backward, error
+// messages. Ops: host/ops/{gemm,elementwise,fill}.hpp.
+#include "tests/unit/test_ops_dense.hpp"
+
+#include <cmath>
+
+#include "host/ops/elementwise.hpp"
+#include "host/ops/fill.hpp"
+#include "host/ops/gemm.hpp"
+
+using namespace naqs;
+using namespace naqs::ops;
+using naqs::testing::all_close;
+using naqs::testing::expect_error;
+using naqs::testing::f32;
+using naqs::testing::f64;
+
+namespace {
+
+// a = [[1,2,3],[4,5,6]], b = [[7,8],[9,10],[11,12]]; a @ b = [[58,64],[139,154]].
+const std::vector<double> kA = {1, 2, 3, 4, 5, 6};
+const std::vector<double> kAT = {1, 4, 2, 5, 3, 6};  // a^T stored (3,2)
+const std::vector<double> kB = {7, 8, 9, 10, 11, 12};
+const std::vector<double> kBT = {7, 9, 11, 8, 10, 12};  // b^T stored (2,3)
+const std::vector<double> kAB = {58, 64, 139, 154};
+
+}  // namespace
+
+TEST(Gemm, HandValuesEveryTranspose) {
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      Tensor a = ta ? f64(kAT, {3, 2}) : f64(kA, {2, 3});
+      Tensor b = tb ? f64(kBT, {2, 3}) : f64(kB, {3, 2});
+      Tensor c = Tensor::full({2, 2}, NAN, DType::f64);  // beta = 0 must not read c
+      gemm(a, b, c, ta, tb);
+      EXPECT_TRUE(all_close(c, f64(kAB, {2, 2}), 0, 0)) << "trans_a " << ta << " trans_b " << tb;
+    }
+}
+
+TEST(Gemm, AlphaBetaF32) {
+  Tensor c = f32({1, 2, 3, 4}, {2, 2});
+  gemm(f32({1, 2, 3, 4, 5, 6}, {2, 3}), f32({7, 8, 9, 10, 11, 12}, {3, 2}), c, false, false, 2.0,
+       0.5);
+  // 2*[[58,64],[139,154]] + 0.5*[[1,2],[3,4]]
+  EXPECT_TRUE(all_close(c, f32({116.5f, 129, 279.5f, 310}, {2, 2}), 0, 0));
+}
+
+TEST(Gemm, VectorShapesAndEmptyInnerDimension) {
+  Tensor c = Tensor::zeros({1, 1}, DType::f64);
+  gemm(f64({1, 2, 3}, {1, 3}), f64({4, 5, 6}, {3, 1}), c);  // dot product 4+10+18
+  EXPECT_EQ(c.item(), 32.0);
+  Tensor outer = Tensor::zeros({2, 3}, DType::f64);
+  gemm(f64({1, 2}, {1, 2}), f64({3, 4, 5}, {1, 3}), outer, true, false);  // (2,1)@(1,3)
+  EXPECT_TRUE(all_close(outer, f64({3, 4, 5, 6, 8, 10}, {2, 3}), 0, 0));
+  // K = 0: c = beta * c
+  Tensor c0 = f64({1, 2, 3, 4}, {2, 2});
+  gemm(Tensor::zeros({2, 0}, DType::f64), Tensor::zeros({0, 2}, DType::f64), c0, false, false, 1.0,
+       2.0);
+  EXPECT_TRUE(all_close(c0, f64({2, 4, 6, 8}, {2, 2}), 0, 0));
+  Tensor nan = Tensor::full({2, 2}, NAN, DType::f64);
+  gemm(Tensor::zeros({2, 0}, DType::f64), Tensor::zeros({0, 2}, DType::f64), nan);
+  EXPECT_TRUE(all_close(nan, Tensor::zeros({2, 2}, DType::f64), 0, 0));
+  Tensor empty = Tensor::zeros({0, 2}, DType::f64);  // M = 0: nothing to do
+  gemm(Tensor::zeros({0, 3}, DType::f64), f64(kB, {3, 2}), empty);
+}
+
+TEST(Gemm, BatchedHandValuesEveryTranspose) {
+  // batch 0: a @ b as above; batch 1: [[1,0,0],[0,1,0]] @ b = first two rows of b.
+  const std::vector<double> a1 = {1, 0, 0, 0, 1, 0}, a1t = {1, 0, 0, 1, 0, 0};
+  const std::vector<double> b1 = {1, 2, 3, 4, 5, 6}, b1t = {1, 3, 5, 2, 4, 6};
+  auto join = [](std::vector<double> x, const std::vector<double>& y) {
+    x.insert(x.end(), y.begin(), y.end());
+    return x;
+  };
+  const Tensor want = f64(join(kAB, {1, 2, 3, 4}), {2, 2, 2});
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      Tensor a = ta ? f64(join(kAT, a1t), {2, 3, 2}) : f64(join(kA, a1), {2, 2, 3});
+      Tensor b = tb ? f64(join(kBT, b1t), {2, 2, 3}) : f64(join(kB, b1), {2, 3, 2});
+      Tensor c = Tensor::zeros({2, 2, 2}, DType::f64);
+      gemm_batched(a, b, c, ta, tb);
+      EXPECT_TRUE(all_close(c, want, 0, 0)) << "trans_a " << ta << " trans_b " << tb;
+    }
+}
+
+TEST(Gemm, ErrorsNameOpAndTensors) {
+  Tensor a = Tensor::zeros({2, 3}, DType::f32);
+  Tensor b = Tensor::zeros({4, 2}, DType::f32);
+  Tensor c = Tensor::zeros({2, 2}, DType::f32);
+  expect_error([&] { gemm(a, b, c); }, {"gemm", "f32[2,3]@cpu", "f32[4,2]@cpu"});
+  Tensor b64 = Tensor::zeros({3, 2}, DType::f64);
+  expect_error([&] { gemm(a, b64, c); }, {"gemm", "different dtypes", "f64[3,2]@cpu"});
+  Tensor c_bad = Tensor::zeros({2, 3}, DType::f32);
+  expect_error(
+      [&] {
+        gemm(a, Tensor::zeros({3, 2}, DType::f32), c_bad);
+      },
+      {"gemm", "'c'", "f32[2,3]@cpu", "[2,2]"});
+  Tensor i = Tensor::zeros({2, 2}, DType::i32);
+  expect_error([&] { gemm(i, i, i); }, {"gemm", "i32"});
+  expect_error([&] { gemm_batched(a, a, c); }, {"gemm_batched", "rank 3"});
+  Tensor a3 = Tensor::zeros({2, 2, 3}, DType::f32), b3 = Tensor::zeros({3, 3, 2}, DType::f32);
+  Tensor c3 = Tensor::zeros({2, 2, 2}, DType::f32);
+  expect_error([&] { gemm_batched(a3, b3, c3); }, {"gemm_batched", "f32[3,3,2]@cpu"});
+}
+
+// ---- elementwise -------------------------------------------------------------------------
+
+TEST(Unary, HandValues) {
+  struct Case {
+    Unary f;
+    double x, y, dydx;
+  };
+  const double lam = 1.0507009873554805, lam_alpha = 1.7580993408473766;
+  const Case cases[] = {
+      {Unary::relu, -1.5, 0, 0},
+      {Unary::relu, 2, 2, 1},
+      {Unary::selu, 1, lam, lam},
+      {Unary::selu, -1, -1.1113307378125625, 0.646768603034814},  // lam*alpha*(e^-1 - 1), *e^-1
+      {Unary::selu, -40, -lam_alpha, 0},
+      {Unary::tanh, 0.5, 0.46211715726000974, 0.7864477329659274},
+      {Unary::sigmoid, 0, 0.5, 0.25},
+      {Unary::sigmoid, 2, 0.8807970779778823, 0.10499358540350662},
+      {Unary::sigmoid, -3, 0.04742587317756678, 0.04742587317756678 * (1 - 0.04742587317756678)},
+      {Unary::sigmoid, -800, 0, 0},  // no overflow in exp(-x)
+      {Unary::exp, 1, M_E, M_E},
+      {Unary::log, M_E, 1, 1 / M_E},
+      {Unary::softplus, 0, M_LN2, 0.5},
+      {Unary::softplus, 1, 1.3132616875182228, 0.7310585786300049},
+      {Unary::softplus, -30, 9.357622968839737e-14, 9.3576229688393e-14},
+      {Unary::softplus, 800, 800, 1},  // no overflow in exp(x)
+      {Unary::square, -3, 9, -6},
+      {Unary::sqrt, 4, 2, 0.25},
+      {Unary::abs, -3, 3, -1},
+      {Unary::abs, 2, 2, 1},
+      {Unary::neg, 2, -2, -1},
+  };
+  for (const Case& c : cases) {
+    Tensor x = f64({c.x}, {1});
+    Tensor y = Tensor::zeros({1}, DType::f64), dx = Tensor::zeros({1}, DType::f64);
+    unary(c.f, x, y);
+    unary_backward(c.f, x, f64({3.0}, {1}), dx);  // dy = 3
+    EXPECT_NEAR(y.item(), c.y, 1e-15 * (1 + std::abs(c.y))) << unary_name(c.f) << "(" << c.x << ")";
+    EXPECT_NEAR(dx.item(), 3 * c.dydx, 1e-15 * (1 + std::abs(c.dydx)))
+        << unary_name(c.f) << "'(" << c.x << ")";
+  }
+}
+
+TEST(Unary, F32InPlace) {
+  Tensor x = f32({-1, 0, 2, -3}, {2, 2});
+  unary(Unary::relu, x, x);
+  EXPECT_TRUE(all_close(x, f32({0, 0, 2, 0}, {2, 2}), 0, 0));
+  unary(Unary::square, x, x);
+  EXPECT_TRUE(all_close(x, f32({0, 0, 4, 0}, {2, 2}), 0, 0));
+}
+
+// d/dx sum(w * f(x)) = unary_backward(f, x, w) against central differences, every function.
+// Tolerance 1e-8 + 1e-7|g|: truncation O(h^2 f''') ~ 1e-12 plus rounding ~ eps/h ~ 1e-10.
+TEST(Unary, BackwardMatchesFiniteDifferences) {
+  const Unary all[] = {Unary::relu, Unary::selu, Unary::tanh,     Unary::sigmoid,
+                       Unary::exp,  Unary::log,  Unary::softplus, Unary::square,
+                       Unary::sqrt, Unary::abs,  Unary::neg};
+  for (Unary f : all) {
+    const bool positive = f == Unary::log || f == Unary::sqrt;
+    Tensor x = naqs::testing::random_tensor({3, 5}, DType::f64, 11, positive ? 0.3 : -2.0, 2.0);
+    double* px = x.data<double>();
+    for (int64_t i = 0; i < x.numel(); ++i)  // keep away from the kinks of relu/abs/selu at 0
+      if (!positive && std::abs(px[i]) < 0.05) px[i] = 0.3;
+    Tensor w = naqs::testing::random_tensor({3, 5}, DType::f64, 12);
+    Tensor y = Tensor::zeros({3, 5}, DType::f64), g = Tensor::zeros({3, 5}, DType::f64);
+    unary_backward(f, x, w, g);
+    Tensor fd = naqs::testing::finite_difference(x, [&] {
+      unary(f, x, y);
+      return naqs::testing::weighted_sum(w, y);
+    });
+    EXPECT_TRUE(all_close(g, fd, 1e-8, 1e-7)) << unary_name(f);
+  }
+}
+
+TEST(Binary, HandValues) {
+  Tensor a = f64({1, -2, 3, 8}, {4}), b = f64({2, 5, -1, 4}, {4});
+  const std::pair<Binary, std::vector<double>> cases[] = {
+      {Binary::add, {3, 3, 2, 12}},    {Binary::sub, {-1, -7, 4, 4}},
+      {Binary::mul, {2, -10, -3, 32}}, {Binary::div, {0.5, -0.4, -3, 2}},
+      {Binary::maximum, {2, 5, 3, 8}}, {Binary::minimum, {1, -2, -1, 4}}};
+  for (const auto& [f, want] : cases) {
+    Tensor c = Tensor::zeros({4}, DType::f64);
+    binary(f, a, b, c);
+    EXPECT_TRUE(all_close(c, f64(want, {4}), 0, 1e-16)) << binary_name(f);
+  }
+  Tensor a32 = f32({1, 2}, {2});
+  binary(Binary::mul, a32, a32, a32);  // c aliases a
+  EXPECT_TRUE(all_close(a32, f32({1, 4}, {2}), 0, 0));
+}
+
+TEST(Axpby, AndScale) {
+  Tensor y = f64({1, 2, 3}, {3});
+  axpby(2.0, f64({1, 1, 1}, {3}), -1.0, y);  // 2*1 - y
+  EXPECT_TRUE(all_close(y, f64({1, 0, -1}, {3}), 0, 0));
+  Tensor nan = Tensor::full({3}, NAN, DType::f32);
+  axpby(0.5, f32({2, 4, 6}, {3}), 0.0, nan);  // beta = 0 does not read y
+  EXPECT_TRUE(all_close(nan, f32({1, 2, 3}, {3}), 0, 0));
+  scale(y, -3.0);
+  EXPECT_TRUE(all_close(y, f64({-3, 0, 3}, {3}), 0, 0));
+}
+
+TEST(Bias, AddAlongFirstMiddleLastAxis) {
+  // x is (2,3,2) zeros; bias along axis 0 (2), 1 (3), 2 (2).
+  Tensor x0 = Tensor::zeros({2, 3, 2}, DType::f64);
+  bias_add(x0, f64({1, 2}, {2}), 0);
+  EXPECT_TRUE(all_close(x0, f64({1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2}, {2, 3, 2}), 0, 0));
+  Tensor x1 = Tensor::zeros({2, 3, 2}, DType::f64);
+  bias_add(x1, f64({1, 2, 3}, {3}), 1);
+  EXPECT_TRUE(all_close(x1, f64({1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3}, {2, 3, 2}), 0, 0));
+  Tensor x2 = Tensor::full({2, 3, 2}, 1.0, DType::f32);
+  bias_add(x2, f32({1, 2}, {2}), -1);
+  EXPECT_TRUE(all_close(x2, f32({2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3}, {2, 3, 2}), 0, 0));
+}
+
+TEST(Bias, BackwardHandValuesAndAccumulate) {
+  Tensor dy = f64({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {2, 3, 2});
+  Tensor db = Tensor::full({3}, NAN, DType::f64);
+  bias_backward(dy, 1, db);  // c=0: 1+2+7+8, c=1: 3+4+9+10, c=2: 5+6+11+12
+  EXPECT_TRUE(all_close(db, f64({18, 26, 34}, {3}), 0, 0));
+  bias_backward(dy, 1, db, true);
+  EXPECT_TRUE(all_close(db, f64({36, 52, 68}, {3}), 0, 0));
+  Tensor d0 = Tensor::zeros({2}, DType::f64), d2 = Tensor::zeros({2}, DType::f64);
+  bias_backward(dy, 0, d0);
+  bias_backward(dy, 2, d2);
+  EXPECT_TRUE(all_close(d0, f64({21, 57}, {2}), 0, 0));
+  EXPECT_TRUE(all_close(d2, f64({36, 42}, {2}), 0, 0));
+}
+
+// bias_backward is the gradient of sum(w * bias_add(x, bias)) with respect to bias.
+// Tolerance 1e-9: the function is linear in bias, so only rounding (eps/h ~ 1e-10) remains.
+TEST(Bias, BackwardMatchesFiniteDifferences) {
+  for (int axis : {0, 1, 2}) {
+    const Shape shape{3, 4, 5};
+    Tensor x = naqs::testing::random_tensor(shape, DType::f64, 21);
+    Tensor w = naqs::testing::random_tensor(shape, DType::f64, 22);
+    Tensor bias = naqs::testing::random_tensor({shape[axis]}, DType::f64, 23);
+    Tensor g = Tensor::zeros({shape[axis]}, DType::f64);
+    bias_backward(w, axis, g);
+    Tensor fd = naqs::testing::finite_difference(bias, [&] {
+      Tensor y = x.clone();
+      bias_add(y, bias, axis);
+      return naqs::testing::weighted_sum(w, y);
+    });
+    EXPECT_TRUE(all_close(g, fd, 1e-9, 1e-9)) << "axis " << axis;
+  }
+}
+
+TEST(Elementwise, ErrorsNameOpAndTensors) {
+  Tensor a = Tensor::zeros({2, 3}, DType::f32), b = Tensor::zeros({3, 2}, DType::f32);
+  Tensor d = Tensor::zeros({2, 3}, DType::f64), i = Tensor::zeros({2, 3}, DType::i32);
+  expect_error([&] { binary(Binary::add, a, b, a); }, {"binary", "'b'", "f32[3,2]@cpu", "[2,3]"});
+  expect_error([&] { unary(Unary::relu, a, d); }, {"unary", "f32[2,3]@cpu", "f64[2,3]@cpu"});
+  expect_error([&] { unary(Unary::relu, i, i); }, {"unary", "i32", "f32, f64"});
+  expect_error([&] { unary_backward(Unary::tanh, a, a, b); }, {"unary_backward", "'dx'"});
+  expect_error([&] { axpby(1, a, 1, d); }, {"axpby", "f64[2,3]@cpu"});
+  expect_error([&] { bias_add(a, Tensor::zeros({2}, DType::f32), 1); },
+               {"bias_add", "'bias'", "f32[2]@cpu", "[3]"});
+  expect_error([&] { bias_add(a, Tensor::zeros({2}, DType::f32), 2); },
+               {"bias_add", "axis 2", "f32[2,3]@cpu"});
+  expect_error([&] { bias_backward(a, 0, d); }, {"bias_backward", "f64"});
+}
+
+// ---- fill / copy / cast -----------------------------------------------------------------
+
+TEST(Fill, EveryDtype) {
+  Tensor a = Tensor::zeros({2, 2}, DType::f32), b = Tensor::zeros({3}, DType::f64);
+  Tensor c = Tensor::zeros({2}, DType::i32), d = Tensor::zeros({2}, DType::u8);
+  fill(a, 1.5);
+  fill(b, -2.25);
+  fill(c, -7);
+  fill(d, 200);
+  EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{1.5f, 1.5f, 1.5f, 1.5f}));
+  EXPECT_EQ(b.to_vector<double>(), (std::vector<double>{-2.25, -2.25, -2.25}));
+  EXPECT_EQ(c.to_vector<int32_t>(), (std::vector<int32_t>{-7, -7}));
+  EXPECT_EQ(d.to_vector<uint8_t>(), (std::vector<uint8_t>{200, 200}));
+}
+
+TEST(Fill, CopyAndCast) {
+  Tensor src = f64({-1.75, 0.5, 2.25, 3}, {2, 2});
+  Tensor dst = Tensor::zeros({2, 2}, DType::f64);
+  copy(src, dst);
+  EXPECT_EQ(dst.to_vector<double>(), src.to_vector<double>());
+  Tensor i = Tensor::zeros({2, 2}, DType::i32);
+  cast(src, i);  // truncation toward zero
+  EXPECT_EQ(i.to_vector<int32_t>(), (std::vector<int32_t>{-1, 0, 2, 3}));
+  Tensor f = Tensor::zeros({2, 2}, DType::f32);
+  cast(i, f);
+  EXPECT_EQ(f.to_vector<float>(), (std::vector<float>{-1, 0, 2, 3}));
+  Tensor u = Tensor::from_vector<uint8_t>({0, 255}, {2});
+  Tensor ud = Tensor::zeros({2}, DType::f64);
+  cast(u, ud);
+  EXPECT_EQ(ud.to_vector<double>(), (std::vector<double>{0, 255}));
+  expect_error([&] { copy(src, f); }, {"copy", "f64[2,2]@cpu", "f32[2,2]@cpu"});
+  expect_error([&] { cast(src, ud); }, {"cast", "'dst'", "f64[2]@cpu", "[2,2]"});
+}
