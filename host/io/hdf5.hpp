@@ -42,12 +42,17 @@ class H5File {
   bool exists(const std::string& object) const;  // group or dataset, full path like "/a/b"
   void create_group(const std::string& group);    // creates parents as needed; ok if exists
 
-  // Attributes on a group or dataset ("/" is the root). Scalars and strings.
+  // Attributes on a group or dataset ("/" is the root). Scalars and strings (variable-length
+  // UTF-8, read by h5py as str). set_attr creates `object` as a group if nothing is there and
+  // replaces an attribute of the same name; get_attr reads any integer as int64_t, any float
+  // as double, and both variable- and fixed-length strings.
   void set_attr(const std::string& object, const std::string& name, const AttrValue& v);
   AttrValue get_attr(const std::string& object, const std::string& name) const;
   bool has_attr(const std::string& object, const std::string& name) const;
 
-  // Whole datasets (parents created as needed). dims empty means a scalar.
+  // Whole datasets (parents created as needed; an existing object of that name is replaced).
+  // dims empty means a scalar. Reads return the data flattened in row-major order, converted
+  // from any stored numeric type; a missing dataset is an Error naming the file and object.
   void write_dataset(const std::string& name, const std::vector<double>& data,
                      const std::vector<int64_t>& dims);
   void write_dataset(const std::string& name, const std::vector<int64_t>& data,
@@ -70,6 +75,10 @@ class H5File {
 // A group of 1-D extendible, chunked float64 datasets of equal length (one per column),
 // appended one row at a time and flushed, so a killed run keeps every step it finished.
 // Re-opening an existing group continues it (for --resume); truncate_to(n) drops rows >= n.
+// Columns are "<group>/<column>" (float64, chunks of 1024 rows); the group's "columns"
+// attribute lists them comma-separated. A row only half-written when the process was killed
+// is dropped on re-opening. The trace keeps a pointer to `file`: do not move or destroy the
+// H5File while the trace is in use.
 class H5Trace {
  public:
   H5Trace(H5File& file, const std::string& group, const std::vector<std::string>& columns);

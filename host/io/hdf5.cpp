@@ -1,0 +1,647 @@
+// HDF5 layer (C API, serial). Every H5* call goes through NAQS_H5, which throws a naqs::Error
+// naming the call, the file, the object, HDF5's innermost error message and file:line. HDF5's
+// own error printing is switched off. Every hid_t lives in a Handle (RAII).
+// Layout conventions: docs/HDF5_LAYOUT.md. Tests: tests/unit/test_hdf5.cpp.
+#include "host/io/hdf5.hpp"
+
+#include <fcntl.h>
+#include <hdf5.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <type_traits>
+#include <utility>
+
+#include "host/core/build_info.hpp"
+#include "host/core/error.hpp"
+
+static_assert(std::is_same_v<hid_t, int64_t>, "H5File stores hid_t as int64_t");
+
+namespace naqs {
+namespace {
+
+// ---- error checking ------------------------------------------------------------------------
+
+// Switches off HDF5's automatic printing of its error stack (we report it in the exception).
+// Cheap, so every entry point calls it (the setting is per thread in thread-safe builds).
+void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+// The innermost (most specific) description on HDF5's current error stack.
+std::string innermost_hdf5_message() {
+  std::string msg;
+  auto walk = [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
+    if (n == 0 && e->desc) *static_cast<std::string*>(data) = e->desc;
+    return 0;
+  };
+  if (H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk, &msg) < 0 || msg.empty())
+    msg = "no HDF5 error message";
+  return msg;
+}
+
+// "H5Dopen2(file, ...)" -> "H5Dopen2".
+std::string call_name(const char* expr) {
+  std::string s(expr);
+  return s.substr(0, s.find('('));
+}
+
+template <class T>
+T h5_check(T ret, const char* expr, const std::string& file, const std::string& object,
+           const char* src, int line) {
+  if (ret < 0)
+    throw Error(cat(call_name(expr), " failed on HDF5 file '", file, "', object '", object,
+                    "': ", innermost_hdf5_message(), " [", src, ":", line, "]"));
+  return ret;
+}
+
+// Checks an H5* call (negative return = failure) and returns its value.
+#define NAQS_H5(call, file, object) h5_check((call), #call, (file), (object), __FILE__, __LINE__)
+
+// ---- RAII for hid_t ----------------------------------------------------------------------------
+
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, -1)), close_(o.close_) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle& operator=(Handle&&) = delete;
+  ~Handle() {
+    if (id_ >= 0) close_(id_);  // closing an object handle cannot lose data; nothing to report
+  }
+  hid_t get() const { return id_; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+// ---- names -----------------------------------------------------------------------------------
+
+// "/a//b/" -> {"a", "b"}; the root is {}.
+std::vector<std::string> split_path(const std::string& name) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i < name.size()) {
+    std::size_t j = name.find('/', i);
+    if (j == std::string::npos) j = name.size();
+    if (j > i) parts.push_back(name.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+std::string join_path(const std::vector<std::string>& parts, std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += "/" + parts[i];
+  return s.empty() ? "/" : s;
+}
+
+// Object type at `name` (H5I_GROUP, H5I_DATASET, ...) or H5I_BADID when nothing is there.
+// Walks the path link by link, since H5Lexists fails when a parent is missing.
+H5I_type_t object_type(hid_t file, const std::string& path, const std::string& name) {
+  const std::vector<std::string> parts = split_path(name);
+  for (std::size_t n = 1; n <= parts.size(); ++n) {
+    const std::string prefix = join_path(parts, n);
+    if (NAQS_H5(H5Lexists(file, prefix.c_str(), H5P_DEFAULT), path, prefix) == 0)
+      return H5I_BADID;
+    if (n < parts.size()) {  // a parent must be a group for the walk to go on
+      Handle obj(NAQS_H5(H5Oopen(file, prefix.c_str(), H5P_DEFAULT), path, prefix), H5Oclose);
+      if (NAQS_H5(H5Iget_type(obj.get()), path, prefix) != H5I_GROUP) return H5I_BADID;
+    }
+  }
+  Handle obj(NAQS_H5(H5Oopen(file, join_path(parts, parts.size()).c_str(), H5P_DEFAULT), path,
+                     name),
+             H5Oclose);
+  return NAQS_H5(H5Iget_type(obj.get()), path, name);
+}
+
+// Link creation property list that creates missing parent groups.
+Handle make_parents_lcpl(const std::string& path, const std::string& name) {
+  Handle lcpl(NAQS_H5(H5Pcreate(H5P_LINK_CREATE), path, name), H5Pclose);
+  NAQS_H5(H5Pset_create_intermediate_group(lcpl.get(), 1), path, name);
+  return lcpl;
+}
+
+Handle open_dataset(hid_t file, const std::string& path, const std::string& name) {
+  const H5I_type_t type = object_type(file, path, name);
+  if (type != H5I_DATASET)
+    throw Error(cat("HDF5 file '", path, "' has no dataset '", name, "'",
+                    type == H5I_BADID ? "" : " (the object there is not a dataset)", " [",
+                    __FILE__, ":", __LINE__, "]"));
+  return Handle(NAQS_H5(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, name), H5Dclose);
+}
+
+// Variable-length UTF-8 string type (h5py reads it as str).
+Handle vlen_utf8_type(const std::string& path, const std::string& name) {
+  Handle t(NAQS_H5(H5Tcopy(H5T_C_S1), path, name), H5Tclose);
+  NAQS_H5(H5Tset_size(t.get(), H5T_VARIABLE), path, name);
+  NAQS_H5(H5Tset_cset(t.get(), H5T_CSET_UTF8), path, name);
+  return t;
+}
+
+// Reads one string from a scalar attribute or dataset of string type (variable-length or
+// fixed-length, as h5py and h5py-style tools write them).
+template <class Read>
+std::string read_one_string(hid_t file_type, const Read& read, const std::string& path,
+                            const std::string& name) {
+  if (NAQS_H5(H5Tget_class(file_type), path, name) != H5T_STRING)
+    throw Error(cat("HDF5 file '", path, "': '", name, "' is not a string [", __FILE__, ":",
+                    __LINE__, "]"));
+  const htri_t is_vlen = NAQS_H5(H5Tis_variable_str(file_type), path, name);
+  if (is_vlen) {
+    Handle mem = vlen_utf8_type(path, name);
+    char* s = nullptr;
+    NAQS_H5(read(mem.get(), &s), path, name);
+    std::string out = s ? s : "";
+    if (s) H5free_memory(s);
+    return out;
+  }
+  const std::size_t size = H5Tget_size(file_type);
+  if (size == 0)
+    throw Error(cat("H5Tget_size failed on HDF5 file '", path, "', object '", name,
+                    "': ", innermost_hdf5_message(), " [", __FILE__, ":", __LINE__, "]"));
+  Handle mem(NAQS_H5(H5Tcopy(file_type), path, name), H5Tclose);
+  std::string buf(size, '\0');
+  NAQS_H5(read(mem.get(), buf.data()), path, name);
+  buf.resize(std::strlen(buf.c_str()));  // fixed-length strings are null-padded
+  return buf;
+}
+
+std::vector<hsize_t> to_hsize(const std::vector<int64_t>& dims, const std::string& path,
+                              const std::string& name, std::size_t n_data) {
+  std::vector<hsize_t> h;
+  std::size_t n = 1;
+  for (int64_t d : dims) {
+    NAQS_CHECK(d >= 0, "write_dataset: negative dimension ", d, " for '", name, "' in '", path,
+               "'");
+    h.push_back(static_cast<hsize_t>(d));
+    n *= static_cast<std::size_t>(d);
+  }
+  NAQS_CHECK(n == n_data, "write_dataset: '", name, "' in '", path, "' has ", n_data,
+             " values but its dims hold ", n);
+  return h;
+}
+
+template <class T>
+void write_numeric(hid_t file, const std::string& path, const std::string& name,
+                   const std::vector<T>& data, const std::vector<int64_t>& dims, hid_t mem_type,
+                   hid_t file_type) {
+  const std::vector<hsize_t> h = to_hsize(dims, path, name, data.size());
+  if (object_type(file, path, name) != H5I_BADID)  // replace: a dataset's shape is fixed
+    NAQS_H5(H5Ldelete(file, name.c_str(), H5P_DEFAULT), path, name);
+  Handle space(dims.empty()
+                   ? NAQS_H5(H5Screate(H5S_SCALAR), path, name)
+                   : NAQS_H5(H5Screate_simple(static_cast<int>(h.size()), h.data(), nullptr),
+                             path, name),
+               H5Sclose);
+  Handle lcpl = make_parents_lcpl(path, name);
+  Handle dset(NAQS_H5(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(),
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      path, name),
+              H5Dclose);
+  if (!data.empty())
+    NAQS_H5(H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), path,
+            name);
+}
+
+template <class T>
+std::vector<T> read_numeric(hid_t file, const std::string& path, const std::string& name,
+                            hid_t mem_type) {
+  Handle dset = open_dataset(file, path, name);
+  Handle type(NAQS_H5(H5Dget_type(dset.get()), path, name), H5Tclose);
+  const H5T_class_t cls = NAQS_H5(H5Tget_class(type.get()), path, name);
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+    throw Error(cat("HDF5 file '", path, "': dataset '", name, "' is not numeric [", __FILE__,
+                    ":", __LINE__, "]"));
+  Handle space(NAQS_H5(H5Dget_space(dset.get()), path, name), H5Sclose);
+  const hssize_t n = NAQS_H5(H5Sget_simple_extent_npoints(space.get()), path, name);
+  std::vector<T> out(static_cast<std::size_t>(n));
+  if (n > 0)
+    NAQS_H5(H5Dread(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path,
+            name);
+  return out;
+}
+
+}  // namespace
+
+// ---- H5File ------------------------------------------------------------------------------------
+
+namespace {
+// File access: H5F_CLOSE_SEMI makes H5Fclose fail (instead of silently keeping the file open)
+// if some object handle leaked, so a "closed" file really is closed before rename/fsync.
+Handle file_access_plist(const std::string& path) {
+  Handle fapl(NAQS_H5(H5Pcreate(H5P_FILE_ACCESS), path, "/"), H5Pclose);
+  NAQS_H5(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_SEMI), path, "/");
+  return fapl;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;  // lstat: a dangling symlink counts as existing
+}
+}  // namespace
+
+H5File H5File::create_exclusive(const std::string& path) {
+  silence_hdf5();
+  NAQS_REQUIRE(!path_exists(path), "output file '", path,
+               "' already exists; naqs never overwrites results (choose another output path "
+               "or move the old file away)");
+  Handle fapl = file_access_plist(path);
+  // H5F_ACC_EXCL also refuses a file that appeared since the check above.
+  const hid_t id =
+      NAQS_H5(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), path, "/");
+  return H5File(id, path);
+}
+
+H5File H5File::create_truncate(const std::string& path) {
+  silence_hdf5();
+  Handle fapl = file_access_plist(path);
+  const hid_t id =
+      NAQS_H5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), path, "/");
+  return H5File(id, path);
+}
+
+namespace {
+hid_t open_existing(const std::string& path, unsigned flags) {
+  silence_hdf5();
+  NAQS_REQUIRE(path_exists(path), "cannot open HDF5 file '", path, "': no such file");
+  Handle fapl = file_access_plist(path);
+  return NAQS_H5(H5Fopen(path.c_str(), flags, fapl.get()), path, "/");
+}
+
+// For destructors: a failed close is reported on stderr, never thrown.
+void close_logged(hid_t id, const std::string& path) {
+  if (id >= 0 && H5Fclose(id) < 0)
+    std::fprintf(stderr, "naqs: warning: H5Fclose failed on HDF5 file '%s': %s\n", path.c_str(),
+                 innermost_hdf5_message().c_str());
+}
+}  // namespace
+
+H5File H5File::open_read(const std::string& path) {
+  return H5File(open_existing(path, H5F_ACC_RDONLY), path);
+}
+
+H5File H5File::open_rw(const std::string& path) {
+  return H5File(open_existing(path, H5F_ACC_RDWR), path);
+}
+
+H5File::H5File(H5File&& o) noexcept : id_(std::exchange(o.id_, -1)), path_(std::move(o.path_)) {}
+
+H5File& H5File::operator=(H5File&& o) noexcept {
+  if (this != &o) {
+    close_logged(id_, path_);
+    id_ = std::exchange(o.id_, -1);
+    path_ = std::move(o.path_);
+  }
+  return *this;
+}
+
+H5File::~H5File() { close_logged(id_, path_); }
+
+void H5File::close() {
+  if (id_ < 0) return;
+  const hid_t id = std::exchange(id_, -1);
+  NAQS_H5(H5Fclose(id), path_, "/");
+}
+
+void H5File::flush() { NAQS_H5(H5Fflush(id_, H5F_SCOPE_LOCAL), path_, "/"); }
+
+bool H5File::exists(const std::string& object) const {
+  return object_type(id_, path_, object) != H5I_BADID;
+}
+
+void H5File::create_group(const std::string& group) {
+  const H5I_type_t type = object_type(id_, path_, group);
+  if (type == H5I_GROUP) return;
+  NAQS_CHECK(type == H5I_BADID, "create_group: '", group, "' in HDF5 file '", path_,
+             "' exists and is not a group");
+  Handle lcpl = make_parents_lcpl(path_, group);
+  Handle g(NAQS_H5(H5Gcreate2(id_, group.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), path_,
+                   group),
+           H5Gclose);
+}
+
+// ---- attributes ---------------------------------------------------------------------------------
+
+void H5File::set_attr(const std::string& object, const std::string& name, const AttrValue& v) {
+  const std::string what = cat(object, "@", name);
+  if (!exists(object)) create_group(object);
+  Handle obj(NAQS_H5(H5Oopen(id_, object.c_str(), H5P_DEFAULT), path_, object), H5Oclose);
+  if (NAQS_H5(H5Aexists(obj.get(), name.c_str()), path_, what) > 0)
+    NAQS_H5(H5Adelete(obj.get(), name.c_str()), path_, what);
+  Handle space(NAQS_H5(H5Screate(H5S_SCALAR), path_, what), H5Sclose);
+  std::visit(
+      [&](const auto& value) {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          Handle type = vlen_utf8_type(path_, what);
+          Handle attr(NAQS_H5(H5Acreate2(obj.get(), name.c_str(), type.get(), space.get(),
+                                         H5P_DEFAULT, H5P_DEFAULT),
+                              path_, what),
+                      H5Aclose);
+          const char* s = value.c_str();
+          NAQS_H5(H5Awrite(attr.get(), type.get(), &s), path_, what);
+        } else {
+          const hid_t file_type = std::is_same_v<T, double> ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+          const hid_t mem_type = std::is_same_v<T, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64;
+          Handle attr(NAQS_H5(H5Acreate2(obj.get(), name.c_str(), file_type, space.get(),
+                                         H5P_DEFAULT, H5P_DEFAULT),
+                              path_, what),
+                      H5Aclose);
+          NAQS_H5(H5Awrite(attr.get(), mem_type, &value), path_, what);
+        }
+      },
+      v);
+}
+
+bool H5File::has_attr(const std::string& object, const std::string& name) const {
+  if (!exists(object)) return false;
+  return NAQS_H5(H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT), path_,
+                 cat(object, "@", name)) > 0;
+}
+
+AttrValue H5File::get_attr(const std::string& object, const std::string& name) const {
+  const std::string what = cat(object, "@", name);
+  if (!has_attr(object, name))
+    throw Error(cat("HDF5 file '", path_, "' has no attribute '", name, "' on '", object, "'",
+                    exists(object) ? "" : " (the object does not exist)", " [", __FILE__, ":",
+                    __LINE__, "]"));
+  Handle attr(NAQS_H5(H5Aopen_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT,
+                                      H5P_DEFAULT),
+                      path_, what),
+              H5Aclose);
+  Handle space(NAQS_H5(H5Aget_space(attr.get()), path_, what), H5Sclose);
+  NAQS_CHECK(NAQS_H5(H5Sget_simple_extent_npoints(space.get()), path_, what) == 1,
+             "get_attr: attribute '", what, "' in HDF5 file '", path_,
+             "' is not a single value");
+  Handle type(NAQS_H5(H5Aget_type(attr.get()), path_, what), H5Tclose);
+  switch (NAQS_H5(H5Tget_class(type.get()), path_, what)) {
+    case H5T_INTEGER: {
+      int64_t v = 0;
+      NAQS_H5(H5Aread(attr.get(), H5T_NATIVE_INT64, &v), path_, what);
+      return v;
+    }
+    case H5T_FLOAT: {
+      double v = 0;
+      NAQS_H5(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v), path_, what);
+      return v;
+    }
+    case H5T_STRING:
+      return read_one_string(
+          type.get(), [&](hid_t mem, void* buf) { return H5Aread(attr.get(), mem, buf); }, path_,
+          what);
+    default:
+      throw Error(cat("get_attr: attribute '", what, "' in HDF5 file '", path_,
+                      "' is not an integer, float or string [", __FILE__, ":", __LINE__, "]"));
+  }
+}
+
+// ---- datasets ----------------------------------------------------------------------------------
+
+void H5File::write_dataset(const std::string& name, const std::vector<double>& data,
+                           const std::vector<int64_t>& dims) {
+  write_numeric(id_, path_, name, data, dims, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE);
+}
+void H5File::write_dataset(const std::string& name, const std::vector<int64_t>& data,
+                           const std::vector<int64_t>& dims) {
+  write_numeric(id_, path_, name, data, dims, H5T_NATIVE_INT64, H5T_STD_I64LE);
+}
+void H5File::write_dataset(const std::string& name, const std::vector<float>& data,
+                           const std::vector<int64_t>& dims) {
+  write_numeric(id_, path_, name, data, dims, H5T_NATIVE_FLOAT, H5T_IEEE_F32LE);
+}
+
+void H5File::write_string(const std::string& name, const std::string& text) {
+  if (object_type(id_, path_, name) != H5I_BADID)
+    NAQS_H5(H5Ldelete(id_, name.c_str(), H5P_DEFAULT), path_, name);
+  Handle type = vlen_utf8_type(path_, name);
+  Handle space(NAQS_H5(H5Screate(H5S_SCALAR), path_, name), H5Sclose);
+  Handle lcpl = make_parents_lcpl(path_, name);
+  Handle dset(NAQS_H5(H5Dcreate2(id_, name.c_str(), type.get(), space.get(), lcpl.get(),
+                                 H5P_DEFAULT, H5P_DEFAULT),
+                      path_, name),
+              H5Dclose);
+  const char* s = text.c_str();
+  NAQS_H5(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &s), path_, name);
+}
+
+std::vector<double> H5File::read_doubles(const std::string& name) const {
+  return read_numeric<double>(id_, path_, name, H5T_NATIVE_DOUBLE);
+}
+std::vector<int64_t> H5File::read_int64s(const std::string& name) const {
+  return read_numeric<int64_t>(id_, path_, name, H5T_NATIVE_INT64);
+}
+std::vector<float> H5File::read_floats(const std::string& name) const {
+  return read_numeric<float>(id_, path_, name, H5T_NATIVE_FLOAT);
+}
+
+std::string H5File::read_string(const std::string& name) const {
+  Handle dset = open_dataset(id_, path_, name);
+  Handle space(NAQS_H5(H5Dget_space(dset.get()), path_, name), H5Sclose);
+  NAQS_CHECK(NAQS_H5(H5Sget_simple_extent_npoints(space.get()), path_, name) == 1,
+             "read_string: dataset '", name, "' in HDF5 file '", path_,
+             "' is not a single string");
+  Handle type(NAQS_H5(H5Dget_type(dset.get()), path_, name), H5Tclose);
+  return read_one_string(
+      type.get(),
+      [&](hid_t mem, void* buf) {
+        return H5Dread(dset.get(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+      },
+      path_, name);
+}
+
+std::vector<int64_t> H5File::dims(const std::string& name) const {
+  Handle dset = open_dataset(id_, path_, name);
+  Handle space(NAQS_H5(H5Dget_space(dset.get()), path_, name), H5Sclose);
+  const int rank = NAQS_H5(H5Sget_simple_extent_ndims(space.get()), path_, name);
+  std::vector<hsize_t> h(static_cast<std::size_t>(rank));
+  NAQS_H5(H5Sget_simple_extent_dims(space.get(), h.data(), nullptr), path_, name);
+  return std::vector<int64_t>(h.begin(), h.end());
+}
+
+// ---- H5Trace -----------------------------------------------------------------------------------
+
+namespace {
+constexpr hsize_t kTraceChunk = 1024;  // rows per chunk: 8 KiB per column
+
+std::string column_path(const std::string& group, const std::string& column) {
+  return group == "/" ? "/" + column : group + "/" + column;
+}
+}  // namespace
+
+H5Trace::H5Trace(H5File& file, const std::string& group, const std::vector<std::string>& columns)
+    : file_(&file), group_(group), columns_(columns) {
+  silence_hdf5();
+  NAQS_CHECK(!columns_.empty(), "H5Trace: no columns for '", group, "' in '", file.path(), "'");
+  const hid_t fid = file.id();
+  const std::string& path = file.path();
+  file.create_group(group_);
+  std::vector<std::string> missing;
+  int64_t n_min = -1, n_max = 0;
+  for (const std::string& c : columns_) {
+    const std::string name = column_path(group_, c);
+    if (object_type(fid, path, name) == H5I_BADID) {
+      missing.push_back(c);
+      continue;
+    }
+    const std::vector<int64_t> d = file.dims(name);
+    NAQS_CHECK(d.size() == 1, "H5Trace: '", name, "' in HDF5 file '", path,
+               "' exists but is not a 1-D trace column");
+    n_min = n_min < 0 ? d[0] : std::min(n_min, d[0]);
+    n_max = std::max(n_max, d[0]);
+  }
+  NAQS_CHECK(missing.empty() || n_max == 0, "H5Trace: cannot continue trace '", group_,
+             "' in HDF5 file '", path, "' (", n_max, " rows) with the new column '",
+             missing.front(), "'");
+  for (const std::string& c : missing) {
+    const std::string name = column_path(group_, c);
+    const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+    Handle space(NAQS_H5(H5Screate_simple(1, &zero, &unlimited), path, name), H5Sclose);
+    Handle dcpl(NAQS_H5(H5Pcreate(H5P_DATASET_CREATE), path, name), H5Pclose);
+    NAQS_H5(H5Pset_chunk(dcpl.get(), 1, &kTraceChunk), path, name);
+    Handle d(NAQS_H5(H5Dcreate2(fid, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                dcpl.get(), H5P_DEFAULT),
+                     path, name),
+             H5Dclose);
+  }
+  rows_ = std::max<int64_t>(n_min, 0);
+  // A run killed in the middle of append() may leave some columns one row longer: keep
+  // only complete rows.
+  if (n_max > rows_) truncate_to(rows_);
+  std::string joined;
+  for (const std::string& c : columns_) joined += (joined.empty() ? "" : ",") + c;
+  file.set_attr(group_, "columns", joined);
+  file.flush();
+}
+
+void H5Trace::append(const std::vector<double>& row) {
+  NAQS_CHECK(row.size() == columns_.size(), "H5Trace::append: ", row.size(),
+             " values for the ", columns_.size(), " columns of '", group_, "' in '",
+             file_->path(), "'");
+  const hid_t fid = file_->id();
+  const std::string& path = file_->path();
+  const hsize_t start = static_cast<hsize_t>(rows_), one = 1, new_size = start + 1;
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    const std::string name = column_path(group_, columns_[i]);
+    Handle d(NAQS_H5(H5Dopen2(fid, name.c_str(), H5P_DEFAULT), path, name), H5Dclose);
+    NAQS_H5(H5Dset_extent(d.get(), &new_size), path, name);
+    Handle fspace(NAQS_H5(H5Dget_space(d.get()), path, name), H5Sclose);
+    NAQS_H5(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &one, nullptr),
+            path, name);
+    Handle mspace(NAQS_H5(H5Screate_simple(1, &one, nullptr), path, name), H5Sclose);
+    NAQS_H5(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT,
+                     &row[i]),
+            path, name);
+  }
+  ++rows_;
+  file_->flush();
+}
+
+void H5Trace::truncate_to(int64_t n) {
+  NAQS_CHECK(n >= 0 && n <= rows_, "H5Trace::truncate_to(", n, "): '", group_, "' in '",
+             file_->path(), "' has ", rows_, " rows");
+  const hsize_t size = static_cast<hsize_t>(n);
+  for (const std::string& c : columns_) {
+    const std::string name = column_path(group_, c);
+    Handle d(NAQS_H5(H5Dopen2(file_->id(), name.c_str(), H5P_DEFAULT), file_->path(), name),
+             H5Dclose);
+    NAQS_H5(H5Dset_extent(d.get(), &size), file_->path(), name);
+  }
+  rows_ = n;
+  file_->flush();
+}
+
+// ---- provenance ----------------------------------------------------------------------------------
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_provenance(H5File& f, const std::string& command_line, const std::string& config_text,
+                      const std::string& device, const std::map<std::string, AttrValue>& extra) {
+  std::map<std::string, AttrValue> a;
+  a["schema_version"] = kSchemaVersion;
+  a["package"] = std::string("naqs");
+  a["version"] = std::string(NAQS_VERSION);
+  a["git_commit"] = std::string(git_commit());
+  a["git_dirty"] = int64_t{git_dirty() ? 1 : 0};
+  a["build_type"] = std::string(NAQS_BUILD_TYPE);
+  a["command_line"] = command_line;
+  a["config"] = config_text;
+  a["device"] = device;
+  a["units"] = std::string("Pauli");
+  a["created_utc"] = utc_now();
+  a["complete"] = int64_t{0};
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  a["hostname"] = std::string(host);
+  for (const char* var : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"}) {
+    if (const char* v = std::getenv(var)) {
+      std::string key(var);
+      for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      a[key] = std::string(v);
+    }
+  }
+  a["mpi_ranks"] = int64_t{1};  // the MPI driver passes the real count in `extra`
+  for (const auto& [key, value] : extra) {
+    NAQS_CHECK(key == "mpi_ranks" || !a.count(key), "write_provenance: extra key '", key,
+               "' would overwrite a standard provenance attribute");
+    a[key] = value;
+  }
+  for (const auto& [key, value] : a) f.set_attr("/", key, value);
+  f.flush();
+}
+
+void finish_provenance(H5File& f) {
+  f.set_attr("/", "finished_utc", utc_now());
+  f.set_attr("/", "complete", int64_t{1});
+  f.flush();
+}
+
+// ---- atomic replacement --------------------------------------------------------------------------
+
+namespace {
+void fsync_path(const std::string& p, int flags) {
+  const int fd = ::open(p.c_str(), flags);
+  NAQS_CHECK(fd >= 0, "open('", p, "') for fsync failed: ", std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  NAQS_CHECK(rc == 0, "fsync('", p, "') failed: ", std::strerror(err));
+}
+}  // namespace
+
+void write_atomically(const std::string& path, const std::function<void(H5File&)>& fill) {
+  const std::string tmp = cat(path, ".tmp.", ::getpid());
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  try {
+    {
+      H5File f = H5File::create_truncate(tmp);
+      fill(f);
+      f.close();
+    }
+    fsync_path(tmp, O_RDONLY);
+    NAQS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "rename('", tmp, "' -> '", path,
+               "') failed: ", std::strerror(errno));
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+}  // namespace naqs
