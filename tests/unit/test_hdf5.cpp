@@ -442,9 +442,20 @@ assert f["system/n_sites"][()] == 16 and f["system/n_sites"].dtype == np.int64
 n = f["notes"]
 assert h5py.check_string_dtype(n.dtype).encoding == "utf-8"
 assert n.asstr()[()] == "E = -20.4 \u00b1 0.01", n.asstr()[()]
+g = h5py.File(sys.argv[2], "w")
+g.attrs["vlen"] = "ψ str"
+g.attrs["fixed"] = np.bytes_(b"fixed ascii")
+g.attrs["i32"] = np.int32(-5)
+g.attrs["f32"] = np.float32(0.5)
+g["s"] = "dataset ±"
+g["fixed_s"] = np.bytes_(b"abc")
+g["i16"] = np.arange(6, dtype=np.int16).reshape(2, 3)
+g.close()
 print("h5py ok")
 )PY";
-  const std::string cmd = "'" + python + "' '" + script + "' '" + path + "' 2>&1";
+  const std::string from_h5py = file("from_h5py.h5");
+  const std::string cmd =
+      "'" + python + "' '" + script + "' '" + path + "' '" + from_h5py + "' 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;
@@ -452,5 +463,16 @@ print("h5py ok")
   while (std::fgets(buf, sizeof buf, p)) out += buf;
   const int rc = ::pclose(p);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_EQ(out, "h5py ok\n") << out;
+  ASSERT_EQ(out, "h5py ok\n") << out;
+
+  // And the other way: we read what h5py writes (its default string and integer types).
+  H5File g = H5File::open_read(from_h5py);
+  EXPECT_EQ(std::get<std::string>(g.get_attr("/", "vlen")), "ψ str");
+  EXPECT_EQ(std::get<std::string>(g.get_attr("/", "fixed")), "fixed ascii");
+  EXPECT_EQ(std::get<int64_t>(g.get_attr("/", "i32")), -5);
+  EXPECT_EQ(std::get<double>(g.get_attr("/", "f32")), 0.5);
+  EXPECT_EQ(g.read_string("/s"), "dataset ±");
+  EXPECT_EQ(g.read_string("/fixed_s"), "abc");
+  EXPECT_EQ(g.read_int64s("/i16"), (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(g.dims("/i16"), (std::vector<int64_t>{2, 3}));
 }
