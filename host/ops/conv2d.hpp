@@ -48,10 +48,11 @@
 // through the same conv2d_pixel() formula as conv2d_forward_at, a block reduction per weight
 // gradient element; no atomics, so results are deterministic).
 // Tests: tests/unit/test_conv2d.cpp (hand-computed cases, float64 central differences of both
-// backwards (tolerance 1e-8: step 1e-5, the ops are linear so only rounding remains), per-
+// backwards (tolerance 1e-8: step 1e-5, the op is linear so only rounding remains), per-
 // sample sums, forward_at == forward bit for bit, causality / no blind spot);
-// tests/gpu/test_parity_conv2d.cpp (CUDA vs CPU, sizes 1, 3x5, 7x11, B = 17, guarded outputs;
-// tolerance 2*n*eps*n for n summed products of |.| <= 1 (worst-case summation-order bound)).
+// tests/gpu/test_parity_conv2d.cpp (CUDA vs CPU, sizes 1, 3x5, 7x11, B = 1 and 17, guarded
+// outputs, GPU forward_at == GPU forward bit for bit; tolerance: the worst-case rounding bound
+// (depth+1)*eps*(n+2) of each backend for n summed products of |.| <= 1, added over the two).
 // f32 and f64. Every size may be 0 except the kernel (>= 1).
 #pragma once
 #include <cstdint>

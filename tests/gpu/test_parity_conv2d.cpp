@@ -1,0 +1,202 @@
+// CUDA vs CPU parity of the shifted-window 2-D convolution (host/ops/conv2d.hpp,
+// cuda/ops_conv2d.cu): forward (+accumulate), forward_at (+accumulate, and bit-identical to the
+// GPU forward), backward input (+accumulate), backward weight (+accumulate), per-sample weight
+// gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5, 7x11, B = 1 and 17), every window
+// kind; every output is written into a Guarded buffer whose guard region must stay intact.
+//
+// Tolerance: a worst-case rounding bound, not a fitted number. An output element is a sum of
+// n products of factors with |.| <= 1 (plus a bias and an old value, |.| <= 1), so the sum of
+// absolute terms is at most n + 2; a backend that adds them in `depth` sequential steps is
+// within (depth + 1) * eps * (n + 2) of the exact value, and the two backends are compared
+// with the sum of their two bounds. CPU weight gradients are summed in double and rounded once;
+// the GPU sums n / 32 terms per lane, then 5 shuffle levels.
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "host/ops/conv2d.hpp"
+#include "tests/support/testing.hpp"
+
+using namespace naqs;
+using namespace naqs::ops;
+using naqs::testing::all_close;
+using naqs::testing::Guarded;
+using naqs::testing::random_tensor;
+
+namespace {
+
+struct Sizes {
+  int64_t batch, n_in, n_out, height, width;
+};
+
+const Sizes kSizes[] = {{1, 1, 1, 1, 1}, {17, 3, 5, 3, 5}, {17, 4, 3, 7, 11}, {1, 5, 2, 7, 11},
+                        {17, 32, 32, 3, 5}};
+
+std::vector<Conv2dSpec> parity_specs() {
+  return {conv2d_vertical_spec(3),         conv2d_vertical_spec(3, true),
+          conv2d_horizontal_spec(3, true), conv2d_horizontal_spec(3, false),
+          conv2d_pointwise_spec(1, 0),     conv2d_vertical_spec(5, true),
+          Conv2dSpec{3, 3, -2, -2},        Conv2dSpec{2, 4, 1, -5}};
+}
+
+double eps_of(DType dt) {
+  return dt == DType::f32 ? std::numeric_limits<float>::epsilon()
+                          : std::numeric_limits<double>::epsilon();
+}
+
+// Bound for one backend adding n products in `depth` sequential steps (see the file comment).
+double rounding_bound(DType dt, int64_t n, int64_t depth) {
+  return static_cast<double>(depth + 1) * eps_of(dt) * static_cast<double>(n + 2);
+}
+
+// Weight gradient: the GPU adds n/32 terms per lane, 5 shuffle levels and the old value; the
+// CPU sums in double (its own bound) and rounds once to T (depth 0).
+double weight_tol(DType dt, int64_t n) {
+  return rounding_bound(dt, n, (n + 31) / 32 + 6) + rounding_bound(DType::f64, n, n) +
+         rounding_bound(dt, n, 0);
+}
+
+// Forward / backward input: both backends add the n products sequentially in T.
+double sequential_tol(DType dt, int64_t n) { return 2 * rounding_bound(dt, n, n + 2); }
+
+std::string label(DType dt, const Sizes& z, const Conv2dSpec& s) {
+  return cat(dtype_name(dt), " B=", z.batch, " Cin=", z.n_in, " Cout=", z.n_out, " ", z.height,
+             "x", z.width, " window ", s.kernel_h, "x", s.kernel_w, " at (", s.offset_h, ",",
+             s.offset_w, ")");
+}
+
+// A Guarded output on the GPU whose visible part starts as `init` (a CPU tensor).
+Guarded guarded_copy(const Tensor& init) {
+  Guarded g(init.shape(), init.dtype(), Device::cuda());
+  g.out.copy_from(init);
+  return g;
+}
+
+}  // namespace
+
+TEST(Conv2dParity, ForwardAndForwardAt) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Device gpu = Device::cuda();
+  for (DType dt : {DType::f32, DType::f64}) {
+    uint64_t seed = 1;
+    for (const Sizes& z : kSizes) {
+      for (const Conv2dSpec& s : parity_specs()) {
+        SCOPED_TRACE(label(dt, z, s));
+        const Tensor x = random_tensor({z.batch, z.n_in, z.height, z.width}, dt, ++seed);
+        const Tensor w = random_tensor({z.n_out, z.n_in, s.kernel_h, s.kernel_w}, dt, ++seed);
+        const Tensor bias = random_tensor({z.n_out}, dt, ++seed);
+        const Tensor y0 = random_tensor({z.batch, z.n_out, z.height, z.width}, dt, ++seed);
+        const Tensor xg = x.to(gpu), wg = w.to(gpu), bg = bias.to(gpu);
+        const double tol = sequential_tol(dt, z.n_in * s.kernel_h * s.kernel_w);
+        for (bool accumulate : {false, true}) {
+          Tensor y = y0.clone();
+          conv2d_forward(x, w, bias, s, y, accumulate);
+          Guarded yg = guarded_copy(y0);
+          conv2d_forward(xg, wg, bg, s, yg.out, accumulate);
+          EXPECT_TRUE(all_close(yg.out, y, tol, 0)) << "accumulate " << accumulate;
+          EXPECT_TRUE(yg.guards_intact());
+          const Tensor y_gpu = yg.out.to(Device::cpu());
+          // forward_at: corners, an inner pixel and the last pixel.
+          const int64_t pixels[][2] = {{0, 0},
+                                       {0, z.width - 1},
+                                       {z.height - 1, 0},
+                                       {z.height / 2, z.width / 2},
+                                       {z.height - 1, z.width - 1}};
+          for (const auto& px : pixels) {
+            const int64_t r = px[0], c = px[1];
+            Tensor y_rc0 = Tensor::empty({z.batch, z.n_out}, dt);
+            dispatch_float(dt, "test", [&](auto tag) {
+              using T = decltype(tag);
+              for (int64_t i = 0; i < z.batch * z.n_out; ++i)
+                y_rc0.data<T>()[i] = y0.data<T>()[(i * z.height + r) * z.width + c];
+            });
+            Tensor y_rc = y_rc0.clone();
+            conv2d_forward_at(x, w, bias, s, r, c, y_rc, accumulate);
+            Guarded y_rc_g = guarded_copy(y_rc0);
+            conv2d_forward_at(xg, wg, bg, s, r, c, y_rc_g.out, accumulate);
+            EXPECT_TRUE(all_close(y_rc_g.out, y_rc, tol, 0)) << "pixel " << r << "," << c;
+            EXPECT_TRUE(y_rc_g.guards_intact());
+            // The cached sampler needs forward_at == forward exactly on the GPU too.
+            const Tensor at = y_rc_g.out.to(Device::cpu());
+            dispatch_float(dt, "test", [&](auto tag) {
+              using T = decltype(tag);
+              for (int64_t i = 0; i < z.batch * z.n_out; ++i)
+                ASSERT_EQ(at.data<T>()[i], y_gpu.data<T>()[(i * z.height + r) * z.width + c])
+                    << "pixel " << r << "," << c << " element " << i;
+            });
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Conv2dParity, BackwardInput) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Device gpu = Device::cuda();
+  for (DType dt : {DType::f32, DType::f64}) {
+    uint64_t seed = 100;
+    for (const Sizes& z : kSizes) {
+      for (const Conv2dSpec& s : parity_specs()) {
+        SCOPED_TRACE(label(dt, z, s));
+        const Tensor dy = random_tensor({z.batch, z.n_out, z.height, z.width}, dt, ++seed);
+        const Tensor w = random_tensor({z.n_out, z.n_in, s.kernel_h, s.kernel_w}, dt, ++seed);
+        const Tensor dx0 = random_tensor({z.batch, z.n_in, z.height, z.width}, dt, ++seed);
+        const double tol = sequential_tol(dt, z.n_out * s.kernel_h * s.kernel_w);
+        for (bool accumulate : {false, true}) {
+          Tensor dx = dx0.clone();
+          conv2d_backward_input(dy, w, s, dx, accumulate);
+          Guarded dxg = guarded_copy(dx0);
+          conv2d_backward_input(dy.to(gpu), w.to(gpu), s, dxg.out, accumulate);
+          EXPECT_TRUE(all_close(dxg.out, dx, tol, 0)) << "accumulate " << accumulate;
+          EXPECT_TRUE(dxg.guards_intact());
+        }
+      }
+    }
+  }
+}
+
+TEST(Conv2dParity, BackwardWeightSummedAndPerSample) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Device gpu = Device::cuda();
+  for (DType dt : {DType::f32, DType::f64}) {
+    uint64_t seed = 200;
+    for (const Sizes& z : kSizes) {
+      for (const Conv2dSpec& s : parity_specs()) {
+        SCOPED_TRACE(label(dt, z, s));
+        const Tensor x = random_tensor({z.batch, z.n_in, z.height, z.width}, dt, ++seed);
+        const Tensor dy = random_tensor({z.batch, z.n_out, z.height, z.width}, dt, ++seed);
+        const Tensor dw0 = random_tensor({z.n_out, z.n_in, s.kernel_h, s.kernel_w}, dt, ++seed);
+        const Tensor xg = x.to(gpu), dyg = dy.to(gpu);
+        const int64_t hw = z.height * z.width;
+        for (bool accumulate : {false, true}) {
+          Tensor dw = dw0.clone();
+          conv2d_backward_weight(x, dy, s, dw, accumulate);
+          Guarded dwg = guarded_copy(dw0);
+          conv2d_backward_weight(xg, dyg, s, dwg.out, accumulate);
+          EXPECT_TRUE(all_close(dwg.out, dw, weight_tol(dt, z.batch * hw), 0))
+              << "accumulate " << accumulate;
+          EXPECT_TRUE(dwg.guards_intact());
+        }
+        const Shape per_shape{z.batch, dw0.numel()};
+        Tensor per = Tensor::zeros(per_shape, dt);
+        conv2d_backward_weight_per_sample(x, dy, s, per);
+        Guarded perg(per_shape, dt, gpu);
+        conv2d_backward_weight_per_sample(xg, dyg, s, perg.out);
+        EXPECT_TRUE(all_close(perg.out, per, weight_tol(dt, hw), 0));
+        EXPECT_TRUE(perg.guards_intact());
+      }
+    }
+  }
+}
+
+// Cross-device arguments are refused with the devices named (not silently copied).
+TEST(Conv2dParity, MixedDevicesAreRefused) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Tensor x = Tensor::zeros({1, 1, 2, 2}, DType::f32);
+  const Tensor w = Tensor::zeros({1, 1, 1, 1}, DType::f32, Device::cuda());
+  Tensor y = Tensor::zeros({1, 1, 2, 2}, DType::f32, Device::cuda());
+  EXPECT_THROW(conv2d_forward(x, w, Tensor(), conv2d_pointwise_spec(), y), Error);
+}
