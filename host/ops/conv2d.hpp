@@ -18,9 +18,11 @@
 //   layer (exclusive)                                             cols [c-h-1, c-1]
 //   horizontal stack, later   conv2d_horizontal_spec(k, false):   1 x h+1, row r, cols [c-h, c]
 //   1x1 link / shifted 1x1    conv2d_pointwise_spec(down, right): reads (r-down, c-right)
-// FlowKet's variant (a k x k horizontal conv on rows [r-k+1, r], cols [c-k+1, c]; a k x k
-// vertical conv on rows [r-k+1, r], cols [c-h, c+h] followed by a one-row down shift) is
-// Conv2dSpec{k, k, -(k-1), -(k-1)} and Conv2dSpec{k, k, -k, -h}.
+// FlowKet's layer (HUJI-Deep/FlowKet conv_net_autoregressive_2D.py) maps onto the same op:
+// vertical k x k on rows [r-k+1, r] = Conv2dSpec{k, k, -(k-1), -h}; horizontal 1 x k on
+// cols [c-k+1, c] = Conv2dSpec{1, k, 0, -(k-1)}; its down (right) shift of an activated map
+// followed by a 1x1 conv = conv2d_pointwise_spec(1, 0) (conv2d_pointwise_spec(0, 1)); the
+// k x k conv of the merged streams = Conv2dSpec{k, k, -(k-1), -(k-1)}.
 //
 // Why vertical + horizontal is exactly causal and has no blind spot (raster order; the
 // network tested in tests/unit/test_conv2d.cpp, f any elementwise activation, h = k/2):
@@ -45,7 +47,7 @@
 //
 // Backends. CPU reference below (OpenMP over independent output planes, reductions for the
 // weight gradients in double); CUDA twin in cuda/ops_conv2d.cu (one thread per output element
-// through the same conv2d_pixel() formula as conv2d_forward_at, a block reduction per weight
+// through the same conv2d_pixel() formula as conv2d_forward_at, a warp reduction per weight
 // gradient element; no atomics, so results are deterministic).
 // Tests: tests/unit/test_conv2d.cpp (hand-computed cases, float64 central differences of both
 // backwards (tolerance 1e-8: step 1e-5, the op is linear so only rounding remains), per-

@@ -3,10 +3,9 @@
 // and causality / no blind spot of a 3-layer two-stream network built from the op.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <functional>
-#include <set>
-#include <utility>
+#include <string>
 #include <vector>
 
 #include "host/ops/conv2d.hpp"
