@@ -130,12 +130,23 @@ Handle make_parents_lcpl(const std::string& path, const std::string& name) {
   return lcpl;
 }
 
+// A new dataset at `name` (parents created as needed), replacing whatever was there: a
+// dataset's shape and type are fixed, so a rewrite is a new dataset.
+Handle create_dataset(hid_t file, const std::string& path, const std::string& name, hid_t type,
+                      hid_t space) {
+  if (object_type(file, path, name) != H5I_BADID)
+    NAQS_H5(H5Ldelete(file, name.c_str(), H5P_DEFAULT), path, name);
+  Handle lcpl = make_parents_lcpl(path, name);
+  return Handle(NAQS_H5(H5Dcreate2(file, name.c_str(), type, space, lcpl.get(), H5P_DEFAULT,
+                                   H5P_DEFAULT),
+                        path, name),
+                H5Dclose);
+}
+
 Handle open_dataset(hid_t file, const std::string& path, const std::string& name) {
   const H5I_type_t type = object_type(file, path, name);
-  if (type != H5I_DATASET)
-    throw Error(cat("HDF5 file '", path, "' has no dataset '", name, "'",
-                    type == H5I_BADID ? "" : " (the object there is not a dataset)", " [",
-                    __FILE__, ":", __LINE__, "]"));
+  NAQS_CHECK(type == H5I_DATASET, "HDF5 file '", path, "' has no dataset '", name, "'",
+             type == H5I_BADID ? "" : " (the object there is not a dataset)");
   return Handle(NAQS_H5(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path, name), H5Dclose);
 }
 
@@ -152,12 +163,11 @@ Handle vlen_utf8_type(const std::string& path, const std::string& name) {
 template <class Read>
 std::string read_one_string(hid_t file_type, const Read& read, const std::string& path,
                             const std::string& name) {
-  if (NAQS_H5(H5Tget_class(file_type), path, name) != H5T_STRING)
-    throw Error(cat("HDF5 file '", path, "': '", name, "' is not a string [", __FILE__, ":",
-                    __LINE__, "]"));
-  const htri_t is_vlen = NAQS_H5(H5Tis_variable_str(file_type), path, name);
-  if (is_vlen) {
-    Handle mem = vlen_utf8_type(path, name);
+  NAQS_CHECK(NAQS_H5(H5Tget_class(file_type), path, name) == H5T_STRING, "HDF5 file '", path,
+             "': '", name, "' is not a string");
+  if (NAQS_H5(H5Tis_variable_str(file_type), path, name) > 0) {
+    Handle mem = vlen_utf8_type(path, name);  // same character set as stored: no conversion
+    NAQS_H5(H5Tset_cset(mem.get(), NAQS_H5(H5Tget_cset(file_type), path, name)), path, name);
     char* s = nullptr;
     NAQS_H5(read(mem.get(), &s), path, name);
     std::string out = s ? s : "";
@@ -195,18 +205,12 @@ void write_numeric(hid_t file, const std::string& path, const std::string& name,
                    const std::vector<T>& data, const std::vector<int64_t>& dims, hid_t mem_type,
                    hid_t file_type) {
   const std::vector<hsize_t> h = to_hsize(dims, path, name, data.size());
-  if (object_type(file, path, name) != H5I_BADID)  // replace: a dataset's shape is fixed
-    NAQS_H5(H5Ldelete(file, name.c_str(), H5P_DEFAULT), path, name);
   Handle space(dims.empty()
                    ? NAQS_H5(H5Screate(H5S_SCALAR), path, name)
                    : NAQS_H5(H5Screate_simple(static_cast<int>(h.size()), h.data(), nullptr),
                              path, name),
                H5Sclose);
-  Handle lcpl = make_parents_lcpl(path, name);
-  Handle dset(NAQS_H5(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(),
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      path, name),
-              H5Dclose);
+  Handle dset = create_dataset(file, path, name, file_type, space.get());
   if (!data.empty())
     NAQS_H5(H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), path,
             name);
@@ -218,9 +222,8 @@ std::vector<T> read_numeric(hid_t file, const std::string& path, const std::stri
   Handle dset = open_dataset(file, path, name);
   Handle type(NAQS_H5(H5Dget_type(dset.get()), path, name), H5Tclose);
   const H5T_class_t cls = NAQS_H5(H5Tget_class(type.get()), path, name);
-  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
-    throw Error(cat("HDF5 file '", path, "': dataset '", name, "' is not numeric [", __FILE__,
-                    ":", __LINE__, "]"));
+  NAQS_CHECK(cls == H5T_INTEGER || cls == H5T_FLOAT, "HDF5 file '", path, "': dataset '", name,
+             "' is not numeric");
   Handle space(NAQS_H5(H5Dget_space(dset.get()), path, name), H5Sclose);
   const hssize_t n = NAQS_H5(H5Sget_simple_extent_npoints(space.get()), path, name);
   std::vector<T> out(static_cast<std::size_t>(n));
@@ -329,7 +332,7 @@ void H5File::create_group(const std::string& group) {
            H5Gclose);
 }
 
-// ---- attributes ---------------------------------------------------------------------------------
+// ---- attributes --------------------------------------------------------------------------------
 
 void H5File::set_attr(const std::string& object, const std::string& name, const AttrValue& v) {
   const std::string what = cat(object, "@", name);
@@ -338,28 +341,22 @@ void H5File::set_attr(const std::string& object, const std::string& name, const 
   if (NAQS_H5(H5Aexists(obj.get(), name.c_str()), path_, what) > 0)
     NAQS_H5(H5Adelete(obj.get(), name.c_str()), path_, what);
   Handle space(NAQS_H5(H5Screate(H5S_SCALAR), path_, what), H5Sclose);
-  std::visit(
-      [&](const auto& value) {
-        using T = std::decay_t<decltype(value)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          Handle type = vlen_utf8_type(path_, what);
-          Handle attr(NAQS_H5(H5Acreate2(obj.get(), name.c_str(), type.get(), space.get(),
-                                         H5P_DEFAULT, H5P_DEFAULT),
-                              path_, what),
-                      H5Aclose);
-          const char* s = value.c_str();
-          NAQS_H5(H5Awrite(attr.get(), type.get(), &s), path_, what);
-        } else {
-          const hid_t file_type = std::is_same_v<T, double> ? H5T_IEEE_F64LE : H5T_STD_I64LE;
-          const hid_t mem_type = std::is_same_v<T, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64;
-          Handle attr(NAQS_H5(H5Acreate2(obj.get(), name.c_str(), file_type, space.get(),
-                                         H5P_DEFAULT, H5P_DEFAULT),
-                              path_, what),
-                      H5Aclose);
-          NAQS_H5(H5Awrite(attr.get(), mem_type, &value), path_, what);
-        }
-      },
-      v);
+  auto write = [&](hid_t file_type, hid_t mem_type, const void* buf) {
+    Handle attr(NAQS_H5(H5Acreate2(obj.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT,
+                                   H5P_DEFAULT),
+                        path_, what),
+                H5Aclose);
+    NAQS_H5(H5Awrite(attr.get(), mem_type, buf), path_, what);
+  };
+  if (const auto* text = std::get_if<std::string>(&v)) {
+    Handle type = vlen_utf8_type(path_, what);
+    const char* p = text->c_str();
+    write(type.get(), type.get(), &p);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    write(H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, d);
+  } else {
+    write(H5T_STD_I64LE, H5T_NATIVE_INT64, &std::get<int64_t>(v));
+  }
 }
 
 bool H5File::has_attr(const std::string& object, const std::string& name) const {
@@ -370,10 +367,8 @@ bool H5File::has_attr(const std::string& object, const std::string& name) const 
 
 AttrValue H5File::get_attr(const std::string& object, const std::string& name) const {
   const std::string what = cat(object, "@", name);
-  if (!has_attr(object, name))
-    throw Error(cat("HDF5 file '", path_, "' has no attribute '", name, "' on '", object, "'",
-                    exists(object) ? "" : " (the object does not exist)", " [", __FILE__, ":",
-                    __LINE__, "]"));
+  NAQS_CHECK(has_attr(object, name), "HDF5 file '", path_, "' has no attribute '", name,
+             "' on '", object, "'", exists(object) ? "" : " (the object does not exist)");
   Handle attr(NAQS_H5(H5Aopen_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT,
                                       H5P_DEFAULT),
                       path_, what),
@@ -420,15 +415,9 @@ void H5File::write_dataset(const std::string& name, const std::vector<float>& da
 }
 
 void H5File::write_string(const std::string& name, const std::string& text) {
-  if (object_type(id_, path_, name) != H5I_BADID)
-    NAQS_H5(H5Ldelete(id_, name.c_str(), H5P_DEFAULT), path_, name);
   Handle type = vlen_utf8_type(path_, name);
   Handle space(NAQS_H5(H5Screate(H5S_SCALAR), path_, name), H5Sclose);
-  Handle lcpl = make_parents_lcpl(path_, name);
-  Handle dset(NAQS_H5(H5Dcreate2(id_, name.c_str(), type.get(), space.get(), lcpl.get(),
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      path_, name),
-              H5Dclose);
+  Handle dset = create_dataset(id_, path_, name, type.get(), space.get());
   const char* s = text.c_str();
   NAQS_H5(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &s), path_, name);
 }
@@ -559,7 +548,7 @@ void H5Trace::truncate_to(int64_t n) {
   file_->flush();
 }
 
-// ---- provenance ----------------------------------------------------------------------------------
+// ---- provenance --------------------------------------------------------------------------------
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -611,7 +600,7 @@ void finish_provenance(H5File& f) {
   f.flush();
 }
 
-// ---- atomic replacement --------------------------------------------------------------------------
+// ---- atomic replacement ------------------------------------------------------------------------
 
 namespace {
 void fsync_path(const std::string& p, int flags) {

@@ -97,6 +97,9 @@ class H5Trace {
 // command line, the full effective config text, device, seeds (and any extra key/values),
 // UTC timestamp of creation, SLURM_JOB_ID / SLURM_ARRAY_JOB_ID / SLURM_ARRAY_TASK_ID when set,
 // hostname, MPI ranks. `finish_provenance` adds the UTC end time and a "complete" = 1 flag.
+// Attribute names and types: docs/HDF5_LAYOUT.md. `mpi_ranks` is 1 unless `extra` gives it; any
+// other `extra` key that collides with a standard attribute is an Error. "complete" is 0 until
+// finish_provenance, so a killed run's file says so.
 void write_provenance(H5File& f, const std::string& command_line, const std::string& config_text,
                       const std::string& device, const std::map<std::string, AttrValue>& extra);
 void finish_provenance(H5File& f);

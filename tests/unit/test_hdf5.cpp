@@ -354,7 +354,9 @@ TEST_F(Hdf5Test, ProvenanceAttributes) {
   ::unsetenv("SLURM_JOB_ID");
   ::unsetenv("SLURM_ARRAY_JOB_ID");
   ::unsetenv("SLURM_ARRAY_TASK_ID");
-  auto str = [](const H5File& h, const char* n) { return std::get<std::string>(h.get_attr("/", n)); };
+  auto str = [](const H5File& h, const char* n) {
+    return std::get<std::string>(h.get_attr("/", n));
+  };
   auto i64 = [](const H5File& h, const char* n) { return std::get<int64_t>(h.get_attr("/", n)); };
   const std::regex utc("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z");
   {
@@ -398,8 +400,8 @@ TEST_F(Hdf5Test, ProvenanceAttributes) {
 TEST_F(Hdf5Test, H5pyReadsWhatWeWrite) {
   std::string python;
   for (const char* candidate : {"python3", "/usr/bin/python3"}) {
-    if (std::system(("'" + std::string(candidate) + "' -c 'import h5py' >/dev/null 2>&1").c_str()) ==
-        0) {
+    const std::string probe = "'" + std::string(candidate) + "' -c 'import h5py' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) == 0) {
       python = candidate;
       break;
     }
@@ -445,6 +447,7 @@ assert n.asstr()[()] == "E = -20.4 \u00b1 0.01", n.asstr()[()]
 g = h5py.File(sys.argv[2], "w")
 g.attrs["vlen"] = "ψ str"
 g.attrs["fixed"] = np.bytes_(b"fixed ascii")
+g.attrs.create("vlen_ascii", "ascii", dtype=h5py.string_dtype("ascii"))
 g.attrs["i32"] = np.int32(-5)
 g.attrs["f32"] = np.float32(0.5)
 g["s"] = "dataset ±"
@@ -469,6 +472,7 @@ print("h5py ok")
   H5File g = H5File::open_read(from_h5py);
   EXPECT_EQ(std::get<std::string>(g.get_attr("/", "vlen")), "ψ str");
   EXPECT_EQ(std::get<std::string>(g.get_attr("/", "fixed")), "fixed ascii");
+  EXPECT_EQ(std::get<std::string>(g.get_attr("/", "vlen_ascii")), "ascii");
   EXPECT_EQ(std::get<int64_t>(g.get_attr("/", "i32")), -5);
   EXPECT_EQ(std::get<double>(g.get_attr("/", "f32")), 0.5);
   EXPECT_EQ(g.read_string("/s"), "dataset ±");
