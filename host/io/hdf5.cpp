@@ -473,6 +473,15 @@ H5Trace::H5Trace(H5File& file, const std::string& group, const std::vector<std::
   const hid_t fid = file.id();
   const std::string& path = file.path();
   file.create_group(group_);
+  std::string joined;
+  for (const std::string& c : columns_) joined += (joined.empty() ? "" : ",") + c;
+  if (file.has_attr(group_, "columns")) {  // continuing: the columns must be the same
+    const AttrValue old = file.get_attr(group_, "columns");
+    const std::string* old_columns = std::get_if<std::string>(&old);
+    NAQS_CHECK(old_columns && *old_columns == joined, "H5Trace: trace '", group_,
+               "' in HDF5 file '", path, "' has columns '",
+               old_columns ? *old_columns : "(not a string)", "', not '", joined, "'");
+  }
   std::vector<std::string> missing;
   int64_t n_min = -1, n_max = 0;
   for (const std::string& c : columns_) {
@@ -487,9 +496,8 @@ H5Trace::H5Trace(H5File& file, const std::string& group, const std::vector<std::
     n_min = n_min < 0 ? d[0] : std::min(n_min, d[0]);
     n_max = std::max(n_max, d[0]);
   }
-  NAQS_CHECK(missing.empty() || n_max == 0, "H5Trace: cannot continue trace '", group_,
-             "' in HDF5 file '", path, "' (", n_max, " rows) with the new column '",
-             missing.front(), "'");
+  NAQS_CHECK(missing.empty() || n_max == 0, "H5Trace: trace '", group_, "' in HDF5 file '",
+             path, "' has ", n_max, " rows but no column '", missing.front(), "'");
   for (const std::string& c : missing) {
     const std::string name = column_path(group_, c);
     const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
@@ -505,8 +513,6 @@ H5Trace::H5Trace(H5File& file, const std::string& group, const std::vector<std::
   // A run killed in the middle of append() may leave some columns one row longer: keep
   // only complete rows.
   if (n_max > rows_) truncate_to(rows_);
-  std::string joined;
-  for (const std::string& c : columns_) joined += (joined.empty() ? "" : ",") + c;
   file.set_attr(group_, "columns", joined);
   file.flush();
 }
