@@ -1,7 +1,7 @@
 // CUDA twin of the shifted-window 2-D convolution (host/ops/conv2d.hpp; CPU reference in
 // host/ops/conv2d.cpp; parity: tests/gpu/test_parity_conv2d.cpp).
-//   forward / forward_at: one thread per output element, through conv2d_pixel() (the formula
-//     the CPU forward_at uses), so forward and forward_at agree bit for bit on the GPU.
+//   forward / forward_at: one thread per output element, through conv2d_pixel(), so forward
+//     and forward_at agree bit for bit on the GPU.
 //   backward_input: one thread per dx element, gathering over (o, i, j).
 //   backward_weight (summed or per sample): one warp per dw element, reducing over the batch
 //     (or one sample) and the pixels with shuffles. No atomics: results are deterministic.
@@ -14,6 +14,29 @@ namespace {
 
 constexpr int kBlock = 256;
 constexpr int kWarp = 32;
+
+// One output element, shared by both forward kernels (so forward_at == forward bit for bit;
+// the CPU adds the same terms in the same order): acc + sum over in-range taps, in (ci,i,j)
+// order, of w[o,ci,i,j] * x[b,ci,r+oh+i,c+ow+j]. xb points at x[b,0,0,0], wo at w[o,0,0,0].
+template <class T>
+__device__ __forceinline__ T conv2d_pixel(const T* xb, const T* wo, const Conv2dDims& d,
+                                          const Conv2dSpec& s, int64_t r, int64_t c, T acc) {
+  const int64_t hw = d.height * d.width;
+  for (int64_t ci = 0; ci < d.n_in; ++ci) {
+    const T* xc = xb + ci * hw;
+    const T* wc = wo + ci * s.kernel_h * s.kernel_w;
+    for (int i = 0; i < s.kernel_h; ++i) {
+      const int64_t rr = r + s.offset_h + i;
+      if (rr < 0 || rr >= d.height) continue;
+      for (int j = 0; j < s.kernel_w; ++j) {
+        const int64_t cc = c + s.offset_w + j;
+        if (cc < 0 || cc >= d.width) continue;
+        acc += wc[i * s.kernel_w + j] * xc[rr * d.width + cc];
+      }
+    }
+  }
+  return acc;
+}
 
 template <class T>
 __global__ void forward_kernel(const T* __restrict__ x, const T* __restrict__ w,
@@ -28,8 +51,7 @@ __global__ void forward_kernel(const T* __restrict__ x, const T* __restrict__ w,
     const int64_t o = (idx / hw) % d.n_out;
     const int64_t b = idx / (hw * d.n_out);
     const T acc = (accumulate ? y[idx] : T(0)) + (bias ? bias[o] : T(0));
-    y[idx] = conv2d_pixel<T>(x + b * d.n_in * hw, w + o * n_taps, d.n_in, d.height, d.width,
-                             s.kernel_h, s.kernel_w, s.offset_h, s.offset_w, pix / d.width,
+    y[idx] = conv2d_pixel<T>(x + b * d.n_in * hw, w + o * n_taps, d, s, pix / d.width,
                              pix % d.width, acc);
   }
 }
@@ -47,8 +69,7 @@ __global__ void forward_at_kernel(const T* __restrict__ x, const T* __restrict__
     const int64_t o = idx % d.n_out;
     const int64_t b = idx / d.n_out;
     const T acc = (accumulate ? y_rc[idx] : T(0)) + (bias ? bias[o] : T(0));
-    y_rc[idx] = conv2d_pixel<T>(x + b * d.n_in * hw, w + o * n_taps, d.n_in, d.height, d.width,
-                                s.kernel_h, s.kernel_w, s.offset_h, s.offset_w, r, c, acc);
+    y_rc[idx] = conv2d_pixel<T>(x + b * d.n_in * hw, w + o * n_taps, d, s, r, c, acc);
   }
 }
 

@@ -26,14 +26,6 @@ Conv2dSpec conv2d_pointwise_spec(int down, int right) { return {1, 1, -down, -ri
 
 namespace {
 
-// Half-open range of output indices t in [0, n) whose tap t + shift lies in [0, n).
-struct Range {
-  int64_t lo, hi;
-};
-Range valid(int64_t n, int64_t shift) {
-  return {std::max<int64_t>(0, -shift), std::min<int64_t>(n, n - shift)};
-}
-
 // Threads only pay off above ~1e5 multiply-adds (a parallel region costs microseconds, far
 // more on a loaded machine); the sampler's per-pixel calls are often smaller.
 bool worth_threads(const detail::Conv2dDims& d, const Conv2dSpec& s, int64_t n_outputs) {
@@ -72,40 +64,73 @@ void check_bias(const char* op, const Tensor& bias, const Tensor& w) {
 }
 
 // ---- CPU reference ---------------------------------------------------------------------
+// Every loop keeps the channels being produced innermost and contiguous (weights and, for the
+// weight gradient, the input are transposed once per call), so it vectorises over channels
+// while each output element still adds its terms one at a time in a fixed order.
+
+// A copy of `src` viewed as (rows, cols), transposed to (cols, rows).
+template <class T>
+std::vector<T> transposed(const T* src, int64_t rows, int64_t cols) {
+  std::vector<T> out(static_cast<std::size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = src[i * cols + j];
+  return out;
+}
+
+// acc[o] += sum over in-range taps, in (ci, i, j) order, of wt[(ci,i,j), o] * x[ci, r+oh+i,
+// c+ow+j]: one output pixel, all output channels. xb is sample b's (Cin,H,W) planes, wt the
+// weight transposed to (Cin*kh*kw, Cout). Shared by forward and forward_at (bit-identical).
+template <class T>
+void pixel_all_outputs(const T* xb, const T* wt, const Conv2dSpec& s,
+                       const detail::Conv2dDims& d, int64_t r, int64_t c, T* acc) {
+  const int64_t hw = d.height * d.width;
+  for (int64_t ci = 0; ci < d.n_in; ++ci) {
+    for (int i = 0; i < s.kernel_h; ++i) {
+      const int64_t rr = r + s.offset_h + i;
+      if (rr < 0 || rr >= d.height) continue;
+      for (int j = 0; j < s.kernel_w; ++j) {
+        const int64_t cc = c + s.offset_w + j;
+        if (cc < 0 || cc >= d.width) continue;
+        const T xv = xb[ci * hw + rr * d.width + cc];
+        const T* wk = wt + ((ci * s.kernel_h + i) * s.kernel_w + j) * d.n_out;
+        for (int64_t o = 0; o < d.n_out; ++o) acc[o] += wk[o] * xv;
+      }
+    }
+  }
+}
+
+// Output channel o of pixel pix = r*W + c in [pix_lo, pix_hi) of sample b, at
+// out[(pix - pix_lo) + o * out_stride], (+)= bias + conv. acc has Cout elements.
+template <class T>
+void forward_pixels(const T* px, const T* wt, const T* pb, const Conv2dSpec& s,
+                    const detail::Conv2dDims& d, int64_t b, int64_t pix_lo, int64_t pix_hi,
+                    T* out, int64_t out_stride, bool accumulate, std::vector<T>& acc) {
+  const int64_t hw = d.height * d.width;
+  for (int64_t pix = pix_lo; pix < pix_hi; ++pix) {
+    T* dst = out + (pix - pix_lo);
+    for (int64_t o = 0; o < d.n_out; ++o)
+      acc[o] = (accumulate ? dst[o * out_stride] : T(0)) + (pb ? pb[o] : T(0));
+    pixel_all_outputs(px + b * d.n_in * hw, wt, s, d, pix / d.width, pix % d.width, acc.data());
+    for (int64_t o = 0; o < d.n_out; ++o) dst[o * out_stride] = acc[o];
+  }
+}
+
 template <class T>
 void forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
                  const detail::Conv2dDims& d, Tensor& y, bool accumulate) {
   const T* px = x.data<T>();
-  const T* pw = w.data<T>();
+  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, w.numel() / d.n_out);
   const T* pb = bias.defined() ? bias.data<T>() : nullptr;
   T* py = y.data<T>();
   const int64_t hw = d.height * d.width;
-  const bool parallel = worth_threads(d, s, d.batch * d.n_out * hw);
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
-  for (int64_t b = 0; b < d.batch; ++b) {
-    for (int64_t o = 0; o < d.n_out; ++o) {
-      T* yp = py + (b * d.n_out + o) * hw;
-      const T b0 = pb ? pb[o] : T(0);
-      for (int64_t t = 0; t < hw; ++t) yp[t] = (accumulate ? yp[t] : T(0)) + b0;
-      // Same per-element order as conv2d_pixel (ci, i, j), so forward_at matches bit for bit.
-      for (int64_t ci = 0; ci < d.n_in; ++ci) {
-        const T* xp = px + (b * d.n_in + ci) * hw;
-        const T* wp = pw + (o * d.n_in + ci) * s.kernel_h * s.kernel_w;
-        for (int i = 0; i < s.kernel_h; ++i) {
-          const Range rows = valid(d.height, s.offset_h + i);
-          for (int j = 0; j < s.kernel_w; ++j) {
-            const int shift = s.offset_w + j;
-            const Range cols = valid(d.width, shift);
-            const T wv = wp[i * s.kernel_w + j];
-            for (int64_t r = rows.lo; r < rows.hi; ++r) {
-              T* yr = yp + r * d.width;
-              const T* xr = xp + (r + s.offset_h + i) * d.width;
-              for (int64_t c = cols.lo; c < cols.hi; ++c) yr[c] += wv * xr[c + shift];
-            }
-          }
-        }
-      }
-    }
+#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out * hw))
+  {
+    std::vector<T> acc(static_cast<std::size_t>(d.n_out));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < d.batch; ++b)
+      for (int64_t r = 0; r < d.height; ++r)
+        forward_pixels(px, wt.data(), pb, s, d, b, r * d.width, (r + 1) * d.width,
+                       py + b * d.n_out * hw + r * d.width, hw, accumulate, acc);
   }
 }
 
@@ -114,99 +139,120 @@ void forward_at_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const 
                     const detail::Conv2dDims& d, int64_t r, int64_t c, Tensor& y_rc,
                     bool accumulate) {
   const T* px = x.data<T>();
-  const T* pw = w.data<T>();
+  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, w.numel() / d.n_out);
   const T* pb = bias.defined() ? bias.data<T>() : nullptr;
   T* py = y_rc.data<T>();
-  const int64_t hw = d.height * d.width;
-  const int64_t n_taps = d.n_in * s.kernel_h * s.kernel_w;
-  const bool parallel = worth_threads(d, s, d.batch * d.n_out);
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
-  for (int64_t b = 0; b < d.batch; ++b) {
-    for (int64_t o = 0; o < d.n_out; ++o) {
-      T& out = py[b * d.n_out + o];
-      const T acc = (accumulate ? out : T(0)) + (pb ? pb[o] : T(0));
-      out = conv2d_pixel<T>(px + b * d.n_in * hw, pw + o * n_taps, d.n_in, d.height, d.width,
-                            s.kernel_h, s.kernel_w, s.offset_h, s.offset_w, r, c, acc);
-    }
+  const int64_t pix = r * d.width + c;
+#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out))
+  {
+    std::vector<T> acc(static_cast<std::size_t>(d.n_out));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < d.batch; ++b)
+      forward_pixels(px, wt.data(), pb, s, d, b, pix, pix + 1, py + b * d.n_out, 1, accumulate,
+                     acc);
   }
 }
 
-// Scatter form of the adjoint: every (b,ci) plane of dx is owned by one thread.
+// Gather form of the adjoint, as the CUDA kernel: dx[b,ci,p,q] (+)= sum over (o,i,j) of
+// w[o,ci,i,j] * dy[b,o,p-oh-i,q-ow-j], vectorised over ci with w transposed to (Cout*kh*kw, Cin).
 template <class T>
 void backward_input_cpu(const Tensor& dy, const Tensor& w, const Conv2dSpec& s,
                         const detail::Conv2dDims& d, Tensor& dx, bool accumulate) {
   const T* pdy = dy.data<T>();
+  const int taps = s.kernel_h * s.kernel_w;
+  std::vector<T> wt(static_cast<std::size_t>(w.numel()));  // (o, i, j, ci)
   const T* pw = w.data<T>();
+  for (int64_t o = 0; o < d.n_out; ++o)
+    for (int64_t ci = 0; ci < d.n_in; ++ci)
+      for (int t = 0; t < taps; ++t)
+        wt[(o * taps + t) * d.n_in + ci] = pw[(o * d.n_in + ci) * taps + t];
   T* pdx = dx.data<T>();
   const int64_t hw = d.height * d.width;
-  const bool parallel = worth_threads(d, s, d.batch * d.n_out * hw);
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
-  for (int64_t b = 0; b < d.batch; ++b) {
-    for (int64_t ci = 0; ci < d.n_in; ++ci) {
-      T* dxp = pdx + (b * d.n_in + ci) * hw;
-      if (!accumulate) std::fill(dxp, dxp + hw, T(0));
-      for (int64_t o = 0; o < d.n_out; ++o) {
-        const T* dyp = pdy + (b * d.n_out + o) * hw;
-        const T* wp = pw + (o * d.n_in + ci) * s.kernel_h * s.kernel_w;
-        for (int i = 0; i < s.kernel_h; ++i) {
-          const Range rows = valid(d.height, s.offset_h + i);
-          for (int j = 0; j < s.kernel_w; ++j) {
-            const int shift = s.offset_w + j;
-            const Range cols = valid(d.width, shift);
-            const T wv = wp[i * s.kernel_w + j];
-            for (int64_t r = rows.lo; r < rows.hi; ++r) {
-              const T* dyr = dyp + r * d.width;
-              T* dxr = dxp + (r + s.offset_h + i) * d.width;
-              for (int64_t c = cols.lo; c < cols.hi; ++c) dxr[c + shift] += wv * dyr[c];
+#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out * hw))
+  {
+    std::vector<T> acc(static_cast<std::size_t>(d.n_in));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < d.batch; ++b) {
+      for (int64_t p = 0; p < d.height; ++p) {
+        for (int64_t q = 0; q < d.width; ++q) {
+          T* dst = pdx + b * d.n_in * hw + p * d.width + q;
+          for (int64_t ci = 0; ci < d.n_in; ++ci) acc[ci] = accumulate ? dst[ci * hw] : T(0);
+          for (int64_t o = 0; o < d.n_out; ++o) {
+            const T* dyo = pdy + (b * d.n_out + o) * hw;
+            for (int i = 0; i < s.kernel_h; ++i) {
+              const int64_t r = p - s.offset_h - i;
+              if (r < 0 || r >= d.height) continue;
+              for (int j = 0; j < s.kernel_w; ++j) {
+                const int64_t c = q - s.offset_w - j;
+                if (c < 0 || c >= d.width) continue;
+                const T g = dyo[r * d.width + c];
+                const T* wk = wt.data() + (o * taps + i * s.kernel_w + j) * d.n_in;
+                for (int64_t ci = 0; ci < d.n_in; ++ci) acc[ci] += wk[ci] * g;
+              }
             }
           }
+          for (int64_t ci = 0; ci < d.n_in; ++ci) dst[ci * hw] = acc[ci];
         }
       }
     }
   }
 }
 
-// sum_{r,c} dy[o,r,c] * x[ci, r+oh+i, c+ow+j] for one sample's planes, in double.
-template <class T>
-double tap_correlation(const T* xp, const T* dyp, const Conv2dSpec& s,
-                       const detail::Conv2dDims& d, int i, int j) {
-  const Range rows = valid(d.height, s.offset_h + i);
-  const int shift = s.offset_w + j;
-  const Range cols = valid(d.width, shift);
-  double acc = 0;
-  for (int64_t r = rows.lo; r < rows.hi; ++r) {
-    const T* dyr = dyp + r * d.width;
-    const T* xr = xp + (r + s.offset_h + i) * d.width;
-    for (int64_t c = cols.lo; c < cols.hi; ++c)
-      acc += static_cast<double>(dyr[c]) * static_cast<double>(xr[c + shift]);
-  }
-  return acc;
-}
-
-// dw[o,ci,i,j] (+)= sum_b (or, per_sample, dw[b,o,ci,i,j] =) tap_correlation.
+// dw[o,ci,i,j] (+)= sum over samples b (all, or one per sample) and pixels (r,c) of
+// dy[b,o,r,c] * x[b,ci,r+oh+i,c+ow+j], summed in double. One thread owns one (group, o) slice
+// of dw, so the result does not depend on the thread count; x is transposed to channels-last
+// (B, H*W, Cin) so the innermost loop runs over ci.
 template <class T>
 void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
                          const detail::Conv2dDims& d, Tensor& dw, bool accumulate,
                          bool per_sample) {
+  const int64_t hw = d.height * d.width;
+  std::vector<T> xt(static_cast<std::size_t>(x.numel()));
   const T* px = x.data<T>();
+  for (int64_t b = 0; b < d.batch; ++b) {
+    const std::vector<T> one = transposed(px + b * d.n_in * hw, d.n_in, hw);
+    std::copy(one.begin(), one.end(), xt.begin() + b * d.n_in * hw);
+  }
   const T* pdy = dy.data<T>();
   T* pdw = dw.data<T>();
-  const int64_t hw = d.height * d.width;
-  const int n_taps = s.kernel_h * s.kernel_w;
+  const int taps = s.kernel_h * s.kernel_w;
   const int64_t n_groups = per_sample ? d.batch : 1;  // independent dw blocks
-  const bool parallel = worth_threads(d, s, d.batch * d.n_out * hw);
-#pragma omp parallel for collapse(3) schedule(static) if (parallel)
-  for (int64_t g = 0; g < n_groups; ++g) {
-    for (int64_t o = 0; o < d.n_out; ++o) {
-      for (int64_t ci = 0; ci < d.n_in; ++ci) {
-        T* dwp = pdw + ((g * d.n_out + o) * d.n_in + ci) * n_taps;
+#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out * hw))
+  {
+    std::vector<double> acc(static_cast<std::size_t>(taps * d.n_in));  // (i, j, ci)
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t g = 0; g < n_groups; ++g) {
+      for (int64_t o = 0; o < d.n_out; ++o) {
+        std::fill(acc.begin(), acc.end(), 0.0);
         const int64_t b_lo = per_sample ? g : 0, b_hi = per_sample ? g + 1 : d.batch;
-        for (int t = 0; t < n_taps; ++t) {
-          double acc = 0;
-          for (int64_t b = b_lo; b < b_hi; ++b)
-            acc += tap_correlation(px + (b * d.n_in + ci) * hw, pdy + (b * d.n_out + o) * hw, s,
-                                   d, t / s.kernel_w, t % s.kernel_w);
-          dwp[t] = static_cast<T>(accumulate ? static_cast<double>(dwp[t]) + acc : acc);
+        for (int64_t b = b_lo; b < b_hi; ++b) {
+          const T* dyo = pdy + (b * d.n_out + o) * hw;
+          const T* xb = xt.data() + b * hw * d.n_in;
+          for (int64_t r = 0; r < d.height; ++r) {
+            for (int64_t c = 0; c < d.width; ++c) {
+              const double gv = dyo[r * d.width + c];
+              for (int i = 0; i < s.kernel_h; ++i) {
+                const int64_t rr = r + s.offset_h + i;
+                if (rr < 0 || rr >= d.height) continue;
+                for (int j = 0; j < s.kernel_w; ++j) {
+                  const int64_t cc = c + s.offset_w + j;
+                  if (cc < 0 || cc >= d.width) continue;
+                  const T* xs = xb + (rr * d.width + cc) * d.n_in;
+                  double* at = acc.data() + (i * s.kernel_w + j) * d.n_in;
+                  for (int64_t ci = 0; ci < d.n_in; ++ci)
+                    at[ci] += gv * static_cast<double>(xs[ci]);
+                }
+              }
+            }
+          }
+        }
+        T* dwo = pdw + (g * d.n_out + o) * d.n_in * taps;
+        for (int64_t ci = 0; ci < d.n_in; ++ci) {
+          for (int t = 0; t < taps; ++t) {
+            const double v = acc[t * d.n_in + ci];
+            T& dst = dwo[ci * taps + t];
+            dst = static_cast<T>(accumulate ? static_cast<double>(dst) + v : v);
+          }
         }
       }
     }
