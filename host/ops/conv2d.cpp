@@ -115,20 +115,23 @@ void forward_pixels(const T* px, const T* wt, const T* pb, const Conv2dSpec& s,
   }
 }
 
+// Output rows [row_begin, row_end) of y.
 template <class T>
 void forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
-                 const detail::Conv2dDims& d, Tensor& y, bool accumulate) {
+                 const detail::Conv2dDims& d, int64_t row_begin, int64_t row_end, Tensor& y,
+                 bool accumulate) {
   const T* px = x.data<T>();
   const std::vector<T> wt = transposed(w.data<T>(), d.n_out, w.numel() / d.n_out);
   const T* pb = bias.defined() ? bias.data<T>() : nullptr;
   T* py = y.data<T>();
   const int64_t hw = d.height * d.width;
-#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out * hw))
+  const int64_t n_rows = row_end - row_begin;
+#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out * n_rows * d.width))
   {
     std::vector<T> acc(static_cast<std::size_t>(d.n_out));
 #pragma omp for collapse(2) schedule(static)
     for (int64_t b = 0; b < d.batch; ++b)
-      for (int64_t r = 0; r < d.height; ++r)
+      for (int64_t r = row_begin; r < row_end; ++r)
         forward_pixels(px, wt.data(), pb, s, d, b, r * d.width, (r + 1) * d.width,
                        py + b * d.n_out * hw + r * d.width, hw, accumulate, acc);
   }
@@ -262,22 +265,39 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
 }  // namespace
 
 // ---- dispatch --------------------------------------------------------------------------
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
-                    Tensor& y, bool accumulate) {
-  const char* op = "conv2d_forward";
+namespace {
+void forward_any(const char* op, const Tensor& x, const Tensor& w, const Tensor& bias,
+                 const Conv2dSpec& s, int64_t row_begin, int64_t row_end, Tensor& y,
+                 bool accumulate) {
   const detail::Conv2dDims d = dims_of(op, x, "x", true, w, s);
   check_defined(op, y, "y");
   check_same_device(op, {&x, &w, &y});
   check_same_dtype(op, {&x, &w, &y});
   check_bias(op, bias, w);
   check_shape(op, y, {d.batch, d.n_out, d.height, d.width}, "y");
+  NAQS_CHECK(0 <= row_begin && row_begin <= row_end && row_end <= d.height, op, ": rows [",
+             row_begin, ",", row_end, ") outside the ", d.height, " rows of x ", x.str());
   if (y.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
-      forward_cpu<decltype(tag)>(x, w, bias, s, d, y, accumulate);
+      forward_cpu<decltype(tag)>(x, w, bias, s, d, row_begin, row_end, y, accumulate);
     });
   } else {
-    NAQS_CUDA_BRANCH(op, detail::conv2d_forward_cuda(x, w, bias, s, d, y, accumulate));
+    NAQS_CUDA_BRANCH(op, detail::conv2d_forward_cuda(x, w, bias, s, d, row_begin, row_end, y,
+                                                     accumulate));
   }
+}
+}  // namespace
+
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
+                    Tensor& y, bool accumulate) {
+  forward_any("conv2d_forward", x, w, bias, s, 0, x.rank() == 4 ? x.size(2) : 0, y,
+              accumulate);
+}
+
+void conv2d_forward_rows(const Tensor& x, const Tensor& w, const Tensor& bias,
+                         const Conv2dSpec& s, int64_t row_begin, int64_t row_end, Tensor& y,
+                         bool accumulate) {
+  forward_any("conv2d_forward_rows", x, w, bias, s, row_begin, row_end, y, accumulate);
 }
 
 void conv2d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias,

@@ -91,6 +91,13 @@ Conv2dSpec conv2d_pointwise_spec(int down = 0, int right = 0);
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
                     Tensor& y, bool accumulate = false);
 
+// Only output rows [row_begin, row_end) of y (B,Cout,H,W); the other rows are not touched.
+// For the cached sampler's vertical stack, whose row r is final once row r of the input is.
+// Bit-identical to the same rows of conv2d_forward on the same device.
+void conv2d_forward_rows(const Tensor& x, const Tensor& w, const Tensor& bias,
+                         const Conv2dSpec& s, int64_t row_begin, int64_t row_end, Tensor& y,
+                         bool accumulate = false);
+
 // Only output pixel (r,c): y_rc (+)= y[:, :, r, c]; y_rc is (B,Cout). For the cached sampler.
 // Bit-identical to the same element of conv2d_forward on the same device.
 void conv2d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias,
@@ -117,7 +124,8 @@ struct Conv2dDims {
   int64_t batch, n_in, n_out, height, width;
 };
 void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
-                         const Conv2dSpec& s, const Conv2dDims& d, Tensor& y, bool accumulate);
+                         const Conv2dSpec& s, const Conv2dDims& d, int64_t row_begin,
+                         int64_t row_end, Tensor& y, bool accumulate);
 void conv2d_forward_at_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
                             const Conv2dSpec& s, const Conv2dDims& d, int64_t r, int64_t c,
                             Tensor& y_rc, bool accumulate);

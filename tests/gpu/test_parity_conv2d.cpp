@@ -1,7 +1,7 @@
 // CUDA vs CPU parity of the shifted-window 2-D convolution (host/ops/conv2d.hpp,
-// cuda/ops_conv2d.cu): forward (+accumulate), forward_at (+accumulate, and bit-identical to the
-// GPU forward), backward input (+accumulate), backward weight (+accumulate), per-sample weight
-// gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5, 7x11, B = 1 and 17), every window
+// cuda/ops_conv2d.cu): forward (+accumulate), forward_rows and forward_at (+accumulate, both
+// bit-identical to the GPU forward), backward input (+accumulate), backward weight
+// (+accumulate), per-sample weight gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5, 7x11, B = 1 and 17), every window
 // kind; every output is written into a Guarded buffer whose guard region must stay intact.
 //
 // Tolerance: a worst-case rounding bound, not a fitted number. An output element is a sum of
@@ -98,6 +98,19 @@ TEST(Conv2dParity, ForwardAndForwardAt) {
           EXPECT_TRUE(all_close(yg.out, y, tol, 0)) << "accumulate " << accumulate;
           EXPECT_TRUE(yg.guards_intact());
           const Tensor y_gpu = yg.out.to(Device::cpu());
+          // forward_rows: one middle row, bit for bit the GPU forward's, other rows untouched.
+          const int64_t row = z.height / 2;
+          Guarded rows_g = guarded_copy(y0);
+          conv2d_forward_rows(xg, wg, bg, s, row, row + 1, rows_g.out, accumulate);
+          EXPECT_TRUE(rows_g.guards_intact());
+          const Tensor rows = rows_g.out.to(Device::cpu());
+          dispatch_float(dt, "test", [&](auto tag) {
+            using T = decltype(tag);
+            for (int64_t i = 0; i < rows.numel(); ++i)
+              ASSERT_EQ(rows.data<T>()[i],
+                        ((i / z.width) % z.height == row ? y_gpu : y0).data<T>()[i])
+                  << "forward_rows element " << i;
+          });
           // forward_at: corners, an inner pixel and the last pixel.
           const int64_t pixels[][2] = {{0, 0},
                                        {0, z.width - 1},

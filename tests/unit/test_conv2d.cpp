@@ -260,6 +260,44 @@ TEST(Conv2d, ForwardAtEqualsForwardBitForBit) {
   }
 }
 
+// forward_rows writes exactly the requested rows, bit for bit as forward, and nothing else.
+TEST(Conv2d, ForwardRowsEqualsForwardRows) {
+  const int64_t batch = 3, n_in = 4, n_out = 5, height = 6, width = 5;
+  for (DType dt : {DType::f32, DType::f64}) {
+    uint64_t seed = 70;
+    for (const Conv2dSpec& s : test_specs()) {
+      const Tensor x = random_tensor({batch, n_in, height, width}, dt, ++seed);
+      const Tensor w = random_tensor({n_out, n_in, s.kernel_h, s.kernel_w}, dt, ++seed);
+      const Tensor bias = random_tensor({n_out}, dt, ++seed);
+      const Tensor y0 = random_tensor({batch, n_out, height, width}, dt, ++seed);
+      for (bool accumulate : {false, true}) {
+        Tensor full = y0.clone();
+        conv2d_forward(x, w, bias, s, full, accumulate);
+        const int64_t ranges[][2] = {{0, height}, {2, 3}, {4, 6}, {3, 3}};
+        for (const auto& range : ranges) {
+          Tensor rows = y0.clone();
+          conv2d_forward_rows(x, w, bias, s, range[0], range[1], rows, accumulate);
+          dispatch_float(dt, "test", [&](auto tag) {
+            using T = decltype(tag);
+            for (int64_t i = 0; i < rows.numel(); ++i) {
+              const int64_t r = (i / width) % height;
+              const bool inside = r >= range[0] && r < range[1];
+              ASSERT_EQ(rows.data<T>()[i], (inside ? full : y0).data<T>()[i])
+                  << "element " << i << " rows [" << range[0] << "," << range[1] << ")";
+            }
+          });
+        }
+      }
+    }
+  }
+  const Tensor x = Tensor::zeros({1, 1, 3, 3}, DType::f64);
+  const Tensor w = Tensor::zeros({1, 1, 1, 1}, DType::f64);
+  Tensor y = Tensor::zeros({1, 1, 3, 3}, DType::f64);
+  EXPECT_THROW(conv2d_forward_rows(x, w, Tensor(), Conv2dSpec{}, 2, 1, y), Error);
+  EXPECT_THROW(conv2d_forward_rows(x, w, Tensor(), Conv2dSpec{}, 0, 4, y), Error);
+  EXPECT_THROW(conv2d_forward_rows(x, w, Tensor(), Conv2dSpec{}, -1, 1, y), Error);
+}
+
 // Sizes above the threading threshold (~1e5 multiply-adds), against the definition written
 // out as plain loops, and both backwards through the adjoint identities of a linear map:
 // <dy, conv(x,w)> = <dx, x> = <dw, w>. Tolerance 1e-12 relative: f64 sums of ~1e3 terms.
