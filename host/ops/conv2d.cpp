@@ -121,7 +121,7 @@ void forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Con
                  const detail::Conv2dDims& d, int64_t row_begin, int64_t row_end, Tensor& y,
                  bool accumulate) {
   const T* px = x.data<T>();
-  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, w.numel() / d.n_out);
+  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, d.n_in * s.kernel_h * s.kernel_w);
   const T* pb = bias.defined() ? bias.data<T>() : nullptr;
   T* py = y.data<T>();
   const int64_t hw = d.height * d.width;
@@ -142,7 +142,7 @@ void forward_at_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const 
                     const detail::Conv2dDims& d, int64_t r, int64_t c, Tensor& y_rc,
                     bool accumulate) {
   const T* px = x.data<T>();
-  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, w.numel() / d.n_out);
+  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, d.n_in * s.kernel_h * s.kernel_w);
   const T* pb = bias.defined() ? bias.data<T>() : nullptr;
   T* py = y_rc.data<T>();
   const int64_t pix = r * d.width + c;

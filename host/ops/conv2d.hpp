@@ -47,12 +47,12 @@
 //
 // Backends. CPU reference in conv2d.cpp: direct loops vectorised over the channels being
 // produced (weights transposed once per call), OpenMP over pixels / output channels above
-// ~1e5 multiply-adds, weight gradients summed in double; forward and forward_at share one
-// per-pixel routine. CUDA twin in cuda/ops_conv2d.cu: one thread per output element through
-// one per-pixel device function (forward and forward_at alike), a warp reduction per
-// weight-gradient element. Every output element adds its terms in the fixed order (ci, i, j) (forward) or
-// (o, i, j) (backward input) on both backends; no atomics, results do not depend on the thread
-// count, and forward_at equals forward bit for bit on each device.
+// ~1e5 multiply-adds, weight gradients summed in double; forward, forward_rows and forward_at
+// share one per-pixel routine. CUDA twin in cuda/ops_conv2d.cu: one thread per output element
+// through one per-pixel device function (all three forwards alike), a warp reduction per
+// weight-gradient element. Every output element adds its terms in a fixed order, (ci, i, j)
+// for the forwards and (o, i, j) for backward input, on both backends; no atomics, results do
+// not depend on the thread count, and the three forwards agree bit for bit on each device.
 // Tests: tests/unit/test_conv2d.cpp (hand-computed cases, float64 central differences of both
 // backwards (tolerance 1e-8: step 1e-5, the op is linear so only rounding remains), per-
 // sample sums, forward_at == forward bit for bit, causality / no blind spot);

@@ -1,8 +1,9 @@
 // CUDA vs CPU parity of the shifted-window 2-D convolution (host/ops/conv2d.hpp,
 // cuda/ops_conv2d.cu): forward (+accumulate), forward_rows and forward_at (+accumulate, both
 // bit-identical to the GPU forward), backward input (+accumulate), backward weight
-// (+accumulate), per-sample weight gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5, 7x11, B = 1 and 17), every window
-// kind; every output is written into a Guarded buffer whose guard region must stay intact.
+// (+accumulate), per-sample weight gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5,
+// 7x11, B = 1 and 17), every window kind; every output is written into a Guarded buffer whose
+// guard region must stay intact.
 //
 // Tolerance: a worst-case rounding bound, not a fitted number. An output element is a sum of
 // n products of factors with |.| <= 1 (plus a bias and an old value, |.| <= 1), so the sum of

@@ -388,6 +388,16 @@ TEST(Conv2d, EmptySizes) {
   Tensor dw = Tensor::full({1, 2, 1, 2}, 5, DType::f32);
   conv2d_backward_weight(x, y, s, dw);  // empty batch: the gradient is zero
   EXPECT_TRUE(all_close(dw, Tensor::zeros({1, 2, 1, 2}, DType::f32), 0, 0));
+  // No output channels: nothing to compute, and dx is zero.
+  const Tensor x1 = Tensor::full({2, 2, 3, 3}, 1, DType::f32);
+  const Tensor w0 = Tensor::zeros({0, 2, 1, 2}, DType::f32);
+  Tensor y0 = Tensor::zeros({2, 0, 3, 3}, DType::f32);
+  EXPECT_NO_THROW(conv2d_forward(x1, w0, Tensor(), s, y0));
+  Tensor y0_rc = Tensor::zeros({2, 0}, DType::f32);
+  EXPECT_NO_THROW(conv2d_forward_at(x1, w0, Tensor(), s, 1, 1, y0_rc));
+  Tensor dx = Tensor::full({2, 2, 3, 3}, 5, DType::f32);
+  conv2d_backward_input(y0, w0, s, dx);
+  EXPECT_TRUE(all_close(dx, Tensor::zeros({2, 2, 3, 3}, DType::f32), 0, 0));
 }
 
 // ---- causality and the blind spot --------------------------------------------------------
