@@ -8,19 +8,6 @@ namespace {
 
 constexpr int64_t kOmpMin = 1 << 15;  // below this many elements a single thread is faster
 
-// Common checks of an elementwise op: all defined, same device, same float dtype, same shape.
-void check_elementwise(const char* op, std::initializer_list<const Tensor*> ts,
-                       std::initializer_list<const char*> names) {
-  auto name = names.begin();
-  for (const Tensor* t : ts) check_defined(op, *t, *name++);
-  check_same_device(op, ts);
-  check_same_dtype(op, ts);
-  dispatch_float((*ts.begin())->dtype(), op, [](auto) {});
-  name = names.begin();
-  const Shape& shape = (*ts.begin())->shape();
-  for (const Tensor* t : ts) check_shape(op, *t, shape, *name++);
-}
-
 template <class F>
 void for_each_index(int64_t n, F&& f) {
 #pragma omp parallel for if (n > kOmpMin)
@@ -126,6 +113,18 @@ const char* binary_name(Binary f) {
   return names[static_cast<int>(f)];
 }
 
+void check_float_alike(const char* op, std::initializer_list<const Tensor*> ts,
+                       std::initializer_list<const char*> names) {
+  auto name = names.begin();
+  for (const Tensor* t : ts) check_defined(op, *t, *name++);
+  check_same_device(op, ts);
+  check_same_dtype(op, ts);
+  const Tensor& first = **ts.begin();
+  dispatch_float(first.dtype(), op, [](auto) {});
+  name = names.begin();
+  for (const Tensor* t : ts) check_shape(op, *t, first.shape(), *name++);
+}
+
 AxisSplit split_axis(const char* op, const Tensor& x, int axis) {
   const int a = axis < 0 ? axis + x.rank() : axis;
   if (a < 0 || a >= x.rank()) throw Error(cat(op, ": axis ", axis, " out of range for ", x.str()));
@@ -136,7 +135,7 @@ AxisSplit split_axis(const char* op, const Tensor& x, int axis) {
 }
 
 void unary(Unary f, const Tensor& x, Tensor& y) {
-  check_elementwise("unary", {&x, &y}, {"x", "y"});
+  check_float_alike("unary", {&x, &y}, {"x", "y"});
   if (x.device().is_cpu()) {
     unary_cpu(f, x, y);
   } else {
@@ -145,7 +144,7 @@ void unary(Unary f, const Tensor& x, Tensor& y) {
 }
 
 void unary_backward(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx) {
-  check_elementwise("unary_backward", {&x, &dy, &dx}, {"x", "dy", "dx"});
+  check_float_alike("unary_backward", {&x, &dy, &dx}, {"x", "dy", "dx"});
   if (x.device().is_cpu()) {
     unary_backward_cpu(f, x, dy, dx);
   } else {
@@ -154,7 +153,7 @@ void unary_backward(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx) {
 }
 
 void binary(Binary f, const Tensor& a, const Tensor& b, Tensor& c) {
-  check_elementwise("binary", {&a, &b, &c}, {"a", "b", "c"});
+  check_float_alike("binary", {&a, &b, &c}, {"a", "b", "c"});
   if (a.device().is_cpu()) {
     binary_cpu(f, a, b, c);
   } else {
@@ -163,7 +162,7 @@ void binary(Binary f, const Tensor& a, const Tensor& b, Tensor& c) {
 }
 
 void axpby(double alpha, const Tensor& x, double beta, Tensor& y) {
-  check_elementwise("axpby", {&x, &y}, {"x", "y"});
+  check_float_alike("axpby", {&x, &y}, {"x", "y"});
   if (x.device().is_cpu()) {
     axpby_cpu(alpha, x, beta, y);
   } else {
@@ -174,7 +173,7 @@ void axpby(double alpha, const Tensor& x, double beta, Tensor& y) {
 void scale(Tensor& x, double alpha) { axpby(0.0, x, alpha, x); }
 
 void bias_add(Tensor& x, const Tensor& bias, int axis) {
-  check_elementwise("bias_add", {&x}, {"x"});
+  check_float_alike("bias_add", {&x}, {"x"});
   check_defined("bias_add", bias, "bias");
   check_same_device("bias_add", {&x, &bias});
   check_same_dtype("bias_add", {&x, &bias});
@@ -188,7 +187,7 @@ void bias_add(Tensor& x, const Tensor& bias, int axis) {
 }
 
 void bias_backward(const Tensor& dy, int axis, Tensor& dbias, bool accumulate) {
-  check_elementwise("bias_backward", {&dy}, {"dy"});
+  check_float_alike("bias_backward", {&dy}, {"dy"});
   check_defined("bias_backward", dbias, "dbias");
   check_same_device("bias_backward", {&dy, &dbias});
   check_same_dtype("bias_backward", {&dy, &dbias});

@@ -8,10 +8,10 @@
 //   bias_backward(dy, axis, dbias, accumulate)  dbias[c] (+)= sum_{o,i} dy[o,c,i]
 // The formulas (and derivatives) live once in host/ops/elementwise_math.hpp (NAQS_HD), shared
 // by the CPU loops here and the CUDA kernels in cuda/ops_dense.cu.
-// Tests: tests/unit/test_ops_dense_elementwise.cpp (hand values; f64 central differences of
-// every unary_backward and of bias_backward, |err| <= 1e-7 + 1e-6|g|: O(h^2) truncation with
-// h = 1e-5 plus rounding eps/h); tests/gpu/test_parity_dense.cpp (CUDA vs CPU, a few ulp: the
-// same formula compiled by two compilers, libm vs CUDA math differ by <= 2 ulp).
+// Tests: tests/unit/test_ops_dense.cpp (hand values; f64 central differences of every
+// unary_backward, 1e-8 + 1e-7|g|, and of bias_backward, 1e-8: O(h^2) truncation with h = 1e-6
+// plus rounding eps*|f|/h); tests/gpu/test_parity_dense.cpp (CUDA vs CPU within 8 eps: the same
+// formula, but CUDA's exp/tanh/... are within 2 ulp and glibc's within 1; binary ops exact).
 #pragma once
 #include "host/core/tensor.hpp"
 
@@ -32,6 +32,11 @@ void scale(Tensor& x, double alpha);
 void bias_add(Tensor& x, const Tensor& bias, int axis);
 void bias_backward(const Tensor& dy, int axis, Tensor& dbias, bool accumulate = false);
 
+// Checks of an op on several tensors: each defined, all on one device, of one float dtype
+// (f32/f64) and of the first tensor's shape. Errors name the op, the argument and the tensors.
+void check_float_alike(const char* op, std::initializer_list<const Tensor*> ts,
+                       std::initializer_list<const char*> names);
+
 // x viewed as (outer, n, inner) around `axis` (negative counts from the end), n = x.size(axis).
 // Used by every op that works along one axis (bias, reduce, softmax, gather).
 struct AxisSplit {
@@ -39,6 +44,18 @@ struct AxisSplit {
   int64_t outer, n, inner;
 };
 AxisSplit split_axis(const char* op, const Tensor& x, int axis);
+
+// The n elements along the axis at (o, i) of a (outer, n, inner) array: row[j] = data[o,j,i].
+template <class T>
+struct AxisRow {
+  T* base;
+  int64_t stride;
+  T& operator[](int64_t j) const { return base[j * stride]; }
+};
+template <class T>
+AxisRow<T> axis_row(T* data, const AxisSplit& s, int64_t o, int64_t i) {
+  return {data + o * s.n * s.inner + i, s.inner};
+}
 
 namespace detail {
 void unary_cuda(Unary f, const Tensor& x, Tensor& y);

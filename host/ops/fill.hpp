@@ -4,7 +4,7 @@
 //   cast(src, dst)    dst = static_cast<dst dtype>(src); same shape and device, any dtypes
 //                     (float -> integer truncates toward zero, as C++ does)
 // CPU loops here; CUDA twins (fill, cast kernels) in cuda/ops_dense.cu; copy uses the runtime's
-// memcpy. Tests: tests/unit/test_ops_dense_fill.cpp (exact values); tests/gpu/
+// memcpy. Tests: tests/unit/test_ops_dense.cpp (exact values); tests/gpu/
 // test_parity_dense.cpp (exact: a conversion has one correctly rounded result on both sides).
 #pragma once
 #include "host/core/tensor.hpp"

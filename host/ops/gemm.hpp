@@ -3,7 +3,7 @@
 //   gemm_batched: the same with a leading batch dimension B on a, b and c (rank 3).
 // CPU: OpenBLAS cblas_{s,d}gemm (row-major). CUDA twin: cuBLAS in cuda/ops_dense.cu, which
 // computes the row-major product as the column-major product c^T = op(b)^T op(a)^T.
-// Tests: tests/unit/test_ops_dense_gemm.cpp (hand-computed, every transpose, batched, errors);
+// Tests: tests/unit/test_ops_dense.cpp (hand-computed, every transpose, batched, errors);
 // tests/gpu/test_parity_dense.cpp (cuBLAS vs OpenBLAS, tolerance 2*K*eps*max|a||b|: the two
 // libraries sum the K products in different orders).
 // f32 and f64; beta = 0 overwrites c without reading it. M, N or K may be 0.

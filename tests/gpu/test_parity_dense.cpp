@@ -7,7 +7,10 @@
 
 #include "host/ops/elementwise.hpp"
 #include "host/ops/fill.hpp"
+#include "host/ops/gather.hpp"
 #include "host/ops/gemm.hpp"
+#include "host/ops/reduce.hpp"
+#include "host/ops/softmax.hpp"
 #include "tests/support/testing.hpp"
 
 using namespace naqs;
@@ -21,6 +24,8 @@ namespace {
 const Device kGpu = Device::cuda(0);
 const DType kFloatTypes[] = {DType::f32, DType::f64};
 const int64_t kSizes[] = {1, 17, 1025};
+// Shapes for the ops along an axis; every axis of each is tested.
+const Shape kAxisShapes[] = {{1}, {1025}, {17, 1025}, {5, 17, 3}, {1, 1025, 1}, {1025, 1, 17}};
 
 double eps(DType t) { return t == DType::f32 ? FLT_EPSILON : DBL_EPSILON; }
 
@@ -223,4 +228,141 @@ TEST(ParityDense, FillCopyCast) {
       EXPECT_TRUE(all_close(back, host, 0, 0));
       EXPECT_TRUE(gd.guards_intact());
     }
+}
+
+// ---- reductions / softmax -------------------------------------------------------------------
+
+// Both backends accumulate in double, in different orders, with exp/log within 1-2 ulp:
+// atol 8*(n+1)*eps64 (order of an n-term double sum of values <= e), rtol FLT_EPSILON for f32
+// (two close doubles may round to neighbouring floats) and 8*eps64 for f64 (exp/log ulps).
+double axis_atol(int64_t n) { return 8.0 * (n + 1) * DBL_EPSILON; }
+double axis_rtol(DType dt) { return dt == DType::f32 ? FLT_EPSILON : 8 * DBL_EPSILON; }
+
+TEST(ParityDense, ReduceAndBackward) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Reduce kinds[] = {Reduce::sum, Reduce::mean, Reduce::max, Reduce::logsumexp};
+  uint64_t seed = 600;
+  for (DType dt : kFloatTypes)
+    for (const Shape& shape : kAxisShapes)
+      for (int axis = 0; axis < shape.rank; ++axis)
+        for (Reduce kind : kinds) {
+          Tensor x = random_tensor(shape, dt, ++seed);
+          const Shape rs = reduced_shape(x, axis);
+          Tensor out = Tensor::zeros(rs, dt);
+          reduce(kind, x, axis, out);
+          Tensor xg = x.to(kGpu);
+          Guarded gout(rs, dt, kGpu);
+          reduce(kind, xg, axis, gout.out);
+          const std::string what = std::string(reduce_name(kind)) + " " + dtype_name(dt) +
+                                   shape.str() + " axis " + std::to_string(axis);
+          const double atol = axis_atol(shape[axis]), rtol = axis_rtol(dt);
+          EXPECT_TRUE(all_close(gout.out, out, atol, rtol)) << what;
+          EXPECT_TRUE(gout.guards_intact()) << what;
+          // Backward from the same (CPU) out and dout on both sides.
+          Tensor dout = random_tensor(rs, dt, ++seed), dx = Tensor::zeros(shape, dt);
+          reduce_backward(kind, x, out, dout, axis, dx);
+          Guarded gdx(shape, dt, kGpu);
+          reduce_backward(kind, xg, out.to(kGpu), dout.to(kGpu), axis, gdx.out);
+          EXPECT_TRUE(all_close(gdx.out, dx, atol, rtol)) << what << " backward";
+          EXPECT_TRUE(gdx.guards_intact()) << what << " backward";
+        }
+}
+
+// Tolerance axis_atol/axis_rtol (see above): double row sums in different orders, exp ulps.
+TEST(ParityDense, SoftmaxAndBackward) {
+  NAQS_SKIP_WITHOUT_GPU();
+  uint64_t seed = 700;
+  for (DType dt : kFloatTypes)
+    for (const Shape& shape : kAxisShapes)
+      for (int axis = 0; axis < shape.rank; ++axis)
+        for (bool log : {false, true}) {
+          Tensor x = random_tensor(shape, dt, ++seed, -5, 5);
+          Tensor y = Tensor::zeros(shape, dt);
+          Guarded gy(shape, dt, kGpu);
+          if (log) {
+            log_softmax(x, axis, y);
+            log_softmax(x.to(kGpu), axis, gy.out);
+          } else {
+            softmax(x, axis, y);
+            softmax(x.to(kGpu), axis, gy.out);
+          }
+          const std::string what = std::string(log ? "log_softmax " : "softmax ") + dtype_name(dt) +
+                                   shape.str() + " axis " + std::to_string(axis);
+          const double atol = axis_atol(shape[axis]), rtol = axis_rtol(dt);
+          EXPECT_TRUE(all_close(gy.out, y, atol, rtol)) << what;
+          EXPECT_TRUE(gy.guards_intact()) << what;
+          Tensor dy = random_tensor(shape, dt, ++seed), dx = Tensor::zeros(shape, dt);
+          Guarded gdx(shape, dt, kGpu);
+          Tensor yg = y.to(kGpu);  // the same y on both sides
+          if (log) {
+            log_softmax_backward(y, dy, axis, dx);
+            log_softmax_backward(yg, dy.to(kGpu), axis, gdx.out);
+          } else {
+            softmax_backward(y, dy, axis, dx);
+            softmax_backward(yg, dy.to(kGpu), axis, gdx.out);
+          }
+          EXPECT_TRUE(all_close(gdx.out, dx, atol, rtol)) << what << " backward";
+          EXPECT_TRUE(gdx.guards_intact()) << what << " backward";
+          Tensor in_place = x.to(kGpu);  // y may alias x
+          softmax(in_place, axis, in_place);
+          Tensor want = Tensor::zeros(shape, dt);
+          softmax(x, axis, want);
+          EXPECT_TRUE(all_close(in_place, want, atol, rtol)) << what << " in place";
+        }
+}
+
+// ---- gather / scatter_add -------------------------------------------------------------------
+
+// gather: tolerance 0 (a copy). scatter_add: CUDA adds colliding entries with atomics in any
+// order; each element receives at most n_index terms of size <= 1, so atol n_index * eps.
+TEST(ParityDense, GatherScatterAdd) {
+  NAQS_SKIP_WITHOUT_GPU();
+  uint64_t seed = 800;
+  for (DType dt : kFloatTypes)
+    for (const Shape& shape : kAxisShapes)
+      for (int axis = 0; axis < shape.rank; ++axis)
+        for (int64_t n_index : {int64_t{1}, int64_t{17}, int64_t{1025}}) {
+          const int64_t n_table = shape[axis];
+          Shape index_shape = shape;
+          index_shape[axis] = n_index;
+          Tensor table = random_tensor(shape, dt, ++seed);
+          Tensor index = random_tensor(index_shape, DType::i32, ++seed, 0, double(n_table));
+          const std::string what = std::string(dtype_name(dt)) + shape.str() + " axis " +
+                                   std::to_string(axis) + " n_index " + std::to_string(n_index);
+          Tensor out = Tensor::zeros(index_shape, dt);
+          gather(table, index, axis, out);
+          Guarded gout(index_shape, dt, kGpu);
+          Tensor index_g = index.to(kGpu);
+          gather(table.to(kGpu), index_g, axis, gout.out);
+          EXPECT_TRUE(all_close(gout.out, out, 0, 0)) << what;
+          EXPECT_TRUE(gout.guards_intact()) << what;
+          Tensor acc = table.clone();
+          Guarded gacc = guarded_copy(table);
+          scatter_add(out, index, axis, acc);
+          scatter_add(gout.out, index_g, axis, gacc.out);
+          EXPECT_TRUE(all_close(gacc.out, acc, n_index * eps(dt), 0)) << what;
+          EXPECT_TRUE(gacc.guards_intact()) << what;
+        }
+}
+
+TEST(ParityDense, GatherBadIndexIsAnError) {
+  NAQS_SKIP_WITHOUT_GPU();
+  Tensor src = Tensor::zeros({2, 3}, DType::f32, kGpu),
+         out = Tensor::zeros({2, 2}, DType::f32, kGpu);
+  Tensor index = Tensor::from_vector<int32_t>({0, 1, 2, 3}, {2, 2}, kGpu);
+  try {
+    gather(src, index, 1, out);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("gather: index 3 at flat position 3"), std::string::npos) << msg;
+  }
+  Tensor neg = Tensor::from_vector<int32_t>({0, -1, 2, -5}, {2, 2}, kGpu);
+  try {
+    scatter_add(out, neg, 1, src);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("scatter_add: index -1 at flat position 1"), std::string::npos) << msg;
+  }
 }
