@@ -1,0 +1,242 @@
+// CUDA twins of the random fills (host/ops/random.hpp) and of the causal masked conv1d
+// (host/ops/conv1d.hpp). Both sides share the NAQS_HD code in host/core/philox.hpp; parity with
+// the CPU references is tested in tests/gpu/test_parity_conv.cpp.
+#include "cuda/check.cuh"
+#include "host/core/philox.hpp"
+#include "host/ops/conv1d.hpp"
+#include "host/ops/random.hpp"
+
+namespace naqs::ops::detail {
+
+// ---- random fills: one thread per element (grid-stride), element i uses index offset + i ----
+
+template <class T>
+__global__ void fill_uniform_kernel(T* x, int64_t n, uint64_t seed, uint64_t stream,
+                                    uint64_t offset) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint64_t index = offset + static_cast<uint64_t>(i);
+    if constexpr (sizeof(T) == 4)
+      x[i] = philox_uniform_f32(seed, stream, index);
+    else
+      x[i] = philox_uniform_f64(seed, stream, index);
+  }
+}
+
+template <class T>
+__global__ void fill_normal_kernel(T* x, int64_t n, uint64_t seed, uint64_t stream,
+                                   uint64_t offset, double mean, double stddev) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    x[i] = static_cast<T>(
+        philox_normal_f64(seed, stream, offset + static_cast<uint64_t>(i), mean, stddev));
+}
+
+void fill_uniform_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t stream,
+                       uint64_t offset) {
+  if (n == 0) return;
+  dispatch_float(x_dtype, "fill_uniform", [&](auto tag) {
+    using T = decltype(tag);
+    fill_uniform_kernel<T><<<cuda_rt::grid_for(n), 256>>>(static_cast<T*>(x), n, seed, stream,
+                                                          offset);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void fill_normal_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t stream,
+                      uint64_t offset, double mean, double stddev) {
+  if (n == 0) return;
+  dispatch_float(x_dtype, "fill_normal", [&](auto tag) {
+    using T = decltype(tag);
+    fill_normal_kernel<T><<<cuda_rt::grid_for(n), 256>>>(static_cast<T*>(x), n, seed, stream,
+                                                         offset, mean, stddev);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+
+// ---- conv1d ---------------------------------------------------------------------------------
+// Index conventions as in host/ops/conv1d.hpp: x (B,Cin,L), w (Cout,Cin,K), y (B,Cout,L);
+// tap k of output t reads x at t - d.back(k). Grid-stride loops over the output elements.
+
+#define NAQS_GRID_STRIDE(i, n)                                                      \
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+// y[b,o,t] for output position t (the one formula of forward and forward_at); bias first, then
+// taps in (c, k) order as the CPU reference.
+template <class T>
+__device__ T conv1d_output(const T* x, const T* w, const T* bias, const Conv1dDims& d, int64_t b,
+                           int64_t o, int64_t t) {
+  T sum = bias ? bias[o] : T(0);
+  for (int64_t c = 0; c < d.c_in; ++c) {
+    const T* xrow = x + (b * d.c_in + c) * d.length;
+    const T* wrow = w + (o * d.c_in + c) * d.kernel;
+    for (int k = 0; k < d.kernel; ++k) {
+      const int64_t p = t - d.back(k);
+      if (p >= 0) sum += wrow[k] * xrow[p];
+    }
+  }
+  return sum;
+}
+
+template <class T>
+__global__ void conv1d_forward_kernel(const T* x, const T* w, const T* bias, T* y,
+                                      Conv1dDims d) {
+  const int64_t n = d.n_batch * d.c_out * d.length;
+  NAQS_GRID_STRIDE(i, n) {
+    const int64_t t = i % d.length;
+    const int64_t o = (i / d.length) % d.c_out;
+    const int64_t b = i / (d.length * d.c_out);
+    y[i] = conv1d_output(x, w, bias, d, b, o, t);
+  }
+}
+
+template <class T>
+__global__ void conv1d_forward_at_kernel(const T* x, const T* w, const T* bias, T* y_t,
+                                         Conv1dDims d, int64_t t) {
+  const int64_t n = d.n_batch * d.c_out;
+  NAQS_GRID_STRIDE(i, n) { y_t[i] = conv1d_output(x, w, bias, d, i / d.c_out, i % d.c_out, t); }
+}
+
+// dx[b,c,p] (+)= sum_{o,k} w[o,c,k] dy[b,o,p + back(k)] over p + back(k) < L.
+template <class T>
+__global__ void conv1d_backward_input_kernel(const T* dy, const T* w, T* dx, Conv1dDims d,
+                                             bool accumulate) {
+  const int64_t n = d.n_batch * d.c_in * d.length;
+  NAQS_GRID_STRIDE(i, n) {
+    const int64_t p = i % d.length;
+    const int64_t c = (i / d.length) % d.c_in;
+    const int64_t b = i / (d.length * d.c_in);
+    T sum = 0;
+    for (int64_t o = 0; o < d.c_out; ++o) {
+      const T* dyrow = dy + (b * d.c_out + o) * d.length;
+      const T* wrow = w + (o * d.c_in + c) * d.kernel;
+      for (int k = 0; k < d.kernel; ++k) {
+        const int64_t t = p + d.back(k);
+        if (t < d.length) sum += wrow[k] * dyrow[t];
+      }
+    }
+    dx[i] = accumulate ? dx[i] + sum : sum;
+  }
+}
+
+// One block per weight element (o,c,k): the block reduces dy[b,o,t] x[b,c,t-back] over all
+// (b,t) with a fixed-order tree in shared memory (deterministic).
+constexpr int kReduceBlock = 256;
+
+template <class T>
+__global__ void conv1d_backward_weight_kernel(const T* x, const T* dy, T* dw, Conv1dDims d,
+                                              bool accumulate) {
+  __shared__ T partial[kReduceBlock];
+  const int64_t n_w = d.c_out * d.c_in * d.kernel;
+  for (int64_t j = blockIdx.x; j < n_w; j += gridDim.x) {
+    const int k = static_cast<int>(j % d.kernel);
+    const int64_t c = (j / d.kernel) % d.c_in;
+    const int64_t o = j / (d.kernel * d.c_in);
+    const int64_t back = d.back(k);
+    const int64_t n_t = d.length - back;  // output positions that read a real input
+    T sum = 0;
+    if (n_t > 0) {
+      for (int64_t i = threadIdx.x; i < d.n_batch * n_t; i += blockDim.x) {
+        const int64_t b = i / n_t;
+        const int64_t t = back + i % n_t;
+        sum += dy[(b * d.c_out + o) * d.length + t] * x[(b * d.c_in + c) * d.length + t - back];
+      }
+    }
+    partial[threadIdx.x] = sum;
+    __syncthreads();
+    for (int stride = kReduceBlock / 2; stride > 0; stride /= 2) {
+      if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) dw[j] = accumulate ? dw[j] + partial[0] : partial[0];
+    __syncthreads();  // partial[] is reused by the next j
+  }
+}
+
+// dw[b,o,c,k] = sum_t dy[b,o,t] x[b,c,t-back(k)]: one thread per element.
+template <class T>
+__global__ void conv1d_backward_weight_per_sample_kernel(const T* x, const T* dy, T* dw,
+                                                         Conv1dDims d) {
+  const int64_t n = d.n_batch * d.c_out * d.c_in * d.kernel;
+  NAQS_GRID_STRIDE(i, n) {
+    const int k = static_cast<int>(i % d.kernel);
+    const int64_t c = (i / d.kernel) % d.c_in;
+    const int64_t o = (i / (d.kernel * d.c_in)) % d.c_out;
+    const int64_t b = i / (d.kernel * d.c_in * d.c_out);
+    const int64_t back = d.back(k);
+    const T* dyrow = dy + (b * d.c_out + o) * d.length;
+    const T* xrow = x + (b * d.c_in + c) * d.length;
+    T sum = 0;
+    for (int64_t t = back; t < d.length; ++t) sum += dyrow[t] * xrow[t - back];
+    dw[i] = sum;
+  }
+}
+
+#undef NAQS_GRID_STRIDE
+
+void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y, DType dtype,
+                         const Conv1dDims& d) {
+  const int64_t n = d.n_batch * d.c_out * d.length;
+  if (n == 0) return;
+  dispatch_float(dtype, "conv1d_forward", [&](auto tag) {
+    using T = decltype(tag);
+    conv1d_forward_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
+        static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
+        static_cast<T*>(y), d);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void conv1d_forward_at_cuda(const void* x, const void* w, const void* bias, void* y_t,
+                            DType dtype, const Conv1dDims& d, int64_t t) {
+  const int64_t n = d.n_batch * d.c_out;
+  if (n == 0) return;
+  dispatch_float(dtype, "conv1d_forward_at", [&](auto tag) {
+    using T = decltype(tag);
+    conv1d_forward_at_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
+        static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
+        static_cast<T*>(y_t), d, t);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void conv1d_backward_input_cuda(const void* dy, const void* w, void* dx, DType dtype,
+                                const Conv1dDims& d, bool accumulate) {
+  const int64_t n = d.n_batch * d.c_in * d.length;
+  if (n == 0) return;
+  dispatch_float(dtype, "conv1d_backward_input", [&](auto tag) {
+    using T = decltype(tag);
+    conv1d_backward_input_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
+        static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx), d, accumulate);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void conv1d_backward_weight_cuda(const void* x, const void* dy, void* dw, DType dtype,
+                                 const Conv1dDims& d, bool accumulate) {
+  const int64_t n_w = d.c_out * d.c_in * d.kernel;
+  if (n_w == 0) return;
+  dispatch_float(dtype, "conv1d_backward_weight", [&](auto tag) {
+    using T = decltype(tag);
+    const unsigned grid = static_cast<unsigned>(n_w < 65535 * 32 ? n_w : 65535 * 32);
+    conv1d_backward_weight_kernel<T><<<grid, kReduceBlock>>>(
+        static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw), d, accumulate);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void conv1d_backward_weight_per_sample_cuda(const void* x, const void* dy, void* dw, DType dtype,
+                                            const Conv1dDims& d) {
+  const int64_t n = d.n_batch * d.c_out * d.c_in * d.kernel;
+  if (n == 0) return;
+  dispatch_float(dtype, "conv1d_backward_weight_per_sample", [&](auto tag) {
+    using T = decltype(tag);
+    conv1d_backward_weight_per_sample_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
+        static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw), d);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+}  // namespace naqs::ops::detail

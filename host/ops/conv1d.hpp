@@ -1,0 +1,77 @@
+// Causal masked 1-D convolution (the NAQS 1D building block).
+//   x is (B,Cin,L), w is (Cout,Cin,K), bias is (Cout) or undefined, y is (B,Cout,L).
+//   Tap k of output position t reads input position pos(t,k) = t - shift - dilation*(K-1-k),
+//   shift = 0 (inclusive mask: tap K-1 is t itself) or 1 (exclusive: output t sees only x[< t]);
+//   positions < 0 read zero (left zero padding), so y[:, :, t] depends on x[:, :, <= t] only.
+//     y[b,o,t] = bias[o] + sum_{c,k} w[o,c,k] * x[b,c,pos(t,k)]
+// Backward (hand-written, llm.c style; `accumulate` adds into the output instead of overwriting):
+//   dx[b,c,p]   (+)= sum_{o,k,t: pos(t,k)=p} w[o,c,k] * dy[b,o,t]
+//   dw[o,c,k]   (+)= sum_{b,t} dy[b,o,t] * x[b,c,pos(t,k)]          (summed over the batch)
+//   dw[b,o,c,k]  = sum_t dy[b,o,t] * x[b,c,pos(t,k)]                (per sample, for SR/minSR)
+// The bias gradient is bias_backward(dy, axis 1) in host/ops/elementwise.hpp.
+// conv1d_forward_at computes only output position t (the cached autoregressive sampler).
+// f32 and f64; all tensors contiguous, same device and dtype.
+// CPU: im2col + cblas GEMM per sample (OpenMP over samples), or direct loops (the *_direct
+// references below; kept readable, used by tests and bench/bench_conv1d.cpp). CUDA twin in
+// cuda/ops_conv.cu (one thread per output element; weight gradient as a block reduction).
+// Tests: tests/unit/test_conv1d.cpp (hand-computed values, causality, float64 central finite
+// differences to 1e-8 relative: step 1e-6 leaves O(h^2) ~ 1e-12 truncation and ~1e-10 rounding),
+// tests/gpu/test_parity_conv.cpp (CUDA vs CPU; tolerance 8 eps n for sums of n terms of size
+// <= 1 added in different orders).
+#pragma once
+#include <cstdint>
+
+#include "host/core/hd.hpp"
+#include "host/core/tensor.hpp"
+
+namespace naqs::ops {
+
+struct Conv1dSpec {
+  int kernel = 3;
+  int dilation = 1;
+  bool exclusive = false;
+};
+
+void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
+                    Tensor& y);
+void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& s, Tensor& dx,
+                           bool accumulate = false);
+void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec& s, Tensor& dw,
+                            bool accumulate = false);  // dw (Cout,Cin,K), summed over batch
+void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
+                                       Tensor& dw);    // dw (B,Cout,Cin,K)
+// x (B,Cin,L), y_t (B,Cout) = y[:, :, t], 0 <= t < L.
+void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
+                       int64_t t, Tensor& y_t);
+
+// Sizes of one call, shared by the CPU and CUDA implementations.
+struct Conv1dDims {
+  int64_t n_batch = 0, c_in = 0, c_out = 0, length = 0;
+  int kernel = 0, dilation = 0, shift = 0;  // shift = 1 for the exclusive mask
+  // distance from output position t back to the input position read by tap k
+  NAQS_HD int64_t back(int k) const { return shift + static_cast<int64_t>(dilation) * (kernel - 1 - k); }
+};
+
+namespace detail {
+// Direct-loop CPU references (OpenMP over batch and channels); cpu tensors only.
+void conv1d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& bias,
+                           const Conv1dSpec& s, Tensor& y);
+void conv1d_backward_input_direct(const Tensor& dy, const Tensor& w, const Conv1dSpec& s,
+                                  Tensor& dx, bool accumulate);
+void conv1d_backward_weight_direct(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
+                                   Tensor& dw, bool accumulate);
+
+// CUDA twins (cuda/ops_conv.cu): device pointers, dtype f32 or f64, bias may be nullptr.
+void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y, DType dtype,
+                         const Conv1dDims& d);
+void conv1d_backward_input_cuda(const void* dy, const void* w, void* dx, DType dtype,
+                                const Conv1dDims& d, bool accumulate);
+void conv1d_backward_weight_cuda(const void* x, const void* dy, void* dw, DType dtype,
+                                 const Conv1dDims& d, bool accumulate);
+void conv1d_backward_weight_per_sample_cuda(const void* x, const void* dy, void* dw, DType dtype,
+                                            const Conv1dDims& d);
+void conv1d_forward_at_cuda(const void* x, const void* w, const void* bias, void* y_t,
+                            DType dtype, const Conv1dDims& d, int64_t t);
+}  // namespace detail
+
+}  // namespace naqs::ops
