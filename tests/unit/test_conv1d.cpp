@@ -238,3 +238,33 @@ TEST(Conv1d, ArgumentErrorsNameTheOpAndTensors) {
   Tensor dy = Tensor::zeros({2, 4, 5}, DType::f32);
   EXPECT_THROW(ops::conv1d_backward_weight_per_sample(x, dy, {}, dw_ps), Error);
 }
+
+// Large enough that the GEMM path works in several chunks of samples (about 8 MiB of im2col
+// columns each: here 21 samples per chunk, so chunks of 21, 21, 3); f64, tolerance as above.
+TEST(Conv1d, GemmPathAcrossSeveralChunks) {
+  const Conv1dSpec s{3, 1, true};
+  const int64_t B = 45, Cin = 64, Cout = 8, L = 256;
+  const double eps = 0x1p-53;
+  Tensor x = random_tensor({B, Cin, L}, DType::f64, 50);
+  Tensor w = random_tensor({Cout, Cin, 3}, DType::f64, 51);
+  Tensor dy = random_tensor({B, Cout, L}, DType::f64, 52);
+  Tensor y = Tensor::empty({B, Cout, L}, DType::f64), y_ref = y.clone();
+  ops::conv1d_forward(x, w, Tensor(), s, y);
+  ops::detail::conv1d_forward_direct(x, w, Tensor(), s, y_ref);
+  EXPECT_TRUE(all_close(y, y_ref, 8 * eps * Cin * 3, 0));
+  Tensor dx = Tensor::empty({B, Cin, L}, DType::f64), dx_ref = dx.clone();
+  ops::conv1d_backward_input(dy, w, s, dx);
+  ops::detail::conv1d_backward_input_direct(dy, w, s, dx_ref, false);
+  EXPECT_TRUE(all_close(dx, dx_ref, 8 * eps * Cout * 3, 0));
+  Tensor dw = Tensor::empty({Cout, Cin, 3}, DType::f64), dw_ref = dw.clone();
+  ops::conv1d_backward_weight(x, dy, s, dw);
+  ops::detail::conv1d_backward_weight_direct(x, dy, s, dw_ref, false);
+  EXPECT_TRUE(all_close(dw, dw_ref, 8 * eps * B * L, 0));
+  Tensor dw_ps = Tensor::empty({B, Cout, Cin, 3}, DType::f64);
+  ops::conv1d_backward_weight_per_sample(x, dy, s, dw_ps);
+  for (int64_t b : {int64_t{0}, int64_t{20}, int64_t{21}, int64_t{44}}) {
+    Tensor one = Tensor::empty({Cout, Cin, 3}, DType::f64);
+    ops::detail::conv1d_backward_weight_direct(x.narrow(b, 1), dy.narrow(b, 1), s, one, false);
+    EXPECT_TRUE(all_close(dw_ps.select(b), one, 8 * eps * L, 0)) << "b=" << b;
+  }
+}
