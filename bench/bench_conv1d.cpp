@@ -49,15 +49,17 @@ struct Row {
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  struct Size { int64_t b, c, l; };
-  std::vector<Size> sizes = {{256, 32, 64}, {256, 64, 128}, {1024, 32, 64},
+  struct Size {
+    int64_t b, c, l;
+  };
+  std::vector<Size> sizes = {{256, 32, 64},  {256, 64, 128}, {1024, 32, 64},
                              {1024, 64, 64}, {512, 64, 256}, {1024, 64, 256}};
   if (quick) sizes = {{256, 32, 64}};
   const ops::Conv1dSpec spec{3, 1, true};
 
   std::printf("bench_conv1d: causal masked conv1d (K=3, exclusive mask, f32) on the CPU\n");
-  std::printf("commit %s%s | device %s | OpenMP threads %d | OpenBLAS threads %d\n",
-              git_commit(), git_dirty() ? " (dirty)" : "", device_name(Device::cpu()).c_str(),
+  std::printf("commit %s%s | device %s | OpenMP threads %d | OpenBLAS threads %d\n", git_commit(),
+              git_dirty() ? " (dirty)" : "", device_name(Device::cpu()).c_str(),
               omp_get_max_threads(), openblas_get_num_threads());
   std::printf("GFLOP/s (FLOPs = 2*B*C*C*K*L); sgemm = cblas_sgemm M=C N=B*L K=3C, same FLOPs\n\n");
   std::printf("%6s %4s %5s %9s | %10s %10s | %10s %10s | %10s | %9s\n", "B", "C", "L", "GFLOP",
@@ -77,19 +79,22 @@ int main(int argc, char** argv) {
     ops::fill_normal(bias, 1, 2, 0);
     ops::fill_normal(dy, 1, 3, 0);
     const double g = r.flop * 1e-9;
-    r.fwd_direct = g / best_seconds([&] { ops::detail::conv1d_forward_direct(x, w, bias, spec, y); });
+    r.fwd_direct =
+        g / best_seconds([&] { ops::detail::conv1d_forward_direct(x, w, bias, spec, y); });
     r.fwd_gemm = g / best_seconds([&] { ops::conv1d_forward(x, w, bias, spec, y); });
-    r.bwdw_direct =
-        g / best_seconds([&] { ops::detail::conv1d_backward_weight_direct(x, dy, spec, dw, false); });
+    r.bwdw_direct = g / best_seconds([&] {
+                      ops::detail::conv1d_backward_weight_direct(x, dy, spec, dw, false);
+                    });
     r.bwdw_gemm = g / best_seconds([&] { ops::conv1d_backward_weight(x, dy, spec, dw); });
     {
-      const int m = static_cast<int>(z.c), n = static_cast<int>(z.b * z.l), k = static_cast<int>(3 * z.c);
-      std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), bm(static_cast<std::size_t>(k) * n, 0.25f),
-          cm(static_cast<std::size_t>(m) * n);
+      const int m = static_cast<int>(z.c), n = static_cast<int>(z.b * z.l),
+                k = static_cast<int>(3 * z.c);
+      std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f),
+          bm(static_cast<std::size_t>(k) * n, 0.25f), cm(static_cast<std::size_t>(m) * n);
       r.sgemm = g / best_seconds([&] {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k,
-                    bm.data(), n, 0.0f, cm.data(), n);
-      });
+                  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k,
+                              bm.data(), n, 0.0f, cm.data(), n);
+                });
     }
     std::printf("%6lld %4lld %5lld %9.3f | %10.2f %10.2f | %10.2f %10.2f | %10.2f | %8.0f%%\n",
                 static_cast<long long>(r.b), static_cast<long long>(r.c),
@@ -99,13 +104,14 @@ int main(int argc, char** argv) {
     rows.push_back(r);
   }
 
-  std::printf("\nCSV\ncommit,device,omp_threads,B,C,L,K,gflop,fwd_direct_gflops,fwd_gemm_gflops,"
-              "bwdw_direct_gflops,bwdw_gemm_gflops,sgemm_gflops\n");
+  std::printf(
+      "\nCSV\ncommit,device,omp_threads,B,C,L,K,gflop,fwd_direct_gflops,fwd_gemm_gflops,"
+      "bwdw_direct_gflops,bwdw_gemm_gflops,sgemm_gflops\n");
   for (const Row& r : rows)
     std::printf("%s,%s,%d,%lld,%lld,%lld,3,%.4f,%.3f,%.3f,%.3f,%.3f,%.3f\n", git_commit(),
                 device_name(Device::cpu()).c_str(), omp_get_max_threads(),
                 static_cast<long long>(r.b), static_cast<long long>(r.c),
-                static_cast<long long>(r.l), r.flop * 1e-9, r.fwd_direct, r.fwd_gemm,
-                r.bwdw_direct, r.bwdw_gemm, r.sgemm);
+                static_cast<long long>(r.l), r.flop * 1e-9, r.fwd_direct, r.fwd_gemm, r.bwdw_direct,
+                r.bwdw_gemm, r.sgemm);
   return 0;
 }

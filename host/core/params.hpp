@@ -3,6 +3,8 @@
 // of the flat buffer with its registered shape; parameters are packed in the order added.
 // Usage: add() every parameter, allocate() once (zeroed buffer), then get(name) views.
 // like() makes a set with the same layout and a fresh zeroed buffer (gradients, Adam moments).
+// Copying a ParameterSet copies the layout and shares the buffer (like Tensor); for an
+// independent copy use like() and flat().copy_from().
 // Errors (naqs::Error, naming the set's parameter and the call): a duplicate or malformed name,
 // add() after allocate(), get() of an unknown name or before allocate().
 // Tests: tests/unit/test_params.cpp.

@@ -12,22 +12,24 @@ namespace naqs::ops {
 
 namespace {
 
-// Checks x (B,Cin,L) and w (Cout,Cin,K) against the spec and returns the sizes.
+// Checks x (B,Cin,L) and the weight-shaped w against the spec and returns the sizes. w is
+// (Cout,Cin,K), or (B,Cout,Cin,K) for per-sample gradients (per_sample = true).
 Conv1dDims conv_dims(const char* op, const Tensor& x, const char* x_name, const Tensor& w,
-                     const Conv1dSpec& s) {
+                     const char* w_name, const Conv1dSpec& s, bool per_sample = false) {
   check_defined(op, x, x_name);
-  check_defined(op, w, "w");
+  check_defined(op, w, w_name);
   NAQS_CHECK(s.kernel >= 1 && s.dilation >= 1, op, ": kernel ", s.kernel, " and dilation ",
              s.dilation, " must be >= 1");
   check_rank(op, x, 3, x_name);
-  check_rank(op, w, 3, "w");
-  if (w.size(2) != s.kernel)
-    throw Error(cat(op, ": 'w' is ", w.str(), " but the spec's kernel is ", s.kernel));
+  const int first = per_sample ? 1 : 0;
+  check_rank(op, w, 3 + first, w_name);
+  if (w.size(first + 2) != s.kernel)
+    throw Error(cat(op, ": '", w_name, "' is ", w.str(), " but the spec's kernel is ", s.kernel));
   Conv1dDims d;
   d.n_batch = x.size(0);
   d.length = x.size(2);
-  d.c_out = w.size(0);
-  d.c_in = w.size(1);
+  d.c_out = w.size(first);
+  d.c_in = w.size(first + 1);
   d.kernel = s.kernel;
   d.dilation = s.dilation;
   d.shift = s.exclusive ? 1 : 0;
@@ -46,7 +48,7 @@ const T* bias_ptr(const Tensor& bias) {
   return bias.defined() ? bias.data<T>() : nullptr;
 }
 
-void set_cuda_device(const Tensor& t) {
+void set_cuda_device([[maybe_unused]] const Tensor& t) {
   NAQS_CUDA_BRANCH("conv1d", cuda_rt::set_device(t.device().index));
 }
 
@@ -59,21 +61,23 @@ void set_cuda_device(const Tensor& t) {
 // parallel region and then compete with OpenBLAS's own threads for the cores; measured with
 // bench/bench_conv1d on 2 cores, serial copies were 2-3x faster than OpenMP ones here.
 
+// Row-major cblas GEMM, c (m,n) = alpha op(a) op(b) + beta c; leading dimensions >= 1 as BLAS
+// requires even for empty operands.
+int blas_int(int64_t v) { return static_cast<int>(v); }
+int blas_ld(int64_t v) { return static_cast<int>(std::max<int64_t>(1, v)); }
+CBLAS_TRANSPOSE blas_trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
 void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
              int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(std::max<int64_t>(1, lda)), b, static_cast<int>(std::max<int64_t>(1, ldb)),
-              beta, c, static_cast<int>(std::max<int64_t>(1, ldc)));
+  cblas_sgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
+              blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
 }
 void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
              const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
              int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(std::max<int64_t>(1, lda)), b, static_cast<int>(std::max<int64_t>(1, ldb)),
-              beta, c, static_cast<int>(std::max<int64_t>(1, ldc)));
+  cblas_dgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
+              blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
 }
 
 // Samples per chunk: the column matrix stays near 8 MiB (in cache-friendly GEMM territory
@@ -175,15 +179,14 @@ void conv1d_backward_weight_gemm(const T* x, const T* dy, T* dw, const Conv1dDim
     im2col(x, d, b0, n_b, col.get());
     gather_chunk(dy, d.c_out, d, b0, n_b, dyc.get());
     const T beta = (b0 > 0 || accumulate) ? T(1) : T(0);
-    gemm_rm(false, true, d.c_out, ck, n_cols, T(1), dyc.get(), n_cols, col.get(), n_cols, beta,
-            dw, ck);
+    gemm_rm(false, true, d.c_out, ck, n_cols, T(1), dyc.get(), n_cols, col.get(), n_cols, beta, dw,
+            ck);
   }
 }
 
 // dw[b] (Cout, Cin*K) = dy[b] (Cout, L) @ col[:, j*L:(j+1)*L]^T, one small GEMM per sample.
 template <class T>
-void conv1d_backward_weight_per_sample_gemm(const T* x, const T* dy, T* dw,
-                                            const Conv1dDims& d) {
+void conv1d_backward_weight_per_sample_gemm(const T* x, const T* dy, T* dw, const Conv1dDims& d) {
   const int64_t ck = d.c_in * d.kernel;
   const int64_t nb_max = chunk_samples(d, sizeof(T));
   std::unique_ptr<T[]> col(new T[ck * nb_max * d.length]);
@@ -204,7 +207,7 @@ namespace detail {
 
 void conv1d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& bias,
                            const Conv1dSpec& s, Tensor& y) {
-  const Conv1dDims d = conv_dims("conv1d_forward", x, "x", w, s);
+  const Conv1dDims d = conv_dims("conv1d_forward", x, "x", w, "w", s);
   dispatch_float(x.dtype(), "conv1d_forward", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
@@ -231,7 +234,7 @@ void conv1d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& bias,
 
 void conv1d_backward_input_direct(const Tensor& dy, const Tensor& w, const Conv1dSpec& s,
                                   Tensor& dx, bool accumulate) {
-  const Conv1dDims d = conv_dims("conv1d_backward_input", dx, "dx", w, s);
+  const Conv1dDims d = conv_dims("conv1d_backward_input", dx, "dx", w, "w", s);
   dispatch_float(dy.dtype(), "conv1d_backward_input", [&](auto tag) {
     using T = decltype(tag);
     const T* pdy = dy.data<T>();
@@ -257,7 +260,7 @@ void conv1d_backward_input_direct(const Tensor& dy, const Tensor& w, const Conv1
 
 void conv1d_backward_weight_direct(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
                                    Tensor& dw, bool accumulate) {
-  const Conv1dDims d = conv_dims("conv1d_backward_weight", x, "x", dw, s);
+  const Conv1dDims d = conv_dims("conv1d_backward_weight", x, "x", dw, "dw", s);
   dispatch_float(x.dtype(), "conv1d_backward_weight", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
@@ -287,7 +290,7 @@ void conv1d_backward_weight_direct(const Tensor& x, const Tensor& dy, const Conv
 void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
                     Tensor& y) {
   const char* op = "conv1d_forward";
-  const Conv1dDims d = conv_dims(op, x, "x", w, s);
+  const Conv1dDims d = conv_dims(op, x, "x", w, "w", s);
   check_defined(op, y, "y");
   check_same_device(op, {&x, &w, &y});
   check_same_dtype(op, {&x, &w, &y});
@@ -296,9 +299,9 @@ void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
   check_bias(op, bias, x, d);
   if (x.device().is_cuda()) {
     set_cuda_device(x);
-    NAQS_CUDA_BRANCH(op, detail::conv1d_forward_cuda(
-                             x.raw_data(), w.raw_data(), bias.defined() ? bias.raw_data() : nullptr,
-                             y.raw_data(), x.dtype(), d));
+    NAQS_CUDA_BRANCH(op, detail::conv1d_forward_cuda(x.raw_data(), w.raw_data(),
+                                                     bias.defined() ? bias.raw_data() : nullptr,
+                                                     y.raw_data(), x.dtype(), d));
     return;
   }
   if (d.n_batch * d.c_out * d.length == 0) return;
@@ -311,16 +314,16 @@ void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
 void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& s, Tensor& dx,
                            bool accumulate) {
   const char* op = "conv1d_backward_input";
-  const Conv1dDims d = conv_dims(op, dx, "dx", w, s);
+  const Conv1dDims d = conv_dims(op, dx, "dx", w, "w", s);
   check_defined(op, dy, "dy");
   check_same_device(op, {&dy, &w, &dx});
   check_same_dtype(op, {&dy, &w, &dx});
   check_shape(op, dy, {d.n_batch, d.c_out, d.length}, "dy");
   if (dy.device().is_cuda()) {
     set_cuda_device(dy);
-    NAQS_CUDA_BRANCH(op, detail::conv1d_backward_input_cuda(dy.raw_data(), w.raw_data(),
-                                                            dx.raw_data(), dy.dtype(), d,
-                                                            accumulate));
+    NAQS_CUDA_BRANCH(op,
+                     detail::conv1d_backward_input_cuda(dy.raw_data(), w.raw_data(), dx.raw_data(),
+                                                        dy.dtype(), d, accumulate));
     return;
   }
   if (d.n_batch * d.c_in * d.length == 0) return;
@@ -333,16 +336,15 @@ void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& 
 void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec& s, Tensor& dw,
                             bool accumulate) {
   const char* op = "conv1d_backward_weight";
-  const Conv1dDims d = conv_dims(op, x, "x", dw, s);
+  const Conv1dDims d = conv_dims(op, x, "x", dw, "dw", s);
   check_defined(op, dy, "dy");
   check_same_device(op, {&x, &dy, &dw});
   check_same_dtype(op, {&x, &dy, &dw});
   check_shape(op, dy, {d.n_batch, d.c_out, d.length}, "dy");
   if (x.device().is_cuda()) {
     set_cuda_device(x);
-    NAQS_CUDA_BRANCH(op, detail::conv1d_backward_weight_cuda(x.raw_data(), dy.raw_data(),
-                                                             dw.raw_data(), x.dtype(), d,
-                                                             accumulate));
+    NAQS_CUDA_BRANCH(op, detail::conv1d_backward_weight_cuda(
+                             x.raw_data(), dy.raw_data(), dw.raw_data(), x.dtype(), d, accumulate));
     return;
   }
   if (d.c_out * d.c_in * d.kernel == 0) return;
@@ -355,11 +357,7 @@ void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec&
 void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
                                        Tensor& dw) {
   const char* op = "conv1d_backward_weight_per_sample";
-  check_defined(op, dw, "dw");
-  check_rank(op, dw, 4, "dw");
-  // dw[b] has the weight's shape (Cout,Cin,K); check x and dy against it.
-  const Tensor w_shape = dw.select(0);
-  const Conv1dDims d = conv_dims(op, x, "x", w_shape, s);
+  const Conv1dDims d = conv_dims(op, x, "x", dw, "dw", s, /*per_sample=*/true);
   check_defined(op, dy, "dy");
   check_same_device(op, {&x, &dy, &dw});
   check_same_dtype(op, {&x, &dy, &dw});
@@ -381,7 +379,7 @@ void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const 
 void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
                        int64_t t, Tensor& y_t) {
   const char* op = "conv1d_forward_at";
-  const Conv1dDims d = conv_dims(op, x, "x", w, s);
+  const Conv1dDims d = conv_dims(op, x, "x", w, "w", s);
   check_defined(op, y_t, "y_t");
   check_same_device(op, {&x, &w, &y_t});
   check_same_dtype(op, {&x, &w, &y_t});
@@ -391,9 +389,9 @@ void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, con
   NAQS_CHECK(t >= 0 && t < d.length, op, ": position ", t, " out of range for x ", x.str());
   if (x.device().is_cuda()) {
     set_cuda_device(x);
-    NAQS_CUDA_BRANCH(op, detail::conv1d_forward_at_cuda(
-                             x.raw_data(), w.raw_data(), bias.defined() ? bias.raw_data() : nullptr,
-                             y_t.raw_data(), x.dtype(), d, t));
+    NAQS_CUDA_BRANCH(op, detail::conv1d_forward_at_cuda(x.raw_data(), w.raw_data(),
+                                                        bias.defined() ? bias.raw_data() : nullptr,
+                                                        y_t.raw_data(), x.dtype(), d, t));
     return;
   }
   dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -409,7 +407,8 @@ void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, con
         for (int64_t c = 0; c < d.c_in; ++c)
           for (int k = 0; k < d.kernel; ++k) {
             const int64_t p = t - d.back(k);
-            if (p >= 0) sum += pw[(o * d.c_in + c) * d.kernel + k] * px[(b * d.c_in + c) * d.length + p];
+            if (p >= 0)
+              sum += pw[(o * d.c_in + c) * d.kernel + k] * px[(b * d.c_in + c) * d.length + p];
           }
         py[b * d.c_out + o] = sum;
       }

@@ -46,7 +46,8 @@ constexpr double kKsThreshold = 2.73;
 TEST(RandomStats, UniformChiSquareF32AndF64) {
   for (bool f32 : {true, false}) {
     const int64_t n = 1000000;
-    std::vector<double> v = f32 ? draw<float>(false, n, 20261129) : draw<double>(false, n, 20261129);
+    std::vector<double> v =
+        f32 ? draw<float>(false, n, 20261129) : draw<double>(false, n, 20261129);
     std::vector<int64_t> bins(100, 0);
     for (double x : v) {
       ASSERT_GE(x, 0.0);

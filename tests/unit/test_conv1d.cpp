@@ -268,3 +268,29 @@ TEST(Conv1d, GemmPathAcrossSeveralChunks) {
     EXPECT_TRUE(all_close(dw_ps.select(b), one, 8 * eps * L, 0)) << "b=" << b;
   }
 }
+
+// Empty batch, empty length and a single output channel go through every op without touching
+// memory they do not own; the weight gradient of an empty batch is zero.
+TEST(Conv1d, EmptyAndDegenerateSizes) {
+  const Conv1dSpec s{3, 1, false};
+  Tensor w = random_tensor({2, 3, 3}, DType::f64, 60);
+  for (const Shape& xs : {Shape({0, 3, 5}), Shape({2, 3, 0})}) {
+    Tensor x = Tensor::zeros(xs, DType::f64);
+    Tensor y = Tensor::zeros({xs[0], 2, xs[2]}, DType::f64);
+    ops::conv1d_forward(x, w, Tensor(), s, y);
+    Tensor dx = Tensor::zeros(xs, DType::f64);
+    ops::conv1d_backward_input(y, w, s, dx);
+    Tensor dw = Tensor::full({2, 3, 3}, 7.0, DType::f64);
+    ops::conv1d_backward_weight(x, y, s, dw);
+    EXPECT_TRUE(all_close(dw, Tensor::zeros({2, 3, 3}, DType::f64), 0, 0)) << xs.str();
+    Tensor dw_ps = Tensor::full({xs[0], 2, 3, 3}, 7.0, DType::f64);
+    ops::conv1d_backward_weight_per_sample(x, y, s, dw_ps);
+    if (xs[0] > 0)
+      EXPECT_TRUE(all_close(dw_ps, Tensor::zeros(dw_ps.shape(), DType::f64), 0, 0));
+  }
+  // L = 1, K = 3: only the last tap sees x (inclusive); nothing is seen (exclusive).
+  Tensor x = Tensor::from_vector<double>({2.0}, {1, 1, 1});
+  Tensor w1 = Tensor::from_vector<double>({5, 6, 7}, {1, 1, 3});
+  EXPECT_EQ(conv(x, w1, kNoBias, {3, 1, false}).item(), 14.0);
+  EXPECT_EQ(conv(x, w1, kNoBias, {3, 1, true}).item(), 0.0);
+}

@@ -107,7 +107,8 @@ TEST(Random, ValuesDependOnlyOnSeedStreamIndex) {
   // element i is the scalar helper at index offset + i
   Tensor x = Tensor::empty({4}, DType::f64);
   ops::fill_uniform(x, 5, 6, 70);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(x.to_vector<double>()[i], ops::philox_uniform(5, 6, 70 + i));
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(x.to_vector<double>()[i], ops::philox_uniform(5, 6, 70 + i));
   ops::fill_normal(x, 5, 6, 70, 1.0, 3.0);
   for (int i = 0; i < 4; ++i)
     EXPECT_EQ(x.to_vector<double>()[i], std::fma(3.0, ops::philox_normal(5, 6, 70 + i), 1.0));
