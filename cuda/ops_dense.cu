@@ -112,10 +112,12 @@ __global__ void binary_kernel(const T* a, const T* b, T* c, int64_t n) {
   for (int64_t i = first_index(); i < n; i += grid_stride()) c[i] = binary_value<F>(a[i], b[i]);
 }
 
+// A zero coefficient's operand is not read (as on the CPU).
 template <class T>
-__global__ void axpby_kernel(T alpha, const T* x, T beta, T* y, int64_t n, bool read_y) {
+__global__ void axpby_kernel(T alpha, const T* x, T beta, T* y, int64_t n, bool read_x,
+                             bool read_y) {
   for (int64_t i = first_index(); i < n; i += grid_stride())
-    y[i] = read_y ? alpha * x[i] + beta * y[i] : alpha * x[i];
+    y[i] = (read_x ? alpha * x[i] : T(0)) + (read_y ? beta * y[i] : T(0));
 }
 
 template <class T>
@@ -347,8 +349,9 @@ void axpby_cuda(double alpha, const Tensor& x, double beta, Tensor& y) {
   const int64_t n = x.numel();
   dispatch_float(x.dtype(), "axpby_cuda", [&](auto tag) {
     using T = decltype(tag);
-    axpby_kernel<T><<<cuda_rt::grid_for(n), kBlock>>>(
-        static_cast<T>(alpha), x.data<T>(), static_cast<T>(beta), y.data<T>(), n, beta != 0.0);
+    axpby_kernel<T><<<cuda_rt::grid_for(n), kBlock>>>(static_cast<T>(alpha), x.data<T>(),
+                                                      static_cast<T>(beta), y.data<T>(), n,
+                                                      alpha != 0.0, beta != 0.0);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

@@ -53,18 +53,18 @@ void binary_cpu(Binary f, const Tensor& a, const Tensor& b, Tensor& c) {
   });
 }
 
-// beta == 0 overwrites y without reading it (so NaN/garbage in y does not propagate).
+// A zero coefficient drops its term without reading it (BLAS convention), so NaN or inf in an
+// ignored operand does not propagate: beta = 0 overwrites y, and scale() reads x only once.
 void axpby_cpu(double alpha, const Tensor& x, double beta, Tensor& y) {
   dispatch_float(x.dtype(), "axpby", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
     T* py = y.data<T>();
     const T a = static_cast<T>(alpha), b = static_cast<T>(beta);
-    if (beta == 0.0) {
-      for_each_index(x.numel(), [&](int64_t i) { py[i] = a * px[i]; });
-    } else {
-      for_each_index(x.numel(), [&](int64_t i) { py[i] = a * px[i] + b * py[i]; });
-    }
+    const bool read_x = alpha != 0.0, read_y = beta != 0.0;
+    for_each_index(x.numel(), [&](int64_t i) {
+      py[i] = (read_x ? a * px[i] : T(0)) + (read_y ? b * py[i] : T(0));
+    });
   });
 }
 

@@ -2,7 +2,8 @@
 //   unary(f, x, y)             y = f(x)                       x, y same shape; y may alias x
 //   unary_backward(f,x,dy,dx)  dx = f'(x) * dy                x, dy, dx same shape
 //   binary(f, a, b, c)         c = f(a, b)                    a, b, c same shape; c may alias a
-//   axpby(alpha, x, beta, y)   y = alpha*x + beta*y           x, y same shape
+//   axpby(alpha, x, beta, y)   y = alpha*x + beta*y           x, y same shape; a zero
+//                              coefficient's operand is not read (beta = 0 overwrites y)
 //   scale(x, alpha)            x *= alpha
 //   bias_add(x, bias, axis)    x[o,c,i] += bias[c]            x viewed (outer,C,inner), bias (C)
 //   bias_backward(dy, axis, dbias, accumulate)  dbias[c] (+)= sum_{o,i} dy[o,c,i]

@@ -28,7 +28,7 @@ AxisSplit check_gather(const char* op, const Tensor& dense, const char* dense_na
 // Throws when `position` >= 0, naming the offending index value (read from any device).
 void check_bad_index(const char* op, const Tensor& index, int64_t position, int64_t n) {
   if (position < 0) return;
-  const double value = index.reshape({-1}).narrow(position, 1).item();
+  const auto value = static_cast<int64_t>(index.reshape({-1}).narrow(position, 1).item());
   throw Error(cat(op, ": index ", value, " at flat position ", position, " of ", index.str(),
                   " is outside [0, ", n, ")"));
 }

@@ -203,6 +203,9 @@ TEST(Axpby, AndScale) {
   EXPECT_TRUE(all_close(nan, f32({1, 2, 3}, {3}), 0, 0));
   scale(y, -3.0);
   EXPECT_TRUE(all_close(y, f64({-3, 0, 3}, {3}), 0, 0));
+  Tensor big = f64({INFINITY, -1}, {2});
+  scale(big, 2.0);  // inf stays inf (the unused alpha*x = 0*inf term is not formed)
+  EXPECT_EQ(big.to_vector<double>(), (std::vector<double>{INFINITY, -2}));
 }
 
 TEST(Bias, AddAlongFirstMiddleLastAxis) {
