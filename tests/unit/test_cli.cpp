@@ -1,0 +1,103 @@
+// The naqs executable: help, info, INI config (command line wins), bad input -> one line and
+// exit code 2, results never clobbered. Runs the built binary ($NAQS_EXE, set by ctest).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  int rc;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun run_naqs(const std::string& args) {
+  const char* exe = std::getenv("NAQS_EXE");
+  std::string cmd = std::string(exe ? exe : "naqs") + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  EXPECT_NE(p, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          (name + "." + std::to_string(::getpid()))).string();
+}
+
+}  // namespace
+
+TEST(Cli, HelpListsCommandsAndOptionsWithDefaults) {
+  CliRun r = run_naqs("--help");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("info"), std::string::npos);
+  EXPECT_NE(r.out.find("demo"), std::string::npos);
+  r = run_naqs("demo --help");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("--sites arg (=10)"), std::string::npos) << r.out;
+}
+
+TEST(Cli, InfoReportsBuild) {
+  CliRun r = run_naqs("info");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("git commit"), std::string::npos);
+  EXPECT_NE(r.out.find("CUDA devices"), std::string::npos);
+  EXPECT_NE(r.out.find("OpenMP threads"), std::string::npos);
+}
+
+TEST(Cli, BadInputIsOneLineAndExitCode2) {
+  for (const char* args : {"nosuchcommand", "demo --bogus 1", "demo --sites abc", "demo --sites 99",
+                           "demo --device gpu", "demo --config /nonexistent/file.ini"}) {
+    CliRun r = run_naqs(args);
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
+    EXPECT_EQ(count_lines(r.out), 1) << args << ": " << r.out;
+    EXPECT_EQ(r.out.rfind("naqs: error: ", 0), 0u) << r.out;
+  }
+  EXPECT_NE(run_naqs("demo --sites abc").out.find("--sites"), std::string::npos);
+}
+
+TEST(Cli, ConfigFileAndCommandLineWins) {
+  const std::string ini = temp_path("naqs_cli.ini");
+  std::ofstream(ini) << "# a comment\nsites = 99\nwidth = 4\n";
+  CliRun r = run_naqs("demo --config " + ini);  // sites = 99 from the file is rejected
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("--sites 99"), std::string::npos) << r.out;
+  r = run_naqs("demo --config " + ini + " --sites 6 --device cpu");  // command line wins
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("L = 6, width = 4"), std::string::npos) << r.out;
+  std::ofstream(ini) << "nosuchoption = 1\n";
+  r = run_naqs("demo --config " + ini);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  std::filesystem::remove(ini);
+}
+
+TEST(Cli, DemoNeverClobbersAResult) {
+  const std::string out = temp_path("naqs_demo.h5");
+  std::filesystem::remove(out);
+  CliRun r = run_naqs("demo --sites 6 --device cpu --out " + out);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("OK"), std::string::npos) << r.out;
+  const auto size = std::filesystem::file_size(out);
+  const auto mtime = std::filesystem::last_write_time(out);
+  r = run_naqs("demo --sites 6 --device cpu --out " + out);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("already exists"), std::string::npos) << r.out;
+  EXPECT_EQ(std::filesystem::file_size(out), size);
+  EXPECT_EQ(std::filesystem::last_write_time(out), mtime);
+  std::filesystem::remove(out);
+}
