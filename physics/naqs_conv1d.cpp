@@ -1,0 +1,315 @@
+// 1D NAQS: masked conv stack, hand-written backward, cached per-site evaluation.
+// See naqs_conv1d.hpp for the architecture and the tests that cover it.
+#include "physics/naqs_conv1d.hpp"
+
+#include <cmath>
+
+#include "host/ops/fill.hpp"
+#include "host/ops/gather.hpp"
+#include "host/ops/random.hpp"
+#include "host/ops/reduce.hpp"
+
+namespace naqs {
+
+Activation parse_activation(const std::string& s) {
+  if (s == "relu") return Activation::relu;
+  if (s == "selu") return Activation::selu;
+  throw UsageError(cat("activation '", s, "' is not allowed; use relu or selu"));
+}
+
+NaqsConv1d::NaqsConv1d(const NaqsConv1dConfig& config, DType dtype, Device device, uint64_t seed)
+    : config_(config), dtype_(dtype), device_(device) {
+  NAQS_REQUIRE(config.n_sites >= 1, "naqs conv1d: n_sites must be >= 1, got ", config.n_sites);
+  NAQS_REQUIRE(config.width >= 1, "naqs conv1d: width must be >= 1, got ", config.width);
+  NAQS_REQUIRE(config.depth >= 0, "naqs conv1d: depth must be >= 0, got ", config.depth);
+  NAQS_REQUIRE(config.kernel >= 1, "naqs conv1d: kernel must be >= 1, got ", config.kernel);
+  NAQS_REQUIRE(!config.dilations.empty(), "naqs conv1d: dilations must not be empty");
+  for (int d : config.dilations)
+    NAQS_REQUIRE(d >= 1, "naqs conv1d: dilations must be >= 1, got ", d);
+  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "naqs conv1d: dtype must be f32 or f64");
+  act_ = config.activation == Activation::relu ? ops::Unary::relu : ops::Unary::selu;
+  const int w = config.width, k = config.kernel;
+  add_layer("conv_in", 1, w, k, 1, true);
+  for (int j = 0; j < config.depth; ++j) {
+    const int dil = config.dilations[static_cast<std::size_t>(j) % config.dilations.size()];
+    add_layer(cat("block", j, ".a"), w, w, k, dil, false);
+    add_layer(cat("block", j, ".b"), w, w, k, dil, false);
+  }
+  add_layer("conv_re", w, 2, 1, 1, false);
+  if (config.phase_mode == PhaseMode::complex) add_layer("conv_im", w, 2, 1, 1, false);
+  params_.allocate(dtype, device);
+  for (Layer& l : layers_) l.bias = params_.get(l.name + ".b");
+  initialise(seed);
+}
+
+void NaqsConv1d::add_layer(const std::string& name, int cin, int cout, int kernel, int dilation,
+                           bool exclusive) {
+  Layer l;
+  l.name = name;
+  l.cin = cin;
+  l.cout = cout;
+  l.spec.kernel = kernel;
+  l.spec.dilation = dilation;
+  l.spec.exclusive = exclusive;
+  l.offset = params_.add(name + ".v", {cout, cin, kernel});
+  const int64_t g_offset = params_.add(name + ".g", {cout});
+  const int64_t b_offset = params_.add(name + ".b", {cout});
+  NAQS_CHECK(g_offset == l.offset + l.n_weights() && b_offset == g_offset + cout,
+             "naqs conv1d: parameters of ", name, " are not contiguous");
+  layers_.push_back(std::move(l));
+}
+
+std::size_t NaqsConv1d::forward_bytes_per_sample() const {
+  // x, conv_in pre/post, 4 tensors per block, logits + head temporaries (~10 x (2,N)).
+  const std::size_t per_site = 1 + 2 * static_cast<std::size_t>(config_.width) *
+                                       (1 + 2 * static_cast<std::size_t>(config_.depth)) + 20;
+  return per_site * static_cast<std::size_t>(config_.n_sites) * dtype_size(dtype_) +
+         static_cast<std::size_t>(config_.n_sites) * 4;
+}
+
+void NaqsConv1d::initialise(uint64_t seed, double out_scale) {
+  Tensor normal = Tensor::empty({params_.size()}, DType::f64, Device::cpu());
+  ops::fill_normal(normal, seed, /*stream=*/0, /*offset=*/0);
+  std::vector<double> p = normal.to_vector<double>();
+  for (const Layer& l : layers_) {
+    const int64_t fan_in = static_cast<int64_t>(l.cin) * l.spec.kernel;
+    const bool output = l.name == "conv_re" || l.name == "conv_im";
+    double* v = p.data() + l.offset;
+    double* g = v + l.n_weights();
+    double* b = g + l.cout;
+    for (int o = 0; o < l.cout; ++o) {
+      double norm2 = 0;
+      for (int64_t m = 0; m < fan_in; ++m) {
+        v[o * fan_in + m] /= std::sqrt(static_cast<double>(fan_in));
+        norm2 += v[o * fan_in + m] * v[o * fan_in + m];
+      }
+      g[o] = std::sqrt(norm2) * (output ? out_scale : 1.0);
+      b[o] = 0.0;
+    }
+  }
+  params_.flat().copy_from(from_host_f64(p, {params_.size()}, dtype_, device_));
+}
+
+void NaqsConv1d::refresh_weights() {
+  const std::vector<double> p = to_host_f64(params_.flat());
+  for (Layer& l : layers_) {
+    const int64_t fan_in = static_cast<int64_t>(l.cin) * l.spec.kernel;
+    const double* v = p.data() + l.offset;
+    const double* g = v + l.n_weights();
+    l.v_unit.assign(static_cast<std::size_t>(l.n_weights()), 0.0);
+    l.g_over_norm.assign(static_cast<std::size_t>(l.cout), 0.0);
+    std::vector<double> w(static_cast<std::size_t>(l.n_weights()));
+    for (int o = 0; o < l.cout; ++o) {
+      double norm2 = 0;
+      for (int64_t m = 0; m < fan_in; ++m) norm2 += v[o * fan_in + m] * v[o * fan_in + m];
+      const double norm = std::sqrt(norm2);
+      NAQS_CHECK(norm > 0, "naqs conv1d: weight-norm direction of ", l.name, " channel ", o,
+                 " is zero");
+      l.g_over_norm[o] = g[o] / norm;
+      for (int64_t m = 0; m < fan_in; ++m) {
+        l.v_unit[o * fan_in + m] = v[o * fan_in + m] / norm;
+        w[o * fan_in + m] = g[o] * l.v_unit[o * fan_in + m];
+      }
+    }
+    l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel}, dtype_, device_);
+  }
+}
+
+void NaqsConv1d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
+  const char* op = "NaqsConv1d::logits";
+  const int64_t batch = sigma.size(0), n = n_sites();
+  check_shape(op, sigma, {batch, n}, "sigma");
+  check_shape(op, re, {batch, 2, n}, "re");
+  check_shape(op, im, {batch, 2, n}, "im");
+  refresh_weights();
+  const Shape hidden{batch, config_.width, n};
+  x_ = sigma.reshape({batch, 1, n});
+  ensure_tensor(pre_in_, hidden, dtype_, device_);
+  ensure_tensor(h_in_, hidden, dtype_, device_);
+  ops::conv1d_forward(x_, layers_[0].w, layers_[0].bias, layers_[0].spec, pre_in_);
+  ops::unary(act_, pre_in_, h_in_);
+  pre_a_.resize(n_blocks());
+  act_a_.resize(n_blocks());
+  pre_b_.resize(n_blocks());
+  h_out_.resize(n_blocks());
+  const Tensor* h = &h_in_;
+  for (std::size_t j = 0; j < n_blocks(); ++j) {
+    const Layer& la = layers_[block_a(j)];
+    const Layer& lb = layers_[block_b(j)];
+    for (Tensor* t : {&pre_a_[j], &act_a_[j], &pre_b_[j], &h_out_[j]})
+      ensure_tensor(*t, hidden, dtype_, device_);
+    ops::conv1d_forward(*h, la.w, la.bias, la.spec, pre_a_[j]);
+    ops::unary(act_, pre_a_[j], act_a_[j]);
+    ops::conv1d_forward(act_a_[j], lb.w, lb.bias, lb.spec, pre_b_[j]);
+    ops::unary(act_, pre_b_[j], h_out_[j]);
+    ops::binary(ops::Binary::add, h_out_[j], *h, h_out_[j]);
+    h = &h_out_[j];
+  }
+  const Layer& lre = layers_[layer_re()];
+  ops::conv1d_forward(*h, lre.w, lre.bias, lre.spec, re);
+  if (config_.phase_mode == PhaseMode::complex) {
+    const Layer& lim = layers_[layer_im()];
+    ops::conv1d_forward(*h, lim.w, lim.bias, lim.spec, im);
+  } else {
+    ops::fill(im, 0.0);
+  }
+}
+
+void NaqsConv1d::layer_backward(const Layer& l, const Tensor& x, const Tensor& dy,
+                                bool per_sample, std::vector<double>& grad_host) {
+  const int64_t batch = dy.size(0), n_params = params_.size();
+  const int64_t fan_in = static_cast<int64_t>(l.cin) * l.spec.kernel;
+  std::vector<double> dw, db;
+  int64_t n_rows = 1;
+  if (per_sample) {
+    n_rows = batch;
+    Tensor dw_t = Tensor::empty({batch, l.cout, l.cin, l.spec.kernel}, dtype_, device_);
+    ops::conv1d_backward_weight_per_sample(x, dy, l.spec, dw_t);
+    Tensor db_t = Tensor::empty({batch, l.cout}, dtype_, device_);
+    ops::reduce(ops::Reduce::sum, dy, 2, db_t);
+    dw = to_host_f64(dw_t);
+    db = to_host_f64(db_t);
+  } else {
+    Tensor dw_t = Tensor::empty({l.cout, l.cin, l.spec.kernel}, dtype_, device_);
+    ops::conv1d_backward_weight(x, dy, l.spec, dw_t);
+    Tensor db_t = Tensor::empty({l.cout}, dtype_, device_);
+    ops::bias_backward(dy, 1, db_t);
+    dw = to_host_f64(dw_t);
+    db = to_host_f64(db_t);
+  }
+  // Weight-norm backward per output channel: w = g v^, v^ = v/||v||:
+  //   dg = dw . v^,   dv = (g/||v||) (dw - dg v^).
+  for (int64_t r = 0; r < n_rows; ++r) {
+    double* out = grad_host.data() + r * n_params + l.offset;
+    const double* dw_r = dw.data() + r * l.n_weights();
+    for (int o = 0; o < l.cout; ++o) {
+      const double* u = l.v_unit.data() + o * fan_in;
+      const double* d = dw_r + o * fan_in;
+      double dg = 0;
+      for (int64_t m = 0; m < fan_in; ++m) dg += d[m] * u[m];
+      for (int64_t m = 0; m < fan_in; ++m)
+        out[o * fan_in + m] += l.g_over_norm[o] * (d[m] - dg * u[m]);
+      out[l.n_weights() + o] += dg;
+      out[l.n_weights() + l.cout + o] += db[r * l.cout + o];
+    }
+  }
+}
+
+void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
+                                 bool per_sample, bool accumulate) {
+  const char* op = "NaqsConv1d::logits_backward";
+  NAQS_CHECK(x_.defined(), op, ": no forward pass to differentiate");
+  const int64_t batch = x_.size(0), n = n_sites(), n_params = params_.size();
+  check_shape(op, d_re, {batch, 2, n}, "d_re");
+  if (per_sample)
+    check_shape(op, grad_or_jac, {batch, n_params}, "jac");
+  else
+    check_shape(op, grad_or_jac, {n_params}, "grad");
+  const bool complex = config_.phase_mode == PhaseMode::complex;
+  if (complex) check_shape(op, d_im, {batch, 2, n}, "d_im");
+  std::vector<double> grad_host(static_cast<std::size_t>((per_sample ? batch : 1) * n_params), 0.0);
+  const Shape hidden{batch, config_.width, n};
+
+  // Output 1x1 convolutions.
+  const Tensor& h_last = n_blocks() > 0 ? h_out_.back() : h_in_;
+  Tensor dh = Tensor::empty(hidden, dtype_, device_);
+  const Layer& lre = layers_[layer_re()];
+  ops::conv1d_backward_input(d_re, lre.w, lre.spec, dh);
+  layer_backward(lre, h_last, d_re, per_sample, grad_host);
+  if (complex) {
+    const Layer& lim = layers_[layer_im()];
+    ops::conv1d_backward_input(d_im, lim.w, lim.spec, dh, /*accumulate=*/true);
+    layer_backward(lim, h_last, d_im, per_sample, grad_host);
+  }
+  // Residual blocks in reverse: h_out = h + act(pre_b), pre_b = conv_b(act(pre_a)),
+  // pre_a = conv_a(h). dh already carries the identity path.
+  Tensor d_pre = Tensor::empty(hidden, dtype_, device_);
+  Tensor d_act = Tensor::empty(hidden, dtype_, device_);
+  for (std::size_t jj = n_blocks(); jj-- > 0;) {
+    const Layer& la = layers_[block_a(jj)];
+    const Layer& lb = layers_[block_b(jj)];
+    const Tensor& h_prev = jj > 0 ? h_out_[jj - 1] : h_in_;
+    ops::unary_backward(act_, pre_b_[jj], dh, d_pre);
+    layer_backward(lb, act_a_[jj], d_pre, per_sample, grad_host);
+    ops::conv1d_backward_input(d_pre, lb.w, lb.spec, d_act);
+    ops::unary_backward(act_, pre_a_[jj], d_act, d_pre);
+    layer_backward(la, h_prev, d_pre, per_sample, grad_host);
+    ops::conv1d_backward_input(d_pre, la.w, la.spec, dh, /*accumulate=*/true);
+  }
+  // Input layer (no gradient with respect to sigma is needed).
+  ops::unary_backward(act_, pre_in_, dh, d_pre);
+  layer_backward(layers_[0], x_, d_pre, per_sample, grad_host);
+
+  Tensor grad = from_host_f64(grad_host, grad_or_jac.shape(), dtype_, device_);
+  if (accumulate)
+    ops::binary(ops::Binary::add, grad_or_jac, grad, grad_or_jac);
+  else
+    ops::copy(grad, grad_or_jac);
+}
+
+void NaqsConv1d::cache_begin(int64_t batch) {
+  NAQS_CHECK(batch >= 1, "NaqsConv1d::cache_begin: batch must be >= 1, got ", batch);
+  refresh_weights();
+  const int64_t n = n_sites();
+  const Shape hidden{batch, config_.width, n};
+  cache_batch_ = batch;
+  cache_x_ = Tensor::zeros({batch, 1, n}, dtype_, device_);
+  cache_h_in_ = Tensor::zeros(hidden, dtype_, device_);
+  cache_a_.assign(n_blocks(), Tensor());
+  cache_h_.assign(n_blocks(), Tensor());
+  for (std::size_t j = 0; j < n_blocks(); ++j) {
+    cache_a_[j] = Tensor::zeros(hidden, dtype_, device_);
+    cache_h_[j] = Tensor::zeros(hidden, dtype_, device_);
+  }
+  cache_index_w_ = Tensor::empty({batch, config_.width, 1}, DType::i32, device_);
+  cache_index_1_ = Tensor::empty({batch, 1, 1}, DType::i32, device_);
+}
+
+void NaqsConv1d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
+  const char* op = "NaqsConv1d::cache_logits";
+  const int64_t batch = cache_batch_;
+  NAQS_CHECK(batch > 0, op, ": cache_begin was not called");
+  NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
+  check_shape(op, re_t, {batch, 2}, "re_t");
+  check_shape(op, im_t, {batch, 2}, "im_t");
+  const int width = config_.width;
+  ops::fill(cache_index_w_, static_cast<double>(t));
+  // Computes column t of one layer into y_t (B,W), activates it, stores it in `buffer` (its
+  // column t is still zero: every column is written once).
+  auto step = [&](const Layer& l, const Tensor& input, Tensor& y_t, const Tensor* residual,
+                  Tensor& buffer) {
+    ops::conv1d_forward_at(input, l.w, l.bias, l.spec, t, y_t);
+    ops::unary(act_, y_t, y_t);
+    if (residual) ops::binary(ops::Binary::add, y_t, *residual, y_t);
+    ops::scatter_add(y_t.reshape({batch, width, 1}), cache_index_w_, 2, buffer);
+  };
+  Tensor h_t = Tensor::empty({batch, width}, dtype_, device_);
+  Tensor a_t = Tensor::empty({batch, width}, dtype_, device_);
+  step(layers_[0], cache_x_, h_t, nullptr, cache_h_in_);
+  const Tensor* h_buffer = &cache_h_in_;
+  for (std::size_t j = 0; j < n_blocks(); ++j) {
+    step(layers_[block_a(j)], *h_buffer, a_t, nullptr, cache_a_[j]);
+    Tensor h_next = Tensor::empty({batch, width}, dtype_, device_);
+    step(layers_[block_b(j)], cache_a_[j], h_next, &h_t, cache_h_[j]);
+    h_t = h_next;
+    h_buffer = &cache_h_[j];
+  }
+  const Layer& lre = layers_[layer_re()];
+  ops::conv1d_forward_at(*h_buffer, lre.w, lre.bias, lre.spec, t, re_t);
+  if (config_.phase_mode == PhaseMode::complex) {
+    const Layer& lim = layers_[layer_im()];
+    ops::conv1d_forward_at(*h_buffer, lim.w, lim.bias, lim.spec, t, im_t);
+  } else {
+    ops::fill(im_t, 0.0);
+  }
+}
+
+void NaqsConv1d::cache_set_site(int64_t t, const Tensor& sigma_t) {
+  const char* op = "NaqsConv1d::cache_set_site";
+  NAQS_CHECK(cache_batch_ > 0, op, ": cache_begin was not called");
+  check_shape(op, sigma_t, {cache_batch_}, "sigma_t");
+  ops::fill(cache_index_1_, static_cast<double>(t));
+  ops::scatter_add(sigma_t.reshape({cache_batch_, 1, 1}), cache_index_1_, 2, cache_x_);
+}
+
+}  // namespace naqs

@@ -1,0 +1,116 @@
+// The 1D neural autoregressive quantum state (Sharir et al., PRL 124, 020503 (2020), 1D variant):
+// a stack of causal masked 1-D convolutions over the chain in site order.
+//
+//   x = sigma as (B,1,N)
+//   h0 = act(conv_in(x))                 exclusive mask: site t sees sigma_<t only
+//   for block j = 1..depth:              inclusive masks, dilation dilations[(j-1) % size]
+//     a = act(conv_j_a(h)); h = h + act(conv_j_b(a))
+//   re = conv_re(h), im = conv_im(h)     1x1 convolutions to the logits (B,2,N); im only in
+//                                        complex mode
+// Every convolution is weight-normalised (Salimans & Kingma 2016): w[o] = g[o] v[o] / ||v[o]||
+// per output channel, with parameters <layer>.v (Cout,Cin,K), <layer>.g (Cout), <layer>.b (Cout).
+// The effective weights are formed on the host at the start of each pass (a few thousand numbers
+// per layer, negligible next to the batch work) and uploaded; all batch work goes through
+// naqs::ops, so the model runs on CPU and CUDA, f32 and f64.
+//
+// Backward is written by hand per layer (llm.c style): conv1d_backward_* and unary_backward,
+// then the weight-norm backward dv = g/||v|| (dw - (dw.v^) v^), dg = dw.v^ on the host.
+// Tests: tests/unit/test_naqs1d.cpp (every parameter vs float64 central differences, rtol 1e-6:
+// h = 1e-6 differences of smooth functions are good to ~1e-9 relative; SELU has a kink at 0 that
+// random inputs do not hit).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "host/ops/conv1d.hpp"
+#include "host/ops/elementwise.hpp"
+#include "physics/wavefunction.hpp"
+
+namespace naqs {
+
+enum class Activation { relu, selu };
+Activation parse_activation(const std::string& s);  // "relu" | "selu", UsageError otherwise
+
+struct NaqsConv1dConfig {
+  int64_t n_sites = 0;
+  int width = 16;                  // channels of every hidden layer
+  int depth = 2;                   // residual blocks (2 convolutions each)
+  int kernel = 3;                  // taps of every masked convolution
+  std::vector<int> dilations{1};   // per block, cycled (e.g. {1,2,4,8} for a WaveNet stack)
+  Activation activation = Activation::relu;
+  PhaseMode phase_mode = PhaseMode::real_positive;
+};
+
+class NaqsConv1d final : public AutoregressiveWavefunction {
+ public:
+  // Parameters are registered, allocated in dtype on device and initialised from Philox(seed).
+  NaqsConv1d(const NaqsConv1dConfig& config, DType dtype, Device device, uint64_t seed);
+
+  int64_t n_sites() const override { return config_.n_sites; }
+  PhaseMode phase_mode() const override { return config_.phase_mode; }
+  DType dtype() const override { return dtype_; }
+  Device device() const override { return device_; }
+  ParameterSet& params() override { return params_; }
+  const ParameterSet& params() const override { return params_; }
+  std::size_t forward_bytes_per_sample() const override;
+  const NaqsConv1dConfig& config() const { return config_; }
+
+  // Re-draws all parameters: v ~ N(0, 1/(Cin K)), g = ||v|| (so w = v), b = 0; output layers
+  // get g scaled by out_scale (small values start the model near the uniform distribution).
+  void initialise(uint64_t seed, double out_scale = 1.0);
+
+  void logits(const Tensor& sigma, Tensor& re, Tensor& im) override;
+  void logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
+                       bool per_sample, bool accumulate) override;
+
+  void cache_begin(int64_t batch) override;
+  void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
+  void cache_set_site(int64_t t, const Tensor& sigma_t) override;
+
+ private:
+  struct Layer {
+    std::string name;
+    int cin, cout;
+    ops::Conv1dSpec spec;
+    int64_t offset;  // of <name>.v in the flat parameters; .g and .b follow contiguously
+    Tensor w;        // effective weight (Cout,Cin,K) on device
+    Tensor bias;     // view of <name>.b (Cout)
+    std::vector<double> v_unit, g_over_norm;  // v/||v|| (Cout*Cin*K), g/||v|| (Cout); host f64
+    int64_t n_weights() const { return static_cast<int64_t>(cout) * cin * spec.kernel; }
+    int64_t n_params() const { return n_weights() + 2 * cout; }
+  };
+  void add_layer(const std::string& name, int cin, int cout, int kernel, int dilation,
+                 bool exclusive);
+  void refresh_weights();  // w = g v/||v|| for every layer, from params_
+  std::size_t n_blocks() const { return static_cast<std::size_t>(config_.depth); }
+  std::size_t block_a(std::size_t j) const { return 1 + 2 * j; }
+  std::size_t block_b(std::size_t j) const { return 2 + 2 * j; }
+  std::size_t layer_re() const { return 1 + 2 * n_blocks(); }
+  std::size_t layer_im() const { return 2 + 2 * n_blocks(); }
+  // Weight/bias gradient of one layer into grad (P) or jac (B,P): dw from conv1d_backward_weight
+  // (or the per-sample variant), db from the bias reduction, then the weight-norm backward.
+  // grad_host is (P) or (B,P) row-major f64.
+  void layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
+                      std::vector<double>& grad_host);
+
+  NaqsConv1dConfig config_;
+  DType dtype_;
+  Device device_;
+  ops::Unary act_;
+  ParameterSet params_;
+  std::vector<Layer> layers_;
+
+  // Activations of the last logits() call (for the backward):
+  Tensor x_;                          // (B,1,N) view of sigma
+  Tensor pre_in_, h_in_;              // conv_in pre-activation and h0, (B,W,N)
+  std::vector<Tensor> pre_a_, act_a_, pre_b_, h_out_;  // per block, (B,W,N)
+
+  // Cached sampling state: full-length buffers filled one column per step.
+  int64_t cache_batch_ = 0;
+  Tensor cache_x_;                    // (B,1,N)
+  Tensor cache_h_in_;                 // (B,W,N)
+  std::vector<Tensor> cache_a_, cache_h_;  // per block (B,W,N)
+  Tensor cache_index_w_, cache_index_1_;   // (B,W,1), (B,1,1) i32, all = current t
+};
+
+}  // namespace naqs

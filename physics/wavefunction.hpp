@@ -1,0 +1,131 @@
+// Autoregressive wavefunctions: the backend-neutral interface every NAQS model implements
+// (1D masked conv now; 2D two-stream conv later), and the shared output head that turns
+// per-site logits into exactly normalised conditional wavefunctions.
+//
+// Conventions (DESIGN.md §1, §4):
+//   - A batch of configurations `sigma` is (B,N), +1/-1 floats in the model's dtype, on the
+//     model's device. Local state index s_i = 0 for sigma_i = +1, 1 for sigma_i = -1 (the packed
+//     bit convention: set bit = -1).
+//   - psi(sigma) = prod_i psi_i(s_i | s_<i). The model outputs per site and local state a
+//     complex logit z[s,i]; it is stored as TWO real tensors, re (B,2,N) and im (B,2,N).
+//     log psi_i(s) = z[s,i] - 1/2 logsumexp_{s'}(2 Re z[s',i]), so sum_s |psi_i(s)|^2 = 1 exactly
+//     and psi is normalised over the whole space. The phase of psi_i(s) is Im z[s,i].
+//   - Complex values everywhere are pairs of real tensors (re, im) of equal shape.
+//   - PhaseMode::real_positive: the model has no imaginary logits; im outputs are zero-filled.
+//   - Optional magnetisation constraint sum_i sigma_i = M (M = 0 is total Sz = 0; Hibat-Allah et
+//     al., PRR 2, 023358 (2020), App. D.2): at site i the state that would make M unreachable gets
+//     conditional probability 0 (additive mask -kMaskLogit on 2 Re z), the other one keeps its
+//     renormalised probability; the product of masked conditionals is normalised exactly over
+//     the constrained space and ancestral sampling stays exact. Configurations outside the space
+//     get log|psi| ~ -kMaskLogit/2 (effectively psi = 0).
+//
+// Tests: tests/unit/test_naqs1d*.cpp (normalisation by enumeration, causality, gradients vs
+// float64 central differences).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/core/params.hpp"
+#include "host/core/tensor.hpp"
+
+namespace naqs {
+
+enum class PhaseMode { real_positive, complex };
+const char* phase_mode_name(PhaseMode m);  // "real" | "complex"
+PhaseMode parse_phase_mode(const std::string& s);  // UsageError otherwise
+
+// Logit added to 2 Re z of a forbidden local state: exp(-kMaskLogit) underflows to 0 in f32 and
+// f64, so the allowed state's log-probability is exactly 0 after log_softmax.
+inline constexpr double kMaskLogit = 1e30;
+
+// The magnetisation constraint. n_up is the number of +1 sites every configuration must have.
+struct MagnetisationConstraint {
+  int64_t n_sites = 0;
+  int64_t n_up = 0;
+  // sum_i sigma_i = magnetisation; UsageError if (n_sites + magnetisation) is odd or out of range.
+  static MagnetisationConstraint total(int64_t n_sites, int64_t magnetisation = 0);
+  // Allowed local states at site i after n_up_before +1 sites among the first i:
+  // up allowed iff n_up_before < n_up, down allowed iff (i - n_up_before) < n_sites - n_up.
+  bool up_allowed(int64_t /*i*/, int64_t n_up_before) const { return n_up_before < n_up; }
+  bool down_allowed(int64_t i, int64_t n_up_before) const {
+    return i - n_up_before < n_sites - n_up;
+  }
+};
+
+class AutoregressiveWavefunction {
+ public:
+  virtual ~AutoregressiveWavefunction() = default;
+
+  virtual int64_t n_sites() const = 0;
+  virtual PhaseMode phase_mode() const = 0;
+  virtual DType dtype() const = 0;
+  virtual Device device() const = 0;
+  virtual ParameterSet& params() = 0;
+  virtual const ParameterSet& params() const = 0;
+  // Rough bytes of activations one configuration needs in a forward + head pass (for chunking
+  // local energies under a memory cap).
+  virtual std::size_t forward_bytes_per_sample() const = 0;
+
+  const std::optional<MagnetisationConstraint>& constraint() const { return constraint_; }
+  void set_constraint(std::optional<MagnetisationConstraint> c);
+
+  // ---- model-specific: raw logits -----------------------------------------------------------
+  // Full forward: sigma (B,N) -> re (B,2,N), im (B,2,N) (im zero in real_positive mode).
+  // Causal: re/im[:, :, i] depend on sigma[:, <i] only. Keeps activations for logits_backward.
+  virtual void logits(const Tensor& sigma, Tensor& re, Tensor& im) = 0;
+  // Backward of the last logits() call: d_re, d_im (B,2,N) (d_im ignored in real mode);
+  // grad (P) is the parameter gradient summed over the batch, or, when per_sample, jac (B,P)
+  // holds one gradient row per configuration. accumulate adds into grad / jac.
+  virtual void logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
+                               bool per_sample, bool accumulate) = 0;
+
+  // Cached ancestral evaluation (each step computes only the new site):
+  //   cache_begin(B); for t in 0..N-1 { cache_logits(t, re_t, im_t); cache_set_site(t, s_t); }
+  // re_t, im_t are (B,2): the logits of site t given the sites < t set so far. Sites must be
+  // visited in order. sigma_t is (B), +1/-1 in the model dtype, on the model device.
+  virtual void cache_begin(int64_t batch) = 0;
+  virtual void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) = 0;
+  virtual void cache_set_site(int64_t t, const Tensor& sigma_t) = 0;
+
+  // ---- generic, implemented here on top of logits() -----------------------------------------
+  // log psi(sigma): log_re = log|psi| (B), log_im = arg psi (B) (zero in real mode).
+  void log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im);
+  // Conditionals: log_prob (B,2,N) = log |psi_i(s | sigma_<i)|^2 (constraint applied),
+  // phase (B,2,N) = Im z (zero in real mode).
+  void conditionals(const Tensor& sigma, Tensor& log_prob, Tensor& phase);
+  // grad (P) (+)= sum_b w_re[b] d Re log psi_b / d theta + w_im[b] d Im log psi_b / d theta.
+  // With w = (Re c, Im c) this is Re sum_b conj(c_b) d log psi_b, the VMC gradient form.
+  // w_im (B) may be undefined (treated as zero); it is ignored in real mode.
+  void grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_im, Tensor& grad,
+                    bool accumulate = false);
+  // Per-sample gradients: jac_re (B,P) = d Re log psi_b / d theta; jac_im (B,P) = d Im log psi_b
+  // / d theta (complex mode only; pass an undefined tensor in real mode).
+  void per_sample_grad(const Tensor& sigma, Tensor& jac_re, Tensor& jac_im);
+
+ protected:
+  std::optional<MagnetisationConstraint> constraint_;
+
+ private:
+  // Head forward: fills log_prob_ (B,2,N), index_ (B,1,N) i32 from sigma and the logits.
+  void head_forward(const Tensor& sigma);
+  // d re, d im (B,2,N) of sum_b w_re[b] Re log psi_b + w_im[b] Im log psi_b.
+  void head_backward(const Tensor& w_re, const Tensor& w_im, Tensor& d_re, Tensor& d_im);
+  Tensor re_, im_, log_prob_, index_;
+};
+
+// Host helpers shared by the models, the sampler, local energies and the tests.
+// Any float tensor (any device) -> host doubles.
+std::vector<double> to_host_f64(const Tensor& t);
+// Host doubles -> a tensor of dtype on device.
+Tensor from_host_f64(const std::vector<double>& values, const Shape& shape, DType dtype,
+                     Device device);
+// out gets (shape, dtype, device), reallocated only when one of them differs.
+void ensure_tensor(Tensor& out, const Shape& shape, DType dtype, Device device);
+
+// Additive mask (B,2,N) in {0, -kMaskLogit} for the constraint; sigma_host is (B*N) +1/-1.
+std::vector<double> constraint_mask(const MagnetisationConstraint& c,
+                                    const std::vector<double>& sigma_host, int64_t batch);
+
+}  // namespace naqs
