@@ -45,6 +45,11 @@ class NaqsConv1d final : public AutoregressiveWavefunction {
  public:
   // Parameters are registered, allocated in dtype on device and initialised from Philox(seed).
   NaqsConv1d(const NaqsConv1dConfig& config, DType dtype, Device device, uint64_t seed);
+  // Move-only: a copy would silently share the parameter buffer (ParameterSet copies share).
+  NaqsConv1d(NaqsConv1d&&) = default;
+  NaqsConv1d& operator=(NaqsConv1d&&) = default;
+  NaqsConv1d(const NaqsConv1d&) = delete;
+  NaqsConv1d& operator=(const NaqsConv1d&) = delete;
 
   int64_t n_sites() const override { return config_.n_sites; }
   PhaseMode phase_mode() const override { return config_.phase_mode; }

@@ -56,6 +56,9 @@ struct MagnetisationConstraint {
 
 class AutoregressiveWavefunction {
  public:
+  AutoregressiveWavefunction() = default;
+  AutoregressiveWavefunction(AutoregressiveWavefunction&&) = default;
+  AutoregressiveWavefunction& operator=(AutoregressiveWavefunction&&) = default;
   virtual ~AutoregressiveWavefunction() = default;
 
   virtual int64_t n_sites() const = 0;
