@@ -1,0 +1,143 @@
+// ED matrix-vector product y = H x in one symmetry sector, with matrix elements computed on the
+// fly from the packed bit-mask form of the Hamiltonian (physics/hamiltonian.hpp, PackedTerms).
+//   x, y: (dim,) float64, indexed by the sector's basis (see EdSectorView).
+// Gather form: each output row y[index(s)] = H_ss x[index(s)] + Σ_{s'≠s} H_ss' sign(s') x[index(s')]
+// is computed by one thread (H is real symmetric), so there are no write conflicts and the result
+// is the same for any thread count. The per-row formula below is NAQS_HD and shared by the CPU
+// reference (validation/ed/ed_operator.cpp, OpenMP) and its CUDA twin (cuda/ed_matvec.cu).
+// Tests: tests/unit/test_ed.cpp (vs dense matrices from the int8 connected-states primitive);
+// tests/gpu/test_ed_matvec_gpu.cpp (CUDA vs CPU, rtol 1e-13: the same float64 sums in the same
+// order, except that the compilers may contract a*b+c into an FMA differently).
+#pragma once
+#include <cstdint>
+
+#include "host/core/hd.hpp"
+
+namespace naqs::ops {
+
+constexpr int kEdMaxGroups = 16;
+
+// One group of identical terms (POD copy of physics' BitGroup).
+struct EdBitGroup {
+  uint64_t mask;
+  int32_t shift;
+  double coef;
+};
+
+// The packed Hamiltonian, by value (it travels as a kernel argument).
+struct EdTerms {
+  double diag_const;
+  int32_t n_zz, n_z, n_flip, n_exchange;
+  EdBitGroup zz[kEdMaxGroups], z[kEdMaxGroups], flip[kEdMaxGroups], exchange[kEdMaxGroups];
+};
+
+enum EdSectorKind : int32_t { kEdFull = 0, kEdParity = 1, kEdSz = 2 };
+
+// A symmetry sector's basis. Pointers are host or device memory, matching where it is used.
+//   full:   states s in [0, 2^N), index(s) = s.
+//   parity: states r with bit N-1 clear stand for (|r> + p |~r>)/√2, p = parity_sign = ±1;
+//           index(r) = r. A state t with bit N-1 set maps to index(~t) with sign p.
+//   sz:     states with exactly n_set set bits (n_set spins down), Lin tables over n_lo low bits:
+//           index(s) = hi_offset[s >> n_lo] + lo_rank[s & (2^n_lo − 1)]; states in increasing
+//           order. lo_values lists all n_lo-bit values sorted by (popcount, value), and those
+//           with popcount k start at lo_start[k].
+struct EdSectorView {
+  int32_t kind;
+  int32_t n_sites;
+  int32_t parity_sign;
+  int32_t n_lo;
+  int32_t n_set;
+  int64_t dim;
+  const int64_t* hi_offset;    // (2^(N−n_lo) + 1,)
+  const int32_t* lo_rank;      // (2^n_lo,)
+  const uint32_t* lo_values;   // (2^n_lo,)
+  const int64_t* lo_start;     // (n_lo + 2,)
+};
+
+NAQS_HD int ed_popcount(uint64_t v) {
+#if defined(__CUDA_ARCH__)
+  return __popcll(v);
+#else
+  return __builtin_popcountll(v);
+#endif
+}
+
+NAQS_HD double ed_diagonal(const EdTerms& t, uint64_t s) {
+  double d = t.diag_const;
+  for (int g = 0; g < t.n_zz; ++g)
+    d -= 2 * t.zz[g].coef * ed_popcount((s ^ (s >> t.zz[g].shift)) & t.zz[g].mask);
+  for (int g = 0; g < t.n_z; ++g) d -= 2 * t.z[g].coef * ed_popcount(s & t.z[g].mask);
+  return d;
+}
+
+// Index (and sign) of any state s that lies in the sector (for the sz sector s must have n_set
+// set bits; H never leaves the sector).
+template <int Kind>
+NAQS_HD int64_t ed_index(const EdSectorView& v, uint64_t s, double& sign) {
+  if constexpr (Kind == kEdFull) {
+    (void)v;
+    sign = 1;
+    return static_cast<int64_t>(s);
+  } else if constexpr (Kind == kEdParity) {
+    const uint64_t top = (s >> (v.n_sites - 1)) & 1;
+    const uint64_t all = v.n_sites == 64 ? ~uint64_t{0} : (uint64_t{1} << v.n_sites) - 1;
+    sign = top ? v.parity_sign : 1;
+    return static_cast<int64_t>(top ? (~s & all) : s);
+  } else {
+    sign = 1;
+    return v.hi_offset[s >> v.n_lo] + v.lo_rank[s & ((uint64_t{1} << v.n_lo) - 1)];
+  }
+}
+
+// The basis state of index i (sz: a binary search over hi_offset).
+template <int Kind>
+NAQS_HD uint64_t ed_state(const EdSectorView& v, int64_t i) {
+  if constexpr (Kind != kEdSz) {
+    (void)v;
+    return static_cast<uint64_t>(i);
+  } else {
+    int64_t lo = 0, hi = (int64_t{1} << (v.n_sites - v.n_lo)) - 1;  // last hi with offset <= i
+    while (lo < hi) {
+      const int64_t mid = (lo + hi + 1) / 2;
+      if (v.hi_offset[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    const int k = v.n_set - ed_popcount(static_cast<uint64_t>(lo));
+    const uint64_t low = v.lo_values[v.lo_start[k] + (i - v.hi_offset[lo])];
+    return (static_cast<uint64_t>(lo) << v.n_lo) | low;
+  }
+}
+
+// (H x)[i] for the basis state s of index i.
+template <int Kind>
+NAQS_HD double ed_row(const EdTerms& t, const EdSectorView& v, uint64_t s, int64_t i,
+                      const double* x) {
+  double acc = ed_diagonal(t, s) * x[i];
+  double sign;
+  for (int g = 0; g < t.n_flip; ++g) {
+    double part = 0;
+    for (uint64_t m = t.flip[g].mask; m; m &= m - 1) {
+      const int64_t j = ed_index<Kind>(v, s ^ (m & (~m + 1)), sign);
+      part += sign * x[j];
+    }
+    acc += t.flip[g].coef * part;
+  }
+  for (int g = 0; g < t.n_exchange; ++g) {
+    double part = 0;
+    for (uint64_t m = (s ^ (s >> t.exchange[g].shift)) & t.exchange[g].mask; m; m &= m - 1) {
+      const uint64_t low = m & (~m + 1);
+      const int64_t j = ed_index<Kind>(v, s ^ (low | (low << t.exchange[g].shift)), sign);
+      part += sign * x[j];
+    }
+    acc += t.exchange[g].coef * part;
+  }
+  return acc;
+}
+
+namespace detail {
+// CUDA twin (cuda/ed_matvec.cu): y = H x with x, y and the sector's tables in device memory.
+void ed_matvec_cuda(const EdTerms& terms, const EdSectorView& sector, const double* x,
+                    double* y);
+}  // namespace detail
+
+}  // namespace naqs::ops
