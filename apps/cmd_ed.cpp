@@ -1,0 +1,323 @@
+// naqs ed: exact ground states (Lanczos) of the TFIM or Heisenberg/XXZ model on a chain or a
+// square lattice, for one field or a sweep over --h. Prints a table and, with --out, writes an
+// HDF5 file (layout below). Pauli units throughout (DESIGN.md §1); Heisenberg energies are also
+// printed in S·S units (¼ of Pauli).
+//
+// Every input is validated, and the memory need of the largest point estimated, before any
+// computation or file creation; a bad request is one UsageError line (exit 2) and leaves no file.
+// The file is written at the end through a temp file and a rename (write_atomically), so a
+// failure midway leaves nothing behind either.
+//
+// HDF5 layout (h5py: f["ed/energy"][:]):
+//   /            provenance attributes (write_provenance / finish_provenance)
+//   /system      attributes: model, lattice, Lx, Ly, n_sites, bc_x, bc_y, J, hz, Delta,
+//                marshall, units = "Pauli", hamiltonian
+//   /ed          attributes: solver, sector, dim, tol, max_iterations, stop rule;
+//                datasets (n_h,): h, energy, energy_per_site, abs_mz, mz2, mz4, binder,
+//                x_mean, ms2, iterations, matvecs, restarts, residual, residual_estimate,
+//                converged, seconds; (n_h, N): zz_corr (C(r) = <Z_0 Z_r>);
+//                string stop_criterion (one line per h); heisenberg: energy_per_site_spin_half
+//   /exact       closed-form periodic TFIM chain when it applies: h, energy, x_mean
+//   /dense       dense LAPACK ground energy when the sector dimension is <= 2048: energy
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "host/cli/command.hpp"
+#include "host/cli/values.hpp"
+#include "host/core/device.hpp"
+#include "host/core/error.hpp"
+#include "host/io/hdf5.hpp"
+#include "validation/ed/dense.hpp"
+#include "validation/ed/ed_solver.hpp"
+#include "validation/tfim_exact.hpp"
+
+namespace {
+
+using namespace naqs;
+
+constexpr int64_t kDenseCheckMaxDim = 2048;
+
+void ed_options(po::options_description& d) {
+  d.add_options()
+      ("model", po::value<std::string>()->default_value("tfim"), "tfim | heisenberg")
+      ("lattice", po::value<std::string>()->default_value("chain"), "chain | square")
+      ("L", po::value<int>(), "chain length (square: Lx = Ly = L)")
+      ("Lx", po::value<int>(), "square lattice width")
+      ("Ly", po::value<int>(), "square lattice height")
+      ("bc", po::value<std::string>()->default_value("pbc"),
+       "boundary conditions: pbc | obc | X,Y per direction (e.g. pbc,obc)")
+      ("pbc", po::bool_switch(), "periodic in every direction (same as --bc pbc)")
+      ("obc", po::bool_switch(), "open in every direction (same as --bc obc)")
+      ("J", po::value<double>()->default_value(1.0), "coupling J (Pauli units)")
+      ("h", po::value<std::string>()->default_value("1"),
+       "TFIM transverse field: a value, a list 0.5,1,2 or a range 0.5:1.5:0.25")
+      ("hz", po::value<double>()->default_value(0.0), "TFIM longitudinal field")
+      ("Delta", po::value<double>()->default_value(1.0), "Heisenberg/XXZ anisotropy")
+      ("marshall", po::bool_switch(), "Heisenberg: Marshall sign rule (bipartite lattices)")
+      ("sz", po::value<std::string>()->default_value("auto"),
+       "Heisenberg sector: total Sz in spin-1/2 units (0, 1, 0.5, ...), auto (0 or 1/2) or full")
+      ("tol", po::value<double>()->default_value(1e-12),
+       "Lanczos stop: relative residual ||H psi - E psi|| / |E|")
+      ("max-iterations", po::value<int>()->default_value(1000), "Lanczos steps per pass")
+      ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
+      ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
+}
+
+struct Boundary {
+  bool x, y;
+};
+
+Boundary parse_bc(const po::variables_map& vm) {
+  const bool pbc = vm["pbc"].as<bool>(), obc = vm["obc"].as<bool>();
+  NAQS_REQUIRE(!(pbc && obc), "--pbc and --obc contradict each other; give one");
+  std::string bc = vm["bc"].as<std::string>();
+  NAQS_REQUIRE(!((pbc || obc) && !vm["bc"].defaulted()),
+               "--pbc/--obc and --bc contradict each other; give one");
+  if (pbc) bc = "pbc";
+  if (obc) bc = "obc";
+  auto one = [&](const std::string& s) {
+    NAQS_REQUIRE(s == "pbc" || s == "obc", "--bc: '", bc,
+                 "' is not allowed: use pbc, obc or X,Y per direction (e.g. pbc,obc)");
+    return s == "pbc";
+  };
+  const std::size_t comma = bc.find(',');
+  if (comma == std::string::npos) return {one(bc), one(bc)};
+  return {one(bc.substr(0, comma)), one(bc.substr(comma + 1))};
+}
+
+Lattice make_lattice(const po::variables_map& vm, const Boundary& bc) {
+  const std::string kind = vm["lattice"].as<std::string>();
+  auto get = [&](const char* name) -> std::optional<int> {
+    if (!vm.count(name)) return std::nullopt;
+    return vm[name].as<int>();
+  };
+  if (kind == "chain") {
+    NAQS_REQUIRE(!get("Lx") && !get("Ly"), "--Lx/--Ly are for --lattice square; a chain takes --L");
+    NAQS_REQUIRE(get("L").has_value(), "--lattice chain needs --L (the number of sites)");
+    return Lattice::chain(*get("L"), bc.x);
+  }
+  NAQS_REQUIRE(kind == "square", "unknown lattice '", kind, "': use chain or square");
+  std::optional<int> lx = get("Lx"), ly = get("Ly");
+  if (get("L")) {
+    NAQS_REQUIRE(!lx && !ly, "give either --L or --Lx and --Ly for a square lattice, not both");
+    lx = ly = get("L");
+  }
+  NAQS_REQUIRE(lx && ly, "--lattice square needs --Lx and --Ly (or --L for an L x L square)");
+  return Lattice::square(*lx, *ly, bc.x, bc.y);
+}
+
+// n_down for the Heisenberg sector, or −1 for the full space.
+int parse_sector(const std::string& sz, int n_sites) {
+  if (sz == "full") return -1;
+  if (sz == "auto") return n_sites / 2;
+  const double v = parse_number(sz, "sz");
+  const double n_down = n_sites / 2.0 - v;
+  NAQS_REQUIRE(std::abs(2 * v - std::round(2 * v)) < 1e-12 && n_down >= 0 && n_down <= n_sites &&
+                   std::abs(n_down - std::round(n_down)) < 1e-12,
+               "--sz ", sz, " is not a total Sz of ", n_sites, " spins ½ (allowed: ", -n_sites / 2.0,
+               " to ", n_sites / 2.0, " in steps of 1, or auto, or full)");
+  return static_cast<int>(std::lround(n_down));
+}
+
+std::vector<double> column(const std::vector<ed::EdSolution>& s,
+                           double (*get)(const ed::EdSolution&)) {
+  std::vector<double> v;
+  for (const auto& x : s) v.push_back(get(x));
+  return v;
+}
+
+int ed_run(const CommandContext& ctx) {
+  const po::variables_map& vm = *ctx.vm;
+  // ---- validate everything first ----
+  const Model model = parse_model(vm["model"].as<std::string>());
+  const Boundary bc = parse_bc(vm);
+  const Lattice lattice = make_lattice(vm, bc);
+  const int n = lattice.n_sites();
+  NAQS_REQUIRE(n <= ed::kEdMaxSites, "exact diagonalisation handles at most ", ed::kEdMaxSites,
+               " sites, and ", lattice.str(), " has ", n);
+  const bool heis = model == Model::heisenberg;
+  NAQS_REQUIRE(!heis || (vm["h"].defaulted() && vm["hz"].defaulted()),
+               "--h and --hz are TFIM fields; the Heisenberg model takes --J, --Delta, --marshall");
+  NAQS_REQUIRE(heis || (vm["Delta"].defaulted() && !vm["marshall"].as<bool>() &&
+                        vm["sz"].defaulted()),
+               "--Delta, --marshall and --sz are Heisenberg options; the TFIM takes --J, --h, --hz");
+  const std::vector<double> fields =
+      heis ? std::vector<double>{0.0} : parse_value_list(vm["h"].as<std::string>(), "h");
+  const int n_down = heis ? parse_sector(vm["sz"].as<std::string>(), n) : -1;
+  ed::LanczosOptions opts;
+  opts.tol = vm["tol"].as<double>();
+  opts.max_iterations = vm["max-iterations"].as<int>();
+  NAQS_REQUIRE(opts.tol >= 1e-15 && opts.tol <= 1e-9, "--tol ", opts.tol,
+               " is not allowed: use a relative residual in [1e-15, 1e-9]");
+  NAQS_REQUIRE(opts.max_iterations >= 1, "--max-iterations must be >= 1, got ",
+               opts.max_iterations);
+  const Device device = resolve_device(vm["device"].as<std::string>());
+  auto params_for = [&](double h) {
+    ModelParams p;
+    p.model = model;
+    p.J = vm["J"].as<double>();
+    p.h = heis ? 0.0 : h;
+    p.hz = heis ? 0.0 : vm["hz"].as<double>();
+    p.Delta = vm["Delta"].as<double>();
+    p.marshall = vm["marshall"].as<bool>();
+    return p;
+  };
+  std::vector<Hamiltonian> hams;
+  for (double h : fields) hams.emplace_back(lattice, params_for(h));  // validates parameters
+  const int64_t bytes = ed::ed_solve_bytes(hams[0], n_down);
+  ed::require_memory(bytes, Device::cpu(), cat("exact diagonalisation of ", hams[0].str()));
+  std::string out;
+  if (vm.count("out")) {
+    out = vm["out"].as<std::string>();
+    NAQS_REQUIRE(!out.empty(), "--out is empty");
+    NAQS_REQUIRE(!std::filesystem::exists(out), "output file '", out, "' already exists; naqs "
+                 "never overwrites results (choose another path or move the old file away)");
+    const auto parent = std::filesystem::path(out).parent_path();
+    NAQS_REQUIRE(parent.empty() || std::filesystem::is_directory(parent), "--out: directory '",
+                 parent.string(), "' does not exist");
+  }
+
+  // ---- solve ----
+  const bool closed_form = !heis && tfim_closed_form_applies(lattice.kind() == LatticeKind::chain,
+                                                             lattice.periodic_x(), n,
+                                                             params_for(1).J, params_for(1).hz);
+  std::printf("# naqs ed: %s, device %s, Pauli units%s\n", hams[0].str().c_str(),
+              device.str().c_str(), heis ? " (S.S units = 1/4 Pauli)" : "");
+  if (heis)
+    std::printf("# %14s %16s %16s %12s %12s %6s %10s\n", "E0", "E0/N", "E0/N(S.S)", "<m_s^2>",
+                "<m_z^2>", "iter", "residual");
+  else
+    std::printf("# %8s %16s %16s %12s %12s %12s %6s %10s%s\n", "h", "E0", "E0/N", "<|m_z|>",
+                "<m_z^2>", "<X>", "iter", "residual", closed_form ? "     E0 closed form" : "");
+  std::vector<ed::EdSolution> sols;
+  std::vector<double> exact_e, exact_x, dense_e;
+  for (std::size_t k = 0; k < hams.size(); ++k) {
+    ed::EdSolution s = ed::solve_ground_state(hams[k], n_down, device, opts);
+    const auto& o = s.observables;
+    if (heis)
+      std::printf("  %14.10f %16.12f %16.12f %12.8f %12.8f %6d %10.2e\n", o.energy,
+                  o.energy_per_site, o.energy_per_site / 4, o.ms2, o.mz2, s.lanczos.iterations,
+                  s.lanczos.residual);
+    else
+      std::printf("  %8.4f %16.10f %16.12f %12.8f %12.8f %12.8f %6d %10.2e", fields[k], o.energy,
+                  o.energy_per_site, o.abs_mz, o.mz2, o.x_mean, s.lanczos.iterations,
+                  s.lanczos.residual);
+    if (closed_form) {
+      exact_e.push_back(tfim_chain_energy(n, params_for(1).J, fields[k]));
+      exact_x.push_back(tfim_chain_x_mean(n, params_for(1).J, fields[k]));
+      std::printf(" %18.10f", exact_e.back());
+    }
+    if (!heis) std::printf("\n");
+    if (!s.lanczos.converged)
+      std::fprintf(stderr, "naqs ed: warning: Lanczos did not reach --tol %g (residual %.3g)\n",
+                   opts.tol, s.lanczos.residual);
+    if (s.dim <= kDenseCheckMaxDim) {
+      ed::EdBasis basis = ed::make_basis(hams[k], n_down);
+      dense_e.push_back(ed::dense_eigen(ed::dense_matrix(hams[k], basis), basis.dim())[0]);
+    }
+    std::fflush(stdout);
+    sols.push_back(std::move(s));
+  }
+  if (!dense_e.empty()) {
+    double worst = 0;
+    for (std::size_t k = 0; k < sols.size(); ++k)
+      worst = std::max(worst, std::abs(sols[k].lanczos.energy - dense_e[k]) /
+                                  std::abs(dense_e[k] != 0 ? dense_e[k] : 1.0));
+    std::printf("# dense LAPACK cross-check: max relative |E_lanczos - E_dense| = %.2e\n", worst);
+  }
+  std::printf("# sector %s, dimension %lld\n", sols[0].sector.c_str(),
+              static_cast<long long>(sols[0].dim));
+  if (out.empty()) return 0;
+
+  // ---- write ----
+  write_atomically(out, [&](H5File& f) {
+    write_provenance(f, ctx.command_line, ctx.config_text, device.str(), {});
+    f.create_group("/system");
+    f.set_attr("/system", "model", std::string(model_name(model)));
+    f.set_attr("/system", "lattice", std::string(lattice.kind_name()));
+    f.set_attr("/system", "Lx", int64_t{lattice.length_x()});
+    f.set_attr("/system", "Ly", int64_t{lattice.length_y()});
+    f.set_attr("/system", "n_sites", int64_t{n});
+    f.set_attr("/system", "bc_x", std::string(lattice.periodic_x() ? "pbc" : "obc"));
+    f.set_attr("/system", "bc_y", std::string(lattice.periodic_y() ? "pbc" : "obc"));
+    const ModelParams p = params_for(fields[0]);
+    f.set_attr("/system", "J", p.J);
+    f.set_attr("/system", "hz", p.hz);
+    f.set_attr("/system", "Delta", p.Delta);
+    f.set_attr("/system", "marshall", int64_t{p.marshall});
+    f.set_attr("/system", "units", std::string("Pauli"));
+    f.set_attr("/system", "hamiltonian",
+               std::string(heis ? "H = J sum_<ij> (X_i X_j + Y_i Y_j + Delta Z_i Z_j)"
+                                : "H = -J sum_<ij> Z_i Z_j - h sum_i X_i - hz sum_i Z_i"));
+    f.create_group("/ed");
+    f.set_attr("/ed", "solver", std::string("Lanczos, float64, no reorthogonalisation; vector "
+                                            "from a second pass; restart from psi if the "
+                                            "independent residual check fails"));
+    f.set_attr("/ed", "stop_rule", std::string("residual estimate beta*|y_m|/|E| <= tol, then "
+                                               "independent ||H psi - E psi||/|E| <= tol"));
+    f.set_attr("/ed", "sector", sols[0].sector);
+    f.set_attr("/ed", "dim", sols[0].dim);
+    f.set_attr("/ed", "tol", opts.tol);
+    f.set_attr("/ed", "max_iterations", int64_t{opts.max_iterations});
+    f.set_attr("/ed", "units", std::string("Pauli"));
+    const int64_t nh = static_cast<int64_t>(sols.size());
+    auto put = [&](const char* name, double (*get)(const ed::EdSolution&)) {
+      f.write_dataset(cat("/ed/", name), column(sols, get), {nh});
+    };
+    f.write_dataset("/ed/h", fields, {nh});
+    put("energy", [](const ed::EdSolution& s) { return s.observables.energy; });
+    put("energy_per_site", [](const ed::EdSolution& s) { return s.observables.energy_per_site; });
+    if (heis)
+      put("energy_per_site_spin_half",
+          [](const ed::EdSolution& s) { return s.observables.energy_per_site / 4; });
+    put("abs_mz", [](const ed::EdSolution& s) { return s.observables.abs_mz; });
+    put("mz2", [](const ed::EdSolution& s) { return s.observables.mz2; });
+    put("mz4", [](const ed::EdSolution& s) { return s.observables.mz4; });
+    put("binder", [](const ed::EdSolution& s) { return s.observables.binder; });
+    put("x_mean", [](const ed::EdSolution& s) { return s.observables.x_mean; });
+    put("ms2", [](const ed::EdSolution& s) { return s.observables.ms2; });
+    put("residual", [](const ed::EdSolution& s) { return s.lanczos.residual; });
+    put("residual_estimate", [](const ed::EdSolution& s) { return s.lanczos.residual_estimate; });
+    put("seconds", [](const ed::EdSolution& s) { return s.seconds; });
+    std::vector<int64_t> iters, matvecs, restarts, converged;
+    std::vector<double> corr;
+    std::string stops;
+    for (const auto& s : sols) {
+      iters.push_back(s.lanczos.iterations);
+      matvecs.push_back(s.lanczos.matvecs);
+      restarts.push_back(s.lanczos.restarts);
+      converged.push_back(s.lanczos.converged);
+      corr.insert(corr.end(), s.observables.zz_corr.begin(), s.observables.zz_corr.end());
+      stops += s.lanczos.stop_criterion + "\n";
+    }
+    f.write_dataset("/ed/iterations", iters, {nh});
+    f.write_dataset("/ed/matvecs", matvecs, {nh});
+    f.write_dataset("/ed/restarts", restarts, {nh});
+    f.write_dataset("/ed/converged", converged, {nh});
+    f.write_dataset("/ed/zz_corr", corr, {nh, int64_t{n}});
+    f.set_attr("/ed/zz_corr", "definition", std::string("C(r) = <Z_0 Z_r>, r = site index"));
+    f.write_string("/ed/stop_criterion", stops);
+    if (closed_form) {
+      f.write_dataset("/exact/h", fields, {nh});
+      f.write_dataset("/exact/energy", exact_e, {nh});
+      f.write_dataset("/exact/x_mean", exact_x, {nh});
+      f.set_attr("/exact", "method", std::string("closed form, periodic TFIM chain, antiperiodic "
+                                                 "momenta k = (2n+1)pi/N (Jordan-Wigner)"));
+    }
+    if (!dense_e.empty()) {
+      f.write_dataset("/dense/energy", dense_e, {nh});
+      f.set_attr("/dense", "method", std::string("LAPACK dsyev of the sector matrix built from "
+                                                 "the int8 connected-states primitive"));
+    }
+    finish_provenance(f);
+  });
+  std::printf("# wrote %s\n", out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+NAQS_COMMAND("ed", "exact ground states (Lanczos) of the TFIM or Heisenberg model", ed_options,
+             ed_run);
