@@ -210,14 +210,58 @@ inline void rows_range(const ops::EdTerms& t, const ops::EdSectorView& v, const 
     y[i] = ops::ed_row<Kind>(t, v, static_cast<uint64_t>(i), i, x);
 }
 
+// Full and parity sectors without exchange terms (the TFIM): the same terms as ed_row, arranged
+// for SIMD. Rows go in aligned blocks of 64 consecutive states s0 + k; flipping a bit >= 64 maps
+// the block onto another contiguous block (reversed when the parity sector's top bit flips, since
+// ~(t + k) = ~t − k), and flipping a bit < 64 permutes within the block. Each term is then a
+// vectorisable loop over k. Summation order differs from ed_row only by rounding.
+constexpr int64_t kRowBlock = 64;
+
+template <int Kind>
+inline void rows_blocked(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+                         double* y, int64_t begin, int64_t end) {
+  int64_t s0 = begin;
+  if (t.n_exchange == 0 && begin % kRowBlock == 0) {
+    for (; s0 + kRowBlock <= end; s0 += kRowBlock) {
+      double acc[kRowBlock];
+      for (int64_t k = 0; k < kRowBlock; ++k)
+        acc[k] = ops::ed_diagonal(t, static_cast<uint64_t>(s0 + k)) * x[s0 + k];
+      for (int g = 0; g < t.n_flip; ++g) {
+        const double c = t.flip[g].coef;
+        for (uint64_t m = t.flip[g].mask; m; m &= m - 1) {
+          const uint64_t bit = m & (~m + 1);
+          if (bit < static_cast<uint64_t>(kRowBlock)) {
+            const double* xb = x + s0;
+            for (int64_t k = 0; k < kRowBlock; ++k) acc[k] += c * xb[k ^ static_cast<int64_t>(bit)];
+            continue;
+          }
+          double sign;
+          const uint64_t t0 = static_cast<uint64_t>(s0) ^ bit;
+          const int64_t j0 = ops::ed_index<Kind>(v, t0, sign);
+          if (Kind == ops::kEdParity && ((t0 >> (v.n_sites - 1)) & 1)) {
+            const double* xr = x + j0;  // index of t0 + k is j0 − k
+            const double cs = c * sign;
+            for (int64_t k = 0; k < kRowBlock; ++k) acc[k] += cs * xr[-k];
+          } else {
+            const double* xf = x + j0;
+            for (int64_t k = 0; k < kRowBlock; ++k) acc[k] += c * xf[k];
+          }
+        }
+      }
+      for (int64_t k = 0; k < kRowBlock; ++k) y[s0 + k] = acc[k];
+    }
+  }
+  rows_range<Kind>(t, v, x, y, s0, end);  // the rest (and every row when there is exchange)
+}
+
 NAQS_ED_CLONES void rows_full(const ops::EdTerms& t, const ops::EdSectorView& v,
                               const double* x, double* y, int64_t begin, int64_t end) {
-  rows_range<ops::kEdFull>(t, v, x, y, begin, end);
+  rows_blocked<ops::kEdFull>(t, v, x, y, begin, end);
 }
 
 NAQS_ED_CLONES void rows_parity(const ops::EdTerms& t, const ops::EdSectorView& v,
                                 const double* x, double* y, int64_t begin, int64_t end) {
-  rows_range<ops::kEdParity>(t, v, x, y, begin, end);
+  rows_blocked<ops::kEdParity>(t, v, x, y, begin, end);
 }
 
 // Rows of the sz sector whose high part is hv (consecutive indices hi_offset[hv]...).
