@@ -1,0 +1,118 @@
+// Metropolis histograms vs exact |psi|^2 (statistical tier, fixed seeds).
+// Samples: many chains, long burn-in, and samples spaced by several sweeps, so the counts are
+// close to independent multinomial draws; Pearson chi-square over configurations with expected
+// count >= 5 (the rest pooled into one bin) must stay below the 1e-4 upper quantile
+// (Wilson-Hilferty). A wrong acceptance rule (e.g. |psi| instead of |psi|^2) fails by orders of
+// magnitude.
+#include <cmath>
+#include <vector>
+
+#include "physics/metropolis.hpp"
+#include "physics/rbm.hpp"
+#include "tests/support/testing.hpp"
+
+namespace naqs {
+namespace {
+
+// All 2^n configurations as (2^n, n) +-1 rows; row index bits: bit i set <=> sigma_i = -1.
+Tensor all_configs(int n) {
+  std::vector<double> v;
+  for (int64_t k = 0; k < (int64_t{1} << n); ++k)
+    for (int i = 0; i < n; ++i) v.push_back((k >> i) & 1 ? -1.0 : 1.0);
+  return Tensor::from_vector(v, Shape{int64_t{1} << n, n});
+}
+
+double chi2_quantile(double dof, double z) {  // Wilson-Hilferty
+  const double a = 2.0 / (9.0 * dof);
+  return dof * std::pow(1 - a + z * std::sqrt(a), 3);
+}
+
+// p(config) restricted to sum sigma == magnetisation when given.
+void check_histogram(Rbm& rbm, const MetropolisConfig& cfg, int64_t n_per_chain,
+                     const std::optional<int64_t>& magnetisation) {
+  const int n = static_cast<int>(rbm.n_sites());
+  const Tensor configs = all_configs(n);
+  Tensor lr, li;
+  rbm.log_psi(configs, lr, li);
+  const auto vlr = lr.to_vector<double>();
+  std::vector<double> p(vlr.size(), 0.0);
+  double z = 0;
+  for (std::size_t k = 0; k < p.size(); ++k) {
+    int sum = 0;
+    for (int i = 0; i < n; ++i) sum += (k >> i) & 1 ? -1 : 1;
+    if (magnetisation && sum != *magnetisation) continue;
+    p[k] = std::exp(2 * vlr[k]);
+    z += p[k];
+  }
+  MetropolisSampler sampler(rbm, cfg);
+  Tensor s, slr, sli;
+  sampler.sample(n_per_chain, s, slr, sli);
+  const auto vs = s.to_vector<double>();
+  const int64_t total = s.size(0);
+  std::vector<double> count(p.size(), 0.0);
+  for (int64_t r = 0; r < total; ++r) {
+    int64_t k = 0;
+    for (int i = 0; i < n; ++i) k |= (vs[r * n + i] < 0 ? int64_t{1} << i : 0);
+    count[k] += 1;
+  }
+  double chi2 = 0, pooled_e = 0, pooled_o = 0;
+  int bins = 0;
+  for (std::size_t k = 0; k < p.size(); ++k) {
+    const double e = total * p[k] / z;
+    if (e >= 5) {
+      chi2 += (count[k] - e) * (count[k] - e) / e;
+      ++bins;
+    } else {
+      pooled_e += e;
+      pooled_o += count[k];
+    }
+  }
+  if (pooled_e > 0) {
+    chi2 += (pooled_o - pooled_e) * (pooled_o - pooled_e) / pooled_e;
+    ++bins;
+  }
+  ASSERT_GT(bins, 10);
+  const double limit = chi2_quantile(bins - 1, 3.719);  // upper 1e-4 quantile
+  EXPECT_LT(chi2, limit) << bins << " bins, acceptance " << sampler.acceptance_rate();
+  EXPECT_GT(sampler.acceptance_rate(), 0.05);
+}
+
+TEST(MetropolisStats, SingleFlipsMatchExactRealRbm) {
+  Rbm rbm({6, 1.0, false}, DType::f64, Device::cpu());
+  rbm.init_random(101, 0.5);
+  MetropolisConfig cfg;
+  cfg.n_chains = 2000;
+  cfg.seed = 12;
+  cfg.n_burn_in_sweeps = 30;
+  cfg.n_sweeps_between = 5;
+  check_histogram(rbm, cfg, 8, std::nullopt);
+}
+
+TEST(MetropolisStats, FlipsWithGlobalFlipMatchExactComplexRbmF32) {
+  Rbm rbm({5, 2.0, true}, DType::f32, Device::cpu());
+  rbm.init_random(7, 0.5);
+  MetropolisConfig cfg;
+  cfg.n_chains = 2000;
+  cfg.seed = 3;
+  cfg.p_global = 0.2;
+  cfg.n_burn_in_sweeps = 30;
+  cfg.n_sweeps_between = 5;
+  check_histogram(rbm, cfg, 8, std::nullopt);
+}
+
+TEST(MetropolisStats, ExchangeMatchesExactInSzSector) {
+  Rbm rbm({8, 1.0, true}, DType::f64, Device::cpu());
+  rbm.init_random(5, 0.4);
+  MetropolisConfig cfg;
+  cfg.n_chains = 2000;
+  cfg.seed = 8;
+  cfg.rule = ops::MoveRule::exchange;
+  for (int i = 0; i < 8; ++i) cfg.bonds.emplace_back(std::min(i, (i + 1) % 8), std::max(i, (i + 1) % 8));
+  cfg.magnetisation = 0;
+  cfg.n_burn_in_sweeps = 30;
+  cfg.n_sweeps_between = 5;
+  check_histogram(rbm, cfg, 8, cfg.magnetisation);
+}
+
+}  // namespace
+}  // namespace naqs
