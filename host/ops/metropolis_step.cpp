@@ -7,6 +7,10 @@
 namespace naqs::ops {
 namespace {
 
+// A chain's step is one Philox block and a few compares: threads only pay off for many chains
+// (on a loaded machine a parallel region over 32 chains costs ~1000x the work).
+constexpr int64_t kMinChainsParallel = 16384;
+
 void check_moves(const char* op, const Tensor& sigma, const Tensor& a, const Tensor& b) {
   check_rank(op, sigma, 2, "sigma");
   check_shape(op, a, Shape{sigma.size(0)}, "move_a");
@@ -48,7 +52,7 @@ void metropolis_propose(const Tensor& sigma, const Tensor& bonds, const Metropol
     const T* s = sigma.data<T>();
     int32_t* a = move_a.data<int32_t>();
     int32_t* b = move_b.data<int32_t>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_chains >= kMinChainsParallel)
     for (int64_t c = 0; c < n_chains; ++c)
       metropolis_propose_one<T>(spec.seed, static_cast<uint64_t>(c), spec.step,
                                 static_cast<int32_t>(spec.rule), spec.p_global, s + c * n_sites,
@@ -82,7 +86,7 @@ void metropolis_accept(Tensor& sigma, const Tensor& d_re, const Tensor& move_a,
     const int32_t* a = move_a.data<int32_t>();
     const int32_t* b = move_b.data<int32_t>();
     int32_t* acc = accepted.data<int32_t>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_chains >= kMinChainsParallel)
     for (int64_t c = 0; c < n_chains; ++c)
       acc[c] = metropolis_accept_one<T>(spec.seed, static_cast<uint64_t>(c), spec.step,
                                         static_cast<double>(d[c]), a[c], b[c], s + c * n_sites,

@@ -3,10 +3,13 @@
 // close to independent multinomial draws; Pearson chi-square over configurations with expected
 // count >= 5 (the rest pooled into one bin) must stay below the 1e-4 upper quantile
 // (Wilson-Hilferty). A wrong acceptance rule (e.g. |psi| instead of |psi|^2) fails by orders of
-// magnitude.
+// magnitude. Parameter scales keep |psi|^2 spread over many configurations: a sharply peaked
+// RBM (stddev >~ 0.4 at N = 8) has metastable local maxima that local moves leave too rarely
+// for a short burn-in, which is physics of local MCMC, not what this test is about.
 #include <cmath>
 #include <vector>
 
+#include "host/ops/fill.hpp"
 #include "physics/metropolis.hpp"
 #include "physics/rbm.hpp"
 #include "tests/support/testing.hpp"
@@ -31,10 +34,11 @@ double chi2_quantile(double dof, double z) {  // Wilson-Hilferty
 void check_histogram(Rbm& rbm, const MetropolisConfig& cfg, int64_t n_per_chain,
                      const std::optional<int64_t>& magnetisation) {
   const int n = static_cast<int>(rbm.n_sites());
-  const Tensor configs = all_configs(n);
+  Tensor configs = Tensor::empty(Shape{int64_t{1} << n, n}, rbm.dtype());
+  ops::cast(all_configs(n), configs);
   Tensor lr, li;
   rbm.log_psi(configs, lr, li);
-  const auto vlr = lr.to_vector<double>();
+  const std::vector<double> vlr = to_f64(lr);
   std::vector<double> p(vlr.size(), 0.0);
   double z = 0;
   for (std::size_t k = 0; k < p.size(); ++k) {
@@ -47,7 +51,7 @@ void check_histogram(Rbm& rbm, const MetropolisConfig& cfg, int64_t n_per_chain,
   MetropolisSampler sampler(rbm, cfg);
   Tensor s, slr, sli;
   sampler.sample(n_per_chain, s, slr, sli);
-  const auto vs = s.to_vector<double>();
+  const std::vector<double> vs = to_f64(s);
   const int64_t total = s.size(0);
   std::vector<double> count(p.size(), 0.0);
   for (int64_t r = 0; r < total; ++r) {
@@ -59,6 +63,8 @@ void check_histogram(Rbm& rbm, const MetropolisConfig& cfg, int64_t n_per_chain,
   int bins = 0;
   for (std::size_t k = 0; k < p.size(); ++k) {
     const double e = total * p[k] / z;
+    if (e >= 5 && std::abs(count[k] - e) > 4 * std::sqrt(e))
+      ADD_FAILURE() << "config " << k << ": count " << count[k] << ", expected " << e;
     if (e >= 5) {
       chi2 += (count[k] - e) * (count[k] - e) / e;
       ++bins;
@@ -90,7 +96,7 @@ TEST(MetropolisStats, SingleFlipsMatchExactRealRbm) {
 
 TEST(MetropolisStats, FlipsWithGlobalFlipMatchExactComplexRbmF32) {
   Rbm rbm({5, 2.0, true}, DType::f32, Device::cpu());
-  rbm.init_random(7, 0.5);
+  rbm.init_random(7, 0.25);
   MetropolisConfig cfg;
   cfg.n_chains = 2000;
   cfg.seed = 3;
@@ -102,7 +108,7 @@ TEST(MetropolisStats, FlipsWithGlobalFlipMatchExactComplexRbmF32) {
 
 TEST(MetropolisStats, ExchangeMatchesExactInSzSector) {
   Rbm rbm({8, 1.0, true}, DType::f64, Device::cpu());
-  rbm.init_random(5, 0.4);
+  rbm.init_random(5, 0.25);
   MetropolisConfig cfg;
   cfg.n_chains = 2000;
   cfg.seed = 8;
@@ -110,8 +116,8 @@ TEST(MetropolisStats, ExchangeMatchesExactInSzSector) {
   for (int i = 0; i < 8; ++i) cfg.bonds.emplace_back(std::min(i, (i + 1) % 8), std::max(i, (i + 1) % 8));
   cfg.magnetisation = 0;
   cfg.n_burn_in_sweeps = 30;
-  cfg.n_sweeps_between = 5;
-  check_histogram(rbm, cfg, 8, cfg.magnetisation);
+  cfg.n_sweeps_between = 20;  // exchange moves decorrelate slower (5 sweeps: per-bin 4.8 sd)
+  check_histogram(rbm, cfg, 4, cfg.magnetisation);
 }
 
 }  // namespace
