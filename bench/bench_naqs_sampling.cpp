@@ -1,0 +1,159 @@
+// Benchmark: exact autoregressive sampling of the 1D NAQS, cached (per-layer activation caches,
+// only the new site per step) vs naive (full re-evaluation per site), samples/s for chains
+// N in {32, 64, 128, 256}, and local-energy throughput (TFIM, periodic chain) in connected
+// configurations/s. A program, not a test: prints a table and CSV rows with the commit, device,
+// dtype and model; never asserts timings.
+//
+// Usage: bench_naqs_sampling [--device cpu|cuda] [--dtype f32|f64] [--width W] [--depth D]
+//                            [--batch B] [--sizes 32,64,128,256] [--min-seconds S]
+//                            [--peer bench/peer_torch_naqs.py] [--python /usr/bin/python3]
+// With --peer, the PyTorch peer (same model, same sizes, same thread count) runs right after,
+// in the same invocation, and prints its rows in the same CSV format.
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "host/core/build_info.hpp"
+#include "host/core/device.hpp"
+#include "physics/local_energy.hpp"
+#include "physics/naqs_conv1d.hpp"
+#include "physics/sampler.hpp"
+
+using namespace naqs;
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs f (which processes `items` items) until at least min_seconds have passed (at least once,
+// after one untimed warm-up run); returns items per second.
+template <class F>
+double rate(F&& f, double items, double min_seconds) {
+  f();
+  int runs = 0;
+  const double t0 = now_s();
+  double elapsed = 0;
+  do {
+    f();
+    ++runs;
+    elapsed = now_s() - t0;
+  } while (elapsed < min_seconds);
+  return items * runs / elapsed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string device_spec = "cpu", dtype_name_arg = "f32", sizes_arg = "32,64,128,256";
+    std::string peer, python = "/usr/bin/python3";  // Debian's python3-torch lives there
+    int width = 16, depth = 3;
+    int64_t batch = 256;
+    double min_seconds = 1.0;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      auto next = [&]() -> std::string {
+        NAQS_REQUIRE(i + 1 < argc, a, " needs a value");
+        return argv[++i];
+      };
+      if (a == "--device") device_spec = next();
+      else if (a == "--dtype") dtype_name_arg = next();
+      else if (a == "--width") width = std::stoi(next());
+      else if (a == "--depth") depth = std::stoi(next());
+      else if (a == "--batch") batch = std::stoll(next());
+      else if (a == "--sizes") sizes_arg = next();
+      else if (a == "--min-seconds") min_seconds = std::stod(next());
+      else if (a == "--peer") peer = next();
+      else if (a == "--python") python = next();
+      else NAQS_REQUIRE(false, "unknown option ", a);
+    }
+    const Device device = resolve_device(device_spec);
+    const DType dtype = parse_dtype(dtype_name_arg);
+    std::vector<int64_t> sizes;
+    {
+      std::stringstream ss(sizes_arg);
+      std::string tok;
+      while (std::getline(ss, tok, ',')) sizes.push_back(std::stoll(tok));
+    }
+    std::printf("# bench_naqs_sampling  commit %s%s  device %s  dtype %s  OpenMP threads %d\n",
+                git_commit(), git_dirty() ? " (dirty)" : "", device_name(device).c_str(),
+                dtype_name(dtype), omp_get_max_threads());
+    std::printf("# model: naqs conv1d width %d depth %d (2 convs/block) kernel 3 dilations 1,2,4 "
+                "relu real; sampler batch %lld; local energy: TFIM J=1 h=1 periodic chain\n",
+                width, depth, static_cast<long long>(batch));
+    std::printf("%6s %16s %16s %8s %18s %16s\n", "N", "cached samples/s", "naive samples/s",
+                "gain", "E_loc configs/s", "E_loc samples/s");
+    std::vector<std::string> csv;
+    for (int64_t n : sizes) {
+      NaqsConv1dConfig config;
+      config.n_sites = n;
+      config.width = width;
+      config.depth = depth;
+      config.kernel = 3;
+      config.dilations = {1, 2, 4};
+      NaqsConv1d model(config, dtype, device, 1);
+      Tensor sigma = Tensor::empty({batch, n}, dtype, device);
+      Tensor lr = Tensor::empty({batch}, dtype, device), li = lr.clone();
+      SamplerOptions options;
+      options.seed = 1;
+      options.batch_size = batch;
+      const double cached = rate([&] { sample_autoregressive(model, 0, options, sigma, lr, li); },
+                                 static_cast<double>(batch), min_seconds);
+      // The naive sampler costs N full passes per batch: time a smaller batch.
+      const int64_t naive_batch = std::max<int64_t>(1, std::min<int64_t>(batch, 8192 / n));
+      Tensor sigma_n = Tensor::empty({naive_batch, n}, dtype, device);
+      Tensor lr_n = Tensor::empty({naive_batch}, dtype, device), li_n = lr_n.clone();
+      SamplerOptions naive_options = options;
+      naive_options.cached = false;
+      naive_options.batch_size = naive_batch;
+      const double naive =
+          rate([&] { sample_autoregressive(model, 0, naive_options, sigma_n, lr_n, li_n); },
+               static_cast<double>(naive_batch), min_seconds);
+
+      ModelParams tfim;
+      tfim.model = Model::tfim;
+      Hamiltonian h(Lattice::chain(static_cast<int>(n), true), tfim);
+      sample_autoregressive(model, 0, options, sigma, lr, li);
+      Tensor e_re = Tensor::empty({batch}, dtype, device), e_im = e_re.clone();
+      const double eloc_samples =
+          rate([&] { local_energy(model, h, sigma, lr, li, e_re, e_im); },
+               static_cast<double>(batch), min_seconds);
+      const double eloc_configs = eloc_samples * static_cast<double>(h.max_connected());
+      std::printf("%6lld %16.1f %16.1f %8.1f %18.1f %16.1f\n", static_cast<long long>(n), cached,
+                  naive, cached / naive, eloc_configs, eloc_samples);
+      std::fflush(stdout);
+      std::ostringstream row;
+      row << "naqs," << git_commit() << "," << device_name(device) << "," << dtype_name(dtype)
+          << "," << n << "," << width << "," << depth << "," << batch << "," << cached << ","
+          << naive << "," << cached / naive << "," << eloc_configs << "," << eloc_samples;
+      csv.push_back(row.str());
+    }
+    std::printf("\n# csv: impl,commit,device,dtype,N,width,depth,batch,cached_samples_per_s,"
+                "naive_samples_per_s,gain,eloc_configs_per_s,eloc_samples_per_s\n");
+    for (const std::string& r : csv) std::printf("%s\n", r.c_str());
+    if (!peer.empty()) {
+      std::ostringstream cmd;
+      cmd << python << " " << peer << " --sizes " << sizes_arg << " --width " << width << " --depth "
+          << depth << " --batch " << batch << " --min-seconds " << min_seconds << " --threads "
+          << omp_get_max_threads();
+      std::printf("\n# peer: %s\n", cmd.str().c_str());
+      std::fflush(stdout);
+      NAQS_CHECK(std::system(cmd.str().c_str()) == 0, "peer benchmark failed: ", cmd.str());
+    }
+    return 0;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "bench_naqs_sampling: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_naqs_sampling: %s\n", e.what());
+    return 1;
+  }
+}
