@@ -1,0 +1,632 @@
+#include "physics/vmc/driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+#include "host/core/error.hpp"
+#include "host/core/progress.hpp"
+#include "host/core/stop_signal.hpp"
+#include "host/io/hdf5.hpp"
+#include "host/ops/fill.hpp"
+#include "physics/local_energy.hpp"
+#include "physics/naqs_conv1d.hpp"
+#include "physics/sampler.hpp"
+#include "physics/vmc/checkpoint.hpp"
+
+namespace naqs::vmc {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+const std::vector<std::string> kTrainColumns = {
+    "step",        "batch_size",  "lr",        "energy_mean",   "energy_err",
+    "energy_var",  "energy_imag", "energy_rel_err", "grad_norm", "sr_iterations",
+    "sr_residual", "seconds"};
+
+const std::vector<std::string> kObserveColumns = {
+    "step", "energy_mean", "energy_err", "energy_var_mean", "abs_mz_mean", "abs_mz_err",
+    "mz2_mean", "mz2_err", "x_mean", "x_err", "ms2_mean", "ms2_err"};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string join_ints(const std::vector<int>& v) {
+  std::ostringstream o;
+  for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
+  return o.str();
+}
+
+std::string fmt(double v, int prec = 8) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+  return buf;
+}
+
+bool is_sr(const std::string& opt) { return opt == "sr" || opt == "minsr"; }
+
+// Everything of one training run that lives across steps.
+class Trainer {
+ public:
+  explicit Trainer(const VmcConfig& c)
+      : c_(c),
+        H_(make_hamiltonian(c)),
+        psi_(make_wavefunction(c)),
+        schedule_(BatchSchedule::parse(c.batch_schedule)),
+        lr_(optim::LrSchedule::parse(c.lr_schedule, c.lr, c.steps)) {
+    NAQS_REQUIRE(c.steps >= 0, "steps must be >= 0, got ", c.steps);
+    NAQS_REQUIRE(c.minibatch >= 1, "minibatch must be >= 1, got ", c.minibatch);
+    NAQS_REQUIRE(c.checkpoint_every >= 0, "checkpoint_every must be >= 0");
+    if (is_sr(c.optimizer)) {
+      optimizer_ = std::make_unique<optim::Sgd>(0.0);
+    } else {
+      optimizer_ = optim::make_optimizer(c.optimizer, c.adam, c.momentum);
+    }
+    Tensor flat = psi_->params().flat();
+    optimizer_->init(flat);
+    grad_ = Tensor::zeros(flat.shape(), flat.dtype(), flat.device());
+  }
+
+  const Hamiltonian& hamiltonian() const { return H_; }
+  AutoregressiveWavefunction& psi() { return *psi_; }
+  const BatchSchedule& schedule() const { return schedule_; }
+  optim::Optimizer& optimizer() { return *optimizer_; }
+
+  CheckpointState checkpoint_state(int64_t step) {
+    CheckpointState s;
+    s.step = step;
+    s.batch_stage = schedule_.stage_at(step);
+    s.seed = c_.seed;
+    s.optimizer_steps = optimizer_->steps_taken();
+    s.fingerprint_text = fingerprint_text(c_);
+    s.layout_text = psi_->params().layout_text();
+    s.params = psi_->params().flat();
+    s.optimizer_state = optimizer_->state();
+    return s;
+  }
+
+  // Restores parameters and optimiser state; returns the step to continue from.
+  int64_t restore(const std::string& path) {
+    CheckpointState s = checkpoint_state(0);
+    load_checkpoint(path, s);
+    optimizer_->set_steps_taken(s.optimizer_steps);
+    NAQS_REQUIRE(s.batch_stage == schedule_.stage_at(s.step), "checkpoint '", path,
+                 "' refused (left untouched): batch-schedule stage ", s.batch_stage,
+                 " does not match step ", s.step, " of this run's schedule ", schedule_.str());
+    return s.step;
+  }
+
+  StepRecord step(int64_t s);
+
+ private:
+  VmcConfig c_;
+  Hamiltonian H_;
+  std::unique_ptr<AutoregressiveWavefunction> psi_;
+  BatchSchedule schedule_;
+  optim::LrSchedule lr_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
+  Tensor grad_;
+};
+
+StepRecord Trainer::step(int64_t s) {
+  const double t0 = now_s();
+  const int64_t B = schedule_.batch_at(s), N = psi_->n_sites();
+  const int64_t P = psi_->params().size();
+  const int64_t mb = std::min(B, c_.minibatch);
+  const DType dt = psi_->dtype();
+  const Device dev = psi_->device();
+  const bool cplx = psi_->phase_mode() == PhaseMode::complex;
+
+  SamplerOptions so;
+  so.seed = c_.seed;
+  so.stream = static_cast<uint64_t>(s);
+  so.batch_size = mb;
+  LocalEnergyOptions lo;
+  lo.memory_cap_bytes = c_.memory_cap_bytes;
+
+  // Pass 1: samples and local energies, mini-batch by mini-batch.
+  std::vector<Tensor> sigmas;
+  std::vector<double> e_re, e_im;
+  e_re.reserve(B);
+  e_im.reserve(B);
+  for (int64_t first = 0; first < B; first += mb) {
+    const int64_t b = std::min(mb, B - first);
+    Tensor sigma = Tensor::empty({b, N}, dt, dev);
+    Tensor lr = Tensor::empty({b}, dt, dev), li = Tensor::empty({b}, dt, dev);
+    sample_autoregressive(*psi_, first, so, sigma, lr, li);
+    Tensor er = Tensor::empty({b}, dt, dev), ei = Tensor::empty({b}, dt, dev);
+    local_energy(*psi_, H_, sigma, lr, li, er, ei, lo);
+    const std::vector<double> ver = to_host_f64(er), vei = to_host_f64(ei);
+    e_re.insert(e_re.end(), ver.begin(), ver.end());
+    e_im.insert(e_im.end(), vei.begin(), vei.end());
+    sigmas.push_back(std::move(sigma));
+  }
+
+  StepRecord r;
+  r.step = s;
+  r.batch_size = B;
+  r.lr = lr_.at(s);
+  double sum_re = 0, sum_im = 0;
+  for (int64_t k = 0; k < B; ++k) {
+    if (!std::isfinite(e_re[k]) || !std::isfinite(e_im[k]))
+      throw Error(cat("non-finite local energy at step ", s, " (sample ", k, ": E_loc = ",
+                      e_re[k], " + ", e_im[k], "i); the run stops here"));
+    sum_re += e_re[k];
+    sum_im += e_im[k];
+  }
+  r.energy_mean = sum_re / B;
+  r.energy_imag = sum_im / B;
+  double var = 0;
+  std::vector<double> eps_re(B), eps_im(B);
+  for (int64_t k = 0; k < B; ++k) {
+    eps_re[k] = e_re[k] - r.energy_mean;
+    eps_im[k] = e_im[k] - r.energy_imag;
+    var += eps_re[k] * eps_re[k] + eps_im[k] * eps_im[k];
+  }
+  r.energy_var = var / B;
+  r.energy_err = B > 1 ? std::sqrt(var / (B - 1) / B) : 0.0;
+
+  // Pass 2: gradient (first-order) or per-sample gradients (SR).
+  Tensor flat = psi_->params().flat();
+  if (!is_sr(c_.optimizer)) {
+    for (std::size_t c = 0; c < sigmas.size(); ++c) {
+      const int64_t first = static_cast<int64_t>(c) * mb, b = sigmas[c].size(0);
+      std::vector<double> w_re(b), w_im(b);
+      for (int64_t k = 0; k < b; ++k) {
+        w_re[k] = 2 * eps_re[first + k] / B;
+        w_im[k] = 2 * eps_im[first + k] / B;
+      }
+      const Tensor wr = from_host_f64(w_re, {b}, dt, dev);
+      const Tensor wi = cplx ? from_host_f64(w_im, {b}, dt, dev) : Tensor();
+      psi_->grad_log_psi(sigmas[c], wr, wi, grad_, /*accumulate=*/c > 0);
+    }
+  } else {
+    Tensor o_re = Tensor::empty({B, P}, dt, dev);
+    Tensor o_im = cplx ? Tensor::empty({B, P}, dt, dev) : Tensor();
+    for (std::size_t c = 0; c < sigmas.size(); ++c) {
+      const int64_t first = static_cast<int64_t>(c) * mb, b = sigmas[c].size(0);
+      Tensor jr = o_re.narrow(first, b);
+      Tensor ji = cplx ? o_im.narrow(first, b) : Tensor();
+      psi_->per_sample_grad(sigmas[c], jr, ji);
+    }
+    optim::centre_samples(o_re);
+    if (cplx) optim::centre_samples(o_im);
+    const Tensor er = from_host_f64(eps_re, {B}, dt, dev);
+    const Tensor ei = cplx ? from_host_f64(eps_im, {B}, dt, dev) : Tensor();
+    optim::SrInfo info;
+    if (c_.optimizer == "minsr") {
+      info = optim::minsr_solve(o_re, o_im, er, ei, c_.sr.diag_shift, grad_);
+    } else {
+      Tensor f = Tensor::empty({P}, dt, dev);
+      optim::sr_force(o_re, o_im, er, ei, f);
+      info = optim::sr_solve_cg(o_re, o_im, f, c_.sr, grad_);
+    }
+    r.sr_iterations = info.iterations;
+    r.sr_residual = info.residual;
+  }
+  r.grad_norm = optim::norm2(grad_);
+  if (!std::isfinite(r.grad_norm))
+    throw Error(cat("non-finite gradient at step ", s, " (norm ", r.grad_norm,
+                    ", energy ", r.energy_mean, "); the run stops here"));
+  optimizer_->step(flat, grad_, r.lr);
+  r.seconds = now_s() - t0;
+  return r;
+}
+
+// The HDF5 output of a run (optional).
+class Output {
+ public:
+  Output(const VmcConfig& c, Trainer& t, int64_t first_step, bool resumed)
+      : c_(c) {
+    if (c.output.empty()) return;
+    const bool reopen = resumed && std::filesystem::exists(c.output);
+    file_ = std::make_unique<H5File>(reopen ? H5File::open_rw(c.output)
+                                            : H5File::create_exclusive(c.output));
+    if (!reopen) {
+      write_provenance(*file_, c.command_line, c.config_text, device_name(t.psi().device()),
+                       {{"seed", static_cast<int64_t>(c.seed)}});
+      write_static(t);
+    } else {
+      file_->set_attr("/", "resumed_at_step", first_step);
+      file_->set_attr("/", "resume_command_line", c.command_line);
+    }
+    train_ = std::make_unique<H5Trace>(*file_, "/train", kTrainColumns);
+    train_->truncate_to(first_step);
+    if (c.observe_every > 0) {
+      observe_ = std::make_unique<H5Trace>(*file_, "/observables", kObserveColumns);
+      int64_t keep = 0;  // rows of steps < first_step
+      if (observe_->rows() > 0) {
+        const std::vector<double> steps = file_->read_doubles("/observables/step");
+        for (double v : steps)
+          if (v < static_cast<double>(first_step)) ++keep;
+      }
+      observe_->truncate_to(std::min(keep, observe_->rows()));
+    }
+    file_->flush();
+  }
+
+  void append(const StepRecord& r, const ExactReference& exact) {
+    if (!train_) return;
+    const double rel =
+        exact.energy ? std::abs(r.energy_mean - *exact.energy) / std::abs(*exact.energy) : kNaN;
+    train_->append({static_cast<double>(r.step), static_cast<double>(r.batch_size), r.lr,
+                    r.energy_mean, r.energy_err, r.energy_var, r.energy_imag, rel, r.grad_norm,
+                    static_cast<double>(r.sr_iterations), r.sr_residual, r.seconds});
+  }
+
+  void append_observables(int64_t step, const VmcObservables& o) {
+    if (!observe_) return;
+    observe_->append({static_cast<double>(step), o.energy.mean, o.energy.err, o.energy_var.mean,
+                      o.abs_mz.mean, o.abs_mz.err, o.mz2.mean, o.mz2.err, o.x_mean.mean,
+                      o.x_mean.err, o.ms2.mean, o.ms2.err});
+  }
+
+  void finish(Trainer& t, const VmcObservables& o, const ExactReference& exact) {
+    if (!file_) return;
+    H5File& f = *file_;
+    const Tensor p = t.psi().params().flat();
+    f.write_dataset("/model/parameters", to_host_f64(p), {p.numel()});
+    f.create_group("/results");
+    f.set_attr("/results", "units", std::string("Pauli"));
+    f.set_attr("/results", "n_samples", o.n_samples);
+    const int n = t.psi().n_sites();
+    auto put = [&](const std::string& name, const Estimate& e, const std::optional<double>& ex) {
+      f.write_dataset("/results/" + name + "_mean", std::vector<double>{e.mean}, {});
+      f.write_dataset("/results/" + name + "_err", std::vector<double>{e.err}, {});
+      if (ex) {
+        f.write_dataset("/exact/" + name, std::vector<double>{*ex}, {});
+        f.write_dataset("/results/" + name + "_rel_err",
+                        std::vector<double>{std::abs(e.mean - *ex) / std::abs(*ex)}, {});
+      }
+    };
+    const std::optional<double> e_site =
+        exact.energy ? std::optional<double>(*exact.energy / n) : std::nullopt;
+    put("energy", o.energy, exact.energy);
+    put("energy_per_site", o.energy_per_site, e_site);
+    put("energy_imag", o.energy_imag, std::nullopt);
+    put("energy_var", o.energy_var, std::nullopt);
+    put("vscore", o.vscore, std::nullopt);
+    put("abs_mz", o.abs_mz, exact.abs_mz);
+    put("mz2", o.mz2, exact.mz2);
+    put("x", o.x_mean, exact.x_mean);
+    put("ms2", o.ms2, exact.ms2);
+    std::vector<double> zm, ze;
+    for (const Estimate& e : o.zz_corr) {
+      zm.push_back(e.mean);
+      ze.push_back(e.err);
+    }
+    f.write_dataset("/results/zz_corr_mean", zm, {static_cast<int64_t>(zm.size())});
+    f.write_dataset("/results/zz_corr_err", ze, {static_cast<int64_t>(ze.size())});
+    if (exact.any()) {
+      f.create_group("/exact");
+      f.set_attr("/exact", "method", exact.method);
+      f.set_attr("/exact", "units", std::string("Pauli"));
+      if (!exact.ed_sector.empty()) f.set_attr("/exact", "ed_sector", exact.ed_sector);
+      if (!exact.zz_corr.empty())
+        f.write_dataset("/exact/zz_corr", exact.zz_corr,
+                        {static_cast<int64_t>(exact.zz_corr.size())});
+    }
+    finish_provenance(f);
+  }
+
+  void flush() {
+    if (file_) file_->flush();
+  }
+
+ private:
+  void write_static(Trainer& t) {
+    H5File& f = *file_;
+    const Hamiltonian& H = t.hamiltonian();
+    f.create_group("/system");
+    f.set_attr("/system", "model", c_.hamiltonian);
+    f.set_attr("/system", "lattice", H.lattice().str());
+    f.set_attr("/system", "n_sites", static_cast<int64_t>(H.n_sites()));
+    f.set_attr("/system", "J", c_.J);
+    f.set_attr("/system", "h", c_.h);
+    f.set_attr("/system", "hz", c_.hz);
+    f.set_attr("/system", "delta", c_.delta);
+    f.set_attr("/system", "marshall", int64_t{c_.marshall ? 1 : 0});
+    f.set_attr("/system", "sz_zero", int64_t{c_.sz_zero ? 1 : 0});
+    f.set_attr("/system", "hamiltonian", H.str());
+    f.set_attr("/system", "units", std::string("Pauli"));
+    f.create_group("/model");
+    f.set_attr("/model", "architecture", std::string("naqs_conv1d"));
+    f.set_attr("/model", "width", static_cast<int64_t>(c_.width));
+    f.set_attr("/model", "depth", static_cast<int64_t>(c_.depth));
+    f.set_attr("/model", "kernel", static_cast<int64_t>(c_.kernel));
+    f.set_attr("/model", "dilations", join_ints(c_.dilations));
+    f.set_attr("/model", "activation", c_.activation);
+    f.set_attr("/model", "phase", c_.phase);
+    f.set_attr("/model", "dtype", c_.dtype);
+    f.set_attr("/model", "n_params", t.psi().params().size());
+    f.write_string("/model/layout", t.psi().params().layout_text());
+    f.create_group("/train");
+    f.set_attr("/train", "optimizer", t.optimizer().str() + " (" + c_.optimizer + ")");
+    f.set_attr("/train", "lr_schedule", c_.lr_schedule);
+    f.set_attr("/train", "batch_schedule", t.schedule().str());
+    f.set_attr("/train", "units", std::string("Pauli"));
+  }
+
+  VmcConfig c_;
+  std::unique_ptr<H5File> file_;
+  std::unique_ptr<H5Trace> train_, observe_;
+};
+
+std::string progress_fields(const StepRecord& r, const ExactReference& exact) {
+  std::string s = cat("E = ", fmt(r.energy_mean, 8), " ± ", fmt(r.energy_err, 2), "  var ",
+                      fmt(r.energy_var, 3));
+  if (exact.energy)
+    s += cat("  rel ", fmt(std::abs(r.energy_mean - *exact.energy) / std::abs(*exact.energy), 2));
+  s += cat("  ", fmt(r.batch_size / std::max(r.seconds, 1e-9), 3), " samples/s");
+  return s;
+}
+
+}  // namespace
+
+// ---- batch schedule ---------------------------------------------------------------------------
+
+int64_t BatchSchedule::stage_at(int64_t step) const {
+  int64_t start = 0;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    if (stages[i].steps < 0 || step < start + stages[i].steps) return static_cast<int64_t>(i);
+    start += stages[i].steps;
+  }
+  return static_cast<int64_t>(stages.size()) - 1;  // the last stage continues
+}
+
+std::string BatchSchedule::str() const {
+  std::ostringstream o;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    o << (i ? "," : "") << stages[i].batch_size;
+    if (stages[i].steps >= 0) o << ":" << stages[i].steps;
+  }
+  return o.str();
+}
+
+BatchSchedule BatchSchedule::parse(const std::string& spec) {
+  const std::string bad = cat("bad batch schedule '", spec,
+                              "' (expected B1:S1,B2:S2,...,Bk, e.g. 128:200,1024:300,8192)");
+  auto integer = [&](const std::string& t) {
+    NAQS_REQUIRE(!t.empty() && t.find_first_not_of("0123456789") == std::string::npos, bad);
+    return std::stoll(t);
+  };
+  BatchSchedule s;
+  std::stringstream ss(spec);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const auto colon = item.find(':');
+    BatchStage st;
+    st.batch_size = integer(item.substr(0, colon));
+    if (colon != std::string::npos) st.steps = integer(item.substr(colon + 1));
+    NAQS_REQUIRE(st.batch_size >= 1, bad, ": batch sizes must be >= 1");
+    NAQS_REQUIRE(st.steps != 0, bad, ": stage lengths must be >= 1");
+    s.stages.push_back(st);
+  }
+  NAQS_REQUIRE(!s.stages.empty(), bad);
+  for (std::size_t i = 0; i + 1 < s.stages.size(); ++i)
+    NAQS_REQUIRE(s.stages[i].steps > 0, bad, ": only the last stage may omit its length");
+  return s;
+}
+
+// ---- construction -----------------------------------------------------------------------------
+
+std::string fingerprint_text(const VmcConfig& c) {
+  std::ostringstream o;
+  o.precision(17);
+  o << "hamiltonian = " << c.hamiltonian << "\nlattice = " << c.lattice << "\nlength_x = "
+    << c.length_x << "\nlength_y = " << c.length_y << "\nperiodic = " << c.periodic
+    << "\nJ = " << c.J << "\nh = " << c.h << "\nhz = " << c.hz << "\ndelta = " << c.delta
+    << "\nmarshall = " << c.marshall << "\nsz_zero = " << c.sz_zero
+    << "\nmodel = naqs_conv1d\nwidth = " << c.width << "\ndepth = " << c.depth
+    << "\nkernel = " << c.kernel << "\ndilations = " << join_ints(c.dilations)
+    << "\nactivation = " << c.activation << "\nphase = " << c.phase << "\ndtype = " << c.dtype
+    << "\ninit_scale = " << c.init_scale << "\nsteps = " << c.steps
+    << "\nbatch_schedule = " << c.batch_schedule << "\nminibatch = " << c.minibatch
+    << "\noptimizer = " << c.optimizer << "\nlr = " << c.lr << "\nlr_schedule = "
+    << c.lr_schedule << "\nbeta1 = " << c.adam.beta1 << "\nbeta2 = " << c.adam.beta2
+    << "\nadam_eps = " << c.adam.eps << "\nmomentum = " << c.momentum
+    << "\ndiag_shift = " << c.sr.diag_shift << "\ncg_max_iters = " << c.sr.cg_max_iters
+    << "\ncg_rtol = " << c.sr.cg_rtol << "\nseed = " << c.seed
+    << "\ndevice_type = " << (resolve_device(c.device).is_cuda() ? "cuda" : "cpu") << "\n";
+  return o.str();
+}
+
+Hamiltonian make_hamiltonian(const VmcConfig& c) {
+  Lattice lat = [&] {
+    if (c.lattice == "chain") {
+      NAQS_REQUIRE(c.length_y == 1, "a chain has length_y = 1, got ", c.length_y);
+      return Lattice::chain(c.length_x, c.periodic);
+    }
+    if (c.lattice == "square") return Lattice::square(c.length_x, c.length_y, c.periodic,
+                                                      c.periodic);
+    throw UsageError(cat("unknown lattice '", c.lattice, "' (choices: chain, square)"));
+  }();
+  ModelParams p;
+  p.model = parse_model(c.hamiltonian);
+  p.J = c.J;
+  p.h = c.h;
+  p.hz = c.hz;
+  p.Delta = c.delta;
+  p.marshall = c.marshall;
+  return Hamiltonian(lat, p);
+}
+
+std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& c) {
+  NaqsConv1dConfig m;
+  m.n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
+  m.width = c.width;
+  m.depth = c.depth;
+  m.kernel = c.kernel;
+  m.dilations = c.dilations;
+  m.activation = parse_activation(c.activation);
+  m.phase_mode = parse_phase_mode(c.phase);
+  NAQS_REQUIRE(c.width >= 1 && c.depth >= 0 && c.kernel >= 1 && !c.dilations.empty(),
+               "bad model size: width ", c.width, ", depth ", c.depth, ", kernel ", c.kernel);
+  const DType dtype = parse_dtype(c.dtype);
+  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "dtype must be f32 or f64");
+  auto psi = std::make_unique<NaqsConv1d>(m, dtype, resolve_device(c.device), c.seed);
+  psi->initialise(c.seed, c.init_scale);
+  if (c.sz_zero) psi->set_constraint(MagnetisationConstraint::total(m.n_sites, 0));
+  return psi;
+}
+
+// ---- the run ----------------------------------------------------------------------------------
+
+VmcResult run_vmc(const VmcConfig& c) {
+  const double t_start = now_s();
+  Trainer trainer(c);
+  VmcResult result;
+  result.n_params = trainer.psi().params().size();
+  auto say = [&](const std::string& text) {
+    if (!c.quiet) std::printf("%s\n", text.c_str());
+    std::fflush(stdout);
+  };
+
+  // Checkpoint handling: refuse to clobber; resume when asked and a checkpoint exists.
+  int64_t first_step = 0;
+  bool resumed = false;
+  if (!c.checkpoint.empty() && std::filesystem::exists(c.checkpoint)) {
+    NAQS_REQUIRE(c.resume, "checkpoint '", c.checkpoint,
+                 "' already exists; continue it with --resume, or remove it / choose another "
+                 "--checkpoint to start afresh (it is never overwritten by a new run)");
+    first_step = trainer.restore(c.checkpoint);
+    resumed = true;
+    say(cat("vmc: resumed from '", c.checkpoint, "' at step ", first_step));
+  } else if (c.resume) {
+    say(cat("vmc: --resume given but no checkpoint '", c.checkpoint, "' exists; starting afresh"));
+  }
+  NAQS_REQUIRE(first_step <= c.steps, "checkpoint '", c.checkpoint, "' is at step ", first_step,
+               ", past this run's ", c.steps, " steps");
+  result.first_step = first_step;
+
+  Output out(c, trainer, first_step, c.resume);  // before ED: refuses an existing output early
+  result.exact = exact_reference(trainer.hamiltonian(), c.max_ed_sites, Device::cpu());
+  if (result.exact.energy)
+    say(cat("vmc: exact energy ", fmt(*result.exact.energy, 12), " (", result.exact.method,
+            ", Pauli units)"));
+  say(cat("vmc: ", trainer.hamiltonian().str(), "; naqs_conv1d width ", c.width, " depth ",
+          c.depth, ", ", result.n_params, " parameters (", c.dtype, ", ",
+          device_name(trainer.psi().device()), "); ", c.optimizer, " lr ", c.lr, " (",
+          c.lr_schedule, "), batch ", trainer.schedule().str(), ", ", c.steps, " steps"));
+
+  auto observe = [&](int64_t n_samples, uint64_t stream) {
+    ObservableOptions oo;
+    oo.n_samples = n_samples;
+    oo.batch_size = c.minibatch;
+    oo.seed = c.seed;
+    oo.stream = stream;
+    oo.memory_cap_bytes = c.memory_cap_bytes;
+    return measure_observables(trainer.psi(), trainer.hamiltonian(), oo);
+  };
+  auto save = [&](int64_t steps_done) {
+    if (!c.checkpoint.empty()) save_checkpoint(c.checkpoint, trainer.checkpoint_state(steps_done));
+  };
+
+  StopSignalGuard signals;
+  ProgressOptions po;
+  po.label = "vmc";
+  po.total = c.steps;
+  po.first_step = first_step;
+  po.quiet = c.quiet;
+  Progress progress(po);
+  int64_t s = first_step;
+  int64_t last_checkpoint = resumed ? first_step : -1;
+  for (; s < c.steps; ++s) {
+    StepRecord r;
+    try {
+      r = trainer.step(s);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      out.flush();
+      throw Error(cat(e.what(), last_checkpoint >= 0
+                                    ? cat("; the last good checkpoint '", c.checkpoint,
+                                          "' (step ", last_checkpoint, ") is kept unchanged")
+                                    : std::string("; no checkpoint had been written yet")));
+    }
+    result.trace.push_back(r);
+    out.append(r, result.exact);
+    progress.update(s + 1, progress_fields(r, result.exact));
+    const bool stop = stop_requested();
+    if (c.observe_every > 0 && (s + 1) % c.observe_every == 0 && !stop)
+      out.append_observables(
+          s + 1, observe(c.observe_samples, kObservableStream + static_cast<uint64_t>(s + 1)));
+    if (stop || (c.checkpoint_every > 0 && (s + 1) % c.checkpoint_every == 0)) {
+      save(s + 1);
+      if (!c.checkpoint.empty()) last_checkpoint = s + 1;
+    }
+    if (stop) {
+      ++s;
+      result.interrupted = true;
+      result.stop_signal = stop_signal();
+      break;
+    }
+  }
+  result.steps_done = s;
+  if (result.interrupted) {
+    out.flush();
+    progress.finish();
+    say(cat("vmc: stopped by signal ", result.stop_signal, " after step ", s,
+            (c.checkpoint.empty() ? std::string("; no checkpoint file was configured")
+                                  : cat("; checkpoint written to '", c.checkpoint,
+                                        "' (continue with --resume)"))));
+    result.seconds = now_s() - t_start;
+    return result;
+  }
+  if (last_checkpoint != s) save(s);
+  progress.finish();
+
+  result.observables = observe(c.obs_samples, kObservableStream);
+  result.have_observables = true;
+  out.finish(trainer, result.observables, result.exact);
+  result.seconds = now_s() - t_start;
+  return result;
+}
+
+std::string observables_table(const VmcObservables& o, const ExactReference& exact, int n_sites) {
+  std::string t = cat("observables from ", o.n_samples,
+                      " exact samples (Pauli units; S.S units are 1/4 of the Heisenberg "
+                      "energies)\n");
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-14s %-30s %-18s %-10s %s\n", "observable", "VMC",
+                "exact", "rel.err", "(VMC-exact)/err");
+  t += line;
+  auto row = [&](const char* name, const Estimate& e, const std::optional<double>& ex) {
+    const std::string v = cat(fmt(e.mean, 10), " ± ", fmt(e.err, 2));
+    if (ex) {
+      const double rel = std::abs(e.mean - *ex) / std::max(std::abs(*ex), 1e-300);
+      const double dev = e.err > 0 ? (e.mean - *ex) / e.err : kNaN;
+      std::snprintf(line, sizeof line, "  %-14s %-30s %-18.12g %-10.2e %+.2f\n", name, v.c_str(),
+                    *ex, rel, dev);
+    } else {
+      std::snprintf(line, sizeof line, "  %-14s %-30s %-18s\n", name, v.c_str(), "-");
+    }
+    t += line;
+  };
+  const std::optional<double> e_site =
+      exact.energy ? std::optional<double>(*exact.energy / n_sites) : std::nullopt;
+  row("E", o.energy, exact.energy);
+  row("E/N", o.energy_per_site, e_site);
+  row("Im E", o.energy_imag, std::nullopt);
+  row("Var E", o.energy_var, std::nullopt);
+  row("V-score", o.vscore, std::nullopt);
+  row("<|m_z|>", o.abs_mz, exact.abs_mz);
+  row("<m_z^2>", o.mz2, exact.mz2);
+  row("<X>", o.x_mean, exact.x_mean);
+  row("<m_s^2>", o.ms2, exact.ms2);
+  const std::size_t n_show = std::min<std::size_t>(o.zz_corr.size(), 4);
+  for (std::size_t r = 1; r <= n_show && r < o.zz_corr.size(); ++r) {
+    const std::string name = cat("<Z_0 Z_", r, ">");
+    row(name.c_str(), o.zz_corr[r],
+        r < exact.zz_corr.size() ? std::optional<double>(exact.zz_corr[r]) : std::nullopt);
+  }
+  if (!exact.method.empty()) t += cat("  exact values by ", exact.method, "\n");
+  return t;
+}
+
+}  // namespace naqs::vmc

@@ -1,0 +1,137 @@
+// The VMC driver (DESIGN.md §5, §7): trains an autoregressive wavefunction on a Hamiltonian with
+// exact i.i.d. samples, writes traces, checkpoints and final observables with exact references.
+//
+// One step s (s = 0, 1, ...):
+//   1. B = batch size of step s from the batch schedule ("128:200,1024:300,8192": 128 samples for
+//      200 steps, then 1024 for 300, then 8192 to the end).
+//   2. Samples: exact ancestral sampling of global samples 0..B-1 with Philox keyed by
+//      (seed, stream = s, index = sample * N + site), in mini-batches of `minibatch` samples;
+//      local energies E_loc of every mini-batch (physics/local_energy.hpp).
+//   3. Statistics: E = mean Re E_loc, error sqrt(Var/B), Var = mean |E_loc - E|^2.
+//   4. Gradient g = dE/dtheta = 2 Re <(E_loc - E)^* d log psi> accumulated over the mini-batches
+//      in a fixed order (grad_log_psi with weights 2 (E_loc - E)/B), so batch size and memory are
+//      independent. For sr / minsr the per-sample gradients O (B,P) are collected instead and the
+//      direction d solves (S + lambda I) d = g/2 (physics/optim/sr.hpp).
+//   5. Non-finite energies or gradient: stop with an Error (exit 1) naming the step; the last good
+//      checkpoint is kept untouched.
+//   6. Update theta <- theta - lr(s) * (Adam/SGD of g, or d for sr/minsr); trace row appended and
+//      flushed; checkpoint every `checkpoint_every` steps, at the end, and when SIGTERM/SIGUSR1/
+//      SIGINT arrived during the step (then the run returns with `interrupted`; `naqs vmc` exits
+//      with status 3).
+// Because the randomness is keyed by (seed, step, sample) and the state in the checkpoint is
+// complete (parameters, optimiser moments and counter, step), a resumed run repeats exactly what
+// the uninterrupted run would have done: bitwise on the CPU with the same thread count (tested by
+// tests/statistical/test_vmc_resume.cpp, which SIGKILLs `naqs vmc` mid-run).
+//
+// Output (HDF5, docs/HDF5_LAYOUT.md): provenance on "/", /system and /model attributes,
+// /model/layout and /model/parameters (final), the /train trace (columns kTrainColumns),
+// /observables trace when observe_every > 0, /results (final estimates, `<q>_mean`, `<q>_err`,
+// relative errors `<q>_rel_err` against /exact) and /exact (with `method`).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "physics/hamiltonian.hpp"
+#include "physics/optim/optimizer.hpp"
+#include "physics/optim/sr.hpp"
+#include "physics/vmc/exact_reference.hpp"
+#include "physics/vmc/observables.hpp"
+#include "physics/wavefunction.hpp"
+
+namespace naqs::vmc {
+
+struct BatchStage {
+  int64_t batch_size = 0;
+  int64_t steps = -1;  // -1: until the end
+};
+
+struct BatchSchedule {
+  std::vector<BatchStage> stages;
+  int64_t stage_at(int64_t step) const;
+  int64_t batch_at(int64_t step) const { return stages[stage_at(step)].batch_size; }
+  std::string str() const;
+  // "B1:S1,B2:S2,...,Bk" (the last stage may omit its length); UsageError otherwise.
+  static BatchSchedule parse(const std::string& spec);
+};
+
+struct VmcConfig {
+  // ---- system ----
+  std::string hamiltonian = "tfim";  // tfim | heisenberg
+  std::string lattice = "chain";     // chain | square
+  int length_x = 16, length_y = 1;
+  bool periodic = true;
+  double J = 1.0, h = 1.0, hz = 0.0, delta = 1.0;
+  bool marshall = false;
+  bool sz_zero = false;  // constrain the wavefunction to total Sz = 0
+  // ---- wavefunction (physics/naqs_conv1d.hpp) ----
+  int width = 16, depth = 2, kernel = 3;
+  std::vector<int> dilations{1, 2, 4};
+  std::string activation = "relu";
+  std::string phase = "real";  // real | complex
+  std::string dtype = "f64";
+  double init_scale = 0.1;  // out_scale of NaqsConv1d::initialise
+  // ---- training ----
+  int64_t steps = 150;
+  std::string batch_schedule = "256";
+  int64_t minibatch = 1024;
+  std::string optimizer = "sr";  // adam | sgd | sr | minsr
+  double lr = 0.05;
+  std::string lr_schedule = "constant";
+  optim::AdamOptions adam;
+  double momentum = 0;
+  optim::SrOptions sr{.diag_shift = 1e-4, .cg_max_iters = 500, .cg_rtol = 1e-6};
+  uint64_t seed = 1;
+  std::string device = "cpu";
+  std::size_t memory_cap_bytes = std::size_t{512} << 20;
+  // ---- outputs ----
+  std::string output;      // HDF5 file ("" = none)
+  std::string checkpoint;  // checkpoint file ("" = none)
+  int64_t checkpoint_every = 50;
+  bool resume = false;
+  int64_t obs_samples = 16384;
+  int64_t observe_every = 0;   // 0: observables only at the end
+  int64_t observe_samples = 2048;
+  int max_ed_sites = 20;       // 0: no ED
+  bool quiet = false;
+  std::string command_line, config_text;  // provenance
+};
+
+// The canonical "key = value" lines that must match for --resume (system, model, optimiser,
+// batch schedule, steps, seed, dtype, device type, mini-batch).
+std::string fingerprint_text(const VmcConfig& c);
+
+struct StepRecord {
+  int64_t step = 0, batch_size = 0;
+  double lr = 0, energy_mean = 0, energy_err = 0, energy_var = 0, energy_imag = 0;
+  double grad_norm = 0, sr_residual = 0, seconds = 0;
+  int sr_iterations = 0;
+};
+
+struct VmcResult {
+  int64_t steps_done = 0;
+  int64_t first_step = 0;          // > 0 when resumed
+  bool interrupted = false;        // stopped by a signal after writing a checkpoint
+  int stop_signal = 0;
+  std::vector<StepRecord> trace;   // the steps run by this invocation
+  bool have_observables = false;
+  VmcObservables observables;
+  ExactReference exact;
+  int64_t n_params = 0;
+  double seconds = 0;
+};
+
+// Builds the Hamiltonian and wavefunction from the config (exposed for tests).
+Hamiltonian make_hamiltonian(const VmcConfig& c);
+std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& c);
+
+// Runs (or resumes) the whole job. Throws UsageError for bad configs and refused checkpoints,
+// Error for failures (non-finite energies included).
+VmcResult run_vmc(const VmcConfig& config);
+
+// The observables table printed at the end (VMC ± error, exact, relative error, deviation in
+// error bars); also used by `naqs vmc`.
+std::string observables_table(const VmcObservables& o, const ExactReference& exact, int n_sites);
+
+}  // namespace naqs::vmc

@@ -1,0 +1,157 @@
+// A killed `naqs vmc` run, resumed with --resume, ends with exactly the result of the
+// uninterrupted run (bitwise on the CPU with the same thread count: the randomness is keyed by
+// (seed, step, sample) and the checkpoint holds the complete state). The executable comes from
+// the environment variable NAQS_EXE (set by CMake for every test).
+//   1. uninterrupted run A;
+//   2. run B is SIGKILLed right after its first checkpoint, then resumed;
+//   3. run C gets SIGTERM: it must checkpoint, exit with status 3, and resume the same way.
+// Compared bitwise: the whole /train/energy_mean trace and the final /results.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "host/io/hdf5.hpp"
+
+namespace naqs {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string exe() {
+  const char* e = std::getenv("NAQS_EXE");
+  return e ? e : "";
+}
+
+std::vector<std::string> vmc_args(const std::string& output, bool resume) {
+  // Adam: the optimiser with the most state (moments and step counter) to restore.
+  std::vector<std::string> a = {exe(), "vmc", "--L", "10", "--width", "4", "--depth", "1",
+                                "--optimizer", "adam", "--lr", "0.01", "--steps", "60",
+                                "--batch", "128:20,256", "--checkpoint-every", "5",
+                                "--obs-samples", "2048", "--ed-max-sites", "0", "--quiet",
+                                "--output", output, "--seed", "7"};
+  if (resume) a.push_back("--resume");
+  return a;
+}
+
+pid_t spawn(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+int run_to_end(const std::vector<std::string>& args) {
+  const int status = wait_status(spawn(args));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+// Starts the run, waits for its first checkpoint, then sends `sig`; returns the wait status.
+int run_and_signal(const std::vector<std::string>& args, const std::string& ckpt, int sig) {
+  const pid_t pid = spawn(args);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(ckpt) && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;  // finished or died early
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, sig);
+  return wait_status(pid);
+}
+
+struct Outcome {
+  std::vector<double> energy_trace, step_trace;
+  double energy = 0, energy_err = 0, abs_mz = 0, x = 0;
+  int64_t complete = 0;
+};
+
+Outcome read(const std::string& path) {
+  const H5File f = H5File::open_read(path);
+  Outcome o;
+  o.energy_trace = f.read_doubles("/train/energy_mean");
+  o.step_trace = f.read_doubles("/train/step");
+  o.energy = f.read_doubles("/results/energy_mean").at(0);
+  o.energy_err = f.read_doubles("/results/energy_err").at(0);
+  o.abs_mz = f.read_doubles("/results/abs_mz_mean").at(0);
+  o.x = f.read_doubles("/results/x_mean").at(0);
+  o.complete = std::get<int64_t>(f.get_attr("/", "complete"));
+  return o;
+}
+
+void expect_same(const Outcome& a, const Outcome& b) {
+  ASSERT_EQ(a.energy_trace.size(), 60u);
+  ASSERT_EQ(b.energy_trace.size(), a.energy_trace.size());
+  for (std::size_t i = 0; i < a.energy_trace.size(); ++i) {
+    EXPECT_EQ(b.step_trace[i], static_cast<double>(i));
+    EXPECT_EQ(b.energy_trace[i], a.energy_trace[i]) << "step " << i;  // bitwise
+  }
+  EXPECT_EQ(b.energy, a.energy);
+  EXPECT_EQ(b.energy_err, a.energy_err);
+  EXPECT_EQ(b.abs_mz, a.abs_mz);
+  EXPECT_EQ(b.x, a.x);
+  EXPECT_EQ(b.complete, 1);
+}
+
+class VmcResume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (exe().empty() || !fs::exists(exe())) GTEST_SKIP() << "NAQS_EXE not set";
+    dir_ = fs::temp_directory_path() / ("naqs_test_resume_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(VmcResume, SigkillThenResumeEqualsUninterruptedRun) {
+  const std::string a = path("a.h5"), b = path("b.h5");
+  ASSERT_EQ(run_to_end(vmc_args(a, false)), 0);
+  const int status = run_and_signal(vmc_args(b, false), b + ".ckpt", SIGKILL);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the run ended before it could be killed (status " << status << ")";
+  ASSERT_EQ(std::get<int64_t>(H5File::open_read(b).get_attr("/", "complete")), 0);
+  ASSERT_EQ(run_to_end(vmc_args(b, true)), 0);
+  expect_same(read(a), read(b));
+}
+
+TEST_F(VmcResume, SigtermCheckpointsExitsWithThreeAndResumes) {
+  const std::string a = path("a.h5"), c = path("c.h5");
+  ASSERT_EQ(run_to_end(vmc_args(a, false)), 0);
+  const int status = run_and_signal(vmc_args(c, false), c + ".ckpt", SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  ASSERT_EQ(WEXITSTATUS(status), 3);
+  ASSERT_EQ(run_to_end(vmc_args(c, true)), 0);
+  expect_same(read(a), read(c));
+}
+
+TEST_F(VmcResume, CorruptCheckpointIsRefusedAndKept) {
+  const std::string d = path("d.h5"), ckpt = d + ".ckpt";
+  ASSERT_EQ(run_and_signal(vmc_args(d, false), ckpt, SIGKILL) != 0, true);
+  { std::FILE* f = std::fopen(ckpt.c_str(), "wb"); std::fputs("garbage", f); std::fclose(f); }
+  EXPECT_EQ(run_to_end(vmc_args(d, true)), 2);  // usage error, exit 2
+  EXPECT_EQ(fs::file_size(ckpt), 7u);            // untouched
+}
+
+}  // namespace
+}  // namespace naqs
