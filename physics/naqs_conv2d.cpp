@@ -1,0 +1,401 @@
+// 2D NAQS: two-stream masked conv stack, hand-written backward, cached per-site evaluation.
+// See naqs_conv2d.hpp for the architecture and the tests that cover it.
+#include "physics/naqs_conv2d.hpp"
+
+#include <cmath>
+
+#include "host/ops/elementwise.hpp"
+#include "host/ops/fill.hpp"
+#include "host/ops/gather.hpp"
+#include "host/ops/random.hpp"
+#include "host/ops/reduce.hpp"
+
+namespace naqs {
+
+NaqsConv2dConfig naqs_conv2d_preset(const std::string& name) {
+  NaqsConv2dConfig c;
+  if (name == "tfim12") {
+    c.lx = c.ly = 12;
+    c.depth = 10;
+    c.width = 32;
+  } else if (name == "heis10") {
+    c.lx = c.ly = 10;
+    c.depth = 20;
+    c.width = 32;
+  } else if (name == "small4") {
+    c.lx = c.ly = 4;
+    c.depth = 2;
+    c.width = 4;
+  } else if (name == "tiny3") {
+    c.lx = c.ly = 3;
+    c.depth = 1;
+    c.width = 3;
+  } else {
+    throw UsageError(cat("naqs conv2d preset '", name,
+                         "' is not known; use tfim12, heis10, small4 or tiny3"));
+  }
+  return c;
+}
+
+NaqsConv2d::NaqsConv2d(const NaqsConv2dConfig& config, DType dtype, Device device, uint64_t seed)
+    : config_(config), dtype_(dtype), device_(device) {
+  NAQS_REQUIRE(config.lx >= 1 && config.ly >= 1, "naqs conv2d: lattice must be at least 1x1, got ",
+               config.lx, "x", config.ly);
+  NAQS_REQUIRE(config.width >= 1, "naqs conv2d: width must be >= 1, got ", config.width);
+  NAQS_REQUIRE(config.depth >= 0, "naqs conv2d: depth must be >= 0, got ", config.depth);
+  NAQS_REQUIRE(config.kernel >= 1 && config.kernel % 2 == 1,
+               "naqs conv2d: kernel must be odd and >= 1, got ", config.kernel);
+  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "naqs conv2d: dtype must be f32 or f64");
+  const int w = config.width, k = config.kernel;
+  const ops::Conv2dSpec vert = ops::conv2d_vertical_spec(k);
+  const ops::Conv2dSpec v2h = ops::conv2d_vertical_spec(k, /*shift_down=*/true);
+  if (config.depth > 0) v_.push_back(add_layer("v_in", 1, w, vert, true));
+  h_.push_back(add_layer("h_in", 1, w, ops::conv2d_horizontal_spec(k, /*exclusive=*/true), true));
+  v2h_.push_back(add_layer("v2h_in", 1, w, v2h, false));
+  for (int j = 1; j <= config.depth; ++j) {
+    h_.push_back(add_layer(cat("block", j, ".h"), w, w, ops::conv2d_horizontal_spec(k, false), true));
+    v2h_.push_back(add_layer(cat("block", j, ".v2h"), w, w, v2h, false));
+    if (j < config.depth) v_.push_back(add_layer(cat("block", j, ".v"), w, w, vert, true));
+  }
+  out_re_ = add_layer("out_re", w, 2, ops::conv2d_pointwise_spec(), true);
+  if (config.phase_mode == PhaseMode::complex)
+    out_im_ = static_cast<std::ptrdiff_t>(add_layer("out_im", w, 2, ops::conv2d_pointwise_spec(), true));
+  params_.allocate(dtype, device);
+  for (Layer& l : layers_)
+    if (l.has_bias) l.bias = params_.get(l.name + ".b");
+  initialise(seed);
+}
+
+std::size_t NaqsConv2d::add_layer(const std::string& name, int cin, int cout,
+                                  const ops::Conv2dSpec& spec, bool has_bias) {
+  Layer l;
+  l.name = name;
+  l.cin = cin;
+  l.cout = cout;
+  l.spec = spec;
+  l.has_bias = has_bias;
+  l.offset = params_.add(name + ".v", {cout, cin, spec.kernel_h, spec.kernel_w});
+  const int64_t g_offset = params_.add(name + ".g", {cout});
+  NAQS_CHECK(g_offset == l.offset + l.n_weights(), "naqs conv2d: parameters of ", name,
+             " are not contiguous");
+  if (has_bias) {
+    const int64_t b_offset = params_.add(name + ".b", {cout});
+    NAQS_CHECK(b_offset == g_offset + cout, "naqs conv2d: parameters of ", name,
+               " are not contiguous");
+  }
+  layers_.push_back(std::move(l));
+  return layers_.size() - 1;
+}
+
+Shape NaqsConv2d::hidden_shape(int64_t batch) const {
+  return {batch, config_.width, config_.ly, config_.lx};
+}
+
+std::size_t NaqsConv2d::forward_bytes_per_sample() const {
+  // x, (pre, out) per vertical and horizontal layer, logits + head temporaries (~10 x (2,N)).
+  const std::size_t n_layers = v_.size() + h_.size();
+  const std::size_t per_site = 1 + 2 * static_cast<std::size_t>(config_.width) * n_layers + 20;
+  return per_site * static_cast<std::size_t>(n_sites()) * dtype_size(dtype_) +
+         static_cast<std::size_t>(n_sites()) * 4;
+}
+
+void NaqsConv2d::initialise(uint64_t seed, double out_scale) {
+  Tensor normal = Tensor::empty({params_.size()}, DType::f64, Device::cpu());
+  ops::fill_normal(normal, seed, /*stream=*/0, /*offset=*/0);
+  std::vector<double> p = normal.to_vector<double>();
+  for (std::size_t li = 0; li < layers_.size(); ++li) {
+    const Layer& l = layers_[li];
+    const int64_t fan_in = l.fan_in();
+    const bool output = li == out_re_ || static_cast<std::ptrdiff_t>(li) == out_im_;
+    double* v = p.data() + l.offset;
+    double* g = v + l.n_weights();
+    for (int o = 0; o < l.cout; ++o) {
+      double norm2 = 0;
+      for (int64_t m = 0; m < fan_in; ++m) {
+        v[o * fan_in + m] /= std::sqrt(static_cast<double>(fan_in));
+        norm2 += v[o * fan_in + m] * v[o * fan_in + m];
+      }
+      g[o] = std::sqrt(norm2) * (output ? out_scale : 1.0);
+      if (l.has_bias) g[l.cout + o] = 0.0;
+    }
+  }
+  params_.flat().copy_from(from_host_f64(p, {params_.size()}, dtype_, device_));
+}
+
+void NaqsConv2d::refresh_weights() {
+  const std::vector<double> p = to_host_f64(params_.flat());
+  for (Layer& l : layers_) {
+    const int64_t fan_in = l.fan_in();
+    const double* v = p.data() + l.offset;
+    const double* g = v + l.n_weights();
+    l.v_unit.assign(static_cast<std::size_t>(l.n_weights()), 0.0);
+    l.g_over_norm.assign(static_cast<std::size_t>(l.cout), 0.0);
+    std::vector<double> w(static_cast<std::size_t>(l.n_weights()));
+    for (int o = 0; o < l.cout; ++o) {
+      double norm2 = 0;
+      for (int64_t m = 0; m < fan_in; ++m) norm2 += v[o * fan_in + m] * v[o * fan_in + m];
+      const double norm = std::sqrt(norm2);
+      NAQS_CHECK(norm > 0, "naqs conv2d: weight-norm direction of ", l.name, " channel ", o,
+                 " is zero");
+      l.g_over_norm[o] = g[o] / norm;
+      for (int64_t m = 0; m < fan_in; ++m) {
+        l.v_unit[o * fan_in + m] = v[o * fan_in + m] / norm;
+        w[o * fan_in + m] = g[o] * l.v_unit[o * fan_in + m];
+      }
+    }
+    l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
+  }
+}
+
+void NaqsConv2d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
+  const char* op = "NaqsConv2d::logits";
+  check_rank(op, sigma, 2, "sigma");
+  const int64_t batch = sigma.size(0), n = n_sites();
+  check_shape(op, sigma, {batch, n}, "sigma");
+  check_shape(op, re, {batch, 2, n}, "re");
+  check_shape(op, im, {batch, 2, n}, "im");
+  refresh_weights();
+  const Shape hidden = hidden_shape(batch);
+  const int64_t ly = config_.ly, lx = config_.lx;
+  x_ = sigma.reshape({batch, 1, ly, lx});
+  const int depth = config_.depth;
+  pre_v_.resize(v_.size());
+  out_v_.resize(v_.size());
+  pre_h_.resize(h_.size());
+  out_h_.resize(h_.size());
+  for (std::size_t j = 0; j < v_.size(); ++j) {
+    ensure_tensor(pre_v_[j], hidden, dtype_, device_);
+    ensure_tensor(out_v_[j], hidden, dtype_, device_);
+  }
+  for (std::size_t j = 0; j < h_.size(); ++j) {
+    ensure_tensor(pre_h_[j], hidden, dtype_, device_);
+    ensure_tensor(out_h_[j], hidden, dtype_, device_);
+  }
+  // Vertical stream: V_0 = relu(v_in(x)); V_j = V_{j-1} + relu(v_j(V_{j-1})).
+  for (std::size_t j = 0; j < v_.size(); ++j) {
+    const Layer& l = layers_[v_[j]];
+    ops::conv2d_forward(j == 0 ? x_ : out_v_[j - 1], l.w, l.bias, l.spec, pre_v_[j]);
+    ops::unary(ops::Unary::relu, pre_v_[j], out_v_[j]);
+    if (j > 0) ops::binary(ops::Binary::add, out_v_[j], out_v_[j - 1], out_v_[j]);
+  }
+  // Horizontal stream: H_j = [H_{j-1} +] relu(h_j(H_{j-1}) + v2h_j(V_{j-1})) (x for j = 0).
+  for (int j = 0; j <= depth; ++j) {
+    const Layer& lh = layers_[h_[j]];
+    const Layer& lv = layers_[v2h_[j]];
+    const Tensor& h_in = j == 0 ? x_ : out_h_[j - 1];
+    const Tensor& v_in = j == 0 ? x_ : out_v_[j - 1];
+    ops::conv2d_forward(h_in, lh.w, lh.bias, lh.spec, pre_h_[j]);
+    ops::conv2d_forward(v_in, lv.w, Tensor(), lv.spec, pre_h_[j], /*accumulate=*/true);
+    ops::unary(ops::Unary::relu, pre_h_[j], out_h_[j]);
+    if (j > 0) ops::binary(ops::Binary::add, out_h_[j], out_h_[j - 1], out_h_[j]);
+  }
+  const Tensor& h_last = out_h_.back();
+  const Layer& lre = layers_[out_re_];
+  Tensor re4 = re.reshape({batch, 2, ly, lx});
+  ops::conv2d_forward(h_last, lre.w, lre.bias, lre.spec, re4);
+  if (out_im_ >= 0) {
+    const Layer& lim = layers_[static_cast<std::size_t>(out_im_)];
+    Tensor im4 = im.reshape({batch, 2, ly, lx});
+    ops::conv2d_forward(h_last, lim.w, lim.bias, lim.spec, im4);
+  } else {
+    ops::fill(im, 0.0);
+  }
+}
+
+void NaqsConv2d::layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
+                                std::vector<double>& grad_host) {
+  const int64_t batch = dy.size(0), n_params = params_.size(), n = n_sites();
+  const int64_t fan_in = l.fan_in();
+  std::vector<double> dw, db;
+  int64_t n_rows = 1;
+  const Tensor dy3 = dy.reshape({batch, l.cout, n});
+  if (per_sample) {
+    n_rows = batch;
+    Tensor dw_t = Tensor::empty({batch, l.n_weights()}, dtype_, device_);
+    ops::conv2d_backward_weight_per_sample(x, dy, l.spec, dw_t);
+    dw = to_host_f64(dw_t);
+    if (l.has_bias) {
+      Tensor db_t = Tensor::empty({batch, l.cout}, dtype_, device_);
+      ops::reduce(ops::Reduce::sum, dy3, 2, db_t);
+      db = to_host_f64(db_t);
+    }
+  } else {
+    Tensor dw_t = Tensor::empty({l.cout, l.cin, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
+    ops::conv2d_backward_weight(x, dy, l.spec, dw_t);
+    dw = to_host_f64(dw_t);
+    if (l.has_bias) {
+      Tensor db_t = Tensor::empty({l.cout}, dtype_, device_);
+      ops::bias_backward(dy3, 1, db_t);
+      db = to_host_f64(db_t);
+    }
+  }
+  // Weight-norm backward per output channel: w = g v^, v^ = v/||v||:
+  //   dg = dw . v^,   dv = (g/||v||) (dw - dg v^).
+  for (int64_t r = 0; r < n_rows; ++r) {
+    double* out = grad_host.data() + r * n_params + l.offset;
+    const double* dw_r = dw.data() + r * l.n_weights();
+    for (int o = 0; o < l.cout; ++o) {
+      const double* u = l.v_unit.data() + o * fan_in;
+      const double* d = dw_r + o * fan_in;
+      double dg = 0;
+      for (int64_t m = 0; m < fan_in; ++m) dg += d[m] * u[m];
+      for (int64_t m = 0; m < fan_in; ++m)
+        out[o * fan_in + m] += l.g_over_norm[o] * (d[m] - dg * u[m]);
+      out[l.n_weights() + o] += dg;
+      if (l.has_bias) out[l.n_weights() + l.cout + o] += db[r * l.cout + o];
+    }
+  }
+}
+
+void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
+                                 bool per_sample, bool accumulate) {
+  const char* op = "NaqsConv2d::logits_backward";
+  NAQS_CHECK(x_.defined(), op, ": no forward pass to differentiate");
+  const int64_t batch = x_.size(0), n = n_sites(), n_params = params_.size();
+  const int64_t ly = config_.ly, lx = config_.lx;
+  check_shape(op, d_re, {batch, 2, n}, "d_re");
+  if (per_sample)
+    check_shape(op, grad_or_jac, {batch, n_params}, "jac");
+  else
+    check_shape(op, grad_or_jac, {n_params}, "grad");
+  const bool complex = out_im_ >= 0;
+  if (complex) check_shape(op, d_im, {batch, 2, n}, "d_im");
+  std::vector<double> grad_host(static_cast<std::size_t>((per_sample ? batch : 1) * n_params), 0.0);
+  const Shape hidden = hidden_shape(batch);
+  const int depth = config_.depth;
+
+  // Output 1x1 convolutions.
+  const Tensor& h_last = out_h_.back();
+  Tensor dh = Tensor::empty(hidden, dtype_, device_);
+  const Layer& lre = layers_[out_re_];
+  const Tensor d_re4 = d_re.reshape({batch, 2, ly, lx});
+  ops::conv2d_backward_input(d_re4, lre.w, lre.spec, dh);
+  layer_backward(lre, h_last, d_re4, per_sample, grad_host);
+  if (complex) {
+    const Layer& lim = layers_[static_cast<std::size_t>(out_im_)];
+    const Tensor d_im4 = d_im.reshape({batch, 2, ly, lx});
+    ops::conv2d_backward_input(d_im4, lim.w, lim.spec, dh, /*accumulate=*/true);
+    layer_backward(lim, h_last, d_im4, per_sample, grad_host);
+  }
+  // Blocks in reverse. At the start of iteration j, dh = dL/dH_j and dv = dL/dV_j (zero for
+  // j = depth: V_depth does not exist). The residual identities keep dh / dv in place.
+  Tensor dv = Tensor::zeros(hidden, dtype_, device_);
+  Tensor d_pre = Tensor::empty(hidden, dtype_, device_);
+  for (int j = depth; j >= 1; --j) {
+    if (j < depth) {  // V_j = V_{j-1} + relu(v_j(V_{j-1}))
+      const Layer& lv = layers_[v_[j]];
+      ops::unary_backward(ops::Unary::relu, pre_v_[j], dv, d_pre);
+      layer_backward(lv, out_v_[j - 1], d_pre, per_sample, grad_host);
+      ops::conv2d_backward_input(d_pre, lv.w, lv.spec, dv, /*accumulate=*/true);
+    }
+    // H_j = H_{j-1} + relu(h_j(H_{j-1}) + v2h_j(V_{j-1})).
+    const Layer& lh = layers_[h_[j]];
+    const Layer& lv2h = layers_[v2h_[j]];
+    ops::unary_backward(ops::Unary::relu, pre_h_[j], dh, d_pre);
+    layer_backward(lh, out_h_[j - 1], d_pre, per_sample, grad_host);
+    layer_backward(lv2h, out_v_[j - 1], d_pre, per_sample, grad_host);
+    ops::conv2d_backward_input(d_pre, lh.w, lh.spec, dh, /*accumulate=*/true);
+    ops::conv2d_backward_input(d_pre, lv2h.w, lv2h.spec, dv, /*accumulate=*/true);
+  }
+  // Input layers (no gradient with respect to sigma is needed).
+  ops::unary_backward(ops::Unary::relu, pre_h_[0], dh, d_pre);
+  layer_backward(layers_[h_[0]], x_, d_pre, per_sample, grad_host);
+  layer_backward(layers_[v2h_[0]], x_, d_pre, per_sample, grad_host);
+  if (!v_.empty()) {
+    ops::unary_backward(ops::Unary::relu, pre_v_[0], dv, d_pre);
+    layer_backward(layers_[v_[0]], x_, d_pre, per_sample, grad_host);
+  }
+
+  Tensor grad = from_host_f64(grad_host, grad_or_jac.shape(), dtype_, device_);
+  if (accumulate)
+    ops::binary(ops::Binary::add, grad_or_jac, grad, grad_or_jac);
+  else
+    ops::copy(grad, grad_or_jac);
+}
+
+void NaqsConv2d::cache_begin(int64_t batch) {
+  NAQS_CHECK(batch >= 1, "NaqsConv2d::cache_begin: batch must be >= 1, got ", batch);
+  refresh_weights();
+  const Shape hidden = hidden_shape(batch);
+  const int width = config_.width;
+  cache_batch_ = batch;
+  cache_x_ = Tensor::zeros({batch, 1, config_.ly, config_.lx}, dtype_, device_);
+  cache_v_.assign(v_.size(), Tensor());
+  cache_h_.assign(h_.size(), Tensor());
+  for (Tensor& t : cache_v_) t = Tensor::zeros(hidden, dtype_, device_);
+  for (Tensor& t : cache_h_) t = Tensor::zeros(hidden, dtype_, device_);
+  cache_pre_row_ = v_.empty() ? Tensor() : Tensor::zeros(hidden, dtype_, device_);
+  cache_row_index_ = Tensor::empty({batch, width, 1, config_.lx}, DType::i32, device_);
+  cache_site_index_ = Tensor::empty({batch, width, 1}, DType::i32, device_);
+  cache_x_index_ = Tensor::empty({batch, 1, 1}, DType::i32, device_);
+}
+
+void NaqsConv2d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
+  const char* op = "NaqsConv2d::cache_logits";
+  const int64_t batch = cache_batch_, n = n_sites();
+  NAQS_CHECK(batch > 0, op, ": cache_begin was not called");
+  NAQS_CHECK(t >= 0 && t < n, op, ": site ", t, " out of range");
+  check_shape(op, re_t, {batch, 2}, "re_t");
+  check_shape(op, im_t, {batch, 2}, "im_t");
+  const int width = config_.width;
+  const int64_t lx = config_.lx, r = t / lx, c = t % lx;
+
+  // Row r-1 of every vertical layer is final once row r-1 of sigma is set: compute it at the
+  // first site of row r (rows are visited in order, so each row is computed exactly once).
+  if (c == 0 && r >= 1 && !v_.empty()) {
+    ops::fill(cache_row_index_, static_cast<double>(r - 1));
+    const Shape row_shape{batch, width, 1, lx};
+    Tensor row = Tensor::empty(row_shape, dtype_, device_);
+    Tensor prev_row = Tensor::empty(row_shape, dtype_, device_);
+    for (std::size_t j = 0; j < v_.size(); ++j) {
+      const Layer& l = layers_[v_[j]];
+      ops::conv2d_forward_rows(j == 0 ? cache_x_ : cache_v_[j - 1], l.w, l.bias, l.spec, r - 1, r,
+                               cache_pre_row_);
+      ops::gather(cache_pre_row_, cache_row_index_, 2, row);
+      ops::unary(ops::Unary::relu, row, row);
+      if (j > 0) {
+        ops::gather(cache_v_[j - 1], cache_row_index_, 2, prev_row);
+        ops::binary(ops::Binary::add, row, prev_row, row);
+      }
+      ops::scatter_add(row, cache_row_index_, 2, cache_v_[j]);  // the row is still zero there
+    }
+  }
+
+  // Horizontal stream at (r,c) only.
+  ops::fill(cache_site_index_, static_cast<double>(t));
+  Tensor h_t = Tensor::empty({batch, width}, dtype_, device_);
+  Tensor prev_t;
+  for (std::size_t j = 0; j < h_.size(); ++j) {
+    const Layer& lh = layers_[h_[j]];
+    const Layer& lv = layers_[v2h_[j]];
+    ops::conv2d_forward_at(j == 0 ? cache_x_ : cache_h_[j - 1], lh.w, lh.bias, lh.spec, r, c, h_t);
+    ops::conv2d_forward_at(j == 0 ? cache_x_ : cache_v_[j - 1], lv.w, Tensor(), lv.spec, r, c, h_t,
+                           /*accumulate=*/true);
+    ops::unary(ops::Unary::relu, h_t, h_t);
+    if (j > 0) ops::binary(ops::Binary::add, h_t, prev_t, h_t);
+    Tensor h_flat = cache_h_[j].reshape({batch, width, n});
+    ops::scatter_add(h_t.reshape({batch, width, 1}), cache_site_index_, 2, h_flat);
+    prev_t = h_t;
+    h_t = Tensor::empty({batch, width}, dtype_, device_);
+  }
+  const Layer& lre = layers_[out_re_];
+  ops::conv2d_forward_at(cache_h_.back(), lre.w, lre.bias, lre.spec, r, c, re_t);
+  if (out_im_ >= 0) {
+    const Layer& lim = layers_[static_cast<std::size_t>(out_im_)];
+    ops::conv2d_forward_at(cache_h_.back(), lim.w, lim.bias, lim.spec, r, c, im_t);
+  } else {
+    ops::fill(im_t, 0.0);
+  }
+}
+
+void NaqsConv2d::cache_set_site(int64_t t, const Tensor& sigma_t) {
+  const char* op = "NaqsConv2d::cache_set_site";
+  NAQS_CHECK(cache_batch_ > 0, op, ": cache_begin was not called");
+  NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
+  check_shape(op, sigma_t, {cache_batch_}, "sigma_t");
+  ops::fill(cache_x_index_, static_cast<double>(t));
+  Tensor x_flat = cache_x_.reshape({cache_batch_, 1, n_sites()});
+  ops::scatter_add(sigma_t.reshape({cache_batch_, 1, 1}), cache_x_index_, 2, x_flat);
+}
+
+}  // namespace naqs

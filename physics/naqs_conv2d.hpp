@@ -1,0 +1,136 @@
+// The 2D neural autoregressive quantum state (Sharir et al., PRL 124, 020503 (2020)): two-stream
+// (vertical / horizontal) masked convolutions with no blind spot over an Lx x Ly lattice in
+// raster order (site p = r*Lx + c, row r in [0,Ly), column c in [0,Lx)); streams as in gated
+// PixelCNN (van den Oord et al., arXiv:1606.05328). All windows come from host/ops/conv2d.hpp
+// (k = kernel, odd; h = k/2), whose header derives causality and the absence of a blind spot:
+//
+//   x  = sigma as (B,1,Ly,Lx)
+//   V_0 = relu(v_in(x))                              vertical k window, rows [r-h, r]
+//   H_0 = relu(h_in(x) + v2h_in(x))                  horizontal exclusive (r, [c-h-1, c-1]) +
+//                                                    vertical shifted down (rows [r-h-1, r-1])
+//   for block j = 1..depth (residual blocks, one conv per stream):
+//     H_j = H_{j-1} + relu(h_j(H_{j-1}) + v2h_j(V_{j-1}))   h_j inclusive (r, [c-h, c])
+//     V_j = V_{j-1} + relu(v_j(V_{j-1}))                    only for j < depth (V_depth is
+//                                                           never read, so it is not computed)
+//   re = out_re(H_depth), im = out_im(H_depth)       1x1 convolutions to (B,2,Ly,Lx) = (B,2,N);
+//                                                    out_im only in complex mode
+// The conditional of site (r,c) reads H_depth(r,c), which depends exactly on the raster
+// positions before (r,c) inside the cone rows [r-1-depth*h, r-1] x cols [c-depth*h-h, ...]
+// plus the current row's (c-1-(depth+1)*h .. c-1) (no blind spot).
+//
+// Weight normalisation (Salimans & Kingma 2016) on every convolution: w[o] = g[o] v[o]/||v[o]||
+// per output channel; parameters <layer>.v (Cout,Cin,kh,kw), <layer>.g (Cout) and, except for
+// the v2h convolutions (whose bias would duplicate the horizontal one), <layer>.b (Cout).
+// Effective weights are formed on the host at the start of each pass (at most ~6e4 numbers per
+// layer) and uploaded; all batch work goes through naqs::ops (CPU and CUDA, f32 and f64).
+//
+// Backward by hand per layer (llm.c style): conv2d_backward_input / _weight(_per_sample),
+// unary_backward for ReLU, then the weight-norm backward on the host.
+//
+// Cached evaluation (cache_begin / cache_logits / cache_set_site): at the first site of row r
+// the rows r-1 of V_0..V_{depth-1} are computed with conv2d_forward_rows (they are final once
+// row r-1 of sigma is set); every step then computes H_0..H_depth and the logits at (r,c) only,
+// with conv2d_forward_at. Both ops are bit-identical to conv2d_forward on a device, and the
+// ReLU / residual adds are the same elementwise ops, so the cached logits equal the full
+// forward's bit for bit (tested in tests/unit/test_naqs2d_sampler.cpp).
+// Tests: tests/unit/test_naqs2d.cpp (normalisation by enumeration on 4x4, causality, every
+// parameter vs float64 central differences), tests/gpu/test_parity_naqs2d.cpp.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "host/ops/conv2d.hpp"
+#include "physics/wavefunction.hpp"
+
+namespace naqs {
+
+struct NaqsConv2dConfig {
+  int64_t lx = 0;  // columns (sites per row)
+  int64_t ly = 0;  // rows
+  int width = 32;  // channels of both streams
+  int depth = 2;   // residual blocks (>= 0)
+  int kernel = 3;  // odd
+  PhaseMode phase_mode = PhaseMode::real_positive;
+};
+
+// Presets: "tfim12" (12x12, depth 10, width 32), "heis10" (10x10, depth 20, width 32; the paper's
+// configurations), "small4" (4x4, depth 2, width 4), "tiny3" (3x3, depth 1, width 3).
+// UsageError for other names.
+NaqsConv2dConfig naqs_conv2d_preset(const std::string& name);
+
+class NaqsConv2d final : public AutoregressiveWavefunction {
+ public:
+  // Parameters are registered, allocated in dtype on device and initialised from Philox(seed).
+  NaqsConv2d(const NaqsConv2dConfig& config, DType dtype, Device device, uint64_t seed);
+  NaqsConv2d(NaqsConv2d&&) = default;
+  NaqsConv2d& operator=(NaqsConv2d&&) = default;
+  NaqsConv2d(const NaqsConv2d&) = delete;  // a copy would share the parameter buffer
+  NaqsConv2d& operator=(const NaqsConv2d&) = delete;
+
+  int64_t n_sites() const override { return config_.lx * config_.ly; }
+  PhaseMode phase_mode() const override { return config_.phase_mode; }
+  DType dtype() const override { return dtype_; }
+  Device device() const override { return device_; }
+  ParameterSet& params() override { return params_; }
+  const ParameterSet& params() const override { return params_; }
+  std::size_t forward_bytes_per_sample() const override;
+  const NaqsConv2dConfig& config() const { return config_; }
+
+  // v ~ N(0, 1/(Cin kh kw)), g = ||v|| (so w = v), b = 0; the output layers' g is multiplied by
+  // out_scale (small values start near the uniform distribution).
+  void initialise(uint64_t seed, double out_scale = 1.0);
+
+  void logits(const Tensor& sigma, Tensor& re, Tensor& im) override;
+  void logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
+                       bool per_sample, bool accumulate) override;
+
+  void cache_begin(int64_t batch) override;
+  void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
+  void cache_set_site(int64_t t, const Tensor& sigma_t) override;
+
+ private:
+  struct Layer {
+    std::string name;
+    int cin = 0, cout = 0;
+    ops::Conv2dSpec spec;
+    bool has_bias = true;
+    int64_t offset = 0;  // of <name>.v; .g (and .b) follow contiguously
+    Tensor w;            // effective weight (Cout,Cin,kh,kw) on device
+    Tensor bias;         // view of <name>.b (Cout), undefined without bias
+    std::vector<double> v_unit, g_over_norm;  // v/||v|| and g/||v|| on the host (f64)
+    int64_t fan_in() const { return static_cast<int64_t>(cin) * spec.kernel_h * spec.kernel_w; }
+    int64_t n_weights() const { return cout * fan_in(); }
+  };
+  std::size_t add_layer(const std::string& name, int cin, int cout, const ops::Conv2dSpec& spec,
+                        bool has_bias);
+  void refresh_weights();
+  // Parameter gradient of one layer (x its input, dy (B,Cout,Ly,Lx) the output gradient) added
+  // into grad_host, (P) or (B,P) row-major.
+  void layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
+                      std::vector<double>& grad_host);
+  Shape hidden_shape(int64_t batch) const;
+
+  NaqsConv2dConfig config_;
+  DType dtype_;
+  Device device_;
+  ParameterSet params_;
+  std::vector<Layer> layers_;
+  // Layer indices: vertical v[0] = v_in, v[j] for 1 <= j < depth; horizontal h[0] = h_in,
+  // h[j] for 1 <= j <= depth, with v2h[j] beside each; out_re, out_im (-1 in real mode).
+  std::vector<std::size_t> v_, h_, v2h_;
+  std::size_t out_re_ = 0;
+  std::ptrdiff_t out_im_ = -1;
+
+  // Activations of the last logits() call: x (B,1,Ly,Lx); pre-activations and outputs (B,W,Ly,Lx).
+  Tensor x_;
+  std::vector<Tensor> pre_v_, out_v_, pre_h_, out_h_;
+
+  // Cached sampling state.
+  int64_t cache_batch_ = 0;
+  Tensor cache_x_;                                  // (B,1,Ly,Lx)
+  std::vector<Tensor> cache_v_, cache_h_;           // (B,W,Ly,Lx): V_j rows done, H_j sites done
+  Tensor cache_pre_row_;                            // (B,W,Ly,Lx) scratch for forward_rows
+  Tensor cache_row_index_, cache_site_index_, cache_x_index_;  // i32 scatter/gather indices
+};
+
+}  // namespace naqs
