@@ -67,7 +67,9 @@ TEST(NaqsConv2d, CausalWithoutBlindSpot) {
           }
         }
       }
-      if (i > j) EXPECT_TRUE(changed) << "site " << i << " blind to site " << j;
+      if (i > j) {
+        EXPECT_TRUE(changed) << "site " << i << " blind to site " << j;
+      }
     }
   }
 }
