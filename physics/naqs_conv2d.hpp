@@ -14,9 +14,10 @@
 //                                                           never read, so it is not computed)
 //   re = out_re(H_depth), im = out_im(H_depth)       1x1 convolutions to (B,2,Ly,Lx) = (B,2,N);
 //                                                    out_im only in complex mode
-// The conditional of site (r,c) reads H_depth(r,c), which depends exactly on the raster
-// positions before (r,c) inside the cone rows [r-1-depth*h, r-1] x cols [c-depth*h-h, ...]
-// plus the current row's (c-1-(depth+1)*h .. c-1) (no blind spot).
+// The conditional of site (r,c) reads H_depth(r,c), which depends only on raster positions
+// before (r,c) and on all of them inside its cone (rows [r-1-depth*h, r-1] x cols
+// [c-depth*h, c+depth*h] plus the current row's (c-1-(depth+1)*h .. c-1)): no blind spot. With
+// kernel 3 and depth >= max(Lx, Ly) - 1 every site sees all earlier sites (4x4, depth 3 tested).
 //
 // Weight normalisation (Salimans & Kingma 2016) on every convolution: w[o] = g[o] v[o]/||v[o]||
 // per output channel; parameters <layer>.v (Cout,Cin,kh,kw), <layer>.g (Cout) and, except for
