@@ -1,6 +1,7 @@
 // Lattice symmetry groups by closure of generators (see symmetry.hpp).
 #include "physics/symmetry.hpp"
 
+#include <functional>
 #include <map>
 #include <numeric>
 #include <utility>
@@ -20,12 +21,13 @@ SymmetryElement compose(const SymmetryElement& g, const SymmetryElement& h) {
   return gh;
 }
 
-SymmetryElement from_site_map(const Lattice& l, int (*map)(const Lattice&, int, int, int*, int*)) {
+// The permutation of a map of lattice coordinates (x, y) -> (x', y'): perm[site(x,y)] = site(x',y').
+SymmetryElement from_site_map(const Lattice& l,
+                              const std::function<std::pair<int, int>(int, int)>& map) {
   SymmetryElement e;
   e.perm.resize(static_cast<std::size_t>(l.n_sites()));
   for (int i = 0; i < l.n_sites(); ++i) {
-    int x = 0, y = 0;
-    map(l, l.x_of(i), l.y_of(i), &x, &y);
+    const auto [x, y] = map(l.x_of(i), l.y_of(i));
     e.perm[static_cast<std::size_t>(i)] = l.site_of(x, y);
   }
   return e;
@@ -69,37 +71,18 @@ SymmetryGroup SymmetryGroup::generate(int64_t n_sites,
 
 SymmetryGroup SymmetryGroup::of_lattice(const Lattice& l, bool translations, bool point_group,
                                         bool spin_flip) {
+  const int lx = l.length_x(), ly = l.length_y();
   std::vector<SymmetryElement> gens;
   if (translations && l.periodic_x())
-    gens.push_back(from_site_map(l, [](const Lattice& lat, int x, int y, int* ox, int* oy) {
-      *ox = (x + 1) % lat.length_x();
-      *oy = y;
-      return 0;
-    }));
-  if (translations && l.periodic_y() && l.length_y() > 1)
-    gens.push_back(from_site_map(l, [](const Lattice& lat, int x, int y, int* ox, int* oy) {
-      *ox = x;
-      *oy = (y + 1) % lat.length_y();
-      return 0;
-    }));
+    gens.push_back(from_site_map(l, [&](int x, int y) { return std::pair((x + 1) % lx, y); }));
+  if (translations && l.periodic_y() && ly > 1)
+    gens.push_back(from_site_map(l, [&](int x, int y) { return std::pair(x, (y + 1) % ly); }));
   if (point_group) {
-    gens.push_back(from_site_map(l, [](const Lattice& lat, int x, int y, int* ox, int* oy) {
-      *ox = lat.length_x() - 1 - x;
-      *oy = y;
-      return 0;
-    }));
+    gens.push_back(from_site_map(l, [&](int x, int y) { return std::pair(lx - 1 - x, y); }));
     if (l.kind() == LatticeKind::square) {
-      gens.push_back(from_site_map(l, [](const Lattice& lat, int x, int y, int* ox, int* oy) {
-        *ox = x;
-        *oy = lat.length_y() - 1 - y;
-        return 0;
-      }));
-      if (l.length_x() == l.length_y() && l.periodic_x() == l.periodic_y())
-        gens.push_back(from_site_map(l, [](const Lattice&, int x, int y, int* ox, int* oy) {
-          *ox = y;
-          *oy = x;
-          return 0;
-        }));
+      gens.push_back(from_site_map(l, [&](int x, int y) { return std::pair(x, ly - 1 - y); }));
+      if (lx == ly && l.periodic_x() == l.periodic_y())
+        gens.push_back(from_site_map(l, [](int x, int y) { return std::pair(y, x); }));
     }
   }
   if (spin_flip) {
