@@ -21,6 +21,15 @@ cplx log_2cosh(cplx z) {
   return z + std::log(1.0 + std::exp(-2.0 * z));
 }
 
+// Writes value into a caller's preallocated output (shape checked; views are filled in place),
+// or binds it when the output is undefined.
+void write_output(Tensor& out, const Tensor& value) {
+  if (out.defined())
+    out.copy_from(value);
+  else
+    out = value;
+}
+
 // Real theta: |x| + log1p(e^{-2|x|}), ~10x cheaper than the complex form (the fast-ratio loop).
 double log_2cosh(double x) {
   const double ax = std::fabs(x);
@@ -98,8 +107,8 @@ void Rbm::log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) {
     out_re[c] = acc.real();
     out_im[c] = config_.complex ? acc.imag() : 0.0;
   }
-  log_re = from_f64(out_re, Shape{batch}, dtype_, device_);
-  log_im = from_f64(out_im, Shape{batch}, dtype_, device_);
+  write_output(log_re, from_f64(out_re, Shape{batch}, dtype_, device_));
+  write_output(log_im, from_f64(out_im, Shape{batch}, dtype_, device_));
 }
 
 void Rbm::per_sample_grad(const Tensor& sigma, Tensor& jac_re, Tensor& jac_im) {
@@ -130,8 +139,8 @@ void Rbm::per_sample_grad(const Tensor& sigma, Tensor& jac_re, Tensor& jac_im) {
       for (int64_t i = 0; i < n; ++i) put(off_w + j * n + i, t * s[c * n + i]);
     }
   }
-  jac_re = from_f64(jr, Shape{batch, p}, dtype_, device_);
-  if (config_.complex) jac_im = from_f64(ji, Shape{batch, p}, dtype_, device_);
+  write_output(jac_re, from_f64(jr, Shape{batch, p}, dtype_, device_));
+  if (config_.complex) write_output(jac_im, from_f64(ji, Shape{batch, p}, dtype_, device_));
 }
 
 void Rbm::grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_im, Tensor& grad,

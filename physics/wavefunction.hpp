@@ -29,6 +29,7 @@
 
 #include "host/core/params.hpp"
 #include "host/core/tensor.hpp"
+#include "physics/wavefunction_base.hpp"
 
 namespace naqs {
 
@@ -54,7 +55,9 @@ struct MagnetisationConstraint {
   }
 };
 
-class AutoregressiveWavefunction {
+// Implements the model-neutral Wavefunction interface (physics/wavefunction_base.hpp), so the
+// Metropolis sampler works on NAQS models too (default full-re-evaluation ratios).
+class AutoregressiveWavefunction : public Wavefunction {
  public:
   AutoregressiveWavefunction() = default;
   AutoregressiveWavefunction(AutoregressiveWavefunction&&) = default;
@@ -63,6 +66,7 @@ class AutoregressiveWavefunction {
 
   virtual int64_t n_sites() const = 0;
   virtual PhaseMode phase_mode() const = 0;
+  bool has_phase() const override { return phase_mode() == PhaseMode::complex; }
   virtual DType dtype() const = 0;
   virtual Device device() const = 0;
   virtual ParameterSet& params() = 0;

@@ -34,7 +34,11 @@ void apply_moves(const Tensor& sigma, const Tensor& move_a, const Tensor& move_b
   sigma_out = host.to(sigma.device());
 }
 
-void Wavefunction::ratio_begin(const Tensor& sigma) { log_psi(sigma, cur_re_, cur_im_); }
+void Wavefunction::ratio_begin(const Tensor& sigma) {
+  cur_re_ = Tensor::empty(Shape{sigma.size(0)}, dtype(), device());
+  cur_im_ = Tensor::empty(Shape{sigma.size(0)}, dtype(), device());
+  log_psi(sigma, cur_re_, cur_im_);
+}
 
 void Wavefunction::log_psi_ratio(const Tensor& sigma, const Tensor& move_a, const Tensor& move_b,
                                  Tensor& d_re, Tensor& d_im) {
@@ -42,6 +46,8 @@ void Wavefunction::log_psi_ratio(const Tensor& sigma, const Tensor& move_a, cons
              "Wavefunction::log_psi_ratio: ratio_begin() was not called for ", sigma.str());
   Tensor proposed;
   apply_moves(sigma, move_a, move_b, proposed);
+  prop_re_ = Tensor::empty(cur_re_.shape(), dtype(), device());
+  prop_im_ = Tensor::empty(cur_re_.shape(), dtype(), device());
   log_psi(proposed, prop_re_, prop_im_);
   // d = prop - cur (ops-free: (B) vectors are small next to the forward pass)
   const std::vector<double> pr = to_f64(prop_re_), pi = to_f64(prop_im_), cr = to_f64(cur_re_),

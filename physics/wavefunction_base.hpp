@@ -46,7 +46,9 @@ class Wavefunction {
   // True when psi carries a phase (log_im not identically zero; jac_im is needed).
   virtual bool has_phase() const = 0;
 
-  // log psi(sigma): sigma (B,N) -> log_re (B), log_im (B) (allocated by the callee if needed).
+  // Outputs follow the ops convention: callers pass preallocated tensors of the stated shape in
+  // the model's dtype and device (the RBM also accepts undefined ones and allocates them).
+  // log psi(sigma): sigma (B,N) -> log_re (B), log_im (B).
   virtual void log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) = 0;
   // grad (P) (+)= sum_b w_re[b] d Re log psi_b + w_im[b] d Im log psi_b (w (B); w_im may be
   // undefined = zero). With w = (Re c, Im c) this is Re sum_b conj(c_b) d log psi_b.

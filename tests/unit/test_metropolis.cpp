@@ -4,6 +4,7 @@
 
 #include "host/core/error.hpp"
 #include "physics/metropolis.hpp"
+#include "physics/naqs_conv1d.hpp"
 #include "physics/rbm.hpp"
 #include "tests/support/testing.hpp"
 
@@ -109,6 +110,28 @@ TEST(Metropolis, DeterministicInSeed) {
   MetropolisSampler(rbm, cfg).sample(5, s3, l, li);
   EXPECT_EQ(s1.to_vector<double>(), s2.to_vector<double>());
   EXPECT_NE(s1.to_vector<double>(), s3.to_vector<double>());
+}
+
+// An autoregressive model through the base interface (default full re-evaluation ratios): the
+// recorded log psi are those of the recorded samples, and chains move.
+TEST(Metropolis, WorksWithNaqsModel) {
+  NaqsConv1dConfig nc;
+  nc.n_sites = 6;
+  nc.width = 4;
+  nc.depth = 1;
+  NaqsConv1d model(nc, DType::f64, Device::cpu(), 3);
+  Wavefunction& psi = model;
+  MetropolisConfig cfg;
+  cfg.n_chains = 8;
+  cfg.n_burn_in_sweeps = 2;
+  MetropolisSampler sampler(psi, cfg);
+  Tensor s, lr, li;
+  sampler.sample(4, s, lr, li);
+  Tensor er = Tensor::empty(lr.shape(), DType::f64), ei = er.clone();
+  psi.log_psi(s, er, ei);
+  EXPECT_TRUE(testing::all_close(lr, er, 1e-10, 1e-10));
+  EXPECT_TRUE(testing::all_close(li, ei, 1e-10, 1e-10));
+  EXPECT_GT(sampler.acceptance_rate(), 0.05);
 }
 
 TEST(Metropolis, BadConfigIsUsageError) {

@@ -85,6 +85,11 @@ TEST(Rbm, GradientsMatchFiniteDifferences) {
     // per-sample rows, each row vs the finite difference of that sample's log psi
     Tensor jr, ji;
     rbm.per_sample_grad(sigma, jr, ji);
+    // a preallocated output (here a view) is filled in place
+    Tensor big = Tensor::zeros(Shape{batch + 1, rbm.params().size()}, DType::f64);
+    Tensor view = big.narrow(1, batch), none;
+    rbm.per_sample_grad(sigma, view, complex ? ji : none);
+    EXPECT_TRUE(all_close(big.narrow(1, batch), jr, 0, 0));
     ASSERT_EQ(jr.shape(), (Shape{batch, rbm.params().size()}));
     EXPECT_EQ(ji.defined(), complex);
     for (int64_t b = 0; b < batch; ++b) {
