@@ -1,20 +1,29 @@
 // ED benchmark (a program, never a test): milliseconds per H·v of the on-the-fly matvec for the
 // TFIM chain N=20 (full space) and the Heisenberg chain N=24 (Sz=0), against the XDiag timings
-// on the reference 2-core machine (113 ms and 375 ms with 2 threads), and against this machine's
-// memory bandwidth measured in the same run (STREAM triad). The floor of a matvec is about
-// 16 bytes per state (read x once, write y once); the table prints the fraction reached.
+// on the reference 2-core machine (113 ms and 375 ms with 2 threads), against the per-row
+// reference formula (ed_matvec_reference_cpu, the path before the fast kernels), and against
+// this machine's memory bandwidth measured in the same run (STREAM copy and triad). The floor of
+// a matvec is about 16 bytes per state (read x once, write y once) at the copy bandwidth; the
+// table prints the fraction of it reached. The machine may be shared: every timing is repeated,
+// minimum and median are printed with the CPU time per product (all threads) and the load
+// average before and after.
 // With --big it also solves the ground states of TFIM N=28 (parity sector) and Heisenberg N=30
 // (Sz=0) once, reporting wall time and peak memory (getrusage maxrss). With a CUDA device the
 // matvec is also timed on the GPU (x, y in device memory) against a device-to-device copy.
 //
-//   bench_ed [--threads 2] [--reps 10] [--big] [--csv]
+// --big-case tfim|heisenberg solves only that one (no matvec table), for runs under time -v.
+//
+//   bench_ed [--threads 2] [--reps 10] [--big | --big-case NAME] [--tol 1e-12] [--csv]
 #include <omp.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,9 +43,49 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// STREAM triad a = b + s c over 2^25 doubles per array (768 MiB in all), best of 5, counted
-// as 24 bytes per element (STREAM's convention; write-allocate traffic not counted).
-double stream_triad_gbs() {
+double cpu_seconds() {  // CPU time of the process, all threads
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+std::string load_average() {
+  double l[3] = {0, 0, 0};
+  if (getloadavg(l, 3) != 3) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
+  return buf;
+}
+
+// Minimum, median and median CPU time of `reps` timed calls of f (after one warm-up call).
+struct Timing {
+  double best_ms, median_ms, cpu_ms;
+};
+
+template <class F>
+Timing time_calls(int reps, F&& f) {
+  f();
+  std::vector<double> wall, cpu;
+  for (int r = 0; r < reps; ++r) {
+    const double c0 = cpu_seconds();
+    const auto t0 = Clock::now();
+    f();
+    wall.push_back(seconds_since(t0) * 1e3);
+    cpu.push_back((cpu_seconds() - c0) * 1e3);
+  }
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {wall.front(), wall[wall.size() / 2], cpu[cpu.size() / 2]};
+}
+
+// STREAM copy (a = b, 16 bytes per element) and triad (a = b + s c, 24 bytes; STREAM's
+// convention: write-allocate traffic not counted) over 2^25 doubles per array (768 MiB in all).
+struct Stream {
+  Timing copy, triad;
+  double copy_gbs, triad_gbs, copy_median_gbs, triad_median_gbs;
+};
+
+Stream stream_bandwidth(int reps) {
   const int64_t n = int64_t{1} << 25;
   std::unique_ptr<double[]> a(new double[n]), b(new double[n]), c(new double[n]);
 #pragma omp parallel for schedule(static)
@@ -45,38 +94,32 @@ double stream_triad_gbs() {
     b[i] = 1;
     c[i] = 2;
   }
-  double best = 1e30;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t0 = Clock::now();
+  Stream s{};
+  s.copy = time_calls(reps, [&] {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) a[i] = b[i];
+  });
+  s.triad = time_calls(reps, [&] {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) a[i] = b[i] + 0.5 * c[i];
-    best = std::min(best, seconds_since(t0));
-  }
+  });
   if (a[n / 2] != 2.0) std::printf("stream check failed\n");
-  return 24.0 * n / best / 1e9;
+  s.copy_gbs = 16.0 * n / s.copy.best_ms / 1e6;
+  s.copy_median_gbs = 16.0 * n / s.copy.median_ms / 1e6;
+  s.triad_gbs = 24.0 * n / s.triad.best_ms / 1e6;
+  s.triad_median_gbs = 24.0 * n / s.triad.median_ms / 1e6;
+  return s;
 }
 
-struct Timing {
-  double best_ms, median_ms;
-};
-
-Timing time_matvec(const ed::EdOperator& op, int reps) {
-  const int64_t dim = op.dim();
+Timing time_matvec(int64_t dim, int reps,
+                   const std::function<void(const double*, double*)>& apply) {
   std::unique_ptr<double[]> x(new double[dim]), y(new double[dim]);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < dim; ++i) {
     x[i] = 1.0 / (1 + i % 7);
     y[i] = 0;
   }
-  op.apply(x.get(), y.get());  // warm-up
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = Clock::now();
-    op.apply(x.get(), y.get());
-    t.push_back(seconds_since(t0) * 1e3);
-  }
-  std::sort(t.begin(), t.end());
-  return {t.front(), t[t.size() / 2]};
+  return time_calls(reps, [&] { apply(x.get(), y.get()); });
 }
 
 ModelParams tfim_params() {
@@ -104,24 +147,35 @@ long maxrss_mib() {
 
 int main(int argc, char** argv) {
   int threads = 2, reps = 10;
-  bool big = false, csv = false;
+  bool big = false, only_big = false, csv = false;
+  std::string big_case;
+  double tol = 1e-12;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--tol") && i + 1 < argc) tol = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--big")) big = true;
+    else if (!std::strcmp(argv[i], "--big-case") && i + 1 < argc) {
+      big = only_big = true;
+      big_case = argv[++i];
+    }
     else if (!std::strcmp(argv[i], "--csv")) csv = true;
     else {
-      std::fprintf(stderr, "usage: bench_ed [--threads N] [--reps N] [--big] [--csv]\n");
+      std::fprintf(stderr, "usage: bench_ed [--threads N] [--reps N] [--big | --big-case "
+                           "tfim|heisenberg] [--tol T] [--csv]\n");
       return 2;
     }
   }
+  if (threads < 1 || reps < 1 || !(tol > 0) ||
+      !(big_case.empty() || big_case == "tfim" || big_case == "heisenberg")) {
+    std::fprintf(stderr, "bench_ed: --threads and --reps must be >= 1, --tol > 0, --big-case "
+                         "tfim or heisenberg\n");
+    return 2;
+  }
   omp_set_num_threads(threads);
-  std::printf("# bench_ed  commit %s%s  threads %d  reps %d\n", git_commit(),
-              git_dirty() ? " (dirty)" : "", threads, reps);
-  const double bw = stream_triad_gbs();
-  std::printf("# memory bandwidth (STREAM triad, %d threads): %.2f GB/s\n", threads, bw);
-  std::printf("# %-34s %12s %10s %10s %10s %8s %10s %9s\n", "case", "dim", "best ms",
-              "median ms", "XDiag ms", "speedup", "GB/s@16B", "of floor");
+  std::printf("# bench_ed  commit %s%s  threads %d  reps %d  load average %s\n", git_commit(),
+              git_dirty() ? " (dirty)" : "", threads, reps, load_average().c_str());
+  std::vector<std::string> csv_lines;
   struct Case {
     const char* name;
     Hamiltonian H;
@@ -130,22 +184,54 @@ int main(int argc, char** argv) {
     double xdiag_ms;
   };
   std::vector<Case> cases;
-  cases.push_back({"tfim chain N=20 full", Hamiltonian(Lattice::chain(20, true), tfim_params()),
-                   -1, ed::EdBasis::full(20), 113});
-  cases.push_back({"heisenberg chain N=24 Sz=0",
-                   Hamiltonian(Lattice::chain(24, true), heis_params()), 12,
-                   ed::EdBasis::sz(24, 12), 375});
-  std::vector<std::string> csv_lines;
-  for (const Case& c : cases) {
-    ed::EdOperator op(c.H, c.basis, Device::cpu());
-    const Timing t = time_matvec(op, reps);
-    const double bytes = 16.0 * c.basis.dim();
-    const double gbs = bytes / (t.best_ms * 1e-3) / 1e9;
-    std::printf("  %-34s %12lld %10.2f %10.2f %10.0f %7.1fx %10.2f %8.1f%%\n", c.name,
-                static_cast<long long>(c.basis.dim()), t.best_ms, t.median_ms, c.xdiag_ms,
-                c.xdiag_ms / t.best_ms, gbs, 100 * gbs / bw);
-    csv_lines.push_back(cat("cpu,", c.name, ",", c.basis.dim(), ",", t.best_ms, ",",
-                            t.median_ms, ",", c.xdiag_ms, ",", gbs, ",", bw));
+  if (!only_big) {
+    cases.push_back({"tfim chain N=20 full", Hamiltonian(Lattice::chain(20, true), tfim_params()),
+                     -1, ed::EdBasis::full(20), 113});
+    cases.push_back({"tfim chain N=20 parity even",
+                     Hamiltonian(Lattice::chain(20, true), tfim_params()), -1,
+                     ed::EdBasis::parity(20, 1), 0});
+    cases.push_back({"heisenberg chain N=24 Sz=0",
+                     Hamiltonian(Lattice::chain(24, true), heis_params()), 12,
+                     ed::EdBasis::sz(24, 12), 375});
+  }
+  if (!only_big) {
+    const Stream bw = stream_bandwidth(reps);
+    std::printf("# memory bandwidth (%d threads): copy %.2f GB/s best, %.2f median (cpu %.0f ms "
+                "per %.0f ms median); triad %.2f best, %.2f median\n",
+                threads, bw.copy_gbs, bw.copy_median_gbs, bw.copy.cpu_ms, bw.copy.median_ms,
+                bw.triad_gbs, bw.triad_median_gbs);
+    csv_lines.push_back(cat("stream,copy,", bw.copy_gbs, ",", bw.copy_median_gbs));
+    csv_lines.push_back(cat("stream,triad,", bw.triad_gbs, ",", bw.triad_median_gbs));
+    std::printf("# %-28s %9s %-5s %8s %8s %8s %8s %7s %7s %9s %8s\n", "case", "dim", "path",
+                "min ms", "med ms", "cpu ms", "XDiag", "vs XD", "vs XD", "GB/s@16B", "floor");
+    std::printf("# %-28s %9s %-5s %8s %8s %8s %8s %7s %7s %9s %8s\n", "", "", "", "", "",
+                "(median)", "ms", "(min)", "(med)", "(min)", "(min)");
+    for (const Case& c : cases) {
+      ed::EdOperator op(c.H, c.basis, Device::cpu());
+      const int64_t dim = c.basis.dim();
+      for (int path = 0; path < 2; ++path) {
+        const Timing t = time_matvec(dim, path == 0 ? std::max(1, reps / 2) : reps,
+                                     [&](const double* x, double* y) {
+          if (path == 0) ed::ed_matvec_reference_cpu(op.terms(), c.basis.view(), x, y);
+          else op.apply(x, y);
+        });
+        const double gbs = 16.0 * dim / t.best_ms / 1e6;
+        const char* name = path == 0 ? "ref" : "fast";
+        if (c.xdiag_ms > 0)
+          std::printf("  %-28s %9lld %-5s %8.2f %8.2f %8.2f %8.0f %6.1fx %6.1fx %9.2f %7.1f%%\n",
+                      c.name, static_cast<long long>(dim), name, t.best_ms, t.median_ms,
+                      t.cpu_ms, c.xdiag_ms, c.xdiag_ms / t.best_ms, c.xdiag_ms / t.median_ms,
+                      gbs, 100 * gbs / bw.copy_gbs);
+        else
+          std::printf("  %-28s %9lld %-5s %8.2f %8.2f %8.2f %8s %7s %7s %9.2f %7.1f%%\n", c.name,
+                      static_cast<long long>(dim), name, t.best_ms, t.median_ms, t.cpu_ms, "-",
+                      "-", "-", gbs, 100 * gbs / bw.copy_gbs);
+        csv_lines.push_back(cat("cpu,", c.name, ",", name, ",", dim, ",", t.best_ms, ",",
+                                t.median_ms, ",", t.cpu_ms, ",", c.xdiag_ms, ",", gbs, ",",
+                                bw.copy_gbs));
+      }
+    }
+    std::printf("# load average after: %s\n", load_average().c_str());
   }
 #if NAQS_HAVE_CUDA
   if (device_count() > 0) {
@@ -182,20 +268,40 @@ int main(int argc, char** argv) {
   }
 #endif
   if (big) {
-    std::printf("# ground states (Lanczos tol 1e-12, %d threads)\n", threads);
-    const std::pair<const char*, std::pair<Hamiltonian, int>> solves[] = {
-        {"tfim chain N=28 parity even", {Hamiltonian(Lattice::chain(28, true), tfim_params()), -1}},
-        {"heisenberg chain N=30 Sz=0", {Hamiltonian(Lattice::chain(30, true), heis_params()), 15}}};
-    for (const auto& [name, hs] : solves) {
-      const ed::EdSolution s = ed::solve_ground_state(hs.first, hs.second, Device::cpu());
-      std::printf("  %-30s dim %11lld  E0 %.12f  E0/N %.12f  iter %d  matvecs %d  residual "
-                  "%.2e  %.1f s  maxrss %ld MiB\n",
-                  name, static_cast<long long>(s.dim), s.lanczos.energy,
-                  s.observables.energy_per_site, s.lanczos.iterations, s.lanczos.matvecs,
-                  s.lanczos.residual, s.seconds, maxrss_mib());
+    std::printf("# ground states (Lanczos tol %.0e, %d threads)\n", tol, threads);
+    struct Solve {
+      const char* key;
+      const char* name;
+      Hamiltonian H;
+      int n_down;
+    };
+    const Solve solves[] = {
+        {"tfim", "tfim chain N=28 h=1 parity even",
+         Hamiltonian(Lattice::chain(28, true), tfim_params()), -1},
+        {"heisenberg", "heisenberg chain N=30 Sz=0", Hamiltonian(Lattice::chain(30, true),
+                                                                 heis_params()), 15}};
+    for (const Solve& sv : solves) {
+      if (!big_case.empty() && big_case != sv.key) continue;
+      ed::LanczosOptions opts;
+      opts.tol = tol;
+      const double c0 = cpu_seconds();
+      const ed::EdSolution s = ed::solve_ground_state(sv.H, sv.n_down, Device::cpu(), opts);
+      const double cpu_s = cpu_seconds() - c0;
+      const ed::LanczosResult& l = s.lanczos;
+      std::printf("  %s (%s, dim %lld)\n    E0 %.12f  E0/N %.12f  (S.S units E0/N %.12f)\n"
+                  "    iterations %d  matvecs %d  restarts %d  residual %.2e  converged %s\n"
+                  "    stop: %s\n    <|m_z|> %.10f  <m_z^2> %.10f  <X> %.10f  <m_s^2> %.10f\n"
+                  "    wall %.1f s  cpu %.1f s  (%.2f s wall per matvec incl. vector ops)  "
+                  "maxrss %ld MiB  load average %s\n",
+                  sv.name, s.sector.c_str(), static_cast<long long>(s.dim), l.energy,
+                  s.observables.energy_per_site, s.observables.energy_per_site / 4,
+                  l.iterations, l.matvecs, l.restarts, l.residual, l.converged ? "yes" : "no",
+                  l.stop_criterion.c_str(), s.observables.abs_mz, s.observables.mz2,
+                  s.observables.x_mean, s.observables.ms2, s.seconds, cpu_s,
+                  s.seconds / std::max(1, l.matvecs), maxrss_mib(), load_average().c_str());
       std::fflush(stdout);
-      csv_lines.push_back(cat("solve,", name, ",", s.dim, ",", s.seconds, ",", s.lanczos.matvecs,
-                              ",", maxrss_mib()));
+      csv_lines.push_back(cat("solve,", sv.name, ",", s.dim, ",", l.energy, ",", l.residual, ",",
+                              s.seconds, ",", cpu_s, ",", l.matvecs, ",", maxrss_mib()));
     }
   }
   if (csv) {

@@ -86,6 +86,51 @@ TEST(Ed, MatvecMatchesDenseMatrixFromInt8Primitive) {
   }
 }
 
+// The fast CPU paths (cache-blocked TFIM; grouped Sz sector) against the per-row reference
+// formula (ops::ed_row, the CUDA twin's), on systems large enough that flips reach beyond one
+// block (the TFIM block is 2^11 states) and exchanges cross the Lin tables' low/high split.
+// Both sum the same float64 terms of size <= |diag| + Σ|coef| in other orders, so they differ
+// by rounding only: tolerance 1e-12 relative to that row bound (observed ~1e-16).
+TEST(Ed, FastMatvecMatchesReferenceRows) {
+  std::mt19937_64 gen(5);
+  std::uniform_real_distribution<double> u(-1, 1);
+  const std::vector<Case> cases = {
+      {Hamiltonian(Lattice::chain(15, true), tfim(1, 0.7)), -1},             // parity 2^14
+      {Hamiltonian(Lattice::chain(14, false), tfim(0.9, 1.3, 0.4)), -1},     // full 2^14, hz
+      {Hamiltonian(Lattice::square(4, 4, true, true), tfim(1, 3.04)), -1},   // parity 2^15
+      {Hamiltonian(Lattice::square(3, 4, false, true), tfim(-1, 2, 0.1)), -1},  // full 2^12
+      {Hamiltonian(Lattice::chain(3, true), tfim(1, 0.5)), -1},              // parity dim 4
+      {Hamiltonian(Lattice::chain(2, false), tfim(1, 0.5)), -1},             // parity dim 2
+      {Hamiltonian(Lattice::chain(1, false), tfim(1, 0.5, 0.2)), -1},        // full dim 2
+      {Hamiltonian(Lattice::chain(16, true), heis(1, 1)), 8},
+      {Hamiltonian(Lattice::chain(15, false), heis(1, 0.4, true)), 6},
+      {Hamiltonian(Lattice::square(4, 4, true, true), heis(1, 1, true)), 8},
+      {Hamiltonian(Lattice::square(5, 3, true, false), heis(-1, 2)), 7},
+      {Hamiltonian(Lattice::chain(13, true), heis(1, 1)), 0},                // dim 1
+      {Hamiltonian(Lattice::chain(12, true), heis(1, 1)), -1},               // full space
+  };
+  for (const Case& c : cases) {
+    const EdBasis basis = make_basis(c.H, c.n_down);
+    const ops::EdTerms terms = pack_terms(c.H);
+    double bound = std::abs(terms.diag_const);
+    for (int g = 0; g < terms.n_zz; ++g) bound += 2 * std::abs(terms.zz[g].coef) * c.H.n_sites();
+    for (int g = 0; g < terms.n_z; ++g) bound += 2 * std::abs(terms.z[g].coef) * c.H.n_sites();
+    for (int g = 0; g < terms.n_flip; ++g) bound += std::abs(terms.flip[g].coef) * c.H.n_sites();
+    for (int g = 0; g < terms.n_exchange; ++g)
+      bound += std::abs(terms.exchange[g].coef) * c.H.n_sites();
+    const int64_t dim = basis.dim();
+    std::vector<double> x(dim), fast(dim, std::nan("")), ref(dim, std::nan(""));
+    for (auto& v : x) v = u(gen);
+    ed_matvec_cpu(terms, basis.view(), x.data(), fast.data());
+    ed_matvec_reference_cpu(terms, basis.view(), x.data(), ref.data());
+    double worst = 0;
+    for (int64_t i = 0; i < dim; ++i) worst = std::max(worst, std::abs(fast[i] - ref[i]));
+    EXPECT_LE(worst, 1e-12 * bound) << c.H.str() << " " << basis.str();  // NaN fails too
+    EXPECT_TRUE(std::all_of(fast.begin(), fast.end(), [](double v) { return std::isfinite(v); }))
+        << c.H.str();
+  }
+}
+
 TEST(Ed, LanczosMatchesDenseLapack) {
   for (const Case& c : small_cases()) {
     EdBasis basis = make_basis(c.H, c.n_down);

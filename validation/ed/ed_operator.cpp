@@ -203,65 +203,218 @@ ops::EdTerms pack_terms(const Hamiltonian& H) {
 
 namespace {
 
+#define NAQS_ED_INLINE inline __attribute__((always_inline))
+
 template <int Kind>
-inline void rows_range(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                       double* y, int64_t begin, int64_t end) {
+NAQS_ED_INLINE void rows_range(const ops::EdTerms& t, const ops::EdSectorView& v,
+                               const double* x, double* y, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i)
     y[i] = ops::ed_row<Kind>(t, v, static_cast<uint64_t>(i), i, x);
 }
 
-// Full and parity sectors without exchange terms (the TFIM): the same terms as ed_row, arranged
-// for SIMD. Rows go in aligned blocks of 64 consecutive states s0 + k; flipping a bit >= 64 maps
-// the block onto another contiguous block (reversed when the parity sector's top bit flips, since
-// ~(t + k) = ~t − k), and flipping a bit < 64 permutes within the block. Each term is then a
-// vectorisable loop over k. Summation order differs from ed_row only by rounding.
-constexpr int64_t kRowBlock = 64;
-
-template <int Kind>
-inline void rows_blocked(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                         double* y, int64_t begin, int64_t end) {
-  int64_t s0 = begin;
-  if (t.n_exchange == 0 && begin % kRowBlock == 0) {
-    for (; s0 + kRowBlock <= end; s0 += kRowBlock) {
-      double acc[kRowBlock];
-      for (int64_t k = 0; k < kRowBlock; ++k)
-        acc[k] = ops::ed_diagonal(t, static_cast<uint64_t>(s0 + k)) * x[s0 + k];
-      for (int g = 0; g < t.n_flip; ++g) {
-        const double c = t.flip[g].coef;
-        for (uint64_t m = t.flip[g].mask; m; m &= m - 1) {
-          const uint64_t bit = m & (~m + 1);
-          if (bit < static_cast<uint64_t>(kRowBlock)) {
-            const double* xb = x + s0;
-            for (int64_t k = 0; k < kRowBlock; ++k) acc[k] += c * xb[k ^ static_cast<int64_t>(bit)];
-            continue;
-          }
-          double sign;
-          const uint64_t t0 = static_cast<uint64_t>(s0) ^ bit;
-          const int64_t j0 = ops::ed_index<Kind>(v, t0, sign);
-          if (Kind == ops::kEdParity && ((t0 >> (v.n_sites - 1)) & 1)) {
-            const double* xr = x + j0;  // index of t0 + k is j0 − k
-            const double cs = c * sign;
-            for (int64_t k = 0; k < kRowBlock; ++k) acc[k] += cs * xr[-k];
-          } else {
-            const double* xf = x + j0;
-            for (int64_t k = 0; k < kRowBlock; ++k) acc[k] += c * xf[k];
-          }
-        }
-      }
-      for (int64_t k = 0; k < kRowBlock; ++k) y[s0 + k] = acc[k];
-    }
-  }
-  rows_range<Kind>(t, v, x, y, s0, end);  // the rest (and every row when there is exchange)
-}
-
 NAQS_ED_CLONES void rows_full(const ops::EdTerms& t, const ops::EdSectorView& v,
                               const double* x, double* y, int64_t begin, int64_t end) {
-  rows_blocked<ops::kEdFull>(t, v, x, y, begin, end);
+  rows_range<ops::kEdFull>(t, v, x, y, begin, end);
 }
 
 NAQS_ED_CLONES void rows_parity(const ops::EdTerms& t, const ops::EdSectorView& v,
                                 const double* x, double* y, int64_t begin, int64_t end) {
-  rows_blocked<ops::kEdParity>(t, v, x, y, begin, end);
+  rows_range<ops::kEdParity>(t, v, x, y, begin, end);
+}
+
+// ---- full and parity sectors without exchange terms (the TFIM) ----
+// The same terms as ed_row, arranged for SIMD and cache. Rows go in aligned blocks of
+// B = 2^b consecutive states s0 + k (k < B), and the output block y[s0 .. s0+B) is built in
+// cache in one visit:
+//   1. the diagonal: y_k = d(s0 + k) x_k, one popcount per ZZ/Z group and state;
+//   2. flips of bits i < b stay in the block: y_k += c x_{k ^ 2^i}, done two bits per sweep as
+//      contiguous quarter-block swaps (vectorisable), bits 0 and 1 with in-register shuffles;
+//   3. flips of bits i >= b map the block onto another contiguous block of x (reversed when the
+//      parity sector's top bit flips, since ~(t + k) = ~t − k): y_k += Σ c x_{j0 ± k}, four
+//      source blocks per sweep.
+// Memory traffic per state: y written once, x read once for the block itself plus once per
+// high bit whose partner block has left the cache. The summation order differs from ed_row
+// (the reference) by rounding only.
+constexpr int kTfimBlockBits = 11;  // 16 KiB of y and 16 KiB of x: the pair stays in L1/L2
+
+// y_k += ci x_{k^wi} + cj x_{k^wj} for all k < n, wi < wj powers of two with wi >= 4.
+NAQS_ED_INLINE void flip_pair(double* __restrict__ y, const double* __restrict__ x, int64_t n,
+                              int64_t wi, double ci, int64_t wj, double cj) {
+  for (int64_t hi = 0; hi < n; hi += 2 * wj)
+    for (int64_t mid = hi; mid < hi + wj; mid += 2 * wi) {
+      double* __restrict__ y00 = y + mid;
+      double* __restrict__ y01 = y + mid + wi;
+      double* __restrict__ y10 = y + mid + wj;
+      double* __restrict__ y11 = y + mid + wj + wi;
+      const double* __restrict__ x00 = x + mid;
+      const double* __restrict__ x01 = x + mid + wi;
+      const double* __restrict__ x10 = x + mid + wj;
+      const double* __restrict__ x11 = x + mid + wj + wi;
+      for (int64_t k = 0; k < wi; ++k) {
+        y00[k] += ci * x01[k] + cj * x10[k];
+        y01[k] += ci * x00[k] + cj * x11[k];
+        y10[k] += ci * x11[k] + cj * x00[k];
+        y11[k] += ci * x10[k] + cj * x01[k];
+      }
+    }
+}
+
+// diag_low is (2^b,): the diagonal's part that depends on the low b bits only (tfim_diag_low).
+template <int Kind>
+NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+                               const double* __restrict__ diag_low, const double* __restrict__ x,
+                               double* __restrict__ y, int64_t s0) {
+  const int64_t n_block = int64_t{1} << b;
+  const double* __restrict__ xb = x + s0;
+  double* __restrict__ yb = y + s0;
+  // 1. diagonal: with s = s0 | k and s0's low b bits clear, s ^ (s >> sh) = A ^ K with
+  //    A = s0 ^ (s0 >> sh) and K = k ^ (k >> sh) (shifts and xor are linear over bits). K lives
+  //    in the low b bits, and the low bits of A only at positions p >= b − sh, where K_p = k_p.
+  //    So popcount((A ^ K) & mask) = popcount(A & mask & high) + popcount(K & mask)
+  //    + Σ_{p in A & mask & low} (1 − 2 k_p): a per-block constant, a table over k (diag_low) and
+  //    a few ± half-block sweeps. Z groups split the same way (without the sweeps).
+  const uint64_t low_mask = (uint64_t{1} << b) - 1;
+  const uint64_t s0u = static_cast<uint64_t>(s0);
+  double c_block = 0;
+  double w_bit[64];
+  uint64_t w_bits = 0;
+  for (int g = 0; g < t.n_zz; ++g) {
+    const uint64_t a = (s0u ^ (s0u >> t.zz[g].shift)) & t.zz[g].mask;
+    const double c2 = 2 * t.zz[g].coef;
+    c_block -= c2 * std::popcount(a & ~low_mask);
+    for (uint64_t m = a & low_mask; m; m &= m - 1) {
+      const int p = std::countr_zero(m);
+      if (!((w_bits >> p) & 1)) w_bit[p] = 0;
+      w_bits |= uint64_t{1} << p;
+      w_bit[p] -= c2;
+    }
+  }
+  for (int g = 0; g < t.n_z; ++g)
+    c_block -= 2 * t.z[g].coef * std::popcount(s0u & t.z[g].mask & ~low_mask);
+  for (int64_t k = 0; k < n_block; ++k) yb[k] = c_block + diag_low[k];
+  for (uint64_t m = w_bits; m; m &= m - 1) {  // + w for k_p = 0, − w for k_p = 1
+    const int p = std::countr_zero(m);
+    const int64_t w = int64_t{1} << p;
+    const double wp = w_bit[p];
+    for (int64_t base = 0; base < n_block; base += 2 * w) {
+      double* __restrict__ y0 = yb + base;
+      double* __restrict__ y1 = yb + base + w;
+      for (int64_t k = 0; k < w; ++k) {
+        y0[k] += wp;
+        y1[k] -= wp;
+      }
+    }
+  }
+  for (int64_t k = 0; k < n_block; ++k) yb[k] *= xb[k];
+  // Flip coefficients per bit (a bit in several groups adds its coefficients).
+  double coef[64] = {};
+  uint64_t bits = 0;
+  for (int g = 0; g < t.n_flip; ++g)
+    for (uint64_t m = t.flip[g].mask; m; m &= m - 1) {
+      coef[std::countr_zero(m)] += t.flip[g].coef;
+      bits |= m & (~m + 1);
+    }
+  // 2. bits 0 and 1 in one sweep, then the other low bits two at a time
+  const uint64_t low = bits & ((uint64_t{1} << b) - 1);
+  if (low & 3) {
+    const double c0 = coef[0], c1 = coef[1];
+    for (int64_t k = 0; k < n_block; k += 4) {
+      const double x0 = xb[k], x1 = xb[k + 1], x2 = xb[k + 2], x3 = xb[k + 3];
+      yb[k] += c0 * x1 + c1 * x2;
+      yb[k + 1] += c0 * x0 + c1 * x3;
+      yb[k + 2] += c0 * x3 + c1 * x0;
+      yb[k + 3] += c0 * x2 + c1 * x1;
+    }
+  }
+  for (uint64_t m = low & ~uint64_t{3}; m;) {
+    const int i = std::countr_zero(m);
+    m &= m - 1;
+    // the partner: the next flipped low bit, or (i last) a neighbour with coefficient 0
+    const bool paired = m != 0;
+    const int j = paired ? std::countr_zero(m) : (i + 1 < b ? i + 1 : i - 1);
+    if (paired) m &= m - 1;
+    const double ci = coef[i], cj = paired ? coef[j] : 0.0;
+    if (i < j) flip_pair(yb, xb, n_block, int64_t{1} << i, ci, int64_t{1} << j, cj);
+    else flip_pair(yb, xb, n_block, int64_t{1} << j, cj, int64_t{1} << i, ci);
+  }
+  // 3. high bits: up to four source blocks per sweep; the parity top bit (reversed) alone
+  const double* src[4];
+  double src_coef[4];
+  int n_src = 0;
+  auto flush = [&] {
+    for (int r = n_src; r < 4; ++r) {
+      src[r] = src[0];
+      src_coef[r] = 0;
+    }
+    const double* __restrict__ p0 = src[0];
+    const double* __restrict__ p1 = src[1];
+    const double* __restrict__ p2 = src[2];
+    const double* __restrict__ p3 = src[3];
+    const double c0 = src_coef[0], c1 = src_coef[1], c2 = src_coef[2], c3 = src_coef[3];
+    for (int64_t k = 0; k < n_block; ++k)
+      yb[k] += (c0 * p0[k] + c1 * p1[k]) + (c2 * p2[k] + c3 * p3[k]);
+    n_src = 0;
+  };
+  for (uint64_t m = bits >> b; m; m &= m - 1) {
+    const int i = std::countr_zero(m) + b;
+    double sign;
+    const uint64_t t0 = static_cast<uint64_t>(s0) ^ (uint64_t{1} << i);
+    const int64_t j0 = ops::ed_index<Kind>(v, t0, sign);
+    if (Kind == ops::kEdParity && ((t0 >> (v.n_sites - 1)) & 1)) {
+      const double* __restrict__ xr = x + j0 - (n_block - 1);  // index of t0 + k is j0 − k
+      const double cs = coef[i] * sign;
+      for (int64_t k = 0; k < n_block; ++k) yb[k] += cs * xr[n_block - 1 - k];
+      continue;
+    }
+    src[n_src] = x + j0;
+    src_coef[n_src++] = coef[i];
+    if (n_src == 4) flush();
+  }
+  if (n_src) flush();
+}
+
+// One block, compiled twice on x86-64 (AVX2/FMA/POPCNT and baseline) and picked at run time.
+// The clones must sit inside the OpenMP loop: GCC outlines a parallel region's body into one
+// baseline function, whatever the enclosing function's target.
+NAQS_ED_CLONES void tfim_block_full(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+                                    const double* diag_low, const double* x, double* y,
+                                    int64_t s0) {
+  tfim_block<ops::kEdFull>(t, v, b, diag_low, x, y, s0);
+}
+
+NAQS_ED_CLONES void tfim_block_parity(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+                                      const double* diag_low, const double* x, double* y,
+                                      int64_t s0) {
+  tfim_block<ops::kEdParity>(t, v, b, diag_low, x, y, s0);
+}
+
+// diag_const − 2 Σ_zz coef·popcount((k ^ (k >> shift)) & mask) − 2 Σ_z coef·popcount(k & mask)
+// for every k < 2^b: ed_diagonal of the state k, whose bits >= b are clear.
+std::vector<double> tfim_diag_low(const ops::EdTerms& t, int b) {
+  std::vector<double> d(std::size_t{1} << b);
+  for (std::size_t k = 0; k < d.size(); ++k) d[k] = ops::ed_diagonal(t, k);
+  return d;
+}
+
+void tfim_blocks(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+                 double* y) {
+  const int bits = std::countr_zero(static_cast<uint64_t>(v.dim));  // dim is a power of two
+  const int b = std::min(bits, kTfimBlockBits);
+  const bool full = v.kind == ops::kEdFull;
+  if (b < 2) {  // dim 1 or 2: the reference rows
+    if (full) rows_full(t, v, x, y, 0, v.dim);
+    else rows_parity(t, v, x, y, 0, v.dim);
+    return;
+  }
+  const int64_t n_blocks = v.dim >> b;
+  const std::vector<double> diag_low = tfim_diag_low(t, b);
+  const double* dl = diag_low.data();
+  // dynamic: on a shared machine a descheduled thread's blocks are taken by the other one
+#pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
+  for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    if (full) tfim_block_full(t, v, b, dl, x, y, blk << b);
+    else tfim_block_parity(t, v, b, dl, x, y, blk << b);
+  }
 }
 
 // Rows of the sz sector whose high part is hv (consecutive indices hi_offset[hv]...).
@@ -276,17 +429,20 @@ NAQS_ED_CLONES void rows_sz(const ops::EdTerms& t, const ops::EdSectorView& v, c
     y[i] = ops::ed_row<ops::kEdSz>(t, v, high | lows[i - begin], i, x);
 }
 
+void sz_rows_all(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+                 double* y) {
+  const int64_t n_hi = int64_t{1} << (v.n_sites - v.n_lo);
+#pragma omp parallel for schedule(dynamic, 16) if (v.dim > (1 << 14))
+  for (int64_t hv = 0; hv < n_hi; ++hv) rows_sz(t, v, x, y, hv);
+}
+
 }  // namespace
 
-void ed_matvec_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                   double* y) {
+void ed_matvec_reference_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+                             double* y) {
+  NAQS_CHECK(x != y, "ed_matvec_reference_cpu: x and y must not alias");
+  if (v.kind == ops::kEdSz) return sz_rows_all(t, v, x, y);
   constexpr int64_t kChunk = 4096;
-  if (v.kind == ops::kEdSz) {
-    const int64_t n_hi = int64_t{1} << (v.n_sites - v.n_lo);
-#pragma omp parallel for schedule(dynamic, 16) if (v.dim > 4 * kChunk)
-    for (int64_t hv = 0; hv < n_hi; ++hv) rows_sz(t, v, x, y, hv);
-    return;
-  }
   const int64_t n_chunks = (v.dim + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n_chunks > 4)
   for (int64_t c = 0; c < n_chunks; ++c) {
@@ -294,6 +450,14 @@ void ed_matvec_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const doub
     if (v.kind == ops::kEdFull) rows_full(t, v, x, y, begin, end);
     else rows_parity(t, v, x, y, begin, end);
   }
+}
+
+void ed_matvec_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+                   double* y) {
+  NAQS_CHECK(x != y, "ed_matvec_cpu: x and y must not alias");
+  if (v.kind == ops::kEdSz) return sz_rows_all(t, v, x, y);
+  if (t.n_exchange > 0) return ed_matvec_reference_cpu(t, v, x, y);
+  tfim_blocks(t, v, x, y);
 }
 
 // ---- the operator ---------------------------------------------------------------------------
@@ -366,6 +530,8 @@ void EdOperator::apply(const double* x, double* y) const {
 
 void EdOperator::apply_device(const double* x_device, double* y_device) const {
   NAQS_CHECK(device_.is_cuda(), "EdOperator::apply_device on ", device_.str());
+  (void)x_device;  // unused in a build without CUDA
+  (void)y_device;
   NAQS_CUDA_BRANCH("ed_matvec", ops::detail::ed_matvec_cuda(terms_, dev_->view, x_device,
                                                             y_device));
 }

@@ -95,9 +95,15 @@ class EdOperator {
   std::unique_ptr<DeviceState> dev_;
 };
 
-// The CPU product on its own (OpenMP over rows): y = H x, x and y (dim,) host arrays.
+// The CPU product on its own (OpenMP): y = H x, x and y (dim,) host arrays that must not
+// alias. Full and parity sectors without exchange (the TFIM) take a cache-blocked SIMD path
+// (ed_operator.cpp); the rest evaluate ops::ed_row per row.
 void ed_matvec_cpu(const ops::EdTerms& terms, const ops::EdSectorView& sector, const double* x,
                    double* y);
+// The reference: ops::ed_row for every row (the formula the CUDA twin uses), OpenMP over rows.
+// Tests compare the fast paths with it.
+void ed_matvec_reference_cpu(const ops::EdTerms& terms, const ops::EdSectorView& sector,
+                             const double* x, double* y);
 
 // Packs a Hamiltonian's bit-mask terms into the kernel's POD form (Error when N > 64 or a term
 // list has more than kEdMaxGroups groups).
