@@ -237,6 +237,33 @@ NAQS_ED_CLONES void rows_parity(const ops::EdTerms& t, const ops::EdSectorView& 
 // (the reference) by rounding only.
 constexpr int kTfimBlockBits = 11;  // 16 KiB of y and 16 KiB of x: the pair stays in L1/L2
 
+// y_k += Σ_r c_r src_r[k] over blocks added one by one, swept four at a time (one pass over y
+// per four sources instead of one per source).
+struct SourceBlocks {
+  const double* src[4];
+  double coef[4];
+  int n = 0;
+  NAQS_ED_INLINE void add(double* y, int64_t len, const double* from, double c) {
+    src[n] = from;
+    coef[n++] = c;
+    if (n == 4) flush(y, len);
+  }
+  NAQS_ED_INLINE void flush(double* __restrict__ y, int64_t len) {
+    if (n == 0) return;
+    for (int r = n; r < 4; ++r) {
+      src[r] = src[0];
+      coef[r] = 0;
+    }
+    const double* __restrict__ p0 = src[0];
+    const double* __restrict__ p1 = src[1];
+    const double* __restrict__ p2 = src[2];
+    const double* __restrict__ p3 = src[3];
+    const double c0 = coef[0], c1 = coef[1], c2 = coef[2], c3 = coef[3];
+    for (int64_t k = 0; k < len; ++k) y[k] += (c0 * p0[k] + c1 * p1[k]) + (c2 * p2[k] + c3 * p3[k]);
+    n = 0;
+  }
+};
+
 // y_k += ci x_{k^wi} + cj x_{k^wj} for all k < n, wi < wj powers of two with wi >= 4.
 NAQS_ED_INLINE void flip_pair(double* __restrict__ y, const double* __restrict__ x, int64_t n,
                               int64_t wi, double ci, int64_t wj, double cj) {
@@ -338,23 +365,7 @@ NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v
     else flip_pair(yb, xb, n_block, int64_t{1} << j, cj, int64_t{1} << i, ci);
   }
   // 3. high bits: up to four source blocks per sweep; the parity top bit (reversed) alone
-  const double* src[4];
-  double src_coef[4];
-  int n_src = 0;
-  auto flush = [&] {
-    for (int r = n_src; r < 4; ++r) {
-      src[r] = src[0];
-      src_coef[r] = 0;
-    }
-    const double* __restrict__ p0 = src[0];
-    const double* __restrict__ p1 = src[1];
-    const double* __restrict__ p2 = src[2];
-    const double* __restrict__ p3 = src[3];
-    const double c0 = src_coef[0], c1 = src_coef[1], c2 = src_coef[2], c3 = src_coef[3];
-    for (int64_t k = 0; k < n_block; ++k)
-      yb[k] += (c0 * p0[k] + c1 * p1[k]) + (c2 * p2[k] + c3 * p3[k]);
-    n_src = 0;
-  };
+  SourceBlocks src;
   for (uint64_t m = bits >> b; m; m &= m - 1) {
     const int i = std::countr_zero(m) + b;
     double sign;
@@ -366,11 +377,9 @@ NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v
       for (int64_t k = 0; k < n_block; ++k) yb[k] += cs * xr[n_block - 1 - k];
       continue;
     }
-    src[n_src] = x + j0;
-    src_coef[n_src++] = coef[i];
-    if (n_src == 4) flush();
+    src.add(yb, n_block, x + j0, coef[i]);
   }
-  if (n_src) flush();
+  src.flush(yb, n_block);
 }
 
 // One block, compiled twice on x86-64 (AVX2/FMA/POPCNT and baseline) and picked at run time.
@@ -417,7 +426,8 @@ void tfim_blocks(const ops::EdTerms& t, const ops::EdSectorView& v, const double
   }
 }
 
-// Rows of the sz sector whose high part is hv (consecutive indices hi_offset[hv]...).
+// Rows of the sz sector whose high part is hv (consecutive indices hi_offset[hv]...), by the
+// reference formula.
 NAQS_ED_CLONES void rows_sz(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
                             double* y, int64_t hv) {
   const int64_t begin = v.hi_offset[hv], end = v.hi_offset[hv + 1];
@@ -429,11 +439,91 @@ NAQS_ED_CLONES void rows_sz(const ops::EdTerms& t, const ops::EdSectorView& v, c
     y[i] = ops::ed_row<ops::kEdSz>(t, v, high | lows[i - begin], i, x);
 }
 
-void sz_rows_all(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                 double* y) {
+template <class F>
+void for_each_hi(const ops::EdSectorView& v, F&& f) {
   const int64_t n_hi = int64_t{1} << (v.n_sites - v.n_lo);
 #pragma omp parallel for schedule(dynamic, 16) if (v.dim > (1 << 14))
-  for (int64_t hv = 0; hv < n_hi; ++hv) rows_sz(t, v, x, y, hv);
+  for (int64_t hv = 0; hv < n_hi; ++hv) f(hv);
+}
+
+// ---- the sz sector, grouped by the high part ----
+// Rows with the same high part hv are consecutive (the "group" of hv), and their low parts run
+// through the same sorted list in every group with the same popcount. Each exchange bond
+// (p, p + shift) is one of three kinds relative to the low/high split at n_lo:
+//   low  (both sites low):  the partner row is in the same group, at lo_rank[lo'];
+//   high (both sites high): the partner of the group's r-th row is the r-th row of the group
+//                           hv' (same popcount), so the bond adds a whole contiguous block of x
+//                           (vectorisable, four blocks per sweep, as the TFIM's high flips);
+//   cross:                  the general index hi_offset[s' >> n_lo] + lo_rank[s' & low].
+struct SzExchange {
+  uint64_t low_mask, cross_mask, high_mask;  // high_mask in hv's bit positions
+  int shift;
+  double coef;
+};
+
+struct SzSplit {
+  int n = 0;
+  SzExchange g[ops::kEdMaxGroups];
+};
+
+SzSplit split_exchange(const ops::EdTerms& t, int n_lo) {
+  SzSplit sp;
+  sp.n = t.n_exchange;
+  for (int g = 0; g < t.n_exchange; ++g) {
+    SzExchange e{0, 0, 0, t.exchange[g].shift, t.exchange[g].coef};
+    for (uint64_t m = t.exchange[g].mask; m; m &= m - 1) {
+      const int p = std::countr_zero(m);
+      if (p + e.shift < n_lo) e.low_mask |= uint64_t{1} << p;
+      else if (p >= n_lo) e.high_mask |= uint64_t{1} << (p - n_lo);
+      else e.cross_mask |= uint64_t{1} << p;
+    }
+    sp.g[g] = e;
+  }
+  return sp;
+}
+
+NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzSplit& sp,
+                             const ops::EdSectorView& v, const double* __restrict__ x,
+                             double* __restrict__ y, int64_t hv) {
+  const int64_t base = v.hi_offset[hv], n = v.hi_offset[hv + 1] - base;
+  if (n == 0) return;
+  const uint64_t hvu = static_cast<uint64_t>(hv);
+  const int k = v.n_set - std::popcount(hvu);
+  const uint32_t* __restrict__ lows = v.lo_values + v.lo_start[k];
+  const int32_t* __restrict__ rank = v.lo_rank;
+  const int64_t* __restrict__ offset = v.hi_offset;
+  const int n_lo = v.n_lo;
+  const uint64_t high = hvu << n_lo, low_all = (uint64_t{1} << n_lo) - 1;
+  const double* __restrict__ xg = x + base;
+  double* __restrict__ yg = y + base;
+  for (int64_t r = 0; r < n; ++r) {
+    const uint64_t lo = lows[r], s = high | lo;
+    double acc = ops::ed_diagonal(t, s) * xg[r];
+    for (int g = 0; g < sp.n; ++g) {
+      const SzExchange& e = sp.g[g];
+      double part = 0;
+      for (uint64_t m = (lo ^ (lo >> e.shift)) & e.low_mask; m; m &= m - 1) {
+        const uint64_t bit = m & (~m + 1);
+        part += xg[rank[lo ^ (bit | (bit << e.shift))]];
+      }
+      for (uint64_t m = (s ^ (s >> e.shift)) & e.cross_mask; m; m &= m - 1) {
+        const uint64_t bit = m & (~m + 1);
+        const uint64_t s2 = s ^ (bit | (bit << e.shift));
+        part += x[offset[s2 >> n_lo] + rank[s2 & low_all]];
+      }
+      acc += e.coef * part;
+    }
+    yg[r] = acc;
+  }
+  SourceBlocks src;
+  for (int g = 0; g < sp.n; ++g) {
+    const SzExchange& e = sp.g[g];
+    for (uint64_t m = (hvu ^ (hvu >> e.shift)) & e.high_mask; m; m &= m - 1) {
+      const uint64_t bit = m & (~m + 1);
+      src.add(yg, n, x + offset[hvu ^ (bit | (bit << e.shift))], e.coef);
+    }
+  }
+  src.flush(yg, n);
 }
 
 }  // namespace
@@ -441,7 +531,8 @@ void sz_rows_all(const ops::EdTerms& t, const ops::EdSectorView& v, const double
 void ed_matvec_reference_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
                              double* y) {
   NAQS_CHECK(x != y, "ed_matvec_reference_cpu: x and y must not alias");
-  if (v.kind == ops::kEdSz) return sz_rows_all(t, v, x, y);
+  if (v.kind == ops::kEdSz)
+    return for_each_hi(v, [&](int64_t hv) { rows_sz(t, v, x, y, hv); });
   constexpr int64_t kChunk = 4096;
   const int64_t n_chunks = (v.dim + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n_chunks > 4)
@@ -455,7 +546,11 @@ void ed_matvec_reference_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, 
 void ed_matvec_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
                    double* y) {
   NAQS_CHECK(x != y, "ed_matvec_cpu: x and y must not alias");
-  if (v.kind == ops::kEdSz) return sz_rows_all(t, v, x, y);
+  if (v.kind == ops::kEdSz) {
+    if (t.n_flip > 0) return ed_matvec_reference_cpu(t, v, x, y);  // (no such H conserves Sz)
+    const SzSplit sp = split_exchange(t, v.n_lo);
+    return for_each_hi(v, [&](int64_t hv) { sz_group(t, sp, v, x, y, hv); });
+  }
   if (t.n_exchange > 0) return ed_matvec_reference_cpu(t, v, x, y);
   tfim_blocks(t, v, x, y);
 }
