@@ -12,8 +12,10 @@
 // matvec is also timed on the GPU (x, y in device memory) against a device-to-device copy.
 //
 // --big-case tfim|heisenberg solves only that one (no matvec table), for runs under time -v.
+// --scan (instead of the table) times the TFIM chain (full space) for N = 12..26 to show where
+// the caches run out.
 //
-//   bench_ed [--threads 2] [--reps 10] [--big | --big-case NAME] [--tol 1e-12] [--csv]
+//   bench_ed [--threads 2] [--reps 10] [--big | --big-case NAME] [--scan] [--tol 1e-12] [--csv]
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -147,7 +149,7 @@ long maxrss_mib() {
 
 int main(int argc, char** argv) {
   int threads = 2, reps = 10;
-  bool big = false, only_big = false, csv = false;
+  bool big = false, skip_table = false, csv = false, scan = false;
   std::string big_case;
   double tol = 1e-12;
   for (int i = 1; i < argc; ++i) {
@@ -156,13 +158,14 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--tol") && i + 1 < argc) tol = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--big")) big = true;
     else if (!std::strcmp(argv[i], "--big-case") && i + 1 < argc) {
-      big = only_big = true;
+      big = skip_table = true;
       big_case = argv[++i];
     }
     else if (!std::strcmp(argv[i], "--csv")) csv = true;
+    else if (!std::strcmp(argv[i], "--scan")) scan = skip_table = true;
     else {
       std::fprintf(stderr, "usage: bench_ed [--threads N] [--reps N] [--big | --big-case "
-                           "tfim|heisenberg] [--tol T] [--csv]\n");
+                           "tfim|heisenberg] [--scan] [--tol T] [--csv]\n");
       return 2;
     }
   }
@@ -184,7 +187,7 @@ int main(int argc, char** argv) {
     double xdiag_ms;
   };
   std::vector<Case> cases;
-  if (!only_big) {
+  if (!skip_table) {
     cases.push_back({"tfim chain N=20 full", Hamiltonian(Lattice::chain(20, true), tfim_params()),
                      -1, ed::EdBasis::full(20), 113});
     cases.push_back({"tfim chain N=20 parity even",
@@ -194,7 +197,7 @@ int main(int argc, char** argv) {
                      Hamiltonian(Lattice::chain(24, true), heis_params()), 12,
                      ed::EdBasis::sz(24, 12), 375});
   }
-  if (!only_big) {
+  if (!skip_table) {
     const Stream bw = stream_bandwidth(reps);
     std::printf("# memory bandwidth (%d threads): copy %.2f GB/s best, %.2f median (cpu %.0f ms "
                 "per %.0f ms median); triad %.2f best, %.2f median\n",
@@ -232,6 +235,23 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("# load average after: %s\n", load_average().c_str());
+  }
+  if (scan) {
+    std::printf("# tfim chain, full space, fast path: ns per state (wall min, wall median, cpu "
+                "median) and GB/s at 16 B/state\n");
+    for (int n = 12; n <= 26; n += 2) {
+      const Hamiltonian H(Lattice::chain(n, true), tfim_params());
+      const ed::EdBasis basis = ed::EdBasis::full(n);
+      ed::EdOperator op(H, basis, Device::cpu());
+      const int64_t dim = basis.dim();
+      const int r = static_cast<int>(std::clamp<int64_t>((int64_t{reps} << 22) / dim, 3, 2000));
+      const Timing t = time_matvec(dim, r, [&](const double* x, double* y) { op.apply(x, y); });
+      std::printf("  N=%2d  dim %9lld  %7.2f %7.2f %7.2f ns/state  %6.2f GB/s  (%d reps)\n", n,
+                  static_cast<long long>(dim), t.best_ms * 1e6 / dim, t.median_ms * 1e6 / dim,
+                  t.cpu_ms * 1e6 / dim, 16.0 * dim / t.best_ms / 1e6, r);
+      csv_lines.push_back(cat("scan,", n, ",", dim, ",", t.best_ms, ",", t.median_ms, ",",
+                              t.cpu_ms));
+    }
   }
 #if NAQS_HAVE_CUDA
   if (device_count() > 0) {
