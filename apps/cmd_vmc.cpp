@@ -38,6 +38,12 @@ void vmc_options(naqs::po::options_description& desc) {
       ("marshall", po::bool_switch(), "Marshall sign rule (heisenberg, bipartite lattices)")
       ("sz-zero", po::bool_switch(), "constrain the wavefunction to total Sz = 0")
       // wavefunction
+      ("network", po::value<std::string>()->default_value(d.network),
+       "conv1d (masked conv over the site order, any lattice) | conv2d (two-stream masked conv, "
+       "square lattices)")
+      ("preset", po::value<std::string>()->default_value(""),
+       "conv2d preset tfim12 | heis10 (the paper's 12x12 / 10x10 models) | small4 | tiny3: sets "
+       "network, width, depth, kernel; needs the preset's square lattice")
       ("width", po::value<int>()->default_value(d.width), "channels of every hidden layer")
       ("depth", po::value<int>()->default_value(d.depth), "residual blocks")
       ("kernel", po::value<int>()->default_value(d.kernel), "taps of every masked convolution")
@@ -136,6 +142,8 @@ int vmc_run(const naqs::CommandContext& ctx) {
   c.delta = vm["delta"].as<double>();
   c.marshall = vm["marshall"].as<bool>();
   c.sz_zero = vm["sz-zero"].as<bool>();
+  c.network = str("network");
+  c.preset = str("preset");
   c.width = vm["width"].as<int>();
   c.depth = vm["depth"].as<int>();
   c.kernel = vm["kernel"].as<int>();

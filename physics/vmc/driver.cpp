@@ -15,6 +15,7 @@
 #include "host/ops/fill.hpp"
 #include "physics/local_energy.hpp"
 #include "physics/naqs_conv1d.hpp"
+#include "physics/naqs_conv2d.hpp"
 #include "physics/sampler.hpp"
 #include "physics/vmc/checkpoint.hpp"
 
@@ -336,11 +337,12 @@ class Output {
     f.set_attr("/system", "hamiltonian", H.str());
     f.set_attr("/system", "units", std::string("Pauli"));
     f.create_group("/model");
-    f.set_attr("/model", "architecture", std::string("naqs_conv1d"));
+    f.set_attr("/model", "architecture", "naqs_" + c_.network);
+    if (!c_.preset.empty()) f.set_attr("/model", "preset", c_.preset);
     f.set_attr("/model", "width", static_cast<int64_t>(c_.width));
     f.set_attr("/model", "depth", static_cast<int64_t>(c_.depth));
     f.set_attr("/model", "kernel", static_cast<int64_t>(c_.kernel));
-    f.set_attr("/model", "dilations", join_ints(c_.dilations));
+    if (c_.network == "conv1d") f.set_attr("/model", "dilations", join_ints(c_.dilations));
     f.set_attr("/model", "activation", c_.activation);
     f.set_attr("/model", "phase", c_.phase);
     f.set_attr("/model", "dtype", c_.dtype);
@@ -422,7 +424,7 @@ std::string fingerprint_text(const VmcConfig& c) {
     << c.length_x << "\nlength_y = " << c.length_y << "\nperiodic = " << c.periodic
     << "\nJ = " << c.J << "\nh = " << c.h << "\nhz = " << c.hz << "\ndelta = " << c.delta
     << "\nmarshall = " << c.marshall << "\nsz_zero = " << c.sz_zero
-    << "\nmodel = naqs_conv1d\nwidth = " << c.width << "\ndepth = " << c.depth
+    << "\nmodel = naqs_" << c.network << "\npreset = " << c.preset << "\nwidth = " << c.width << "\ndepth = " << c.depth
     << "\nkernel = " << c.kernel << "\ndilations = " << join_ints(c.dilations)
     << "\nactivation = " << c.activation << "\nphase = " << c.phase << "\ndtype = " << c.dtype
     << "\ninit_scale = " << c.init_scale << "\nsteps = " << c.steps
@@ -456,9 +458,46 @@ Hamiltonian make_hamiltonian(const VmcConfig& c) {
   return Hamiltonian(lat, p);
 }
 
-std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& c) {
+VmcConfig apply_preset(VmcConfig c) {
+  if (c.preset.empty()) return c;
+  const NaqsConv2dConfig p = naqs_conv2d_preset(c.preset);
+  NAQS_REQUIRE(c.lattice == "square" && c.length_x == p.lx && c.length_y == p.ly, "preset '",
+               c.preset, "' is a naqs_conv2d model for the ", p.lx, "x", p.ly,
+               " square (--lattice square --L ", p.lx, " --Ly ", p.ly, "), not for ", c.lattice,
+               " ", c.length_x, "x", c.length_y);
+  NAQS_REQUIRE(c.network == "conv1d" || c.network == "conv2d", "unknown network '", c.network,
+               "' (choices: conv1d, conv2d)");
+  c.network = "conv2d";
+  c.width = p.width;
+  c.depth = p.depth;
+  c.kernel = p.kernel;
+  return c;
+}
+
+std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& config) {
+  const VmcConfig c = apply_preset(config);
+  const DType dtype = parse_dtype(c.dtype);
+  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "dtype must be f32 or f64");
+  const int64_t n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
+  if (c.network == "conv2d") {
+    NAQS_REQUIRE(c.lattice == "square", "network conv2d needs --lattice square, got '",
+                 c.lattice, "' (use conv1d for chains)");
+    NaqsConv2dConfig m;
+    m.lx = c.length_x;
+    m.ly = c.length_y;
+    m.width = c.width;
+    m.depth = c.depth;
+    m.kernel = c.kernel;
+    m.phase_mode = parse_phase_mode(c.phase);
+    auto psi = std::make_unique<NaqsConv2d>(m, dtype, resolve_device(c.device), c.seed);
+    psi->initialise(c.seed, c.init_scale);
+    if (c.sz_zero) psi->set_constraint(MagnetisationConstraint::total(n_sites, 0));
+    return psi;
+  }
+  NAQS_REQUIRE(c.network == "conv1d", "unknown network '", c.network,
+               "' (choices: conv1d, conv2d)");
   NaqsConv1dConfig m;
-  m.n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
+  m.n_sites = n_sites;
   m.width = c.width;
   m.depth = c.depth;
   m.kernel = c.kernel;
@@ -467,8 +506,6 @@ std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& c
   m.phase_mode = parse_phase_mode(c.phase);
   NAQS_REQUIRE(c.width >= 1 && c.depth >= 0 && c.kernel >= 1 && !c.dilations.empty(),
                "bad model size: width ", c.width, ", depth ", c.depth, ", kernel ", c.kernel);
-  const DType dtype = parse_dtype(c.dtype);
-  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "dtype must be f32 or f64");
   auto psi = std::make_unique<NaqsConv1d>(m, dtype, resolve_device(c.device), c.seed);
   psi->initialise(c.seed, c.init_scale);
   if (c.sz_zero) psi->set_constraint(MagnetisationConstraint::total(m.n_sites, 0));
@@ -477,8 +514,9 @@ std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& c
 
 // ---- the run ----------------------------------------------------------------------------------
 
-VmcResult run_vmc(const VmcConfig& c) {
+VmcResult run_vmc(const VmcConfig& config) {
   const double t_start = now_s();
+  const VmcConfig c = apply_preset(config);
   Trainer trainer(c);
   VmcResult result;
   result.n_params = trainer.psi().params().size();
@@ -509,8 +547,9 @@ VmcResult run_vmc(const VmcConfig& c) {
   if (result.exact.energy)
     say(cat("vmc: exact energy ", fmt(*result.exact.energy, 12), " (", result.exact.method,
             ", Pauli units)"));
-  say(cat("vmc: ", trainer.hamiltonian().str(), "; naqs_conv1d width ", c.width, " depth ",
-          c.depth, ", ", result.n_params, " parameters (", c.dtype, ", ",
+  say(cat("vmc: ", trainer.hamiltonian().str(), "; naqs_", c.network,
+          c.preset.empty() ? std::string() : cat(" (preset ", c.preset, ")"), " width ", c.width,
+          " depth ", c.depth, ", ", result.n_params, " parameters (", c.dtype, ", ",
           device_name(trainer.psi().device()), "); ", c.optimizer, " lr ", c.lr, " (",
           c.lr_schedule, "), batch ", trainer.schedule().str(), ", ", c.steps, " steps"));
 

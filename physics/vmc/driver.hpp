@@ -65,7 +65,13 @@ struct VmcConfig {
   double J = 1.0, h = 1.0, hz = 0.0, delta = 1.0;
   bool marshall = false;
   bool sz_zero = false;  // constrain the wavefunction to total Sz = 0
-  // ---- wavefunction (physics/naqs_conv1d.hpp) ----
+  // ---- wavefunction ----
+  // network: conv1d = physics/naqs_conv1d.hpp over the site order (any lattice; uses dilations),
+  // conv2d = physics/naqs_conv2d.hpp, the two-stream masked model (square lattices only).
+  // preset: "" or a naqs_conv2d preset (tfim12, heis10, small4, tiny3) that sets network = conv2d
+  // and width, depth, kernel; the lattice must then be the preset's Lx x Ly square (apply_preset).
+  std::string network = "conv1d";
+  std::string preset;
   int width = 16, depth = 2, kernel = 3;
   std::vector<int> dilations{1, 2, 4};
   std::string activation = "relu";
@@ -121,6 +127,11 @@ struct VmcResult {
   int64_t n_params = 0;
   double seconds = 0;
 };
+
+// The config with its preset (if any) applied: network, width, depth and kernel from
+// naqs_conv2d_preset; UsageError if the lattice is not the preset's square. Idempotent; run_vmc
+// and make_wavefunction apply it.
+VmcConfig apply_preset(VmcConfig c);
 
 // Builds the Hamiltonian and wavefunction from the config (exposed for tests).
 Hamiltonian make_hamiltonian(const VmcConfig& c);
