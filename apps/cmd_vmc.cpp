@@ -1,5 +1,5 @@
-// naqs vmc: variational Monte Carlo with a NAQS wavefunction and exact samples
-// (physics/vmc/driver.hpp). With no options it runs the embedded default: the periodic TFIM
+// naqs vmc: variational Monte Carlo with a NAQS wavefunction (exact samples) or an RBM
+// (Metropolis samples) (physics/vmc/driver.hpp). With no options it runs the embedded default: the periodic TFIM
 // chain N = 16 at h = J = 1 with a small 1D NAQS on the CPU (about a minute on 2 cores).
 //
 // Exit status: 0 finished; 1 failure (including non-finite energies or gradients; the last good
@@ -38,6 +38,9 @@ void vmc_options(naqs::po::options_description& desc) {
       ("marshall", po::bool_switch(), "Marshall sign rule (heisenberg, bipartite lattices)")
       ("sz-zero", po::bool_switch(), "constrain the wavefunction to total Sz = 0")
       // wavefunction
+      ("model", po::value<std::string>()->default_value(d.model),
+       "naqs (autoregressive, exact sampling) | rbm (restricted Boltzmann machine)")
+      ("alpha", po::value<double>()->default_value(d.alpha), "rbm: hidden units per site")
       ("network", po::value<std::string>()->default_value(d.network),
        "conv1d (masked conv over the site order, any lattice) | conv2d (two-stream masked conv, "
        "square lattices)")
@@ -51,10 +54,23 @@ void vmc_options(naqs::po::options_description& desc) {
        "dilation per block, cycled (comma-separated)")
       ("activation", po::value<std::string>()->default_value(d.activation), "relu | selu")
       ("phase", po::value<std::string>()->default_value(d.phase),
-       "real (positive, stoquastic problems) | complex")
+       "real (positive, stoquastic problems) | complex (rbm: complex parameters)")
       ("dtype", po::value<std::string>()->default_value(d.dtype), "f64 | f32")
       ("init-scale", po::value<double>()->default_value(d.init_scale),
-       "scale of the output layer at initialisation (small: near-uniform start)")
+       "naqs: scale of the output layer at initialisation (small: near-uniform start); rbm: "
+       "standard deviation of the initial parameters")
+      // sampler
+      ("sampler", po::value<std::string>()->default_value(d.sampler.kind),
+       "auto (exact for naqs, metropolis for rbm) | exact (autoregressive models only) | "
+       "metropolis")
+      ("mc-chains", po::value<int64_t>()->default_value(d.sampler.n_chains),
+       "metropolis: parallel chains (batch sizes must be multiples)")
+      ("mc-burn-in", po::value<int64_t>()->default_value(d.sampler.burn_in),
+       "metropolis: sweeps discarded at the start of every draw (chains persist across steps)")
+      ("mc-sweeps", po::value<int64_t>()->default_value(d.sampler.sweeps_between),
+       "metropolis: sweeps (N proposals per chain) between samples")
+      ("mc-global-flip", po::value<double>()->default_value(d.sampler.p_global),
+       "metropolis: probability of proposing a global spin flip")
       // training
       ("steps", po::value<int64_t>()->default_value(d.steps), "training steps")
       ("batch", po::value<std::string>()->default_value(d.batch_schedule),
@@ -148,10 +164,17 @@ int vmc_run(const naqs::CommandContext& ctx) {
   c.depth = vm["depth"].as<int>();
   c.kernel = vm["kernel"].as<int>();
   c.dilations = parse_int_list(str("dilations"), "dilations");
+  c.model = str("model");
+  c.alpha = vm["alpha"].as<double>();
   c.activation = str("activation");
   c.phase = str("phase");
   c.dtype = str("dtype");
   c.init_scale = vm["init-scale"].as<double>();
+  c.sampler.kind = str("sampler");
+  c.sampler.n_chains = vm["mc-chains"].as<int64_t>();
+  c.sampler.burn_in = vm["mc-burn-in"].as<int64_t>();
+  c.sampler.sweeps_between = vm["mc-sweeps"].as<int64_t>();
+  c.sampler.p_global = vm["mc-global-flip"].as<double>();
   c.steps = vm["steps"].as<int64_t>();
   c.batch_schedule = str("batch");
   c.minibatch = vm["minibatch"].as<int64_t>();
@@ -204,6 +227,7 @@ int vmc_run(const naqs::CommandContext& ctx) {
 }  // namespace
 
 NAQS_COMMAND("vmc",
-             "train a NAQS by variational Monte Carlo (default: TFIM chain N=16, h=1, CPU, "
-             "~1 min); exit 3 = stopped by a signal, resume with --resume",
+             "train a NAQS (exact sampling) or an RBM (Metropolis) by variational Monte Carlo "
+             "(default: NAQS, TFIM chain N=16, h=1, CPU, ~1 min); exit 3 = stopped by a signal, "
+             "resume with --resume",
              vmc_options, vmc_run);

@@ -6,7 +6,7 @@
 
 namespace naqs {
 
-int64_t local_energy_group_size(const AutoregressiveWavefunction& psi,
+int64_t local_energy_group_size(const Wavefunction& psi,
                                 const Hamiltonian& hamiltonian,
                                 const LocalEnergyOptions& options) {
   const std::size_t n = static_cast<std::size_t>(psi.n_sites());
@@ -18,7 +18,7 @@ int64_t local_energy_group_size(const AutoregressiveWavefunction& psi,
   return std::max<int64_t>(1, static_cast<int64_t>(options.memory_cap_bytes / per_sample));
 }
 
-void local_energy(AutoregressiveWavefunction& psi, const Hamiltonian& hamiltonian,
+void local_energy(Wavefunction& psi, const Hamiltonian& hamiltonian,
                   const Tensor& sigma, const Tensor& log_re, const Tensor& log_im,
                   Tensor& eloc_re, Tensor& eloc_im, const LocalEnergyOptions& options) {
   const char* op = "local_energy";

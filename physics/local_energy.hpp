@@ -1,4 +1,4 @@
-// Local energies of an autoregressive wavefunction:
+// Local energies of any wavefunction (physics/wavefunction_base.hpp; NAQS models, the RBM):
 //     E_loc(sigma) = sum_sigma' H_{sigma sigma'} psi(sigma') / psi(sigma)
 //                  = H_{sigma sigma} + sum_{sigma' != sigma} H_{sigma sigma'}
 //                    exp(log psi(sigma') - log psi(sigma))
@@ -9,7 +9,7 @@
 // Batching and memory: samples are processed in groups; all connected configurations of a group
 // go through ONE forward pass of the model. The group size is chosen so that the connected
 // configurations of the group (host int8 copy, device copy and the model's activations,
-// AutoregressiveWavefunction::forward_bytes_per_sample() each) fit in memory_cap_bytes; a group
+// Wavefunction::forward_bytes_per_sample() each) fit in memory_cap_bytes; a group
 // has at least one sample. The result does not depend on the cap (tested).
 //
 // Complex values are (re, im) pairs: log psi = log_re + i log_im, E_loc = eloc_re + i eloc_im.
@@ -31,12 +31,12 @@ struct LocalEnergyOptions {
 
 // sigma (B,N) +1/-1 on the model's device; log_re, log_im (B): log psi(sigma) as returned by
 // log_psi() or the sampler; eloc_re, eloc_im (B) outputs on the model's device.
-void local_energy(AutoregressiveWavefunction& psi, const Hamiltonian& hamiltonian,
+void local_energy(Wavefunction& psi, const Hamiltonian& hamiltonian,
                   const Tensor& sigma, const Tensor& log_re, const Tensor& log_im,
                   Tensor& eloc_re, Tensor& eloc_im, const LocalEnergyOptions& options = {});
 
 // Number of samples per group under the options (exposed for tests and benchmarks).
-int64_t local_energy_group_size(const AutoregressiveWavefunction& psi,
+int64_t local_energy_group_size(const Wavefunction& psi,
                                 const Hamiltonian& hamiltonian,
                                 const LocalEnergyOptions& options);
 

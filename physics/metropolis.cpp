@@ -83,6 +83,14 @@ void MetropolisSampler::reset() {
 
 void MetropolisSampler::rebind() { psi_.ratio_begin(sigma_); }
 
+void MetropolisSampler::set_state(const Tensor& sigma, uint64_t step_count) {
+  check_shape("MetropolisSampler::set_state", sigma, sigma_.shape(), "sigma");
+  sigma_.copy_from(sigma);
+  step_ = step_count;
+  reset_counters();
+  rebind();
+}
+
 void MetropolisSampler::reset_counters() { n_proposed_ = n_accepted_ = 0; }
 
 double MetropolisSampler::acceptance_rate() const {

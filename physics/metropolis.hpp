@@ -50,6 +50,9 @@ class MetropolisSampler {
   void reset();
   // Re-reads log psi of the current states (call after the parameters changed).
   void rebind();
+  // Continues from saved chain states sigma (C,N) and step counter (checkpoints): the chains
+  // then proceed exactly as the saved sampler would have.
+  void set_state(const Tensor& sigma, uint64_t step_count);
   void step();
   void sweep();
   // burn-in (config.n_burn_in_sweeps, after rebind()), then n_per_chain samples per chain with

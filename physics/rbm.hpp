@@ -43,6 +43,10 @@ class Rbm final : public Wavefunction {
   ParameterSet& params() override { return params_; }
   const ParameterSet& params() const override { return params_; }
   bool has_phase() const override { return config_.complex; }
+  // theta re/im and their log 2cosh per hidden unit, in f64 on the host.
+  std::size_t forward_bytes_per_sample() const override {
+    return static_cast<std::size_t>(4 * n_hidden_ + n_sites()) * sizeof(double);
+  }
 
   void log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) override;
   void grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_im, Tensor& grad,

@@ -71,9 +71,7 @@ class AutoregressiveWavefunction : public Wavefunction {
   virtual Device device() const = 0;
   virtual ParameterSet& params() = 0;
   virtual const ParameterSet& params() const = 0;
-  // Rough bytes of activations one configuration needs in a forward + head pass (for chunking
-  // local energies under a memory cap).
-  virtual std::size_t forward_bytes_per_sample() const = 0;
+  // forward_bytes_per_sample() (Wavefunction): activations of one forward + head pass.
 
   const std::optional<MagnetisationConstraint>& constraint() const { return constraint_; }
   void set_constraint(std::optional<MagnetisationConstraint> c);

@@ -20,6 +20,7 @@
 // Tests: tests/unit/test_rbm.cpp (fast ratios == full re-evaluation, both the RBM override and
 // this default), tests/statistical/test_metropolis_stats.cpp.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -45,6 +46,9 @@ class Wavefunction {
   virtual const ParameterSet& params() const = 0;
   // True when psi carries a phase (log_im not identically zero; jac_im is needed).
   virtual bool has_phase() const = 0;
+  // Rough bytes of activations one configuration needs in a log_psi pass (for chunking local
+  // energies under a memory cap).
+  virtual std::size_t forward_bytes_per_sample() const = 0;
 
   // Outputs follow the ops convention: callers pass preallocated tensors of the stated shape in
   // the model's dtype and device (the RBM also accepts undefined ones and allocates them).

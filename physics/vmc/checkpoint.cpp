@@ -116,6 +116,11 @@ void save_checkpoint(const std::string& path, const CheckpointState& s) {
     write_tensor(f, "/params", s.params);
     f.create_group("/optimizer");
     for (const auto& [name, t] : s.optimizer_state) write_tensor(f, "/optimizer/" + name, t);
+    if (!s.sampler_state.empty()) {
+      f.create_group("/sampler");
+      f.set_attr("/sampler", "counter", static_cast<int64_t>(s.sampler_counter));
+      for (const auto& [name, t] : s.sampler_state) write_tensor(f, "/sampler/" + name, t);
+    }
   });
 }
 
@@ -151,6 +156,16 @@ void load_checkpoint(const std::string& path, CheckpointState& into) {
     for (auto& [name, t] : into.optimizer_state) {
       NAQS_REQUIRE(f.exists("/optimizer/" + name), refuse, "no optimiser state '", name, "'");
       read_tensor(f, "/optimizer/" + name, t);
+    }
+    for (auto& [name, t] : into.sampler_state) {
+      NAQS_REQUIRE(f.exists("/sampler/" + name), refuse, "no sampler state '", name, "'");
+      read_tensor(f, "/sampler/" + name, t);
+    }
+    if (!into.sampler_state.empty()) {
+      const AttrValue v = f.get_attr("/sampler", "counter");
+      const int64_t* counter = std::get_if<int64_t>(&v);
+      NAQS_REQUIRE(counter != nullptr && *counter >= 0, refuse, "bad /sampler counter");
+      into.sampler_counter = static_cast<uint64_t>(*counter);
     }
     into.step = step;
     into.batch_stage = get_int_attr(f, "batch_stage");

@@ -19,6 +19,9 @@
 //     /layout            string  the parameter layout table (ParameterSet::layout_text())
 //     /params            (P)     the flat parameters in their own dtype (bit-exact)
 //     /optimizer/<name>  (P)     optimiser state tensors ("adam.m", "adam.v", "sgd.velocity")
+//     /sampler/<name>            Metropolis runs: sampler state tensors, flattened ("chains":
+//                                the (C,N) chain configurations in the model dtype), with the
+//                                attribute /sampler counter (int64, the Philox step counter)
 //
 // Loading is strict: a file that cannot be read, is not a checkpoint, or whose fingerprint,
 // layout, dtype or tensor sizes differ from the run's is refused with a UsageError naming the
@@ -45,6 +48,8 @@ struct CheckpointState {
   std::string layout_text;
   Tensor params;                                          // (P), any device
   std::vector<std::pair<std::string, Tensor>> optimizer_state;  // (P) each
+  std::vector<std::pair<std::string, Tensor>> sampler_state;    // empty for exact sampling
+  uint64_t sampler_counter = 0;
 };
 
 // 64-bit FNV-1a of text, as 16 hex digits.
@@ -53,9 +58,9 @@ std::string fingerprint_hash(const std::string& text);
 void save_checkpoint(const std::string& path, const CheckpointState& state);
 
 // Reads `path` into `into`: `into` carries the run's fingerprint_text, layout_text, seed and
-// allocated params / optimizer_state tensors (right shape, dtype, device); they are checked
-// against the file and then overwritten with its contents (step, batch_stage, optimizer_steps
-// too). Throws UsageError naming the file and the mismatch.
+// allocated params / optimizer_state / sampler_state tensors (right shape, dtype, device); they
+// are checked against the file and then overwritten with its contents (step, batch_stage,
+// optimizer_steps, sampler_counter too). Throws UsageError naming the file and the mismatch.
 void load_checkpoint(const std::string& path, CheckpointState& into);
 
 // Line-by-line difference of two fingerprint texts ("h: checkpoint 0.5, this run 1; ...").

@@ -16,7 +16,7 @@
 #include "physics/local_energy.hpp"
 #include "physics/naqs_conv1d.hpp"
 #include "physics/naqs_conv2d.hpp"
-#include "physics/sampler.hpp"
+#include "physics/rbm.hpp"
 #include "physics/vmc/checkpoint.hpp"
 
 namespace naqs::vmc {
@@ -27,7 +27,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const std::vector<std::string> kTrainColumns = {
     "step",        "batch_size",  "lr",        "energy_mean",   "energy_err",
     "energy_var",  "energy_imag", "energy_rel_err", "grad_norm", "sr_iterations",
-    "sr_residual", "seconds"};
+    "sr_residual", "seconds",     "acceptance", "energy_tau", "energy_r_hat"};
 
 const std::vector<std::string> kObserveColumns = {
     "step", "energy_mean", "energy_err", "energy_var_mean", "abs_mz_mean", "abs_mz_err",
@@ -52,6 +52,22 @@ std::string fmt(double v, int prec = 8) {
 
 bool is_sr(const std::string& opt) { return opt == "sr" || opt == "minsr"; }
 
+SamplerSettings sampler_settings(const VmcConfig& c) {
+  SamplerSettings s = c.sampler;
+  s.seed = c.seed;
+  return s;
+}
+
+// One line naming the model and its size.
+std::string model_description(const VmcConfig& c) {
+  if (c.model == "rbm")
+    return cat("rbm alpha ", c.alpha, " (", c.phase == "complex" ? "complex" : "real",
+               " parameters)");
+  return cat("naqs_", c.network,
+             c.preset.empty() ? std::string() : cat(" (preset ", c.preset, ")"), " width ",
+             c.width, " depth ", c.depth);
+}
+
 // Everything of one training run that lives across steps.
 class Trainer {
  public:
@@ -59,11 +75,16 @@ class Trainer {
       : c_(c),
         H_(make_hamiltonian(c)),
         psi_(make_wavefunction(c)),
+        sampler_(make_sampler(sampler_settings(c), *psi_, H_, c.sz_zero)),
         schedule_(BatchSchedule::parse(c.batch_schedule)),
         lr_(optim::LrSchedule::parse(c.lr_schedule, c.lr, c.steps)) {
     NAQS_REQUIRE(c.steps >= 0, "steps must be >= 0, got ", c.steps);
     NAQS_REQUIRE(c.minibatch >= 1, "minibatch must be >= 1, got ", c.minibatch);
     NAQS_REQUIRE(c.checkpoint_every >= 0, "checkpoint_every must be >= 0");
+    for (const BatchStage& st : schedule_.stages)
+      sampler_->check_sample_count(st.batch_size, cat("batch size ", st.batch_size));
+    sampler_->check_sample_count(c.obs_samples, "obs_samples");
+    if (c.observe_every > 0) sampler_->check_sample_count(c.observe_samples, "observe_samples");
     if (is_sr(c.optimizer)) {
       optimizer_ = std::make_unique<optim::Sgd>(0.0);
     } else {
@@ -75,7 +96,8 @@ class Trainer {
   }
 
   const Hamiltonian& hamiltonian() const { return H_; }
-  AutoregressiveWavefunction& psi() { return *psi_; }
+  Wavefunction& psi() { return *psi_; }
+  VmcSampler& sampler() { return *sampler_; }
   const BatchSchedule& schedule() const { return schedule_; }
   optim::Optimizer& optimizer() { return *optimizer_; }
 
@@ -89,6 +111,8 @@ class Trainer {
     s.layout_text = psi_->params().layout_text();
     s.params = psi_->params().flat();
     s.optimizer_state = optimizer_->state();
+    s.sampler_state = sampler_->state_tensors();
+    s.sampler_counter = sampler_->state_counter();
     return s;
   }
 
@@ -97,6 +121,7 @@ class Trainer {
     CheckpointState s = checkpoint_state(0);
     load_checkpoint(path, s);
     optimizer_->set_steps_taken(s.optimizer_steps);
+    sampler_->set_state(s.sampler_state, s.sampler_counter);
     NAQS_REQUIRE(s.batch_stage == schedule_.stage_at(s.step), "checkpoint '", path,
                  "' refused (left untouched): batch-schedule stage ", s.batch_stage,
                  " does not match step ", s.step, " of this run's schedule ", schedule_.str());
@@ -108,7 +133,8 @@ class Trainer {
  private:
   VmcConfig c_;
   Hamiltonian H_;
-  std::unique_ptr<AutoregressiveWavefunction> psi_;
+  std::unique_ptr<Wavefunction> psi_;
+  std::unique_ptr<VmcSampler> sampler_;
   BatchSchedule schedule_;
   optim::LrSchedule lr_;
   std::unique_ptr<optim::Optimizer> optimizer_;
@@ -117,36 +143,28 @@ class Trainer {
 
 StepRecord Trainer::step(int64_t s) {
   const double t0 = now_s();
-  const int64_t B = schedule_.batch_at(s), N = psi_->n_sites();
+  const int64_t B = schedule_.batch_at(s);
   const int64_t P = psi_->params().size();
-  const int64_t mb = std::min(B, c_.minibatch);
   const DType dt = psi_->dtype();
   const Device dev = psi_->device();
-  const bool cplx = psi_->phase_mode() == PhaseMode::complex;
-
-  SamplerOptions so;
-  so.seed = c_.seed;
-  so.stream = static_cast<uint64_t>(s);
-  so.batch_size = mb;
+  const bool cplx = psi_->has_phase();
   LocalEnergyOptions lo;
   lo.memory_cap_bytes = c_.memory_cap_bytes;
 
   // Pass 1: samples and local energies, mini-batch by mini-batch.
-  std::vector<Tensor> sigmas;
+  SampleSet set;
+  sampler_->draw(B, static_cast<uint64_t>(s), c_.minibatch, set);
+  const std::vector<Tensor>& sigmas = set.sigma;
   std::vector<double> e_re, e_im;
   e_re.reserve(B);
   e_im.reserve(B);
-  for (int64_t first = 0; first < B; first += mb) {
-    const int64_t b = std::min(mb, B - first);
-    Tensor sigma = Tensor::empty({b, N}, dt, dev);
-    Tensor lr = Tensor::empty({b}, dt, dev), li = Tensor::empty({b}, dt, dev);
-    sample_autoregressive(*psi_, first, so, sigma, lr, li);
+  for (std::size_t k = 0; k < sigmas.size(); ++k) {
+    const int64_t b = sigmas[k].size(0);
     Tensor er = Tensor::empty({b}, dt, dev), ei = Tensor::empty({b}, dt, dev);
-    local_energy(*psi_, H_, sigma, lr, li, er, ei, lo);
+    local_energy(*psi_, H_, sigmas[k], set.log_re[k], set.log_im[k], er, ei, lo);
     const std::vector<double> ver = to_host_f64(er), vei = to_host_f64(ei);
     e_re.insert(e_re.end(), ver.begin(), ver.end());
     e_im.insert(e_im.end(), vei.begin(), vei.end());
-    sigmas.push_back(std::move(sigma));
   }
 
   StepRecord r;
@@ -172,12 +190,20 @@ StepRecord Trainer::step(int64_t s) {
   }
   r.energy_var = var / B;
   r.energy_err = B > 1 ? std::sqrt(var / (B - 1) / B) : 0.0;
+  if (set.n_chains > 0) {
+    ChainSummary d;
+    r.energy_err = estimate_chains(e_re, set.n_chains, &d).err;
+    r.acceptance = set.acceptance;
+    r.energy_tau = d.tau;
+    r.energy_r_hat = d.r_hat;
+  }
 
   // Pass 2: gradient (first-order) or per-sample gradients (SR).
   Tensor flat = psi_->params().flat();
   if (!is_sr(c_.optimizer)) {
-    for (std::size_t c = 0; c < sigmas.size(); ++c) {
-      const int64_t first = static_cast<int64_t>(c) * mb, b = sigmas[c].size(0);
+    int64_t first = 0;
+    for (std::size_t c = 0; c < sigmas.size(); first += sigmas[c].size(0), ++c) {
+      const int64_t b = sigmas[c].size(0);
       std::vector<double> w_re(b), w_im(b);
       for (int64_t k = 0; k < b; ++k) {
         w_re[k] = 2 * eps_re[first + k] / B;
@@ -190,8 +216,9 @@ StepRecord Trainer::step(int64_t s) {
   } else {
     Tensor o_re = Tensor::empty({B, P}, dt, dev);
     Tensor o_im = cplx ? Tensor::empty({B, P}, dt, dev) : Tensor();
-    for (std::size_t c = 0; c < sigmas.size(); ++c) {
-      const int64_t first = static_cast<int64_t>(c) * mb, b = sigmas[c].size(0);
+    int64_t first = 0;
+    for (std::size_t c = 0; c < sigmas.size(); first += sigmas[c].size(0), ++c) {
+      const int64_t b = sigmas[c].size(0);
       Tensor jr = o_re.narrow(first, b);
       Tensor ji = cplx ? o_im.narrow(first, b) : Tensor();
       psi_->per_sample_grad(sigmas[c], jr, ji);
@@ -258,7 +285,8 @@ class Output {
         exact.energy ? std::abs(r.energy_mean - *exact.energy) / std::abs(*exact.energy) : kNaN;
     train_->append({static_cast<double>(r.step), static_cast<double>(r.batch_size), r.lr,
                     r.energy_mean, r.energy_err, r.energy_var, r.energy_imag, rel, r.grad_norm,
-                    static_cast<double>(r.sr_iterations), r.sr_residual, r.seconds});
+                    static_cast<double>(r.sr_iterations), r.sr_residual, r.seconds, r.acceptance,
+                    r.energy_tau, r.energy_r_hat});
   }
 
   void append_observables(int64_t step, const VmcObservables& o) {
@@ -293,6 +321,7 @@ class Output {
     put("energy_imag", o.energy_imag, std::nullopt);
     put("energy_var", o.energy_var, std::nullopt);
     put("vscore", o.vscore, std::nullopt);
+    put("mz", o.mz, std::nullopt);
     put("abs_mz", o.abs_mz, exact.abs_mz);
     put("mz2", o.mz2, exact.mz2);
     put("x", o.x_mean, exact.x_mean);
@@ -304,6 +333,20 @@ class Output {
     }
     f.write_dataset("/results/zz_corr_mean", zm, {static_cast<int64_t>(zm.size())});
     f.write_dataset("/results/zz_corr_err", ze, {static_cast<int64_t>(ze.size())});
+    f.set_attr("/results", "sampler", o.sampler);
+    f.set_attr("/results", "n_chains", o.n_chains);
+    for (const auto& [name, d] : o.diagnostics) {
+      f.write_dataset("/results/" + name + "_tau", std::vector<double>{d.tau}, {});
+      f.write_dataset("/results/" + name + "_r_hat", std::vector<double>{d.r_hat}, {});
+      f.write_dataset("/results/" + name + "_ess", std::vector<double>{d.ess}, {});
+    }
+    if (o.n_chains > 0) {
+      f.write_dataset("/results/acceptance", std::vector<double>{o.acceptance}, {});
+      std::string text;
+      for (const std::string& w : o.warnings) text += w + "\n";
+      f.write_string("/results/warnings", text);
+      f.set_attr("/results", "n_warnings", static_cast<int64_t>(o.warnings.size()));
+    }
     if (exact.any()) {
       f.create_group("/exact");
       f.set_attr("/exact", "method", exact.method);
@@ -337,17 +380,37 @@ class Output {
     f.set_attr("/system", "hamiltonian", H.str());
     f.set_attr("/system", "units", std::string("Pauli"));
     f.create_group("/model");
-    f.set_attr("/model", "architecture", "naqs_" + c_.network);
-    if (!c_.preset.empty()) f.set_attr("/model", "preset", c_.preset);
-    f.set_attr("/model", "width", static_cast<int64_t>(c_.width));
-    f.set_attr("/model", "depth", static_cast<int64_t>(c_.depth));
-    f.set_attr("/model", "kernel", static_cast<int64_t>(c_.kernel));
-    if (c_.network == "conv1d") f.set_attr("/model", "dilations", join_ints(c_.dilations));
-    f.set_attr("/model", "activation", c_.activation);
+    if (c_.model == "rbm") {
+      const auto& rbm = dynamic_cast<const Rbm&>(t.psi());
+      f.set_attr("/model", "architecture", std::string("rbm"));
+      f.set_attr("/model", "alpha", c_.alpha);
+      f.set_attr("/model", "n_hidden", rbm.n_hidden());
+    } else {
+      f.set_attr("/model", "architecture", "naqs_" + c_.network);
+      if (!c_.preset.empty()) f.set_attr("/model", "preset", c_.preset);
+      f.set_attr("/model", "width", static_cast<int64_t>(c_.width));
+      f.set_attr("/model", "depth", static_cast<int64_t>(c_.depth));
+      f.set_attr("/model", "kernel", static_cast<int64_t>(c_.kernel));
+      if (c_.network == "conv1d") f.set_attr("/model", "dilations", join_ints(c_.dilations));
+      f.set_attr("/model", "activation", c_.activation);
+    }
     f.set_attr("/model", "phase", c_.phase);
+    f.set_attr("/model", "init_scale", c_.init_scale);
     f.set_attr("/model", "dtype", c_.dtype);
     f.set_attr("/model", "n_params", t.psi().params().size());
     f.write_string("/model/layout", t.psi().params().layout_text());
+    f.create_group("/sampler");
+    f.set_attr("/sampler", "kind", std::string(t.sampler().kind()));
+    f.set_attr("/sampler", "description", t.sampler().str());
+    if (const auto* m = dynamic_cast<const MetropolisVmcSampler*>(&t.sampler())) {
+      const MetropolisConfig& mc = m->chains().config();
+      f.set_attr("/sampler", "rule", std::string(move_rule_name(mc.rule)));
+      f.set_attr("/sampler", "n_chains", mc.n_chains);
+      f.set_attr("/sampler", "burn_in_sweeps", mc.n_burn_in_sweeps);
+      f.set_attr("/sampler", "sweeps_between", mc.n_sweeps_between);
+      f.set_attr("/sampler", "p_global", mc.p_global);
+      f.set_attr("/sampler", "seed", static_cast<int64_t>(mc.seed));
+    }
     f.create_group("/train");
     f.set_attr("/train", "optimizer", t.optimizer().str() + " (" + c_.optimizer + ")");
     f.set_attr("/train", "lr_schedule", c_.lr_schedule);
@@ -365,6 +428,7 @@ std::string progress_fields(const StepRecord& r, const ExactReference& exact) {
                       fmt(r.energy_var, 3));
   if (exact.energy)
     s += cat("  rel ", fmt(std::abs(r.energy_mean - *exact.energy) / std::abs(*exact.energy), 2));
+  if (!std::isnan(r.acceptance)) s += cat("  acc ", fmt(r.acceptance, 2));
   s += cat("  ", fmt(r.batch_size / std::max(r.seconds, 1e-9), 3), " samples/s");
   return s;
 }
@@ -423,10 +487,15 @@ std::string fingerprint_text(const VmcConfig& c) {
   o << "hamiltonian = " << c.hamiltonian << "\nlattice = " << c.lattice << "\nlength_x = "
     << c.length_x << "\nlength_y = " << c.length_y << "\nperiodic = " << c.periodic
     << "\nJ = " << c.J << "\nh = " << c.h << "\nhz = " << c.hz << "\ndelta = " << c.delta
-    << "\nmarshall = " << c.marshall << "\nsz_zero = " << c.sz_zero
-    << "\nmodel = naqs_" << c.network << "\npreset = " << c.preset << "\nwidth = " << c.width << "\ndepth = " << c.depth
-    << "\nkernel = " << c.kernel << "\ndilations = " << join_ints(c.dilations)
-    << "\nactivation = " << c.activation << "\nphase = " << c.phase << "\ndtype = " << c.dtype
+    << "\nmarshall = " << c.marshall << "\nsz_zero = " << c.sz_zero;
+  if (c.model == "rbm") {
+    o << "\nmodel = rbm\nalpha = " << c.alpha;
+  } else {
+    o << "\nmodel = naqs_" << c.network << "\npreset = " << c.preset << "\nwidth = " << c.width
+      << "\ndepth = " << c.depth << "\nkernel = " << c.kernel
+      << "\ndilations = " << join_ints(c.dilations) << "\nactivation = " << c.activation;
+  }
+  o << "\nphase = " << c.phase << "\ndtype = " << c.dtype
     << "\ninit_scale = " << c.init_scale << "\nsteps = " << c.steps
     << "\nbatch_schedule = " << c.batch_schedule << "\nminibatch = " << c.minibatch
     << "\noptimizer = " << c.optimizer << "\nlr = " << c.lr << "\nlr_schedule = "
@@ -435,6 +504,17 @@ std::string fingerprint_text(const VmcConfig& c) {
     << "\ndiag_shift = " << c.sr.diag_shift << "\ncg_max_iters = " << c.sr.cg_max_iters
     << "\ncg_rtol = " << c.sr.cg_rtol << "\nseed = " << c.seed
     << "\ndevice_type = " << (resolve_device(c.device).is_cuda() ? "cuda" : "cpu") << "\n";
+  // The sampler's own lines (resolving "auto" needs the model type only).
+  const bool autoregressive = c.model != "rbm";
+  const std::string kind =
+      c.sampler.kind == "auto" ? (autoregressive ? "exact" : "metropolis") : c.sampler.kind;
+  if (kind == "metropolis") {
+    o << "sampler = metropolis\nmc_chains = " << c.sampler.n_chains << "\nmc_burn_in = "
+      << c.sampler.burn_in << "\nmc_sweeps_between = " << c.sampler.sweeps_between
+      << "\nmc_p_global = " << c.sampler.p_global << "\n";
+  } else {
+    o << "sampler = " << kind << "\n";
+  }
   return o.str();
 }
 
@@ -458,6 +538,27 @@ Hamiltonian make_hamiltonian(const VmcConfig& c) {
   return Hamiltonian(lat, p);
 }
 
+std::unique_ptr<Wavefunction> make_wavefunction(const VmcConfig& c) {
+  if (c.model == "naqs") return make_naqs(c);
+  if (c.model == "rbm") return make_rbm(c);
+  throw UsageError(cat("unknown model '", c.model, "' (choices: naqs, rbm)"));
+}
+
+std::unique_ptr<Wavefunction> make_rbm(const VmcConfig& c) {
+  const DType dtype = parse_dtype(c.dtype);
+  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "dtype must be f32 or f64");
+  NAQS_REQUIRE(c.phase == "real" || c.phase == "complex", "rbm: --phase must be real or complex, got '",
+               c.phase, "'");
+  NAQS_REQUIRE(c.init_scale > 0, "rbm: --init-scale (parameter stddev) must be > 0");
+  RbmConfig r;
+  r.n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
+  r.alpha = c.alpha;
+  r.complex = c.phase == "complex";
+  auto psi = std::make_unique<Rbm>(r, dtype, resolve_device(c.device));
+  psi->init_random(c.seed, c.init_scale);
+  return psi;
+}
+
 VmcConfig apply_preset(VmcConfig c) {
   if (c.preset.empty()) return c;
   const NaqsConv2dConfig p = naqs_conv2d_preset(c.preset);
@@ -474,7 +575,7 @@ VmcConfig apply_preset(VmcConfig c) {
   return c;
 }
 
-std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& config) {
+std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& config) {
   const VmcConfig c = apply_preset(config);
   const DType dtype = parse_dtype(c.dtype);
   NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "dtype must be f32 or f64");
@@ -547,11 +648,11 @@ VmcResult run_vmc(const VmcConfig& config) {
   if (result.exact.energy)
     say(cat("vmc: exact energy ", fmt(*result.exact.energy, 12), " (", result.exact.method,
             ", Pauli units)"));
-  say(cat("vmc: ", trainer.hamiltonian().str(), "; naqs_", c.network,
-          c.preset.empty() ? std::string() : cat(" (preset ", c.preset, ")"), " width ", c.width,
-          " depth ", c.depth, ", ", result.n_params, " parameters (", c.dtype, ", ",
+  say(cat("vmc: ", trainer.hamiltonian().str(), "; ", model_description(c), ", ",
+          result.n_params, " parameters (", c.dtype, ", ",
           device_name(trainer.psi().device()), "); ", c.optimizer, " lr ", c.lr, " (",
-          c.lr_schedule, "), batch ", trainer.schedule().str(), ", ", c.steps, " steps"));
+          c.lr_schedule, "), batch ", trainer.schedule().str(), ", ", c.steps, " steps; ",
+          trainer.sampler().str()));
 
   auto observe = [&](int64_t n_samples, uint64_t stream) {
     ObservableOptions oo;
@@ -560,7 +661,7 @@ VmcResult run_vmc(const VmcConfig& config) {
     oo.seed = c.seed;
     oo.stream = stream;
     oo.memory_cap_bytes = c.memory_cap_bytes;
-    return measure_observables(trainer.psi(), trainer.hamiltonian(), oo);
+    return measure_observables(trainer.psi(), trainer.hamiltonian(), trainer.sampler(), oo);
   };
   auto save = [&](int64_t steps_done) {
     if (!c.checkpoint.empty()) save_checkpoint(c.checkpoint, trainer.checkpoint_state(steps_done));
@@ -622,15 +723,19 @@ VmcResult run_vmc(const VmcConfig& config) {
 
   result.observables = observe(c.obs_samples, kObservableStream);
   result.have_observables = true;
+  for (const std::string& w : result.observables.warnings)
+    std::fprintf(stderr, "vmc: warning: %s\n", w.c_str());
   out.finish(trainer, result.observables, result.exact);
   result.seconds = now_s() - t_start;
   return result;
 }
 
 std::string observables_table(const VmcObservables& o, const ExactReference& exact, int n_sites) {
-  std::string t = cat("observables from ", o.n_samples,
-                      " exact samples (Pauli units; S.S units are 1/4 of the Heisenberg "
-                      "energies)\n");
+  std::string t = cat("observables from ", o.n_samples, " ", o.sampler, " samples",
+                      o.n_chains > 0 ? cat(" (", o.n_chains, " chains, acceptance ",
+                                           fmt(o.acceptance, 3), ")")
+                                     : std::string(),
+                      " (Pauli units; S.S units are 1/4 of the Heisenberg energies)\n");
   char line[256];
   std::snprintf(line, sizeof line, "  %-14s %-30s %-18s %-10s %s\n", "observable", "VMC",
                 "exact", "rel.err", "(VMC-exact)/err");
@@ -654,6 +759,7 @@ std::string observables_table(const VmcObservables& o, const ExactReference& exa
   row("Im E", o.energy_imag, std::nullopt);
   row("Var E", o.energy_var, std::nullopt);
   row("V-score", o.vscore, std::nullopt);
+  row("<m_z>", o.mz, std::nullopt);
   row("<|m_z|>", o.abs_mz, exact.abs_mz);
   row("<m_z^2>", o.mz2, exact.mz2);
   row("<X>", o.x_mean, exact.x_mean);
@@ -665,6 +771,16 @@ std::string observables_table(const VmcObservables& o, const ExactReference& exa
         r < exact.zz_corr.size() ? std::optional<double>(exact.zz_corr[r]) : std::nullopt);
   }
   if (!exact.method.empty()) t += cat("  exact values by ", exact.method, "\n");
+  if (!o.diagnostics.empty()) {
+    std::snprintf(line, sizeof line, "  %-14s %-10s %-10s %-10s\n", "MCMC", "tau_int", "R-hat",
+                  "ESS");
+    t += line;
+    for (const auto& [name, d] : o.diagnostics) {
+      std::snprintf(line, sizeof line, "  %-14s %-10.3g %-10.4g %-10.4g%s\n", name.c_str(), d.tau,
+                    d.r_hat, d.ess, chains_suspicious(d, kMinEss) ? "  <- warning" : "");
+      t += line;
+    }
+  }
   return t;
 }
 

@@ -1,13 +1,19 @@
-// The VMC driver (DESIGN.md §5, §7): trains an autoregressive wavefunction on a Hamiltonian with
-// exact i.i.d. samples, writes traces, checkpoints and final observables with exact references.
+// The VMC driver (DESIGN.md §5, §7): trains a wavefunction (a NAQS model or an RBM, through the
+// Wavefunction base class) on a Hamiltonian with samples from a VmcSampler (exact i.i.d.
+// autoregressive sampling or Metropolis chains, physics/vmc/sampling.hpp), writes traces,
+// checkpoints and final observables with exact references.
 //
 // One step s (s = 0, 1, ...):
 //   1. B = batch size of step s from the batch schedule ("128:200,1024:300,8192": 128 samples for
 //      200 steps, then 1024 for 300, then 8192 to the end).
-//   2. Samples: exact ancestral sampling of global samples 0..B-1 with Philox keyed by
-//      (seed, stream = s, index = sample * N + site), in mini-batches of `minibatch` samples;
-//      local energies E_loc of every mini-batch (physics/local_energy.hpp).
-//   3. Statistics: E = mean Re E_loc, error sqrt(Var/B), Var = mean |E_loc - E|^2.
+//   2. Samples: B samples from the sampler, in mini-batches of `minibatch` samples. Exact: global
+//      samples 0..B-1 with Philox keyed by (seed, stream = s, index = sample * N + site).
+//      Metropolis: the persistent chains continue (burn-in sweeps, then B / chains samples per
+//      chain). Local energies E_loc of every mini-batch (physics/local_energy.hpp).
+//   3. Statistics: E = mean Re E_loc, Var = mean |E_loc - E|^2, error sqrt(Var/B) for exact
+//      samples; for Metropolis the chain-aware error of physics/vmc/observables.hpp
+//      (estimate_chains: autocorrelation and chain-mean spread), plus the acceptance rate,
+//      tau_int and split-R-hat of E_loc in the trace.
 //   4. Gradient g = dE/dtheta = 2 Re <(E_loc - E)^* d log psi> accumulated over the mini-batches
 //      in a fixed order (grad_log_psi with weights 2 (E_loc - E)/B), so batch size and memory are
 //      independent. For sr / minsr the per-sample gradients O (B,P) are collected instead and the
@@ -18,17 +24,20 @@
 //      flushed; checkpoint every `checkpoint_every` steps, at the end, and when SIGTERM/SIGUSR1/
 //      SIGINT arrived during the step (then the run returns with `interrupted`; `naqs vmc` exits
 //      with status 3).
-// Because the randomness is keyed by (seed, step, sample) and the state in the checkpoint is
-// complete (parameters, optimiser moments and counter, step), a resumed run repeats exactly what
+// Because the randomness is keyed by (seed, step, sample) (exact) or by (seed, chain, Metropolis
+// step counter) and the state in the checkpoint is complete (parameters, optimiser moments and
+// counter, step, Metropolis chain states and step counter), a resumed run repeats exactly what
 // the uninterrupted run would have done: bitwise on the CPU with the same thread count (tested by
 // tests/statistical/test_vmc_resume.cpp, which SIGKILLs `naqs vmc` mid-run).
 //
-// Output (HDF5, docs/HDF5_LAYOUT.md): provenance on "/", /system and /model attributes,
+// Output (HDF5, docs/HDF5_LAYOUT.md): provenance on "/", /system, /model and /sampler attributes,
 // /model/layout and /model/parameters (final), the /train trace (columns kTrainColumns),
 // /observables trace when observe_every > 0, /results (final estimates, `<q>_mean`, `<q>_err`,
-// relative errors `<q>_rel_err` against /exact) and /exact (with `method`).
+// relative errors `<q>_rel_err` against /exact; for Metropolis also `<q>_tau`, `<q>_r_hat`,
+// `<q>_ess`, `acceptance` and the `warnings` text) and /exact (with `method`).
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +47,7 @@
 #include "physics/optim/sr.hpp"
 #include "physics/vmc/exact_reference.hpp"
 #include "physics/vmc/observables.hpp"
+#include "physics/vmc/sampling.hpp"
 #include "physics/wavefunction.hpp"
 
 namespace naqs::vmc {
@@ -66,6 +76,8 @@ struct VmcConfig {
   bool marshall = false;
   bool sz_zero = false;  // constrain the wavefunction to total Sz = 0
   // ---- wavefunction ----
+  std::string model = "naqs";  // naqs (network below) | rbm (physics/rbm.hpp)
+  double alpha = 1.0;          // rbm: hidden units per site
   // network: conv1d = physics/naqs_conv1d.hpp over the site order (any lattice; uses dilations),
   // conv2d = physics/naqs_conv2d.hpp, the two-stream masked model (square lattices only).
   // preset: "" or a naqs_conv2d preset (tfim12, heis10, small4, tiny3) that sets network = conv2d
@@ -75,9 +87,11 @@ struct VmcConfig {
   int width = 16, depth = 2, kernel = 3;
   std::vector<int> dilations{1, 2, 4};
   std::string activation = "relu";
-  std::string phase = "real";  // real | complex
+  std::string phase = "real";  // real | complex (rbm: real or complex parameters)
   std::string dtype = "f64";
-  double init_scale = 0.1;  // out_scale of NaqsConv1d::initialise
+  double init_scale = 0.1;  // naqs: out_scale of the model's initialise(); rbm: parameter stddev
+  // ---- sampler (physics/vmc/sampling.hpp; its seed is `seed` below) ----
+  SamplerSettings sampler;
   // ---- training ----
   int64_t steps = 150;
   std::string batch_schedule = "256";
@@ -104,8 +118,8 @@ struct VmcConfig {
   std::string command_line, config_text;  // provenance
 };
 
-// The canonical "key = value" lines that must match for --resume (system, model, optimiser,
-// batch schedule, steps, seed, dtype, device type, mini-batch).
+// The canonical "key = value" lines that must match for --resume (system, model, sampler,
+// optimiser, batch schedule, steps, seed, dtype, device type, mini-batch).
 std::string fingerprint_text(const VmcConfig& c);
 
 struct StepRecord {
@@ -113,6 +127,11 @@ struct StepRecord {
   double lr = 0, energy_mean = 0, energy_err = 0, energy_var = 0, energy_imag = 0;
   double grad_norm = 0, sr_residual = 0, seconds = 0;
   int sr_iterations = 0;
+  // Metropolis only (NaN for exact samples): acceptance rate of the step's draw, tau_int and
+  // split-R-hat of Re E_loc over the chains.
+  double acceptance = std::numeric_limits<double>::quiet_NaN();
+  double energy_tau = std::numeric_limits<double>::quiet_NaN();
+  double energy_r_hat = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct VmcResult {
@@ -133,9 +152,12 @@ struct VmcResult {
 // and make_wavefunction apply it.
 VmcConfig apply_preset(VmcConfig c);
 
-// Builds the Hamiltonian and wavefunction from the config (exposed for tests).
+// Builds the Hamiltonian and wavefunction from the config (exposed for tests): c.model picks
+// make_naqs (the autoregressive models, network conv1d | conv2d) or make_rbm.
 Hamiltonian make_hamiltonian(const VmcConfig& c);
-std::unique_ptr<AutoregressiveWavefunction> make_wavefunction(const VmcConfig& c);
+std::unique_ptr<Wavefunction> make_wavefunction(const VmcConfig& c);
+std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& c);
+std::unique_ptr<Wavefunction> make_rbm(const VmcConfig& c);
 
 // Runs (or resumes) the whole job. Throws UsageError for bad configs and refused checkpoints,
 // Error for failures (non-finite energies included).

@@ -1,17 +1,22 @@
-// Observables of an autoregressive wavefunction from exact i.i.d. samples (DESIGN.md §1, §5),
-// each with its standard error sqrt(Var / n) (the samples are independent, so there is no
-// autocorrelation to correct for). Pauli units; per-site quantities as in DESIGN.md §1:
+// Observables of a wavefunction from the samples of a VmcSampler (DESIGN.md §1, §5), each with an
+// error bar. Exact i.i.d. samples: the standard error sqrt(Var / n). Metropolis chains
+// (physics/mcmc_diagnostics.hpp): per observable the integrated autocorrelation time tau,
+// split-R-hat and ESS = n / tau; the error is the larger of sqrt(Var / ESS) and the spread of the
+// chain means, sd(chain means) / sqrt(C) (the second stays honest when chains do not mix, e.g.
+// when each is stuck in one ferromagnetic sector and tau within a chain looks small). A warning
+// names every observable with R-hat > 1.1 or ESS < kMinEss. Pauli units; per-site quantities as
+// in DESIGN.md §1:
 //   energy          E = <E_loc>, and its sample variance Var = <|E_loc - E|^2>
 //                   (error of Var from the fourth central moment: sqrt((m4 - Var^2) / n))
 //   energy_per_site E / N;  vscore = N Var / E^2 (Wu et al., Science 2024)
-//   abs_mz, mz2     <|m_z|>, <m_z^2>, m_z = sum_i Z_i / N (diagonal: from the samples)
+//   mz, abs_mz, mz2 <m_z>, <|m_z|>, <m_z^2>, m_z = sum_i Z_i / N (diagonal: from the samples)
 //   x_mean          <X> = sum_i <X_i> / N, estimated per sample as
 //                   (1/N) sum_i Re psi(sigma with i flipped) / psi(sigma) through the same
 //                   connected-states primitive as the local energies (a Hamiltonian sum_i X_i)
 //   ms2             staggered <m_s^2>, m_s = sum_i (-1)^(x_i + y_i) Z_i / N
 //   zz_corr[r]      <Z_0 Z_r> for every site r (C(0) = 1), as ED's observables
-// Randomness: the sampler's (seed, stream, global index) keying; the caller picks a stream that
-// training never uses (kObservableStream + k).
+// Randomness: the exact sampler's (seed, stream, global index) keying (the caller picks a stream
+// that training never uses, kObservableStream + k); Metropolis continues its chains.
 // Tests: tests/unit/test_vmc_observables.cpp (estimators vs full enumeration of |psi|^2 on a
 // small chain: exact expectations from the same model within 4 error bars, and the per-sample
 // formulas on hand-made configurations).
@@ -21,6 +26,8 @@
 #include <vector>
 
 #include "physics/hamiltonian.hpp"
+#include "physics/mcmc_diagnostics.hpp"
+#include "physics/vmc/sampling.hpp"
 #include "physics/wavefunction.hpp"
 
 namespace naqs::vmc {
@@ -34,11 +41,26 @@ struct Estimate {
 // Mean and standard error of values (n >= 2 for an error; n = 1 gives err 0).
 Estimate estimate(const std::vector<double>& values);
 
+// Effective sample size below which an observable gets a warning.
+inline constexpr double kMinEss = 100.0;
+
+// Mean and error of values from n_chains chains (sample-major rows, see above); n_chains = 0:
+// independent samples (estimate()). summary (may be null) receives the chain diagnostics.
+Estimate estimate_chains(const std::vector<double>& values, int64_t n_chains,
+                         ChainSummary* summary = nullptr);
+
 struct VmcObservables {
   int64_t n_samples = 0;
+  std::string sampler = "exact";  // kind of the sampler that drew the samples
+  int64_t n_chains = 0;           // 0 for exact samples
+  double acceptance = 0;          // Metropolis acceptance rate of the draw
   Estimate energy, energy_imag, energy_var, energy_per_site, vscore;
-  Estimate abs_mz, mz2, x_mean, ms2;
+  Estimate mz, abs_mz, mz2, x_mean, ms2;
   std::vector<Estimate> zz_corr;  // (N)
+  // Metropolis only: diagnostics of (energy, mz, abs_mz, mz2, x, ms2), in that order, and one
+  // line per observable with R-hat > kRHatWarn or ESS < kMinEss.
+  std::vector<std::pair<std::string, ChainSummary>> diagnostics;
+  std::vector<std::string> warnings;
 };
 
 struct ObservableOptions {
@@ -49,6 +71,11 @@ struct ObservableOptions {
   std::size_t memory_cap_bytes = std::size_t{512} << 20;
 };
 
+// Draws options.n_samples samples with `sampler` (stream options.stream; options.seed unused)
+// and estimates every observable.
+VmcObservables measure_observables(Wavefunction& psi, const Hamiltonian& H, VmcSampler& sampler,
+                                   const ObservableOptions& options);
+// Exact sampling of an autoregressive wavefunction keyed by (options.seed, options.stream).
 VmcObservables measure_observables(AutoregressiveWavefunction& psi, const Hamiltonian& H,
                                    const ObservableOptions& options);
 

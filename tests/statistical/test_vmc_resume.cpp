@@ -4,7 +4,9 @@
 // the environment variable NAQS_EXE (set by CMake for every test).
 //   1. uninterrupted run A;
 //   2. run B is SIGKILLed right after its first checkpoint, then resumed;
-//   3. run C gets SIGTERM: it must checkpoint, exit with status 3, and resume the same way.
+//   3. run C gets SIGTERM: it must checkpoint, exit with status 3, and resume the same way;
+//   4. the same SIGKILL test for an RBM trained by SR on Metropolis samples (the chain states and
+//      the Metropolis step counter must come back from the checkpoint).
 // Compared bitwise: the whole /train/energy_mean trace and the final /results.
 #include <gtest/gtest.h>
 
@@ -31,13 +33,21 @@ std::string exe() {
   return e ? e : "";
 }
 
-std::vector<std::string> vmc_args(const std::string& output, bool resume) {
-  // Adam: the optimiser with the most state (moments and step counter) to restore.
-  std::vector<std::string> a = {exe(), "vmc", "--L", "10", "--width", "4", "--depth", "1",
-                                "--optimizer", "adam", "--lr", "0.01", "--steps", "60",
+std::vector<std::string> vmc_args(const std::string& output, bool resume, bool rbm = false) {
+  std::vector<std::string> a = {exe(), "vmc", "--L", "10", "--steps", "60",
                                 "--batch", "128:20,256", "--checkpoint-every", "5",
                                 "--obs-samples", "2048", "--ed-max-sites", "0", "--quiet",
                                 "--output", output, "--seed", "7"};
+  // Adam: the optimiser with the most state (moments and step counter) to restore.
+  const std::vector<std::string> naqs = {"--width", "4", "--depth", "1", "--optimizer", "adam",
+                                         "--lr", "0.01"};
+  // Metropolis with global flips: chains, step counter and every move kind must be restored.
+  const std::vector<std::string> metropolis = {"--model", "rbm", "--alpha", "1", "--optimizer",
+                                               "sr", "--lr", "0.02", "--sampler", "metropolis",
+                                               "--mc-chains", "16", "--mc-burn-in", "2",
+                                               "--mc-global-flip", "0.05"};
+  const std::vector<std::string>& m = rbm ? metropolis : naqs;
+  a.insert(a.end(), m.begin(), m.end());
   if (resume) a.push_back("--resume");
   return a;
 }
@@ -143,6 +153,19 @@ TEST_F(VmcResume, SigtermCheckpointsExitsWithThreeAndResumes) {
   ASSERT_EQ(WEXITSTATUS(status), 3);
   ASSERT_EQ(run_to_end(vmc_args(c, true)), 0);
   expect_same(read(a), read(c));
+}
+
+TEST_F(VmcResume, MetropolisRbmSigkillThenResumeEqualsUninterruptedRun) {
+  const std::string a = path("a.h5"), b = path("b.h5");
+  ASSERT_EQ(run_to_end(vmc_args(a, false, true)), 0);
+  const int status = run_and_signal(vmc_args(b, false, true), b + ".ckpt", SIGKILL);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the run ended before it could be killed (status " << status << ")";
+  ASSERT_EQ(run_to_end(vmc_args(b, true, true)), 0);
+  expect_same(read(a), read(b));
+  // and the per-step acceptance rates, which depend on every chain state
+  EXPECT_EQ(H5File::open_read(b).read_doubles("/train/acceptance"),
+            H5File::open_read(a).read_doubles("/train/acceptance"));
 }
 
 TEST_F(VmcResume, CorruptCheckpointIsRefusedAndKept) {

@@ -106,7 +106,7 @@ TEST(VmcObservables, EstimatorsMatchEnumerationOfTheSameWavefunction) {
   VmcConfig c = small_config(8);
   c.init_scale = 1.0;  // a far-from-uniform random state
   const Hamiltonian H = make_hamiltonian(c);
-  auto psi = make_wavefunction(c);
+  auto psi = make_naqs(c);
   const ExactOfPsi ex = enumerate(*psi, H);
   ObservableOptions oo;
   oo.n_samples = 8000;
@@ -217,7 +217,7 @@ TEST(VmcDriver, NonFiniteEnergyStopsTheRunAndKeepsTheCheckpoint) {
   c.steps = 5;
   c.max_ed_sites = 0;
   c.checkpoint = temp_path("nan.ckpt");
-  auto psi = make_wavefunction(c);
+  auto psi = make_naqs(c);
   Tensor flat = psi->params().flat();
   std::vector<double> p = flat.to_vector<double>();
   p.back() = std::numeric_limits<double>::quiet_NaN();  // an output bias
