@@ -304,6 +304,17 @@ int main(int argc, char** argv) {
       if (!big_case.empty() && big_case != sv.key) continue;
       ed::LanczosOptions opts;
       opts.tol = tol;
+      const auto t_start = Clock::now();
+      opts.progress = [&](const ed::LanczosProgress& p) {
+        if (p.step % 10 != 0) return;
+        if (p.pass == 1)
+          std::printf("    pass 1 step %4d  theta %.12f  residual estimate %.2e  %7.1f s\n",
+                      p.step, p.energy, p.residual_estimate, seconds_since(t_start));
+        else
+          std::printf("    pass 2 step %4d / %d  %7.1f s\n", p.step, p.steps,
+                      seconds_since(t_start));
+        std::fflush(stdout);
+      };
       const double c0 = cpu_seconds();
       const ed::EdSolution s = ed::solve_ground_state(sv.H, sv.n_down, Device::cpu(), opts);
       const double cpu_s = cpu_seconds() - c0;

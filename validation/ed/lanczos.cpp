@@ -171,6 +171,7 @@ LanczosResult lanczos_ground_state(int64_t n, const ApplyFn& apply, const Lanczo
       const double scale_e = theta != 0 ? std::abs(theta) : 1.0;
       res.iterations = j + 1;
       res.residual_estimate = bn * std::abs(y.back()) / scale_e;
+      if (opts.progress) opts.progress({1, j + 1, 0, theta, res.residual_estimate});
       if (res.residual_estimate <= opts.tol) {
         res.stop_criterion = cat("residual estimate beta*|y_m|/|E| = ", res.residual_estimate,
                                  " <= tol = ", opts.tol, " after ", j + 1, " Lanczos steps");
@@ -213,6 +214,7 @@ LanczosResult lanczos_ground_state(int64_t n, const ApplyFn& apply, const Lanczo
       v_prev = v;
       v = w;
       w = old_prev;
+      if (opts.progress) opts.progress({2, j + 2, m, 0, 0});
     }
     // ---- independent check: E = <ψ|A|ψ>, ||Aψ − Eψ|| / |E| ----
     scale(psi, 1 / norm(psi, n), n);

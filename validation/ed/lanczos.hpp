@@ -24,11 +24,22 @@ namespace naqs::ed {
 
 using ApplyFn = std::function<void(const double* x, double* y)>;  // x, y are (dim,)
 
+// Reported after every Krylov step (long runs print it): pass 1 or 2, the step, and in pass 1
+// the lowest Ritz value and its residual estimate (pass 2: the step count it will reach).
+struct LanczosProgress {
+  int pass = 1;
+  int step = 0;
+  int steps = 0;               // pass 2: steps in all (pass 1: 0, not known in advance)
+  double energy = 0;           // pass 1: lowest Ritz value θ
+  double residual_estimate = 0;
+};
+
 struct LanczosOptions {
   double tol = 1e-12;        // relative residual ||Aψ − Eψ|| / |E| to reach
   int max_iterations = 1000;  // Krylov steps per pass
   int max_restarts = 4;
   uint64_t seed = 20261129;  // start vector (uniform in [−1, 1) from a fixed-seed generator)
+  std::function<void(const LanczosProgress&)> progress;  // optional
 };
 
 struct LanczosResult {
