@@ -115,7 +115,7 @@ Stream stream_bandwidth(int reps) {
 
 Timing time_matvec(int64_t dim, int reps,
                    const std::function<void(const double*, double*)>& apply) {
-  std::unique_ptr<double[]> x(new double[dim]), y(new double[dim]);
+  ed::VectorBuffer x = ed::make_vector_buffer(dim), y = ed::make_vector_buffer(dim);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < dim; ++i) {
     x[i] = 1.0 / (1 + i % 7);

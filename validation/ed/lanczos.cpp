@@ -2,9 +2,12 @@
 #include "validation/ed/lanczos.hpp"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <memory>
 
 #include "host/core/error.hpp"
@@ -54,8 +57,8 @@ void scale(double* a, double c, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] *= c;
 }
 
-using Buffer = std::unique_ptr<double[]>;
-Buffer make_buffer(int64_t n) { return Buffer(new double[n]); }  // uninitialised
+using Buffer = VectorBuffer;
+Buffer make_buffer(int64_t n) { return make_vector_buffer(n); }
 
 // The Lanczos recurrence step shared by both passes: w = A v − β_prev v_prev − α v, where α is
 // computed (pass 1, alpha_out non-null) or given. Returns ||w||² when asked.
@@ -87,6 +90,26 @@ double recurrence(const ApplyFn& apply, const double* v, const double* v_prev, d
 }
 
 }  // namespace
+
+void FreeDeleter::operator()(double* p) const { std::free(p); }
+
+VectorBuffer make_vector_buffer(int64_t n) {
+  NAQS_CHECK(n >= 0, "make_vector_buffer: n = ", n);
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  std::size_t bytes = std::max<std::size_t>(8, static_cast<std::size_t>(n) * sizeof(double));
+  void* p = nullptr;
+  if (bytes >= kHuge) {
+    bytes = (bytes + kHuge - 1) / kHuge * kHuge;
+    p = std::aligned_alloc(kHuge, bytes);
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure just means small pages
+#endif
+  } else {
+    p = std::malloc(bytes);
+  }
+  if (!p) throw std::bad_alloc();
+  return VectorBuffer(static_cast<double*>(p));
+}
 
 double dot(const double* a, const double* b, int64_t n) {
   return block_sum(n, [&](int64_t lo, int64_t hi) {

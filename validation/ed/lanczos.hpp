@@ -17,6 +17,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,15 @@ double tridiagonal_lowest(const std::vector<double>& alpha, const std::vector<do
 // with `vectors` non-null it receives the eigenvectors as its columns (n, n) row-major.
 std::vector<double> dense_eigen(std::vector<double> a, int64_t n,
                                 std::vector<double>* vectors = nullptr);
+
+// An uninitialised float64 vector of n elements for ED-sized data: vectors of 2 MiB and more are
+// 2 MiB-aligned and advised to use transparent huge pages (fewer page faults when first touched
+// and fewer TLB misses in the matvec's far accesses), others come from malloc.
+struct FreeDeleter {
+  void operator()(double* p) const;
+};
+using VectorBuffer = std::unique_ptr<double[], FreeDeleter>;
+VectorBuffer make_vector_buffer(int64_t n);
 
 // Deterministic reductions (fixed blocks, then a serial sum: the same bits for any thread count).
 double dot(const double* a, const double* b, int64_t n);
