@@ -108,7 +108,11 @@ int run_cli(int argc, char** argv) {
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).run(), vm);
+    po::positional_options_description positional;
+    if (cmd->positional) positional.add(cmd->positional, 1);
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional)
+                  .run(),
+              vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
       return 0;

@@ -22,6 +22,8 @@ struct Command {
   const char* summary;
   void (*add_options)(po::options_description& desc);
   int (*run)(const CommandContext& ctx);
+  // When set, bare arguments (not options) are the values of this option ("naqs collect DIR").
+  const char* positional = nullptr;
 };
 
 bool register_command(const Command& c);

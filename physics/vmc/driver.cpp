@@ -91,6 +91,13 @@ class Trainer {
       optimizer_ = optim::make_optimizer(c.optimizer, c.adam, c.momentum);
     }
     Tensor flat = psi_->params().flat();
+    if (!c.init_parameters.empty()) {
+      NAQS_REQUIRE(static_cast<int64_t>(c.init_parameters.size()) == flat.numel(),
+                   "warm-start parameters have ", c.init_parameters.size(),
+                   " values, the model has ", flat.numel(), " (same model settings needed)");
+      flat.copy_from(from_host_f64(c.init_parameters, {flat.numel()}, flat.dtype(),
+                                   flat.device()));
+    }
     optimizer_->init(flat);
     grad_ = Tensor::zeros(flat.shape(), flat.dtype(), flat.device());
   }
@@ -514,6 +521,11 @@ std::string fingerprint_text(const VmcConfig& c) {
       << "\nmc_p_global = " << c.sampler.p_global << "\n";
   } else {
     o << "sampler = " << kind << "\n";
+  }
+  if (!c.init_parameters.empty()) {
+    std::string bytes(reinterpret_cast<const char*>(c.init_parameters.data()),
+                      c.init_parameters.size() * sizeof(double));
+    o << "init_parameters = " << fingerprint_hash(bytes) << "\n";
   }
   return o.str();
 }

@@ -92,6 +92,10 @@ struct VmcConfig {
   double init_scale = 0.1;  // naqs: out_scale of the model's initialise(); rbm: parameter stddev
   // ---- sampler (physics/vmc/sampling.hpp; its seed is `seed` below) ----
   SamplerSettings sampler;
+  // Warm start: when non-empty, the flat parameters (P, the model's layout) replace the
+  // initialisation (naqs sweep passes the previous field's trained parameters). Recorded in the
+  // fingerprint by hash, so a checkpoint of a cold run is not resumed as a warm one.
+  std::vector<double> init_parameters;
   // ---- training ----
   int64_t steps = 150;
   std::string batch_schedule = "256";

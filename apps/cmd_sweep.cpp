@@ -1,0 +1,250 @@
+// naqs sweep: a transverse-field sweep of the TFIM, one task per h (workflow/sweep.hpp,
+// docs/SWEEP.md). Three modes:
+//   naqs sweep [options]                 all tasks in order, warm-starting each VMC method from
+//                                        the previous h; then collect + report into the directory
+//   naqs sweep [options] --task N        one task (a Slurm array element; without --task the
+//                                        index comes from SLURM_ARRAY_TASK_ID when it is set)
+//   naqs sweep [options] --list          the tasks (index, h, file, state); writes nothing
+// With no options: the embedded default (periodic TFIM chain N = 16, h = 0.5 ... 1.5, NAQS vs
+// ED, CPU) into sweep-<UTC time>/.
+//
+// Exit status: 0 done (tasks already complete are skipped); 1 failure; 2 bad input (nothing
+// written); 3 stopped by SIGTERM/SIGUSR1/SIGINT with a checkpoint: run the same command again
+// (or let Slurm requeue the task) to resume.
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+
+#include "host/cli/command.hpp"
+#include "host/cli/values.hpp"
+#include "host/core/error.hpp"
+#include "host/core/stop_signal.hpp"
+#include "workflow/collect.hpp"
+#include "workflow/report.hpp"
+#include "workflow/sweep.hpp"
+
+namespace {
+
+using namespace naqs;
+using workflow::SweepSpec;
+
+constexpr int kExitInterrupted = 3;
+constexpr const char* kDefaultH = "0.5:1.5:0.25";
+constexpr const char* kDefaultMethods = "naqs,ed";
+
+void sweep_options(po::options_description& desc) {
+  const vmc::VmcConfig d;
+  const SweepSpec s;
+  desc.add_options()
+      // what to sweep
+      ("h", po::value<std::string>()->default_value(kDefaultH),
+       "transverse fields: a value, a list 0.5,1,2 or a range start:stop:step (one task each)")
+      ("methods", po::value<std::string>()->default_value(kDefaultMethods),
+       "comma-separated: naqs (NAQS, exact samples), mcmc (Metropolis + RBM), ed (exact)")
+      ("out,o", po::value<std::string>()->default_value(""),
+       "sweep directory (default: sweep-<UTC time>; required with --task and --list)")
+      ("task", po::value<std::string>(),
+       "run only task N (0-based; default: $SLURM_ARRAY_TASK_ID when set, else all tasks)")
+      ("list", po::bool_switch(), "print the tasks (index, h, file, state) and exit")
+      // system (TFIM, Pauli units: H = -J sum ZZ - h sum X - hz sum Z)
+      ("lattice", po::value<std::string>()->default_value(d.lattice), "chain | square")
+      ("L", po::value<int>()->default_value(d.length_x), "sites of the chain / Lx of the square")
+      ("Ly", po::value<int>()->default_value(d.length_y), "Ly of the square (1 for a chain)")
+      ("boundary", po::value<std::string>()->default_value("pbc"), "pbc | obc")
+      ("J", po::value<double>()->default_value(d.J), "coupling J")
+      ("hz", po::value<double>()->default_value(d.hz), "longitudinal field hz")
+      // VMC methods (the rest as `naqs vmc`'s defaults, docs/VMC.md)
+      ("steps", po::value<int64_t>()->default_value(d.steps), "training steps of a cold start")
+      ("warm-steps", po::value<int64_t>()->default_value(60),
+       "training steps of a warm start (local sweeps: from the previous h's parameters)")
+      ("no-warm-start", po::bool_switch(), "start every h from a fresh initialisation")
+      ("batch", po::value<std::string>()->default_value(d.batch_schedule),
+       "batch schedule B1:S1,B2:S2,...,Bk")
+      ("minibatch", po::value<int64_t>()->default_value(d.minibatch), "samples evaluated at once")
+      ("optimizer", po::value<std::string>()->default_value(d.optimizer), "adam | sgd | sr | minsr")
+      ("lr", po::value<double>()->default_value(d.lr), "learning rate")
+      ("lr-schedule", po::value<std::string>()->default_value(d.lr_schedule),
+       "constant | cosine[:f] | step:K:gamma | exp:gamma")
+      ("diag-shift", po::value<double>()->default_value(d.sr.diag_shift), "SR / minSR shift")
+      ("width", po::value<int>()->default_value(d.width), "NAQS channels per layer")
+      ("depth", po::value<int>()->default_value(d.depth), "NAQS residual blocks")
+      ("kernel", po::value<int>()->default_value(d.kernel), "NAQS taps per masked convolution")
+      ("dilations", po::value<std::string>()->default_value("1,2,4"), "NAQS dilation per block")
+      ("dtype", po::value<std::string>()->default_value(d.dtype), "f64 | f32")
+      ("seed", po::value<uint64_t>()->default_value(d.seed), "seed; task k uses seed + k")
+      ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda | cuda:N | auto")
+      ("obs-samples", po::value<int64_t>()->default_value(4096),
+       "samples for the final observables of each VMC run")
+      ("checkpoint-every", po::value<int64_t>()->default_value(d.checkpoint_every),
+       "steps between VMC checkpoints (a killed task resumes from the last one)")
+      ("ed-max-sites", po::value<int>()->default_value(s.ed_max_sites),
+       "exact reference by ED up to this many sites (0: closed form only)")
+      // outputs
+      ("no-report", po::bool_switch(), "local sweep: do not collect and report at the end")
+      ("python", po::value<std::string>()->default_value(""),
+       "Python for the report (default /usr/bin/python3)")
+      ("quiet", po::bool_switch(), "no progress output");
+}
+
+std::vector<int> parse_dilations(const std::string& s) {
+  std::vector<int> v;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const double x = parse_number(item, "dilations");
+    NAQS_REQUIRE(x >= 1 && x == static_cast<int>(x), "--dilations: '", s,
+                 "' is not a comma-separated list of positive integers");
+    v.push_back(static_cast<int>(x));
+  }
+  NAQS_REQUIRE(!v.empty() && s.back() != ',', "--dilations: '", s, "' is empty or malformed");
+  return v;
+}
+
+// A task index from --task or $SLURM_ARRAY_TASK_ID: a non-negative integer.
+int64_t parse_task(const std::string& text, const std::string& where) {
+  NAQS_REQUIRE(!text.empty() && text.size() <= 12 &&
+                   text.find_first_not_of("0123456789") == std::string::npos,
+               where, ": '", text, "' is not a task index (a non-negative integer)");
+  return std::stoll(text);
+}
+
+std::string default_dir_name() {
+  std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "sweep-%Y%m%d-%H%M%S", std::gmtime(&t));
+  return buf;
+}
+
+SweepSpec spec_from(const CommandContext& ctx) {
+  const po::variables_map& vm = *ctx.vm;
+  auto str = [&](const char* k) { return vm[k].as<std::string>(); };
+  SweepSpec s;
+  vmc::VmcConfig& c = s.base;
+  c.hamiltonian = "tfim";
+  c.lattice = str("lattice");
+  c.length_x = vm["L"].as<int>();
+  c.length_y = vm["Ly"].as<int>();
+  const std::string boundary = str("boundary");
+  NAQS_REQUIRE(boundary == "pbc" || boundary == "obc", "--boundary must be pbc or obc, got '",
+               boundary, "'");
+  c.periodic = boundary == "pbc";
+  c.J = vm["J"].as<double>();
+  c.hz = vm["hz"].as<double>();
+  c.steps = vm["steps"].as<int64_t>();
+  c.batch_schedule = str("batch");
+  c.minibatch = vm["minibatch"].as<int64_t>();
+  c.optimizer = str("optimizer");
+  c.lr = vm["lr"].as<double>();
+  c.lr_schedule = str("lr-schedule");
+  c.sr.diag_shift = vm["diag-shift"].as<double>();
+  c.width = vm["width"].as<int>();
+  c.depth = vm["depth"].as<int>();
+  c.kernel = vm["kernel"].as<int>();
+  c.dilations = parse_dilations(str("dilations"));
+  c.dtype = str("dtype");
+  c.seed = vm["seed"].as<uint64_t>();
+  c.device = str("device");
+  c.obs_samples = vm["obs-samples"].as<int64_t>();
+  c.checkpoint_every = vm["checkpoint-every"].as<int64_t>();
+  NAQS_REQUIRE(c.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
+  c.quiet = vm["quiet"].as<bool>();
+  s.h_values = parse_value_list(str("h"), "h");
+  s.methods = workflow::parse_methods(str("methods"));
+  s.warm_steps = vm["warm-steps"].as<int64_t>();
+  NAQS_REQUIRE(s.warm_steps >= 0, "--warm-steps must be >= 0, got ", s.warm_steps);
+  s.warm_start = !vm["no-warm-start"].as<bool>();
+  s.ed_max_sites = vm["ed-max-sites"].as<int>();
+  s.dir = str("out");
+  s.command_line = ctx.command_line;
+  s.config_text = ctx.config_text;
+  return s;
+}
+
+// After a complete local sweep: collect into <dir>/collected.h5 (when absent) and report.
+void finish_local(const SweepSpec& spec, const CommandContext& ctx, const std::string& python) {
+  workflow::CollectOptions co;
+  co.dir = spec.dir;
+  co.command_line = ctx.command_line;
+  co.config_text = ctx.config_text;
+  const std::string collected = workflow::default_collect_output(spec.dir);
+  if (std::filesystem::exists(collected)) {
+    std::printf("sweep: '%s' exists (left as it is; 'naqs collect %s --force' refreshes it)\n",
+                collected.c_str(), spec.dir.c_str());
+    return;
+  }
+  workflow::collect_sweep(co);
+  std::printf("sweep: collected table '%s'\n", collected.c_str());
+  std::string why;
+  if (!workflow::python_can_report(workflow::find_python(python), &why)) {
+    std::printf("sweep: no report (%s; install python3-matplotlib python3-h5py, then run "
+                "'naqs report %s')\n", why.c_str(), spec.dir.c_str());
+    return;
+  }
+  workflow::ReportOptions ro;
+  ro.input = collected;
+  ro.python = python;
+  workflow::make_report(ro);
+  std::printf("sweep: report in '%s/report' (summary.md and PNG plots)\n", spec.dir.c_str());
+}
+
+int sweep_run(const CommandContext& ctx) {
+  const po::variables_map& vm = *ctx.vm;
+  SweepSpec spec = spec_from(ctx);
+  std::optional<int64_t> task;
+  if (vm.count("task")) task = parse_task(vm["task"].as<std::string>(), "--task");
+  else if (const char* env = std::getenv("SLURM_ARRAY_TASK_ID"))
+    task = parse_task(env, "SLURM_ARRAY_TASK_ID");
+  const bool list = vm["list"].as<bool>();
+  NAQS_REQUIRE(!(list && vm.count("task")), "--list and --task exclude each other");
+  if (spec.dir.empty()) {
+    NAQS_REQUIRE(!task && !list, task ? "a single task (--task or SLURM_ARRAY_TASK_ID) needs "
+                 "--out DIR, the directory shared by all tasks of the sweep"
+                                      : "--list needs --out DIR");
+    spec.dir = default_dir_name();
+  }
+  workflow::validate_spec(spec);
+  const int64_t n = workflow::n_tasks(spec);
+  if (task)
+    NAQS_REQUIRE(*task < n, "task ", *task, " does not exist: this sweep has ", n,
+                 " tasks (0 to ", n - 1, ")");
+
+  if (list) {
+    std::printf("# naqs sweep: %lld tasks in '%s', methods %s; as a Slurm array: --array=0-%lld\n"
+                "# task h file state\n",
+                static_cast<long long>(n), spec.dir.c_str(),
+                workflow::join_methods(spec.methods).c_str(), static_cast<long long>(n - 1));
+    for (const workflow::TaskInfo& t : workflow::list_tasks(spec))
+      std::printf("%lld %.10g %s %s\n", static_cast<long long>(t.index), t.h, t.file.c_str(),
+                  workflow::task_state_name(t.state));
+    return 0;
+  }
+
+  if (task) {
+    workflow::prepare_sweep_dir(spec);
+    StopSignalGuard signals;
+    const workflow::TaskResult r = workflow::run_sweep_task(spec, *task);
+    return r.outcome == workflow::TaskOutcome::interrupted ? kExitInterrupted : 0;
+  }
+
+  const workflow::SweepRunSummary s = workflow::run_sweep_local(spec);
+  if (s.interrupted) {
+    std::printf("sweep: stopped by a signal; run the same command again to resume (%s)\n",
+                spec.dir.c_str());
+    return kExitInterrupted;
+  }
+  std::printf("sweep: %lld tasks run, %lld already complete, %.1f s, directory '%s'\n",
+              static_cast<long long>(s.ran), static_cast<long long>(s.skipped), s.seconds,
+              spec.dir.c_str());
+  if (!vm["no-report"].as<bool>()) finish_local(spec, ctx, vm["python"].as<std::string>());
+  return 0;
+}
+
+}  // namespace
+
+NAQS_COMMAND("sweep",
+             "transverse-field sweep of the TFIM: NAQS / MCMC / ED per h, one HDF5 file per task "
+             "(default: chain N=16, h=0.5..1.5); --task N for one Slurm array task; exit 3 = "
+             "stopped by a signal, rerun to resume",
+             sweep_options, sweep_run);
