@@ -471,8 +471,10 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
         continue;
       }
       const H5File src = H5File::open_read(run.output);
-      f.set_attr(g, "kind", cat("vmc ", std::string(std::get<std::string>(
-                                            src.get_attr("/model", "architecture")))));
+      f.set_attr(g, "kind", cat("vmc ", src.has_attr("/model", "architecture")
+                                            ? std::get<std::string>(
+                                                  src.get_attr("/model", "architecture"))
+                                            : std::string("?")));
       f.set_attr(g, "seconds", run.seconds);
       f.set_attr(g, "steps", run.steps);
       f.set_attr(g, "seed", static_cast<int64_t>(run.seed));
@@ -510,6 +512,10 @@ SweepRunSummary run_sweep_local(const SweepSpec& spec) {
   SweepRunSummary s;
   std::string previous;
   for (int64_t k = 0; k < n_tasks(spec); ++k) {
+    if (stop_requested()) {
+      s.interrupted = true;
+      break;
+    }
     const std::string warm = spec.warm_start && !previous.empty() ? previous : std::string();
     const TaskResult r = run_sweep_task(spec, k, warm);
     if (r.outcome == TaskOutcome::interrupted) {
