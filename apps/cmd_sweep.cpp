@@ -6,7 +6,7 @@
 //                                        index comes from SLURM_ARRAY_TASK_ID when it is set)
 //   naqs sweep [options] --list          the tasks (index, h, file, state); writes nothing
 // With no options: the embedded default (periodic TFIM chain N = 16, h = 0.5 ... 1.5, NAQS vs
-// ED, CPU) into sweep-<UTC time>/.
+// MCMC vs ED, CPU) into sweep-<UTC time>/.
 //
 // Exit status: 0 done (tasks already complete are skipped); 1 failure; 2 bad input (nothing
 // written); 3 stopped by SIGTERM/SIGUSR1/SIGINT with a checkpoint: run the same command again
@@ -33,7 +33,7 @@ using workflow::SweepSpec;
 
 constexpr int kExitInterrupted = 3;
 constexpr const char* kDefaultH = "0.5:1.5:0.25";
-constexpr const char* kDefaultMethods = "naqs,ed";
+constexpr const char* kDefaultMethods = "naqs,mcmc,ed";
 
 void sweep_options(po::options_description& desc) {
   const vmc::VmcConfig d;
@@ -56,7 +56,8 @@ void sweep_options(po::options_description& desc) {
       ("boundary", po::value<std::string>()->default_value("pbc"), "pbc | obc")
       ("J", po::value<double>()->default_value(d.J), "coupling J")
       ("hz", po::value<double>()->default_value(d.hz), "longitudinal field hz")
-      // VMC methods (the rest as `naqs vmc`'s defaults, docs/VMC.md)
+      // VMC methods: naqs = NAQS + exact samples, mcmc = RBM + Metropolis; shared training
+      // options (the rest as `naqs vmc`'s defaults, docs/VMC.md)
       ("steps", po::value<int64_t>()->default_value(d.steps), "training steps of a cold start")
       ("warm-steps", po::value<int64_t>()->default_value(60),
        "training steps of a warm start (local sweeps: from the previous h's parameters)")
@@ -73,6 +74,13 @@ void sweep_options(po::options_description& desc) {
       ("depth", po::value<int>()->default_value(d.depth), "NAQS residual blocks")
       ("kernel", po::value<int>()->default_value(d.kernel), "NAQS taps per masked convolution")
       ("dilations", po::value<std::string>()->default_value("1,2,4"), "NAQS dilation per block")
+      ("alpha", po::value<double>()->default_value(d.alpha), "mcmc: RBM hidden units per site")
+      ("mc-chains", po::value<int64_t>()->default_value(d.sampler.n_chains),
+       "mcmc: Metropolis chains (batch sizes and --obs-samples must be multiples)")
+      ("mc-burn-in", po::value<int64_t>()->default_value(d.sampler.burn_in),
+       "mcmc: burn-in sweeps at the start of every draw")
+      ("mc-sweeps", po::value<int64_t>()->default_value(d.sampler.sweeps_between),
+       "mcmc: sweeps between consecutive samples of a chain")
       ("dtype", po::value<std::string>()->default_value(d.dtype), "f64 | f32")
       ("seed", po::value<uint64_t>()->default_value(d.seed), "seed; task k uses seed + k")
       ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda | cuda:N | auto")
@@ -143,6 +151,10 @@ SweepSpec spec_from(const CommandContext& ctx) {
   c.depth = vm["depth"].as<int>();
   c.kernel = vm["kernel"].as<int>();
   c.dilations = parse_dilations(str("dilations"));
+  c.alpha = vm["alpha"].as<double>();
+  c.sampler.n_chains = vm["mc-chains"].as<int64_t>();
+  c.sampler.burn_in = vm["mc-burn-in"].as<int64_t>();
+  c.sampler.sweeps_between = vm["mc-sweeps"].as<int64_t>();
   c.dtype = str("dtype");
   c.seed = vm["seed"].as<uint64_t>();
   c.device = str("device");
@@ -245,6 +257,6 @@ int sweep_run(const CommandContext& ctx) {
 
 NAQS_COMMAND("sweep",
              "transverse-field sweep of the TFIM: NAQS / MCMC / ED per h, one HDF5 file per task "
-             "(default: chain N=16, h=0.5..1.5); --task N for one Slurm array task; exit 3 = "
+             "(default: chain N=16, h=0.5..1.5, NAQS vs MCMC vs ED); --task N for one Slurm array task; exit 3 = "
              "stopped by a signal, rerun to resume",
              sweep_options, sweep_run);

@@ -13,6 +13,7 @@
 #include "host/io/hdf5.hpp"
 #include "physics/vmc/checkpoint.hpp"
 #include "physics/vmc/exact_reference.hpp"
+#include "physics/vmc/sampling.hpp"
 
 namespace naqs::workflow {
 namespace {
@@ -70,11 +71,16 @@ vmc::VmcConfig method_config(const SweepSpec& spec, SweepMethod m, int64_t task)
   c.seed = spec.base.seed + static_cast<uint64_t>(task);
   c.max_ed_sites = 0;  // the task computes the exact reference once for all methods
   switch (m) {
-    case SweepMethod::naqs:
+    case SweepMethod::naqs:  // the NAQS with exact autoregressive samples
+      c.model = "naqs";
+      c.sampler.kind = "exact";
       break;
-    case SweepMethod::mcmc:
+    case SweepMethod::mcmc:  // an RBM with Metropolis samples (the sweep's --alpha, --mc-*)
+      c.model = "rbm";
+      c.sampler.kind = "metropolis";
+      break;
     case SweepMethod::ed:
-      NAQS_CHECK(false, "method_config: ", method_name(m), " is not a VMC method of this build");
+      NAQS_CHECK(false, "method_config: ed is not a VMC method");
   }
   return c;
 }
@@ -227,9 +233,6 @@ void validate_spec(const SweepSpec& spec) {
   const int n = c.length_x * c.length_y;
   bool any_vmc = false;
   for (SweepMethod m : spec.methods) {
-    if (m == SweepMethod::mcmc)
-      throw UsageError("--methods: 'mcmc' (Metropolis + RBM) needs the Metropolis sampler in the "
-                       "VMC driver, which this build does not have yet; use naqs,ed");
     if (m == SweepMethod::ed)
       NAQS_REQUIRE(n <= spec.ed_max_sites, "--methods ed: ", n, " sites is more than "
                    "--ed-max-sites ", spec.ed_max_sites, " (raise it, or drop ed)");
@@ -245,7 +248,19 @@ void validate_spec(const SweepSpec& spec) {
                      c.optimizer == "minsr",
                  "--optimizer must be adam, sgd, sr or minsr, got '", c.optimizer, "'");
     NAQS_REQUIRE(c.minibatch >= 1, "--minibatch must be >= 1, got ", c.minibatch);
-    vmc::make_wavefunction(probe);  // model sizes, dtype, device
+    // Everything the driver checks when it starts, for each VMC method (sample counts against
+    // the Metropolis chains included), before the sweep creates any file.
+    for (SweepMethod m : spec.methods) {
+      if (!is_vmc_method(m)) continue;
+      const vmc::VmcConfig mc = method_config(spec, m, 0);
+      const Hamiltonian H = vmc::make_hamiltonian(mc);
+      const std::unique_ptr<Wavefunction> psi = vmc::make_wavefunction(mc);  // sizes, dtype, device
+      const std::unique_ptr<vmc::VmcSampler> sampler =
+          vmc::make_sampler(mc.sampler, *psi, H, mc.sz_zero);
+      for (const vmc::BatchStage& st : vmc::BatchSchedule::parse(mc.batch_schedule).stages)
+        sampler->check_sample_count(st.batch_size, cat("--batch size ", st.batch_size));
+      sampler->check_sample_count(mc.obs_samples, "--obs-samples");
+    }
   }
 }
 

@@ -11,10 +11,11 @@
 //     work/task-0003/<method>.ckpt  runs (a killed task resumes from them); removed when the
 //                                   task file has been written
 //
-// Methods: naqs (the 1D NAQS with exact samples, physics/vmc/driver.hpp), mcmc (Metropolis
-// sampling, not yet in the VMC driver: refused with a clear message until it lands) and ed (the
-// exact reference, Lanczos/closed form, physics/vmc/exact_reference.hpp). Every task computes the
-// exact reference once (when the system is small enough) and stores relative errors.
+// Methods: naqs (the NAQS with exact autoregressive samples) and mcmc (an RBM with Metropolis
+// samples), both trained by the VMC driver (physics/vmc/driver.hpp) with the same optimiser
+// settings, and ed (the exact reference, Lanczos / closed form, physics/vmc/exact_reference.hpp).
+// Every task computes the exact reference once (when the system is small enough) and stores
+// every method's relative errors against it.
 //
 // Tasks are idempotent: a task whose file exists (and belongs to this sweep) is skipped; a task
 // killed by SIGTERM/SIGUSR1/SIGINT stops after the current VMC step with a checkpoint, and

@@ -44,7 +44,7 @@ std::string slurp(const fs::path& p) {
 
 // A tiny sweep: 4-site periodic chain, 3 fields, NAQS (4 steps, warm 2) and ED.
 const std::string kTinyLoud =
-    " --L 4 --h 0.5,1,1.5 --methods naqs,ed --steps 4 --warm-steps 2 --batch 32 "
+    " --L 4 --h 0.5,1,1.5 --methods naqs,mcmc,ed --steps 4 --warm-steps 2 --batch 32 "
     "--obs-samples 64 --width 4 --depth 1 --dilations 1";
 const std::string kTiny = kTinyLoud + " --quiet";
 
@@ -107,6 +107,8 @@ TEST_F(Sweep, LocalSweepWritesTasksCollectsAndReports) {
     const double e_exact = tfim_chain_energy(4, 1.0, 1.0);
     EXPECT_NEAR(f.read_doubles("/exact/energy")[0], e_exact, 1e-12 * std::abs(e_exact));
     EXPECT_EQ(f.read_doubles("/methods/ed/results/energy_err")[0], 0.0);
+    EXPECT_EQ(std::get<std::string>(f.get_attr("/methods/mcmc", "kind")), "vmc rbm");
+    EXPECT_TRUE(f.exists("/methods/mcmc/results/energy_mean"));
     EXPECT_TRUE(f.exists("/methods/naqs/train/energy_mean"));
     EXPECT_EQ(f.dims("/methods/naqs/train/energy_mean")[0], 2) << "warm start: --warm-steps 2";
     EXPECT_EQ(std::get<std::string>(f.get_attr("/sweep", "warm_start_from")),
@@ -119,18 +121,19 @@ TEST_F(Sweep, LocalSweepWritesTasksCollectsAndReports) {
   {
     H5File f = H5File::open_read((d / "collected.h5").string());
     EXPECT_EQ(f.read_doubles("/table/h"), (std::vector<double>{0.5, 1.0, 1.5}));
-    EXPECT_EQ(std::get<std::string>(f.get_attr("/table", "methods")), "naqs,ed");
+    EXPECT_EQ(std::get<std::string>(f.get_attr("/table", "methods")), "naqs,mcmc,ed");
     const auto& obs = workflow::sweep_observables();
     const int64_t Q = static_cast<int64_t>(obs.size());
-    EXPECT_EQ(f.dims("/table/value"), (std::vector<int64_t>{3, 2, Q}));
-    EXPECT_EQ(f.read_int64s("/table/present"), (std::vector<int64_t>(6, 1)));
+    EXPECT_EQ(f.dims("/table/value"), (std::vector<int64_t>{3, 3, Q}));
+    EXPECT_EQ(f.read_int64s("/table/present"), (std::vector<int64_t>(9, 1)));
     const std::vector<double> v = f.read_doubles("/table/value"),
                               ex = f.read_doubles("/table/exact");
     for (int k = 0; k < 3; ++k) {
       const double e = tfim_chain_energy(4, 1.0, 0.5 * (k + 1));
       EXPECT_NEAR(ex[k * Q + 0], e, 1e-12 * std::abs(e));
-      EXPECT_NEAR(v[(k * 2 + 1) * Q + 0], e, 1e-10 * std::abs(e)) << "ed row, h index " << k;
-      EXPECT_LT(std::abs(v[(k * 2 + 0) * Q + 0] - e), 0.5 * std::abs(e)) << "naqs row sane";
+      EXPECT_NEAR(v[(k * 3 + 2) * Q + 0], e, 1e-10 * std::abs(e)) << "ed row, h index " << k;
+      for (int m : {0, 1})  // 4 training steps: only sane, not accurate
+        EXPECT_LT(std::abs(v[(k * 3 + m) * Q + 0] - e), 0.5 * std::abs(e)) << "method " << m;
     }
     EXPECT_EQ(attr_int(f, "/collect", "n_merged"), 3);
   }
@@ -260,7 +263,7 @@ TEST_F(Sweep, CollectListsMissingAndTruncatedFilesAndMergesTheRest) {
   EXPECT_EQ(slurp(trunc), truncated) << "task files are never modified";
   {
     H5File f = H5File::open_read(out.string());
-    EXPECT_EQ(f.read_int64s("/table/present"), (std::vector<int64_t>{0, 0, 0, 0, 1, 1}));
+    EXPECT_EQ(f.read_int64s("/table/present"), (std::vector<int64_t>{0, 0, 0, 0, 0, 0, 1, 1, 1}));
     EXPECT_EQ(attr_int(f, "/collect", "n_missing"), 1);
     EXPECT_EQ(attr_int(f, "/collect", "n_unreadable"), 1);
     EXPECT_EQ(f.read_string("/collect/missing"), "task-0000_h0.5.h5");
@@ -268,7 +271,7 @@ TEST_F(Sweep, CollectListsMissingAndTruncatedFilesAndMergesTheRest) {
     EXPECT_TRUE(std::isnan(v[0]));
     const double e = tfim_chain_energy(4, 1.0, 1.5);
     const int64_t Q = static_cast<int64_t>(workflow::sweep_observables().size());
-    EXPECT_NEAR(v[(2 * 2 + 1) * Q], e, 1e-10 * std::abs(e));
+    EXPECT_NEAR(v[(2 * 3 + 2) * Q], e, 1e-10 * std::abs(e));
   }
   // Nothing is overwritten: the same output again is refused and left as it was.
   const std::string table = slurp(out);
@@ -316,6 +319,8 @@ TEST_F(Sweep, BadInputExitsTwoWithOneLineAndWritesNothing) {
       {"sweep --L 4 --lattice hexagonal", "", "lattice"},
       {"sweep --L 4 --optimizer lbfgs", "", "--optimizer"},
       {"sweep --L 4 --batch 0", "", "batch"},
+      {"sweep --L 4 --methods mcmc --batch 40", "", "multiple of the 16 Metropolis chains"},
+      {"sweep --L 4 --methods mcmc --obs-samples 100", "", "--obs-samples"},
       {"sweep --L 30 --methods ed", "", "ed-max-sites"},
       {"sweep --L 4 --warm-steps -1", "", "--warm-steps"},
       {"sweep --L 4 --no-such-option", "", "no-such-option"},
