@@ -227,39 +227,62 @@ NAQS_ED_CLONES void rows_parity(const ops::EdTerms& t, const ops::EdSectorView& 
 // B = 2^b consecutive states s0 + k (k < B), and the output block y[s0 .. s0+B) is built in
 // cache in one visit:
 //   1. the diagonal: y_k = d(s0 + k) x_k, one popcount per ZZ/Z group and state;
-//   2. flips of bits i < b stay in the block: y_k += c x_{k ^ 2^i}, done two bits per sweep as
-//      contiguous quarter-block swaps (vectorisable), bits 0 and 1 with in-register shuffles;
+//   2. flips of bits i < b stay in the block: y_k += c x_{k ^ 2^i}, bits 0 and 1 with
+//      in-register shuffles in the sweep that multiplies by x, the others three bits per sweep
+//      as contiguous eighth-block swaps (vectorisable);
 //   3. flips of bits i >= b map the block onto another contiguous block of x (reversed when the
-//      parity sector's top bit flips, since ~(t + k) = ~t − k): y_k += Σ c x_{j0 ± k}, four
+//      parity sector's top bit flips, since ~(t + k) = ~t − k): y_k += Σ c x_{j0 ± k}, eight
 //      source blocks per sweep.
 // Memory traffic per state: y written once, x read once for the block itself plus once per
 // high bit whose partner block has left the cache. The summation order differs from ed_row
 // (the reference) by rounding only.
 constexpr int kTfimBlockBits = 11;  // 16 KiB of y and 16 KiB of x: the pair stays in L1/L2
 
-// y_k += Σ_r c_r src_r[k] over blocks added one by one, swept four at a time (one pass over y
-// per four sources instead of one per source).
+// y_k += Σ_r c_r src_r[k] over blocks added one by one, swept eight at a time (one pass over y
+// per eight sources instead of one per source).
 struct SourceBlocks {
-  const double* src[4];
-  double coef[4];
+  static constexpr int kMax = 8;
+  const double* src[kMax];
+  double coef[kMax];
   int n = 0;
   NAQS_ED_INLINE void add(double* y, int64_t len, const double* from, double c) {
     src[n] = from;
     coef[n++] = c;
-    if (n == 4) flush(y, len);
+    if (n == kMax) flush(y, len);
   }
   NAQS_ED_INLINE void flush(double* __restrict__ y, int64_t len) {
     if (n == 0) return;
-    for (int r = n; r < 4; ++r) {
-      src[r] = src[0];
-      coef[r] = 0;
+    if (n <= 4) {
+      for (int r = n; r < 4; ++r) {
+        src[r] = src[0];
+        coef[r] = 0;
+      }
+      const double* __restrict__ p0 = src[0];
+      const double* __restrict__ p1 = src[1];
+      const double* __restrict__ p2 = src[2];
+      const double* __restrict__ p3 = src[3];
+      const double c0 = coef[0], c1 = coef[1], c2 = coef[2], c3 = coef[3];
+      for (int64_t k = 0; k < len; ++k)
+        y[k] += (c0 * p0[k] + c1 * p1[k]) + (c2 * p2[k] + c3 * p3[k]);
+    } else {
+      for (int r = n; r < kMax; ++r) {
+        src[r] = src[0];
+        coef[r] = 0;
+      }
+      const double* __restrict__ p0 = src[0];
+      const double* __restrict__ p1 = src[1];
+      const double* __restrict__ p2 = src[2];
+      const double* __restrict__ p3 = src[3];
+      const double* __restrict__ p4 = src[4];
+      const double* __restrict__ p5 = src[5];
+      const double* __restrict__ p6 = src[6];
+      const double* __restrict__ p7 = src[7];
+      const double c0 = coef[0], c1 = coef[1], c2 = coef[2], c3 = coef[3];
+      const double c4 = coef[4], c5 = coef[5], c6 = coef[6], c7 = coef[7];
+      for (int64_t k = 0; k < len; ++k)
+        y[k] += ((c0 * p0[k] + c1 * p1[k]) + (c2 * p2[k] + c3 * p3[k])) +
+                ((c4 * p4[k] + c5 * p5[k]) + (c6 * p6[k] + c7 * p7[k]));
     }
-    const double* __restrict__ p0 = src[0];
-    const double* __restrict__ p1 = src[1];
-    const double* __restrict__ p2 = src[2];
-    const double* __restrict__ p3 = src[3];
-    const double c0 = coef[0], c1 = coef[1], c2 = coef[2], c3 = coef[3];
-    for (int64_t k = 0; k < len; ++k) y[k] += (c0 * p0[k] + c1 * p1[k]) + (c2 * p2[k] + c3 * p3[k]);
     n = 0;
   }
 };
@@ -284,6 +307,42 @@ NAQS_ED_INLINE void flip_pair(double* __restrict__ y, const double* __restrict__
         y11[k] += ci * x10[k] + cj * x01[k];
       }
     }
+}
+
+// y_k += ci x_{k^wi} + cj x_{k^wj} + cl x_{k^wl} for all k < n, wi < wj < wl powers of two.
+NAQS_ED_INLINE void flip_triple(double* __restrict__ y, const double* __restrict__ x, int64_t n,
+                                int64_t wi, double ci, int64_t wj, double cj, int64_t wl,
+                                double cl) {
+  for (int64_t top = 0; top < n; top += 2 * wl)
+    for (int64_t hi = top; hi < top + wl; hi += 2 * wj)
+      for (int64_t mid = hi; mid < hi + wj; mid += 2 * wi) {
+        double* __restrict__ y0 = y + mid;
+        double* __restrict__ y1 = y + mid + wi;
+        double* __restrict__ y2 = y + mid + wj;
+        double* __restrict__ y3 = y + mid + wj + wi;
+        double* __restrict__ y4 = y + mid + wl;
+        double* __restrict__ y5 = y + mid + wl + wi;
+        double* __restrict__ y6 = y + mid + wl + wj;
+        double* __restrict__ y7 = y + mid + wl + wj + wi;
+        const double* __restrict__ x0 = x + mid;
+        const double* __restrict__ x1 = x + mid + wi;
+        const double* __restrict__ x2 = x + mid + wj;
+        const double* __restrict__ x3 = x + mid + wj + wi;
+        const double* __restrict__ x4 = x + mid + wl;
+        const double* __restrict__ x5 = x + mid + wl + wi;
+        const double* __restrict__ x6 = x + mid + wl + wj;
+        const double* __restrict__ x7 = x + mid + wl + wj + wi;
+        for (int64_t k = 0; k < wi; ++k) {  // sub-block q's partners: q^1, q^2, q^4
+          y0[k] += ci * x1[k] + cj * x2[k] + cl * x4[k];
+          y1[k] += ci * x0[k] + cj * x3[k] + cl * x5[k];
+          y2[k] += ci * x3[k] + cj * x0[k] + cl * x6[k];
+          y3[k] += ci * x2[k] + cj * x1[k] + cl * x7[k];
+          y4[k] += ci * x5[k] + cj * x6[k] + cl * x0[k];
+          y5[k] += ci * x4[k] + cj * x7[k] + cl * x1[k];
+          y6[k] += ci * x7[k] + cj * x4[k] + cl * x2[k];
+          y7[k] += ci * x6[k] + cj * x5[k] + cl * x3[k];
+        }
+      }
 }
 
 // diag_low is (2^b,): the diagonal's part that depends on the low b bits only (tfim_diag_low).
@@ -319,7 +378,7 @@ NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v
   for (int g = 0; g < t.n_z; ++g)
     c_block -= 2 * t.z[g].coef * std::popcount(s0u & t.z[g].mask & ~low_mask);
   for (int64_t k = 0; k < n_block; ++k) yb[k] = c_block + diag_low[k];
-  for (uint64_t m = w_bits; m; m &= m - 1) {  // + w for k_p = 0, − w for k_p = 1
+  for (uint64_t m = w_bits & ~uint64_t{3}; m; m &= m - 1) {  // + w for k_p = 0, − w for k_p = 1
     const int p = std::countr_zero(m);
     const int64_t w = int64_t{1} << p;
     const double wp = w_bit[p];
@@ -332,7 +391,6 @@ NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v
       }
     }
   }
-  for (int64_t k = 0; k < n_block; ++k) yb[k] *= xb[k];
   // Flip coefficients per bit (a bit in several groups adds its coefficients).
   double coef[64] = {};
   uint64_t bits = 0;
@@ -341,30 +399,39 @@ NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v
       coef[std::countr_zero(m)] += t.flip[g].coef;
       bits |= m & (~m + 1);
     }
-  // 2. bits 0 and 1 in one sweep, then the other low bits two at a time
-  const uint64_t low = bits & ((uint64_t{1} << b) - 1);
-  if (low & 3) {
+  // 2. one sweep: the diagonal's bits 0 and 1 (signs fixed per lane), the product with x, and
+  //    the flips of bits 0 and 1 (in-register shuffles); then the other low bits three at a time
+  {
+    const double w0 = (w_bits & 1) ? w_bit[0] : 0.0, w1 = (w_bits & 2) ? w_bit[1] : 0.0;
+    const double d0 = w0 + w1, d1 = -w0 + w1, d2 = w0 - w1, d3 = -w0 - w1;
     const double c0 = coef[0], c1 = coef[1];
     for (int64_t k = 0; k < n_block; k += 4) {
       const double x0 = xb[k], x1 = xb[k + 1], x2 = xb[k + 2], x3 = xb[k + 3];
-      yb[k] += c0 * x1 + c1 * x2;
-      yb[k + 1] += c0 * x0 + c1 * x3;
-      yb[k + 2] += c0 * x3 + c1 * x0;
-      yb[k + 3] += c0 * x2 + c1 * x1;
+      yb[k] = (yb[k] + d0) * x0 + (c0 * x1 + c1 * x2);
+      yb[k + 1] = (yb[k + 1] + d1) * x1 + (c0 * x0 + c1 * x3);
+      yb[k + 2] = (yb[k + 2] + d2) * x2 + (c0 * x3 + c1 * x0);
+      yb[k + 3] = (yb[k + 3] + d3) * x3 + (c0 * x2 + c1 * x1);
     }
   }
-  for (uint64_t m = low & ~uint64_t{3}; m;) {
-    const int i = std::countr_zero(m);
-    m &= m - 1;
-    // the partner: the next flipped low bit, or (i last) a neighbour with coefficient 0
-    const bool paired = m != 0;
-    const int j = paired ? std::countr_zero(m) : (i + 1 < b ? i + 1 : i - 1);
-    if (paired) m &= m - 1;
-    const double ci = coef[i], cj = paired ? coef[j] : 0.0;
-    if (i < j) flip_pair(yb, xb, n_block, int64_t{1} << i, ci, int64_t{1} << j, cj);
-    else flip_pair(yb, xb, n_block, int64_t{1} << j, cj, int64_t{1} << i, ci);
+  int low_bits[64];
+  int n_low = 0;
+  for (uint64_t m = bits & low_mask & ~uint64_t{3}; m; m &= m - 1)
+    low_bits[n_low++] = std::countr_zero(m);
+  int q = 0;
+  for (; q + 3 <= n_low; q += 3) {
+    const int i = low_bits[q], j = low_bits[q + 1], l = low_bits[q + 2];
+    flip_triple(yb, xb, n_block, int64_t{1} << i, coef[i], int64_t{1} << j, coef[j],
+                int64_t{1} << l, coef[l]);
   }
-  // 3. high bits: up to four source blocks per sweep; the parity top bit (reversed) alone
+  if (q + 2 == n_low) {
+    const int i = low_bits[q], j = low_bits[q + 1];
+    flip_pair(yb, xb, n_block, int64_t{1} << i, coef[i], int64_t{1} << j, coef[j]);
+  } else if (q + 1 == n_low) {  // one left: pair it with a neighbour bit, coefficient 0
+    const int i = low_bits[q], j = i + 1 < b ? i + 1 : i - 1;
+    if (i < j) flip_pair(yb, xb, n_block, int64_t{1} << i, coef[i], int64_t{1} << j, 0.0);
+    else flip_pair(yb, xb, n_block, int64_t{1} << j, 0.0, int64_t{1} << i, coef[i]);
+  }
+  // 3. high bits: up to eight source blocks per sweep; the parity top bit (reversed) alone
   SourceBlocks src;
   for (uint64_t m = bits >> b; m; m &= m - 1) {
     const int i = std::countr_zero(m) + b;
@@ -457,7 +524,7 @@ void for_each_hi(const ops::EdSectorView& v, F&& f) {
 //   high (both sites high): depends on hv only: a per-group constant on the diagonal, and an
 //                           exchange maps the group's r-th row onto the r-th row of group hv'
 //                           (same popcount), so it adds a whole contiguous block of x
-//                           (vectorisable, four blocks per sweep, as the TFIM's high flips);
+//                           (vectorisable, eight blocks per sweep, as the TFIM's high flips);
 //   cross:                  per row, through the general index hi_offset[s' >> n_lo] +
 //                           lo_rank[s' & low] (two bonds for a periodic chain).
 struct SzBondGroup {
