@@ -287,6 +287,14 @@ TEST_F(Sweep, CollectListsMissingAndTruncatedFilesAndMergesTheRest) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(out));
 
+  // Without a usable Python: one line naming the packages, exit 1, nothing written.
+  r = run("report " + out.string() + " --python /nonexistent/python3 -o " +
+          (dir_ / "nopy").string());
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("python3-matplotlib"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "nopy"));
+
   // The report works from a partial table and lists what is missing.
   std::string why;
   if (!workflow::python_can_report(workflow::find_python(""), &why))
