@@ -3,16 +3,100 @@
 // CPU uses the RBM's O(M) theta updates; CUDA uses full re-evaluation (no CUDA fast path yet).
 // Prints a table and CSV rows (commit, device, N, alpha, chains, steps, proposals/s, acceptance).
 // Usage: bench_metropolis [n_sites=64] [alpha=1] [steps=200]
+//
+// Second mode, effective samples per second on the SAME trained wavefunction across h:
+//   bench_metropolis models DIR [n_samples=4096] [chains=32] [burn_in=20]
+// reads every DIR/naqs_h*.h5 written by `naqs breakdown` (trained 1D NAQS per field) and times
+// the sampler alone (local energies excluded): exact ancestral sampling vs Metropolis single
+// flips (full re-evaluation of log psi per proposal: one batched forward per step), reporting
+// samples/s, Metropolis proposals/s, tau_int and split-R-hat of m_z / |m_z|, and ESS/s of |m_z|
+// and m_z^2 (exact samples: ESS = n). CSV rows: commit, h, method, samples/s, proposals/s,
+// tau(|m_z|), R-hat(m_z), ESS/s(|m_z|), ESS/s(m_z^2).
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
 
 #include "host/core/build_info.hpp"
 #include "host/core/device.hpp"
+#include "physics/mcmc_diagnostics.hpp"
 #include "physics/metropolis.hpp"
 #include "physics/rbm.hpp"
+#include "physics/vmc/driver.hpp"
+#include "validation/breakdown/breakdown.hpp"
 
 namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void compare_models(const std::string& dir, int64_t n, int64_t chains, int64_t burn_in) {
+  std::map<double, std::string> files;  // by h
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("naqs_h", 0) != 0 || e.path().extension() != ".h5") continue;
+    double h = 0;
+    naqs::breakdown::load_naqs_run(e.path().string(), h);
+    files[h] = e.path().string();
+  }
+  if (files.empty()) throw naqs::UsageError("bench_metropolis: no naqs_h*.h5 in '" + dir + "'");
+  std::printf("bench_metropolis models  commit %s  (cpu, trained NAQS of %s; %lld samples; "
+              "Metropolis %lld chains, %lld burn-in sweeps; sampler time only)\n",
+              naqs::git_commit(), dir.c_str(), static_cast<long long>(n),
+              static_cast<long long>(chains), static_cast<long long>(burn_in));
+  std::printf("%6s %-11s %12s %13s %10s %10s %14s %14s\n", "h", "method", "samples/s",
+              "proposals/s", "tau(|mz|)", "Rhat(mz)", "ESS/s(|mz|)", "ESS/s(mz^2)");
+  for (const auto& [h, path] : files) {
+    double h_read = 0;
+    auto psi = naqs::breakdown::load_naqs_run(path, h_read);
+    naqs::vmc::VmcConfig c;
+    c.length_x = static_cast<int>(psi->n_sites());
+    const naqs::Hamiltonian H = naqs::vmc::make_hamiltonian(c);
+    for (const char* kind : {"exact", "metropolis"}) {
+      naqs::vmc::SamplerSettings s;
+      s.kind = kind;
+      s.n_chains = chains;
+      s.burn_in = burn_in;
+      s.seed = 1;
+      auto sampler = naqs::vmc::make_sampler(s, *psi, H, false);
+      naqs::vmc::SampleSet set;
+      const auto t0 = std::chrono::steady_clock::now();
+      sampler->draw(n, 0, 1024, set);
+      const double sec = seconds_since(t0);
+      const int64_t N = psi->n_sites();
+      std::vector<double> mz, abs_mz, mz2;
+      for (const naqs::Tensor& t : set.sigma) {
+        const std::vector<double> v = naqs::to_host_f64(t);
+        for (std::size_t r = 0; r * N < v.size(); ++r) {
+          double m = 0;
+          for (int64_t i = 0; i < N; ++i) m += v[r * N + i];
+          m /= static_cast<double>(N);
+          mz.push_back(m);
+          abs_mz.push_back(std::abs(m));
+          mz2.push_back(m * m);
+        }
+      }
+      double tau = 1, r_hat = NAN, ess_abs = static_cast<double>(n), ess_mz2 = ess_abs;
+      double proposals = NAN;
+      if (set.n_chains > 0) {
+        const naqs::ChainSummary a = naqs::summarize_chains(abs_mz, set.n_chains);
+        tau = a.tau;
+        ess_abs = a.ess;
+        ess_mz2 = naqs::summarize_chains(mz2, set.n_chains).ess;
+        r_hat = naqs::split_r_hat(mz, set.n_chains);
+        proposals = static_cast<double>(sampler->state_counter() * chains) / sec;
+      }
+      std::printf("%6.2f %-11s %12.4g %13.4g %10.3g %10.3g %14.4g %14.4g\n", h, kind, n / sec,
+                  proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec);
+      std::printf("CSV,%s,%g,%s,%.6e,%.6e,%.4g,%.4g,%.6e,%.6e\n", naqs::git_commit(), h, kind,
+                  n / sec, proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec);
+    }
+  }
+}
 
 void run(naqs::Device device, int64_t n, double alpha, int64_t chains, int64_t steps) {
   naqs::Rbm rbm({n, alpha, false}, naqs::DType::f32, device);
@@ -24,7 +108,7 @@ void run(naqs::Device device, int64_t n, double alpha, int64_t chains, int64_t s
   sampler.reset_counters();
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) sampler.step();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double s = seconds_since(t0);
   const double rate = static_cast<double>(chains * steps) / s;
   std::printf("%-8s %6lld %6.2f %8lld %7lld %14.3e %10.3f\n", device.is_cpu() ? "cpu" : "cuda",
               static_cast<long long>(n), alpha, static_cast<long long>(chains),
@@ -39,6 +123,11 @@ void run(naqs::Device device, int64_t n, double alpha, int64_t chains, int64_t s
 
 int main(int argc, char** argv) {
   try {
+    if (argc > 2 && std::string(argv[1]) == "models") {
+      compare_models(argv[2], argc > 3 ? std::atoll(argv[3]) : 4096,
+                     argc > 4 ? std::atoll(argv[4]) : 32, argc > 5 ? std::atoll(argv[5]) : 20);
+      return 0;
+    }
     const int64_t n = argc > 1 ? std::atoll(argv[1]) : 64;
     const double alpha = argc > 2 ? std::atof(argv[2]) : 1.0;
     const int64_t steps = argc > 3 ? std::atoll(argv[3]) : 200;
