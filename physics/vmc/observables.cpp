@@ -38,7 +38,10 @@ Estimate estimate_chains(const std::vector<double>& values, int64_t n_chains,
     for (double m : means) ss += (m - s.mean) * (m - s.mean);
     between = std::sqrt(ss / static_cast<double>(n_chains - 1) / static_cast<double>(n_chains));
   }
-  return {s.mean, std::max(s.error, between)};
+  // Never below the i.i.d. standard error: tau < 1 estimates from short chains are noise.
+  const double iid = values.size() > 1 ? std::sqrt(s.variance / static_cast<double>(values.size()))
+                                       : 0.0;
+  return {s.mean, std::max({s.error, between, iid})};
 }
 
 DiagonalSample diagonal_sample(const Lattice& lattice, const double* sigma) {

@@ -1,9 +1,10 @@
 // Observables of a wavefunction from the samples of a VmcSampler (DESIGN.md §1, §5), each with an
 // error bar. Exact i.i.d. samples: the standard error sqrt(Var / n). Metropolis chains
 // (physics/mcmc_diagnostics.hpp): per observable the integrated autocorrelation time tau,
-// split-R-hat and ESS = n / tau; the error is the larger of sqrt(Var / ESS) and the spread of the
-// chain means, sd(chain means) / sqrt(C) (the second stays honest when chains do not mix, e.g.
-// when each is stuck in one ferromagnetic sector and tau within a chain looks small). A warning
+// split-R-hat and ESS = n / tau; the error is the largest of sqrt(Var / ESS), the i.i.d. error
+// sqrt(Var / n) (a tau < 1 from short chains is estimator noise) and the spread of the chain
+// means, sd(chain means) / sqrt(C) (the last stays honest when chains do not mix, e.g. when each
+// is stuck in one ferromagnetic sector and tau within a chain looks small). A warning
 // names every observable with R-hat > 1.1 or ESS < kMinEss. Pauli units; per-site quantities as
 // in DESIGN.md §1:
 //   energy          E = <E_loc>, and its sample variance Var = <|E_loc - E|^2>

@@ -7,7 +7,12 @@
 
 #include <cmath>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "host/core/error.hpp"
+#include "host/io/hdf5.hpp"
 #include "physics/rbm.hpp"
 #include "physics/sampler.hpp"
 #include "physics/vmc/driver.hpp"
@@ -155,6 +160,35 @@ TEST(VmcSampling, MetropolisDriverTrainsRbmAndNaqs) {
   }
 }
 
+// The Metropolis diagnostics reach the HDF5 output: per-observable tau / R-hat / ESS, the
+// acceptance, the trace columns, and the warnings text with its count. 8 chains of 4 samples
+// each (32 samples): the energy cannot reach 100 effective samples, so warnings must appear.
+TEST(VmcSampling, MetropolisDiagnosticsAndWarningsInTheOutput) {
+  VmcConfig c = small_config("rbm", "metropolis");
+  c.steps = 3;
+  c.obs_samples = 32;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("naqs_test_vmc_sampling_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  c.output = (dir / "diag.h5").string();
+  const VmcResult r = run_vmc(c);
+  const std::vector<std::string>& w = r.observables.warnings;
+  ASSERT_GE(w.size(), 1u);
+  const H5File f = H5File::open_read(c.output);
+  EXPECT_EQ(std::get<int64_t>(f.get_attr("/results", "n_warnings")),
+            static_cast<int64_t>(w.size()));
+  const std::string text = f.read_string("/results/warnings");
+  for (const std::string& line : w) EXPECT_NE(text.find(line + "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("too few effective samples"), std::string::npos) << text;
+  EXPECT_EQ(std::get<std::string>(f.get_attr("/results", "sampler")), "metropolis");
+  EXPECT_EQ(std::get<std::string>(f.get_attr("/sampler", "rule")), "flip");
+  EXPECT_EQ(f.read_doubles("/results/energy_ess").at(0), r.observables.diagnostics[0].second.ess);
+  EXPECT_GT(f.read_doubles("/results/acceptance").at(0), 0.0);
+  EXPECT_EQ(f.read_doubles("/train/acceptance").size(), 3u);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(VmcSampling, ChainErrorIncludesTheSpreadOfChainMeans) {
   // Two chains stuck at +1 and -1 (constant within each chain): tau-based error 0, but the
   // chain means differ by 2, so the error is sd(means)/sqrt(C) = sqrt(2)/sqrt(2) = 1.
@@ -167,6 +201,11 @@ TEST(VmcSampling, ChainErrorIncludesTheSpreadOfChainMeans) {
   const Estimate e = estimate_chains(v, 2, &s);
   EXPECT_DOUBLE_EQ(e.mean, 0.0);
   EXPECT_NEAR(e.err, 1.0, 1e-12);
+  // never below the i.i.d. error: alternating chains give a spurious tau < 1
+  std::vector<double> alt;
+  for (int t = 0; t < 40; ++t) alt.push_back(t % 2 ? 1.0 : -1.0);
+  const Estimate a = estimate_chains(alt, 1);
+  EXPECT_NEAR(a.err, std::sqrt(40.0 / 39.0 / 40.0), 1e-12);
   EXPECT_GT(s.r_hat, kRHatWarn);
   // independent samples: the plain standard error
   const Estimate iid = estimate_chains(v, 0);
