@@ -1,5 +1,6 @@
 // bench_metropolis: Metropolis single-spin-flip proposals per second (propose + RBM log-psi
-// ratios + accept + ratio update, all chains) on CPU, and on CUDA when a device is present.
+// ratios + accept + ratio update, all chains) on CPU (per second of process CPU time), and on
+// CUDA (wall time) when a device is present.
 // CPU uses the RBM's O(M) theta updates; CUDA uses full re-evaluation (no CUDA fast path yet).
 // Prints a table and CSV rows (commit, device, N, alpha, chains, steps, proposals/s, acceptance).
 // Usage: bench_metropolis [n_sites=64] [alpha=1] [steps=200]
@@ -10,10 +11,13 @@
 // the sampler alone (local energies excluded): exact ancestral sampling vs Metropolis single
 // flips (full re-evaluation of log psi per proposal: one batched forward per step), reporting
 // samples/s, Metropolis proposals/s, tau_int and split-R-hat of m_z / |m_z|, and ESS/s of |m_z|
-// and m_z^2 (exact samples: ESS = n). CSV rows: commit, h, method, samples/s, proposals/s,
-// tau(|m_z|), R-hat(m_z), ESS/s(|m_z|), ESS/s(m_z^2).
+// and m_z^2 (exact samples: ESS = n). Rates are per second of process CPU time (run it with
+// OMP_NUM_THREADS=1: then they do not depend on the machine's load); the wall seconds are printed
+// too. CSV rows: commit, h, method, samples/s, proposals/s, tau(|m_z|), R-hat(m_z),
+// ESS/s(|m_z|), ESS/s(m_z^2), cpu seconds, wall seconds.
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -30,6 +34,8 @@
 
 namespace {
 
+double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -45,11 +51,12 @@ void compare_models(const std::string& dir, int64_t n, int64_t chains, int64_t b
   }
   if (files.empty()) throw naqs::UsageError("bench_metropolis: no naqs_h*.h5 in '" + dir + "'");
   std::printf("bench_metropolis models  commit %s  (cpu, trained NAQS of %s; %lld samples; "
-              "Metropolis %lld chains, %lld burn-in sweeps; sampler time only)\n",
+              "Metropolis %lld chains, %lld burn-in sweeps; sampler CPU time only)\n",
               naqs::git_commit(), dir.c_str(), static_cast<long long>(n),
               static_cast<long long>(chains), static_cast<long long>(burn_in));
-  std::printf("%6s %-11s %12s %13s %10s %10s %14s %14s\n", "h", "method", "samples/s",
-              "proposals/s", "tau(|mz|)", "Rhat(mz)", "ESS/s(|mz|)", "ESS/s(mz^2)");
+  std::printf("%6s %-11s %12s %13s %10s %10s %14s %14s %8s %8s\n", "h", "method", "samples/s",
+              "proposals/s", "tau(|mz|)", "Rhat(mz)", "ESS/s(|mz|)", "ESS/s(mz^2)", "cpu s",
+              "wall s");
   for (const auto& [h, path] : files) {
     double h_read = 0;
     auto psi = naqs::breakdown::load_naqs_run(path, h_read);
@@ -65,8 +72,9 @@ void compare_models(const std::string& dir, int64_t n, int64_t chains, int64_t b
       auto sampler = naqs::vmc::make_sampler(s, *psi, H, false);
       naqs::vmc::SampleSet set;
       const auto t0 = std::chrono::steady_clock::now();
+      const double c0 = cpu_seconds();
       sampler->draw(n, 0, 1024, set);
-      const double sec = seconds_since(t0);
+      const double sec = cpu_seconds() - c0, wall = seconds_since(t0);
       const int64_t N = psi->n_sites();
       std::vector<double> mz, abs_mz, mz2;
       for (const naqs::Tensor& t : set.sigma) {
@@ -90,10 +98,10 @@ void compare_models(const std::string& dir, int64_t n, int64_t chains, int64_t b
         r_hat = naqs::split_r_hat(mz, set.n_chains);
         proposals = static_cast<double>(sampler->state_counter() * chains) / sec;
       }
-      std::printf("%6.2f %-11s %12.4g %13.4g %10.3g %10.3g %14.4g %14.4g\n", h, kind, n / sec,
-                  proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec);
-      std::printf("CSV,%s,%g,%s,%.6e,%.6e,%.4g,%.4g,%.6e,%.6e\n", naqs::git_commit(), h, kind,
-                  n / sec, proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec);
+      std::printf("%6.2f %-11s %12.4g %13.4g %10.3g %10.3g %14.4g %14.4g %8.3g %8.3g\n", h, kind,
+                  n / sec, proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec, sec, wall);
+      std::printf("CSV,%s,%g,%s,%.6e,%.6e,%.4g,%.4g,%.6e,%.6e,%.4g,%.4g\n", naqs::git_commit(), h,
+                  kind, n / sec, proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec, sec, wall);
     }
   }
 }
@@ -107,8 +115,11 @@ void run(naqs::Device device, int64_t n, double alpha, int64_t chains, int64_t s
   for (int i = 0; i < 10; ++i) sampler.step();  // warm-up
   sampler.reset_counters();
   const auto t0 = std::chrono::steady_clock::now();
+  const double c0 = cpu_seconds();
   for (int64_t i = 0; i < steps; ++i) sampler.step();
-  const double s = seconds_since(t0);
+  // CUDA: wall time (the host CPU waits for the device); CPU: process CPU time (load-independent
+  // with OMP_NUM_THREADS=1)
+  const double s = device.is_cpu() ? cpu_seconds() - c0 : seconds_since(t0);
   const double rate = static_cast<double>(chains * steps) / s;
   std::printf("%-8s %6lld %6.2f %8lld %7lld %14.3e %10.3f\n", device.is_cpu() ? "cpu" : "cuda",
               static_cast<long long>(n), alpha, static_cast<long long>(chains),
