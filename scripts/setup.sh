@@ -7,7 +7,12 @@ packages=(
   libhdf5-dev hdf5-tools libboost-program-options-dev libopenblas-dev
   libgtest-dev
   python3 python3-numpy python3-h5py python3-matplotlib
+  libopenmpi-dev openmpi-bin
+  slurmctld slurmd slurm-client munge
 )
+# MPI: Debian's Open MPI (CMake's NAQS_MPI=AUTO finds it). Slurm + munge: the local single-node
+# cluster of scripts/slurm_local.sh for the `cluster` tests; srun's mpi/pmix plugin
+# (mpi_pmix_v4.so) comes with slurmd's dependency slurm-wlm-basic-plugins.
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

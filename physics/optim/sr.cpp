@@ -43,53 +43,62 @@ Tensor column(const Tensor& v) { return v.reshape({v.numel(), 1}); }
 
 }  // namespace
 
-void centre_samples(Tensor& o) {
+void centre_samples(Tensor& o, dist::Communicator& comm) {
   check_rank("centre_samples", o, 2, "o");
   const int64_t B = o.size(0), P = o.size(1);
-  if (B == 0) return;
-  Tensor ones = Tensor::full({B, 1}, 1.0, o.dtype(), o.device());
-  Tensor mean = Tensor::empty({1, P}, o.dtype(), o.device());
-  ops::gemm(ones, o, mean, /*trans_a=*/true, false, 1.0 / static_cast<double>(B));
-  ops::gemm(ones, mean, o, false, false, -1.0, 1.0);  // o -= 1 mean
+  const int64_t n_total = dist::sum(comm, B);
+  if (n_total == 0) return;
+  Tensor mean = Tensor::zeros({1, P}, o.dtype(), o.device());
+  Tensor ones = B > 0 ? Tensor::full({B, 1}, 1.0, o.dtype(), o.device()) : Tensor();
+  if (B > 0) ops::gemm(ones, o, mean, /*trans_a=*/true, false, 1.0 / static_cast<double>(n_total));
+  dist::all_reduce_sum(comm, mean);                    // the mean over every rank's rows
+  if (B > 0) ops::gemm(ones, mean, o, false, false, -1.0, 1.0);  // o -= 1 mean
 }
 
 void sr_force(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re, const Tensor& eps_im,
-              Tensor& f) {
+              Tensor& f, dist::Communicator& comm) {
   const char* op = "sr_force";
   check_jacobians(op, o_re, o_im);
   const int64_t B = o_re.size(0), P = o_re.size(1);
   check_vector(op, o_re, eps_re, B, "eps_re");
   check_vector(op, o_re, f, P, "f");
   Tensor fc = column(f);
-  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, B));
-  ops::gemm(o_re, column(eps_re), fc, true, false, inv_b, 0.0);
-  if (o_im.defined() && eps_im.defined()) {
+  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, dist::sum(comm, B)));
+  if (B == 0) ops::fill(f, 0.0);
+  if (B > 0) ops::gemm(o_re, column(eps_re), fc, true, false, inv_b, 0.0);
+  if (B > 0 && o_im.defined() && eps_im.defined()) {
     check_vector(op, o_re, eps_im, B, "eps_im");
     ops::gemm(o_im, column(eps_im), fc, true, false, inv_b, 1.0);
   }
+  dist::all_reduce_sum(comm, f);
 }
 
 void sr_matvec(const Tensor& o_re, const Tensor& o_im, const Tensor& v, double diag_shift,
-               Tensor& out) {
+               Tensor& out, dist::Communicator& comm) {
   const char* op = "sr_matvec";
   check_jacobians(op, o_re, o_im);
   const int64_t B = o_re.size(0), P = o_re.size(1);
   check_vector(op, o_re, v, P, "v");
   check_vector(op, o_re, out, P, "out");
-  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, B));
-  Tensor t = Tensor::empty({B, 1}, o_re.dtype(), o_re.device());
+  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, dist::sum(comm, B)));
   Tensor vc = column(v), oc = column(out);
-  ops::gemm(o_re, vc, t);                              // t = O_re v       (B)
-  ops::gemm(o_re, t, oc, true, false, inv_b, 0.0);     // out = O_re^T t / B
-  if (o_im.defined()) {
-    ops::gemm(o_im, vc, t);
-    ops::gemm(o_im, t, oc, true, false, inv_b, 1.0);
+  if (B > 0) {
+    Tensor t = Tensor::empty({B, 1}, o_re.dtype(), o_re.device());
+    ops::gemm(o_re, vc, t);                              // t = O_re v       (B)
+    ops::gemm(o_re, t, oc, true, false, inv_b, 0.0);     // out = O_re^T t / B
+    if (o_im.defined()) {
+      ops::gemm(o_im, vc, t);
+      ops::gemm(o_im, t, oc, true, false, inv_b, 1.0);
+    }
+  } else {
+    ops::fill(out, 0.0);
   }
+  dist::all_reduce_sum(comm, out);                     // sum of the ranks' rows
   ops::axpby(diag_shift, v, 1.0, out);                 // + lambda v
 }
 
 SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
-                   const SrOptions& options, Tensor& d) {
+                   const SrOptions& options, Tensor& d, dist::Communicator& comm) {
   const char* op = "sr_solve_cg";
   check_jacobians(op, o_re, o_im);
   const int64_t P = o_re.size(1);
@@ -104,7 +113,7 @@ SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
   double rs = dot(r, r);
   info.residual = 1;
   for (int it = 0; it < options.cg_max_iters; ++it) {
-    sr_matvec(o_re, o_im, p, options.diag_shift, ap);
+    sr_matvec(o_re, o_im, p, options.diag_shift, ap, comm);
     const double alpha = rs / dot(p, ap);
     ops::axpby(alpha, p, 1.0, d);    // d += alpha p
     ops::axpby(-alpha, ap, 1.0, r);  // r -= alpha A p
@@ -119,7 +128,14 @@ SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
 }
 
 SrInfo minsr_solve(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re,
-                   const Tensor& eps_im, double diag_shift, Tensor& d) {
+                   const Tensor& eps_im, double diag_shift, Tensor& d, dist::Communicator& comm) {
+  if (comm.size() > 1) {  // every pair of samples is needed: gather the rows, solve everywhere
+    auto gather = [&](const Tensor& t) {
+      return t.defined() ? dist::all_gather_rows(comm, t) : Tensor();
+    };
+    return minsr_solve(gather(o_re), gather(o_im), gather(eps_re), gather(eps_im), diag_shift,
+                       d);
+  }
   const char* op = "minsr_solve";
   check_jacobians(op, o_re, o_im);
   const int64_t B = o_re.size(0), P = o_re.size(1);
