@@ -11,6 +11,7 @@
 #include "host/core/error.hpp"
 #include "host/core/progress.hpp"
 #include "host/core/stop_signal.hpp"
+#include "host/dist/comm.hpp"
 #include "host/io/hdf5.hpp"
 #include "host/ops/fill.hpp"
 #include "physics/local_energy.hpp"
@@ -85,6 +86,9 @@ class Trainer {
       sampler_->check_sample_count(st.batch_size, cat("batch size ", st.batch_size));
     sampler_->check_sample_count(c.obs_samples, "obs_samples");
     if (c.observe_every > 0) sampler_->check_sample_count(c.observe_samples, "observe_samples");
+    for (const BatchStage& st : schedule_.stages)  // MPI: every rank draws at least one sample
+      NAQS_REQUIRE(st.batch_size >= comm_.size(), "batch size ", st.batch_size, " is smaller "
+                   "than the ", comm_.size(), " MPI ranks");
     if (is_sr(c.optimizer)) {
       optimizer_ = std::make_unique<optim::Sgd>(0.0);
     } else {
@@ -146,6 +150,7 @@ class Trainer {
   optim::LrSchedule lr_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   Tensor grad_;
+  dist::Communicator& comm_ = dist::world();
 };
 
 StepRecord Trainer::step(int64_t s) {
@@ -158,9 +163,12 @@ StepRecord Trainer::step(int64_t s) {
   LocalEnergyOptions lo;
   lo.memory_cap_bytes = c_.memory_cap_bytes;
 
-  // Pass 1: samples and local energies, mini-batch by mini-batch.
+  // Pass 1: samples and local energies, mini-batch by mini-batch. With MPI ranks, this rank's
+  // block [part.first, part.first + part.count) of the B global samples; the local energies of
+  // all ranks are then gathered in global order, so every statistic below is the one-rank number.
+  const dist::Slice part = dist::block_slice(B, comm_.rank(), comm_.size());
   SampleSet set;
-  sampler_->draw(B, static_cast<uint64_t>(s), c_.minibatch, set);
+  sampler_->draw_range(B, part.first, part.count, static_cast<uint64_t>(s), c_.minibatch, set);
   const std::vector<Tensor>& sigmas = set.sigma;
   std::vector<double> e_re, e_im;
   e_re.reserve(B);
@@ -172,6 +180,10 @@ StepRecord Trainer::step(int64_t s) {
     const std::vector<double> ver = to_host_f64(er), vei = to_host_f64(ei);
     e_re.insert(e_re.end(), ver.begin(), ver.end());
     e_im.insert(e_im.end(), vei.begin(), vei.end());
+  }
+  if (comm_.size() > 1) {
+    e_re = dist::all_gather(comm_, e_re);
+    e_im = dist::all_gather(comm_, e_im);
   }
 
   StepRecord r;
@@ -213,16 +225,17 @@ StepRecord Trainer::step(int64_t s) {
       const int64_t b = sigmas[c].size(0);
       std::vector<double> w_re(b), w_im(b);
       for (int64_t k = 0; k < b; ++k) {
-        w_re[k] = 2 * eps_re[first + k] / B;
-        w_im[k] = 2 * eps_im[first + k] / B;
+        w_re[k] = 2 * eps_re[part.first + first + k] / B;
+        w_im[k] = 2 * eps_im[part.first + first + k] / B;
       }
       const Tensor wr = from_host_f64(w_re, {b}, dt, dev);
       const Tensor wi = cplx ? from_host_f64(w_im, {b}, dt, dev) : Tensor();
       psi_->grad_log_psi(sigmas[c], wr, wi, grad_, /*accumulate=*/c > 0);
     }
+    dist::all_reduce_sum(comm_, grad_);  // the ranks' partial sums
   } else {
-    Tensor o_re = Tensor::empty({B, P}, dt, dev);
-    Tensor o_im = cplx ? Tensor::empty({B, P}, dt, dev) : Tensor();
+    Tensor o_re = Tensor::empty({part.count, P}, dt, dev);
+    Tensor o_im = cplx ? Tensor::empty({part.count, P}, dt, dev) : Tensor();
     int64_t first = 0;
     for (std::size_t c = 0; c < sigmas.size(); first += sigmas[c].size(0), ++c) {
       const int64_t b = sigmas[c].size(0);
@@ -230,17 +243,20 @@ StepRecord Trainer::step(int64_t s) {
       Tensor ji = cplx ? o_im.narrow(first, b) : Tensor();
       psi_->per_sample_grad(sigmas[c], jr, ji);
     }
-    optim::centre_samples(o_re);
-    if (cplx) optim::centre_samples(o_im);
-    const Tensor er = from_host_f64(eps_re, {B}, dt, dev);
-    const Tensor ei = cplx ? from_host_f64(eps_im, {B}, dt, dev) : Tensor();
+    optim::centre_samples(o_re, comm_);
+    if (cplx) optim::centre_samples(o_im, comm_);
+    auto mine = [&](const std::vector<double>& v) {  // this rank's rows of eps
+      return std::vector<double>(v.begin() + part.first, v.begin() + part.first + part.count);
+    };
+    const Tensor er = from_host_f64(mine(eps_re), {part.count}, dt, dev);
+    const Tensor ei = cplx ? from_host_f64(mine(eps_im), {part.count}, dt, dev) : Tensor();
     optim::SrInfo info;
     if (c_.optimizer == "minsr") {
-      info = optim::minsr_solve(o_re, o_im, er, ei, c_.sr.diag_shift, grad_);
+      info = optim::minsr_solve(o_re, o_im, er, ei, c_.sr.diag_shift, grad_, comm_);
     } else {
       Tensor f = Tensor::empty({P}, dt, dev);
-      optim::sr_force(o_re, o_im, er, ei, f);
-      info = optim::sr_solve_cg(o_re, o_im, f, c_.sr, grad_);
+      optim::sr_force(o_re, o_im, er, ei, f, comm_);
+      info = optim::sr_solve_cg(o_re, o_im, f, c_.sr, grad_, comm_);
     }
     r.sr_iterations = info.iterations;
     r.sr_residual = info.residual;
@@ -265,7 +281,8 @@ class Output {
                                             : H5File::create_exclusive(c.output));
     if (!reopen) {
       write_provenance(*file_, c.command_line, c.config_text, device_name(t.psi().device()),
-                       {{"seed", static_cast<int64_t>(c.seed)}});
+                       {{"seed", static_cast<int64_t>(c.seed)},
+                        {"mpi_ranks", static_cast<int64_t>(dist::world().size())}});
       write_static(t);
     } else {
       file_->set_attr("/", "resumed_at_step", first_step);
@@ -629,7 +646,15 @@ std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& config) {
 
 VmcResult run_vmc(const VmcConfig& config) {
   const double t_start = now_s();
-  const VmcConfig c = apply_preset(config);
+  // MPI ranks (host/dist/comm.hpp): one GPU per rank; only rank 0 prints, computes the exact
+  // reference, writes the output and the checkpoints. Every rank reads a checkpoint to resume.
+  dist::Communicator& comm = dist::world();
+  VmcConfig c = apply_preset(config);
+  c.device = dist::rank_device(comm, c.device);
+  if (!comm.is_root()) {
+    c.quiet = true;
+    c.max_ed_sites = 0;
+  }
   Trainer trainer(c);
   VmcResult result;
   result.n_params = trainer.psi().params().size();
@@ -655,7 +680,9 @@ VmcResult run_vmc(const VmcConfig& config) {
                ", past this run's ", c.steps, " steps");
   result.first_step = first_step;
 
-  Output out(c, trainer, first_step, c.resume);  // before ED: refuses an existing output early
+  VmcConfig c_out = c;
+  if (!comm.is_root()) c_out.output.clear();
+  Output out(c_out, trainer, first_step, c.resume);  // before ED: refuses an existing output early
   result.exact = exact_reference(trainer.hamiltonian(), c.max_ed_sites, Device::cpu());
   if (result.exact.energy)
     say(cat("vmc: exact energy ", fmt(*result.exact.energy, 12), " (", result.exact.method,
@@ -664,7 +691,7 @@ VmcResult run_vmc(const VmcConfig& config) {
           result.n_params, " parameters (", c.dtype, ", ",
           device_name(trainer.psi().device()), "); ", c.optimizer, " lr ", c.lr, " (",
           c.lr_schedule, "), batch ", trainer.schedule().str(), ", ", c.steps, " steps; ",
-          trainer.sampler().str()));
+          trainer.sampler().str(), comm.size() > 1 ? cat("; ", comm.description()) : ""));
 
   auto observe = [&](int64_t n_samples, uint64_t stream) {
     ObservableOptions oo;
@@ -673,10 +700,12 @@ VmcResult run_vmc(const VmcConfig& config) {
     oo.seed = c.seed;
     oo.stream = stream;
     oo.memory_cap_bytes = c.memory_cap_bytes;
+    oo.comm = &comm;
     return measure_observables(trainer.psi(), trainer.hamiltonian(), trainer.sampler(), oo);
   };
   auto save = [&](int64_t steps_done) {
-    if (!c.checkpoint.empty()) save_checkpoint(c.checkpoint, trainer.checkpoint_state(steps_done));
+    if (!c.checkpoint.empty() && comm.is_root())
+      save_checkpoint(c.checkpoint, trainer.checkpoint_state(steps_done));
   };
 
   StopSignalGuard signals;
@@ -704,7 +733,7 @@ VmcResult run_vmc(const VmcConfig& config) {
     result.trace.push_back(r);
     out.append(r, result.exact);
     progress.update(s + 1, progress_fields(r, result.exact));
-    const bool stop = stop_requested();
+    const bool stop = dist::any(comm, stop_requested());  // all ranks stop after the same step
     if (c.observe_every > 0 && (s + 1) % c.observe_every == 0 && !stop)
       out.append_observables(
           s + 1, observe(c.observe_samples, kObservableStream + static_cast<uint64_t>(s + 1)));

@@ -69,8 +69,11 @@ VmcObservables measure_observables(Wavefunction& psi, const Hamiltonian& H, VmcS
   LocalEnergyOptions lo;
   lo.memory_cap_bytes = options.memory_cap_bytes;
 
+  dist::Communicator& comm = options.comm ? *options.comm : dist::serial();
+  const dist::Slice part = dist::block_slice(options.n_samples, comm.rank(), comm.size());
   SampleSet set;
-  sampler.draw(options.n_samples, options.stream, options.batch_size, set);
+  sampler.draw_range(options.n_samples, part.first, part.count, options.stream,
+                     options.batch_size, set);
   std::vector<double> e_re, e_im, mz, abs_mz, mz2, ms2, x;
   std::vector<std::vector<double>> zz(static_cast<std::size_t>(N));
   const DType dt = psi.dtype();
@@ -96,9 +99,14 @@ VmcObservables measure_observables(Wavefunction& psi, const Hamiltonian& H, VmcS
       for (int64_t j = 0; j < N; ++j) zz[j].push_back(row[0] * row[j]);
     }
   }
+  if (comm.size() > 1) {  // every rank's values, in global sample order
+    for (std::vector<double>* v : {&e_re, &e_im, &mz, &abs_mz, &mz2, &ms2, &x})
+      *v = dist::all_gather(comm, *v);
+    for (std::vector<double>& v : zz) v = dist::all_gather(comm, v);
+  }
 
   VmcObservables o;
-  o.n_samples = set.n_samples;
+  o.n_samples = options.n_samples;
   o.sampler = sampler.kind();
   o.n_chains = set.n_chains;
   o.acceptance = set.acceptance;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "host/dist/comm.hpp"
 #include "physics/hamiltonian.hpp"
 #include "physics/mcmc_diagnostics.hpp"
 #include "physics/vmc/sampling.hpp"
@@ -70,6 +71,9 @@ struct ObservableOptions {
   uint64_t seed = 0;
   uint64_t stream = kObservableStream;
   std::size_t memory_cap_bytes = std::size_t{512} << 20;
+  // MPI ranks (nullptr: one rank): each rank draws its block of the samples, the per-sample
+  // values are gathered in global order, every rank returns the same estimates.
+  dist::Communicator* comm = nullptr;
 };
 
 // Draws options.n_samples samples with `sampler` (stream options.stream; options.seed unused)

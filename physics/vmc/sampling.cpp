@@ -17,10 +17,25 @@ void VmcSampler::set_state(const std::vector<std::pair<std::string, Tensor>>& te
   NAQS_CHECK(tensors.empty(), kind(), " sampler has no state to restore");
 }
 
+void VmcSampler::draw_range(int64_t n, int64_t first, int64_t count, uint64_t stream,
+                            int64_t minibatch, SampleSet& out) {
+  NAQS_REQUIRE(first == 0 && count == n, "the ", kind(),
+               " sampler cannot split its samples over MPI ranks (yet); run it with one rank, "
+               "or use the exact sampler of an autoregressive model");
+  draw(n, stream, minibatch, out);
+}
+
 // ---- exact ------------------------------------------------------------------------------------
 
 void ExactSampler::draw(int64_t n, uint64_t stream, int64_t minibatch, SampleSet& out) {
+  draw_range(n, 0, n, stream, minibatch, out);
+}
+
+void ExactSampler::draw_range(int64_t n, int64_t first_row, int64_t count, uint64_t stream,
+                              int64_t minibatch, SampleSet& out) {
   check_sample_count(n, "number of samples");
+  NAQS_CHECK(first_row >= 0 && count >= 0 && first_row + count <= n, "ExactSampler: rows [",
+             first_row, ", ", first_row + count, ") of ", n);
   const int64_t mb = std::max<int64_t>(1, std::min(minibatch, n)), N = psi_.n_sites();
   const DType dt = psi_.dtype();
   const Device dev = psi_.device();
@@ -29,9 +44,10 @@ void ExactSampler::draw(int64_t n, uint64_t stream, int64_t minibatch, SampleSet
   so.stream = stream;
   so.batch_size = mb;
   out = SampleSet{};
-  out.n_samples = n;
-  for (int64_t first = 0; first < n; first += mb) {
-    const int64_t b = std::min(mb, n - first);
+  out.n_samples = count;
+  const int64_t end = first_row + count;
+  for (int64_t first = first_row; first < end; first += mb) {
+    const int64_t b = std::min(mb, end - first);
     Tensor sigma = Tensor::empty({b, N}, dt, dev);
     Tensor lr = Tensor::empty({b}, dt, dev), li = Tensor::empty({b}, dt, dev);
     sample_autoregressive(psi_, first, so, sigma, lr, li);

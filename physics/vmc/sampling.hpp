@@ -66,6 +66,11 @@ class VmcSampler {
   // chain count).
   virtual void check_sample_count(int64_t n, const std::string& what) const;
   virtual void draw(int64_t n, uint64_t stream, int64_t minibatch, SampleSet& out) = 0;
+  // Rows [first, first + count) of the n rows draw(n, ...) gives: one MPI rank's share
+  // (host/dist/comm.hpp). The exact sampler draws exactly those global samples; the default
+  // refuses anything but the whole range (Metropolis chains are not split over ranks yet).
+  virtual void draw_range(int64_t n, int64_t first, int64_t count, uint64_t stream,
+                          int64_t minibatch, SampleSet& out);
   // Checkpoint state: named tensors (allocated with their final shapes) and one counter.
   virtual std::vector<std::pair<std::string, Tensor>> state_tensors() const { return {}; }
   virtual uint64_t state_counter() const { return 0; }
@@ -79,6 +84,8 @@ class ExactSampler final : public VmcSampler {
   ExactSampler(AutoregressiveWavefunction& psi, uint64_t seed) : psi_(psi), seed_(seed) {}
   const char* kind() const override { return "exact"; }
   void draw(int64_t n, uint64_t stream, int64_t minibatch, SampleSet& out) override;
+  void draw_range(int64_t n, int64_t first, int64_t count, uint64_t stream, int64_t minibatch,
+                  SampleSet& out) override;
   std::string str() const override { return "exact autoregressive sampling"; }
 
  private:
