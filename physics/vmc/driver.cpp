@@ -89,6 +89,9 @@ class Trainer {
     for (const BatchStage& st : schedule_.stages)  // MPI: every rank draws at least one sample
       NAQS_REQUIRE(st.batch_size >= comm_.size(), "batch size ", st.batch_size, " is smaller "
                    "than the ", comm_.size(), " MPI ranks");
+    NAQS_REQUIRE(comm_.size() == 1 || std::string(sampler_->kind()) == "exact", "the ",
+                 sampler_->kind(), " sampler does not split over ", comm_.size(),
+                 " MPI ranks yet: run it with one rank");
     if (is_sr(c.optimizer)) {
       optimizer_ = std::make_unique<optim::Sgd>(0.0);
     } else {
