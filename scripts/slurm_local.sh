@@ -25,7 +25,7 @@ die() { echo "slurm_local: $*" >&2; exit 1; }
 # The pid in $1 names a live process whose command is $2.
 alive() {
   [ -s "$1" ] || return 1
-  local pid; pid=$(cat "$1")
+  local pid; pid=$(cat "$1" 2>/dev/null) || return 1  # the daemon may remove it meanwhile
   [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$2" ]
 }
 
