@@ -26,7 +26,8 @@ die() { echo "slurm_local: $*" >&2; exit 1; }
 alive() {
   [ -s "$1" ] || return 1
   local pid; pid=$(cat "$1" 2>/dev/null) || return 1  # the daemon may remove it meanwhile
-  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$2" ]
+  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] &&
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]  # an exited, unreaped daemon
 }
 
 answers() { SLURM_CONF=$conf timeout 10 sinfo -h -o %T >/dev/null 2>&1; }
