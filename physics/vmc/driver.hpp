@@ -100,7 +100,7 @@ struct VmcConfig {
   int64_t steps = 150;
   std::string batch_schedule = "256";
   int64_t minibatch = 1024;
-  std::string optimizer = "sr";  // adam | sgd | sr | minsr
+  std::string optimizer = "minsr";  // adam | sgd | sr | minsr
   double lr = 0.05;
   std::string lr_schedule = "constant";
   optim::AdamOptions adam;
