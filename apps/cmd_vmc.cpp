@@ -154,6 +154,9 @@ int vmc_run(const naqs::CommandContext& ctx) {
   c.periodic = boundary == "pbc";
   c.J = vm["J"].as<double>();
   c.h = vm["h"].as<double>();
+  // The default field belongs to the TFIM; the Heisenberg model takes none (an explicit --h is
+  // refused by the Hamiltonian with a message).
+  if (c.hamiltonian == "heisenberg" && vm["h"].defaulted()) c.h = 0;
   c.hz = vm["hz"].as<double>();
   c.delta = vm["delta"].as<double>();
   c.marshall = vm["marshall"].as<bool>();

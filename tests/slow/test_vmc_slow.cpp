@@ -47,6 +47,7 @@ Reached run_and_report(const VmcConfig& c, const char* what) {
 TEST(VmcSlow, HeisenbergChain16MarshallSz0) {
   VmcConfig c;
   c.hamiltonian = "heisenberg";
+  c.h = 0;  // no field (VmcConfig's default h = 1 is the TFIM's)
   c.marshall = true;
   c.sz_zero = true;
   c.depth = 3;

@@ -101,3 +101,28 @@ TEST(Cli, DemoNeverClobbersAResult) {
   EXPECT_EQ(std::filesystem::last_write_time(out), mtime);
   std::filesystem::remove(out);
 }
+
+TEST(Cli, VmcModelOptions) {
+  const std::string out = temp_path("naqs_vmc_cli.h5"), out2 = temp_path("naqs_vmc_cli2.h5");
+  for (const std::string& f : {out, out + ".ckpt", out2, out2 + ".ckpt"})
+    std::filesystem::remove(f);
+  const std::string tiny = " --width 2 --depth 1 --steps 2 --batch 16 --obs-samples 16 --quiet";
+  // The TFIM's default field does not apply to the Heisenberg model; an explicit one is refused.
+  CliRun r = run_naqs("vmc --hamiltonian heisenberg --marshall --sz-zero --L 6 --ed-max-sites 0" +
+                      tiny + " -o " + out);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = run_naqs("vmc --hamiltonian heisenberg --h 0.5 --L 6" + tiny + " -o " + out2);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_EQ(count_lines(r.out), 1) << r.out;
+  // The 2D model by preset, on its lattice only.
+  r = run_naqs("vmc --lattice square --L 3 --Ly 3 --preset tiny3" + tiny + " -o " + out2);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  for (const char* args : {"vmc --preset small4", "vmc --preset nosuch --lattice square",
+                           "vmc --network conv2d", "vmc --network conv3d"}) {
+    r = run_naqs(std::string(args) + " -o " + temp_path("naqs_vmc_never.h5"));
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
+    EXPECT_EQ(count_lines(r.out), 1) << args << ": " << r.out;
+  }
+  for (const std::string& f : {out, out + ".ckpt", out2, out2 + ".ckpt"})
+    std::filesystem::remove(f);
+}
