@@ -282,6 +282,15 @@ std::string sweep_fingerprint_text(const SweepSpec& spec) {
     << "\nwarm_steps = " << warm_steps(spec) << "\ned_max_sites = " << spec.ed_max_sites
     << "\nobs_samples = " << c.obs_samples << "\n"
     << vmc::fingerprint_text(c);
+  // Each VMC method's own settings (model and sampler lines), keys prefixed "<method>.".
+  for (SweepMethod m : spec.methods) {
+    if (!is_vmc_method(m)) continue;
+    vmc::VmcConfig mc = method_config(spec, m, 0);
+    mc.h = 0;
+    mc.seed = spec.base.seed;
+    std::stringstream lines(vmc::fingerprint_text(mc));
+    for (std::string line; std::getline(lines, line);) o << method_name(m) << "." << line << "\n";
+  }
   return o.str();
 }
 

@@ -198,6 +198,9 @@ TEST_F(Sweep, RerunSkipsCompleteTasksAndTaskModeRunsOne) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("other settings"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("seed"), std::string::npos) << r.err;
+  r = run("sweep -o " + sweep_dir() + kTiny + " --alpha 2");  // a setting of one method only
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("mcmc.alpha"), std::string::npos) << r.err;
 }
 
 TEST_F(Sweep, StoppedTaskResumesToTheUninterruptedResult) {
