@@ -336,7 +336,10 @@ int main(int argc, char** argv) {
     }
   }
   if (csv) {
-    std::printf("# csv: kind,case,dim,best_ms,median_ms,xdiag_ms,gbs,peak_gbs\n");
+    std::printf("# csv: stream,kind,best_gbs,median_gbs | cpu,case,path,dim,best_ms,median_ms,"
+                "cpu_ms,xdiag_ms,gbs,copy_gbs | scan,n,dim,best_ms,median_ms,cpu_ms | "
+                "cuda,case,dim,best_ms,,,gbs,copy_gbs | solve,case,dim,energy,residual,wall_s,"
+                "cpu_s,matvecs,maxrss_mib\n");
     for (const auto& l : csv_lines) std::printf("%s\n", l.c_str());
   }
   return 0;
