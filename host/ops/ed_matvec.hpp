@@ -4,10 +4,13 @@
 // Gather form: each output row y[index(s)] = H_ss x[index(s)] + Σ_{s'≠s} H_ss' sign(s') x[index(s')]
 // is computed by one thread (H is real symmetric), so there are no write conflicts and the result
 // is the same for any thread count. The per-row formula below is NAQS_HD and shared by the CPU
-// reference (validation/ed/ed_operator.cpp, OpenMP) and its CUDA twin (cuda/ed_matvec.cu).
-// Tests: tests/unit/test_ed.cpp (vs dense matrices from the int8 connected-states primitive);
+// reference (ed_matvec_reference_cpu in validation/ed/ed_operator.cpp, OpenMP) and its CUDA twin
+// (cuda/ed_matvec.cu); the CPU product ed_matvec_cpu rearranges the same terms for cache and
+// SIMD (cache-blocked TFIM, Sz rows grouped by their high part).
+// Tests: tests/unit/test_ed.cpp (vs dense matrices from the int8 connected-states primitive;
+// fast CPU paths vs the reference rows within 1e-12 of the row bound);
 // tests/gpu/test_ed_matvec_gpu.cpp (CUDA vs CPU, atol 1e-13·N: the same float64 terms, summed
-// in another order by the CPU's blocked TFIM path, so they differ by rounding only).
+// in another order by the CPU's fast paths, so they differ by rounding only).
 #pragma once
 #include <cstdint>
 

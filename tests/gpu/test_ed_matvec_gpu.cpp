@@ -1,7 +1,7 @@
 // CUDA vs CPU parity of the ED matrix-vector product (host/ops/ed_matvec.hpp, cuda/ed_matvec.cu)
 // in every sector kind, on random x in [-1, 1), with odd sizes (N = 1, 5, 11, 12, 13; dim 1 to
 // 4096), the CUDA output written into a Guarded buffer. Tolerance 1e-13·N absolute: a row adds
-// at most 2N+1 terms of size <= 3 (the CPU's blocked TFIM path adds them in another order), so
+// at most 2N+1 terms of size <= 3 (the CPU's fast paths add them in another order), so
 // the difference is below (2N+1)·3·eps ≈ 1.4e-15·N (70x margin).
 // Then the Lanczos ground energy with the CUDA operator equals the CPU one to 1e-12 relative
 // (both converge to a residual <= 1e-12, so both energies are within ~1e-20 of the eigenvalue).

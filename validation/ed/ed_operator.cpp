@@ -226,7 +226,8 @@ NAQS_ED_CLONES void rows_parity(const ops::EdTerms& t, const ops::EdSectorView& 
 // The same terms as ed_row, arranged for SIMD and cache. Rows go in aligned blocks of
 // B = 2^b consecutive states s0 + k (k < B), and the output block y[s0 .. s0+B) is built in
 // cache in one visit:
-//   1. the diagonal: y_k = d(s0 + k) x_k, one popcount per ZZ/Z group and state;
+//   1. the diagonal d(s0 + k): a table over k, a per-block constant and a few ± sweeps
+//      (below), multiplied by x_k in the sweep that also does the flips of bits 0 and 1;
 //   2. flips of bits i < b stay in the block: y_k += c x_{k ^ 2^i}, bits 0 and 1 with
 //      in-register shuffles in the sweep that multiplies by x, the others three bits per sweep
 //      as contiguous eighth-block swaps (vectorisable);
@@ -287,7 +288,8 @@ struct SourceBlocks {
   }
 };
 
-// y_k += ci x_{k^wi} + cj x_{k^wj} for all k < n, wi < wj powers of two with wi >= 4.
+// y_k += ci x_{k^wi} + cj x_{k^wj} for all k < n, wi < wj powers of two (vectorised for
+// wi >= 4).
 NAQS_ED_INLINE void flip_pair(double* __restrict__ y, const double* __restrict__ x, int64_t n,
                               int64_t wi, double ci, int64_t wj, double cj) {
   for (int64_t hi = 0; hi < n; hi += 2 * wj)
@@ -550,7 +552,6 @@ struct SzTables {
   std::vector<double> diag_low;      // (2^n_lo,) in lo_values order: the low part's diagonal
   std::vector<int32_t> pairs;        // (r, r') with r < r', per class k and exchange group g
   std::vector<int64_t> pair_start;   // ((n_lo + 1) · n_exchange + 1,) offsets into pairs (/2)
-  uint64_t z_high = 0;               // Z groups are not split: their high part per group
 };
 
 SzTables build_sz_tables(const ops::EdTerms& t, const ops::EdSectorView& v) {
