@@ -1,11 +1,8 @@
-// Term lists of the TFIM and Heisenberg/XXZ models, their packed bit-mask form and the batched
-// connected-states routine (see hamiltonian.hpp; tests: tests/unit/test_hamiltonian.cpp).
+// Term lists of the TFIM and Heisenberg/XXZ models and their packed bit-mask form
+// (see hamiltonian.hpp; tests: tests/unit/test_hamiltonian.cpp).
 #include "physics/hamiltonian.hpp"
 
-#include <omp.h>
-
 #include <cmath>
-#include <cstring>
 
 #include "host/core/error.hpp"
 
@@ -98,42 +95,6 @@ std::string Hamiltonian::str() const {
                lattice_.str());
   return cat("heisenberg J=", params_.J, " Delta=", params_.Delta,
              params_.marshall ? " marshall" : "", " on ", lattice_.str());
-}
-
-void connected_batch_cpu(const Hamiltonian& H, const int8_t* spins, int64_t n_samples,
-                         ConnectedBatch& out) {
-  NAQS_CHECK(n_samples >= 0, "connected_batch_cpu: n_samples = ", n_samples);
-  const int64_t n = H.n_sites();
-  out.n_samples = n_samples;
-  out.n_sites = n;
-  out.diagonal.assign(n_samples, 0.0);
-  out.offsets.assign(n_samples + 1, 0);
-  // Pass 1: diagonal elements and connection counts; then offsets by a serial prefix sum.
-#pragma omp parallel for schedule(static) if (n_samples > 64)
-  for (int64_t b = 0; b < n_samples; ++b) {
-    const int8_t* s = spins + b * n;
-    out.diagonal[b] = H.diagonal(s);
-    int64_t count = 0;
-    H.for_each_connected(s, [&](int, int, double) { ++count; });
-    out.offsets[b + 1] = count;
-  }
-  for (int64_t b = 0; b < n_samples; ++b) out.offsets[b + 1] += out.offsets[b];
-  const int64_t m = out.offsets[n_samples];
-  out.configs.resize(m * n);
-  out.elements.resize(m);
-  // Pass 2: each sample writes its own slice.
-#pragma omp parallel for schedule(static) if (n_samples > 64)
-  for (int64_t b = 0; b < n_samples; ++b) {
-    const int8_t* s = spins + b * n;
-    int64_t k = out.offsets[b];
-    H.for_each_connected(s, [&](int a, int c, double e) {
-      int8_t* dst = out.configs.data() + k * n;
-      std::memcpy(dst, s, n);
-      dst[a] = static_cast<int8_t>(-dst[a]);
-      if (c >= 0) dst[c] = static_cast<int8_t>(-dst[c]);
-      out.elements[k++] = e;
-    });
-  }
 }
 
 }  // namespace naqs

@@ -14,6 +14,8 @@
 //                  only) coef = −2J, which makes the ground state positive.
 // The "connected states" primitive comes in two forms built from these lists: for a ±1 spin
 // array of any length (int8_t*, for VMC with N > 64), and for a packed uint64 (N <= 64, for ED).
+// Batched local energies use the same lists on the model's device (naqs::spin_terms in
+// physics/local_energy.hpp -> host/ops/connected.hpp).
 // PackedTerms groups the same terms into bit masks for ED's matrix-vector product, so ED and VMC
 // cannot disagree about H (tests/unit/test_hamiltonian.cpp checks both forms against
 // hand-computed elements and against each other).
@@ -146,19 +148,5 @@ class Hamiltonian {
   PackedTerms packed_;
   bool have_packed_ = false;
 };
-
-// Connected configurations of a batch, in a flat layout for the local-energy code.
-struct ConnectedBatch {
-  int64_t n_samples = 0, n_sites = 0;
-  std::vector<double> diagonal;  // (B,)   H_σσ of each sample
-  std::vector<int64_t> offsets;  // (B+1,) sample b owns connections [offsets[b], offsets[b+1])
-  std::vector<int8_t> configs;   // (M, N) the connected configurations σ' ≠ σ, ±1
-  std::vector<double> elements;  // (M,)   H_σσ'
-};
-
-// spins is (B, N) row-major int8 ±1 with N = H.n_sites(). CPU, OpenMP over samples; the
-// output is the same for any thread count. Test: tests/unit/test_hamiltonian.cpp.
-void connected_batch_cpu(const Hamiltonian& H, const int8_t* spins, int64_t n_samples,
-                         ConnectedBatch& out);
 
 }  // namespace naqs

@@ -2,17 +2,43 @@
 #include "physics/local_energy.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 namespace naqs {
+
+ops::SpinTerms spin_terms(const Hamiltonian& hamiltonian, Device device) {
+  std::vector<int32_t> sites;
+  std::vector<double> coef;
+  auto pair = [&](int i, int j, double c) {
+    sites.insert(sites.end(), {static_cast<int32_t>(i), static_cast<int32_t>(j)});
+    coef.push_back(c);
+  };
+  for (const auto& t : hamiltonian.zz_terms()) pair(t.i, t.j, t.coef);
+  for (const auto& t : hamiltonian.z_terms()) pair(t.i, -1, t.coef);
+  for (const auto& t : hamiltonian.flip_terms()) pair(t.i, -1, t.coef);
+  for (const auto& t : hamiltonian.exchange_terms()) pair(t.i, t.j, t.coef);
+  ops::SpinTerms terms;
+  terms.n_zz = static_cast<int32_t>(hamiltonian.zz_terms().size());
+  terms.n_z = static_cast<int32_t>(hamiltonian.z_terms().size());
+  terms.n_flip = static_cast<int32_t>(hamiltonian.flip_terms().size());
+  terms.n_exch = static_cast<int32_t>(hamiltonian.exchange_terms().size());
+  if (!coef.empty()) {
+    const int64_t n_terms = static_cast<int64_t>(coef.size());
+    terms.sites = Tensor::from_vector(sites, {n_terms, 2}, device);
+    terms.coef = Tensor::from_vector(coef, {n_terms}, device);
+  }
+  return terms;
+}
 
 int64_t local_energy_group_size(const Wavefunction& psi,
                                 const Hamiltonian& hamiltonian,
                                 const LocalEnergyOptions& options) {
   const std::size_t n = static_cast<std::size_t>(psi.n_sites());
-  // One connected configuration: host int8 copy, host f64 staging, device copy, activations.
+  const std::size_t t_size = dtype_size(psi.dtype());
+  // One connected configuration: the configuration, its flips row (3 i32), element (f64),
+  // log psi (2 values) and the model's activations.
   const std::size_t bytes_per_config =
-      psi.forward_bytes_per_sample() + n * (1 + sizeof(double) + dtype_size(psi.dtype()));
+      psi.forward_bytes_per_sample() + n * t_size + 3 * sizeof(int32_t) + sizeof(double) +
+      2 * t_size;
   const std::size_t per_sample =
       static_cast<std::size_t>(std::max(1, hamiltonian.max_connected())) * bytes_per_config;
   return std::max<int64_t>(1, static_cast<int64_t>(options.memory_cap_bytes / per_sample));
@@ -31,43 +57,27 @@ void local_energy(Wavefunction& psi, const Hamiltonian& hamiltonian,
   for (const Tensor* t : std::initializer_list<const Tensor*>{&log_re, &log_im, &eloc_re, &eloc_im})
     check_shape(op, *t, {batch}, "log psi / eloc");
 
-  const std::vector<double> sigma_host = to_host_f64(sigma);
-  std::vector<int8_t> spins(sigma_host.size());
-  for (std::size_t i = 0; i < spins.size(); ++i) spins[i] = sigma_host[i] > 0 ? 1 : -1;
-  const std::vector<double> base_re = to_host_f64(log_re), base_im = to_host_f64(log_im);
-  std::vector<double> e_re(static_cast<std::size_t>(batch)), e_im(static_cast<std::size_t>(batch));
-
+  const ops::SpinTerms terms = spin_terms(hamiltonian, psi.device());
   const int64_t group = local_energy_group_size(psi, hamiltonian, options);
-  ConnectedBatch cb;
+  ops::ConnectedList connections;
+  Tensor configs, conn_re, conn_im;
   for (int64_t g0 = 0; g0 < batch; g0 += group) {
     const int64_t n_group = std::min(group, batch - g0);
-    connected_batch_cpu(hamiltonian, spins.data() + g0 * n, n_group, cb);
-    const int64_t n_conn = cb.offsets.back();
-    std::vector<double> conn_re, conn_im;
+    const Tensor sigma_g = sigma.narrow(g0, n_group);
+    ops::connected_generate(sigma_g, terms, connections);
+    const int64_t n_conn = connections.n_connected;
     if (n_conn > 0) {
-      std::vector<double> configs(cb.configs.begin(), cb.configs.end());
-      Tensor sigma_conn = from_host_f64(configs, {n_conn, n}, psi.dtype(), psi.device());
-      Tensor lr = Tensor::empty({n_conn}, psi.dtype(), psi.device());
-      Tensor li = Tensor::empty({n_conn}, psi.dtype(), psi.device());
-      psi.log_psi(sigma_conn, lr, li);
-      conn_re = to_host_f64(lr);
-      conn_im = to_host_f64(li);
+      ensure_tensor(configs, {n_conn, n}, psi.dtype(), psi.device());
+      ensure_tensor(conn_re, {n_conn}, psi.dtype(), psi.device());
+      ensure_tensor(conn_im, {n_conn}, psi.dtype(), psi.device());
+      ops::connected_configs(sigma_g, connections.flips, configs);
+      psi.log_psi(configs, conn_re, conn_im);
     }
-    for (int64_t b = 0; b < n_group; ++b) {
-      const int64_t gb = g0 + b;
-      double sum_re = cb.diagonal[b], sum_im = 0;
-      for (int64_t m = cb.offsets[b]; m < cb.offsets[b + 1]; ++m) {
-        const double ratio = std::exp(conn_re[m] - base_re[gb]);
-        const double phase = conn_im[m] - base_im[gb];
-        sum_re += cb.elements[m] * ratio * std::cos(phase);
-        sum_im += cb.elements[m] * ratio * std::sin(phase);
-      }
-      e_re[gb] = sum_re;
-      e_im[gb] = sum_im;
-    }
+    Tensor er = eloc_re.narrow(g0, n_group), ei = eloc_im.narrow(g0, n_group);
+    ops::local_energy_combine(connections.diagonal, connections.offsets, connections.elements,
+                              conn_re, conn_im, log_re.narrow(g0, n_group),
+                              log_im.narrow(g0, n_group), er, ei);
   }
-  eloc_re.copy_from(from_host_f64(e_re, {batch}, psi.dtype(), psi.device()));
-  eloc_im.copy_from(from_host_f64(e_im, {batch}, psi.dtype(), psi.device()));
 }
 
 }  // namespace naqs

@@ -4,22 +4,24 @@
 //                    exp(log psi(sigma') - log psi(sigma))
 // for any Hamiltonian of physics/hamiltonian.hpp (TFIM, Heisenberg/XXZ with or without the
 // Marshall sign, chains and squares, periodic or open), through its connected-states primitive
-// (connected_batch_cpu), the same description ED is built from.
+// (its term lists as ops::SpinTerms), the same description ED is built from.
 //
 // Batching and memory: samples are processed in groups; all connected configurations of a group
 // go through ONE forward pass of the model. The group size is chosen so that the connected
-// configurations of the group (host int8 copy, device copy and the model's activations,
-// Wavefunction::forward_bytes_per_sample() each) fit in memory_cap_bytes; a group
-// has at least one sample. The result does not depend on the cap (tested).
+// configurations of the group (each: the configuration, its connection row and element, its
+// log psi and the model's activations, Wavefunction::forward_bytes_per_sample()) fit in
+// memory_cap_bytes; a group has at least one sample. The result does not depend on the cap (tested).
 //
 // Complex values are (re, im) pairs: log psi = log_re + i log_im, E_loc = eloc_re + i eloc_im.
-// Generation of the connected configurations and the final combination run on the host (OpenMP
-// in connected_batch_cpu); the forward passes run on the model's device.
+// Everything runs on the model's device through naqs::ops (host/ops/connected.hpp: connection
+// counts, one scan, the connection list, the connected configurations, the combination), so a
+// CUDA run copies one integer (the group's connection count) to the host per group.
 // Test: tests/unit/test_local_energy.cpp (equals <sigma|H|psi>/psi(sigma) from the dense H of the
 // same description to 1e-10 in float64, every model/boundary/sign option, capped and uncapped).
 #pragma once
 #include <cstddef>
 
+#include "host/ops/connected.hpp"
 #include "physics/hamiltonian.hpp"
 #include "physics/wavefunction.hpp"
 
@@ -34,6 +36,9 @@ struct LocalEnergyOptions {
 void local_energy(Wavefunction& psi, const Hamiltonian& hamiltonian,
                   const Tensor& sigma, const Tensor& log_re, const Tensor& log_im,
                   Tensor& eloc_re, Tensor& eloc_im, const LocalEnergyOptions& options = {});
+
+// The term lists of H (zz, z, flip, exchange; see hamiltonian.hpp) as ops::SpinTerms on device.
+ops::SpinTerms spin_terms(const Hamiltonian& hamiltonian, Device device);
 
 // Number of samples per group under the options (exposed for tests and benchmarks).
 int64_t local_energy_group_size(const Wavefunction& psi,

@@ -14,7 +14,7 @@
 // naqs::ops, so the model runs on CPU and CUDA, f32 and f64.
 //
 // Backward is written by hand per layer (llm.c style): conv1d_backward_* and unary_backward,
-// then the weight-norm backward dv = g/||v|| (dw - (dw.v^) v^), dg = dw.v^ on the host.
+// then the weight-norm backward (physics/weight_norm.hpp) on the host.
 // Tests: tests/unit/test_naqs1d.cpp (every parameter vs float64 central differences, rtol 1e-6:
 // h = 1e-6 differences of smooth functions are good to ~1e-9 relative; SELU has a kink at 0 that
 // random inputs do not hit).
@@ -25,6 +25,7 @@
 #include "host/ops/conv1d.hpp"
 #include "host/ops/elementwise.hpp"
 #include "physics/wavefunction.hpp"
+#include "physics/weight_norm.hpp"
 
 namespace naqs {
 
@@ -80,7 +81,7 @@ class NaqsConv1d final : public AutoregressiveWavefunction {
     int64_t offset;  // of <name>.v in the flat parameters; .g and .b follow contiguously
     Tensor w;        // effective weight (Cout,Cin,K) on device
     Tensor bias;     // view of <name>.b (Cout)
-    std::vector<double> v_unit, g_over_norm;  // v/||v|| (Cout*Cin*K), g/||v|| (Cout); host f64
+    WeightNorm norm;  // w = g v/||v||, state for the backward
     int64_t n_weights() const { return static_cast<int64_t>(cout) * cin * spec.kernel; }
     int64_t n_params() const { return n_weights() + 2 * cout; }
   };

@@ -2,7 +2,7 @@
 // See naqs_conv2d.hpp for the architecture and the tests that cover it.
 #include "physics/naqs_conv2d.hpp"
 
-#include <cmath>
+#include <algorithm>
 
 #include "host/ops/elementwise.hpp"
 #include "host/ops/fill.hpp"
@@ -105,44 +105,21 @@ void NaqsConv2d::initialise(uint64_t seed, double out_scale) {
   std::vector<double> p = normal.to_vector<double>();
   for (std::size_t li = 0; li < layers_.size(); ++li) {
     const Layer& l = layers_[li];
-    const int64_t fan_in = l.fan_in();
     const bool output = li == out_re_ || static_cast<std::ptrdiff_t>(li) == out_im_;
     double* v = p.data() + l.offset;
     double* g = v + l.n_weights();
-    for (int o = 0; o < l.cout; ++o) {
-      double norm2 = 0;
-      for (int64_t m = 0; m < fan_in; ++m) {
-        v[o * fan_in + m] /= std::sqrt(static_cast<double>(fan_in));
-        norm2 += v[o * fan_in + m] * v[o * fan_in + m];
-      }
-      g[o] = std::sqrt(norm2) * (output ? out_scale : 1.0);
-      if (l.has_bias) g[l.cout + o] = 0.0;
-    }
+    WeightNorm::initialise(v, g, l.cout, l.fan_in(), output ? out_scale : 1.0);
+    if (l.has_bias) std::fill_n(g + l.cout, l.cout, 0.0);  // b
   }
   params_.flat().copy_from(from_host_f64(p, {params_.size()}, dtype_, device_));
 }
 
 void NaqsConv2d::refresh_weights() {
   const std::vector<double> p = to_host_f64(params_.flat());
+  std::vector<double> w;
   for (Layer& l : layers_) {
-    const int64_t fan_in = l.fan_in();
     const double* v = p.data() + l.offset;
-    const double* g = v + l.n_weights();
-    l.v_unit.assign(static_cast<std::size_t>(l.n_weights()), 0.0);
-    l.g_over_norm.assign(static_cast<std::size_t>(l.cout), 0.0);
-    std::vector<double> w(static_cast<std::size_t>(l.n_weights()));
-    for (int o = 0; o < l.cout; ++o) {
-      double norm2 = 0;
-      for (int64_t m = 0; m < fan_in; ++m) norm2 += v[o * fan_in + m] * v[o * fan_in + m];
-      const double norm = std::sqrt(norm2);
-      NAQS_CHECK(norm > 0, "naqs conv2d: weight-norm direction of ", l.name, " channel ", o,
-                 " is zero");
-      l.g_over_norm[o] = g[o] / norm;
-      for (int64_t m = 0; m < fan_in; ++m) {
-        l.v_unit[o * fan_in + m] = v[o * fan_in + m] / norm;
-        w[o * fan_in + m] = g[o] * l.v_unit[o * fan_in + m];
-      }
-    }
+    l.norm.forward(v, v + l.n_weights(), l.cout, l.fan_in(), l.name, w);
     l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
   }
 }
@@ -205,7 +182,6 @@ void NaqsConv2d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
 void NaqsConv2d::layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
                                 std::vector<double>& grad_host) {
   const int64_t batch = dy.size(0), n_params = params_.size(), n = n_sites();
-  const int64_t fan_in = l.fan_in();
   std::vector<double> dw, db;
   int64_t n_rows = 1;
   const Tensor dy3 = dy.reshape({batch, l.cout, n});
@@ -229,21 +205,11 @@ void NaqsConv2d::layer_backward(const Layer& l, const Tensor& x, const Tensor& d
       db = to_host_f64(db_t);
     }
   }
-  // Weight-norm backward per output channel: w = g v^, v^ = v/||v||:
-  //   dg = dw . v^,   dv = (g/||v||) (dw - dg v^).
   for (int64_t r = 0; r < n_rows; ++r) {
-    double* out = grad_host.data() + r * n_params + l.offset;
-    const double* dw_r = dw.data() + r * l.n_weights();
-    for (int o = 0; o < l.cout; ++o) {
-      const double* u = l.v_unit.data() + o * fan_in;
-      const double* d = dw_r + o * fan_in;
-      double dg = 0;
-      for (int64_t m = 0; m < fan_in; ++m) dg += d[m] * u[m];
-      for (int64_t m = 0; m < fan_in; ++m)
-        out[o * fan_in + m] += l.g_over_norm[o] * (d[m] - dg * u[m]);
-      out[l.n_weights() + o] += dg;
-      if (l.has_bias) out[l.n_weights() + l.cout + o] += db[r * l.cout + o];
-    }
+    double* out = grad_host.data() + r * n_params + l.offset;  // v, g (, b)
+    l.norm.backward(dw.data() + r * l.n_weights(), out, out + l.n_weights());
+    if (l.has_bias)
+      for (int o = 0; o < l.cout; ++o) out[l.n_weights() + l.cout + o] += db[r * l.cout + o];
   }
 }
 

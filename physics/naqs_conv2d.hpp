@@ -26,7 +26,7 @@
 // layer) and uploaded; all batch work goes through naqs::ops (CPU and CUDA, f32 and f64).
 //
 // Backward by hand per layer (llm.c style): conv2d_backward_input / _weight(_per_sample),
-// unary_backward for ReLU, then the weight-norm backward on the host.
+// unary_backward for ReLU, then the weight-norm backward (physics/weight_norm.hpp) on the host.
 //
 // Cached evaluation (cache_begin / cache_logits / cache_set_site): at the first site of row r
 // the rows r-1 of V_0..V_{depth-1} are computed with conv2d_forward_rows (they are final once
@@ -42,6 +42,7 @@
 
 #include "host/ops/conv2d.hpp"
 #include "physics/wavefunction.hpp"
+#include "physics/weight_norm.hpp"
 
 namespace naqs {
 
@@ -98,7 +99,7 @@ class NaqsConv2d final : public AutoregressiveWavefunction {
     int64_t offset = 0;  // of <name>.v; .g (and .b) follow contiguously
     Tensor w;            // effective weight (Cout,Cin,kh,kw) on device
     Tensor bias;         // view of <name>.b (Cout), undefined without bias
-    std::vector<double> v_unit, g_over_norm;  // v/||v|| and g/||v|| on the host (f64)
+    WeightNorm norm;     // w = g v/||v||, state for the backward
     int64_t fan_in() const { return static_cast<int64_t>(cin) * spec.kernel_h * spec.kernel_w; }
     int64_t n_weights() const { return cout * fan_in(); }
   };

@@ -13,8 +13,9 @@
 //     cache_set_site); each step computes only the new site, O(N) cheaper for long chains.
 //   naive: the full network is re-evaluated on the partial configuration for every site
 //     (unset sites are 0); the reference the cached path is tested against.
-// The per-site decision (log-softmax of the two logits, mask, draw) runs on the host in double
-// precision for both strategies; only the network runs on the model's device.
+// The per-site decision (log-softmax of the two logits, mask, draw; ops::sample_site in
+// host/ops/sample_site.hpp) runs on the model's device in double precision for both strategies
+// and writes the chosen spin into the batch there: a CUDA run never copies to the host per site.
 // Tests: tests/unit/test_naqs1d_sampler.cpp (cached == naive, batch splitting, constraint),
 // tests/statistical/test_naqs_sampler.cpp (chi-square vs exact |psi|^2).
 #pragma once

@@ -52,6 +52,40 @@ void set_cuda_device([[maybe_unused]] const Tensor& t) {
   NAQS_CUDA_BRANCH("conv1d", cuda_rt::set_device(t.device().index));
 }
 
+// Threads only for work worth waking them: a parallel region costs microseconds on an idle
+// machine and up to a scheduler timeslice (milliseconds) when the cores are shared, while
+// 2^20 multiply-adds take ~0.3 ms on one core. Measured with bench/bench_naqs_sampling (the
+// cached sampler's per-site steps are ~2e5 multiply-adds each).
+constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
+int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kernel * d.length; }
+
+// Size switch for the GEMMs: OpenBLAS threads every GEMM above ~2.6e5 multiply-adds, but a
+// threaded GEMM waits for all its threads, which on shared cores costs up to a scheduler
+// timeslice per call (bench/bench_conv1d.cpp, 2 threads on a loaded 2-core machine: 0.4 GFLOP/s
+// at B=256, C=16, L=16 against 21 GFLOP/s single-threaded). GEMMs below kMinThreadedGemmMacs
+// (~1 ms of one core) run on one thread; larger ones keep OpenBLAS's threads. (The direct loops
+// were measured too: 2-4 GFLOP/s at every size, slower than the single-threaded GEMM even at the
+// VMC default width 16 and L = 16, so they stay references.)
+constexpr int64_t kMinThreadedGemmMacs = int64_t{1} << 24;
+bool gemm_single_threaded(int64_t m, int64_t n, int64_t k) { return m * n * k < kMinThreadedGemmMacs; }
+
+// OpenBLAS's thread count set to 1 for the lifetime of the guard when `single` (restored after).
+// Ops run on one host thread at a time, so the global setting is not raced.
+class BlasThreadsGuard {
+ public:
+  explicit BlasThreadsGuard(bool single) : saved_(single ? openblas_get_num_threads() : 0) {
+    if (saved_ > 1) openblas_set_num_threads(1);
+  }
+  ~BlasThreadsGuard() {
+    if (saved_ > 1) openblas_set_num_threads(saved_);
+  }
+  BlasThreadsGuard(const BlasThreadsGuard&) = delete;
+  BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
+
+ private:
+  int saved_;
+};
+
 // ---- CPU fast path: im2col + one cblas GEMM per chunk of samples -------------------------
 // For a chunk of n_b samples starting at b0, the column matrix col is (Cin*K, n_b*L):
 //   col[c*K + k, j*L + t] = x[b0+j, c, t - back(k)]   (0 where t - back(k) < 0)
@@ -70,12 +104,14 @@ CBLAS_TRANSPOSE blas_trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
 void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
              int64_t ldc) {
+  const BlasThreadsGuard threads(gemm_single_threaded(m, n, k));
   cblas_sgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
               blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
 }
 void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
              const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
              int64_t ldc) {
+  const BlasThreadsGuard threads(gemm_single_threaded(m, n, k));
   cblas_dgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
               blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
 }
@@ -116,7 +152,7 @@ void gather_chunk(const T* src, int64_t channels, const Conv1dDims& d, int64_t b
 }
 
 template <class T>
-void conv1d_forward_gemm(const T* x, const T* w, const T* bias, T* y, const Conv1dDims& d) {
+void forward_im2col(const T* x, const T* w, const T* bias, T* y, const Conv1dDims& d) {
   const int64_t ck = d.c_in * d.kernel;
   const int64_t nb_max = chunk_samples(d, sizeof(T));
   std::unique_ptr<T[]> col(new T[ck * nb_max * d.length]);
@@ -138,7 +174,7 @@ void conv1d_forward_gemm(const T* x, const T* w, const T* bias, T* y, const Conv
 
 // dcol (Cin*K, n_b*L) = W^T @ dy_chunk, then col2im: dx[b,c,p] += dcol[c*K+k, j*L + p + back(k)].
 template <class T>
-void conv1d_backward_input_gemm(const T* dy, const T* w, T* dx, const Conv1dDims& d,
+void backward_input_im2col(const T* dy, const T* w, T* dx, const Conv1dDims& d,
                                 bool accumulate) {
   const int64_t ck = d.c_in * d.kernel;
   const int64_t nb_max = chunk_samples(d, sizeof(T));
@@ -164,7 +200,7 @@ void conv1d_backward_input_gemm(const T* dy, const T* w, T* dx, const Conv1dDims
 
 // dW (Cout, Cin*K) (+)= dy_chunk (Cout, n_b*L) @ col^T, accumulated over chunks.
 template <class T>
-void conv1d_backward_weight_gemm(const T* x, const T* dy, T* dw, const Conv1dDims& d,
+void backward_weight_im2col(const T* x, const T* dy, T* dw, const Conv1dDims& d,
                                  bool accumulate) {
   const int64_t ck = d.c_in * d.kernel;
   if (d.n_batch * d.length == 0) {
@@ -214,7 +250,7 @@ void conv1d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& bias,
     const T* pw = w.data<T>();
     const T* pb = bias_ptr<T>(bias);
     T* py = y.data<T>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (macs(d) >= kMinParallelMacs)
     for (int64_t b = 0; b < d.n_batch; ++b)
       for (int64_t o = 0; o < d.c_out; ++o) {
         T* yrow = py + (b * d.c_out + o) * d.length;  // y[b,o,:]
@@ -240,7 +276,7 @@ void conv1d_backward_input_direct(const Tensor& dy, const Tensor& w, const Conv1
     const T* pdy = dy.data<T>();
     const T* pw = w.data<T>();
     T* pdx = dx.data<T>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (macs(d) >= kMinParallelMacs)
     for (int64_t b = 0; b < d.n_batch; ++b)
       for (int64_t c = 0; c < d.c_in; ++c) {
         T* dxrow = pdx + (b * d.c_in + c) * d.length;  // dx[b,c,:]
@@ -266,7 +302,7 @@ void conv1d_backward_weight_direct(const Tensor& x, const Tensor& dy, const Conv
     const T* px = x.data<T>();
     const T* pdy = dy.data<T>();
     T* pdw = dw.data<T>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (macs(d) >= kMinParallelMacs)
     for (int64_t o = 0; o < d.c_out; ++o)
       for (int64_t c = 0; c < d.c_in; ++c)
         for (int k = 0; k < d.kernel; ++k) {
@@ -280,6 +316,36 @@ void conv1d_backward_weight_direct(const Tensor& x, const Tensor& dy, const Conv
           T& out = pdw[(o * d.c_in + c) * d.kernel + k];
           out = accumulate ? out + sum : sum;
         }
+  });
+}
+
+void conv1d_forward_gemm(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
+                         Tensor& y) {
+  const Conv1dDims d = conv_dims("conv1d_forward", x, "x", w, "w", s);
+  if (d.n_batch * d.c_out * d.length == 0) return;
+  dispatch_float(x.dtype(), "conv1d_forward", [&](auto tag) {
+    using T = decltype(tag);
+    forward_im2col(x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d);
+  });
+}
+
+void conv1d_backward_input_gemm(const Tensor& dy, const Tensor& w, const Conv1dSpec& s, Tensor& dx,
+                                bool accumulate) {
+  const Conv1dDims d = conv_dims("conv1d_backward_input", dx, "dx", w, "w", s);
+  if (d.n_batch * d.c_in * d.length == 0) return;
+  dispatch_float(dy.dtype(), "conv1d_backward_input", [&](auto tag) {
+    using T = decltype(tag);
+    backward_input_im2col(dy.data<T>(), w.data<T>(), dx.data<T>(), d, accumulate);
+  });
+}
+
+void conv1d_backward_weight_gemm(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
+                                 Tensor& dw, bool accumulate) {
+  const Conv1dDims d = conv_dims("conv1d_backward_weight", x, "x", dw, "dw", s);
+  if (d.c_out * d.c_in * d.kernel == 0) return;
+  dispatch_float(x.dtype(), "conv1d_backward_weight", [&](auto tag) {
+    using T = decltype(tag);
+    backward_weight_im2col(x.data<T>(), dy.data<T>(), dw.data<T>(), d, accumulate);
   });
 }
 
@@ -304,11 +370,7 @@ void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
                                                      y.raw_data(), x.dtype(), d));
     return;
   }
-  if (d.n_batch * d.c_out * d.length == 0) return;
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    conv1d_forward_gemm(x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d);
-  });
+  detail::conv1d_forward_gemm(x, w, bias, s, y);
 }
 
 void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& s, Tensor& dx,
@@ -326,11 +388,7 @@ void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& 
                                                         dy.dtype(), d, accumulate));
     return;
   }
-  if (d.n_batch * d.c_in * d.length == 0) return;
-  dispatch_float(dy.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    conv1d_backward_input_gemm(dy.data<T>(), w.data<T>(), dx.data<T>(), d, accumulate);
-  });
+  detail::conv1d_backward_input_gemm(dy, w, s, dx, accumulate);
 }
 
 void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec& s, Tensor& dw,
@@ -347,11 +405,7 @@ void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec&
                              x.raw_data(), dy.raw_data(), dw.raw_data(), x.dtype(), d, accumulate));
     return;
   }
-  if (d.c_out * d.c_in * d.kernel == 0) return;
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    conv1d_backward_weight_gemm(x.data<T>(), dy.data<T>(), dw.data<T>(), d, accumulate);
-  });
+  detail::conv1d_backward_weight_gemm(x, dy, s, dw, accumulate);
 }
 
 void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
@@ -400,7 +454,8 @@ void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, con
     const T* pw = w.data<T>();
     const T* pb = bias_ptr<T>(bias);
     T* py = y_t.data<T>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (macs(d) / std::max<int64_t>(d.length, 1) >= kMinParallelMacs)
     for (int64_t b = 0; b < d.n_batch; ++b)
       for (int64_t o = 0; o < d.c_out; ++o) {
         T sum = pb ? pb[o] : T(0);

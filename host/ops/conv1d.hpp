@@ -12,11 +12,14 @@
 // conv1d_forward_at computes only output position t (the cached autoregressive sampler).
 // f32 and f64; all tensors contiguous, same device and dtype.
 // CPU: im2col + one cblas GEMM per chunk of samples (forward, both backward passes, per-sample
-// GEMMs for the per-sample gradient); conv1d_forward_at and the *_direct references below are
-// plain loops (OpenMP over batch and channels; used by tests and bench/bench_conv1d.cpp, where
-// GEMM is 2-3x faster for the forward and ~10x for the weight gradient). Note: forward_at and
-// forward sum in different orders, so they agree to rounding, not bitwise. CUDA twin in
-// cuda/ops_conv.cu (one thread per output element; weight gradient as a block reduction).
+// GEMMs for the per-sample gradient), with a size switch: GEMMs below 2^24 multiply-adds run
+// OpenBLAS on one thread (threads cost more than they give there, and much more on shared
+// cores). conv1d_forward_at and the *_direct references are plain loops, OpenMP over batch and
+// channels only above 2^20 multiply-adds. bench/bench_conv1d.cpp measures both paths (GEMM is
+// 5-10x the direct loops' rate single-threaded, down to the VMC default width 16, L = 16).
+// Note: forward_at and forward sum in different orders, so they agree to rounding, not bitwise.
+// CUDA twin in cuda/ops_conv.cu (one thread per output element; weight gradient as a block
+// reduction).
 // Tests: tests/unit/test_conv1d.cpp (hand-computed values, causality, float64 central finite
 // differences to 1e-8 relative: step 1e-6 leaves O(h^2) ~ 1e-12 truncation and ~1e-10 rounding),
 // tests/gpu/test_parity_conv.cpp (CUDA vs CPU; tolerance 8 eps n for sums of n terms of size
@@ -58,13 +61,20 @@ struct Conv1dDims {
 };
 
 namespace detail {
-// Direct-loop CPU references (OpenMP over batch and channels); cpu tensors only.
+// The two CPU paths of the public ops, callable directly (tests, bench): direct loops (OpenMP
+// over batch and channels) and im2col + GEMM (what the public ops use); cpu tensors only.
 void conv1d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& bias,
                            const Conv1dSpec& s, Tensor& y);
 void conv1d_backward_input_direct(const Tensor& dy, const Tensor& w, const Conv1dSpec& s,
                                   Tensor& dx, bool accumulate);
 void conv1d_backward_weight_direct(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
                                    Tensor& dw, bool accumulate);
+void conv1d_forward_gemm(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
+                         Tensor& y);
+void conv1d_backward_input_gemm(const Tensor& dy, const Tensor& w, const Conv1dSpec& s, Tensor& dx,
+                                bool accumulate);
+void conv1d_backward_weight_gemm(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
+                                 Tensor& dw, bool accumulate);
 
 // CUDA twins (cuda/ops_conv.cu): device pointers, dtype f32 or f64, bias may be nullptr.
 void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y, DType dtype,

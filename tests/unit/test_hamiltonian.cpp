@@ -1,6 +1,5 @@
 // Hamiltonian: matrix elements against hand-computed small cases, the int8 and packed forms of
-// the connected-states primitive against each other, the batched routine against the
-// per-sample primitive.
+// the connected-states primitive against each other (the batched ops: tests/unit/test_connected.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,28 +8,13 @@
 
 #include "host/core/error.hpp"
 #include "physics/hamiltonian.hpp"
+#include "tests/support/models.hpp"
 
 namespace naqs {
 namespace {
 
-ModelParams tfim(double J, double h, double hz) {
-  ModelParams p;
-  p.model = Model::tfim;
-  p.J = J;
-  p.h = h;
-  p.hz = hz;
-  return p;
-}
-
-ModelParams heis(double J, double delta, bool marshall) {
-  ModelParams p;
-  p.model = Model::heisenberg;
-  p.J = J;
-  p.h = 0;
-  p.Delta = delta;
-  p.marshall = marshall;
-  return p;
-}
+using testing::heis;
+using testing::tfim;
 
 uint64_t pack(const std::vector<int8_t>& s) {
   uint64_t b = 0;
@@ -137,37 +121,6 @@ TEST(Hamiltonian, PackedRefusesMoreThan64Sites) {
   EXPECT_THROW(H.packed(), Error);
   std::vector<int8_t> s(65, 1);
   EXPECT_DOUBLE_EQ(H.diagonal(s.data()), -65.0);  // the int8 form has no size limit
-}
-
-TEST(Hamiltonian, BatchMatchesPerSample) {
-  for (const Hamiltonian& H : {Hamiltonian(Lattice::square(4, 3, true, false), heis(1, 0.8, true)),
-                               Hamiltonian(Lattice::chain(5, false), tfim(1, 0.3, 0.1))}) {
-  const int n = H.n_sites();
-  std::mt19937_64 gen(3);
-  for (int64_t batch : {0, 1, 17}) {
-    std::vector<int8_t> spins(batch * n);
-    for (auto& x : spins) x = (gen() & 1) ? 1 : -1;
-    ConnectedBatch out;
-    connected_batch_cpu(H, spins.data(), batch, out);
-    ASSERT_EQ(out.offsets.size(), static_cast<std::size_t>(batch + 1));
-    EXPECT_EQ(out.offsets[0], 0);
-    for (int64_t b = 0; b < batch; ++b) {
-      const int8_t* s = spins.data() + b * n;
-      std::vector<Hamiltonian::Connection> c;
-      EXPECT_DOUBLE_EQ(out.diagonal[b], H.connected(s, c));
-      ASSERT_EQ(out.offsets[b + 1] - out.offsets[b], static_cast<int64_t>(c.size()));
-      for (std::size_t k = 0; k < c.size(); ++k) {
-        const int64_t m = out.offsets[b] + static_cast<int64_t>(k);
-        std::vector<int8_t> expect(s, s + n);
-        expect[c[k].site_a] = static_cast<int8_t>(-expect[c[k].site_a]);
-        if (c[k].site_b >= 0) expect[c[k].site_b] = static_cast<int8_t>(-expect[c[k].site_b]);
-        EXPECT_TRUE(std::equal(expect.begin(), expect.end(), out.configs.begin() + m * n));
-        EXPECT_DOUBLE_EQ(out.elements[m], c[k].element);
-      }
-    }
-    EXPECT_EQ(out.configs.size(), out.elements.size() * n);
-  }
-  }
 }
 
 }  // namespace
