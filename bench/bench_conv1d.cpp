@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
     std::printf("%s,%s,%d,%lld,%lld,%lld,3,%.4f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
                 git_commit(), device_name(Device::cpu()).c_str(), omp_get_max_threads(),
                 static_cast<long long>(r.b), static_cast<long long>(r.c),
-                static_cast<long long>(r.l), r.flop * 1e-9, r.fwd_direct, r.fwd_gemm, r.bwdx_direct, r.bwdx_gemm, r.bwdw_direct, r.bwdw_gemm,
+                static_cast<long long>(r.l), r.flop * 1e-9, r.fwd_direct, r.fwd_gemm,
+                r.bwdx_direct, r.bwdx_gemm, r.bwdw_direct, r.bwdw_gemm,
                 r.sgemm);
   return 0;
 }

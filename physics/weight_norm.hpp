@@ -1,7 +1,8 @@
 // Weight normalisation (Salimans & Kingma 2016) per output channel, shared by the masked-conv
 // models (physics/naqs_conv1d.*, physics/naqs_conv2d.*). On host f64 copies of the parameters:
 //   w[o] = g[o] v[o] / ||v[o]||            v[o] = the fan_in weights of output channel o
-// backward, with v^ = v/||v||:   dg[o] = dw[o] . v^[o],   dv[o] = (g[o]/||v[o]||) (dw[o] - dg[o] v^[o]).
+// backward, with v^ = v/||v||:
+//   dg[o] = dw[o] . v^[o],   dv[o] = (g[o]/||v[o]||) (dw[o] - dg[o] v^[o]).
 // The models form w once per pass (a few thousand numbers per layer) and upload it.
 // Tests: the models' finite-difference gradient checks (tests/unit/test_naqs1d.cpp,
 // tests/unit/test_naqs2d.cpp) cover forward and backward.

@@ -39,7 +39,8 @@ SpinTerms SpinTerms::to(Device device) const {
   return out;
 }
 
-void connected_count(const Tensor& sigma, const SpinTerms& terms, Tensor& diagonal, Tensor& counts) {
+void connected_count(const Tensor& sigma, const SpinTerms& terms, Tensor& diagonal,
+                     Tensor& counts) {
   const char* op = "connected_count";
   check_rank(op, sigma, 2, "sigma");
   const int64_t batch = sigma.size(0), n = sigma.size(1);

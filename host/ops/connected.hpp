@@ -12,7 +12,8 @@
 //   exclusive_scan:    counts (B) i32 -> offsets (B+1) i32, returns offsets[B] (the total M;
 //                      on CUDA one 4-byte device-to-host copy)
 //   connected_list:    sigma, offsets -> flips (M,3) i32 = (sample, site a, site b or -1),
-//                      elements (M) f64; sample b owns rows [offsets[b], offsets[b+1]) in term order
+//                      elements (M) f64; sample b owns rows [offsets[b], offsets[b+1]), in
+//                      term order
 //   connected_configs: sigma, flips -> configs (M,N) sigma's dtype: row m = sigma[flips[m,0]]
 //                      with sites a and b negated
 //   local_energy_combine: E_loc(b) = diagonal[b] + sum_m elements[m] exp(conn[m] - base[b]) for
@@ -75,7 +76,8 @@ NAQS_HD double spin_diagonal_one(const T* s, const SpinTermsView& v) {
   double d = 0;
   int32_t k = 0;
   for (; k < v.n_zz; ++k)
-    d += v.coef[k] * static_cast<double>(s[v.sites[2 * k]]) * static_cast<double>(s[v.sites[2 * k + 1]]);
+    d += v.coef[k] * static_cast<double>(s[v.sites[2 * k]]) *
+         static_cast<double>(s[v.sites[2 * k + 1]]);
   for (; k < v.n_zz + v.n_z; ++k) d += v.coef[k] * static_cast<double>(s[v.sites[2 * k]]);
   return d;
 }

@@ -67,7 +67,9 @@ int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kern
 // were measured too: 2-4 GFLOP/s at every size, slower than the single-threaded GEMM even at the
 // VMC default width 16 and L = 16, so they stay references.)
 constexpr int64_t kMinThreadedGemmMacs = int64_t{1} << 24;
-bool gemm_single_threaded(int64_t m, int64_t n, int64_t k) { return m * n * k < kMinThreadedGemmMacs; }
+bool gemm_single_threaded(int64_t m, int64_t n, int64_t k) {
+  return m * n * k < kMinThreadedGemmMacs;
+}
 
 // OpenBLAS's thread count set to 1 for the lifetime of the guard when `single` (restored after).
 // Ops run on one host thread at a time, so the global setting is not raced.

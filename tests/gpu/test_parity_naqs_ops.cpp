@@ -50,7 +50,8 @@ TEST(GpuParityNaqsOps, ConnectedConfigurationsExact) {
         const Tensor sigma_d = sigma.to(gpu);
         const ops::SpinTerms terms = spin_terms(H, Device::cpu()), terms_d = terms.to(gpu);
 
-        Tensor diag = Tensor::empty({batch}, DType::f64), counts = Tensor::empty({batch}, DType::i32);
+        Tensor diag = Tensor::empty({batch}, DType::f64);
+        Tensor counts = Tensor::empty({batch}, DType::i32);
         ops::connected_count(sigma, terms, diag, counts);
         Guarded diag_d({batch}, DType::f64, gpu), counts_d({batch}, DType::i32, gpu, -7);
         ops::connected_count(sigma_d, terms_d, diag_d.out, counts_d.out);
@@ -64,7 +65,8 @@ TEST(GpuParityNaqsOps, ConnectedConfigurationsExact) {
         EXPECT_EQ(offsets.to_vector<int32_t>(), offsets_d.out.to_vector<int32_t>()) << H.str();
         ASSERT_GT(total, 0);
 
-        Tensor flips = Tensor::empty({total, 3}, DType::i32), elements = Tensor::empty({total}, DType::f64);
+        Tensor flips = Tensor::empty({total, 3}, DType::i32);
+        Tensor elements = Tensor::empty({total}, DType::f64);
         ops::connected_list(sigma, terms, offsets, flips, elements);
         Guarded flips_d({total, 3}, DType::i32, gpu, -7), elements_d({total}, DType::f64, gpu);
         ops::connected_list(sigma_d, terms_d, offsets_d.out, flips_d.out, elements_d.out);
@@ -83,7 +85,8 @@ TEST(GpuParityNaqsOps, ConnectedConfigurationsExact) {
         Tensor base_re = testing::random_tensor({batch}, dtype, 5, -2, 2);
         Tensor base_im = testing::random_tensor({batch}, dtype, 6, -3, 3);
         Tensor er = Tensor::empty({batch}, dtype), ei = Tensor::empty({batch}, dtype);
-        ops::local_energy_combine(diag, offsets, elements, conn_re, conn_im, base_re, base_im, er, ei);
+        ops::local_energy_combine(diag, offsets, elements, conn_re, conn_im, base_re, base_im, er,
+                                  ei);
         Guarded er_d({batch}, dtype, gpu), ei_d({batch}, dtype, gpu);
         ops::local_energy_combine(diag_d.out, offsets_d.out, elements_d.out, conn_re.to(gpu),
                                   conn_im.to(gpu), base_re.to(gpu), base_im.to(gpu), er_d.out,

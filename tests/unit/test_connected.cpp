@@ -154,7 +154,8 @@ TEST(SampleSiteOp, HandComputedDecisionsAndConstraint) {
   spec.n_sites = 4;
   for (int64_t target : {-1, 0, 4}) {
     spec.n_up_target = target;
-    Tensor sigma = Tensor::zeros({batch, 4}, DType::f64), sigma_t = Tensor::empty({batch}, DType::f64);
+    Tensor sigma = Tensor::zeros({batch, 4}, DType::f64);
+    Tensor sigma_t = Tensor::empty({batch}, DType::f64);
     Tensor lr = Tensor::zeros({batch}, DType::f64), li = Tensor::zeros({batch}, DType::f64);
     Tensor n_up = Tensor::full({batch}, 0, DType::i32);
     if (target == 4) ops::fill(n_up, 2);  // two up so far: only up keeps 4 reachable
