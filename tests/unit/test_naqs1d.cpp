@@ -118,11 +118,10 @@ TEST(NaqsConv1d, ConditionalsAreCausal) {
 
 namespace {
 
-// Checks grad_log_psi and per_sample_grad of a model against float64 central differences of
-// f(theta) = sum_b w_re[b] Re log psi_b + w_im[b] Im log psi_b, for every parameter.
+// Gradients of a model vs float64 central differences (tests/support/wavefunction_checks.hpp),
+// and accumulate = true adding into the gradient.
 void check_gradients(NaqsConv1d& model, uint64_t seed) {
-  const int64_t n = model.n_sites(), batch = 5, n_params = model.params().size();
-  const bool complex = model.phase_mode() == PhaseMode::complex;
+  const int64_t n = model.n_sites(), batch = 5;
   Tensor sigma = random_tensor({batch, n}, DType::f64, seed);
   double* s = sigma.data<double>();
   for (int64_t k = 0; k < batch * n; ++k) s[k] = s[k] < 0 ? -1.0 : 1.0;
@@ -130,45 +129,13 @@ void check_gradients(NaqsConv1d& model, uint64_t seed) {
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t i = 0; i < n; ++i) s[b * n + i] = ((i + b) % n) < n / 2 ? 1.0 : -1.0;
   }
-  Tensor w_re = random_tensor({batch}, DType::f64, seed + 1);
-  Tensor w_im = random_tensor({batch}, DType::f64, seed + 2);
-  Tensor lr = Tensor::empty({batch}, DType::f64), li = lr.clone();
-  auto objective = [&]() {
-    model.log_psi(sigma, lr, li);
-    double f = 0;
-    for (int64_t b = 0; b < batch; ++b)
-      f += w_re.data<double>()[b] * lr.data<double>()[b] +
-           (complex ? w_im.data<double>()[b] * li.data<double>()[b] : 0.0);
-    return f;
-  };
-  Tensor flat = model.params().flat();
-  Tensor numeric = finite_difference(flat, objective);
-  Tensor grad = Tensor::empty({n_params}, DType::f64);
-  model.grad_log_psi(sigma, w_re, w_im, grad);
-  // Central differences with h = 1e-6 on O(1) smooth functions: truncation ~h^2 = 1e-12,
-  // cancellation ~1e-16/h = 1e-10; 1e-7 absolute + 1e-6 relative bounds both with margin.
-  EXPECT_TRUE(all_close(grad, numeric, 1e-7, 1e-6));
-
-  // accumulate adds.
-  Tensor twice = grad.clone();
-  model.grad_log_psi(sigma, w_re, w_im, twice, /*accumulate=*/true);
-  Tensor expect_twice = grad.clone();
-  for (int64_t p = 0; p < n_params; ++p) expect_twice.data<double>()[p] *= 2;
+  const GradientCheck c = check_log_psi_gradients(model, model.params().flat(), sigma, seed,
+                                                  model.phase_mode() == PhaseMode::complex);
+  Tensor twice = c.grad.clone();
+  model.grad_log_psi(sigma, c.w_re, c.w_im, twice, /*accumulate=*/true);
+  Tensor expect_twice = c.grad.clone();
+  for (int64_t p = 0; p < expect_twice.numel(); ++p) expect_twice.data<double>()[p] *= 2;
   EXPECT_TRUE(all_close(twice, expect_twice, 1e-14, 1e-12));
-
-  // Per-sample rows contract with the weights to the summed gradient (same arithmetic up to
-  // summation order: 1e-12).
-  Tensor jac_re = Tensor::empty({batch, n_params}, DType::f64);
-  Tensor jac_im = complex ? Tensor::empty({batch, n_params}, DType::f64) : Tensor();
-  model.per_sample_grad(sigma, jac_re, jac_im);
-  Tensor contracted = Tensor::zeros({n_params}, DType::f64);
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t p = 0; p < n_params; ++p) {
-      double v = w_re.data<double>()[b] * jac_re.data<double>()[b * n_params + p];
-      if (complex) v += w_im.data<double>()[b] * jac_im.data<double>()[b * n_params + p];
-      contracted.data<double>()[p] += v;
-    }
-  EXPECT_TRUE(all_close(contracted, grad, 1e-12, 1e-10));
 }
 
 }  // namespace

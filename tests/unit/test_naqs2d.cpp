@@ -77,54 +77,24 @@ TEST(NaqsConv2d, CausalWithoutBlindSpot) {
 
 namespace {
 
-// grad_log_psi and per_sample_grad vs float64 central differences of
-// f(theta) = sum_b w_re[b] Re log psi_b + w_im[b] Im log psi_b, for every parameter.
+// Gradients vs float64 central differences (tests/support/wavefunction_checks.hpp), and every
+// parameter tensor gets a non-zero gradient somewhere (none is dead).
 void check_gradients(NaqsConv2d& model, uint64_t seed) {
-  const int64_t n = model.n_sites(), batch = 4, n_params = model.params().size();
-  const bool complex = model.phase_mode() == PhaseMode::complex;
+  const int64_t n = model.n_sites(), batch = 4;
   Tensor sigma = random_spins(batch, n, seed);
   if (model.constraint()) {  // a valid Sz = 0 configuration per row
     double* s = sigma.data<double>();
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t i = 0; i < n; ++i) s[b * n + i] = ((i + b) % n) < n / 2 ? 1.0 : -1.0;
   }
-  Tensor w_re = random_tensor({batch}, DType::f64, seed + 1);
-  Tensor w_im = random_tensor({batch}, DType::f64, seed + 2);
-  Tensor lr = Tensor::empty({batch}, DType::f64), li = lr.clone();
-  auto objective = [&]() {
-    model.log_psi(sigma, lr, li);
-    double f = 0;
-    for (int64_t b = 0; b < batch; ++b)
-      f += w_re.data<double>()[b] * lr.data<double>()[b] +
-           (complex ? w_im.data<double>()[b] * li.data<double>()[b] : 0.0);
-    return f;
-  };
-  Tensor flat = model.params().flat();
-  Tensor numeric = finite_difference(flat, objective);
-  Tensor grad = Tensor::empty({n_params}, DType::f64);
-  model.grad_log_psi(sigma, w_re, w_im, grad);
-  // h = 1e-6 central differences of a function smooth away from ReLU kinks (random inputs do
-  // not land within 1e-6 of one): truncation ~1e-12, cancellation ~1e-10.
-  EXPECT_TRUE(all_close(grad, numeric, 1e-7, 1e-6));
-  // Every parameter tensor gets a non-zero gradient somewhere (none is dead).
-  std::vector<double> g = to_host_f64(grad);
+  const GradientCheck c = check_log_psi_gradients(model, model.params().flat(), sigma, seed,
+                                                  model.phase_mode() == PhaseMode::complex);
+  std::vector<double> g = to_host_f64(c.grad);
   for (const ParameterEntry& e : model.params().layout()) {
     double norm = 0;
     for (int64_t p = 0; p < e.shape.numel(); ++p) norm += std::abs(g[e.offset + p]);
     EXPECT_GT(norm, 0.0) << e.name;
   }
-  // Per-sample rows contract with the weights to the summed gradient.
-  Tensor jac_re = Tensor::empty({batch, n_params}, DType::f64);
-  Tensor jac_im = complex ? Tensor::empty({batch, n_params}, DType::f64) : Tensor();
-  model.per_sample_grad(sigma, jac_re, jac_im);
-  Tensor contracted = Tensor::zeros({n_params}, DType::f64);
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t p = 0; p < n_params; ++p) {
-      double v = w_re.data<double>()[b] * jac_re.data<double>()[b * n_params + p];
-      if (complex) v += w_im.data<double>()[b] * jac_im.data<double>()[b * n_params + p];
-      contracted.data<double>()[p] += v;
-    }
-  EXPECT_TRUE(all_close(contracted, grad, 1e-12, 1e-10));
 }
 
 }  // namespace

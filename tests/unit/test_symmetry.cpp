@@ -31,31 +31,11 @@ std::set<std::pair<int, int>> bond_set(const Lattice& l) {
   return {l.bonds().begin(), l.bonds().end()};
 }
 
-// sum_sigma |psi_sym|^2 in double, over all 2^N configurations or, with only_sz0, over the
-// Sz = 0 ones (enough when the base is constrained to Sz = 0: psi_sym vanishes elsewhere, since
-// every group element keeps Sz = 0).
+// sum_sigma |psi_sym|^2 over all configurations or, with only_sz0, the Sz = 0 ones (enough when
+// the base is constrained to Sz = 0: psi_sym vanishes elsewhere, since every group element keeps
+// Sz = 0).
 double total_probability(SymmetricWavefunction& psi, bool only_sz0 = false) {
-  const int64_t n = psi.n_sites();
-  Tensor all = all_configurations(n, DType::f64);
-  if (only_sz0) {
-    std::vector<double> v = to_host_f64(all), kept;
-    for (int64_t k = 0; k < all.size(0); ++k) {
-      double m = 0;
-      for (int64_t i = 0; i < n; ++i) m += v[k * n + i];
-      if (m == 0) kept.insert(kept.end(), v.begin() + k * n, v.begin() + (k + 1) * n);
-    }
-    all = from_host_f64(kept, {static_cast<int64_t>(kept.size()) / n, n}, DType::f64, Device::cpu());
-  }
-  if (psi.base().dtype() != DType::f64) {
-    Tensor cast = Tensor::empty(all.shape(), psi.base().dtype());
-    ops::cast(all, cast);
-    all = cast;
-  }
-  Tensor lr = Tensor::empty({all.size(0)}, psi.base().dtype()), li = lr.clone();
-  psi.log_psi(all, lr, li);
-  double total = 0;
-  for (double v : to_host_f64(lr)) total += std::exp(2 * v);
-  return total;
+  return naqs::testing::total_probability(psi, psi.base().dtype(), only_sz0);
 }
 
 }  // namespace
@@ -189,36 +169,8 @@ TEST(SymmetricWavefunction, GradientsMatchFiniteDifferences) {
     SCOPED_TRACE(phase_mode_name(mode));
     NaqsConv2d base = random_2d_model(small_2d_config(3, 2, 1, 2, mode), DType::f64, 140);
     SymmetricWavefunction psi(base, SymmetryGroup::of_lattice(Lattice::square(3, 2, false, false), true, true, true));
-    const int64_t batch = 3, n_params = base.params().size();
-    const bool complex = mode == PhaseMode::complex;
-    Tensor sigma = random_spins(batch, 6, 141);
-    Tensor w_re = random_tensor({batch}, DType::f64, 142), w_im = random_tensor({batch}, DType::f64, 143);
-    Tensor lr = Tensor::empty({batch}, DType::f64), li = lr.clone();
-    auto objective = [&]() {
-      psi.log_psi(sigma, lr, li);
-      double f = 0;
-      for (int64_t b = 0; b < batch; ++b)
-        f += w_re.data<double>()[b] * lr.data<double>()[b] +
-             (complex ? w_im.data<double>()[b] * li.data<double>()[b] : 0.0);
-      return f;
-    };
-    Tensor flat = base.params().flat();
-    Tensor numeric = finite_difference(flat, objective);
-    Tensor grad = Tensor::empty({n_params}, DType::f64);
-    psi.grad_log_psi(sigma, w_re, w_im, grad);
-    // h = 1e-6 central differences (truncation ~1e-12, cancellation ~1e-10).
-    EXPECT_TRUE(all_close(grad, numeric, 1e-7, 1e-6));
-    Tensor jac_re = Tensor::empty({batch, n_params}, DType::f64);
-    Tensor jac_im = complex ? jac_re.clone() : Tensor();
-    psi.per_sample_grad(sigma, jac_re, jac_im);
-    Tensor contracted = Tensor::zeros({n_params}, DType::f64);
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t p = 0; p < n_params; ++p) {
-        double v = w_re.data<double>()[b] * jac_re.data<double>()[b * n_params + p];
-        if (complex) v += w_im.data<double>()[b] * jac_im.data<double>()[b * n_params + p];
-        contracted.data<double>()[p] += v;
-      }
-    EXPECT_TRUE(all_close(contracted, grad, 1e-12, 1e-10));
+    check_log_psi_gradients(psi, base.params().flat(), random_spins(3, 6, 141), 141,
+                            mode == PhaseMode::complex);
   }
 }
 
