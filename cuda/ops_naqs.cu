@@ -95,13 +95,7 @@ __global__ void sample_site_kernel(int64_t batch, int64_t length, const T* re, c
                                    int64_t column, SampleSiteSpec spec, T* sigma, T* sigma_t,
                                    double* log_re, double* log_im, int32_t* n_up) {
   NAQS_GRID_STRIDE(b, batch) {
-    const int64_t up = (b * 2) * length + column, down = up + length;
-    const int x = sample_site_one(static_cast<double>(re[up]), static_cast<double>(re[down]),
-                                  static_cast<double>(im[up]), static_cast<double>(im[down]),
-                                  static_cast<uint64_t>(spec.first_sample + b), spec, log_re[b],
-                                  log_im[b], n_up[b]);
-    sigma_t[b] = static_cast<T>(x);
-    sigma[b * spec.n_sites + spec.site] = static_cast<T>(x);
+    sample_site_row(b, length, re, im, column, spec, sigma, sigma_t, log_re, log_im, n_up);
   }
 }
 

@@ -47,15 +47,8 @@ void sample_site(const Tensor& re, const Tensor& im, int64_t column, const Sampl
     double* lr = log_re.data<double>();
     double* li = log_im.data<double>();
     int32_t* nu = n_up.data<int32_t>();
-    for (int64_t b = 0; b < batch; ++b) {
-      const int64_t up = (b * 2) * length + column, down = up + length;
-      const int x = sample_site_one(static_cast<double>(r[up]), static_cast<double>(r[down]),
-                                    static_cast<double>(i[up]), static_cast<double>(i[down]),
-                                    static_cast<uint64_t>(spec.first_sample + b), spec, lr[b],
-                                    li[b], nu[b]);
-      st[b] = static_cast<T>(x);
-      s[b * spec.n_sites + spec.site] = static_cast<T>(x);
-    }
+    for (int64_t b = 0; b < batch; ++b)
+      sample_site_row(b, length, r, i, column, spec, s, st, lr, li, nu);
   });
 }
 

@@ -69,6 +69,21 @@ NAQS_HD int sample_site_one(double re_up, double re_down, double im_up, double i
   return up ? 1 : -1;
 }
 
+// Sample b of a batch: reads its logits at `column` of re, im (B,2,L), decides, writes
+// sigma[b, site] and sigma_t[b] and accumulates (the loop body of both implementations).
+template <class T>
+NAQS_HD void sample_site_row(int64_t b, int64_t length, const T* re, const T* im, int64_t column,
+                             const SampleSiteSpec& spec, T* sigma, T* sigma_t, double* log_re,
+                             double* log_im, int32_t* n_up) {
+  const int64_t up = (b * 2) * length + column, down = up + length;
+  const int x = sample_site_one(static_cast<double>(re[up]), static_cast<double>(re[down]),
+                                static_cast<double>(im[up]), static_cast<double>(im[down]),
+                                static_cast<uint64_t>(spec.first_sample + b), spec, log_re[b],
+                                log_im[b], n_up[b]);
+  sigma_t[b] = static_cast<T>(x);
+  sigma[b * spec.n_sites + spec.site] = static_cast<T>(x);
+}
+
 namespace detail {
 void sample_site_cuda(DType dtype, int64_t batch, int64_t length, const void* re, const void* im,
                       int64_t column, const SampleSiteSpec& spec, void* sigma, void* sigma_t,

@@ -4,7 +4,7 @@
 
 namespace naqs::testing {
 
-inline ModelParams tfim(double J, double h, double hz) {
+inline ModelParams tfim(double J, double h, double hz = 0) {
   ModelParams p;
   p.model = Model::tfim;
   p.J = J;
@@ -13,7 +13,7 @@ inline ModelParams tfim(double J, double h, double hz) {
   return p;
 }
 
-inline ModelParams heis(double J, double delta, bool marshall) {
+inline ModelParams heis(double J, double delta, bool marshall = false) {
   ModelParams p;
   p.model = Model::heisenberg;
   p.J = J;

@@ -11,30 +11,15 @@
 #include "validation/ed/dense.hpp"
 #include "validation/ed/ed_solver.hpp"
 #include "tests/support/ed_checks.hpp"
+#include "tests/support/models.hpp"
 #include "validation/tfim_exact.hpp"
 
 namespace naqs::ed {
 namespace {
 
 using naqs::testing::expect_tfim_chain_matches_closed_form;
-
-ModelParams tfim(double J, double h, double hz = 0) {
-  ModelParams p;
-  p.J = J;
-  p.h = h;
-  p.hz = hz;
-  return p;
-}
-
-ModelParams heis(double J, double delta, bool marshall = false) {
-  ModelParams p;
-  p.model = Model::heisenberg;
-  p.J = J;
-  p.h = 0;
-  p.Delta = delta;
-  p.marshall = marshall;
-  return p;
-}
+using naqs::testing::heis;
+using naqs::testing::tfim;
 
 struct Case {
   Hamiltonian H;
