@@ -532,9 +532,7 @@ std::string fingerprint_text(const VmcConfig& c) {
     << "\ncg_rtol = " << c.sr.cg_rtol << "\nseed = " << c.seed
     << "\ndevice_type = " << (resolve_device(c.device).is_cuda() ? "cuda" : "cpu") << "\n";
   // The sampler's own lines (resolving "auto" needs the model type only).
-  const bool autoregressive = c.model != "rbm";
-  const std::string kind =
-      c.sampler.kind == "auto" ? (autoregressive ? "exact" : "metropolis") : c.sampler.kind;
+  const std::string kind = resolve_sampler_kind(c.sampler.kind, c.model != "rbm");
   if (kind == "metropolis") {
     o << "sampler = metropolis\nmc_chains = " << c.sampler.n_chains << "\nmc_burn_in = "
       << c.sampler.burn_in << "\nmc_sweeps_between = " << c.sampler.sweeps_between

@@ -109,11 +109,15 @@ std::string MetropolisVmcSampler::str() const {
 
 // ---- factory ----------------------------------------------------------------------------------
 
+std::string resolve_sampler_kind(const std::string& kind, bool autoregressive) {
+  if (kind != "auto") return kind;
+  return autoregressive ? "exact" : "metropolis";
+}
+
 std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& s, Wavefunction& psi,
                                          const Hamiltonian& H, bool sz_zero) {
   auto* autoregressive = dynamic_cast<AutoregressiveWavefunction*>(&psi);
-  std::string kind = s.kind;
-  if (kind == "auto") kind = autoregressive ? "exact" : "metropolis";
+  const std::string kind = resolve_sampler_kind(s.kind, autoregressive != nullptr);
   if (kind == "exact") {
     NAQS_REQUIRE(autoregressive != nullptr,
                  "--sampler exact needs an autoregressive model (--model naqs): this model's "

@@ -22,7 +22,9 @@
 // when the run is constrained to Sz = 0 (starting from random Sz = 0 states), optionally mixed
 // with global flips.
 // Tests: tests/unit/test_vmc_sampling.cpp (exact draws equal sample_autoregressive, Metropolis
-// state round trip, errors), tests/statistical/test_vmc_metropolis.cpp (driver over RBM / NAQS).
+// state round trip, errors, short driver runs over RBM and NAQS, diagnostics in the output),
+// tests/statistical/test_vmc_metropolis.cpp (RBM + SR accuracy), test_vmc_resume.cpp (bitwise
+// resume of a Metropolis run).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -110,6 +112,9 @@ class MetropolisVmcSampler final : public VmcSampler {
  private:
   MetropolisSampler sampler_;
 };
+
+// "auto" -> "exact" for autoregressive models, "metropolis" otherwise; other kinds unchanged.
+std::string resolve_sampler_kind(const std::string& kind, bool autoregressive);
 
 // The sampler of a run: see the header comment. psi and H must outlive it.
 std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& settings, Wavefunction& psi,
