@@ -16,12 +16,11 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
-#include <sstream>
 
+#include "apps/vmc_options.hpp"
 #include "host/cli/command.hpp"
 #include "host/cli/values.hpp"
 #include "host/core/error.hpp"
-#include "host/core/stop_signal.hpp"
 #include "workflow/collect.hpp"
 #include "workflow/report.hpp"
 #include "workflow/sweep.hpp"
@@ -34,12 +33,18 @@ using workflow::SweepSpec;
 constexpr int kExitInterrupted = 3;
 constexpr const char* kDefaultH = "0.5:1.5:0.25";
 constexpr const char* kDefaultMethods = "naqs,mcmc,ed";
+constexpr int64_t kDefaultWarmSteps = 60;
+
+// The embedded default's VMC settings where they differ from `naqs vmc`'s (docs/SWEEP.md).
+vmc::VmcConfig sweep_defaults() {
+  vmc::VmcConfig d;
+  d.obs_samples = 4096;
+  return d;
+}
 
 void sweep_options(po::options_description& desc) {
-  const vmc::VmcConfig d;
-  const SweepSpec s;
-  desc.add_options()
-      // what to sweep
+  po::options_description what("sweep");
+  what.add_options()
       ("h", po::value<std::string>()->default_value(kDefaultH),
        "transverse fields: a value, a list 0.5,1,2 or a range start:stop:step (one task each)")
       ("methods", po::value<std::string>()->default_value(kDefaultMethods),
@@ -49,65 +54,17 @@ void sweep_options(po::options_description& desc) {
       ("task", po::value<std::string>(),
        "run only task N (0-based; default: $SLURM_ARRAY_TASK_ID when set, else all tasks)")
       ("list", po::bool_switch(), "print the tasks (index, h, file, state) and exit")
-      // system (TFIM, Pauli units: H = -J sum ZZ - h sum X - hz sum Z)
-      ("lattice", po::value<std::string>()->default_value(d.lattice), "chain | square")
-      ("L", po::value<int>()->default_value(d.length_x), "sites of the chain / Lx of the square")
-      ("Ly", po::value<int>()->default_value(d.length_y), "Ly of the square (1 for a chain)")
-      ("boundary", po::value<std::string>()->default_value("pbc"), "pbc | obc")
-      ("J", po::value<double>()->default_value(d.J), "coupling J")
-      ("hz", po::value<double>()->default_value(d.hz), "longitudinal field hz")
-      // VMC methods: naqs = NAQS + exact samples, mcmc = RBM + Metropolis; shared training
-      // options (the rest as `naqs vmc`'s defaults, docs/VMC.md)
-      ("steps", po::value<int64_t>()->default_value(d.steps), "training steps of a cold start")
-      ("warm-steps", po::value<int64_t>()->default_value(60),
-       "training steps of a warm start (local sweeps: from the previous h's parameters)")
+      ("warm-steps", po::value<int64_t>()->default_value(kDefaultWarmSteps),
+       "training steps of a warm start (local sweeps: from the previous h's parameters); "
+       "--steps is a cold start's")
       ("no-warm-start", po::bool_switch(), "start every h from a fresh initialisation")
-      ("batch", po::value<std::string>()->default_value(d.batch_schedule),
-       "batch schedule B1:S1,B2:S2,...,Bk")
-      ("minibatch", po::value<int64_t>()->default_value(d.minibatch), "samples evaluated at once")
-      ("optimizer", po::value<std::string>()->default_value(d.optimizer), "adam | sgd | sr | minsr")
-      ("lr", po::value<double>()->default_value(d.lr), "learning rate")
-      ("lr-schedule", po::value<std::string>()->default_value(d.lr_schedule),
-       "constant | cosine[:f] | step:K:gamma | exp:gamma")
-      ("diag-shift", po::value<double>()->default_value(d.sr.diag_shift), "SR / minSR shift")
-      ("width", po::value<int>()->default_value(d.width), "NAQS channels per layer")
-      ("depth", po::value<int>()->default_value(d.depth), "NAQS residual blocks")
-      ("kernel", po::value<int>()->default_value(d.kernel), "NAQS taps per masked convolution")
-      ("dilations", po::value<std::string>()->default_value("1,2,4"), "NAQS dilation per block")
-      ("alpha", po::value<double>()->default_value(d.alpha), "mcmc: RBM hidden units per site")
-      ("mc-chains", po::value<int64_t>()->default_value(d.sampler.n_chains),
-       "mcmc: Metropolis chains (batch sizes and --obs-samples must be multiples)")
-      ("mc-burn-in", po::value<int64_t>()->default_value(d.sampler.burn_in),
-       "mcmc: burn-in sweeps at the start of every draw")
-      ("mc-sweeps", po::value<int64_t>()->default_value(d.sampler.sweeps_between),
-       "mcmc: sweeps between consecutive samples of a chain")
-      ("dtype", po::value<std::string>()->default_value(d.dtype), "f64 | f32")
-      ("seed", po::value<uint64_t>()->default_value(d.seed), "seed; task k uses seed + k")
-      ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda | cuda:N | auto")
-      ("obs-samples", po::value<int64_t>()->default_value(4096),
-       "samples for the final observables of each VMC run")
-      ("checkpoint-every", po::value<int64_t>()->default_value(d.checkpoint_every),
-       "steps between VMC checkpoints (a killed task resumes from the last one)")
-      ("ed-max-sites", po::value<int>()->default_value(s.ed_max_sites),
-       "exact reference by ED up to this many sites (0: closed form only)")
-      // outputs
       ("no-report", po::bool_switch(), "local sweep: do not collect and report at the end")
       ("python", po::value<std::string>()->default_value(""),
-       "Python for the report (default /usr/bin/python3)")
-      ("quiet", po::bool_switch(), "no progress output");
-}
-
-std::vector<int> parse_dilations(const std::string& s) {
-  std::vector<int> v;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) {
-    const double x = parse_number(item, "dilations");
-    NAQS_REQUIRE(x >= 1 && x == static_cast<int>(x), "--dilations: '", s,
-                 "' is not a comma-separated list of positive integers");
-    v.push_back(static_cast<int>(x));
-  }
-  NAQS_REQUIRE(!v.empty() && s.back() != ',', "--dilations: '", s, "' is empty or malformed");
-  return v;
+       "Python for the report (default /usr/bin/python3)");
+  desc.add(what);
+  // The options of `naqs vmc` that apply per field, with the same names and meanings; both VMC
+  // methods (naqs: NAQS + exact samples; mcmc: RBM + Metropolis) use them. Task k uses seed + k.
+  cli::add_vmc_options(desc, sweep_defaults(), cli::OptionUse::sweep);
 }
 
 // A task index from --task or $SLURM_ARRAY_TASK_ID: a non-negative integer.
@@ -131,43 +88,13 @@ SweepSpec spec_from(const CommandContext& ctx) {
   SweepSpec s;
   vmc::VmcConfig& c = s.base;
   c.hamiltonian = "tfim";
-  c.lattice = str("lattice");
-  c.length_x = vm["L"].as<int>();
-  c.length_y = vm["Ly"].as<int>();
-  const std::string boundary = str("boundary");
-  NAQS_REQUIRE(boundary == "pbc" || boundary == "obc", "--boundary must be pbc or obc, got '",
-               boundary, "'");
-  c.periodic = boundary == "pbc";
-  c.J = vm["J"].as<double>();
-  c.hz = vm["hz"].as<double>();
-  c.steps = vm["steps"].as<int64_t>();
-  c.batch_schedule = str("batch");
-  c.minibatch = vm["minibatch"].as<int64_t>();
-  c.optimizer = str("optimizer");
-  c.lr = vm["lr"].as<double>();
-  c.lr_schedule = str("lr-schedule");
-  c.sr.diag_shift = vm["diag-shift"].as<double>();
-  c.width = vm["width"].as<int>();
-  c.depth = vm["depth"].as<int>();
-  c.kernel = vm["kernel"].as<int>();
-  c.dilations = parse_dilations(str("dilations"));
-  c.alpha = vm["alpha"].as<double>();
-  c.sampler.n_chains = vm["mc-chains"].as<int64_t>();
-  c.sampler.burn_in = vm["mc-burn-in"].as<int64_t>();
-  c.sampler.sweeps_between = vm["mc-sweeps"].as<int64_t>();
-  c.dtype = str("dtype");
-  c.seed = vm["seed"].as<uint64_t>();
-  c.device = str("device");
-  c.obs_samples = vm["obs-samples"].as<int64_t>();
-  c.checkpoint_every = vm["checkpoint-every"].as<int64_t>();
-  NAQS_REQUIRE(c.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
-  c.quiet = vm["quiet"].as<bool>();
+  cli::read_vmc_options(vm, cli::OptionUse::sweep, c);
   s.h_values = parse_value_list(str("h"), "h");
   s.methods = workflow::parse_methods(str("methods"));
   s.warm_steps = vm["warm-steps"].as<int64_t>();
   NAQS_REQUIRE(s.warm_steps >= 0, "--warm-steps must be >= 0, got ", s.warm_steps);
   s.warm_start = !vm["no-warm-start"].as<bool>();
-  s.ed_max_sites = vm["ed-max-sites"].as<int>();
+  s.ed_max_sites = c.max_ed_sites;
   s.dir = str("out");
   s.command_line = ctx.command_line;
   s.config_text = ctx.config_text;
@@ -235,7 +162,6 @@ int sweep_run(const CommandContext& ctx) {
 
   if (task) {
     workflow::prepare_sweep_dir(spec);
-    StopSignalGuard signals;
     const workflow::TaskResult r = workflow::run_sweep_task(spec, *task);
     return r.outcome == workflow::TaskOutcome::interrupted ? kExitInterrupted : 0;
   }
@@ -259,4 +185,4 @@ NAQS_COMMAND("sweep",
              "transverse-field sweep of the TFIM: NAQS / MCMC / ED per h, one HDF5 file per task "
              "(default: chain N=16, h=0.5..1.5, NAQS vs MCMC vs ED); --task N for one Slurm array task; exit 3 = "
              "stopped by a signal, rerun to resume",
-             sweep_options, sweep_run);
+             sweep_options, sweep_run, /*positional=*/nullptr, /*stop_signals=*/true);

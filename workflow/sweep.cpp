@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "host/core/error.hpp"
@@ -134,6 +135,26 @@ FileCheck check_sweep_file(const std::string& path) {
   return r;
 }
 
+// A method's accumulated seconds over the attempts of a task: one number in a text file of the
+// task's work directory, replaced atomically (0 when absent or unreadable).
+double read_seconds(const fs::path& p) {
+  std::ifstream in(p);
+  double v = 0;
+  return in >> v && std::isfinite(v) && v >= 0 ? v : 0;
+}
+
+void write_seconds(const fs::path& p, double v) {
+  const fs::path tmp = fs::path(p).concat(".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << fmt(v, 17) << "\n";
+    NAQS_CHECK(out.good(), "cannot write '", tmp.string(), "'");
+  }
+  std::error_code ec;
+  fs::rename(tmp, p, ec);
+  NAQS_CHECK(!ec, "cannot rename '", tmp.string(), "' to '", p.string(), "': ", ec.message());
+}
+
 void h5_check(long long rc, const std::string& what) {
   NAQS_CHECK(rc >= 0, what, " failed");
 }
@@ -248,6 +269,8 @@ void validate_spec(const SweepSpec& spec) {
                      c.optimizer == "minsr",
                  "--optimizer must be adam, sgd, sr or minsr, got '", c.optimizer, "'");
     NAQS_REQUIRE(c.minibatch >= 1, "--minibatch must be >= 1, got ", c.minibatch);
+    if (c.optimizer == "adam" || c.optimizer == "sgd")
+      optim::make_optimizer(c.optimizer, c.adam, c.momentum);  // beta1, beta2, eps, momentum
     // Everything the driver checks when it starts, for each VMC method (sample counts against
     // the Metropolis chains included), before the sweep creates any file.
     for (SweepMethod m : spec.methods) {
@@ -277,10 +300,11 @@ std::string sweep_fingerprint_text(const SweepSpec& spec) {
   c.h = 0;  // per task
   c.init_parameters.clear();
   std::ostringstream o;
-  o << "sweep_version = 1\nh_values = " << join_h(spec.h_values)
+  o << "sweep_version = 2\nh_values = " << join_h(spec.h_values)
     << "\nmethods = " << join_methods(spec.methods) << "\nwarm_start = " << spec.warm_start
     << "\nwarm_steps = " << warm_steps(spec) << "\ned_max_sites = " << spec.ed_max_sites
-    << "\nobs_samples = " << c.obs_samples << "\n"
+    << "\nobs_samples = " << c.obs_samples << "\nobserve_every = " << c.observe_every
+    << "\nobserve_samples = " << c.observe_samples << "\n"
     << vmc::fingerprint_text(c);
   // Each VMC method's own settings (model and sampler lines), keys prefixed "<method>.".
   for (SweepMethod m : spec.methods) {
@@ -425,6 +449,9 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
     run.output = c.output;
     run.steps = c.steps;
     run.seed = c.seed;
+    // Seconds spent on this method by earlier attempts of the task (killed or stopped).
+    const fs::path seconds_file = work / (std::string(method_name(m)) + ".seconds");
+    run.seconds = read_seconds(seconds_file);
     // A run that finished in an earlier attempt of this task (killed before the task file).
     const bool finished = fs::exists(c.output) && [&] {
       try {
@@ -440,7 +467,8 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
       c.resume = fs::exists(c.checkpoint);
       const double tm = now_s();
       const vmc::VmcResult r = vmc::run_vmc(c);
-      run.seconds = now_s() - tm;
+      run.seconds += now_s() - tm;
+      write_seconds(seconds_file, run.seconds);
       if (r.interrupted) {
         say(cat("sweep: task ", task, " stopped by signal ", r.stop_signal, " during ",
                 method_name(m), "; checkpoint '", c.checkpoint, "' (run the task again to resume)"));

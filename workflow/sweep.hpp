@@ -9,7 +9,8 @@
 //                                   = 1 set last, so it either does not exist or is complete
 //     work/task-0003/<method>.h5    a VMC method's own output and checkpoint while the task
 //     work/task-0003/<method>.ckpt  runs (a killed task resumes from them); removed when the
-//                                   task file has been written
+//     work/task-0003/<method>.seconds  task file has been written; .seconds: the method's
+//                                   seconds summed over the task's attempts
 //
 // Methods: naqs (the NAQS with exact autoregressive samples) and mcmc (an RBM with Metropolis
 // samples), both trained by the VMC driver (physics/vmc/driver.hpp) with the same optimiser

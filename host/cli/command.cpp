@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "host/core/error.hpp"
+#include "host/core/stop_signal.hpp"
 
 namespace naqs {
 
@@ -100,6 +102,9 @@ int run_cli(int argc, char** argv) {
     }
     throw UsageError(cat("unknown command '", name, "' (allowed: ", allowed, ")"));
   }
+
+  std::optional<StopSignalGuard> signals;
+  if (cmd->stop_signals) signals.emplace();
 
   po::options_description desc(cat("naqs ", cmd->name, ": ", cmd->summary, "\n\noptions"));
   desc.add_options()("help,h", "print this help and exit")(

@@ -24,6 +24,10 @@ struct Command {
   int (*run)(const CommandContext& ctx);
   // When set, bare arguments (not options) are the values of this option ("naqs collect DIR").
   const char* positional = nullptr;
+  // When set, the stop-signal handlers (host/core/stop_signal.hpp) are installed before the
+  // options are parsed and stay for the whole command, so a SIGTERM/SIGUSR1/SIGINT at any moment
+  // asks for a graceful stop (checkpoint, exit 3) instead of killing the process.
+  bool stop_signals = false;
 };
 
 bool register_command(const Command& c);

@@ -155,5 +155,22 @@ TEST(StopSignal, SignalsSetTheFlag) {
   EXPECT_FALSE(stop_requested());
 }
 
+TEST(StopSignal, NestedGuardKeepsAnEarlierSignal) {
+  // `naqs vmc` / `naqs sweep` install a guard at process start; the driver's own guard must not
+  // forget a signal that arrived in between.
+  StopSignalGuard outer;
+  std::raise(SIGUSR1);
+  {
+    StopSignalGuard inner;
+    EXPECT_TRUE(stop_requested()) << "the inner guard cleared a pending stop";
+    EXPECT_EQ(stop_signal(), SIGUSR1);
+  }
+  EXPECT_TRUE(stop_requested());
+  clear_stop_request();
+  std::raise(SIGTERM);  // the outer guard's handler is back after the inner one is gone
+  EXPECT_EQ(stop_signal(), SIGTERM);
+  clear_stop_request();
+}
+
 }  // namespace
 }  // namespace naqs::vmc

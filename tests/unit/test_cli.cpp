@@ -1,13 +1,19 @@
 // The naqs executable: help, info, INI config (command line wins), bad input -> one line and
-// exit code 2, results never clobbered. Runs the built binary ($NAQS_EXE, set by ctest).
+// exit code 2, results never clobbered, a stop signal pending at start. Runs the built binary
+// ($NAQS_EXE, set by ctest).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -100,6 +106,41 @@ TEST(Cli, DemoNeverClobbersAResult) {
   EXPECT_EQ(std::filesystem::file_size(out), size);
   EXPECT_EQ(std::filesystem::last_write_time(out), mtime);
   std::filesystem::remove(out);
+}
+
+TEST(Cli, SignalPendingAtStartStopsVmcAfterOneStep) {
+  // A SIGTERM that is already pending when `naqs vmc` starts (blocked, so it survives exec) is
+  // the earliest possible signal: it must stop the run gracefully after the first step with a
+  // checkpoint (exit 3), not be lost or kill the process.
+  const char* exe = std::getenv("NAQS_EXE");
+  if (!exe) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
+  const std::string out = temp_path("naqs_vmc_pending.h5"), log = out + ".log";
+  for (const std::string& f : {out, out + ".ckpt", log}) std::filesystem::remove(f);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    raise(SIGTERM);  // pending
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(exe, exe, "vmc", "--L", "4", "--width", "2", "--depth", "1", "--steps", "50",
+          "--batch", "16", "--obs-samples", "16", "-o", out.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status) << "\n" << text;
+  EXPECT_EQ(WEXITSTATUS(status), 3) << text;
+  EXPECT_NE(text.find("stopped by signal 15 after step 1"), std::string::npos) << text;
+  EXPECT_TRUE(std::filesystem::exists(out + ".ckpt"));
+  for (const std::string& f : {out, out + ".ckpt", log}) std::filesystem::remove(f);
 }
 
 TEST(Cli, VmcModelOptions) {

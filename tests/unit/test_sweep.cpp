@@ -2,7 +2,8 @@
 // ($NAQS_EXE, set for every ctest test) on tiny systems (4-site chains, a few training steps):
 // a local sweep with collect and report, the idempotent skip, single tasks (--task and
 // SLURM_ARRAY_TASK_ID), the warm start, resume after a stop signal, collect with a missing and a
-// truncated task file, and bad input (exit 2, one line, nothing written).
+// truncated task file, bad input (exit 2, one line, nothing written), every per-field option of
+// `naqs vmc` reaching the methods' runs, and the methods' seconds across a stop and resume.
 // Library-level: the driver's warm start (VmcConfig::init_parameters) and the method parser.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -249,6 +250,102 @@ TEST_F(Sweep, StoppedTaskResumesToTheUninterruptedResult) {
             b.read_doubles("/methods/naqs/model/parameters"));
 }
 
+TEST_F(Sweep, SweepAcceptsEveryPerFieldVmcOption) {
+  // `naqs vmc`'s model, sampler, optimiser and observable options reach each method's VMC run:
+  // the 2D NAQS by preset (from an INI file) beside a complex RBM on the preset's 3x3 square.
+  const std::string ini = (dir_ / "logs" / "sweep.ini").string();
+  std::ofstream(ini) << "lattice = square\nL = 3\nLy = 3\npreset = tiny3\nphase = real\n";
+  // (--phase complex on the command line wins over the file's phase = real)
+  const std::string opts =
+      " --h 1 --methods naqs,mcmc,ed --steps 2 --batch 32 --obs-samples 32 --optimizer adam "
+      "--beta1 0.8 --mc-global-flip 0.1 --init-scale 0.05 --observe-samples 16 --quiet "
+      "--task 0 -o " + sweep_dir();
+  RunResult r = run("sweep --config " + ini + " --phase complex --observe-every 1" + opts);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  {
+    H5File f = H5File::open_read((fs::path(sweep_dir()) / "task-0000_h1.h5").string());
+    EXPECT_EQ(std::get<std::string>(f.get_attr("/methods/naqs/model", "architecture")),
+              "naqs_conv2d");
+    EXPECT_EQ(std::get<std::string>(f.get_attr("/methods/naqs/model", "preset")), "tiny3");
+    for (const char* m : {"naqs", "mcmc"}) {
+      const std::string g = std::string("/methods/") + m;
+      EXPECT_EQ(std::get<std::string>(f.get_attr(g + "/model", "phase")), "complex") << m;
+      EXPECT_EQ(std::get<double>(f.get_attr(g + "/model", "init_scale")), 0.05) << m;
+      EXPECT_TRUE(f.exists(g + "/observables")) << m << ": --observe-every 1";
+    }
+    const std::string fp = f.read_string("/sweep/fingerprint_text");
+    for (const char* line : {"naqs.preset = tiny3", "mcmc.mc_p_global = 0.10000000000000001",
+                             "beta1 = 0.80000000000000004", "observe_every = 1",
+                             "observe_samples = 16", "mcmc.phase = complex"})
+      EXPECT_NE(fp.find(line), std::string::npos) << line << "\n" << fp;
+  }
+  // The manifest's fingerprint includes them: another phase or observable cadence is refused.
+  const std::pair<const char*, const char*> others[] = {
+      {" --phase real --observe-every 1", "phase"},
+      {" --phase complex --observe-every 2", "observe_every"}};
+  for (const auto& [other, key] : others) {
+    r = run("sweep --config " + ini + other + opts);
+    EXPECT_EQ(r.code, 2) << other << ": " << r.err;
+    EXPECT_NE(r.err.find(key), std::string::npos) << r.err;
+  }
+
+  // --sz-zero reaches both methods: every sample has m_z = 0.
+  const std::string d2 = (dir_ / "sz").string();
+  r = run("sweep --task 0 -o " + d2 +
+          " --L 4 --h 1 --methods naqs,mcmc --sz-zero --steps 2 --batch 32 --obs-samples 32 "
+          "--width 4 --depth 1 --dilations 1 --quiet");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  H5File f = H5File::open_read((fs::path(d2) / "task-0000_h1.h5").string());
+  for (const char* m : {"naqs", "mcmc"}) {
+    const std::string g = std::string("/methods/") + m + "/results/";
+    EXPECT_EQ(f.read_doubles(g + "abs_mz_mean")[0], 0.0) << m;
+    EXPECT_EQ(f.read_doubles(g + "mz2_mean")[0], 0.0) << m;
+  }
+  EXPECT_NE(f.read_string("/sweep/fingerprint_text").find("mcmc.sz_zero = 1"), std::string::npos);
+}
+
+TEST_F(Sweep, MethodSecondsSurviveAStop) {
+  // naqs finishes quickly; mcmc is slow (long Metropolis burn-in) and is stopped by a signal once
+  // naqs is done. The resumed task records naqs's seconds from the first attempt (not 0) and
+  // mcmc's summed over both attempts.
+  const std::string opts =
+      " --L 4 --h 1 --methods naqs,mcmc --steps 10 --batch 32 --obs-samples 32 --width 4 "
+      "--depth 1 --dilations 1 --mc-burn-in 1000 --checkpoint-every 1 --quiet --task 0 -o " +
+      sweep_dir();
+  const std::string cmd = "unset SLURM_ARRAY_TASK_ID; OMP_NUM_THREADS=1 exec " + exe_ +
+                          " sweep" + opts + " >" + (dir_ / "logs" / "killed").string() + " 2>&1";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const fs::path work = fs::path(sweep_dir()) / "work" / "task-0000";
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!fs::exists(work / "mcmc.ckpt") &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) != 3) {
+    ASSERT_EQ(WEXITSTATUS(status), 0) << slurp(dir_ / "logs" / "killed");
+    GTEST_SKIP() << "the task finished before the signal arrived; resume not exercised";
+  }
+  const double naqs_first = std::stod(slurp(work / "naqs.seconds"));
+  const double mcmc_first = std::stod(slurp(work / "mcmc.seconds"));
+  EXPECT_GT(naqs_first, 0);
+  EXPECT_GT(mcmc_first, 0);
+  const RunResult r = run("sweep" + opts);
+  ASSERT_EQ(r.code, 0) << r.err;
+  H5File f = H5File::open_read((fs::path(sweep_dir()) / "task-0000_h1.h5").string());
+  EXPECT_EQ(std::get<double>(f.get_attr("/methods/naqs", "seconds")), naqs_first)
+      << "a method finished before the stop keeps its seconds";
+  EXPECT_GT(std::get<double>(f.get_attr("/methods/mcmc", "seconds")), mcmc_first)
+      << "the stopped method's seconds add up over the attempts";
+}
+
 TEST_F(Sweep, CollectListsMissingAndTruncatedFilesAndMergesTheRest) {
   ASSERT_EQ(run("sweep --no-report -o " + sweep_dir() + kTiny).code, 0);
   const fs::path d = sweep_dir();
@@ -335,6 +432,22 @@ TEST_F(Sweep, BadInputExitsTwoWithOneLineAndWritesNothing) {
       {"sweep --L 30 --methods ed", "", "ed-max-sites"},
       {"sweep --L 4 --warm-steps -1", "", "--warm-steps"},
       {"sweep --L 4 --no-such-option", "", "no-such-option"},
+      // vmc's options, declared once for both commands, with their checks
+      {"sweep --L 4 --network conv3d", "", "conv3d"},
+      {"sweep --L 4 --network conv2d", "", "square"},
+      {"sweep --lattice square --L 4 --Ly 4 --preset nosuch", "", "nosuch"},
+      {"sweep --lattice square --L 4 --Ly 4 --preset tiny3", "", "tiny3"},
+      {"sweep --L 4 --phase imaginary", "", "imaginary"},
+      {"sweep --L 4 --activation tanh", "", "tanh"},
+      {"sweep --L 4 --dilations 1,0", "", "--dilations"},
+      {"sweep --L 4 --methods mcmc --mc-global-flip 2", "", "p_global"},
+      {"sweep --L 4 --optimizer adam --beta1 2", "", "beta1"},
+      {"sweep --L 4 --cg-iters 0", "", "--cg-iters"},
+      {"sweep --L 4 --diag-shift 0", "", "--diag-shift"},
+      {"sweep --L 4 --memory-cap-mb 0", "", "--memory-cap-mb"},
+      {"sweep --L 4 --observe-every -1", "", "--observe-every"},
+      {"sweep --L 4 --dtype f16", "", "f16"},
+      {"sweep --L 4 --hamiltonian heisenberg", "", "--hamiltonian"},
       {"collect " + (dir_ / "nowhere").string(), "", "does not exist"},
       {"collect " + (dir_ / "logs").string(), "", "not a sweep directory"},
       {"collect", "", "needs the sweep directory"},
