@@ -1,19 +1,22 @@
 // Benchmark: exact autoregressive sampling of the 1D NAQS, cached (per-layer activation caches,
 // only the new site per step) vs naive (full re-evaluation per site), samples/s for chains
 // N in {32, 64, 128, 256}, and local-energy throughput (TFIM, periodic chain) in connected
-// configurations/s. A program, not a test: prints a table and CSV rows with the commit, device,
-// dtype and model; never asserts timings.
+// configurations/s (N single flips per sample; log psi(sigma) is an input, not timed).
+// A program, not a test: prints a table and one CSV row per repetition with the commit, device,
+// thread count, load average, dtype and model; never asserts timings.
 //
 // Usage: bench_naqs_sampling [--device cpu|cuda] [--dtype f32|f64] [--width W] [--depth D]
 //                            [--batch B] [--sizes 32,64,128,256] [--min-seconds S]
-//                            [--peer bench/peer_torch_naqs.py] [--python /usr/bin/python3]
-// With --peer, the PyTorch peer (same model, same sizes, same thread count) runs right after,
-// in the same invocation, and prints its rows in the same CSV format.
+//                            [--repeats R] [--only cached,naive,eloc]
+// Each repetition times each measurement for at least S seconds (after one untimed warm-up).
+// The PyTorch peer (bench/peer_torch_naqs.py) prints rows in the same CSV format;
+// bench/run_naqs_vs_torch.sh runs both, interleaved, at 1 and 2 threads and tabulates them
+// (bench/naqs_vs_torch_table.py: median and min over the repetitions).
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -49,13 +52,32 @@ double rate(F&& f, double items, double min_seconds) {
   return items * runs / elapsed;
 }
 
+// The 1-minute load average (from /proc/loadavg; -1 where it cannot be read): printed with every
+// measurement because the benchmark machines are shared.
+double load_average() {
+  double load = -1;
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  return load;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string tok;
+  while (std::getline(ss, tok, ',')) out.push_back(tok);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     std::string device_spec = "cpu", dtype_name_arg = "f32", sizes_arg = "32,64,128,256";
-    std::string peer, python = "/usr/bin/python3";  // Debian's python3-torch lives there
-    int width = 16, depth = 3;
+    std::string only = "cached,naive,eloc";
+    int width = 16, depth = 3, repeats = 1;
     int64_t batch = 256;
     double min_seconds = 1.0;
     for (int i = 1; i < argc; ++i) {
@@ -71,26 +93,29 @@ int main(int argc, char** argv) {
       else if (a == "--batch") batch = std::stoll(next());
       else if (a == "--sizes") sizes_arg = next();
       else if (a == "--min-seconds") min_seconds = std::stod(next());
-      else if (a == "--peer") peer = next();
-      else if (a == "--python") python = next();
+      else if (a == "--repeats") repeats = std::stoi(next());
+      else if (a == "--only") only = next();
       else NAQS_REQUIRE(false, "unknown option ", a);
     }
+    NAQS_REQUIRE(repeats >= 1, "--repeats must be >= 1, got ", repeats);
     const Device device = resolve_device(device_spec);
     const DType dtype = parse_dtype(dtype_name_arg);
     std::vector<int64_t> sizes;
-    {
-      std::stringstream ss(sizes_arg);
-      std::string tok;
-      while (std::getline(ss, tok, ',')) sizes.push_back(std::stoll(tok));
-    }
+    for (const std::string& tok : split(sizes_arg)) sizes.push_back(std::stoll(tok));
+    const std::vector<std::string> parts = split(only);
+    auto wanted = [&](const char* part) {
+      return std::find(parts.begin(), parts.end(), part) != parts.end();
+    };
+    const int threads = omp_get_max_threads();
     std::printf("# bench_naqs_sampling  commit %s%s  device %s  dtype %s  OpenMP threads %d\n",
                 git_commit(), git_dirty() ? " (dirty)" : "", device_name(device).c_str(),
-                dtype_name(dtype), omp_get_max_threads());
+                dtype_name(dtype), threads);
     std::printf("# model: naqs conv1d width %d depth %d (2 convs/block) kernel 3 dilations 1,2,4 "
-                "relu real; sampler batch %lld; local energy: TFIM J=1 h=1 periodic chain\n",
+                "relu real; sampler batch %lld; local energy: TFIM J=1 h=1 periodic chain; "
+                "0 = not measured\n",
                 width, depth, static_cast<long long>(batch));
-    std::printf("%6s %16s %16s %8s %18s %16s\n", "N", "cached samples/s", "naive samples/s",
-                "gain", "E_loc configs/s", "E_loc samples/s");
+    std::printf("%6s %4s %16s %16s %8s %18s %16s %6s\n", "N", "rep", "cached samples/s",
+                "naive samples/s", "gain", "E_loc configs/s", "E_loc samples/s", "load");
     std::vector<std::string> csv;
     for (int64_t n : sizes) {
       NaqsConv1dConfig config;
@@ -105,8 +130,6 @@ int main(int argc, char** argv) {
       SamplerOptions options;
       options.seed = 1;
       options.batch_size = batch;
-      const double cached = rate([&] { sample_autoregressive(model, 0, options, sigma, lr, li); },
-                                 static_cast<double>(batch), min_seconds);
       // The naive sampler costs N full passes per batch: time a smaller batch.
       const int64_t naive_batch = std::max<int64_t>(1, std::min<int64_t>(batch, 8192 / n));
       Tensor sigma_n = Tensor::empty({naive_batch, n}, dtype, device);
@@ -114,40 +137,41 @@ int main(int argc, char** argv) {
       SamplerOptions naive_options = options;
       naive_options.cached = false;
       naive_options.batch_size = naive_batch;
-      const double naive =
-          rate([&] { sample_autoregressive(model, 0, naive_options, sigma_n, lr_n, li_n); },
-               static_cast<double>(naive_batch), min_seconds);
-
       ModelParams tfim;
       tfim.model = Model::tfim;
       Hamiltonian h(Lattice::chain(static_cast<int>(n), true), tfim);
       sample_autoregressive(model, 0, options, sigma, lr, li);
       Tensor e_re = Tensor::empty({batch}, dtype, device), e_im = e_re.clone();
-      const double eloc_samples =
-          rate([&] { local_energy(model, h, sigma, lr, li, e_re, e_im); },
-               static_cast<double>(batch), min_seconds);
-      const double eloc_configs = eloc_samples * static_cast<double>(h.max_connected());
-      std::printf("%6lld %16.1f %16.1f %8.1f %18.1f %16.1f\n", static_cast<long long>(n), cached,
-                  naive, cached / naive, eloc_configs, eloc_samples);
-      std::fflush(stdout);
-      std::ostringstream row;
-      row << "naqs," << git_commit() << "," << device_name(device) << "," << dtype_name(dtype)
-          << "," << n << "," << width << "," << depth << "," << batch << "," << cached << ","
-          << naive << "," << cached / naive << "," << eloc_configs << "," << eloc_samples;
-      csv.push_back(row.str());
+      for (int rep = 0; rep < repeats; ++rep) {
+        double cached = 0, naive = 0, eloc_samples = 0;
+        if (wanted("cached"))
+          cached = rate([&] { sample_autoregressive(model, 0, options, sigma, lr, li); },
+                        static_cast<double>(batch), min_seconds);
+        if (wanted("naive"))
+          naive = rate([&] { sample_autoregressive(model, 0, naive_options, sigma_n, lr_n, li_n); },
+                       static_cast<double>(naive_batch), min_seconds);
+        if (wanted("eloc"))
+          eloc_samples = rate([&] { local_energy(model, h, sigma, lr, li, e_re, e_im); },
+                              static_cast<double>(batch), min_seconds);
+        const double eloc_configs = eloc_samples * static_cast<double>(h.max_connected());
+        const double gain = naive > 0 ? cached / naive : 0;
+        const double load = load_average();
+        std::printf("%6lld %4d %16.1f %16.1f %8.1f %18.1f %16.1f %6.2f\n",
+                    static_cast<long long>(n), rep, cached, naive, gain, eloc_configs,
+                    eloc_samples, load);
+        std::fflush(stdout);
+        std::ostringstream row;
+        row << "naqs," << git_commit() << "," << device_name(device) << "," << threads << ","
+            << dtype_name(dtype) << "," << n << "," << width << "," << depth << "," << batch
+            << "," << rep << "," << load << "," << cached << "," << naive << "," << eloc_configs
+            << "," << eloc_samples;
+        csv.push_back(row.str());
+      }
     }
-    std::printf("\n# csv: impl,commit,device,dtype,N,width,depth,batch,cached_samples_per_s,"
-                "naive_samples_per_s,gain,eloc_configs_per_s,eloc_samples_per_s\n");
+    std::printf("\n# csv: impl,commit,device,threads,dtype,N,width,depth,batch,rep,load1,"
+                "cached_samples_per_s,naive_samples_per_s,eloc_configs_per_s,"
+                "eloc_samples_per_s\n");
     for (const std::string& r : csv) std::printf("%s\n", r.c_str());
-    if (!peer.empty()) {
-      std::ostringstream cmd;
-      cmd << python << " " << peer << " --sizes " << sizes_arg << " --width " << width << " --depth "
-          << depth << " --batch " << batch << " --min-seconds " << min_seconds << " --threads "
-          << omp_get_max_threads();
-      std::printf("\n# peer: %s\n", cmd.str().c_str());
-      std::fflush(stdout);
-      NAQS_CHECK(std::system(cmd.str().c_str()) == 0, "peer benchmark failed: ", cmd.str());
-    }
     return 0;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "bench_naqs_sampling: %s\n", e.what());

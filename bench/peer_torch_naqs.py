@@ -9,12 +9,14 @@ log|psi_i(s)| = z_s - 1/2 logsumexp(2 z). Measures, like the C++ bench:
     (window gather + einsum per layer), samples/s;
   - naive sampling: full network re-evaluated for every site, samples/s;
   - local energies of the TFIM (J = 1, h = 1, periodic chain): all N single-flip
-    configurations of a batch in one forward pass, connected configurations/s.
+    configurations of a batch in one forward pass, connected configurations/s (log psi(sigma)
+    is an input, as in naqs, and not timed).
 PyTorch comes from Debian's python3-torch and is a benchmark-only peer, never a naqs
-dependency. Prints CSV rows in bench_naqs_sampling's format (impl = torch).
+dependency. Prints one CSV row per repetition in bench_naqs_sampling's format (impl = torch);
+bench/run_naqs_vs_torch.sh runs both and tabulates them.
 
 Usage: peer_torch_naqs.py [--sizes 32,64,128,256] [--width 16] [--depth 3] [--batch 256]
-                          [--min-seconds 1] [--threads T]
+                          [--min-seconds 1] [--threads T] [--repeats R] [--only cached,naive,eloc]
 """
 import argparse
 import math
@@ -116,9 +118,8 @@ class Naqs1d(torch.nn.Module):
             sigma[:, t] = torch.where(up, 1.0, -1.0)
         return sigma
 
-    def local_energy_tfim(self, sigma, j=1.0, h=1.0):
+    def local_energy_tfim(self, sigma, log_psi, j=1.0, h=1.0):
         b, n = sigma.shape
-        log_psi = self.log_psi(sigma)
         flips = sigma[:, None, :].repeat(1, n, 1)
         idx = torch.arange(n)
         flips[:, idx, idx] *= -1
@@ -138,6 +139,14 @@ def rate(f, items, min_seconds):
             return items * runs / elapsed
 
 
+def load_average():
+    try:
+        with open('/proc/loadavg') as f:
+            return float(f.read().split()[0])
+    except OSError:
+        return -1.0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sizes', default='32,64,128,256')
@@ -146,29 +155,45 @@ def main():
     ap.add_argument('--batch', type=int, default=256)
     ap.add_argument('--min-seconds', type=float, default=1.0)
     ap.add_argument('--threads', type=int, default=0)
+    ap.add_argument('--repeats', type=int, default=1)
+    ap.add_argument('--only', default='cached,naive,eloc')
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    only = args.only.split(',')
+    threads = torch.get_num_threads()
     torch.manual_seed(1)
-    print(f'# peer_torch_naqs  torch {torch.__version__}  threads {torch.get_num_threads()}  f32 cpu')
-    print(f"{'N':>6} {'cached samples/s':>16} {'naive samples/s':>16} {'gain':>8} "
-          f"{'E_loc configs/s':>18} {'E_loc samples/s':>16}")
+    print(f'# peer_torch_naqs  torch {torch.__version__}  threads {threads}  f32 cpu; '
+          '0 = not measured')
+    print(f"{'N':>6} {'rep':>4} {'cached samples/s':>16} {'naive samples/s':>16} {'gain':>8} "
+          f"{'E_loc configs/s':>18} {'E_loc samples/s':>16} {'load':>6}")
     rows = []
     with torch.no_grad():
         for n in [int(s) for s in args.sizes.split(',')]:
             model = Naqs1d(n, args.width, args.depth)
-            cached = rate(lambda: model.sample_cached(args.batch), args.batch, args.min_seconds)
             naive_batch = max(1, min(args.batch, 8192 // n))
-            naive = rate(lambda: model.sample_naive(naive_batch), naive_batch, args.min_seconds)
             sigma, _ = model.sample_cached(args.batch)
-            eloc = rate(lambda: model.local_energy_tfim(sigma), args.batch, args.min_seconds)
-            print(f'{n:6d} {cached:16.1f} {naive:16.1f} {cached / naive:8.1f} {eloc * n:18.1f} '
-                  f'{eloc:16.1f}', flush=True)
-            rows.append(f'torch,-,cpu ({torch.get_num_threads()} threads),f32,{n},{args.width},'
-                        f'{args.depth},{args.batch},{cached},{naive},{cached / naive},{eloc * n},'
-                        f'{eloc}')
-    print('\n# csv: impl,commit,device,dtype,N,width,depth,batch,cached_samples_per_s,'
-          'naive_samples_per_s,gain,eloc_configs_per_s,eloc_samples_per_s')
+            log_psi = model.log_psi(sigma)
+            for rep in range(args.repeats):
+                cached = naive = eloc = 0.0
+                if 'cached' in only:
+                    cached = rate(lambda: model.sample_cached(args.batch), args.batch,
+                                  args.min_seconds)
+                if 'naive' in only:
+                    naive = rate(lambda: model.sample_naive(naive_batch), naive_batch,
+                                 args.min_seconds)
+                if 'eloc' in only:
+                    eloc = rate(lambda: model.local_energy_tfim(sigma, log_psi), args.batch,
+                                args.min_seconds)
+                gain = cached / naive if naive > 0 else 0.0
+                load = load_average()
+                print(f'{n:6d} {rep:4d} {cached:16.1f} {naive:16.1f} {gain:8.1f} {eloc * n:18.1f} '
+                      f'{eloc:16.1f} {load:6.2f}', flush=True)
+                rows.append(f'torch,torch {torch.__version__},cpu,{threads},f32,{n},{args.width},'
+                            f'{args.depth},{args.batch},{rep},{load},{cached},{naive},{eloc * n},'
+                            f'{eloc}')
+    print('\n# csv: impl,commit,device,threads,dtype,N,width,depth,batch,rep,load1,'
+          'cached_samples_per_s,naive_samples_per_s,eloc_configs_per_s,eloc_samples_per_s')
     for r in rows:
         print(r)
 

@@ -101,11 +101,19 @@ void NaqsConv1d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
   check_shape(op, im, {batch, 2, n}, "im");
   refresh_weights();
   const Shape hidden{batch, config_.width, n};
+  // Pre-activations are only read by the backward: without it they are not written at all.
+  activations_kept_ = keep_activations();
+  auto pre = [&](Tensor& t) -> Tensor& {
+    if (activations_kept_)
+      ensure_tensor(t, hidden, dtype_, device_);
+    else
+      t = Tensor();
+    return t;
+  };
   x_ = sigma.reshape({batch, 1, n});
-  ensure_tensor(pre_in_, hidden, dtype_, device_);
   ensure_tensor(h_in_, hidden, dtype_, device_);
-  ops::conv1d_forward(x_, layers_[0].w, layers_[0].bias, layers_[0].spec, pre_in_);
-  ops::unary(act_, pre_in_, h_in_);
+  ops::conv1d_forward_act(x_, layers_[0].w, layers_[0].bias, layers_[0].spec, act_, pre(pre_in_),
+                          h_in_);
   pre_a_.resize(n_blocks());
   act_a_.resize(n_blocks());
   pre_b_.resize(n_blocks());
@@ -114,13 +122,11 @@ void NaqsConv1d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
   for (std::size_t j = 0; j < n_blocks(); ++j) {
     const Layer& la = layers_[block_a(j)];
     const Layer& lb = layers_[block_b(j)];
-    for (Tensor* t : {&pre_a_[j], &act_a_[j], &pre_b_[j], &h_out_[j]})
-      ensure_tensor(*t, hidden, dtype_, device_);
-    ops::conv1d_forward(*h, la.w, la.bias, la.spec, pre_a_[j]);
-    ops::unary(act_, pre_a_[j], act_a_[j]);
-    ops::conv1d_forward(act_a_[j], lb.w, lb.bias, lb.spec, pre_b_[j]);
-    ops::unary(act_, pre_b_[j], h_out_[j]);
-    ops::binary(ops::Binary::add, h_out_[j], *h, h_out_[j]);
+    ensure_tensor(act_a_[j], hidden, dtype_, device_);
+    ensure_tensor(h_out_[j], hidden, dtype_, device_);
+    ops::conv1d_forward_act(*h, la.w, la.bias, la.spec, act_, pre(pre_a_[j]), act_a_[j]);
+    ops::conv1d_forward_act(act_a_[j], lb.w, lb.bias, lb.spec, act_, pre(pre_b_[j]), h_out_[j],
+                            *h);
     h = &h_out_[j];
   }
   const Layer& lre = layers_[layer_re()];
@@ -164,7 +170,8 @@ void NaqsConv1d::layer_backward(const Layer& l, const Tensor& x, const Tensor& d
 void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
                                  bool per_sample, bool accumulate) {
   const char* op = "NaqsConv1d::logits_backward";
-  NAQS_CHECK(x_.defined(), op, ": no forward pass to differentiate");
+  NAQS_CHECK(x_.defined() && activations_kept_, op,
+             ": no forward pass to differentiate (log_psi and conditionals keep no activations)");
   const int64_t batch = x_.size(0), n = n_sites(), n_params = params_.size();
   check_shape(op, d_re, {batch, 2, n}, "d_re");
   if (per_sample)

@@ -77,7 +77,7 @@ void ensure_tensor(Tensor& t, const Shape& shape, DType dtype, Device device) {
     t = Tensor::empty(shape, dtype, device);
 }
 
-void AutoregressiveWavefunction::head_forward(const Tensor& sigma) {
+void AutoregressiveWavefunction::head_forward(const Tensor& sigma, bool for_backward) {
   const char* op = "AutoregressiveWavefunction::head_forward";
   check_rank(op, sigma, 2, "sigma");
   const int64_t batch = sigma.size(0), n = n_sites();
@@ -90,6 +90,11 @@ void AutoregressiveWavefunction::head_forward(const Tensor& sigma) {
   ensure_tensor(im_, shape3, dtype(), device());
   ensure_tensor(log_prob_, shape3, dtype(), device());
   ensure_tensor(index_, {batch, 1, n}, DType::i32, device());
+  struct Restore {  // back to the default even when logits() throws
+    bool& flag;
+    ~Restore() { flag = true; }
+  } restore{keep_activations_};
+  keep_activations_ = for_backward;
   logits(sigma, re_, im_);
 
   // x = 2 Re z (+ mask); log_prob = log_softmax over the local states (axis 1).
@@ -111,7 +116,7 @@ void AutoregressiveWavefunction::head_forward(const Tensor& sigma) {
 }
 
 void AutoregressiveWavefunction::log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) {
-  head_forward(sigma);
+  head_forward(sigma, /*for_backward=*/false);
   const int64_t batch = sigma.size(0), n = n_sites();
   check_shape("log_psi", log_re, {batch}, "log_re");
   check_shape("log_psi", log_im, {batch}, "log_im");
@@ -129,7 +134,7 @@ void AutoregressiveWavefunction::log_psi(const Tensor& sigma, Tensor& log_re, Te
 
 void AutoregressiveWavefunction::conditionals(const Tensor& sigma, Tensor& log_prob,
                                               Tensor& phase) {
-  head_forward(sigma);
+  head_forward(sigma, /*for_backward=*/false);
   ops::copy(log_prob_, log_prob);
   ops::copy(im_, phase);
 }
@@ -166,7 +171,7 @@ void AutoregressiveWavefunction::grad_log_psi(const Tensor& sigma, const Tensor&
   check_shape("grad_log_psi", w_re, {batch}, "w_re");
   if (w_im.defined()) check_shape("grad_log_psi", w_im, {batch}, "w_im");
   check_shape("grad_log_psi", grad, {params().size()}, "grad");
-  head_forward(sigma);
+  head_forward(sigma, /*for_backward=*/true);
   Tensor d_re, d_im;
   head_backward(w_re, w_im, d_re, d_im);
   logits_backward(d_re, d_im, grad, false, accumulate);
@@ -178,7 +183,7 @@ void AutoregressiveWavefunction::per_sample_grad(const Tensor& sigma, Tensor& ja
   check_shape("per_sample_grad", jac_re, {batch, params().size()}, "jac_re");
   const bool complex = phase_mode() == PhaseMode::complex;
   if (complex) check_shape("per_sample_grad", jac_im, {batch, params().size()}, "jac_im");
-  head_forward(sigma);
+  head_forward(sigma, /*for_backward=*/true);
   Tensor ones = Tensor::full({batch}, 1.0, dtype(), device());
   Tensor zeros = Tensor::zeros({batch}, dtype(), device());
   Tensor d_re, d_im;

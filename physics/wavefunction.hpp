@@ -78,7 +78,10 @@ class AutoregressiveWavefunction : public Wavefunction {
 
   // ---- model-specific: raw logits -----------------------------------------------------------
   // Full forward: sigma (B,N) -> re (B,2,N), im (B,2,N) (im zero in real_positive mode).
-  // Causal: re/im[:, :, i] depend on sigma[:, <i] only. Keeps activations for logits_backward.
+  // Causal: re/im[:, :, i] depend on sigma[:, <i] only. Keeps activations for logits_backward
+  // when keep_activations() (the generic methods below set it: false for log_psi and
+  // conditionals, which need no backward, so a model may skip storing what only the backward
+  // reads).
   virtual void logits(const Tensor& sigma, Tensor& re, Tensor& im) = 0;
   // Backward of the last logits() call: d_re, d_im (B,2,N) (d_im ignored in real mode);
   // grad (P) is the parameter gradient summed over the batch, or, when per_sample, jac (B,P)
@@ -111,13 +114,18 @@ class AutoregressiveWavefunction : public Wavefunction {
 
  protected:
   std::optional<MagnetisationConstraint> constraint_;
+  // Whether the current logits() call must keep what logits_backward needs (default true, so a
+  // direct logits() call can always be differentiated).
+  bool keep_activations() const { return keep_activations_; }
 
  private:
-  // Head forward: fills log_prob_ (B,2,N), index_ (B,1,N) i32 from sigma and the logits.
-  void head_forward(const Tensor& sigma);
+  // Head forward: fills log_prob_ (B,2,N), index_ (B,1,N) i32 from sigma and the logits;
+  // for_backward is passed to logits() as keep_activations().
+  void head_forward(const Tensor& sigma, bool for_backward);
   // d re, d im (B,2,N) of sum_b w_re[b] Re log psi_b + w_im[b] Im log psi_b.
   void head_backward(const Tensor& w_re, const Tensor& w_im, Tensor& d_re, Tensor& d_im);
   Tensor re_, im_, log_prob_, index_;
+  bool keep_activations_ = true;
 };
 
 // Host helpers shared by the models, the sampler, local energies and the tests.

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
 
@@ -59,43 +61,37 @@ void set_cuda_device([[maybe_unused]] const Tensor& t) {
 constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
 int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kernel * d.length; }
 
-// Size switch for the GEMMs: OpenBLAS threads every GEMM above ~2.6e5 multiply-adds, but a
-// threaded GEMM waits for all its threads, which on shared cores costs up to a scheduler
-// timeslice per call (bench/bench_conv1d.cpp, 2 threads on a loaded 2-core machine: 0.4 GFLOP/s
-// at B=256, C=16, L=16 against 21 GFLOP/s single-threaded). GEMMs below kMinThreadedGemmMacs
-// (~1 ms of one core) run on one thread; larger ones keep OpenBLAS's threads. (The direct loops
-// were measured too: 2-4 GFLOP/s at every size, slower than the single-threaded GEMM even at the
-// VMC default width 16 and L = 16, so they stay references.)
-constexpr int64_t kMinThreadedGemmMacs = int64_t{1} << 24;
-bool gemm_single_threaded(int64_t m, int64_t n, int64_t k) {
-  return m * n * k < kMinThreadedGemmMacs;
-}
-
-// OpenBLAS's thread count set to 1 for the lifetime of the guard when `single` (restored after).
+// OpenBLAS's thread count set to 1 for the lifetime of the guard (restored after): the GEMM path
+// below parallelises over chunks of samples itself and calls OpenBLAS from those threads.
 // Ops run on one host thread at a time, so the global setting is not raced.
-class BlasThreadsGuard {
+class BlasSingleThreaded {
  public:
-  explicit BlasThreadsGuard(bool single) : saved_(single ? openblas_get_num_threads() : 0) {
+  BlasSingleThreaded() : saved_(openblas_get_num_threads()) {
     if (saved_ > 1) openblas_set_num_threads(1);
   }
-  ~BlasThreadsGuard() {
+  ~BlasSingleThreaded() {
     if (saved_ > 1) openblas_set_num_threads(saved_);
   }
-  BlasThreadsGuard(const BlasThreadsGuard&) = delete;
-  BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
+  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
+  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
 
  private:
   int saved_;
 };
 
-// ---- CPU fast path: im2col + one cblas GEMM per chunk of samples -------------------------
+// ---- CPU fast path: im2col + one single-threaded cblas GEMM per chunk of samples ------------
 // For a chunk of n_b samples starting at b0, the column matrix col is (Cin*K, n_b*L):
 //   col[c*K + k, j*L + t] = x[b0+j, c, t - back(k)]   (0 where t - back(k) < 0)
 // so y[b0+j, :, :] = W (Cout, Cin*K) @ col[:, j*L : (j+1)*L]. The chunk's products are one
-// large GEMM (Cout, n_b*L), its result z[o, j*L + t] is scattered into y's (B,Cout,L) layout.
-// The copies around the GEMMs are deliberately serial: OpenMP worker threads spin-wait after a
-// parallel region and then compete with OpenBLAS's own threads for the cores; measured with
-// bench/bench_conv1d on 2 cores, serial copies were 2-3x faster than OpenMP ones here.
+// GEMM (Cout, n_b*L); an epilogue moves its result z[o, j*L + t] into y's (B,Cout,L) layout
+// (adding the bias, and in conv1d_forward_act the activation and the residual).
+// Chunks are small (the column matrix near 128 KiB) so that im2col, GEMM and epilogue of a chunk
+// stay in one core's L2 cache, and they are the unit of threading: OpenMP threads take whole
+// chunks (one parallel region per op, OpenBLAS single-threaded inside), which replaced
+// OpenBLAS's own threading of large GEMMs plus separately threaded elementwise passes
+// (bench/run_naqs_vs_torch.sh, local energies at N = 32: see docs/ARCHITECTURE.md).
+// The chunking depends on the sizes only, never on the thread count, so results are the same
+// for any number of threads.
 
 // Row-major cblas GEMM, c (m,n) = alpha op(a) op(b) + beta c; leading dimensions >= 1 as BLAS
 // requires even for empty operands.
@@ -106,135 +102,165 @@ CBLAS_TRANSPOSE blas_trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
 void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
              int64_t ldc) {
-  const BlasThreadsGuard threads(gemm_single_threaded(m, n, k));
   cblas_sgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
               blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
 }
 void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
              const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
              int64_t ldc) {
-  const BlasThreadsGuard threads(gemm_single_threaded(m, n, k));
   cblas_dgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
               blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
 }
 
-// Samples per chunk: the column matrix stays near 8 MiB (in cache-friendly GEMM territory
-// while keeping N = n_b*L large enough for OpenBLAS to use every core).
-int64_t chunk_samples(const Conv1dDims& d, std::size_t elem_bytes) {
+// One chunk of samples [b0, b0 + n_b) and its scratch: col (Cin*K, n_b*L) and chunk
+// (max(Cin, Cout), n_b*L), owned by the thread that runs the chunk.
+template <class T>
+struct Chunk {
+  int64_t b0 = 0, n_b = 0, n_cols = 0, index = 0;
+  T* col = nullptr;
+  T* chunk = nullptr;
+};
+
+// Samples per chunk (the column matrix near 128 KiB) and the number of chunks: from the sizes
+// alone.
+struct ChunkPlan {
+  int64_t n_b_max = 1, n_chunks = 0;
+};
+ChunkPlan chunk_plan(const Conv1dDims& d, std::size_t elem_bytes) {
   const int64_t row_bytes =
       std::max<int64_t>(1, d.c_in * d.kernel * d.length * static_cast<int64_t>(elem_bytes));
-  return std::clamp<int64_t>((int64_t{8} << 20) / row_bytes, 1, std::max<int64_t>(d.n_batch, 1));
+  ChunkPlan p;
+  p.n_b_max =
+      std::clamp<int64_t>((int64_t{128} << 10) / row_bytes, 1, std::max<int64_t>(d.n_batch, 1));
+  p.n_chunks = (d.n_batch + p.n_b_max - 1) / p.n_b_max;
+  return p;
 }
 
+// Runs body(Chunk&) over the chunks of d.n_batch samples, on OpenMP threads when there is more
+// than one chunk and the op is worth waking threads for.
+template <class T, class F>
+void for_each_chunk(const Conv1dDims& d, F&& body) {
+  const ChunkPlan plan = chunk_plan(d, sizeof(T));
+  const int64_t cols_max = plan.n_b_max * d.length;
+  const BlasSingleThreaded blas_threads;
+#pragma omp parallel if (plan.n_chunks > 1 && macs(d) >= kMinParallelMacs)
+  {
+    std::unique_ptr<T[]> col(new T[d.c_in * d.kernel * cols_max]);
+    std::unique_ptr<T[]> chunk(new T[std::max(d.c_in, d.c_out) * cols_max]);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < plan.n_chunks; ++i) {
+      Chunk<T> c;
+      c.index = i;
+      c.b0 = i * plan.n_b_max;
+      c.n_b = std::min(plan.n_b_max, d.n_batch - c.b0);
+      c.n_cols = c.n_b * d.length;
+      c.col = col.get();
+      c.chunk = chunk.get();
+      body(c);
+    }
+  }
+}
+
+// col = im2col of the chunk's samples; sample by sample, so x is read once, in order.
 template <class T>
-void im2col(const T* x, const Conv1dDims& d, int64_t b0, int64_t n_b, T* col) {
-  const int64_t n_cols = n_b * d.length;
-  for (int64_t c = 0; c < d.c_in; ++c)
-    for (int k = 0; k < d.kernel; ++k) {
-      const int64_t back = d.back(k);
-      T* row = col + (c * d.kernel + k) * n_cols;
-      for (int64_t j = 0; j < n_b; ++j) {
-        const T* xrow = x + ((b0 + j) * d.c_in + c) * d.length;
-        T* out = row + j * d.length;
-        const int64_t n_zero = std::min(back, d.length);
-        for (int64_t t = 0; t < n_zero; ++t) out[t] = T(0);
-        for (int64_t t = n_zero; t < d.length; ++t) out[t] = xrow[t - back];
+void im2col(const T* x, const Conv1dDims& d, const Chunk<T>& c) {
+  for (int64_t j = 0; j < c.n_b; ++j)
+    for (int64_t ch = 0; ch < d.c_in; ++ch) {
+      const T* xrow = x + ((c.b0 + j) * d.c_in + ch) * d.length;  // x[b0+j, ch, :]
+      for (int k = 0; k < d.kernel; ++k) {
+        const int64_t back = std::min(d.back(k), d.length);
+        T* out = c.col + (ch * d.kernel + k) * c.n_cols + j * d.length;
+        std::fill_n(out, back, T(0));
+        std::copy_n(xrow, d.length - back, out + back);
       }
     }
 }
 
-// (B,C,L) rows of samples [b0, b0+n_b) <-> chunk matrix (C, n_b*L).
+// (B,C,L) rows of the chunk's samples -> chunk matrix (C, n_b*L).
 template <class T>
-void gather_chunk(const T* src, int64_t channels, const Conv1dDims& d, int64_t b0, int64_t n_b,
-                  T* chunk) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t j = 0; j < n_b; ++j)
-      std::copy_n(src + ((b0 + j) * channels + c) * d.length, d.length,
-                  chunk + (c * n_b + j) * d.length);
+void gather_chunk(const T* src, int64_t channels, const Conv1dDims& d, const Chunk<T>& c) {
+  for (int64_t j = 0; j < c.n_b; ++j)
+    for (int64_t ch = 0; ch < channels; ++ch)
+      std::copy_n(src + ((c.b0 + j) * channels + ch) * d.length, d.length,
+                  c.chunk + (ch * c.n_b + j) * d.length);
 }
 
-template <class T>
-void forward_im2col(const T* x, const T* w, const T* bias, T* y, const Conv1dDims& d) {
+// y = conv(x) + bias through im2col + GEMM; where out is given, out = act(conv(x) + bias)
+// (+ residual), all in the chunk's epilogue (y may then be null). x (B,Cin,L); y, out,
+// residual (B,Cout,L).
+template <class T, Unary Act>
+void forward_im2col(const T* x, const T* w, const T* bias, T* y, const Conv1dDims& d, T* out,
+                    const T* residual) {
   const int64_t ck = d.c_in * d.kernel;
-  const int64_t nb_max = chunk_samples(d, sizeof(T));
-  std::unique_ptr<T[]> col(new T[ck * nb_max * d.length]);
-  std::unique_ptr<T[]> z(new T[d.c_out * nb_max * d.length]);
-  for (int64_t b0 = 0; b0 < d.n_batch; b0 += nb_max) {
-    const int64_t n_b = std::min(nb_max, d.n_batch - b0), n_cols = n_b * d.length;
-    im2col(x, d, b0, n_b, col.get());
-    gemm_rm(false, false, d.c_out, n_cols, ck, T(1), w, ck, col.get(), n_cols, T(0), z.get(),
-            n_cols);
-    for (int64_t j = 0; j < n_b; ++j)
+  for_each_chunk<T>(d, [&](const Chunk<T>& c) {
+    im2col(x, d, c);
+    gemm_rm(false, false, d.c_out, c.n_cols, ck, T(1), w, ck, c.col, c.n_cols, T(0), c.chunk,
+            c.n_cols);
+    for (int64_t j = 0; j < c.n_b; ++j)
       for (int64_t o = 0; o < d.c_out; ++o) {
-        const T* zrow = z.get() + (o * n_b + j) * d.length;
-        T* yrow = y + ((b0 + j) * d.c_out + o) * d.length;
+        const T* zrow = c.chunk + (o * c.n_b + j) * d.length;
+        const int64_t row = ((c.b0 + j) * d.c_out + o) * d.length;
         const T add = bias ? bias[o] : T(0);
-        for (int64_t t = 0; t < d.length; ++t) yrow[t] = zrow[t] + add;
+        if (y)
+          for (int64_t t = 0; t < d.length; ++t) y[row + t] = zrow[t] + add;
+        if (!out) continue;
+        for (int64_t t = 0; t < d.length; ++t) out[row + t] = unary_value<Act>(zrow[t] + add);
+        if (residual)
+          for (int64_t t = 0; t < d.length; ++t) out[row + t] += residual[row + t];
       }
-  }
+  });
 }
 
 // dcol (Cin*K, n_b*L) = W^T @ dy_chunk, then col2im: dx[b,c,p] += dcol[c*K+k, j*L + p + back(k)].
+// The chunk's column buffer holds dcol.
 template <class T>
-void backward_input_im2col(const T* dy, const T* w, T* dx, const Conv1dDims& d,
-                                bool accumulate) {
+void backward_input_im2col(const T* dy, const T* w, T* dx, const Conv1dDims& d, bool accumulate) {
   const int64_t ck = d.c_in * d.kernel;
-  const int64_t nb_max = chunk_samples(d, sizeof(T));
-  std::unique_ptr<T[]> dcol(new T[ck * nb_max * d.length]);
-  std::unique_ptr<T[]> dyc(new T[d.c_out * nb_max * d.length]);
-  for (int64_t b0 = 0; b0 < d.n_batch; b0 += nb_max) {
-    const int64_t n_b = std::min(nb_max, d.n_batch - b0), n_cols = n_b * d.length;
-    gather_chunk(dy, d.c_out, d, b0, n_b, dyc.get());
-    gemm_rm(true, false, ck, n_cols, d.c_out, T(1), w, ck, dyc.get(), n_cols, T(0), dcol.get(),
-            n_cols);
-    for (int64_t j = 0; j < n_b; ++j)
-      for (int64_t c = 0; c < d.c_in; ++c) {
-        T* dxrow = dx + ((b0 + j) * d.c_in + c) * d.length;
+  for_each_chunk<T>(d, [&](const Chunk<T>& c) {
+    gather_chunk(dy, d.c_out, d, c);
+    gemm_rm(true, false, ck, c.n_cols, d.c_out, T(1), w, ck, c.chunk, c.n_cols, T(0), c.col,
+            c.n_cols);
+    for (int64_t j = 0; j < c.n_b; ++j)
+      for (int64_t ch = 0; ch < d.c_in; ++ch) {
+        T* dxrow = dx + ((c.b0 + j) * d.c_in + ch) * d.length;
         if (!accumulate) std::fill_n(dxrow, d.length, T(0));
         for (int k = 0; k < d.kernel; ++k) {
           const int64_t back = d.back(k);
-          const T* drow = dcol.get() + (c * d.kernel + k) * n_cols + j * d.length;
+          const T* drow = c.col + (ch * d.kernel + k) * c.n_cols + j * d.length;
           for (int64_t p = 0; p + back < d.length; ++p) dxrow[p] += drow[p + back];
         }
       }
-  }
+  });
 }
 
-// dW (Cout, Cin*K) (+)= dy_chunk (Cout, n_b*L) @ col^T, accumulated over chunks.
+// dW (Cout, Cin*K) (+)= sum over chunks of dy_chunk (Cout, n_b*L) @ col^T: each chunk's product
+// goes into its own slot, the slots are added in chunk order (the same sum for any thread count).
 template <class T>
 void backward_weight_im2col(const T* x, const T* dy, T* dw, const Conv1dDims& d,
-                                 bool accumulate) {
-  const int64_t ck = d.c_in * d.kernel;
-  if (d.n_batch * d.length == 0) {
-    if (!accumulate) std::fill_n(dw, d.c_out * ck, T(0));
-    return;
-  }
-  const int64_t nb_max = chunk_samples(d, sizeof(T));
-  std::unique_ptr<T[]> col(new T[ck * nb_max * d.length]);
-  std::unique_ptr<T[]> dyc(new T[d.c_out * nb_max * d.length]);
-  for (int64_t b0 = 0; b0 < d.n_batch; b0 += nb_max) {
-    const int64_t n_b = std::min(nb_max, d.n_batch - b0), n_cols = n_b * d.length;
-    im2col(x, d, b0, n_b, col.get());
-    gather_chunk(dy, d.c_out, d, b0, n_b, dyc.get());
-    const T beta = (b0 > 0 || accumulate) ? T(1) : T(0);
-    gemm_rm(false, true, d.c_out, ck, n_cols, T(1), dyc.get(), n_cols, col.get(), n_cols, beta, dw,
-            ck);
-  }
+                            bool accumulate) {
+  const int64_t ck = d.c_in * d.kernel, n_w = d.c_out * ck;
+  if (!accumulate) std::fill_n(dw, n_w, T(0));
+  if (d.n_batch * d.length == 0) return;
+  std::vector<T> partial(static_cast<std::size_t>(chunk_plan(d, sizeof(T)).n_chunks * n_w));
+  for_each_chunk<T>(d, [&](const Chunk<T>& c) {
+    im2col(x, d, c);
+    gather_chunk(dy, d.c_out, d, c);
+    gemm_rm(false, true, d.c_out, ck, c.n_cols, T(1), c.chunk, c.n_cols, c.col, c.n_cols, T(0),
+            partial.data() + c.index * n_w, ck);
+  });
+  for (std::size_t i = 0; i < partial.size(); ++i) dw[static_cast<int64_t>(i) % n_w] += partial[i];
 }
 
 // dw[b] (Cout, Cin*K) = dy[b] (Cout, L) @ col[:, j*L:(j+1)*L]^T, one small GEMM per sample.
 template <class T>
-void conv1d_backward_weight_per_sample_gemm(const T* x, const T* dy, T* dw, const Conv1dDims& d) {
+void backward_weight_per_sample_im2col(const T* x, const T* dy, T* dw, const Conv1dDims& d) {
   const int64_t ck = d.c_in * d.kernel;
-  const int64_t nb_max = chunk_samples(d, sizeof(T));
-  std::unique_ptr<T[]> col(new T[ck * nb_max * d.length]);
-  for (int64_t b0 = 0; b0 < d.n_batch; b0 += nb_max) {
-    const int64_t n_b = std::min(nb_max, d.n_batch - b0), n_cols = n_b * d.length;
-    im2col(x, d, b0, n_b, col.get());
-    for (int64_t j = 0; j < n_b; ++j)
-      gemm_rm(false, true, d.c_out, ck, d.length, T(1), dy + (b0 + j) * d.c_out * d.length,
-              d.length, col.get() + j * d.length, n_cols, T(0), dw + (b0 + j) * d.c_out * ck, ck);
-  }
+  for_each_chunk<T>(d, [&](const Chunk<T>& c) {
+    im2col(x, d, c);
+    for (int64_t j = 0; j < c.n_b; ++j)
+      gemm_rm(false, true, d.c_out, ck, d.length, T(1), dy + (c.b0 + j) * d.c_out * d.length,
+              d.length, c.col + j * d.length, c.n_cols, T(0), dw + (c.b0 + j) * d.c_out * ck, ck);
+  });
 }
 
 }  // namespace
@@ -327,7 +353,8 @@ void conv1d_forward_gemm(const Tensor& x, const Tensor& w, const Tensor& bias, c
   if (d.n_batch * d.c_out * d.length == 0) return;
   dispatch_float(x.dtype(), "conv1d_forward", [&](auto tag) {
     using T = decltype(tag);
-    forward_im2col(x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d);
+    forward_im2col<T, Unary::relu>(x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d,
+                                   nullptr, nullptr);
   });
 }
 
@@ -373,6 +400,47 @@ void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
     return;
   }
   detail::conv1d_forward_gemm(x, w, bias, s, y);
+}
+
+void conv1d_forward_act(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
+                        Unary act, Tensor& pre, Tensor& out, const Tensor& residual) {
+  const char* op = "conv1d_forward_act";
+  const Conv1dDims d = conv_dims(op, x, "x", w, "w", s);
+  check_defined(op, out, "out");
+  check_same_device(op, {&x, &w, &out});
+  check_same_dtype(op, {&x, &w, &out});
+  check_shape(op, x, {d.n_batch, d.c_in, d.length}, "x");
+  check_shape(op, out, {d.n_batch, d.c_out, d.length}, "out");
+  if (pre.defined()) {
+    check_same_device(op, {&x, &pre});
+    check_same_dtype(op, {&x, &pre});
+    check_shape(op, pre, {d.n_batch, d.c_out, d.length}, "pre");
+    NAQS_CHECK(out.raw_data() != pre.raw_data() || out.numel() == 0, op,
+               ": out must not alias pre");
+  }
+  check_bias(op, bias, x, d);
+  if (residual.defined()) {
+    check_same_device(op, {&x, &residual});
+    check_same_dtype(op, {&x, &residual});
+    check_shape(op, residual, {d.n_batch, d.c_out, d.length}, "residual");
+  }
+  if (x.device().is_cuda()) {  // the three ops' own kernels
+    Tensor& y = pre.defined() ? pre : out;
+    conv1d_forward(x, w, bias, s, y);
+    unary(act, y, out);
+    if (residual.defined()) binary(Binary::add, out, residual, out);
+    return;
+  }
+  if (d.n_batch * d.c_out * d.length == 0) return;
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    with_unary(act, [&](auto ft) {
+      forward_im2col<T, decltype(ft)::value>(x.data<T>(), w.data<T>(), bias_ptr<T>(bias),
+                                             pre.defined() ? pre.data<T>() : nullptr, d,
+                                             out.data<T>(),
+                                             residual.defined() ? residual.data<T>() : nullptr);
+    });
+  });
 }
 
 void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& s, Tensor& dx,
@@ -428,7 +496,7 @@ void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const 
   if (dw.numel() == 0) return;
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    conv1d_backward_weight_per_sample_gemm(x.data<T>(), dy.data<T>(), dw.data<T>(), d);
+    backward_weight_per_sample_im2col(x.data<T>(), dy.data<T>(), dw.data<T>(), d);
   });
 }
 

@@ -29,6 +29,7 @@
 
 #include "host/core/hd.hpp"
 #include "host/core/tensor.hpp"
+#include "host/ops/elementwise.hpp"
 
 namespace naqs::ops {
 
@@ -40,6 +41,13 @@ struct Conv1dSpec {
 
 void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
                     Tensor& y);
+// A convolution with its activation (and residual) fused: pre = conv1d_forward(x) as above, then
+// out = act(pre) + residual (residual optional). pre, out, residual (B,Cout,L); pre may be
+// undefined (inference: only out is written); out must not alias pre. CPU: in one pass over each
+// GEMM chunk; CUDA: conv1d_forward, unary and binary's own kernels. Bitwise equal to those three
+// ops on the CPU (same operations in the same order; tests/unit/test_conv1d.cpp).
+void conv1d_forward_act(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
+                        Unary act, Tensor& pre, Tensor& out, const Tensor& residual = Tensor());
 void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& s, Tensor& dx,
                            bool accumulate = false);
 void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec& s, Tensor& dw,

@@ -1,4 +1,4 @@
-// CUDA vs CPU parity of conv1d (host/ops/conv1d.hpp) and the Philox fills (host/ops/random.hpp).
+// CUDA vs CPU parity of conv1d (host/ops/conv1d.hpp, including the fused conv1d_forward_act) and the Philox fills (host/ops/random.hpp).
 // Inputs uniform in [-1, 1] from a fixed seed; outputs written into Guarded buffers (guard
 // regions catch out-of-bounds writes); sizes include 1, 17 and 1025. Skipped without a GPU.
 //
@@ -60,6 +60,23 @@ TEST(ParityConv, Forward) {
         EXPECT_TRUE(all_close(y_gpu.out, y, 8 * eps_of(dtype) * (c.c_in * K + 1), 0))
             << name(c, dtype);
         EXPECT_TRUE(y_gpu.guards_intact()) << name(c, dtype);
+
+        // fused activation + residual (CUDA composes conv, unary and binary): relu is
+        // 1-Lipschitz and the residual add rounds once more, so the conv tolerance + 2 eps.
+        Tensor residual = random_tensor({c.n_batch, c.c_out, c.length}, dtype, 4);
+        Tensor out = Tensor::empty({c.n_batch, c.c_out, c.length}, dtype);
+        Tensor no_pre;
+        ops::conv1d_forward_act(x, w, bias, c.spec, ops::Unary::relu, no_pre, out, residual);
+        Guarded pre_gpu({c.n_batch, c.c_out, c.length}, dtype, gpu);
+        Guarded out_gpu({c.n_batch, c.c_out, c.length}, dtype, gpu);
+        ops::conv1d_forward_act(x.to(gpu), w.to(gpu), with_bias ? bias.to(gpu) : Tensor(),
+                                c.spec, ops::Unary::relu, pre_gpu.out, out_gpu.out,
+                                residual.to(gpu));
+        const double tol_act = 8 * eps_of(dtype) * (c.c_in * K + 1) + 2 * eps_of(dtype);
+        EXPECT_TRUE(all_close(pre_gpu.out, y, 8 * eps_of(dtype) * (c.c_in * K + 1), 0))
+            << name(c, dtype);
+        EXPECT_TRUE(all_close(out_gpu.out, out, tol_act, 0)) << name(c, dtype);
+        EXPECT_TRUE(pre_gpu.guards_intact() && out_gpu.guards_intact()) << name(c, dtype);
 
         // forward_at at the first, a middle and the last position
         for (int64_t t : {int64_t{0}, c.length / 2, c.length - 1}) {

@@ -1,7 +1,9 @@
 // Causal masked conv1d (host/ops/conv1d.hpp) on the CPU: hand-computed values, causality,
 // float64 central finite differences of both backward passes, per-sample weight gradients,
-// forward_at, the GEMM path against the direct-loop references, and argument errors.
+// forward_at, the GEMM path against the direct-loop references, the fused conv1d_forward_act,
+// and argument errors.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include "host/ops/conv1d.hpp"
 #include "tests/support/testing.hpp"
@@ -211,6 +213,48 @@ TEST(Conv1d, MatchesDirectReferences) {
     }
 }
 
+// conv1d_forward_act equals conv1d_forward + unary + binary add bitwise (the same operations in
+// the same order), with and without the pre-activation and the residual, at a size that runs
+// 15 GEMM chunks (21 samples of 6 KiB of columns each, f32) on OpenMP threads; and every result
+// is bitwise the same for 1 and 2 threads (the chunks depend on the sizes only).
+TEST(Conv1d, ForwardActMatchesSeparateOpsForAnyThreadCount) {
+  const int saved_threads = omp_get_max_threads();
+  for (DType dtype : {DType::f32, DType::f64})
+    for (ops::Unary act : {ops::Unary::relu, ops::Unary::selu}) {
+      const Conv1dSpec s{3, 2, false};
+      const int64_t B = 300, C = 16, L = 32;
+      const Shape shape{B, C, L};
+      Tensor x = random_tensor(shape, dtype, 70);
+      Tensor w = random_tensor({C, C, 3}, dtype, 71);
+      Tensor bias = random_tensor({C}, dtype, 72);
+      Tensor residual = random_tensor(shape, dtype, 73);
+      Tensor pre_ref = Tensor::empty(shape, dtype), act_ref = Tensor::empty(shape, dtype);
+      Tensor out_ref = Tensor::empty(shape, dtype);
+      ops::conv1d_forward(x, w, bias, s, pre_ref);
+      ops::unary(act, pre_ref, act_ref);
+      ops::binary(ops::Binary::add, act_ref, residual, out_ref);
+      for (int threads : {1, 2}) {
+        omp_set_num_threads(threads);
+        const std::string what = cat(dtype_name(dtype), " ", ops::unary_name(act), " threads ",
+                                     threads);
+        Tensor y = Tensor::empty(shape, dtype);
+        ops::conv1d_forward(x, w, bias, s, y);
+        EXPECT_TRUE(all_close(y, pre_ref, 0, 0)) << what;
+        Tensor pre = Tensor::empty(shape, dtype), out = Tensor::empty(shape, dtype);
+        ops::conv1d_forward_act(x, w, bias, s, act, pre, out, residual);
+        EXPECT_TRUE(all_close(pre, pre_ref, 0, 0)) << what;
+        EXPECT_TRUE(all_close(out, out_ref, 0, 0)) << what;
+        Tensor no_pre, out_only = Tensor::empty(shape, dtype);
+        ops::conv1d_forward_act(x, w, bias, s, act, no_pre, out_only);
+        EXPECT_TRUE(all_close(out_only, act_ref, 0, 0)) << what;
+      }
+    }
+  omp_set_num_threads(saved_threads);
+  Tensor x = Tensor::zeros({2, 3, 5}, DType::f32), w = Tensor::zeros({4, 3, 3}, DType::f32);
+  Tensor same = Tensor::zeros({2, 4, 5}, DType::f32);
+  EXPECT_THROW(ops::conv1d_forward_act(x, w, Tensor(), {}, ops::Unary::relu, same, same), Error);
+}
+
 TEST(Conv1d, ArgumentErrorsNameTheOpAndTensors) {
   Tensor x = Tensor::zeros({2, 3, 5}, DType::f32);
   Tensor w = Tensor::zeros({4, 3, 3}, DType::f32);
@@ -239,8 +283,8 @@ TEST(Conv1d, ArgumentErrorsNameTheOpAndTensors) {
   EXPECT_THROW(ops::conv1d_backward_weight_per_sample(x, dy, {}, dw_ps), Error);
 }
 
-// Large enough that the GEMM path works in several chunks of samples (about 8 MiB of im2col
-// columns each: here 21 samples per chunk, so chunks of 21, 21, 3); f64, tolerance as above.
+// Large enough that the GEMM path works in many chunks of samples (about 128 KiB of im2col
+// columns each: here one sample per chunk, 45 chunks); f64, tolerance as above.
 TEST(Conv1d, GemmPathAcrossSeveralChunks) {
   const Conv1dSpec s{3, 1, true};
   const int64_t B = 45, Cin = 64, Cout = 8, L = 256;
