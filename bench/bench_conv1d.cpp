@@ -1,7 +1,7 @@
 // Benchmark (a program, never a test): CPU GFLOP/s of the causal masked conv1d at sizes of a
 // NAQS 1D model (K = 3, Cin = Cout = C), forward, input gradient and weight gradient, for the
-// direct loops and the im2col + GEMM path (what the ops use; GEMMs below 2^24 multiply-adds run
-// OpenBLAS single-threaded, see host/ops/conv1d.hpp), against
+// direct loops and the im2col + GEMM path (what the ops use: L2-sized chunks of samples on
+// OpenMP threads, OpenBLAS single-threaded inside, see host/ops/conv1d.hpp), against
 // OpenBLAS cblas_sgemm measured in the same run at the same FLOP count (M = C, N = B*L,
 // K = 3C: the GEMM the im2col path performs). FLOPs = 2*B*Cout*Cin*K*L (padded taps included).
 // Sizes include the VMC default (width 16, L = 16) and the sampling benchmark's chains.

@@ -6,6 +6,7 @@ medians (naqs/torch), and the load average seen during the measurements. Markdow
 Usage: naqs_vs_torch_table.py raw.csv
 """
 import csv
+import os
 import statistics
 import sys
 
@@ -29,6 +30,8 @@ def main():
     rounds = len({r['rep'] for r in rows})
     print(f'naqs vs PyTorch peer, CPU, f32, width 16, depth 3, batch 256; {rounds} rounds; '
           f'{", ".join(commits)}')
+    policy = os.environ.get('OMP_WAIT_POLICY', 'unset (libgomp default: spin-wait, then sleep)')
+    print(f'OMP_WAIT_POLICY: {policy}')
     if loads:
         print(f'load average (1 min) during the measurements: median {statistics.median(loads):.2f},'
               f' min {min(loads):.2f}, max {max(loads):.2f}')

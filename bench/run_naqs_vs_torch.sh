@@ -11,6 +11,9 @@
 #          [--sizes 32,64,128,256] [--min-seconds 0.5] [--only cached,naive,eloc]
 #          [--out BUILD/naqs_vs_torch] [--python /usr/bin/python3]
 # Needs build/bench_naqs_sampling and Debian's python3-torch (/usr/bin/python3).
+# The environment passes through to both programs: on shared (oversubscribed) cores,
+# OMP_WAIT_POLICY=passive stops idle OpenMP threads spin-waiting, which otherwise makes 2 threads
+# slower than 1 for naqs and torch alike; the table records the policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build rounds=5 threads="1 2" sizes=32,64,128,256 min_seconds=0.5

@@ -18,15 +18,11 @@ Activation parse_activation(const std::string& s) {
 }
 
 NaqsConv1d::NaqsConv1d(const NaqsConv1dConfig& config, DType dtype, Device device, uint64_t seed)
-    : config_(config), dtype_(dtype), device_(device) {
+    : NaqsConvModel("naqs conv1d", config, dtype, device), config_(config) {
   NAQS_REQUIRE(config.n_sites >= 1, "naqs conv1d: n_sites must be >= 1, got ", config.n_sites);
-  NAQS_REQUIRE(config.width >= 1, "naqs conv1d: width must be >= 1, got ", config.width);
-  NAQS_REQUIRE(config.depth >= 0, "naqs conv1d: depth must be >= 0, got ", config.depth);
-  NAQS_REQUIRE(config.kernel >= 1, "naqs conv1d: kernel must be >= 1, got ", config.kernel);
   NAQS_REQUIRE(!config.dilations.empty(), "naqs conv1d: dilations must not be empty");
   for (int d : config.dilations)
     NAQS_REQUIRE(d >= 1, "naqs conv1d: dilations must be >= 1, got ", d);
-  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "naqs conv1d: dtype must be f32 or f64");
   act_ = config.activation == Activation::relu ? ops::Unary::relu : ops::Unary::selu;
   const int w = config.width, k = config.kernel;
   add_layer("conv_in", 1, w, k, 1, true);
@@ -212,12 +208,7 @@ void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
   // Input layer (no gradient with respect to sigma is needed).
   ops::unary_backward(act_, pre_in_, dh, d_pre);
   layer_backward(layers_[0], x_, d_pre, per_sample, grad_host);
-
-  Tensor grad = from_host_f64(grad_host, grad_or_jac.shape(), dtype_, device_);
-  if (accumulate)
-    ops::binary(ops::Binary::add, grad_or_jac, grad, grad_or_jac);
-  else
-    ops::copy(grad, grad_or_jac);
+  hand_over_gradient(grad_host, grad_or_jac, accumulate);
 }
 
 void NaqsConv1d::cache_begin(int64_t batch) {

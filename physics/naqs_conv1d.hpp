@@ -24,7 +24,7 @@
 
 #include "host/ops/conv1d.hpp"
 #include "host/ops/elementwise.hpp"
-#include "physics/wavefunction.hpp"
+#include "physics/naqs_model.hpp"
 #include "physics/weight_norm.hpp"
 
 namespace naqs {
@@ -32,32 +32,19 @@ namespace naqs {
 enum class Activation { relu, selu };
 Activation parse_activation(const std::string& s);  // "relu" | "selu", UsageError otherwise
 
-struct NaqsConv1dConfig {
+// width, depth (residual blocks of 2 convolutions each), kernel, phase_mode: NaqsModelOptions.
+struct NaqsConv1dConfig : NaqsModelOptions {
   int64_t n_sites = 0;
-  int width = 16;                  // channels of every hidden layer
-  int depth = 2;                   // residual blocks (2 convolutions each)
-  int kernel = 3;                  // taps of every masked convolution
-  std::vector<int> dilations{1};   // per block, cycled (e.g. {1,2,4,8} for a WaveNet stack)
+  std::vector<int> dilations{1};  // per block, cycled (e.g. {1,2,4,8} for a WaveNet stack)
   Activation activation = Activation::relu;
-  PhaseMode phase_mode = PhaseMode::real_positive;
 };
 
-class NaqsConv1d final : public AutoregressiveWavefunction {
+class NaqsConv1d final : public NaqsConvModel {
  public:
   // Parameters are registered, allocated in dtype on device and initialised from Philox(seed).
   NaqsConv1d(const NaqsConv1dConfig& config, DType dtype, Device device, uint64_t seed);
-  // Move-only: a copy would silently share the parameter buffer (ParameterSet copies share).
-  NaqsConv1d(NaqsConv1d&&) = default;
-  NaqsConv1d& operator=(NaqsConv1d&&) = default;
-  NaqsConv1d(const NaqsConv1d&) = delete;
-  NaqsConv1d& operator=(const NaqsConv1d&) = delete;
 
   int64_t n_sites() const override { return config_.n_sites; }
-  PhaseMode phase_mode() const override { return config_.phase_mode; }
-  DType dtype() const override { return dtype_; }
-  Device device() const override { return device_; }
-  ParameterSet& params() override { return params_; }
-  const ParameterSet& params() const override { return params_; }
   std::size_t forward_bytes_per_sample() const override;
   const NaqsConv1dConfig& config() const { return config_; }
 
@@ -100,10 +87,7 @@ class NaqsConv1d final : public AutoregressiveWavefunction {
                       std::vector<double>& grad_host);
 
   NaqsConv1dConfig config_;
-  DType dtype_;
-  Device device_;
   ops::Unary act_;
-  ParameterSet params_;
   std::vector<Layer> layers_;
 
   // Activations of the last logits() call (for the backward; the pre-activations only when

@@ -38,14 +38,10 @@ NaqsConv2dConfig naqs_conv2d_preset(const std::string& name) {
 }
 
 NaqsConv2d::NaqsConv2d(const NaqsConv2dConfig& config, DType dtype, Device device, uint64_t seed)
-    : config_(config), dtype_(dtype), device_(device) {
+    : NaqsConvModel("naqs conv2d", config, dtype, device), config_(config) {
   NAQS_REQUIRE(config.lx >= 1 && config.ly >= 1, "naqs conv2d: lattice must be at least 1x1, got ",
                config.lx, "x", config.ly);
-  NAQS_REQUIRE(config.width >= 1, "naqs conv2d: width must be >= 1, got ", config.width);
-  NAQS_REQUIRE(config.depth >= 0, "naqs conv2d: depth must be >= 0, got ", config.depth);
-  NAQS_REQUIRE(config.kernel >= 1 && config.kernel % 2 == 1,
-               "naqs conv2d: kernel must be odd and >= 1, got ", config.kernel);
-  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "naqs conv2d: dtype must be f32 or f64");
+  NAQS_REQUIRE(config.kernel % 2 == 1, "naqs conv2d: kernel must be odd, got ", config.kernel);
   const int w = config.width, k = config.kernel;
   const ops::Conv2dSpec vert = ops::conv2d_vertical_spec(k);
   const ops::Conv2dSpec v2h = ops::conv2d_vertical_spec(k, /*shift_down=*/true);
@@ -271,12 +267,7 @@ void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
     ops::unary_backward(ops::Unary::relu, pre_v_[0], dv, d_pre);
     layer_backward(layers_[v_[0]], x_, d_pre, per_sample, grad_host);
   }
-
-  Tensor grad = from_host_f64(grad_host, grad_or_jac.shape(), dtype_, device_);
-  if (accumulate)
-    ops::binary(ops::Binary::add, grad_or_jac, grad, grad_or_jac);
-  else
-    ops::copy(grad, grad_or_jac);
+  hand_over_gradient(grad_host, grad_or_jac, accumulate);
 }
 
 void NaqsConv2d::cache_begin(int64_t batch) {

@@ -41,18 +41,17 @@
 #include <vector>
 
 #include "host/ops/conv2d.hpp"
-#include "physics/wavefunction.hpp"
+#include "physics/naqs_model.hpp"
 #include "physics/weight_norm.hpp"
 
 namespace naqs {
 
-struct NaqsConv2dConfig {
+// width (channels of both streams, default 32 here), depth (residual blocks), kernel (odd),
+// phase_mode: NaqsModelOptions.
+struct NaqsConv2dConfig : NaqsModelOptions {
+  NaqsConv2dConfig() { width = 32; }
   int64_t lx = 0;  // columns (sites per row)
   int64_t ly = 0;  // rows
-  int width = 32;  // channels of both streams
-  int depth = 2;   // residual blocks (>= 0)
-  int kernel = 3;  // odd
-  PhaseMode phase_mode = PhaseMode::real_positive;
 };
 
 // Presets: "tfim12" (12x12, depth 10, width 32), "heis10" (10x10, depth 20, width 32; the paper's
@@ -60,21 +59,12 @@ struct NaqsConv2dConfig {
 // UsageError for other names.
 NaqsConv2dConfig naqs_conv2d_preset(const std::string& name);
 
-class NaqsConv2d final : public AutoregressiveWavefunction {
+class NaqsConv2d final : public NaqsConvModel {
  public:
   // Parameters are registered, allocated in dtype on device and initialised from Philox(seed).
   NaqsConv2d(const NaqsConv2dConfig& config, DType dtype, Device device, uint64_t seed);
-  NaqsConv2d(NaqsConv2d&&) = default;
-  NaqsConv2d& operator=(NaqsConv2d&&) = default;
-  NaqsConv2d(const NaqsConv2d&) = delete;  // a copy would share the parameter buffer
-  NaqsConv2d& operator=(const NaqsConv2d&) = delete;
 
   int64_t n_sites() const override { return config_.lx * config_.ly; }
-  PhaseMode phase_mode() const override { return config_.phase_mode; }
-  DType dtype() const override { return dtype_; }
-  Device device() const override { return device_; }
-  ParameterSet& params() override { return params_; }
-  const ParameterSet& params() const override { return params_; }
   std::size_t forward_bytes_per_sample() const override;
   const NaqsConv2dConfig& config() const { return config_; }
 
@@ -113,9 +103,6 @@ class NaqsConv2d final : public AutoregressiveWavefunction {
   Shape hidden_shape(int64_t batch) const;
 
   NaqsConv2dConfig config_;
-  DType dtype_;
-  Device device_;
-  ParameterSet params_;
   std::vector<Layer> layers_;
   // Layer indices: vertical v[0] = v_in, v[j] for 1 <= j < depth; horizontal h[0] = h_in,
   // h[j] for 1 <= j <= depth, with v2h[j] beside each; out_re, out_im (-1 in real mode).

@@ -87,11 +87,12 @@ class BlasSingleThreaded {
 // (adding the bias, and in conv1d_forward_act the activation and the residual).
 // Chunks are small (the column matrix near 128 KiB) so that im2col, GEMM and epilogue of a chunk
 // stay in one core's L2 cache, and they are the unit of threading: OpenMP threads take whole
-// chunks (one parallel region per op, OpenBLAS single-threaded inside), which replaced
-// OpenBLAS's own threading of large GEMMs plus separately threaded elementwise passes
-// (bench/run_naqs_vs_torch.sh, local energies at N = 32: see docs/ARCHITECTURE.md).
-// The chunking depends on the sizes only, never on the thread count, so results are the same
-// for any number of threads.
+// chunks (one parallel region per op, dynamic schedule so a descheduled thread holds back one
+// chunk only; OpenBLAS single-threaded inside). Before (8 MiB chunks, OpenBLAS threading its
+// GEMMs, bias / activation / residual as separate passes, column-major im2col) local energies
+// at N = 32 ran at 12.6k configurations/s on one thread; after, ~35k (docs/ARCHITECTURE.md,
+// bench/run_naqs_vs_torch.sh). The chunking depends on the sizes only, never on the thread
+// count, so results are bitwise the same for any number of threads (tested).
 
 // Row-major cblas GEMM, c (m,n) = alpha op(a) op(b) + beta c; leading dimensions >= 1 as BLAS
 // requires even for empty operands.
@@ -147,7 +148,7 @@ void for_each_chunk(const Conv1dDims& d, F&& body) {
   {
     std::unique_ptr<T[]> col(new T[d.c_in * d.kernel * cols_max]);
     std::unique_ptr<T[]> chunk(new T[std::max(d.c_in, d.c_out) * cols_max]);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
     for (int64_t i = 0; i < plan.n_chunks; ++i) {
       Chunk<T> c;
       c.index = i;
@@ -382,16 +383,36 @@ void conv1d_backward_weight_gemm(const Tensor& x, const Tensor& dy, const Conv1d
 
 // ---- public ops ----------------------------------------------------------------------------
 
-void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
-                    Tensor& y) {
-  const char* op = "conv1d_forward";
+namespace {
+
+// Checks a forward op's x (B,Cin,L), w, bias and output y (B,Cout,L); returns the sizes.
+Conv1dDims forward_dims(const char* op, const Tensor& x, const Tensor& w, const Tensor& bias,
+                        const Conv1dSpec& s, const Tensor& y, const char* y_name) {
   const Conv1dDims d = conv_dims(op, x, "x", w, "w", s);
-  check_defined(op, y, "y");
+  check_defined(op, y, y_name);
   check_same_device(op, {&x, &w, &y});
   check_same_dtype(op, {&x, &w, &y});
   check_shape(op, x, {d.n_batch, d.c_in, d.length}, "x");
-  check_shape(op, y, {d.n_batch, d.c_out, d.length}, "y");
+  check_shape(op, y, {d.n_batch, d.c_out, d.length}, y_name);
   check_bias(op, bias, x, d);
+  return d;
+}
+
+// An optional (B,Cout,L) tensor beside a forward op's output (pre-activation, residual).
+void check_optional_like_output(const char* op, const Tensor& t, const Tensor& x,
+                                const Conv1dDims& d, const char* name) {
+  if (!t.defined()) return;
+  check_same_device(op, {&x, &t});
+  check_same_dtype(op, {&x, &t});
+  check_shape(op, t, {d.n_batch, d.c_out, d.length}, name);
+}
+
+}  // namespace
+
+void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
+                    Tensor& y) {
+  const char* op = "conv1d_forward";
+  const Conv1dDims d = forward_dims(op, x, w, bias, s, y, "y");
   if (x.device().is_cuda()) {
     set_cuda_device(x);
     NAQS_CUDA_BRANCH(op, detail::conv1d_forward_cuda(x.raw_data(), w.raw_data(),
@@ -405,25 +426,11 @@ void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
 void conv1d_forward_act(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
                         Unary act, Tensor& pre, Tensor& out, const Tensor& residual) {
   const char* op = "conv1d_forward_act";
-  const Conv1dDims d = conv_dims(op, x, "x", w, "w", s);
-  check_defined(op, out, "out");
-  check_same_device(op, {&x, &w, &out});
-  check_same_dtype(op, {&x, &w, &out});
-  check_shape(op, x, {d.n_batch, d.c_in, d.length}, "x");
-  check_shape(op, out, {d.n_batch, d.c_out, d.length}, "out");
-  if (pre.defined()) {
-    check_same_device(op, {&x, &pre});
-    check_same_dtype(op, {&x, &pre});
-    check_shape(op, pre, {d.n_batch, d.c_out, d.length}, "pre");
-    NAQS_CHECK(out.raw_data() != pre.raw_data() || out.numel() == 0, op,
-               ": out must not alias pre");
-  }
-  check_bias(op, bias, x, d);
-  if (residual.defined()) {
-    check_same_device(op, {&x, &residual});
-    check_same_dtype(op, {&x, &residual});
-    check_shape(op, residual, {d.n_batch, d.c_out, d.length}, "residual");
-  }
+  const Conv1dDims d = forward_dims(op, x, w, bias, s, out, "out");
+  check_optional_like_output(op, pre, x, d, "pre");
+  check_optional_like_output(op, residual, x, d, "residual");
+  NAQS_CHECK(!pre.defined() || out.raw_data() != pre.raw_data() || out.numel() == 0, op,
+             ": out must not alias pre");
   if (x.device().is_cuda()) {  // the three ops' own kernels
     Tensor& y = pre.defined() ? pre : out;
     conv1d_forward(x, w, bias, s, y);

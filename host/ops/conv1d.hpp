@@ -11,12 +11,13 @@
 // The bias gradient is bias_backward(dy, axis 1) in host/ops/elementwise.hpp.
 // conv1d_forward_at computes only output position t (the cached autoregressive sampler).
 // f32 and f64; all tensors contiguous, same device and dtype.
-// CPU: im2col + one cblas GEMM per chunk of samples (forward, both backward passes, per-sample
-// GEMMs for the per-sample gradient), with a size switch: GEMMs below 2^24 multiply-adds run
-// OpenBLAS on one thread (threads cost more than they give there, and much more on shared
-// cores). conv1d_forward_at and the *_direct references are plain loops, OpenMP over batch and
-// channels only above 2^20 multiply-adds. bench/bench_conv1d.cpp measures both paths (GEMM is
-// 5-10x the direct loops' rate single-threaded, down to the VMC default width 16, L = 16).
+// CPU: im2col + one single-threaded cblas GEMM per chunk of samples (forward, both backward
+// passes, per-sample GEMMs for the per-sample gradient); chunks of ~128 KiB of columns stay in
+// L2 and are spread over OpenMP threads from 2^20 multiply-adds; the sizes alone fix the chunks,
+// so results do not depend on the thread count. conv1d_forward_at and the *_direct references
+// are plain loops, OpenMP over batch and channels only above 2^20 multiply-adds.
+// bench/bench_conv1d.cpp measures both paths (GEMM is 5-10x the direct loops' rate
+// single-threaded, down to the VMC default width 16, L = 16).
 // Note: forward_at and forward sum in different orders, so they agree to rounding, not bitwise.
 // CUDA twin in cuda/ops_conv.cu (one thread per output element; weight gradient as a block
 // reduction).

@@ -1,16 +1,15 @@
 #include "host/ops/elementwise.hpp"
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
 #include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
 namespace {
 
-constexpr int64_t kOmpMin = 1 << 15;  // below this many elements a single thread is faster
-
 template <class F>
 void for_each_index(int64_t n, F&& f) {
-#pragma omp parallel for if (n > kOmpMin)
+#pragma omp parallel for if (n > kMinParallelElements)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
@@ -73,7 +72,7 @@ void bias_add_cpu(Tensor& x, const Tensor& bias, const AxisSplit& s) {
     using T = decltype(tag);
     T* px = x.data<T>();
     const T* pb = bias.data<T>();
-#pragma omp parallel for collapse(2) if (x.numel() > kOmpMin)
+#pragma omp parallel for collapse(2) if (x.numel() > kMinParallelElements)
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t c = 0; c < s.n; ++c) {
         T* row = px + (o * s.n + c) * s.inner;
@@ -88,7 +87,7 @@ void bias_backward_cpu(const Tensor& dy, const AxisSplit& s, Tensor& dbias, bool
     using T = decltype(tag);
     const T* pdy = dy.data<T>();
     T* pb = dbias.data<T>();
-#pragma omp parallel for if (dy.numel() > kOmpMin)
+#pragma omp parallel for if (dy.numel() > kMinParallelElements)
     for (int64_t c = 0; c < s.n; ++c) {
       double sum = 0;
       for (int64_t o = 0; o < s.outer; ++o) {

@@ -1,6 +1,7 @@
 #include "host/ops/fill.hpp"
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
 
 namespace naqs::ops {
 namespace {
@@ -11,7 +12,7 @@ void fill_cpu(Tensor& x, double value) {
     T* p = x.data<T>();
     const T v = static_cast<T>(value);
     const int64_t n = x.numel();
-#pragma omp parallel for if (n > (1 << 16))
+#pragma omp parallel for if (n > kMinParallelElements)
     for (int64_t i = 0; i < n; ++i) p[i] = v;
   });
 }
@@ -24,7 +25,7 @@ void cast_cpu(const Tensor& src, Tensor& dst) {
       const S* ps = src.data<S>();
       D* pd = dst.data<D>();
       const int64_t n = src.numel();
-#pragma omp parallel for if (n > (1 << 16))
+#pragma omp parallel for if (n > kMinParallelElements)
       for (int64_t i = 0; i < n; ++i) pd[i] = static_cast<D>(ps[i]);
     });
   });

@@ -1,6 +1,7 @@
 #include "host/ops/gather.hpp"
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
 
 namespace naqs::ops {
 namespace {
@@ -48,7 +49,7 @@ void gather_cpu(const Tensor& src, const Tensor& index, const AxisSplit& s, int6
     using T = decltype(tag);
     const T* ps = src.data<T>();
     T* po = out.data<T>();
-#pragma omp parallel for collapse(2) if (index.numel() > (1 << 14))
+#pragma omp parallel for collapse(2) if (index.numel() > kMinParallelElements)
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t j = 0; j < s.n; ++j)
         for (int64_t i = 0; i < s.inner; ++i) {

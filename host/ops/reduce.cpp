@@ -4,11 +4,10 @@
 #include <limits>
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
 
 namespace naqs::ops {
 namespace {
-
-constexpr int64_t kOmpMin = 1 << 14;
 
 template <class T>
 double row_max(const AxisRow<const T>& x, int64_t n) {
@@ -60,7 +59,7 @@ void reduce_cpu(Reduce kind, const Tensor& x, const AxisSplit& s, Tensor& out) {
     using T = decltype(tag);
     const T* px = x.data<T>();
     T* po = out.data<T>();
-#pragma omp parallel for collapse(2) if (x.numel() > kOmpMin)
+#pragma omp parallel for collapse(2) if (x.numel() > kMinParallelElements)
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t i = 0; i < s.inner; ++i)
         po[o * s.inner + i] = static_cast<T>(reduce_row(kind, axis_row(px, s, o, i), s.n));
@@ -75,7 +74,7 @@ void reduce_backward_cpu(Reduce kind, const Tensor& x, const Tensor& out, const 
     const T* pout = out.data<T>();
     const T* pdout = dout.data<T>();
     T* pdx = dx.data<T>();
-#pragma omp parallel for collapse(2) if (x.numel() > kOmpMin)
+#pragma omp parallel for collapse(2) if (x.numel() > kMinParallelElements)
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t i = 0; i < s.inner; ++i)
         reduce_backward_row(kind, axis_row(px, s, o, i), pout[o * s.inner + i],

@@ -4,11 +4,10 @@
 #include <limits>
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
 
 namespace naqs::ops {
 namespace {
-
-constexpr int64_t kOmpMin = 1 << 14;
 
 template <class T>
 void softmax_row(const AxisRow<const T>& x, int64_t n, bool log, const AxisRow<T>& y) {
@@ -36,7 +35,7 @@ void softmax_cpu(const Tensor& x, const AxisSplit& s, bool log, Tensor& y) {
     using T = decltype(tag);
     const T* px = x.data<T>();
     T* py = y.data<T>();
-#pragma omp parallel for collapse(2) if (x.numel() > kOmpMin)
+#pragma omp parallel for collapse(2) if (x.numel() > kMinParallelElements)
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t i = 0; i < s.inner; ++i)
         softmax_row(axis_row(px, s, o, i), s.n, log, axis_row(py, s, o, i));
@@ -50,7 +49,7 @@ void softmax_backward_cpu(const Tensor& y, const Tensor& dy, const AxisSplit& s,
     const T* py = y.data<T>();
     const T* pdy = dy.data<T>();
     T* pdx = dx.data<T>();
-#pragma omp parallel for collapse(2) if (y.numel() > kOmpMin)
+#pragma omp parallel for collapse(2) if (y.numel() > kMinParallelElements)
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t i = 0; i < s.inner; ++i)
         softmax_backward_row(axis_row(py, s, o, i), axis_row(pdy, s, o, i), s.n, log,

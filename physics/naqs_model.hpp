@@ -1,0 +1,50 @@
+// What the NAQS convolutional models (physics/naqs_conv1d.hpp, physics/naqs_conv2d.hpp) share:
+// the options both take (NaqsModelOptions, the base of both configs, checked once here) and
+// NaqsConvModel, the state behind the AutoregressiveWavefunction accessors (dtype, device, flat
+// parameters), move-only, with the hand-off of a host gradient to the caller's tensor.
+// Tests: through the models (tests/unit/test_naqs1d.cpp, test_naqs2d.cpp).
+#pragma once
+#include <vector>
+
+#include "physics/wavefunction.hpp"
+
+namespace naqs {
+
+struct NaqsModelOptions {
+  int width = 16;  // channels of every hidden layer
+  int depth = 2;   // residual blocks (>= 0)
+  int kernel = 3;  // taps of every masked convolution (per dimension)
+  PhaseMode phase_mode = PhaseMode::real_positive;
+};
+
+class NaqsConvModel : public AutoregressiveWavefunction {
+ public:
+  // Move-only: a copy would silently share the parameter buffer (ParameterSet copies share).
+  NaqsConvModel(NaqsConvModel&&) = default;
+  NaqsConvModel& operator=(NaqsConvModel&&) = default;
+  NaqsConvModel(const NaqsConvModel&) = delete;
+  NaqsConvModel& operator=(const NaqsConvModel&) = delete;
+
+  PhaseMode phase_mode() const override { return phase_mode_; }
+  DType dtype() const override { return dtype_; }
+  Device device() const override { return device_; }
+  ParameterSet& params() override { return params_; }
+  const ParameterSet& params() const override { return params_; }
+
+ protected:
+  // Checks width >= 1, depth >= 0, kernel >= 1 and dtype f32/f64 (UsageError naming `model`).
+  NaqsConvModel(const char* model, const NaqsModelOptions& options, DType dtype, Device device);
+  // grad_host (P) or (B,P) row-major f64 -> grad_or_jac (same shape) on the device, added into
+  // it when accumulate.
+  void hand_over_gradient(const std::vector<double>& grad_host, Tensor& grad_or_jac,
+                          bool accumulate) const;
+
+  DType dtype_;
+  Device device_;
+  ParameterSet params_;
+
+ private:
+  PhaseMode phase_mode_;
+};
+
+}  // namespace naqs
