@@ -264,6 +264,40 @@ void backward_weight_per_sample_im2col(const T* x, const T* dy, T* dw, const Con
   });
 }
 
+// forward_at: G (n_b, Cin*K) gathers the window of position t of each sample (zero where
+// t - back(k) < 0), then y_t (n_b, Cout) = bias + G @ W^T by one GEMM per block of 256 samples;
+// blocks go to OpenMP threads from 2^20 multiply-adds. (The direct loop it replaced re-read each
+// strided window Cout times and ran at ~0.2 GFLOP/s in the cached sampler.)
+template <class T>
+void forward_at_gemm(const T* x, const T* w, const T* bias, T* y_t, const Conv1dDims& d,
+                     int64_t t) {
+  const int64_t ck = d.c_in * d.kernel, block = 256;
+  const int64_t n_blocks = (d.n_batch + block - 1) / block;
+  const BlasSingleThreaded blas_threads;
+#pragma omp parallel if (n_blocks > 1 && macs(d) / std::max<int64_t>(d.length, 1) >= \
+                         kMinParallelMacs)
+  {
+    std::vector<T> g(static_cast<std::size_t>(block * ck));
+#pragma omp for schedule(dynamic)
+    for (int64_t i = 0; i < n_blocks; ++i) {
+      const int64_t b0 = i * block, n_b = std::min(block, d.n_batch - b0);
+      for (int64_t j = 0; j < n_b; ++j)
+        for (int64_t c = 0; c < d.c_in; ++c) {
+          const T* xrow = x + ((b0 + j) * d.c_in + c) * d.length;  // x[b0+j, c, :]
+          T* grow = g.data() + j * ck + c * d.kernel;
+          for (int k = 0; k < d.kernel; ++k) {
+            const int64_t p = t - d.back(k);
+            grow[k] = p >= 0 ? xrow[p] : T(0);
+          }
+        }
+      T* y = y_t + b0 * d.c_out;
+      for (int64_t j = 0; j < n_b; ++j)
+        for (int64_t o = 0; o < d.c_out; ++o) y[j * d.c_out + o] = bias ? bias[o] : T(0);
+      gemm_rm(false, true, n_b, d.c_out, ck, T(1), g.data(), ck, w, ck, T(1), y, d.c_out);
+    }
+  }
+}
+
 }  // namespace
 
 // ---- direct-loop CPU references ------------------------------------------------------------
@@ -412,7 +446,7 @@ void check_optional_like_output(const char* op, const Tensor& t, const Tensor& x
 void conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
                     Tensor& y) {
   const char* op = "conv1d_forward";
-  const Conv1dDims d = forward_dims(op, x, w, bias, s, y, "y");
+  [[maybe_unused]] const Conv1dDims d = forward_dims(op, x, w, bias, s, y, "y");
   if (x.device().is_cuda()) {
     set_cuda_device(x);
     NAQS_CUDA_BRANCH(op, detail::conv1d_forward_cuda(x.raw_data(), w.raw_data(),
@@ -525,25 +559,10 @@ void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, con
                                                         y_t.raw_data(), x.dtype(), d, t));
     return;
   }
+  if (y_t.numel() == 0) return;
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* px = x.data<T>();
-    const T* pw = w.data<T>();
-    const T* pb = bias_ptr<T>(bias);
-    T* py = y_t.data<T>();
-#pragma omp parallel for collapse(2) schedule(static) \
-    if (macs(d) / std::max<int64_t>(d.length, 1) >= kMinParallelMacs)
-    for (int64_t b = 0; b < d.n_batch; ++b)
-      for (int64_t o = 0; o < d.c_out; ++o) {
-        T sum = pb ? pb[o] : T(0);
-        for (int64_t c = 0; c < d.c_in; ++c)
-          for (int k = 0; k < d.kernel; ++k) {
-            const int64_t p = t - d.back(k);
-            if (p >= 0)
-              sum += pw[(o * d.c_in + c) * d.kernel + k] * px[(b * d.c_in + c) * d.length + p];
-          }
-        py[b * d.c_out + o] = sum;
-      }
+    forward_at_gemm(x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y_t.data<T>(), d, t);
   });
 }
 
