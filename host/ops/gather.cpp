@@ -37,7 +37,8 @@ void check_bad_index(const char* op, const Tensor& index, int64_t position, int6
 // Smallest flat position of an index outside [0, n), or -1.
 int64_t first_bad_index_cpu(const Tensor& index, int64_t n) {
   const int32_t* idx = index.data<int32_t>();
-  for (int64_t p = 0; p < index.numel(); ++p)
+  const int64_t n_index = index.numel();  // not re-evaluated per element
+  for (int64_t p = 0; p < n_index; ++p)
     if (idx[p] < 0 || idx[p] >= n) return p;
   return -1;
 }
