@@ -181,3 +181,17 @@ TEST(NaqsConv1d, RejectsBadConfiguration) {
   NaqsConv1d model(small_config(4, PhaseMode::real_positive), DType::f64, Device::cpu(), 1);
   EXPECT_THROW(model.set_constraint(MagnetisationConstraint::total(6, 0)), UsageError);
 }
+
+// log_psi keeps no pre-activations (no backward follows it): a backward after it is refused
+// instead of reading stale activations; a direct logits() call keeps them again.
+TEST(NaqsConv1d, BackwardAfterLogPsiIsRefused) {
+  NaqsConv1d model(small_config(4, PhaseMode::real_positive), DType::f64, Device::cpu(), 1);
+  Tensor sigma = Tensor::full({2, 4}, 1.0, DType::f64);
+  Tensor lr = Tensor::empty({2}, DType::f64), li = lr.clone();
+  Tensor re = Tensor::empty({2, 2, 4}, DType::f64), im = re.clone();
+  Tensor grad = Tensor::zeros({model.params().size()}, DType::f64);
+  model.log_psi(sigma, lr, li);
+  EXPECT_THROW(model.logits_backward(re, im, grad, false, false), Error);
+  model.logits(sigma, re, im);
+  EXPECT_NO_THROW(model.logits_backward(re, im, grad, false, false));
+}
