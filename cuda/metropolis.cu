@@ -14,7 +14,7 @@ __global__ void metropolis_propose_kernel(const T* sigma, int64_t n_chains, int3
                                           int32_t* move_b) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= n_chains) return;
-  metropolis_propose_one<T>(spec.seed, static_cast<uint64_t>(c), spec.step,
+  metropolis_propose_one<T>(spec.seed, spec.first_chain + static_cast<uint64_t>(c), spec.step,
                             static_cast<int32_t>(spec.rule), spec.p_global, sigma + c * n_sites,
                             n_sites, bonds, n_bonds, move_a[c], move_b[c]);
 }
@@ -26,7 +26,7 @@ __global__ void metropolis_accept_kernel(T* sigma, int64_t n_chains, int32_t n_s
                                          int32_t* accepted) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= n_chains) return;
-  accepted[c] = metropolis_accept_one<T>(spec.seed, static_cast<uint64_t>(c), spec.step,
+  accepted[c] = metropolis_accept_one<T>(spec.seed, spec.first_chain + static_cast<uint64_t>(c), spec.step,
                                          static_cast<double>(d_re[c]), move_a[c], move_b[c],
                                          sigma + c * n_sites, n_sites);
 }

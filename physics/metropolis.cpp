@@ -24,6 +24,7 @@ MetropolisSampler::MetropolisSampler(Wavefunction& psi, MetropolisConfig config)
     : psi_(psi), config_(std::move(config)) {
   const int64_t n = psi_.n_sites();
   if (config_.n_chains < 1) throw UsageError(cat("metropolis: n_chains must be >= 1"));
+  if (config_.first_chain < 0) throw UsageError(cat("metropolis: first_chain must be >= 0"));
   if (config_.n_burn_in_sweeps < 0 || config_.n_sweeps_between < 1)
     throw UsageError("metropolis: burn-in sweeps must be >= 0 and sweeps between samples >= 1");
   if (!(config_.p_global >= 0 && config_.p_global < 1))
@@ -61,7 +62,7 @@ void MetropolisSampler::reset() {
   for (int64_t c = 0; c < c_total; ++c) {
     double* row = s.data() + c * n;
     const auto u = [&](int64_t i) {
-      return philox_uniform_f64(config_.seed, static_cast<uint64_t>(c),
+      return philox_uniform_f64(config_.seed, static_cast<uint64_t>(config_.first_chain + c),
                                 kInitIndex + static_cast<uint64_t>(i));
     };
     if (!config_.magnetisation) {
@@ -98,7 +99,8 @@ double MetropolisSampler::acceptance_rate() const {
 }
 
 void MetropolisSampler::step() {
-  const ops::MetropolisStepSpec spec{config_.rule, config_.p_global, config_.seed, step_};
+  const ops::MetropolisStepSpec spec{config_.rule, config_.p_global, config_.seed, step_,
+                                     static_cast<uint64_t>(config_.first_chain)};
   ops::metropolis_propose(sigma_, bonds_, spec, move_a_, move_b_);
   psi_.log_psi_ratio(sigma_, move_a_, move_b_, d_re_, d_im_);
   ops::metropolis_accept(sigma_, d_re_, move_a_, move_b_, spec, accepted_);

@@ -29,6 +29,8 @@ namespace naqs {
 
 struct MetropolisConfig {
   int64_t n_chains = 16;
+  int64_t first_chain = 0;  // global index of chain 0 (its Philox stream): an MPI rank runs
+                            // chains [first_chain, first_chain + n_chains) of a larger set
   ops::MoveRule rule = ops::MoveRule::flip;
   double p_global = 0.0;               // global spin-flip proposals per step, in [0, 1)
   int64_t n_burn_in_sweeps = 100;       // before the first sample of sample()

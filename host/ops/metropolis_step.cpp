@@ -54,7 +54,7 @@ void metropolis_propose(const Tensor& sigma, const Tensor& bonds, const Metropol
     int32_t* b = move_b.data<int32_t>();
 #pragma omp parallel for schedule(static) if (n_chains >= kMinChainsParallel)
     for (int64_t c = 0; c < n_chains; ++c)
-      metropolis_propose_one<T>(spec.seed, static_cast<uint64_t>(c), spec.step,
+      metropolis_propose_one<T>(spec.seed, spec.first_chain + static_cast<uint64_t>(c), spec.step,
                                 static_cast<int32_t>(spec.rule), spec.p_global, s + c * n_sites,
                                 n_sites, pb, n_bonds, a[c], b[c]);
   });
@@ -88,7 +88,7 @@ void metropolis_accept(Tensor& sigma, const Tensor& d_re, const Tensor& move_a,
     int32_t* acc = accepted.data<int32_t>();
 #pragma omp parallel for schedule(static) if (n_chains >= kMinChainsParallel)
     for (int64_t c = 0; c < n_chains; ++c)
-      acc[c] = metropolis_accept_one<T>(spec.seed, static_cast<uint64_t>(c), spec.step,
+      acc[c] = metropolis_accept_one<T>(spec.seed, spec.first_chain + static_cast<uint64_t>(c), spec.step,
                                         static_cast<double>(d[c]), a[c], b[c], s + c * n_sites,
                                         n_sites);
   });

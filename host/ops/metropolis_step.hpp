@@ -1,7 +1,7 @@
 // The Metropolis propose/accept step over many parallel chains (used by physics/metropolis.hpp).
 //
 // Randomness: chain c at step t uses ONE Philox block philox_block(seed, stream = c, index = t)
-// (host/core/philox.hpp): w0 decides a global flip (uniform f32 < p_global), w1 picks the site
+// (host/core/philox.hpp; c = spec.first_chain + row, the global chain index): w0 decides a global flip (uniform f32 < p_global), w1 picks the site
 // or bond (floor(w1 * n / 2^32)), w2/w3 give the acceptance uniform u = 1 - uniform_f64 in (0,1].
 // So results depend only on (seed, chain, step), not on thread count or device.
 // Moves (see physics/wavefunction_base.hpp): (a, b) i32 per chain; flip: (k, -1); exchange on
@@ -35,6 +35,8 @@ struct MetropolisStepSpec {
   double p_global = 0.0;  // probability of proposing a global spin flip instead
   uint64_t seed = 0;
   uint64_t step = 0;      // Philox index
+  uint64_t first_chain = 0;  // row c is chain first_chain + c (Philox stream): an MPI rank's
+                             // rows are its slice of the global chains
 };
 
 void metropolis_propose(const Tensor& sigma, const Tensor& bonds, const MetropolisStepSpec& spec,

@@ -41,64 +41,92 @@ void check_vector(const char* op, const Tensor& o_re, const Tensor& v, int64_t n
 
 Tensor column(const Tensor& v) { return v.reshape({v.numel(), 1}); }
 
+void check_rows(const char* op, const Tensor& o, const dist::SampleSplit& split) {
+  NAQS_CHECK(o.size(0) == split.my_rows().count, op, ": ", o.str(), " has ", o.size(0),
+             " rows, this rank's share of the split is ", split.my_rows().count);
+}
+
 }  // namespace
 
-void centre_samples(Tensor& o, dist::Communicator& comm) {
+void centre_samples(Tensor& o, const dist::SampleSplit& split) {
   check_rank("centre_samples", o, 2, "o");
+  check_rows("centre_samples", o, split);
   const int64_t B = o.size(0), P = o.size(1);
-  const int64_t n_total = dist::sum(comm, B);
-  if (n_total == 0) return;
-  Tensor mean = Tensor::zeros({1, P}, o.dtype(), o.device());
-  Tensor ones = B > 0 ? Tensor::full({B, 1}, 1.0, o.dtype(), o.device()) : Tensor();
-  if (B > 0) ops::gemm(ones, o, mean, /*trans_a=*/true, false, 1.0 / static_cast<double>(n_total));
-  dist::all_reduce_sum(comm, mean);                    // the mean over every rank's rows
-  if (B > 0) ops::gemm(ones, mean, o, false, false, -1.0, 1.0);  // o -= 1 mean
+  if (split.n_rows() == 0) return;
+  Tensor mean = Tensor::empty({1, P}, o.dtype(), o.device());
+  const Tensor ones = B > 0 ? Tensor::full({B, 1}, 1.0, o.dtype(), o.device()) : Tensor();
+  dist::reduce_blocks(split, mean, [&](int64_t, dist::Slice rows, Tensor& partial) {
+    ops::gemm(ones.narrow(0, rows.count), o.narrow(rows.first, rows.count), partial, true);
+  });
+  ops::scale(mean, 1.0 / static_cast<double>(split.n_rows()));  // the mean over all rows
+  if (B > 0) ops::gemm(ones, mean, o, false, false, -1.0, 1.0);   // o -= 1 mean
+}
+
+void centre_samples(Tensor& o) {
+  check_rank("centre_samples", o, 2, "o");
+  centre_samples(o, dist::SampleSplit::whole(o.size(0)));
 }
 
 void sr_force(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re, const Tensor& eps_im,
-              Tensor& f, dist::Communicator& comm) {
+              Tensor& f, const dist::SampleSplit& split) {
   const char* op = "sr_force";
   check_jacobians(op, o_re, o_im);
+  check_rows(op, o_re, split);
   const int64_t B = o_re.size(0), P = o_re.size(1);
   check_vector(op, o_re, eps_re, B, "eps_re");
   check_vector(op, o_re, f, P, "f");
-  Tensor fc = column(f);
-  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, dist::sum(comm, B)));
-  if (B == 0) ops::fill(f, 0.0);
-  if (B > 0) ops::gemm(o_re, column(eps_re), fc, true, false, inv_b, 0.0);
-  if (B > 0 && o_im.defined() && eps_im.defined()) {
-    check_vector(op, o_re, eps_im, B, "eps_im");
-    ops::gemm(o_im, column(eps_im), fc, true, false, inv_b, 1.0);
-  }
-  dist::all_reduce_sum(comm, f);
+  const bool imag = o_im.defined() && eps_im.defined();
+  if (imag) check_vector(op, o_re, eps_im, B, "eps_im");
+  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, split.n_rows()));
+  dist::reduce_blocks(split, f, [&](int64_t, dist::Slice rows, Tensor& partial) {
+    Tensor pc = column(partial);
+    ops::gemm(o_re.narrow(rows.first, rows.count),
+              column(eps_re.narrow(rows.first, rows.count)), pc, true, false, inv_b, 0.0);
+    if (imag)
+      ops::gemm(o_im.narrow(rows.first, rows.count),
+                column(eps_im.narrow(rows.first, rows.count)), pc, true, false, inv_b, 1.0);
+  });
+}
+
+void sr_force(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re, const Tensor& eps_im,
+              Tensor& f) {
+  check_jacobians("sr_force", o_re, o_im);
+  sr_force(o_re, o_im, eps_re, eps_im, f, dist::SampleSplit::whole(o_re.size(0)));
 }
 
 void sr_matvec(const Tensor& o_re, const Tensor& o_im, const Tensor& v, double diag_shift,
-               Tensor& out, dist::Communicator& comm) {
+               Tensor& out, const dist::SampleSplit& split) {
   const char* op = "sr_matvec";
   check_jacobians(op, o_re, o_im);
-  const int64_t B = o_re.size(0), P = o_re.size(1);
+  check_rows(op, o_re, split);
+  const int64_t P = o_re.size(1);
   check_vector(op, o_re, v, P, "v");
   check_vector(op, o_re, out, P, "out");
-  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, dist::sum(comm, B)));
-  Tensor vc = column(v), oc = column(out);
-  if (B > 0) {
-    Tensor t = Tensor::empty({B, 1}, o_re.dtype(), o_re.device());
-    ops::gemm(o_re, vc, t);                              // t = O_re v       (B)
-    ops::gemm(o_re, t, oc, true, false, inv_b, 0.0);     // out = O_re^T t / B
+  const double inv_b = 1.0 / static_cast<double>(std::max<int64_t>(1, split.n_rows()));
+  const Tensor vc = column(v);
+  dist::reduce_blocks(split, out, [&](int64_t, dist::Slice rows, Tensor& partial) {
+    Tensor pc = column(partial);
+    Tensor t = Tensor::empty({rows.count, 1}, o_re.dtype(), o_re.device());
+    const Tensor a = o_re.narrow(rows.first, rows.count);
+    ops::gemm(a, vc, t);                              // t = O_re v       (rows)
+    ops::gemm(a, t, pc, true, false, inv_b, 0.0);     // partial = O_re^T t / B
     if (o_im.defined()) {
-      ops::gemm(o_im, vc, t);
-      ops::gemm(o_im, t, oc, true, false, inv_b, 1.0);
+      const Tensor b = o_im.narrow(rows.first, rows.count);
+      ops::gemm(b, vc, t);
+      ops::gemm(b, t, pc, true, false, inv_b, 1.0);
     }
-  } else {
-    ops::fill(out, 0.0);
-  }
-  dist::all_reduce_sum(comm, out);                     // sum of the ranks' rows
-  ops::axpby(diag_shift, v, 1.0, out);                 // + lambda v
+  });
+  ops::axpby(diag_shift, v, 1.0, out);  // + lambda v
+}
+
+void sr_matvec(const Tensor& o_re, const Tensor& o_im, const Tensor& v, double diag_shift,
+               Tensor& out) {
+  check_jacobians("sr_matvec", o_re, o_im);
+  sr_matvec(o_re, o_im, v, diag_shift, out, dist::SampleSplit::whole(o_re.size(0)));
 }
 
 SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
-                   const SrOptions& options, Tensor& d, dist::Communicator& comm) {
+                   const SrOptions& options, Tensor& d, const dist::SampleSplit& split) {
   const char* op = "sr_solve_cg";
   check_jacobians(op, o_re, o_im);
   const int64_t P = o_re.size(1);
@@ -113,7 +141,7 @@ SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
   double rs = dot(r, r);
   info.residual = 1;
   for (int it = 0; it < options.cg_max_iters; ++it) {
-    sr_matvec(o_re, o_im, p, options.diag_shift, ap, comm);
+    sr_matvec(o_re, o_im, p, options.diag_shift, ap, split);
     const double alpha = rs / dot(p, ap);
     ops::axpby(alpha, p, 1.0, d);    // d += alpha p
     ops::axpby(-alpha, ap, 1.0, r);  // r -= alpha A p
@@ -127,14 +155,32 @@ SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
   return info;
 }
 
+SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
+                   const SrOptions& options, Tensor& d) {
+  check_jacobians("sr_solve_cg", o_re, o_im);
+  return sr_solve_cg(o_re, o_im, f, options, d, dist::SampleSplit::whole(o_re.size(0)));
+}
+
 SrInfo minsr_solve(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re,
-                   const Tensor& eps_im, double diag_shift, Tensor& d, dist::Communicator& comm) {
-  if (comm.size() > 1) {  // every pair of samples is needed: gather the rows, solve everywhere
+                   const Tensor& eps_im, double diag_shift, Tensor& d) {
+  check_jacobians("minsr_solve", o_re, o_im);
+  return minsr_solve(o_re, o_im, eps_re, eps_im, diag_shift, d,
+                     dist::SampleSplit::whole(o_re.size(0)));
+}
+
+SrInfo minsr_solve(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re,
+                   const Tensor& eps_im, double diag_shift, Tensor& d,
+                   const dist::SampleSplit& split) {
+  if (split.comm().size() > 1) {
+    // Every pair of samples is needed: gather the rows (global order) and solve on every rank
+    // exactly as one rank with the same blocks would.
     auto gather = [&](const Tensor& t) {
-      return t.defined() ? dist::all_gather_rows(comm, t) : Tensor();
+      return t.defined() ? dist::all_gather_rows(split.comm(), t) : Tensor();
     };
+    const dist::SampleSplit one(dist::serial(), split.n_units(), split.unit_size(),
+                                split.n_blocks());
     return minsr_solve(gather(o_re), gather(o_im), gather(eps_re), gather(eps_im), diag_shift,
-                       d);
+                       d, one);
   }
   const char* op = "minsr_solve";
   check_jacobians(op, o_re, o_im);
@@ -210,9 +256,9 @@ SrInfo minsr_solve(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re,
   // Residual of the parameter-space system, for the record.
   SrInfo result;
   Tensor f = Tensor::empty(d.shape(), d.dtype(), d.device());
-  sr_force(o_re, o_im, eps_re, cplx ? eps_im : Tensor(), f);
+  sr_force(o_re, o_im, eps_re, cplx ? eps_im : Tensor(), f, split);
   Tensor r = Tensor::empty(d.shape(), d.dtype(), d.device());
-  sr_matvec(o_re, o_im, d, diag_shift, r);
+  sr_matvec(o_re, o_im, d, diag_shift, r, split);
   ops::axpby(1.0, f, -1.0, r);
   const double fn = norm2(f);
   result.residual = fn > 0 ? norm2(r) / fn : 0.0;

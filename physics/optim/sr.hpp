@@ -27,22 +27,24 @@
 // to rounding whether B > P or B < P (tests/unit/test_sr.cpp checks both; at lambda -> 0 only
 // one of the two systems stays non-singular: S needs B > P, T needs B <= P).
 //
-// Data parallel (host/dist/comm.hpp): with a communicator of several ranks each rank passes its
-// own sample rows O (B_r,P) and eps (B_r); B in the formulas above is the total sum_r B_r, the
-// column means, F and every S v product are summed over ranks, and the P-vectors (f, v, d, out)
-// are replicated, identical on every rank. CG then runs identically everywhere with one
-// all-reduce of P numbers per iteration. minSR needs every pair of samples: its rows are
-// gathered onto every rank (O(B P) memory per rank, as with one rank) and solved there.
+// Data parallel (host/dist/reduce_blocks.hpp): with a SampleSplit over several ranks each rank
+// passes its own sample rows O (B_r,P) and eps (B_r) (its split.my_rows()); B in the formulas
+// above is the total split.n_rows(), and the column means, F and every S v product are sums over
+// the split's reduction blocks (one GEMM per block, then the fixed pairwise tree of
+// dist::reduce_blocks), so they are bitwise the same for any number of ranks, and CG then takes
+// the same iterations everywhere. The P-vectors (f, v, d, out) are replicated, identical on every
+// rank. minSR needs every pair of samples: its rows are gathered onto every rank (O(B P) memory
+// per rank, as with one rank) and solved there. Without a split: one rank, one block.
 // Tests: tests/unit/test_sr.cpp: CG vs a dense float64 solve of (S + lambda I) d = F on small
 // random O (complex and real) to 1e-10 relative; minSR vs the same dense solve for B > P and
 // B < P to 1e-10; the force vs 1/2 of the hand-computed energy gradient.
-// tests/cluster/test_mpi.cpp: the same solves with the rows split over 2 MPI ranks agree with
-// the one-rank solve to 1e-12.
+// tests/cluster/test_mpi.cpp: the same solves with the rows split over 2 MPI ranks are bitwise
+// equal to the one-rank solve with the same blocks.
 #pragma once
 #include <cstdint>
 
 #include "host/core/tensor.hpp"
-#include "host/dist/comm.hpp"
+#include "host/dist/reduce_blocks.hpp"
 
 namespace naqs::optim {
 
@@ -58,25 +60,33 @@ struct SrInfo {
 };
 
 // o (B,P): subtracts the column means in place, o[b,k] -= (1/B) sum_b' o[b',k].
-void centre_samples(Tensor& o, dist::Communicator& comm = dist::serial());
+void centre_samples(Tensor& o, const dist::SampleSplit& split);
+void centre_samples(Tensor& o);
 
 // f (P) = (o_re^T eps_re + o_im^T eps_im) / B  (o_* centred; o_im/eps_im may be undefined).
 void sr_force(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re, const Tensor& eps_im,
-              Tensor& f, dist::Communicator& comm = dist::serial());
+              Tensor& f, const dist::SampleSplit& split);
+void sr_force(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re, const Tensor& eps_im,
+              Tensor& f);
 
 // out (P) = S v + lambda v (o_* centred, (B,P)).
 void sr_matvec(const Tensor& o_re, const Tensor& o_im, const Tensor& v, double diag_shift,
-               Tensor& out, dist::Communicator& comm = dist::serial());
+               Tensor& out, const dist::SampleSplit& split);
+void sr_matvec(const Tensor& o_re, const Tensor& o_im, const Tensor& v, double diag_shift,
+               Tensor& out);
 
 // Solves (S + lambda I) d = f by conjugate gradients from d = 0; d (P) is overwritten.
 SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
-                   const SrOptions& options, Tensor& d,
-                   dist::Communicator& comm = dist::serial());
+                   const SrOptions& options, Tensor& d, const dist::SampleSplit& split);
+SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
+                   const SrOptions& options, Tensor& d);
 
 // minSR: d (P) = A^T (A A^T + lambda I)^-1 [eps_re; eps_im] / sqrt(B) (o_* centred).
 // The residual in SrInfo is that of the equivalent parameter-space system (one matvec).
 SrInfo minsr_solve(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re,
                    const Tensor& eps_im, double diag_shift, Tensor& d,
-                   dist::Communicator& comm = dist::serial());
+                   const dist::SampleSplit& split);
+SrInfo minsr_solve(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re,
+                   const Tensor& eps_im, double diag_shift, Tensor& d);
 
 }  // namespace naqs::optim

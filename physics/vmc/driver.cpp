@@ -76,7 +76,7 @@ class Trainer {
       : c_(c),
         H_(make_hamiltonian(c)),
         psi_(make_wavefunction(c)),
-        sampler_(make_sampler(sampler_settings(c), *psi_, H_, c.sz_zero)),
+        sampler_(make_sampler(sampler_settings(c), *psi_, H_, c.sz_zero, comm_)),
         schedule_(BatchSchedule::parse(c.batch_schedule)),
         lr_(optim::LrSchedule::parse(c.lr_schedule, c.lr, c.steps)) {
     NAQS_REQUIRE(c.steps >= 0, "steps must be >= 0, got ", c.steps);
@@ -86,12 +86,14 @@ class Trainer {
       sampler_->check_sample_count(st.batch_size, cat("batch size ", st.batch_size));
     sampler_->check_sample_count(c.obs_samples, "obs_samples");
     if (c.observe_every > 0) sampler_->check_sample_count(c.observe_samples, "observe_samples");
-    for (const BatchStage& st : schedule_.stages)  // MPI: every rank draws at least one sample
-      NAQS_REQUIRE(st.batch_size >= comm_.size(), "batch size ", st.batch_size, " is smaller "
-                   "than the ", comm_.size(), " MPI ranks");
-    NAQS_REQUIRE(comm_.size() == 1 || std::string(sampler_->kind()) == "exact", "the ",
-                 sampler_->kind(), " sampler does not split over ", comm_.size(),
-                 " MPI ranks yet: run it with one rank");
+    for (const BatchStage& st : schedule_.stages) {  // MPI: every rank gets samples
+      const int64_t n_blocks = sampler_->split(st.batch_size).n_blocks();
+      NAQS_REQUIRE(n_blocks >= comm_.size(), "batch size ", st.batch_size, " makes ", n_blocks,
+                   " reduction block(s) (at least ", dist::kMinBlockRows, " samples each, at "
+                   "most ", dist::kMaxBlocks, "), fewer than the ", comm_.size(), " MPI ranks: "
+                   "use a batch of at least ", comm_.size() * dist::kMinBlockRows,
+                   " or fewer ranks");
+    }
     if (is_sr(c.optimizer)) {
       optimizer_ = std::make_unique<optim::Sgd>(0.0);
     } else {
@@ -145,6 +147,7 @@ class Trainer {
   StepRecord step(int64_t s);
 
  private:
+  dist::Communicator& comm_ = dist::world();  // before sampler_, which keeps it
   VmcConfig c_;
   Hamiltonian H_;
   std::unique_ptr<Wavefunction> psi_;
@@ -153,7 +156,6 @@ class Trainer {
   optim::LrSchedule lr_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   Tensor grad_;
-  dist::Communicator& comm_ = dist::world();
 };
 
 StepRecord Trainer::step(int64_t s) {
@@ -167,11 +169,12 @@ StepRecord Trainer::step(int64_t s) {
   lo.memory_cap_bytes = c_.memory_cap_bytes;
 
   // Pass 1: samples and local energies, mini-batch by mini-batch. With MPI ranks, this rank's
-  // block [part.first, part.first + part.count) of the B global samples; the local energies of
+  // rows [part.first, part.first + part.count) of the B global samples; the local energies of
   // all ranks are then gathered in global order, so every statistic below is the one-rank number.
-  const dist::Slice part = dist::block_slice(B, comm_.rank(), comm_.size());
+  const dist::SampleSplit split = sampler_->split(B);
+  const dist::Slice part = split.my_rows();
   SampleSet set;
-  sampler_->draw_range(B, part.first, part.count, static_cast<uint64_t>(s), c_.minibatch, set);
+  sampler_->draw(B, static_cast<uint64_t>(s), c_.minibatch, set);
   const std::vector<Tensor>& sigmas = set.sigma;
   std::vector<double> e_re, e_im;
   e_re.reserve(B);
@@ -220,22 +223,32 @@ StepRecord Trainer::step(int64_t s) {
     r.energy_r_hat = d.r_hat;
   }
 
-  // Pass 2: gradient (first-order) or per-sample gradients (SR).
+  // Pass 2: gradient (first-order) or per-sample gradients (SR). Sums over samples go block by
+  // block through dist::reduce_blocks (bitwise the same for any number of ranks); a block's
+  // chunks (never straddling blocks) are accumulated in order.
   Tensor flat = psi_->params().flat();
   if (!is_sr(c_.optimizer)) {
-    int64_t first = 0;
-    for (std::size_t c = 0; c < sigmas.size(); first += sigmas[c].size(0), ++c) {
-      const int64_t b = sigmas[c].size(0);
-      std::vector<double> w_re(b), w_im(b);
-      for (int64_t k = 0; k < b; ++k) {
-        w_re[k] = 2 * eps_re[part.first + first + k] / B;
-        w_im[k] = 2 * eps_im[part.first + first + k] / B;
+    dist::reduce_blocks(split, grad_, [&](int64_t block, dist::Slice, Tensor& partial) {
+      const dist::Slice rows = split.block_rows(block);
+      bool first = true;
+      for (std::size_t c = 0; c < sigmas.size(); ++c) {
+        const int64_t lo_row = std::max(rows.first, set.rows[c].first);
+        const int64_t hi_row = std::min(rows.first + rows.count, set.rows[c].first +
+                                        set.rows[c].count);
+        if (lo_row >= hi_row) continue;
+        const int64_t b = hi_row - lo_row;
+        std::vector<double> w_re(b), w_im(b);
+        for (int64_t k = 0; k < b; ++k) {
+          w_re[k] = 2 * eps_re[lo_row + k] / B;
+          w_im[k] = 2 * eps_im[lo_row + k] / B;
+        }
+        const Tensor wr = from_host_f64(w_re, {b}, dt, dev);
+        const Tensor wi = cplx ? from_host_f64(w_im, {b}, dt, dev) : Tensor();
+        psi_->grad_log_psi(sigmas[c].narrow(lo_row - set.rows[c].first, b), wr, wi, partial,
+                           /*accumulate=*/!first);
+        first = false;
       }
-      const Tensor wr = from_host_f64(w_re, {b}, dt, dev);
-      const Tensor wi = cplx ? from_host_f64(w_im, {b}, dt, dev) : Tensor();
-      psi_->grad_log_psi(sigmas[c], wr, wi, grad_, /*accumulate=*/c > 0);
-    }
-    dist::all_reduce_sum(comm_, grad_);  // the ranks' partial sums
+    });
   } else {
     Tensor o_re = Tensor::empty({part.count, P}, dt, dev);
     Tensor o_im = cplx ? Tensor::empty({part.count, P}, dt, dev) : Tensor();
@@ -246,8 +259,8 @@ StepRecord Trainer::step(int64_t s) {
       Tensor ji = cplx ? o_im.narrow(first, b) : Tensor();
       psi_->per_sample_grad(sigmas[c], jr, ji);
     }
-    optim::centre_samples(o_re, comm_);
-    if (cplx) optim::centre_samples(o_im, comm_);
+    optim::centre_samples(o_re, split);
+    if (cplx) optim::centre_samples(o_im, split);
     auto mine = [&](const std::vector<double>& v) {  // this rank's rows of eps
       return std::vector<double>(v.begin() + part.first, v.begin() + part.first + part.count);
     };
@@ -255,11 +268,11 @@ StepRecord Trainer::step(int64_t s) {
     const Tensor ei = cplx ? from_host_f64(mine(eps_im), {part.count}, dt, dev) : Tensor();
     optim::SrInfo info;
     if (c_.optimizer == "minsr") {
-      info = optim::minsr_solve(o_re, o_im, er, ei, c_.sr.diag_shift, grad_, comm_);
+      info = optim::minsr_solve(o_re, o_im, er, ei, c_.sr.diag_shift, grad_, split);
     } else {
       Tensor f = Tensor::empty({P}, dt, dev);
-      optim::sr_force(o_re, o_im, er, ei, f, comm_);
-      info = optim::sr_solve_cg(o_re, o_im, f, c_.sr, grad_, comm_);
+      optim::sr_force(o_re, o_im, er, ei, f, split);
+      info = optim::sr_solve_cg(o_re, o_im, f, c_.sr, grad_, split);
     }
     r.sr_iterations = info.iterations;
     r.sr_residual = info.residual;
@@ -432,7 +445,7 @@ class Output {
     if (const auto* m = dynamic_cast<const MetropolisVmcSampler*>(&t.sampler())) {
       const MetropolisConfig& mc = m->chains().config();
       f.set_attr("/sampler", "rule", std::string(move_rule_name(mc.rule)));
-      f.set_attr("/sampler", "n_chains", mc.n_chains);
+      f.set_attr("/sampler", "n_chains", m->n_chains());
       f.set_attr("/sampler", "burn_in_sweeps", mc.n_burn_in_sweeps);
       f.set_attr("/sampler", "sweeps_between", mc.n_sweeps_between);
       f.set_attr("/sampler", "p_global", mc.p_global);
@@ -701,12 +714,12 @@ VmcResult run_vmc(const VmcConfig& config) {
     oo.seed = c.seed;
     oo.stream = stream;
     oo.memory_cap_bytes = c.memory_cap_bytes;
-    oo.comm = &comm;
     return measure_observables(trainer.psi(), trainer.hamiltonian(), trainer.sampler(), oo);
   };
   auto save = [&](int64_t steps_done) {
-    if (!c.checkpoint.empty() && comm.is_root())
-      save_checkpoint(c.checkpoint, trainer.checkpoint_state(steps_done));
+    if (c.checkpoint.empty()) return;
+    const CheckpointState state = trainer.checkpoint_state(steps_done);  // collective (chains)
+    if (comm.is_root()) save_checkpoint(c.checkpoint, state);
   };
 
   StopSignalGuard signals;

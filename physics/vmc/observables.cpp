@@ -25,15 +25,19 @@ Estimate estimate(const std::vector<double>& values) {
 Estimate estimate_chains(const std::vector<double>& values, int64_t n_chains,
                          ChainSummary* summary) {
   if (n_chains <= 0) return estimate(values);
-  const ChainSummary s = summarize_chains(values, n_chains);
+  const int64_t n = static_cast<int64_t>(values.size()) / n_chains;  // samples per chain
+  // physics/mcmc_diagnostics.hpp reads sample-major rows.
+  std::vector<double> sample_major(values.size());
+  for (int64_t c = 0; c < n_chains; ++c)
+    for (int64_t t = 0; t < n; ++t) sample_major[t * n_chains + c] = values[c * n + t];
+  const ChainSummary s = summarize_chains(sample_major, n_chains);
   if (summary) *summary = s;
   // The spread of the chain means: an error bar that needs no mixing within a chain.
-  const int64_t n = static_cast<int64_t>(values.size()) / n_chains;
   double between = 0;
   if (n_chains > 1 && n > 0) {
     std::vector<double> means(static_cast<std::size_t>(n_chains), 0.0);
     for (int64_t t = 0; t < n; ++t)
-      for (int64_t c = 0; c < n_chains; ++c) means[c] += values[t * n_chains + c] / n;
+      for (int64_t c = 0; c < n_chains; ++c) means[c] += values[c * n + t] / n;
     double ss = 0;
     for (double m : means) ss += (m - s.mean) * (m - s.mean);
     between = std::sqrt(ss / static_cast<double>(n_chains - 1) / static_cast<double>(n_chains));
@@ -69,11 +73,9 @@ VmcObservables measure_observables(Wavefunction& psi, const Hamiltonian& H, VmcS
   LocalEnergyOptions lo;
   lo.memory_cap_bytes = options.memory_cap_bytes;
 
-  dist::Communicator& comm = options.comm ? *options.comm : dist::serial();
-  const dist::Slice part = dist::block_slice(options.n_samples, comm.rank(), comm.size());
+  dist::Communicator& comm = sampler.comm();
   SampleSet set;
-  sampler.draw_range(options.n_samples, part.first, part.count, options.stream,
-                     options.batch_size, set);
+  sampler.draw(options.n_samples, options.stream, options.batch_size, set);
   std::vector<double> e_re, e_im, mz, abs_mz, mz2, ms2, x;
   std::vector<std::vector<double>> zz(static_cast<std::size_t>(N));
   const DType dt = psi.dtype();
@@ -99,7 +101,7 @@ VmcObservables measure_observables(Wavefunction& psi, const Hamiltonian& H, VmcS
       for (int64_t j = 0; j < N; ++j) zz[j].push_back(row[0] * row[j]);
     }
   }
-  if (comm.size() > 1) {  // every rank's values, in global sample order
+  if (comm.size() > 1) {  // every rank's values, in global sample order (ranks own row ranges)
     for (std::vector<double>* v : {&e_re, &e_im, &mz, &abs_mz, &mz2, &ms2, &x})
       *v = dist::all_gather(comm, *v);
     for (std::vector<double>& v : zz) v = dist::all_gather(comm, v);

@@ -26,7 +26,6 @@
 #include <string>
 #include <vector>
 
-#include "host/dist/comm.hpp"
 #include "physics/hamiltonian.hpp"
 #include "physics/mcmc_diagnostics.hpp"
 #include "physics/vmc/sampling.hpp"
@@ -46,7 +45,8 @@ Estimate estimate(const std::vector<double>& values);
 // Effective sample size below which an observable gets a warning.
 inline constexpr double kMinEss = 100.0;
 
-// Mean and error of values from n_chains chains (sample-major rows, see above); n_chains = 0:
+// Mean and error of values from n_chains chains, CHAIN-major as the VMC samplers give them
+// (values[c * n + s] is sample s of chain c, n = values.size() / n_chains); n_chains = 0:
 // independent samples (estimate()). summary (may be null) receives the chain diagnostics.
 Estimate estimate_chains(const std::vector<double>& values, int64_t n_chains,
                          ChainSummary* summary = nullptr);
@@ -71,13 +71,12 @@ struct ObservableOptions {
   uint64_t seed = 0;
   uint64_t stream = kObservableStream;
   std::size_t memory_cap_bytes = std::size_t{512} << 20;
-  // MPI ranks (nullptr: one rank): each rank draws its block of the samples, the per-sample
-  // values are gathered in global order, every rank returns the same estimates.
-  dist::Communicator* comm = nullptr;
 };
 
 // Draws options.n_samples samples with `sampler` (stream options.stream; options.seed unused)
-// and estimates every observable.
+// and estimates every observable. With a sampler over several MPI ranks (collective): each rank
+// draws its rows, the per-sample values are gathered in global order, and every rank returns the
+// same estimates.
 VmcObservables measure_observables(Wavefunction& psi, const Hamiltonian& H, VmcSampler& sampler,
                                    const ObservableOptions& options);
 // Exact sampling of an autoregressive wavefunction keyed by (options.seed, options.stream).

@@ -8,11 +8,23 @@
 //                      The chains persist across draws (training steps and observable
 //                      measurements): every draw re-reads log psi at the new parameters, runs
 //                      `burn_in` sweeps, then takes n / n_chains samples per chain, `sweeps_between`
-//                      sweeps apart. Rows are sample-major (row s * n_chains + c is sample s of
-//                      chain c), the layout physics/mcmc_diagnostics.hpp expects. Its state (chain
-//                      configurations (C,N) and the Philox step counter) goes into checkpoints, so
-//                      a resumed run continues the same chains bit for bit. The stream argument is
-//                      ignored: the step counter already makes every proposal's randomness unique.
+//                      sweeps apart. Rows are CHAIN-major (row c * (n / n_chains) + s is sample s of
+//                      chain c), so the samples of a group of chains are consecutive rows.
+//                      Its state (chain configurations (C,N) and the Philox step counter) goes
+//                      into checkpoints, so a resumed run continues the same chains bit for bit.
+//                      The stream argument is ignored: the step counter already makes every
+//                      proposal's randomness unique.
+//
+// MPI ranks (host/dist/reduce_blocks.hpp): a sampler belongs to a communicator, and split(n)
+// is the fixed cut of n samples into reduction blocks and whole blocks per rank; draw() draws
+// this rank's rows only, in the chunks split(n).my_chunks(minibatch). Exact: a block is a range of
+// global samples (dist::default_blocks), each drawn with its global index, so the samples are
+// the one-rank samples. Metropolis: a block is a group of chains, min(C, dist::kMaxBlocks)
+// groups fixed for the run (the batch size does not move chains between ranks); a rank runs only
+// its own chains, each with its global chain index as Philox stream, so every chain moves as it
+// would in a one-rank run. The acceptance rate is summed over all ranks; state_tensors() gathers
+// every rank's chains in global order (collective), set_state() takes the full (C,N) state and
+// keeps this rank's chains. More ranks than chain groups is a UsageError.
 //
 // Keys: the exact sampler uses the run's seed (as before Metropolis existed); the Metropolis
 // chains use seed + kMetropolisSeedOffset, so they never share a Philox key with the model's
@@ -22,9 +34,10 @@
 // when the run is constrained to Sz = 0 (starting from random Sz = 0 states), optionally mixed
 // with global flips.
 // Tests: tests/unit/test_vmc_sampling.cpp (exact draws equal sample_autoregressive, Metropolis
-// state round trip, errors, short driver runs over RBM and NAQS, diagnostics in the output),
-// tests/statistical/test_vmc_metropolis.cpp (RBM + SR accuracy), test_vmc_resume.cpp (bitwise
-// resume of a Metropolis run).
+// state round trip, chunks, errors, short driver runs over RBM and NAQS, diagnostics in the
+// output), tests/statistical/test_vmc_metropolis.cpp (RBM + SR accuracy), test_vmc_resume.cpp
+// (bitwise resume of a Metropolis run), tests/cluster/test_mpi_vmc.cpp (1 vs 2 ranks, exact and
+// Metropolis, bitwise).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -32,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/dist/reduce_blocks.hpp"
 #include "physics/hamiltonian.hpp"
 #include "physics/metropolis.hpp"
 #include "physics/wavefunction.hpp"
@@ -40,13 +54,16 @@ namespace naqs::vmc {
 
 inline constexpr uint64_t kMetropolisSeedOffset = 0x9E3779B97F4A7C15ull;
 
-// The samples of one draw, in mini-batches of at most `minibatch` rows (views of one buffer for
-// Metropolis). sigma[k] (b_k,N), log_re[k], log_im[k] (b_k): log psi of the rows.
+// This rank's samples of one draw, in chunks of at most `minibatch` rows (views of one buffer for
+// Metropolis). sigma[k] (b_k,N), log_re[k], log_im[k] (b_k): log psi of the rows; rows[k]: their
+// global rows (consecutive chunks of this rank's range split(n).my_rows()).
 struct SampleSet {
   std::vector<Tensor> sigma, log_re, log_im;
-  int64_t n_samples = 0;
-  int64_t n_chains = 0;     // 0: independent samples; > 0: rows s * n_chains + c
-  double acceptance = 0;    // Metropolis acceptance rate of this draw (burn-in included)
+  std::vector<dist::Slice> rows;
+  int64_t n_samples = 0;    // all ranks together
+  int64_t n_chains = 0;     // 0: independent samples; > 0: rows c * (n_samples / n_chains) + s
+  double acceptance = 0;    // Metropolis acceptance rate of this draw over every chain (burn-in
+                            // included)
 };
 
 struct SamplerSettings {
@@ -61,33 +78,37 @@ struct SamplerSettings {
 
 class VmcSampler {
  public:
+  explicit VmcSampler(dist::Communicator& comm) : comm_(comm) {}
   virtual ~VmcSampler() = default;
   virtual const char* kind() const = 0;  // "exact" | "metropolis"
   virtual int64_t n_chains() const { return 0; }
+  dist::Communicator& comm() const { return comm_; }
   // UsageError (naming `what`) unless n samples can be drawn (Metropolis: a multiple of the
   // chain count).
   virtual void check_sample_count(int64_t n, const std::string& what) const;
+  // The reduction blocks of n samples and this rank's share (see the header comment).
+  virtual dist::SampleSplit split(int64_t n) const;
+  // This rank's rows of n samples (collective over comm()).
   virtual void draw(int64_t n, uint64_t stream, int64_t minibatch, SampleSet& out) = 0;
-  // Rows [first, first + count) of the n rows draw(n, ...) gives: one MPI rank's share
-  // (host/dist/comm.hpp). The exact sampler draws exactly those global samples; the default
-  // refuses anything but the whole range (Metropolis chains are not split over ranks yet).
-  virtual void draw_range(int64_t n, int64_t first, int64_t count, uint64_t stream,
-                          int64_t minibatch, SampleSet& out);
   // Checkpoint state: named tensors (allocated with their final shapes) and one counter.
+  // Collective over comm(): every rank must call it.
   virtual std::vector<std::pair<std::string, Tensor>> state_tensors() const { return {}; }
   virtual uint64_t state_counter() const { return 0; }
   virtual void set_state(const std::vector<std::pair<std::string, Tensor>>& tensors,
                          uint64_t counter);
   virtual std::string str() const = 0;  // one-line description for the log
+
+ private:
+  dist::Communicator& comm_;
 };
 
 class ExactSampler final : public VmcSampler {
  public:
-  ExactSampler(AutoregressiveWavefunction& psi, uint64_t seed) : psi_(psi), seed_(seed) {}
+  ExactSampler(AutoregressiveWavefunction& psi, uint64_t seed,
+               dist::Communicator& comm = dist::serial())
+      : VmcSampler(comm), psi_(psi), seed_(seed) {}
   const char* kind() const override { return "exact"; }
   void draw(int64_t n, uint64_t stream, int64_t minibatch, SampleSet& out) override;
-  void draw_range(int64_t n, int64_t first, int64_t count, uint64_t stream, int64_t minibatch,
-                  SampleSet& out) override;
   std::string str() const override { return "exact autoregressive sampling"; }
 
  private:
@@ -97,27 +118,32 @@ class ExactSampler final : public VmcSampler {
 
 class MetropolisVmcSampler final : public VmcSampler {
  public:
-  MetropolisVmcSampler(Wavefunction& psi, MetropolisConfig config);
+  // config.n_chains: all chains of all ranks (config.first_chain must be 0).
+  MetropolisVmcSampler(Wavefunction& psi, MetropolisConfig config,
+                       dist::Communicator& comm = dist::serial());
   const char* kind() const override { return "metropolis"; }
-  int64_t n_chains() const override { return sampler_.config().n_chains; }
+  int64_t n_chains() const override { return n_chains_; }
   void check_sample_count(int64_t n, const std::string& what) const override;
+  dist::SampleSplit split(int64_t n) const override;
   void draw(int64_t n, uint64_t stream, int64_t minibatch, SampleSet& out) override;
   std::vector<std::pair<std::string, Tensor>> state_tensors() const override;
   uint64_t state_counter() const override { return sampler_.step_count(); }
   void set_state(const std::vector<std::pair<std::string, Tensor>>& tensors,
                  uint64_t counter) override;
   std::string str() const override;
-  const MetropolisSampler& chains() const { return sampler_; }
+  const MetropolisSampler& chains() const { return sampler_; }  // this rank's chains
 
  private:
+  int64_t n_chains_, n_blocks_;  // all chains; chain groups (reduction blocks)
   MetropolisSampler sampler_;
 };
 
 // "auto" -> "exact" for autoregressive models, "metropolis" otherwise; other kinds unchanged.
 std::string resolve_sampler_kind(const std::string& kind, bool autoregressive);
 
-// The sampler of a run: see the header comment. psi and H must outlive it.
+// The sampler of a run: see the header comment. psi, H and comm must outlive it.
 std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& settings, Wavefunction& psi,
-                                         const Hamiltonian& H, bool sz_zero);
+                                         const Hamiltonian& H, bool sz_zero,
+                                         dist::Communicator& comm = dist::serial());
 
 }  // namespace naqs::vmc

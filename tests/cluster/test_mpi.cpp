@@ -1,14 +1,16 @@
 // MPI data parallelism with real launchers (label cluster; skipped without MPI / Slurm).
 //
-// DistRanks.*: rank-agnostic checks of host/dist/comm.hpp and of the distributed SR algebra.
-//   Run on their own they skip (one rank proves nothing); MpiLaunch.* starts this same
-//   executable with mpirun -np 2 and with srun --mpi=pmix -n 2 on the DistRanks filter.
-//   Tolerance of distributed SR vs the one-rank solve: 1e-12 relative, because the only
-//   difference is the grouping of the sums over samples (partial sums per rank, then the sum of
-//   the partials): rounding of order 1e-16 amplified by the condition of S + lambda I.
+// DistRanks.*: rank-agnostic checks of host/dist/comm.hpp, host/dist/reduce_blocks.hpp and of
+//   the distributed SR algebra. Run on their own they skip (one rank proves nothing);
+//   MpiLaunch.* starts this same executable with mpirun -np 2 and with srun --mpi=pmix -n 2 on
+//   the DistRanks filter. Distributed SR / minSR vs the one-rank solve with the same reduction
+//   blocks: bitwise equal (tolerance 0), because every sum over samples is grouped by the
+//   blocks' fixed tree, not by the ranks.
 #include <gtest/gtest.h>
 
 #include "host/dist/comm.hpp"
+#include "host/dist/reduce_blocks.hpp"
+#include "host/ops/elementwise.hpp"
 #include "physics/optim/sr.hpp"
 #include "tests/cluster/cluster_support.hpp"
 #include "tests/support/testing.hpp"
@@ -60,10 +62,12 @@ TEST(DistRanks, Collectives) {
   c.barrier();
 }
 
-// Each rank owns a block of the rows of the same random O; results vs the serial solve.
-void check_distributed_sr(int64_t B, int64_t P, bool complex_psi) {
+// Each rank owns its blocks' rows of the same random O; results vs the one-rank solve with the
+// same blocks, bitwise.
+void check_distributed_sr(int64_t B, int64_t P, int64_t n_blocks, bool complex_psi) {
   dist::Communicator& c = dist::world();
-  SCOPED_TRACE(::testing::Message() << "B " << B << " P " << P << " complex " << complex_psi);
+  SCOPED_TRACE(::testing::Message() << "B " << B << " P " << P << " blocks " << n_blocks
+                                    << " complex " << complex_psi);
   const DType f64 = DType::f64;
   Tensor o_re = random_tensor({B, P}, f64, 100 + B), o_im;
   Tensor e_re = random_tensor({B}, f64, 200 + B), e_im;
@@ -71,37 +75,65 @@ void check_distributed_sr(int64_t B, int64_t P, bool complex_psi) {
     o_im = random_tensor({B, P}, f64, 300 + B);
     e_im = random_tensor({B}, f64, 400 + B);
   }
-  const dist::Slice s = dist::block_slice(B, c.rank(), c.size());
+  const dist::SampleSplit one(dist::serial(), B, 1, n_blocks), split(c, B, 1, n_blocks);
+  const dist::Slice s = split.my_rows();
   auto rows = [&](const Tensor& t) { return t.defined() ? t.narrow(s.first, s.count).clone() : t; };
   Tensor lo_re = rows(o_re), lo_im = rows(o_im), le_re = rows(e_re), le_im = rows(e_im);
 
-  optim::centre_samples(o_re);
-  if (complex_psi) optim::centre_samples(o_im);
-  optim::centre_samples(lo_re, c);
-  if (complex_psi) optim::centre_samples(lo_im, c);
-  EXPECT_TRUE(all_close(lo_re, rows(o_re), 1e-14, 1e-12));
+  optim::centre_samples(o_re, one);
+  if (complex_psi) optim::centre_samples(o_im, one);
+  optim::centre_samples(lo_re, split);
+  if (complex_psi) optim::centre_samples(lo_im, split);
+  EXPECT_TRUE(all_close(lo_re, rows(o_re), 0, 0));
 
   Tensor f = Tensor::empty({P}, f64), lf = Tensor::empty({P}, f64);
-  optim::sr_force(o_re, o_im, e_re, e_im, f);
-  optim::sr_force(lo_re, lo_im, le_re, le_im, lf, c);
-  EXPECT_TRUE(all_close(lf, f, 1e-14, 1e-12));
+  optim::sr_force(o_re, o_im, e_re, e_im, f, one);
+  optim::sr_force(lo_re, lo_im, le_re, le_im, lf, split);
+  EXPECT_TRUE(all_close(lf, f, 0, 0));
 
-  const optim::SrOptions so{.diag_shift = 1e-3, .cg_max_iters = 500, .cg_rtol = 1e-13};
+  // The default CG tolerance: equal bits give equal iteration counts.
+  const optim::SrOptions so{.diag_shift = 1e-3, .cg_max_iters = 500, .cg_rtol = 1e-6};
   Tensor d = Tensor::empty({P}, f64), ld = Tensor::empty({P}, f64);
-  optim::sr_solve_cg(o_re, o_im, f, so, d);
-  optim::sr_solve_cg(lo_re, lo_im, lf, so, ld, c);
-  EXPECT_TRUE(all_close(ld, d, 1e-13, 1e-12)) << "CG";
+  const optim::SrInfo a = optim::sr_solve_cg(o_re, o_im, f, so, d, one);
+  const optim::SrInfo b = optim::sr_solve_cg(lo_re, lo_im, lf, so, ld, split);
+  EXPECT_EQ(a.iterations, b.iterations);
+  EXPECT_TRUE(all_close(ld, d, 0, 0)) << "CG";
 
-  optim::minsr_solve(o_re, o_im, e_re, e_im, so.diag_shift, d);
-  optim::minsr_solve(lo_re, lo_im, le_re, le_im, so.diag_shift, ld, c);
-  EXPECT_TRUE(all_close(ld, d, 1e-13, 1e-12)) << "minSR";
+  optim::minsr_solve(o_re, o_im, e_re, e_im, so.diag_shift, d, one);
+  optim::minsr_solve(lo_re, lo_im, le_re, le_im, so.diag_shift, ld, split);
+  EXPECT_TRUE(all_close(ld, d, 0, 0)) << "minSR";
+}
+
+// reduce_blocks on real ranks: every rank gets the one-rank tree sum, bitwise.
+TEST(DistRanks, ReduceBlocksMatchesOneRank) {
+  NAQS_SKIP_UNLESS_SEVERAL_RANKS();
+  dist::Communicator& c = dist::world();
+  for (const int64_t K : {2, 5, 64}) {
+    const int64_t rows = 3 * K + 1;
+    const Tensor x = random_tensor({rows, 4}, DType::f64, 500 + K);
+    auto sum = [&](const dist::SampleSplit& sp) {
+      Tensor out = Tensor::empty({4}, DType::f64);
+      const int64_t row0 = sp.my_rows().first;
+      dist::reduce_blocks(sp, out, [&](int64_t, dist::Slice local, Tensor& partial) {
+        const Tensor block = x.narrow(row0 + local.first, local.count);
+        Tensor p = Tensor::zeros({4}, DType::f64);
+        for (int64_t r = 0; r < local.count; ++r)
+          ops::axpby(1.0, block.narrow(r, 1).reshape({4}), 1.0, p);
+        partial.copy_from(p);
+      });
+      return out;
+    };
+    EXPECT_TRUE(all_close(sum(dist::SampleSplit(c, rows, 1, K)),
+                          sum(dist::SampleSplit(dist::serial(), rows, 1, K)), 0, 0))
+        << K << " blocks";
+  }
 }
 
 TEST(DistRanks, SrMatchesOneRank) {
   NAQS_SKIP_UNLESS_SEVERAL_RANKS();
-  check_distributed_sr(37, 11, true);   // B > P, odd rows per rank
-  check_distributed_sr(17, 40, false);  // B < P, real wavefunction
-  check_distributed_sr(3, 5, true);     // tiny: one or two rows per rank
+  check_distributed_sr(37, 11, 5, true);   // B > P, uneven blocks per rank
+  check_distributed_sr(17, 40, 4, false);  // B < P, real wavefunction
+  check_distributed_sr(3, 5, 3, true);     // tiny: one or two rows per rank
 }
 
 // ---- launchers -------------------------------------------------------------------------------

@@ -192,11 +192,9 @@ TEST(VmcSampling, MetropolisDiagnosticsAndWarningsInTheOutput) {
 TEST(VmcSampling, ChainErrorIncludesTheSpreadOfChainMeans) {
   // Two chains stuck at +1 and -1 (constant within each chain): tau-based error 0, but the
   // chain means differ by 2, so the error is sd(means)/sqrt(C) = sqrt(2)/sqrt(2) = 1.
-  std::vector<double> v;
-  for (int t = 0; t < 10; ++t) {
-    v.push_back(1.0);
-    v.push_back(-1.0);
-  }
+  // Chain-major values: chain 0's ten samples, then chain 1's.
+  std::vector<double> v(10, 1.0);
+  v.insert(v.end(), 10, -1.0);
   ChainSummary s;
   const Estimate e = estimate_chains(v, 2, &s);
   EXPECT_DOUBLE_EQ(e.mean, 0.0);

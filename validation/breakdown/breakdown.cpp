@@ -28,12 +28,14 @@ double now_s() {
 // Forwards to a sampler and adds up the seconds spent drawing (the sampler's own cost).
 class TimedSampler final : public vmc::VmcSampler {
  public:
-  explicit TimedSampler(std::unique_ptr<vmc::VmcSampler> inner) : inner_(std::move(inner)) {}
+  explicit TimedSampler(std::unique_ptr<vmc::VmcSampler> inner)
+      : VmcSampler(inner->comm()), inner_(std::move(inner)) {}
   const char* kind() const override { return inner_->kind(); }
   int64_t n_chains() const override { return inner_->n_chains(); }
   void check_sample_count(int64_t n, const std::string& what) const override {
     inner_->check_sample_count(n, what);
   }
+  dist::SampleSplit split(int64_t n) const override { return inner_->split(n); }
   void draw(int64_t n, uint64_t stream, int64_t minibatch, vmc::SampleSet& out) override {
     const double t0 = now_s();
     inner_->draw(n, stream, minibatch, out);
