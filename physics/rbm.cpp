@@ -81,11 +81,21 @@ void Rbm::theta_host(const Tensor& sigma, std::vector<double>& th_re, std::vecto
   check_same_device("rbm", {&sigma, &flat});
   check_same_dtype("rbm", {&sigma, &flat});
   const int64_t batch = sigma.size(0);
-  Tensor th = Tensor::empty(Shape{batch, n_hidden_}, dtype_, device_);
+  // Rows padded to a multiple of 8: OpenBLAS rounds the rows of a partial row tile (the last
+  // batch % 4 rows, kernel-dependent) differently, so without padding a configuration's theta
+  // would depend on how many rows its batch has, e.g. on how many Metropolis chains an MPI rank
+  // holds (tests/cluster/test_mpi_vmc.cpp compares 1 and N ranks bitwise).
+  const int64_t padded = (batch + 7) / 8 * 8;
+  Tensor rows = sigma;
+  if (padded != batch) {
+    rows = Tensor::zeros(Shape{padded, n_sites()}, dtype_, device_);
+    rows.narrow(0, batch).copy_from(sigma);
+  }
+  Tensor th = Tensor::empty(Shape{padded, n_hidden_}, dtype_, device_);
   auto one = [&](const char* w, const char* b, std::vector<double>& out) {
-    ops::gemm(sigma, params_.get(w), th, false, true);  // (B,N) x (M,N)^T
+    ops::gemm(rows, params_.get(w), th, false, true);  // (B,N) x (M,N)^T
     if (batch > 0) ops::bias_add(th, params_.get(b), 1);
-    out = to_f64(th);
+    out = to_f64(th.narrow(0, batch));
   };
   one("W_re", "b_re", th_re);
   if (config_.complex)

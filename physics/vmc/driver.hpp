@@ -14,9 +14,10 @@
 //      samples; for Metropolis the chain-aware error of physics/vmc/observables.hpp
 //      (estimate_chains: autocorrelation and chain-mean spread), plus the acceptance rate,
 //      tau_int and split-R-hat of E_loc in the trace.
-//   4. Gradient g = dE/dtheta = 2 Re <(E_loc - E)^* d log psi> accumulated over the mini-batches
-//      in a fixed order (grad_log_psi with weights 2 (E_loc - E)/B), so batch size and memory are
-//      independent. For sr / minsr the per-sample gradients O (B,P) are collected instead and the
+//   4. Gradient g = dE/dtheta = 2 Re <(E_loc - E)^* d log psi>: grad_log_psi with weights
+//      2 (E_loc - E)/B per reduction block of the sampler's split (its mini-batch pieces in
+//      order), the blocks added along the fixed tree of host/dist/reduce_blocks.hpp, so memory
+//      is bounded and the sum is the same for any number of MPI ranks. For sr / minsr the per-sample gradients O (B,P) are collected instead and the
 //      direction d solves (S + lambda I) d = g/2 (physics/optim/sr.hpp).
 //   5. Non-finite energies or gradient: stop with an Error (exit 1) naming the step; the last good
 //      checkpoint is kept untouched.
