@@ -7,9 +7,9 @@
 //   MetropolisVmcSampler  Metropolis chains (physics/metropolis.hpp) over any Wavefunction.
 //                      The chains persist across draws (training steps and observable
 //                      measurements): every draw re-reads log psi at the new parameters, runs
-//                      `burn_in` sweeps, then takes n / n_chains samples per chain, `sweeps_between`
-//                      sweeps apart. Rows are CHAIN-major (row c * (n / n_chains) + s is sample s of
-//                      chain c), so the samples of a group of chains are consecutive rows.
+//                      `burn_in` sweeps, then takes n / n_chains samples per chain,
+//                      `sweeps_between` sweeps apart. Rows are CHAIN-major (row c * (n / n_chains)
+//                      + s is sample s of chain c): a group of chains has consecutive rows.
 //                      Its state (chain configurations (C,N) and the Philox step counter) goes
 //                      into checkpoints, so a resumed run continues the same chains bit for bit.
 //                      The stream argument is ignored: the step counter already makes every

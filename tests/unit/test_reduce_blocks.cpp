@@ -68,10 +68,14 @@ class ThreadGroup {
       g_.slots_[rank_].assign(p, p + bytes);
       g_.sync_.arrive_and_wait();
     }
+    template <class T>
+    static void add_as(unsigned char* acc, const unsigned char* x, int64_t i) {
+      reinterpret_cast<T*>(acc)[i] += reinterpret_cast<const T*>(x)[i];
+    }
     static void add(unsigned char* acc, const unsigned char* x, int64_t i, dist::Elem t) {
-      if (t == dist::Elem::f64) reinterpret_cast<double*>(acc)[i] += reinterpret_cast<const double*>(x)[i];
-      if (t == dist::Elem::f32) reinterpret_cast<float*>(acc)[i] += reinterpret_cast<const float*>(x)[i];
-      if (t == dist::Elem::i64) reinterpret_cast<int64_t*>(acc)[i] += reinterpret_cast<const int64_t*>(x)[i];
+      if (t == dist::Elem::f64) add_as<double>(acc, x, i);
+      if (t == dist::Elem::f32) add_as<float>(acc, x, i);
+      if (t == dist::Elem::i64) add_as<int64_t>(acc, x, i);
     }
     ThreadGroup& g_;
     int rank_;
