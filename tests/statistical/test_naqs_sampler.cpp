@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "physics/sampler.hpp"
+#include "tests/support/histogram_checks.hpp"
 #include "tests/unit/test_naqs1d_support.hpp"
 
 using namespace naqs;
@@ -14,56 +15,19 @@ using namespace naqs::testing;
 
 namespace {
 
-// Chi-square statistic of observed counts vs expected probabilities (bins with expected count
-// < 5 are pooled into one bin), as a standardised Wilson-Hilferty score: z ~ N(0,1) under the
-// hypothesis, so z > 4.5 (p ~ 3e-6) rejects.
-double chi_square_z(const std::vector<double>& counts, const std::vector<double>& probs,
-                    double n_samples) {
-  double chi2 = 0, pooled_obs = 0, pooled_exp = 0;
-  int bins = 0;
-  for (std::size_t k = 0; k < probs.size(); ++k) {
-    const double e = probs[k] * n_samples;
-    if (e < 5) {
-      pooled_obs += counts[k];
-      pooled_exp += e;
-      continue;
-    }
-    chi2 += (counts[k] - e) * (counts[k] - e) / e;
-    ++bins;
-  }
-  if (pooled_exp > 0) {
-    chi2 += (pooled_obs - pooled_exp) * (pooled_obs - pooled_exp) / pooled_exp;
-    ++bins;
-  }
-  const double dof = bins - 1;
-  const double a = 2.0 / (9.0 * dof);
-  return (std::cbrt(chi2 / dof) - (1 - a)) / std::sqrt(a);
-}
-
 // Exact probabilities of all 2^N configurations (index k: bit i set = site i is -1) and the
 // histogram of `count` samples drawn with the cached sampler.
 void histogram_and_exact(NaqsConv1d& model, int64_t count, uint64_t seed,
                          std::vector<double>& counts, std::vector<double>& probs) {
-  const int64_t n = model.n_sites(), n_states = int64_t{1} << n;
-  Tensor all = all_configurations(n, DType::f64);
-  Tensor lr = Tensor::empty({n_states}, DType::f64), li = lr.clone();
-  model.log_psi(all, lr, li);
-  probs.assign(static_cast<std::size_t>(n_states), 0.0);
-  for (int64_t k = 0; k < n_states; ++k) probs[k] = std::exp(2 * lr.data<double>()[k]);
+  const int64_t n = model.n_sites();
+  probs = exact_probabilities(model, n);
   Tensor sigma = Tensor::empty({count, n}, DType::f64);
   Tensor sr = Tensor::empty({count}, DType::f64), si = sr.clone();
   SamplerOptions options;
   options.seed = seed;
   options.batch_size = 2048;
   sample_autoregressive(model, 0, options, sigma, sr, si);
-  counts.assign(static_cast<std::size_t>(n_states), 0.0);
-  const double* s = sigma.data<double>();
-  for (int64_t b = 0; b < count; ++b) {
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; ++i)
-      if (s[b * n + i] < 0) k |= int64_t{1} << i;
-    counts[k] += 1;
-  }
+  counts = config_counts(sigma);
 }
 
 NaqsConv1dConfig stat_config(int64_t n) {
@@ -83,10 +47,10 @@ TEST(NaqsSamplerStatistics, HistogramMatchesExactProbabilities) {
   NaqsConv1d model = random_model(stat_config(6), DType::f64, 200, 1.0);
   std::vector<double> counts, probs;
   histogram_and_exact(model, count, 201, counts, probs);
-  EXPECT_LT(chi_square_z(counts, probs, count), 4.5) << "chi-square rejects the sampler";
+  EXPECT_LT(chi_square_score(counts, probs, count), 4.5) << "chi-square rejects the sampler";
   // The test has power: the same histogram against the uniform distribution is rejected.
   std::vector<double> uniform(probs.size(), 1.0 / static_cast<double>(probs.size()));
-  EXPECT_GT(chi_square_z(counts, uniform, count), 10.0);
+  EXPECT_GT(chi_square_score(counts, uniform, count), 10.0);
 }
 
 TEST(NaqsSamplerStatistics, ConstrainedHistogramMatchesExactProbabilities) {
@@ -99,5 +63,5 @@ TEST(NaqsSamplerStatistics, ConstrainedHistogramMatchesExactProbabilities) {
   for (std::size_t k = 0; k < probs.size(); ++k)
     if (std::popcount(static_cast<uint64_t>(k)) != n / 2) outside += counts[k];
   EXPECT_EQ(outside, 0.0);
-  EXPECT_LT(chi_square_z(counts, probs, count), 4.5);
+  EXPECT_LT(chi_square_score(counts, probs, count), 4.5);
 }

@@ -8,47 +8,13 @@
 #include <cmath>
 
 #include "physics/symmetric_wavefunction.hpp"
+#include "tests/support/histogram_checks.hpp"
 #include "tests/unit/test_naqs2d_support.hpp"
 
 using namespace naqs;
 using namespace naqs::testing;
 
 namespace {
-
-// Pearson chi-square of counts vs probabilities (bins expecting < 5 pooled), returned as the
-// Wilson-Hilferty standard score: ~N(0,1) under the hypothesis; z > 4.5 (p ~ 3e-6) rejects.
-double chi_square_score(const std::vector<double>& counts, const std::vector<double>& probs,
-                        double n_samples) {
-  double chi2 = 0, pooled_obs = 0, pooled_exp = 0;
-  int bins = 0;
-  for (std::size_t k = 0; k < probs.size(); ++k) {
-    const double e = probs[k] * n_samples;
-    if (e < 5) {
-      pooled_obs += counts[k];
-      pooled_exp += e;
-    } else {
-      chi2 += (counts[k] - e) * (counts[k] - e) / e;
-      ++bins;
-    }
-  }
-  if (pooled_exp > 0) {
-    chi2 += (pooled_obs - pooled_exp) * (pooled_obs - pooled_exp) / pooled_exp;
-    ++bins;
-  }
-  const double dof = bins - 1, a = 2.0 / (9.0 * dof);
-  return (std::cbrt(chi2 / dof) - (1 - a)) / std::sqrt(a);
-}
-
-// Exact |psi|^2 of every configuration (index k: bit i set = site i is -1).
-template <class Psi>
-std::vector<double> exact_probabilities(Psi& psi, int64_t n) {
-  Tensor all = all_configurations(n, DType::f64);
-  Tensor lr = Tensor::empty({all.size(0)}, DType::f64), li = lr.clone();
-  psi.log_psi(all, lr, li);
-  std::vector<double> p = to_host_f64(lr);
-  for (double& v : p) v = std::exp(2 * v);
-  return p;
-}
 
 void check_sampler(SymmetricWavefunction& psi, int64_t count, uint64_t seed) {
   const int64_t n = psi.n_sites();
@@ -60,14 +26,12 @@ void check_sampler(SymmetricWavefunction& psi, int64_t count, uint64_t seed) {
   options.seed = seed;
   options.batch_size = 4096;
   psi.sample(0, options, sigma, lr, li);
-  std::vector<double> counts(probs.size(), 0.0);
+  const std::vector<double> counts = config_counts(sigma);
   const double* s = sigma.data<double>();
-  for (int64_t b = 0; b < count; ++b) {
+  for (int64_t b = 0; b < count; ++b) {  // the reported log psi is that of the drawn row
     int64_t k = 0;
     for (int64_t i = 0; i < n; ++i)
       if (s[b * n + i] < 0) k |= int64_t{1} << i;
-    counts[static_cast<std::size_t>(k)] += 1;
-    // The reported log psi is that of the configuration drawn.
     ASSERT_NEAR(std::exp(2 * lr.data<double>()[b]), probs[static_cast<std::size_t>(k)], 1e-12);
   }
   EXPECT_LT(chi_square_score(counts, probs, static_cast<double>(count)), 4.5);
