@@ -56,6 +56,10 @@ def read_table(path):
             "n_tasks": int(f["collect"].attrs["n_tasks"]),
             "n_merged": int(f["collect"].attrs["n_merged"]),
         }
+    # Plots and table in increasing h, whatever the task order (the embedded default sweeps down).
+    order = np.argsort(d["h"], kind="stable")
+    for key in ("h", "present", "value", "error", "rel_err", "exact"):
+        d[key] = d[key][order]
     d["missing"] = [m for m in d["missing"] if m]
     d["unreadable"] = [m for m in d["unreadable"] if m]
     return d

@@ -65,6 +65,10 @@ int64_t warm_steps(const SweepSpec& spec) {
   return spec.warm_steps >= 0 ? spec.warm_steps : spec.base.steps;
 }
 
+const std::string& warm_batch(const SweepSpec& spec) {
+  return spec.warm_batch.empty() ? spec.base.batch_schedule : spec.warm_batch;
+}
+
 // The VMC configuration of one method at one task (output paths and warm start set by caller).
 vmc::VmcConfig method_config(const SweepSpec& spec, SweepMethod m, int64_t task) {
   vmc::VmcConfig c = spec.base;
@@ -264,6 +268,7 @@ void validate_spec(const SweepSpec& spec) {
   vmc::make_hamiltonian(probe);  // lattice and couplings (UsageError)
   if (any_vmc) {
     vmc::BatchSchedule::parse(c.batch_schedule);
+    vmc::BatchSchedule::parse(warm_batch(spec));
     optim::LrSchedule::parse(c.lr_schedule, c.lr, c.steps);
     NAQS_REQUIRE(c.optimizer == "adam" || c.optimizer == "sgd" || c.optimizer == "sr" ||
                      c.optimizer == "minsr",
@@ -282,6 +287,8 @@ void validate_spec(const SweepSpec& spec) {
           vmc::make_sampler(mc.sampler, *psi, H, mc.sz_zero);
       for (const vmc::BatchStage& st : vmc::BatchSchedule::parse(mc.batch_schedule).stages)
         sampler->check_sample_count(st.batch_size, cat("--batch size ", st.batch_size));
+      for (const vmc::BatchStage& st : vmc::BatchSchedule::parse(warm_batch(spec)).stages)
+        sampler->check_sample_count(st.batch_size, cat("--warm-batch size ", st.batch_size));
       sampler->check_sample_count(mc.obs_samples, "--obs-samples");
     }
   }
@@ -302,7 +309,8 @@ std::string sweep_fingerprint_text(const SweepSpec& spec) {
   std::ostringstream o;
   o << "sweep_version = 2\nh_values = " << join_h(spec.h_values)
     << "\nmethods = " << join_methods(spec.methods) << "\nwarm_start = " << spec.warm_start
-    << "\nwarm_steps = " << warm_steps(spec) << "\ned_max_sites = " << spec.ed_max_sites
+    << "\nwarm_steps = " << warm_steps(spec) << "\nwarm_batch = " << warm_batch(spec)
+    << "\ned_max_sites = " << spec.ed_max_sites
     << "\nobs_samples = " << c.obs_samples << "\nobserve_every = " << c.observe_every
     << "\nobserve_samples = " << c.observe_samples << "\n"
     << vmc::fingerprint_text(c);
@@ -445,6 +453,7 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
       H5File w = H5File::open_read(warm_from);
       c.init_parameters = w.read_doubles(cat("/methods/", method_name(m), "/model/parameters"));
       c.steps = warm_steps(spec);
+      c.batch_schedule = warm_batch(spec);
     }
     run.output = c.output;
     run.steps = c.steps;

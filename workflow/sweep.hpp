@@ -48,6 +48,7 @@ struct SweepSpec {
   std::vector<SweepMethod> methods;
   std::string dir;               // the sweep directory
   int64_t warm_steps = -1;       // steps of a warm-started VMC run (-1: base.steps)
+  std::string warm_batch;        // batch schedule of a warm-started run ("": base.batch_schedule)
   bool warm_start = true;        // local sweeps: start from the previous task's parameters
   int ed_max_sites = 20;         // exact reference by ED up to this many sites (0: never)
   std::string command_line, config_text;  // provenance

@@ -46,6 +46,7 @@ std::string slurp(const fs::path& p) {
 // A tiny sweep: 4-site periodic chain, 3 fields, NAQS (4 steps, warm 2) and ED.
 const std::string kTinyLoud =
     " --L 4 --h 0.5,1,1.5 --methods naqs,mcmc,ed --steps 4 --warm-steps 2 --batch 32 "
+    "--warm-batch 48 "
     "--obs-samples 64 --width 4 --depth 1 --dilations 1";
 const std::string kTiny = kTinyLoud + " --quiet";
 
@@ -112,6 +113,10 @@ TEST_F(Sweep, LocalSweepWritesTasksCollectsAndReports) {
     EXPECT_TRUE(f.exists("/methods/mcmc/results/energy_mean"));
     EXPECT_TRUE(f.exists("/methods/naqs/train/energy_mean"));
     EXPECT_EQ(f.dims("/methods/naqs/train/energy_mean")[0], 2) << "warm start: --warm-steps 2";
+    for (const char* m : {"naqs", "mcmc"})
+      EXPECT_EQ(f.read_doubles(std::string("/methods/") + m + "/train/batch_size"),
+                (std::vector<double>{48, 48}))
+          << m << ": warm start: --warm-batch 48";
     EXPECT_EQ(std::get<std::string>(f.get_attr("/sweep", "warm_start_from")),
               "task-0000_h0.5.h5");
     const double e = f.read_doubles("/methods/naqs/results/energy_mean")[0];
@@ -170,6 +175,8 @@ TEST_F(Sweep, RerunSkipsCompleteTasksAndTaskModeRunsOne) {
     EXPECT_EQ(std::get<std::string>(f.get_attr("/sweep", "warm_start_from")), "")
         << "array tasks start cold";
     EXPECT_EQ(f.dims("/methods/naqs/train/energy_mean")[0], 4);
+    EXPECT_EQ(f.read_doubles("/methods/naqs/train/batch_size"), std::vector<double>(4, 32.0))
+        << "a cold start uses --batch";
     EXPECT_EQ(std::get<std::string>(f.get_attr("/", "slurm_array_task_id")), "2");
   }
   r = run("sweep --list -o " + sweep_dir() + kTiny);
@@ -431,6 +438,8 @@ TEST_F(Sweep, BadInputExitsTwoWithOneLineAndWritesNothing) {
       {"sweep --L 4 --methods mcmc --obs-samples 100", "", "--obs-samples"},
       {"sweep --L 30 --methods ed", "", "ed-max-sites"},
       {"sweep --L 4 --warm-steps -1", "", "--warm-steps"},
+      {"sweep --L 4 --warm-batch 0", "", "batch"},
+      {"sweep --L 4 --methods mcmc --warm-batch 40", "", "--warm-batch size 40"},
       {"sweep --L 4 --no-such-option", "", "no-such-option"},
       // vmc's options, declared once for both commands, with their checks
       {"sweep --L 4 --network conv3d", "", "conv3d"},
