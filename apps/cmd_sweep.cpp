@@ -64,7 +64,8 @@ void sweep_options(po::options_description& desc) {
        "training steps of a warm start (local sweeps: from the previous h's parameters); "
        "--steps is a cold start's")
       ("warm-batch", po::value<std::string>()->default_value(kDefaultWarmBatch),
-       "batch schedule of a warm start (\"\": the --batch schedule)")
+       "batch schedule of a warm start (when --batch is given and --warm-batch is not, or "
+       "\"\": the --batch schedule)")
       ("no-warm-start", po::bool_switch(), "start every h from a fresh initialisation")
       ("no-report", po::bool_switch(), "local sweep: do not collect and report at the end")
       ("python", po::value<std::string>()->default_value(""),
@@ -101,7 +102,10 @@ SweepSpec spec_from(const CommandContext& ctx) {
   s.methods = workflow::parse_methods(str("methods"));
   s.warm_steps = vm["warm-steps"].as<int64_t>();
   NAQS_REQUIRE(s.warm_steps >= 0, "--warm-steps must be >= 0, got ", s.warm_steps);
-  s.warm_batch = str("warm-batch");
+  // The default warm schedule belongs to the default --batch; a user's --batch applies to warm
+  // starts too unless --warm-batch is also given.
+  s.warm_batch = vm["warm-batch"].defaulted() && !vm["batch"].defaulted() ? std::string()
+                                                                          : str("warm-batch");
   s.warm_start = !vm["no-warm-start"].as<bool>();
   s.ed_max_sites = c.max_ed_sites;
   s.dir = str("out");
