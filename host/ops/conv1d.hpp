@@ -14,8 +14,9 @@
 // CPU: im2col + one single-threaded cblas GEMM per chunk of samples (forward, both backward
 // passes, per-sample GEMMs for the per-sample gradient); chunks of ~128 KiB of columns stay in
 // L2 and are spread over OpenMP threads from 2^20 multiply-adds; the sizes alone fix the chunks,
-// so results do not depend on the thread count. conv1d_forward_at and the *_direct references
-// are plain loops, OpenMP over batch and channels only above 2^20 multiply-adds.
+// so results do not depend on the thread count. conv1d_forward_at gathers the windows of
+// position t into a (B, Cin*K) matrix and multiplies it by W^T (one GEMM per 256 samples). The
+// *_direct references are plain loops, OpenMP over batch and channels above 2^20 multiply-adds.
 // bench/bench_conv1d.cpp measures both paths (GEMM is 5-10x the direct loops' rate
 // single-threaded, down to the VMC default width 16, L = 16).
 // Note: forward_at and forward sum in different orders, so they agree to rounding, not bitwise.
