@@ -3,20 +3,22 @@
 # depth 3, batch 256) for cached sampling, naive sampling and TFIM local energies, N in
 # {32,64,128,256}, at 1 and 2 threads. The two programs alternate round by round (naqs then
 # torch, for each thread count), so a change of machine load hits both; every measurement
-# carries the 1-minute load average. Writes raw.csv (one row per measurement and round) and
-# table.md (median and min over the rounds, naqs/torch ratios, cached/naive gains) into the
-# output folder and prints the table. A benchmark, not a test: it never asserts timings.
+# carries the 1-minute load average. Writes raw.csv (one row per measurement and round),
+# log.txt (both programs' full output) and table.md (median and min over the rounds, naqs/torch
+# ratios, cached/naive gains) into the output folder and prints the table. A benchmark, not a
+# test: it never asserts timings.
 #
-# Usage: bench/run_naqs_vs_torch.sh [--build build] [--rounds 5] [--threads "1 2"]
+# Usage: bench/run_naqs_vs_torch.sh [--build build] [--rounds 3] [--threads "1 2"]
 #          [--sizes 32,64,128,256] [--min-seconds 0.5] [--only cached,naive,eloc]
 #          [--out BUILD/naqs_vs_torch] [--python /usr/bin/python3]
-# Needs build/bench_naqs_sampling and Debian's python3-torch (/usr/bin/python3).
+# Needs build/bench_naqs_sampling and Debian's python3-torch (/usr/bin/python3). One round at
+# one thread count takes ~6 minutes on a loaded 2-core machine (N = 256 dominates).
 # The environment passes through to both programs: on shared (oversubscribed) cores,
 # OMP_WAIT_POLICY=passive stops idle OpenMP threads spin-waiting, which otherwise makes 2 threads
 # slower than 1 for naqs and torch alike; the table records the policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build rounds=5 threads="1 2" sizes=32,64,128,256 min_seconds=0.5
+build=build rounds=3 threads="1 2" sizes=32,64,128,256 min_seconds=0.5
 only=cached,naive,eloc out= python=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,7 +38,8 @@ bench="$build/bench_naqs_sampling"
 out=${out:-$build/naqs_vs_torch}
 [ -x "$bench" ] || { echo "run_naqs_vs_torch.sh: $bench not built" >&2; exit 2; }
 mkdir -p "$out"
-raw="$out/raw.csv"
+raw="$out/raw.csv" log="$out/log.txt"
+: > "$log"
 echo "impl,commit,device,threads,dtype,N,width,depth,batch,rep,load1,cached_samples_per_s,naive_samples_per_s,eloc_configs_per_s,eloc_samples_per_s" > "$raw"
 common=(--sizes "$sizes" --width 16 --depth 3 --batch 256 --min-seconds "$min_seconds"
         --repeats 1 --only "$only")
@@ -44,11 +47,11 @@ common=(--sizes "$sizes" --width 16 --depth 3 --batch 256 --min-seconds "$min_se
 rows() { awk -F, -v OFS=, -v r="$1" '/^(naqs|torch),/ { $10 = r; print }'; }
 for ((round = 0; round < rounds; ++round)); do
   for t in $threads; do
-    echo "# round $round, $t thread(s), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    echo "# round $round, $t thread(s), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"
     OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$bench" --dtype f32 "${common[@]}" \
-      | tee /dev/stderr | rows "$round" >> "$raw"
+      | tee -a "$log" | rows "$round" >> "$raw"
     OMP_NUM_THREADS=$t "$python" bench/peer_torch_naqs.py --threads "$t" "${common[@]}" \
-      | tee /dev/stderr | rows "$round" >> "$raw"
+      | tee -a "$log" | rows "$round" >> "$raw"
   done
 done
 "$python" bench/naqs_vs_torch_table.py "$raw" | tee "$out/table.md"

@@ -10,8 +10,10 @@
 namespace naqs::ops {
 namespace {
 
-// A sample's work is a pass over the term list: threads pay off only for larger batches.
-constexpr int64_t kMinSamplesParallel = 256;
+// A sample's work is a pass over the term list (~N terms): threads pay off only for large
+// batches, since on shared cores a parallel region can cost a scheduler timeslice
+// (host/core/parallel.hpp); 2^14 samples of a few dozen terms are ~1 ms on one core.
+constexpr int64_t kMinSamplesParallel = int64_t{1} << 14;
 
 SpinTermsView view_of(const char* op, const SpinTerms& t, const Tensor& sigma) {
   NAQS_CHECK(t.n_zz >= 0 && t.n_z >= 0 && t.n_flip >= 0 && t.n_exch >= 0, op,

@@ -56,9 +56,10 @@ void set_cuda_device([[maybe_unused]] const Tensor& t) {
 
 // Threads only for work worth waking them: a parallel region costs microseconds on an idle
 // machine and up to a scheduler timeslice (milliseconds) when the cores are shared, while
-// 2^20 multiply-adds take ~0.3 ms on one core. Measured with bench/bench_naqs_sampling (the
-// cached sampler's per-site steps are ~2e5 multiply-adds each).
-constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
+// 2^24 multiply-adds take ~5 ms on one core. Measured with bench/run_naqs_vs_torch.sh on a
+// loaded 2-core machine: with 2^20, the naive sampler at N = 32 (one full pass of 6e6
+// multiply-adds per conv and site) ran at 75 samples/s on 2 threads against 1566 on one.
+constexpr int64_t kMinParallelMacs = int64_t{1} << 24;
 int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kernel * d.length; }
 
 // OpenBLAS's thread count set to 1 for the lifetime of the guard (restored after): the GEMM path
@@ -266,7 +267,7 @@ void backward_weight_per_sample_im2col(const T* x, const T* dy, T* dw, const Con
 
 // forward_at: G (n_b, Cin*K) gathers the window of position t of each sample (zero where
 // t - back(k) < 0), then y_t (n_b, Cout) = bias + G @ W^T by one GEMM per block of 256 samples;
-// blocks go to OpenMP threads from 2^20 multiply-adds. (The direct loop it replaced re-read each
+// blocks go to OpenMP threads from 2^24 multiply-adds. (The direct loop it replaced re-read each
 // strided window Cout times and ran at ~0.2 GFLOP/s in the cached sampler.)
 template <class T>
 void forward_at_gemm(const T* x, const T* w, const T* bias, T* y_t, const Conv1dDims& d,
