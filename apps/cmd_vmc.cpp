@@ -11,6 +11,7 @@
 #include "apps/vmc_options.hpp"
 #include "host/cli/command.hpp"
 #include "host/core/error.hpp"
+#include "host/dist/comm.hpp"
 #include "physics/vmc/driver.hpp"
 
 namespace {
@@ -57,6 +58,8 @@ int vmc_run(const naqs::CommandContext& ctx) {
   c.config_text = ctx.config_text;
 
   const naqs::vmc::VmcResult r = naqs::vmc::run_vmc(c);
+  // Under MPI every rank returns the same result; only rank 0 prints it (as the driver does).
+  if (!naqs::dist::world().is_root()) return r.interrupted ? kExitInterrupted : 0;
   if (r.have_observables) {
     const int n_sites = c.length_x * c.length_y;
     std::printf("%s", naqs::vmc::observables_table(r.observables, r.exact, n_sites).c_str());
