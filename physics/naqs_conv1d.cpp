@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "host/ops/fill.hpp"
-#include "host/ops/gather.hpp"
 #include "host/ops/random.hpp"
 #include "host/ops/reduce.hpp"
 
@@ -78,7 +77,7 @@ void NaqsConv1d::initialise(uint64_t seed, double out_scale) {
   params_.flat().copy_from(from_host_f64(p, {params_.size()}, dtype_, device_));
 }
 
-void NaqsConv1d::refresh_weights() {
+void NaqsConv1d::refresh_weights(bool site_major) {
   const std::vector<double> p = to_host_f64(params_.flat());
   std::vector<double> w;
   for (Layer& l : layers_) {
@@ -86,6 +85,7 @@ void NaqsConv1d::refresh_weights() {
     l.norm.forward(v, v + l.n_weights(), l.cout, static_cast<int64_t>(l.cin) * l.spec.kernel,
                    l.name, w);
     l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel}, dtype_, device_);
+    if (site_major) l.wt = site_major_weight(w, l.cout, l.cin, l.spec.kernel);
   }
 }
 
@@ -213,20 +213,34 @@ void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
 
 void NaqsConv1d::cache_begin(int64_t batch) {
   NAQS_CHECK(batch >= 1, "NaqsConv1d::cache_begin: batch must be >= 1, got ", batch);
-  refresh_weights();
-  const int64_t n = n_sites();
-  const Shape hidden{batch, config_.width, n};
+  refresh_weights(/*site_major=*/true);
+  const int width = config_.width;
   cache_batch_ = batch;
-  cache_x_ = Tensor::zeros({batch, 1, n}, dtype_, device_);
-  cache_h_in_ = Tensor::zeros(hidden, dtype_, device_);
-  cache_a_.assign(n_blocks(), Tensor());
-  cache_h_.assign(n_blocks(), Tensor());
+  // A ring holds the sites its readers still need: 1 + the farthest tap back of each reader
+  // (block j's conv a reads h_{j-1} through its taps, conv b reads it as the residual at t).
+  auto rows_read_by = [&](const Layer* reader) { return 1 + (reader ? max_back(*reader) : 0); };
+  cache_x_.allocate(rows_read_by(&layers_[0]), batch, 1, dtype_, device_);
+  cache_h_in_.allocate(rows_read_by(n_blocks() > 0 ? &layers_[block_a(0)] : nullptr), batch, width,
+                       dtype_, device_);
+  cache_a_.resize(n_blocks());
+  cache_h_.resize(n_blocks());
   for (std::size_t j = 0; j < n_blocks(); ++j) {
-    cache_a_[j] = Tensor::zeros(hidden, dtype_, device_);
-    cache_h_[j] = Tensor::zeros(hidden, dtype_, device_);
+    cache_a_[j].allocate(rows_read_by(&layers_[block_b(j)]), batch, width, dtype_, device_);
+    cache_h_[j].allocate(rows_read_by(j + 1 < n_blocks() ? &layers_[block_a(j + 1)] : nullptr),
+                         batch, width, dtype_, device_);
   }
-  cache_index_w_ = Tensor::empty({batch, config_.width, 1}, DType::i32, device_);
-  cache_index_1_ = Tensor::empty({batch, 1, 1}, DType::i32, device_);
+  cache_taps_.reserve(static_cast<std::size_t>(config_.kernel));
+}
+
+std::span<const ops::SiteTap> NaqsConv1d::site_taps(const Layer& l, const SiteCache& in,
+                                                    int64_t t) {
+  cache_taps_.clear();
+  for (int k = 0; k < l.spec.kernel; ++k) {
+    const int64_t p = t - (l.spec.exclusive ? 1 : 0) -
+                      static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1 - k);
+    if (p >= 0) cache_taps_.push_back({in.row(p), k});  // p < 0: left zero padding
+  }
+  return cache_taps_;
 }
 
 void NaqsConv1d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
@@ -236,33 +250,25 @@ void NaqsConv1d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
   check_shape(op, re_t, {batch, 2}, "re_t");
   check_shape(op, im_t, {batch, 2}, "im_t");
-  const int width = config_.width;
-  ops::fill(cache_index_w_, static_cast<double>(t));
-  // Computes column t of one layer into y_t (B,W), activates it, stores it in `buffer` (its
-  // column t is still zero: every column is written once).
-  auto step = [&](const Layer& l, const Tensor& input, Tensor& y_t, const Tensor* residual,
-                  Tensor& buffer) {
-    ops::conv1d_forward_at(input, l.w, l.bias, l.spec, t, y_t);
-    ops::unary(act_, y_t, y_t);
-    if (residual) ops::binary(ops::Binary::add, y_t, *residual, y_t);
-    ops::scatter_add(y_t.reshape({batch, width, 1}), cache_index_w_, 2, buffer);
+  // Site t of one layer: act(conv(in) at t) (+ residual), into row t of `out`.
+  auto step = [&](const Layer& l, const SiteCache& in, SiteCache& out, const SiteCache* residual) {
+    Tensor y = out.site(t);
+    ops::conv_site_forward(in.data, l.wt, l.bias, site_taps(l, in, t), act_, y,
+                           residual ? residual->site(t) : Tensor());
   };
-  Tensor h_t = Tensor::empty({batch, width}, dtype_, device_);
-  Tensor a_t = Tensor::empty({batch, width}, dtype_, device_);
-  step(layers_[0], cache_x_, h_t, nullptr, cache_h_in_);
-  const Tensor* h_buffer = &cache_h_in_;
+  step(layers_[0], cache_x_, cache_h_in_, nullptr);
+  const SiteCache* h = &cache_h_in_;
   for (std::size_t j = 0; j < n_blocks(); ++j) {
-    step(layers_[block_a(j)], *h_buffer, a_t, nullptr, cache_a_[j]);
-    Tensor h_next = Tensor::empty({batch, width}, dtype_, device_);
-    step(layers_[block_b(j)], cache_a_[j], h_next, &h_t, cache_h_[j]);
-    h_t = h_next;
-    h_buffer = &cache_h_[j];
+    step(layers_[block_a(j)], *h, cache_a_[j], nullptr);
+    step(layers_[block_b(j)], cache_a_[j], cache_h_[j], h);
+    h = &cache_h_[j];
   }
+  const ops::SiteTap here{h->row(t), 0};  // the 1x1 heads read site t only
   const Layer& lre = layers_[layer_re()];
-  ops::conv1d_forward_at(*h_buffer, lre.w, lre.bias, lre.spec, t, re_t);
+  ops::conv_site_forward(h->data, lre.wt, lre.bias, {&here, 1}, std::nullopt, re_t);
   if (config_.phase_mode == PhaseMode::complex) {
     const Layer& lim = layers_[layer_im()];
-    ops::conv1d_forward_at(*h_buffer, lim.w, lim.bias, lim.spec, t, im_t);
+    ops::conv_site_forward(h->data, lim.wt, lim.bias, {&here, 1}, std::nullopt, im_t);
   } else {
     ops::fill(im_t, 0.0);
   }
@@ -271,9 +277,9 @@ void NaqsConv1d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
 void NaqsConv1d::cache_set_site(int64_t t, const Tensor& sigma_t) {
   const char* op = "NaqsConv1d::cache_set_site";
   NAQS_CHECK(cache_batch_ > 0, op, ": cache_begin was not called");
+  NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
   check_shape(op, sigma_t, {cache_batch_}, "sigma_t");
-  ops::fill(cache_index_1_, static_cast<double>(t));
-  ops::scatter_add(sigma_t.reshape({cache_batch_, 1, 1}), cache_index_1_, 2, cache_x_);
+  cache_x_.site(t).reshape({cache_batch_}).copy_from(sigma_t);
 }
 
 }  // namespace naqs

@@ -15,10 +15,20 @@
 //
 // Backward is written by hand per layer (llm.c style): conv1d_backward_* and unary_backward,
 // then the weight-norm backward (physics/weight_norm.hpp) on the host.
+//
+// Cached evaluation (cache_begin / cache_logits / cache_set_site): every layer keeps its
+// outputs in a site-major ring (SiteCache, (R,B,C), site t in row t % R, R = 1 + the farthest
+// tap back of the layers that read it: K+1 rows for sigma, 1 + (K-1)*dilation for hidden
+// layers), and one step computes site t of every layer with ops::conv_site_forward: the taps
+// t - shift - dilation*(K-1-k) >= 0 of the layer's ring, the weights pre-transposed to
+// (K,Cin,Cout) at cache_begin, bias, activation and residual fused, written straight into the
+// output ring's row. The cached logits equal the full forward's to rounding (GEMM per tap vs
+// im2col GEMM: the same products summed in another order).
 // Tests: tests/unit/test_naqs1d.cpp (every parameter vs float64 central differences, rtol 1e-6:
 // h = 1e-6 differences of smooth functions are good to ~1e-9 relative; SELU has a kink at 0 that
-// random inputs do not hit).
+// random inputs do not hit); tests/unit/test_naqs1d_sampler.cpp (cached == naive sampling).
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,6 +77,7 @@ class NaqsConv1d final : public NaqsConvModel {
     ops::Conv1dSpec spec;
     int64_t offset;  // of <name>.v in the flat parameters; .g and .b follow contiguously
     Tensor w;        // effective weight (Cout,Cin,K) on device
+    Tensor wt;       // the same as (K,Cin,Cout) for the cached sampler (set by cache_begin)
     Tensor bias;     // view of <name>.b (Cout)
     WeightNorm norm;  // w = g v/||v||, state for the backward
     int64_t n_weights() const { return static_cast<int64_t>(cout) * cin * spec.kernel; }
@@ -74,7 +85,14 @@ class NaqsConv1d final : public NaqsConvModel {
   };
   void add_layer(const std::string& name, int cin, int cout, int kernel, int dilation,
                  bool exclusive);
-  void refresh_weights();  // w = g v/||v|| for every layer, from params_
+  // w = g v/||v|| for every layer, from params_ (and wt when site_major).
+  void refresh_weights(bool site_major = false);
+  // Distance from output site t back to the farthest input site tap k = 0 reads.
+  static int64_t max_back(const Layer& l) {
+    return (l.spec.exclusive ? 1 : 0) + static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1);
+  }
+  // The taps of layer l at output site t that read existing sites of `in` (in cache_taps_).
+  std::span<const ops::SiteTap> site_taps(const Layer& l, const SiteCache& in, int64_t t);
   std::size_t n_blocks() const { return static_cast<std::size_t>(config_.depth); }
   std::size_t block_a(std::size_t j) const { return 1 + 2 * j; }
   std::size_t block_b(std::size_t j) const { return 2 + 2 * j; }
@@ -97,12 +115,12 @@ class NaqsConv1d final : public NaqsConvModel {
   Tensor pre_in_, h_in_;              // conv_in pre-activation and h0, (B,W,N)
   std::vector<Tensor> pre_a_, act_a_, pre_b_, h_out_;  // per block, (B,W,N)
 
-  // Cached sampling state: full-length buffers filled one column per step.
+  // Cached sampling state (rings, see the header comment).
   int64_t cache_batch_ = 0;
-  Tensor cache_x_;                    // (B,1,N)
-  Tensor cache_h_in_;                 // (B,W,N)
-  std::vector<Tensor> cache_a_, cache_h_;  // per block (B,W,N)
-  Tensor cache_index_w_, cache_index_1_;   // (B,W,1), (B,1,1) i32, all = current t
+  SiteCache cache_x_;                         // sigma, (K+1,B,1)
+  SiteCache cache_h_in_;                      // h0, (R,B,W)
+  std::vector<SiteCache> cache_a_, cache_h_;  // per block, (R,B,W)
+  std::vector<ops::SiteTap> cache_taps_;      // scratch of site_taps
 };
 
 }  // namespace naqs

@@ -6,7 +6,6 @@
 
 #include "host/ops/elementwise.hpp"
 #include "host/ops/fill.hpp"
-#include "host/ops/gather.hpp"
 #include "host/ops/random.hpp"
 #include "host/ops/reduce.hpp"
 
@@ -110,13 +109,15 @@ void NaqsConv2d::initialise(uint64_t seed, double out_scale) {
   params_.flat().copy_from(from_host_f64(p, {params_.size()}, dtype_, device_));
 }
 
-void NaqsConv2d::refresh_weights() {
+void NaqsConv2d::refresh_weights(bool site_major) {
   const std::vector<double> p = to_host_f64(params_.flat());
   std::vector<double> w;
   for (Layer& l : layers_) {
     const double* v = p.data() + l.offset;
     l.norm.forward(v, v + l.n_weights(), l.cout, l.fan_in(), l.name, w);
     l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
+    if (site_major)
+      l.wt = site_major_weight(w, l.cout, l.cin, static_cast<int64_t>(l.spec.kernel_h) * l.spec.kernel_w);
   }
 }
 
@@ -272,19 +273,56 @@ void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
 
 void NaqsConv2d::cache_begin(int64_t batch) {
   NAQS_CHECK(batch >= 1, "NaqsConv2d::cache_begin: batch must be >= 1, got ", batch);
-  refresh_weights();
-  const Shape hidden = hidden_shape(batch);
+  refresh_weights(/*site_major=*/true);
   const int width = config_.width;
+  const int64_t lx = config_.lx, n = n_sites();
   cache_batch_ = batch;
-  cache_x_ = Tensor::zeros({batch, 1, config_.ly, config_.lx}, dtype_, device_);
-  cache_v_.assign(v_.size(), Tensor());
-  cache_h_.assign(h_.size(), Tensor());
-  for (Tensor& t : cache_v_) t = Tensor::zeros(hidden, dtype_, device_);
-  for (Tensor& t : cache_h_) t = Tensor::zeros(hidden, dtype_, device_);
-  cache_pre_row_ = v_.empty() ? Tensor() : Tensor::zeros(hidden, dtype_, device_);
-  cache_row_index_ = Tensor::empty({batch, width, 1, config_.lx}, DType::i32, device_);
-  cache_site_index_ = Tensor::empty({batch, width, 1}, DType::i32, device_);
-  cache_x_index_ = Tensor::empty({batch, 1, 1}, DType::i32, device_);
+  // How far back (in raster sites) from the current step t = (r,c) a reader's taps reach: a
+  // layer evaluated at (r,c) reaches (r + offset_h, c + offset_w); a vertical layer evaluated
+  // for row r-1 at t = (r,0) reaches (r-1 + offset_h, offset_w) or later; a residual or a 1x1
+  // head reaches at most one row back. Sites are written at or before t, so a ring of
+  // 1 + that distance rows never overwrites a site that is still read.
+  auto at_site = [&](std::size_t li) {
+    const ops::Conv2dSpec& s = layers_[li].spec;
+    return -static_cast<int64_t>(s.offset_h) * lx - s.offset_w;
+  };
+  auto at_row = [&](std::size_t li) {
+    const ops::Conv2dSpec& s = layers_[li].spec;
+    return (1 - static_cast<int64_t>(s.offset_h)) * lx - s.offset_w;
+  };
+  auto ring = [&](SiteCache& cache, int64_t back, int channels) {
+    cache.allocate(std::min(n, 1 + std::max(back, lx)), batch, channels, dtype_, device_);
+  };
+  const int depth = config_.depth;
+  int64_t back_x = std::max(at_site(h_[0]), at_site(v2h_[0]));
+  if (!v_.empty()) back_x = std::max(back_x, at_row(v_[0]));
+  ring(cache_x_, back_x, 1);
+  cache_v_.resize(v_.size());
+  for (std::size_t j = 0; j < v_.size(); ++j) {  // read by v2h_{j+1} and V_{j+1}
+    int64_t back = at_site(v2h_[j + 1]);
+    if (j + 1 < v_.size()) back = std::max(back, at_row(v_[j + 1]));
+    ring(cache_v_[j], back, width);
+  }
+  cache_h_.resize(h_.size());
+  for (int j = 0; j <= depth; ++j)  // read by h_{j+1} (the last one by the 1x1 heads)
+    ring(cache_h_[static_cast<std::size_t>(j)], j < depth ? at_site(h_[j + 1]) : 0, width);
+  cache_taps_.reserve(static_cast<std::size_t>(config_.kernel * config_.kernel));
+}
+
+std::span<const ops::SiteTap> NaqsConv2d::site_taps(const Layer& l, const SiteCache& in,
+                                                    int64_t r, int64_t c) {
+  const ops::Conv2dSpec& s = l.spec;
+  cache_taps_.clear();
+  for (int i = 0; i < s.kernel_h; ++i) {
+    const int64_t rr = r + s.offset_h + i;
+    if (rr < 0 || rr >= config_.ly) continue;  // zero padding
+    for (int j = 0; j < s.kernel_w; ++j) {
+      const int64_t cc = c + s.offset_w + j;
+      if (cc < 0 || cc >= config_.lx) continue;
+      cache_taps_.push_back({in.row(rr * config_.lx + cc), i * s.kernel_w + j});
+    }
+  }
+  return cache_taps_;
 }
 
 void NaqsConv2d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
@@ -294,52 +332,43 @@ void NaqsConv2d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   NAQS_CHECK(t >= 0 && t < n, op, ": site ", t, " out of range");
   check_shape(op, re_t, {batch, 2}, "re_t");
   check_shape(op, im_t, {batch, 2}, "im_t");
-  const int width = config_.width;
   const int64_t lx = config_.lx, r = t / lx, c = t % lx;
+  const auto relu = ops::Unary::relu;
 
   // Row r-1 of every vertical layer is final once row r-1 of sigma is set: compute it at the
   // first site of row r (rows are visited in order, so each row is computed exactly once).
-  if (c == 0 && r >= 1 && !v_.empty()) {
-    ops::fill(cache_row_index_, static_cast<double>(r - 1));
-    const Shape row_shape{batch, width, 1, lx};
-    Tensor row = Tensor::empty(row_shape, dtype_, device_);
-    Tensor prev_row = Tensor::empty(row_shape, dtype_, device_);
+  // V_0 = relu(v_in(x)), V_j = V_{j-1} + relu(v_j(V_{j-1})), whole rows layer by layer.
+  if (c == 0 && r >= 1)
     for (std::size_t j = 0; j < v_.size(); ++j) {
       const Layer& l = layers_[v_[j]];
-      ops::conv2d_forward_rows(j == 0 ? cache_x_ : cache_v_[j - 1], l.w, l.bias, l.spec, r - 1, r,
-                               cache_pre_row_);
-      ops::gather(cache_pre_row_, cache_row_index_, 2, row);
-      ops::unary(ops::Unary::relu, row, row);
-      if (j > 0) {
-        ops::gather(cache_v_[j - 1], cache_row_index_, 2, prev_row);
-        ops::binary(ops::Binary::add, row, prev_row, row);
+      const SiteCache& in = j == 0 ? cache_x_ : cache_v_[j - 1];
+      for (int64_t cc = 0; cc < lx; ++cc) {
+        const int64_t p = (r - 1) * lx + cc;
+        Tensor y = cache_v_[j].site(p);
+        ops::conv_site_forward(in.data, l.wt, l.bias, site_taps(l, in, r - 1, cc), relu, y,
+                               j == 0 ? Tensor() : in.site(p));
       }
-      ops::scatter_add(row, cache_row_index_, 2, cache_v_[j]);  // the row is still zero there
     }
-  }
 
-  // Horizontal stream at (r,c) only.
-  ops::fill(cache_site_index_, static_cast<double>(t));
-  Tensor h_t = Tensor::empty({batch, width}, dtype_, device_);
-  Tensor prev_t;
+  // Horizontal stream at (r,c): H_j = [H_{j-1} +] relu(h_j(H_{j-1}) + v2h_j(V_{j-1})), x for
+  // j = 0: the h convolution (with bias) into the block, then the v2h one added to it.
   for (std::size_t j = 0; j < h_.size(); ++j) {
     const Layer& lh = layers_[h_[j]];
     const Layer& lv = layers_[v2h_[j]];
-    ops::conv2d_forward_at(j == 0 ? cache_x_ : cache_h_[j - 1], lh.w, lh.bias, lh.spec, r, c, h_t);
-    ops::conv2d_forward_at(j == 0 ? cache_x_ : cache_v_[j - 1], lv.w, Tensor(), lv.spec, r, c, h_t,
-                           /*accumulate=*/true);
-    ops::unary(ops::Unary::relu, h_t, h_t);
-    if (j > 0) ops::binary(ops::Binary::add, h_t, prev_t, h_t);
-    Tensor h_flat = cache_h_[j].reshape({batch, width, n});
-    ops::scatter_add(h_t.reshape({batch, width, 1}), cache_site_index_, 2, h_flat);
-    prev_t = h_t;
-    h_t = Tensor::empty({batch, width}, dtype_, device_);
+    const SiteCache& h_in = j == 0 ? cache_x_ : cache_h_[j - 1];
+    const SiteCache& v_in = j == 0 ? cache_x_ : cache_v_[j - 1];
+    Tensor y = cache_h_[j].site(t);
+    ops::conv_site_forward(h_in.data, lh.wt, lh.bias, site_taps(lh, h_in, r, c), std::nullopt, y);
+    ops::conv_site_forward(v_in.data, lv.wt, Tensor(), site_taps(lv, v_in, r, c), relu, y,
+                           j == 0 ? Tensor() : h_in.site(t), /*accumulate=*/true);
   }
+  const SiteCache& h_last = cache_h_.back();
+  const ops::SiteTap here{h_last.row(t), 0};  // the 1x1 heads read (r,c) only
   const Layer& lre = layers_[out_re_];
-  ops::conv2d_forward_at(cache_h_.back(), lre.w, lre.bias, lre.spec, r, c, re_t);
+  ops::conv_site_forward(h_last.data, lre.wt, lre.bias, {&here, 1}, std::nullopt, re_t);
   if (out_im_ >= 0) {
     const Layer& lim = layers_[static_cast<std::size_t>(out_im_)];
-    ops::conv2d_forward_at(cache_h_.back(), lim.w, lim.bias, lim.spec, r, c, im_t);
+    ops::conv_site_forward(h_last.data, lim.wt, lim.bias, {&here, 1}, std::nullopt, im_t);
   } else {
     ops::fill(im_t, 0.0);
   }
@@ -350,9 +379,7 @@ void NaqsConv2d::cache_set_site(int64_t t, const Tensor& sigma_t) {
   NAQS_CHECK(cache_batch_ > 0, op, ": cache_begin was not called");
   NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
   check_shape(op, sigma_t, {cache_batch_}, "sigma_t");
-  ops::fill(cache_x_index_, static_cast<double>(t));
-  Tensor x_flat = cache_x_.reshape({cache_batch_, 1, n_sites()});
-  ops::scatter_add(sigma_t.reshape({cache_batch_, 1, 1}), cache_x_index_, 2, x_flat);
+  cache_x_.site(t).reshape({cache_batch_}).copy_from(sigma_t);
 }
 
 }  // namespace naqs

@@ -28,15 +28,22 @@
 // Backward by hand per layer (llm.c style): conv2d_backward_input / _weight(_per_sample),
 // unary_backward for ReLU, then the weight-norm backward (physics/weight_norm.hpp) on the host.
 //
-// Cached evaluation (cache_begin / cache_logits / cache_set_site): at the first site of row r
-// the rows r-1 of V_0..V_{depth-1} are computed with conv2d_forward_rows (they are final once
-// row r-1 of sigma is set); every step then computes H_0..H_depth and the logits at (r,c) only,
-// with conv2d_forward_at. Both ops are bit-identical to conv2d_forward on a device, and the
-// ReLU / residual adds are the same elementwise ops, so the cached logits equal the full
-// forward's bit for bit (tested in tests/unit/test_naqs2d_sampler.cpp).
+// Cached evaluation (cache_begin / cache_logits / cache_set_site): every layer keeps its
+// outputs in a site-major ring (SiteCache (R,B,C), site p = r*Lx + c in row p % R; R = 1 + the
+// farthest raster distance back that a reader's taps reach, e.g. (h+1)*Lx + h + 1 for the
+// caches read by the v2h convolutions, h+1 for the horizontal ones). At the first site of row r
+// the rows r-1 of V_0..V_{depth-1} are computed (they are final once row r-1 of sigma is set),
+// one site at a time; every step then computes H_0..H_depth and the logits at (r,c) only. Each
+// site is ops::conv_site_forward over exactly the taps conv2d_forward reads there (the window
+// of the layer's Conv2dSpec, minus the pixels outside the lattice), so the masks and the
+// absence of a blind spot are the full forward's. The two convolutions of a horizontal layer
+// are two calls into the same output block (the second accumulates, then applies ReLU and the
+// residual). The cached logits equal the full forward's to rounding: the site op sums with one
+// GEMM per tap, conv2d_forward with an ordered per-pixel loop (tests/unit/test_naqs2d.cpp).
 // Tests: tests/unit/test_naqs2d.cpp (normalisation by enumeration on 4x4, causality, every
 // parameter vs float64 central differences), tests/gpu/test_parity_naqs2d.cpp.
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,6 +95,7 @@ class NaqsConv2d final : public NaqsConvModel {
     bool has_bias = true;
     int64_t offset = 0;  // of <name>.v; .g (and .b) follow contiguously
     Tensor w;            // effective weight (Cout,Cin,kh,kw) on device
+    Tensor wt;           // the same as (kh*kw,Cin,Cout) for the cached sampler (cache_begin)
     Tensor bias;         // view of <name>.b (Cout), undefined without bias
     WeightNorm norm;     // w = g v/||v||, state for the backward
     int64_t fan_in() const { return static_cast<int64_t>(cin) * spec.kernel_h * spec.kernel_w; }
@@ -95,7 +103,11 @@ class NaqsConv2d final : public NaqsConvModel {
   };
   std::size_t add_layer(const std::string& name, int cin, int cout, const ops::Conv2dSpec& spec,
                         bool has_bias);
-  void refresh_weights();
+  void refresh_weights(bool site_major = false);  // w (and wt when site_major) from params_
+  // The taps of layer l at output pixel (r,c) that fall inside the lattice, as rows of `in`
+  // (in cache_taps_).
+  std::span<const ops::SiteTap> site_taps(const Layer& l, const SiteCache& in, int64_t r,
+                                          int64_t c);
   // Parameter gradient of one layer (x its input, dy (B,Cout,Ly,Lx) the output gradient) added
   // into grad_host, (P) or (B,P) row-major.
   void layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
@@ -114,12 +126,11 @@ class NaqsConv2d final : public NaqsConvModel {
   Tensor x_;
   std::vector<Tensor> pre_v_, out_v_, pre_h_, out_h_;
 
-  // Cached sampling state.
+  // Cached sampling state (rings, see the header comment).
   int64_t cache_batch_ = 0;
-  Tensor cache_x_;                                  // (B,1,Ly,Lx)
-  std::vector<Tensor> cache_v_, cache_h_;           // (B,W,Ly,Lx): V_j rows done, H_j sites done
-  Tensor cache_pre_row_;                            // (B,W,Ly,Lx) scratch for forward_rows
-  Tensor cache_row_index_, cache_site_index_, cache_x_index_;  // i32 scatter/gather indices
+  SiteCache cache_x_;                         // sigma, (R,B,1)
+  std::vector<SiteCache> cache_v_, cache_h_;  // V_j (rows done), H_j (sites done), (R,B,W)
+  std::vector<ops::SiteTap> cache_taps_;      // scratch of site_taps
 };
 
 }  // namespace naqs

@@ -24,4 +24,21 @@ void NaqsConvModel::hand_over_gradient(const std::vector<double>& grad_host, Ten
     ops::copy(grad, grad_or_jac);
 }
 
+Tensor NaqsConvModel::site_major_weight(const std::vector<double>& w, int64_t c_out,
+                                        int64_t c_in, int64_t taps) const {
+  NAQS_CHECK(static_cast<int64_t>(w.size()) == c_out * c_in * taps,
+             "site_major_weight: ", w.size(), " weights for (", c_out, ",", c_in, ",", taps, ")");
+  std::vector<double> wt(w.size());
+  for (int64_t o = 0; o < c_out; ++o)
+    for (int64_t c = 0; c < c_in; ++c)
+      for (int64_t k = 0; k < taps; ++k) wt[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * taps + k];
+  return from_host_f64(wt, {taps, c_in, c_out}, dtype_, device_);
+}
+
+void SiteCache::allocate(int64_t n_rows, int64_t batch, int64_t channels, DType dtype,
+                         Device device) {
+  rows = n_rows;
+  data = Tensor::zeros({n_rows, batch, channels}, dtype, device);
+}
+
 }  // namespace naqs

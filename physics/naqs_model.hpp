@@ -1,11 +1,14 @@
 // What the NAQS convolutional models (physics/naqs_conv1d.hpp, physics/naqs_conv2d.hpp) share:
 // the options both take (NaqsModelOptions, the base of both configs, checked once here) and
 // NaqsConvModel, the state behind the AutoregressiveWavefunction accessors (dtype, device, flat
-// parameters), move-only, with the hand-off of a host gradient to the caller's tensor.
+// parameters), move-only, with the hand-off of a host gradient to the caller's tensor; and what
+// their cached samplers share: site-major activation caches (SiteCache) and weights transposed
+// for ops::conv_site_forward (host/ops/conv_site.hpp).
 // Tests: through the models (tests/unit/test_naqs1d.cpp, test_naqs2d.cpp).
 #pragma once
 #include <vector>
 
+#include "host/ops/conv_site.hpp"
 #include "physics/wavefunction.hpp"
 
 namespace naqs {
@@ -15,6 +18,19 @@ struct NaqsModelOptions {
   int depth = 2;   // residual blocks (>= 0)
   int kernel = 3;  // taps of every masked convolution (per dimension)
   PhaseMode phase_mode = PhaseMode::real_positive;
+};
+
+// A site-major activation cache of the cached sampler: data is (rows,B,C) and site t lives in
+// row t % rows, so a ring of the last `rows` sites (rows = the lattice size when every site is
+// kept). A site's activations are one contiguous (B,C) block, written once by
+// ops::conv_site_forward and read by later sites' taps.
+struct SiteCache {
+  Tensor data;
+  int64_t rows = 0;
+  int64_t row(int64_t t) const { return t % rows; }
+  Tensor site(int64_t t) const { return data.select(row(t)); }  // (B,C) view
+  // (rows,B,C) zeros in dtype on device.
+  void allocate(int64_t n_rows, int64_t batch, int64_t channels, DType dtype, Device device);
 };
 
 class NaqsConvModel : public AutoregressiveWavefunction {
@@ -38,6 +54,10 @@ class NaqsConvModel : public AutoregressiveWavefunction {
   // it when accumulate.
   void hand_over_gradient(const std::vector<double>& grad_host, Tensor& grad_or_jac,
                           bool accumulate) const;
+  // A convolution weight w (Cout, Cin, K) (K taps, a kh x kw window flattened row-major), f64 on
+  // the host, as ops::conv_site_forward's wt (K, Cin, Cout) in the model's dtype and device.
+  Tensor site_major_weight(const std::vector<double>& w, int64_t c_out, int64_t c_in,
+                           int64_t taps) const;
 
   DType dtype_;
   Device device_;

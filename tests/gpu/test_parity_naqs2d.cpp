@@ -60,7 +60,11 @@ TEST(GpuParityNaqs2d, LogitsAndGradients) {
         m.gpu.per_sample_grad(sigma_gpu, jac_g, jac_gi);
         EXPECT_TRUE(all_close(jac_g.to(Device::cpu()), jac, tol, 10 * tol));
 
-        // GPU cached per-site logits == GPU full forward, bit for bit.
+        // GPU cached per-site logits == GPU full forward, bit for bit: the site kernel
+        // (cuda/ops_conv.cu) starts from [y +] bias and adds the in-lattice taps in (ci, i, j)
+        // order with the same multiply-add, as conv2d's per-pixel kernel does, and ReLU and the
+        // residual add are the same operations. (On the CPU the site op uses GEMMs and agrees
+        // to rounding only: tests/unit/test_naqs2d.cpp.)
         std::vector<double> full = to_host_f64(re_g), s = to_host_f64(sigma);
         m.gpu.cache_begin(batch);
         Tensor re_t = Tensor::empty({batch, 2}, dtype, Device::cuda(0)), im_t = re_t.clone();
