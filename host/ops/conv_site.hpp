@@ -16,12 +16,13 @@
 // f32 and f64; all tensors contiguous, on one device, of one dtype.
 //
 // CPU (conv_site.cpp): y = [y +] bias, then one OpenBLAS GEMM per tap with beta = 1,
-//   y (n_b,Cout) += x[s_k] (n_b,Cin) @ wt[k_k] (Cin,Cout), and the activation / residual
-//   epilogue, per chunk of at most 128 batch rows; chunks go to OpenMP threads from 2^20
-//   multiply-adds (OpenBLAS single-threaded inside). The chunks depend on the sizes only, so the
-//   result is bitwise the same for any thread count (tested). Measured at B = 256, Cin = Cout =
-//   16, 3 taps: one GEMM per tap and gather-into-(B, taps*Cin)-then-one-GEMM run at the same
-//   speed; an ordered direct loop (compiled for baseline x86-64) is 8x slower.
+//   y (n_b,Cout) += x[s_k] (n_b,Cin) @ wt[k_k] (Cin,Cout), then one pass per row applying act
+//   and adding the residual, per chunk of at most 128 batch rows; chunks go to OpenMP threads
+//   from 2^20 multiply-adds (OpenBLAS single-threaded inside).
+//   The chunks depend on the sizes only, so the result is bitwise the same for any thread count
+//   (tested). Measured at B = 256, Cin = Cout = 16, 3 taps (30 GFLOP/s, ~13 us): one GEMM per
+//   tap and gather-into-(B, taps*Cin)-then-one-GEMM run at the same speed; plain loops compiled
+//   for AVX2 + FMA run at 5-9 GFLOP/s, for baseline x86-64 at 1.
 // CUDA twin (cuda/ops_conv.cu): one thread per (b,o), bias first, then the taps in (c, k) order
 //   (channel outer); the taps travel by value, at most kMaxSiteTaps (an Error beyond that).
 // The activation formulas are ops::unary_value (host/ops/elementwise_math.hpp) on both sides.

@@ -120,12 +120,24 @@ TEST(NaqsConv2d, CachedLogitsEqualFullForward) {
   // rounding: |error| <~ eps * (sum of |terms|) per layer, compounded over the ~2 depth + 2
   // layers on the way to a logit (O(1) values): f64 1e-13, f32 1e-5 (worst seen: 1.5e-15 and
   // 7e-7, i.e. ~10 eps).
-  // A wrong tap, ring row or mask would be off by O(0.1).
+  // A wrong tap, ring row or mask would be off by O(0.1). Shapes: kernel 3 and 5, lattices
+  // narrower and wider than the kernel (the site-major rings wrap within a row or over rows),
+  // depth 0 (no vertical stack).
+  struct Shape2d {
+    int64_t lx, ly;
+    int depth, kernel;
+  };
   for (DType dtype : {DType::f64, DType::f32})
-    for (PhaseMode mode : {PhaseMode::real_positive, PhaseMode::complex}) {
-      SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << " " << phase_mode_name(mode));
+    for (PhaseMode mode : {PhaseMode::real_positive, PhaseMode::complex})
+      for (const Shape2d& g : {Shape2d{5, 4, 3, 3}, Shape2d{2, 5, 2, 5}, Shape2d{7, 3, 2, 5},
+                               Shape2d{3, 3, 0, 3}}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << " " << phase_mode_name(mode)
+                                        << " " << g.lx << "x" << g.ly << " depth " << g.depth
+                                        << " kernel " << g.kernel);
       const double tol = dtype == DType::f64 ? 1e-13 : 1e-5;
-      NaqsConv2d model = random_2d_model(small_2d_config(5, 4, 3, 4, mode), dtype, 60);
+      NaqsConv2dConfig config = small_2d_config(g.lx, g.ly, g.depth, 4, mode);
+      config.kernel = g.kernel;
+      NaqsConv2d model = random_2d_model(config, dtype, 60);
       const int64_t n = model.n_sites(), batch = 3;
       Tensor sigma = random_spins(batch, n, 61, dtype);
       Tensor re = Tensor::empty({batch, 2, n}, dtype), im = re.clone();
