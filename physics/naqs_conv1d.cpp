@@ -218,7 +218,7 @@ void NaqsConv1d::cache_begin(int64_t batch) {
   cache_batch_ = batch;
   // A ring holds the sites its readers still need: 1 + the farthest tap back of each reader
   // (block j's conv a reads h_{j-1} through its taps, conv b reads it as the residual at t).
-  auto rows_read_by = [&](const Layer* reader) { return 1 + (reader ? max_back(*reader) : 0); };
+  auto rows_read_by = [&](const Layer* reader) { return 1 + (reader ? back(*reader, 0) : 0); };
   cache_x_.allocate(rows_read_by(&layers_[0]), batch, 1, dtype_, device_);
   cache_h_in_.allocate(rows_read_by(n_blocks() > 0 ? &layers_[block_a(0)] : nullptr), batch, width,
                        dtype_, device_);
@@ -236,8 +236,7 @@ std::span<const ops::SiteTap> NaqsConv1d::site_taps(const Layer& l, const SiteCa
                                                     int64_t t) {
   cache_taps_.clear();
   for (int k = 0; k < l.spec.kernel; ++k) {
-    const int64_t p = t - (l.spec.exclusive ? 1 : 0) -
-                      static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1 - k);
+    const int64_t p = t - back(l, k);
     if (p >= 0) cache_taps_.push_back({in.row(p), k});  // p < 0: left zero padding
   }
   return cache_taps_;

@@ -87,9 +87,9 @@ class NaqsConv1d final : public NaqsConvModel {
                  bool exclusive);
   // w = g v/||v|| for every layer, from params_ (and wt when site_major).
   void refresh_weights(bool site_major = false);
-  // Distance from output site t back to the farthest input site tap k = 0 reads.
-  static int64_t max_back(const Layer& l) {
-    return (l.spec.exclusive ? 1 : 0) + static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1);
+  // Distance from output site t back to the input site that tap k reads (farthest: k = 0).
+  static int64_t back(const Layer& l, int k) {
+    return (l.spec.exclusive ? 1 : 0) + static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1 - k);
   }
   // The taps of layer l at output site t that read existing sites of `in` (in cache_taps_).
   std::span<const ops::SiteTap> site_taps(const Layer& l, const SiteCache& in, int64_t t);
