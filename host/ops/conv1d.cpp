@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
 #include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
@@ -54,12 +55,7 @@ void set_cuda_device([[maybe_unused]] const Tensor& t) {
   NAQS_CUDA_BRANCH("conv1d", cuda_rt::set_device(t.device().index));
 }
 
-// Threads only for work worth waking them: a parallel region costs microseconds on an idle
-// machine and up to a scheduler timeslice (milliseconds) when the cores are shared, while
-// 2^24 multiply-adds take ~5 ms on one core. Measured with bench/run_naqs_vs_torch.sh on a
-// loaded 2-core machine: with 2^20, the naive sampler at N = 32 (one full pass of 6e6
-// multiply-adds per conv and site) ran at 75 samples/s on 2 threads against 1566 on one.
-constexpr int64_t kMinParallelMacs = int64_t{1} << 24;
+// Multiply-adds of one call: threads from kMinParallelMacs (host/core/parallel.hpp).
 int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kernel * d.length; }
 
 // OpenBLAS's thread count set to 1 for the lifetime of the guard (restored after): the GEMM path
@@ -87,9 +83,8 @@ class BlasSingleThreaded {
 // GEMM (Cout, n_b*L); an epilogue moves its result z[o, j*L + t] into y's (B,Cout,L) layout
 // (adding the bias, and in conv1d_forward_act the activation and the residual).
 // Chunks are small (the column matrix near 128 KiB) so that im2col, GEMM and epilogue of a chunk
-// stay in one core's L2 cache, and they are the unit of threading: OpenMP threads take whole
-// chunks (one parallel region per op, dynamic schedule so a descheduled thread holds back one
-// chunk only; OpenBLAS single-threaded inside). Before (8 MiB chunks, OpenBLAS threading its
+// stay in one core's L2 cache, and they are the unit of threading: parallel_chunks' threads
+// take whole chunks (host/core/parallel.hpp; OpenBLAS single-threaded inside). Before (8 MiB chunks, OpenBLAS threading its
 // GEMMs, bias / activation / residual as separate passes, column-major im2col) local energies
 // at N = 32 ran at 12.6k configurations/s on one thread; after, ~35k (docs/ARCHITECTURE.md,
 // bench/run_naqs_vs_torch.sh). The chunking depends on the sizes only, never on the thread
@@ -138,29 +133,32 @@ ChunkPlan chunk_plan(const Conv1dDims& d, std::size_t elem_bytes) {
   return p;
 }
 
-// Runs body(Chunk&) over the chunks of d.n_batch samples, on OpenMP threads when there is more
-// than one chunk and the op is worth waking threads for.
+// Runs body(Chunk&) over the chunks of d.n_batch samples, on parallel_chunks' threads when the
+// op is worth it (each thread allocates its scratch on its first chunk).
 template <class T, class F>
 void for_each_chunk(const Conv1dDims& d, F&& body) {
   const ChunkPlan plan = chunk_plan(d, sizeof(T));
   const int64_t cols_max = plan.n_b_max * d.length;
   const BlasSingleThreaded blas_threads;
-#pragma omp parallel if (plan.n_chunks > 1 && macs(d) >= kMinParallelMacs)
-  {
-    std::unique_ptr<T[]> col(new T[d.c_in * d.kernel * cols_max]);
-    std::unique_ptr<T[]> chunk(new T[std::max(d.c_in, d.c_out) * cols_max]);
-#pragma omp for schedule(dynamic)
-    for (int64_t i = 0; i < plan.n_chunks; ++i) {
-      Chunk<T> c;
-      c.index = i;
-      c.b0 = i * plan.n_b_max;
-      c.n_b = std::min(plan.n_b_max, d.n_batch - c.b0);
-      c.n_cols = c.n_b * d.length;
-      c.col = col.get();
-      c.chunk = chunk.get();
-      body(c);
+  const int slots = macs(d) >= kMinParallelMacs ? parallel_slots() : 1;
+  std::vector<std::unique_ptr<T[]>> col(static_cast<std::size_t>(slots));
+  std::vector<std::unique_ptr<T[]>> chunk(static_cast<std::size_t>(slots));
+  parallel_chunks(plan.n_chunks, slots, [&](int64_t i, int slot) {
+    std::unique_ptr<T[]>& my_col = col[static_cast<std::size_t>(slot)];
+    std::unique_ptr<T[]>& my_chunk = chunk[static_cast<std::size_t>(slot)];
+    if (!my_col) {
+      my_col.reset(new T[d.c_in * d.kernel * cols_max]);
+      my_chunk.reset(new T[std::max(d.c_in, d.c_out) * cols_max]);
     }
-  }
+    Chunk<T> c;
+    c.index = i;
+    c.b0 = i * plan.n_b_max;
+    c.n_b = std::min(plan.n_b_max, d.n_batch - c.b0);
+    c.n_cols = c.n_b * d.length;
+    c.col = my_col.get();
+    c.chunk = my_chunk.get();
+    body(c);
+  });
 }
 
 // col = im2col of the chunk's samples; sample by sample, so x is read once, in order.
@@ -267,36 +265,36 @@ void backward_weight_per_sample_im2col(const T* x, const T* dy, T* dw, const Con
 
 // forward_at: G (n_b, Cin*K) gathers the window of position t of each sample (zero where
 // t - back(k) < 0), then y_t (n_b, Cout) = bias + G @ W^T by one GEMM per block of 256 samples;
-// blocks go to OpenMP threads from 2^24 multiply-adds. (The direct loop it replaced re-read each
-// strided window Cout times and ran at ~0.2 GFLOP/s in the cached sampler.)
+// blocks go to parallel_chunks' threads from kMinParallelMacs multiply-adds. (The direct loop it
+// replaced re-read each strided window Cout times and ran at ~0.2 GFLOP/s in the cached
+// sampler.)
 template <class T>
 void forward_at_gemm(const T* x, const T* w, const T* bias, T* y_t, const Conv1dDims& d,
                      int64_t t) {
   const int64_t ck = d.c_in * d.kernel, block = 256;
   const int64_t n_blocks = (d.n_batch + block - 1) / block;
   const BlasSingleThreaded blas_threads;
-#pragma omp parallel if (n_blocks > 1 && macs(d) / std::max<int64_t>(d.length, 1) >= \
-                         kMinParallelMacs)
-  {
-    std::vector<T> g(static_cast<std::size_t>(block * ck));
-#pragma omp for schedule(dynamic)
-    for (int64_t i = 0; i < n_blocks; ++i) {
-      const int64_t b0 = i * block, n_b = std::min(block, d.n_batch - b0);
-      for (int64_t j = 0; j < n_b; ++j)
-        for (int64_t c = 0; c < d.c_in; ++c) {
-          const T* xrow = x + ((b0 + j) * d.c_in + c) * d.length;  // x[b0+j, c, :]
-          T* grow = g.data() + j * ck + c * d.kernel;
-          for (int k = 0; k < d.kernel; ++k) {
-            const int64_t p = t - d.back(k);
-            grow[k] = p >= 0 ? xrow[p] : T(0);
-          }
+  const int slots =
+      macs(d) / std::max<int64_t>(d.length, 1) >= kMinParallelMacs ? parallel_slots() : 1;
+  std::vector<std::vector<T>> g(static_cast<std::size_t>(slots));
+  parallel_chunks(n_blocks, slots, [&](int64_t i, int slot) {
+    std::vector<T>& my_g = g[static_cast<std::size_t>(slot)];
+    my_g.resize(static_cast<std::size_t>(block * ck));
+    const int64_t b0 = i * block, n_b = std::min(block, d.n_batch - b0);
+    for (int64_t j = 0; j < n_b; ++j)
+      for (int64_t c = 0; c < d.c_in; ++c) {
+        const T* xrow = x + ((b0 + j) * d.c_in + c) * d.length;  // x[b0+j, c, :]
+        T* grow = my_g.data() + j * ck + c * d.kernel;
+        for (int k = 0; k < d.kernel; ++k) {
+          const int64_t p = t - d.back(k);
+          grow[k] = p >= 0 ? xrow[p] : T(0);
         }
-      T* y = y_t + b0 * d.c_out;
-      for (int64_t j = 0; j < n_b; ++j)
-        for (int64_t o = 0; o < d.c_out; ++o) y[j * d.c_out + o] = bias ? bias[o] : T(0);
-      gemm_rm(false, true, n_b, d.c_out, ck, T(1), g.data(), ck, w, ck, T(1), y, d.c_out);
-    }
-  }
+      }
+    T* y = y_t + b0 * d.c_out;
+    for (int64_t j = 0; j < n_b; ++j)
+      for (int64_t o = 0; o < d.c_out; ++o) y[j * d.c_out + o] = bias ? bias[o] : T(0);
+    gemm_rm(false, true, n_b, d.c_out, ck, T(1), my_g.data(), ck, w, ck, T(1), y, d.c_out);
+  });
 }
 
 }  // namespace

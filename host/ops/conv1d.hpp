@@ -13,10 +13,12 @@
 // f32 and f64; all tensors contiguous, same device and dtype.
 // CPU: im2col + one single-threaded cblas GEMM per chunk of samples (forward, both backward
 // passes, per-sample GEMMs for the per-sample gradient); chunks of ~128 KiB of columns stay in
-// L2 and are spread over OpenMP threads from 2^24 multiply-adds; the sizes alone fix the chunks,
+// L2 and are spread over threads by parallel_chunks from 2^22 multiply-adds (host/core/
+// parallel.hpp: helper threads join while they run, so shared cores never stall the caller);
+// the sizes alone fix the chunks,
 // so results do not depend on the thread count. conv1d_forward_at gathers the windows of
 // position t into a (B, Cin*K) matrix and multiplies it by W^T (one GEMM per 256 samples). The
-// *_direct references are plain loops, OpenMP over batch and channels above 2^24 multiply-adds.
+// *_direct references are plain loops, OpenMP over batch and channels above 2^22 multiply-adds.
 // bench/bench_conv1d.cpp measures both paths (GEMM is 5-10x the direct loops' rate
 // single-threaded, down to the VMC default width 16, L = 16).
 // Note: forward_at and forward sum in different orders, so they agree to rounding, not bitwise.
