@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Tabulates bench/run_naqs_vs_torch.sh's raw.csv: for every metric, N and thread count, the
 median and the minimum over the rounds for naqs and for the PyTorch peer, the ratio of the
-medians (naqs/torch), and the load average seen during the measurements. Markdown on stdout.
+medians (naqs/torch), and the load average seen during the measurements; with cpu.csv, the
+cores each program kept busy (user + system CPU time over wall time, median over the rounds).
+Markdown on stdout.
 
-Usage: naqs_vs_torch_table.py raw.csv
+Usage: naqs_vs_torch_table.py raw.csv [cpu.csv]
 """
 import csv
 import os
@@ -65,7 +67,26 @@ def main():
                 v, _ = stat(impl, t, n, 'naive_samples_per_s')
                 cells.append(f'{c / v:.1f}' if c and v else '-')
             print(f'| {n} | {t} | {cells[0]} | {cells[1]} |')
-
+    if len(sys.argv) > 2:
+        cores = {}  # (impl, threads, N, metric) -> [(user + sys) / wall]
+        with open(sys.argv[2]) as f:
+            for r in csv.DictReader(f):
+                wall = float(r['wall_s'])
+                if wall > 0:
+                    key = (r['impl'], int(r['threads']), int(r['N']), r['metric'])
+                    cores.setdefault(key, []).append((float(r['user_s']) + float(r['sys_s'])) / wall)
+        metrics = sorted({k[3] for k in cores})
+        print('\n### cores kept busy: (user + system CPU time) / wall time of each program run '
+              '(set-up included), median, naqs / torch\n')
+        print('| N | threads | ' + ' | '.join(metrics) + ' |')
+        print('|---|---|' + '---|' * len(metrics))
+        for t, n in sorted({(k[1], k[2]) for k in cores}):
+            cells = []
+            for m in metrics:
+                a, b = (cores.get((i, t, n, m)) for i in ('naqs', 'torch'))
+                cells.append(f'{statistics.median(a) if a else 0:.2f} / '
+                             f'{statistics.median(b) if b else 0:.2f}')
+            print(f'| {n} | {t} | ' + ' | '.join(cells) + ' |')
 
 if __name__ == '__main__':
     main()
