@@ -148,9 +148,8 @@ void NaqsConv2d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
   // Vertical stream: V_0 = relu(v_in(x)); V_j = V_{j-1} + relu(v_j(V_{j-1})).
   for (std::size_t j = 0; j < v_.size(); ++j) {
     const Layer& l = layers_[v_[j]];
-    ops::conv2d_forward(j == 0 ? x_ : out_v_[j - 1], l.w, l.bias, l.spec, pre_v_[j]);
-    ops::unary(ops::Unary::relu, pre_v_[j], out_v_[j]);
-    if (j > 0) ops::binary(ops::Binary::add, out_v_[j], out_v_[j - 1], out_v_[j]);
+    ops::conv2d_forward_act({{j == 0 ? x_ : out_v_[j - 1], l.w, l.spec}}, l.bias, ops::Unary::relu,
+                            pre_v_[j], out_v_[j], j > 0 ? out_v_[j - 1] : Tensor());
   }
   // Horizontal stream: H_j = [H_{j-1} +] relu(h_j(H_{j-1}) + v2h_j(V_{j-1})) (x for j = 0).
   for (int j = 0; j <= depth; ++j) {
@@ -158,10 +157,9 @@ void NaqsConv2d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
     const Layer& lv = layers_[v2h_[j]];
     const Tensor& h_in = j == 0 ? x_ : out_h_[j - 1];
     const Tensor& v_in = j == 0 ? x_ : out_v_[j - 1];
-    ops::conv2d_forward(h_in, lh.w, lh.bias, lh.spec, pre_h_[j]);
-    ops::conv2d_forward(v_in, lv.w, Tensor(), lv.spec, pre_h_[j], /*accumulate=*/true);
-    ops::unary(ops::Unary::relu, pre_h_[j], out_h_[j]);
-    if (j > 0) ops::binary(ops::Binary::add, out_h_[j], out_h_[j - 1], out_h_[j]);
+    ops::conv2d_forward_act({{h_in, lh.w, lh.spec}, {v_in, lv.w, lv.spec}}, lh.bias,
+                            ops::Unary::relu, pre_h_[j], out_h_[j],
+                            j > 0 ? out_h_[j - 1] : Tensor());
   }
   const Tensor& h_last = out_h_.back();
   const Layer& lre = layers_[out_re_];

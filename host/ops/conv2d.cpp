@@ -2,9 +2,12 @@
 #include "host/ops/conv2d.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
+#include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
 
@@ -26,10 +29,9 @@ Conv2dSpec conv2d_pointwise_spec(int down, int right) { return {1, 1, -down, -ri
 
 namespace {
 
-// Threads only pay off above ~1e5 multiply-adds (a parallel region costs microseconds, far
-// more on a loaded machine); the sampler's per-pixel calls are often smaller.
+// The backward loops use OpenMP from kMinParallelMacs multiply-adds (host/core/parallel.hpp).
 bool worth_threads(const detail::Conv2dDims& d, const Conv2dSpec& s, int64_t n_outputs) {
-  return n_outputs * d.n_in * s.kernel_h * s.kernel_w > (int64_t{1} << 17);
+  return n_outputs * d.n_in * s.kernel_h * s.kernel_w >= kMinParallelMacs;
 }
 
 void check_spec(const char* op, const Conv2dSpec& s) {
@@ -77,83 +79,282 @@ std::vector<T> transposed(const T* src, int64_t rows, int64_t cols) {
   return out;
 }
 
-// acc[o] += sum over in-range taps, in (ci, i, j) order, of wt[(ci,i,j), o] * x[ci, r+oh+i,
-// c+ow+j]: one output pixel, all output channels. xb is sample b's (Cin,H,W) planes, wt the
-// weight transposed to (Cin*kh*kw, Cout). Shared by forward and forward_at (bit-identical).
+// ---- forward: im2col + a fixed-order tiled product, chunks of samples on parallel_chunks ----
+// Every forward (conv2d_forward, _rows, _at and the fused conv2d_forward_act) computes each
+// output element as
+//   acc = init (the bias, or y + bias when accumulating); then for each term, for each tap
+//   (ci, i, j) in order: acc += w[o,ci,i,j] * x[ci, r+oh+i, c+ow+j]   (0 outside the lattice)
+// one multiply and one add at a time (no FMA: the library is built for baseline x86-64 and
+// aarch64 without -ffp-contract changes; the same expression everywhere), so the forwards agree
+// bit for bit whichever pixels, samples or thread a call covers. A chunk of samples and output
+// pixels is gathered into col (Ktot, ld): col[k, j*n_pix + q] = the input value tap k of term
+// t reads for pixel q of sample j (0 outside the lattice); the columns are padded with zeros to
+// a multiple of kTilePixels. The product runs over register tiles of kTileOut outputs x
+// kTilePixels columns, k innermost in order; the epilogue adds nothing but writes pre / act /
+// residual. Before (one pixel at a time, accumulators in memory, OpenMP from 2^17
+// multiply-adds): ~1.7 GMAC/s single-threaded on the 8x8 width-32 model; see
+// docs/ARCHITECTURE.md for after.
+
+// One convolution of a forward call, with its raw pointers.
 template <class T>
-void pixel_all_outputs(const T* xb, const T* wt, const Conv2dSpec& s,
-                       const detail::Conv2dDims& d, int64_t r, int64_t c, T* acc) {
-  const int64_t hw = d.height * d.width;
-  for (int64_t ci = 0; ci < d.n_in; ++ci) {
-    for (int i = 0; i < s.kernel_h; ++i) {
-      const int64_t rr = r + s.offset_h + i;
-      if (rr < 0 || rr >= d.height) continue;
-      for (int j = 0; j < s.kernel_w; ++j) {
-        const int64_t cc = c + s.offset_w + j;
-        if (cc < 0 || cc >= d.width) continue;
-        const T xv = xb[ci * hw + rr * d.width + cc];
-        const T* wk = wt + ((ci * s.kernel_h + i) * s.kernel_w + j) * d.n_out;
-        for (int64_t o = 0; o < d.n_out; ++o) acc[o] += wk[o] * xv;
+struct TermPtrs {
+  const T* x;  // (B, Cin, H, W)
+  const T* w;  // (Cout, Cin, kh, kw)
+  Conv2dSpec s;
+  int64_t n_in;
+};
+
+template <class T>
+inline constexpr int kTilePixels = 32 / static_cast<int>(sizeof(T));  // 8 f32, 4 f64
+inline constexpr int kTileOut = 4;
+
+// What a forward call writes for output element (o, sample b, pixel pix), from acc = its sum:
+// y (accumulate: y + bias is the starting value), or pre / out = act(acc) (+ residual).
+template <class T>
+struct ForwardOut {
+  T* y = nullptr;  // plain forward: y (+)= acc
+  bool accumulate = false;
+  T* pre = nullptr;  // fused: pre = acc (may be null), out = act(acc) + residual
+  T* out = nullptr;
+  const T* residual = nullptr;
+  // Element (b, o, pix) of y / pre / out / residual is at b*stride_b + o*stride_o + pix - pix_base.
+  int64_t stride_b = 0, stride_o = 0, pix_base = 0;
+};
+
+// The pixels one call produces: [pix_lo, pix_hi) of every sample (rows, or one pixel).
+struct PixelRange {
+  int64_t lo = 0, hi = 0;
+};
+
+// src[(i*kw + j) * n_pix + q]: the offset rr*W + cc in an input plane that tap (i,j) reads for
+// pixel px.lo + q, or -1 outside the lattice (read as 0).
+std::vector<int64_t> tap_sources(const Conv2dSpec& s, const detail::Conv2dDims& d, PixelRange px) {
+  const int64_t n_pix = px.hi - px.lo;
+  std::vector<int64_t> src(static_cast<std::size_t>(s.kernel_h * s.kernel_w * n_pix));
+  for (int i = 0; i < s.kernel_h; ++i)
+    for (int j = 0; j < s.kernel_w; ++j)
+      for (int64_t q = 0; q < n_pix; ++q) {
+        const int64_t rr = (px.lo + q) / d.width + s.offset_h + i;
+        const int64_t cc = (px.lo + q) % d.width + s.offset_w + j;
+        src[(i * s.kernel_w + j) * n_pix + q] =
+            rr >= 0 && rr < d.height && cc >= 0 && cc < d.width ? rr * d.width + cc : -1;
+      }
+  return src;
+}
+
+// col rows [k_off, k_off + Cin*kh*kw) for term t and samples [b0, b0 + n_b). Whole rows of
+// pixels (the full forwards) copy row segments out of a zero-padded copy of each input plane
+// (pad, at least padded_size(t.s, d) elements); other ranges (one pixel) gather through src.
+struct Padding {
+  int64_t top, left, rows, cols;  // zero rows above, columns left; padded plane rows x cols
+};
+Padding padding_of(const Conv2dSpec& s, const detail::Conv2dDims& d) {
+  Padding p;
+  p.top = std::max(0, -s.offset_h);
+  p.left = std::max(0, -s.offset_w);
+  p.rows = p.top + d.height + std::max(0, s.offset_h + s.kernel_h - 1);
+  p.cols = p.left + d.width + std::max(0, s.offset_w + s.kernel_w - 1);
+  return p;
+}
+
+template <class T>
+void im2col_term(const TermPtrs<T>& t, const int64_t* src, const detail::Conv2dDims& d,
+                 PixelRange px, int64_t b0, int64_t n_b, int64_t k_off, int64_t ld, T* col,
+                 T* pad) {
+  const int64_t hw = d.height * d.width, taps = t.s.kernel_h * t.s.kernel_w;
+  const int64_t n_pix = px.hi - px.lo;
+  const bool whole_rows = px.lo % d.width == 0 && n_pix % d.width == 0;
+  const Padding p = padding_of(t.s, d);
+  for (int64_t ci = 0; ci < t.n_in; ++ci)
+    for (int64_t jb = 0; jb < n_b; ++jb) {
+      const T* xb = t.x + ((b0 + jb) * t.n_in + ci) * hw;
+      if (!whole_rows) {
+        for (int64_t ij = 0; ij < taps; ++ij) {
+          const int64_t* from = src + ij * n_pix;
+          T* dst = col + (k_off + ci * taps + ij) * ld + jb * n_pix;
+          for (int64_t q = 0; q < n_pix; ++q) dst[q] = from[q] >= 0 ? xb[from[q]] : T(0);
+        }
+        continue;
+      }
+      std::fill(pad, pad + p.rows * p.cols, T(0));
+      for (int64_t r = 0; r < d.height; ++r)
+        std::copy_n(xb + r * d.width, d.width, pad + (r + p.top) * p.cols + p.left);
+      const int64_t r_lo = px.lo / d.width, r_hi = px.hi / d.width;
+      for (int i = 0; i < t.s.kernel_h; ++i)
+        for (int j = 0; j < t.s.kernel_w; ++j) {
+          T* dst = col + (k_off + ci * taps + i * t.s.kernel_w + j) * ld + jb * n_pix;
+          for (int64_t r = r_lo; r < r_hi; ++r)
+            std::copy_n(pad + (r + t.s.offset_h + i + p.top) * p.cols + t.s.offset_w + j + p.left,
+                        d.width, dst + (r - r_lo) * d.width);
+        }
+    }
+}
+
+// wp (n_tiles, Ktot, kTileOut): the terms' weights side by side, output rows grouped in tiles
+// (missing rows of the last tile are zero; their results are never stored).
+template <class T>
+std::vector<T> pack_weights(const std::vector<TermPtrs<T>>& terms, int64_t n_out, int64_t k_total) {
+  const int64_t n_tiles = (n_out + kTileOut - 1) / kTileOut;
+  std::vector<T> wp(static_cast<std::size_t>(n_tiles * k_total * kTileOut), T(0));
+  int64_t k_off = 0;
+  for (const TermPtrs<T>& t : terms) {
+    const int64_t k_t = t.n_in * t.s.kernel_h * t.s.kernel_w;
+    for (int64_t o = 0; o < n_out; ++o)
+      for (int64_t k = 0; k < k_t; ++k)
+        wp[((o / kTileOut) * k_total + k_off + k) * kTileOut + o % kTileOut] = t.w[o * k_t + k];
+    k_off += k_t;
+  }
+  return wp;
+}
+
+// acc (kTileOut, ld), ld a multiple of kTilePixels: on entry the starting values, on exit
+// acc[o, q] + sum over k in order of wt[k, o] * col[k, q]; wt (k_total, kTileOut). Register tiles
+// of kTileOut x kTilePixels, one multiply and one add per term.
+template <class T>
+[[gnu::always_inline]] inline void tile_product_body(const T* wt, const T* col, int64_t ld,
+                                                     int64_t k_total, T* acc) {
+  constexpr int PT = kTilePixels<T>, OT = kTileOut;
+  for (int64_t q0 = 0; q0 < ld; q0 += PT) {
+    T a[OT][PT];
+    for (int ot = 0; ot < OT; ++ot)
+      for (int pt = 0; pt < PT; ++pt) a[ot][pt] = acc[ot * ld + q0 + pt];
+    const T* c = col + q0;
+    for (int64_t k = 0; k < k_total; ++k, c += ld) {
+      const T* wk = wt + k * OT;
+      for (int ot = 0; ot < OT; ++ot)
+        for (int pt = 0; pt < PT; ++pt) a[ot][pt] += wk[ot] * c[pt];
+    }
+    for (int ot = 0; ot < OT; ++ot)
+      for (int pt = 0; pt < PT; ++pt) acc[ot * ld + q0 + pt] = a[ot][pt];
+  }
+}
+
+// Compiled twice on x86-64 (AVX2 and baseline SSE2, chosen once at load time). AVX2 without FMA
+// rounds exactly as SSE2 (a multiply and an add, each rounded), so results do not depend on the
+// machine's vector width either.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NAQS_CONV2D_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NAQS_CONV2D_CLONES
+#endif
+NAQS_CONV2D_CLONES void tile_product(const float* wt, const float* col, int64_t ld,
+                                     int64_t k_total, float* acc) {
+  tile_product_body(wt, col, ld, k_total, acc);
+}
+NAQS_CONV2D_CLONES void tile_product(const double* wt, const double* col, int64_t ld,
+                                     int64_t k_total, double* acc) {
+  tile_product_body(wt, col, ld, k_total, acc);
+}
+
+template <class T, Unary Act, bool Fused>
+void forward_gemm_cpu(const std::vector<TermPtrs<T>>& terms, const T* bias,
+                      const detail::Conv2dDims& d, PixelRange px, const ForwardOut<T>& fo) {
+  constexpr int PT = kTilePixels<T>, OT = kTileOut;
+  int64_t k_total = 0;
+  for (const TermPtrs<T>& t : terms) k_total += t.n_in * t.s.kernel_h * t.s.kernel_w;
+  const int64_t n_pix = px.hi - px.lo;
+  if (d.batch * d.n_out * n_pix == 0) return;
+  const std::vector<T> wp = pack_weights(terms, d.n_out, k_total);
+  std::vector<std::vector<int64_t>> sources;
+  int64_t pad_max = 0;
+  for (const TermPtrs<T>& t : terms) {
+    sources.push_back(tap_sources(t.s, d, px));
+    const Padding p = padding_of(t.s, d);
+    pad_max = std::max(pad_max, p.rows * p.cols);
+  }
+  const int64_t n_tiles = (d.n_out + OT - 1) / OT;
+  // Samples per chunk: the column matrix near 128 KiB (at least one sample).
+  const int64_t per_sample =
+      std::max<int64_t>(1, k_total * n_pix * static_cast<int64_t>(sizeof(T)));
+  const int64_t n_b_max = std::clamp<int64_t>((int64_t{128} << 10) / per_sample, 1, d.batch);
+  const int64_t n_chunks = (d.batch + n_b_max - 1) / n_b_max;
+  const int64_t ld_max = (n_b_max * n_pix + PT - 1) / PT * PT;
+  const int slots =
+      d.batch * d.n_out * n_pix * k_total >= kMinParallelMacs ? parallel_slots() : 1;
+  struct Scratch {  // one per thread, allocated (uninitialised) on its first chunk
+    std::unique_ptr<T[]> col, acc, pad;
+    std::unique_ptr<int64_t[]> off;
+  };
+  std::vector<Scratch> scratch(static_cast<std::size_t>(slots));
+  parallel_chunks(n_chunks, slots, [&](int64_t chunk, int slot) {
+    Scratch& sc = scratch[static_cast<std::size_t>(slot)];
+    if (!sc.col) {
+      sc.col.reset(new T[k_total * ld_max]);
+      sc.acc.reset(new T[OT * ld_max]);
+      sc.off.reset(new int64_t[ld_max]);
+      sc.pad.reset(new T[pad_max]);
+    }
+    const int64_t b0 = chunk * n_b_max, n_b = std::min(n_b_max, d.batch - b0);
+    const int64_t n_cols = n_b * n_pix, ld = (n_cols + PT - 1) / PT * PT;
+    T* col = sc.col.get();
+    int64_t k_off = 0;
+    for (std::size_t ti = 0; ti < terms.size(); ++ti) {
+      const TermPtrs<T>& t = terms[ti];
+      im2col_term(t, sources[ti].data(), d, px, b0, n_b, k_off, ld, col, sc.pad.get());
+      k_off += t.n_in * t.s.kernel_h * t.s.kernel_w;
+    }
+    for (int64_t k = 0; k < k_total; ++k) std::fill(col + k * ld + n_cols, col + (k + 1) * ld, T(0));
+    // offset of column q's element in y / pre / out (channel 0); -1: padding
+    for (int64_t jb = 0; jb < n_b; ++jb)
+      for (int64_t q = 0; q < n_pix; ++q)
+        sc.off[jb * n_pix + q] = (b0 + jb) * fo.stride_b + px.lo - fo.pix_base + q;
+    std::fill(sc.off.get() + n_cols, sc.off.get() + ld, int64_t{-1});
+    for (int64_t tile = 0; tile < n_tiles; ++tile) {
+      const int64_t o0 = tile * OT;
+      for (int ot = 0; ot < OT; ++ot) {  // starting values: (y or 0) + bias
+        const int64_t o = o0 + ot;
+        T* acc = sc.acc.get() + ot * ld;
+        const T b = bias && o < d.n_out ? bias[o] : T(0);
+        std::fill(acc, acc + ld, T(0) + b);
+        if (!Fused && fo.accumulate && o < d.n_out) {
+          const T* y_o = fo.y + o * fo.stride_o;
+          for (int64_t q = 0; q < n_cols; ++q) acc[q] = y_o[sc.off[q]] + b;
+        }
+      }
+      tile_product(wp.data() + tile * k_total * OT, col, ld, k_total, sc.acc.get());
+      for (int ot = 0; ot < OT && o0 + ot < d.n_out; ++ot) {
+        const T* acc = sc.acc.get() + ot * ld;
+        const int64_t o_off = (o0 + ot) * fo.stride_o;
+        for (int64_t q = 0; q < n_cols; ++q) {
+          const int64_t e = sc.off[q] + o_off;
+          if constexpr (Fused) {
+            if (fo.pre) fo.pre[e] = acc[q];
+            T v = unary_value<Act>(acc[q]);
+            if (fo.residual) v += fo.residual[e];
+            fo.out[e] = v;
+          } else {
+            fo.y[e] = acc[q];
+          }
+        }
       }
     }
-  }
+  });
 }
 
-// Output channel o of pixel pix = r*W + c in [pix_lo, pix_hi) of sample b, at
-// out[(pix - pix_lo) + o * out_stride], (+)= bias + conv. acc has Cout elements.
+// Raw pointers of one term (the sizes were checked by the caller).
 template <class T>
-void forward_pixels(const T* px, const T* wt, const T* pb, const Conv2dSpec& s,
-                    const detail::Conv2dDims& d, int64_t b, int64_t pix_lo, int64_t pix_hi,
-                    T* out, int64_t out_stride, bool accumulate, std::vector<T>& acc) {
-  const int64_t hw = d.height * d.width;
-  for (int64_t pix = pix_lo; pix < pix_hi; ++pix) {
-    T* dst = out + (pix - pix_lo);
-    for (int64_t o = 0; o < d.n_out; ++o)
-      acc[o] = (accumulate ? dst[o * out_stride] : T(0)) + (pb ? pb[o] : T(0));
-    pixel_all_outputs(px + b * d.n_in * hw, wt, s, d, pix / d.width, pix % d.width, acc.data());
-    for (int64_t o = 0; o < d.n_out; ++o) dst[o * out_stride] = acc[o];
-  }
+TermPtrs<T> term_ptrs(const Tensor& x, const Tensor& w, const Conv2dSpec& s) {
+  return {x.data<T>(), w.data<T>(), s, w.size(1)};
 }
 
-// Output rows [row_begin, row_end) of y.
+// Pixels px of y (B,Cout,H,W), or (single_pixel) pixel px.lo into y (B,Cout).
 template <class T>
 void forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
-                 const detail::Conv2dDims& d, int64_t row_begin, int64_t row_end, Tensor& y,
+                 const detail::Conv2dDims& d, PixelRange px, bool single_pixel, Tensor& y,
                  bool accumulate) {
-  const T* px = x.data<T>();
-  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, d.n_in * s.kernel_h * s.kernel_w);
-  const T* pb = bias.defined() ? bias.data<T>() : nullptr;
-  T* py = y.data<T>();
-  const int64_t hw = d.height * d.width;
-  const int64_t n_rows = row_end - row_begin;
-#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out * n_rows * d.width))
-  {
-    std::vector<T> acc(static_cast<std::size_t>(d.n_out));
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t b = 0; b < d.batch; ++b)
-      for (int64_t r = row_begin; r < row_end; ++r)
-        forward_pixels(px, wt.data(), pb, s, d, b, r * d.width, (r + 1) * d.width,
-                       py + b * d.n_out * hw + r * d.width, hw, accumulate, acc);
+  ForwardOut<T> fo;
+  fo.y = y.data<T>();
+  fo.accumulate = accumulate;
+  if (single_pixel) {
+    fo.stride_b = d.n_out;
+    fo.stride_o = 1;
+    fo.pix_base = px.lo;
+  } else {
+    fo.stride_b = d.n_out * d.height * d.width;
+    fo.stride_o = d.height * d.width;
   }
-}
-
-template <class T>
-void forward_at_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
-                    const detail::Conv2dDims& d, int64_t r, int64_t c, Tensor& y_rc,
-                    bool accumulate) {
-  const T* px = x.data<T>();
-  const std::vector<T> wt = transposed(w.data<T>(), d.n_out, d.n_in * s.kernel_h * s.kernel_w);
-  const T* pb = bias.defined() ? bias.data<T>() : nullptr;
-  T* py = y_rc.data<T>();
-  const int64_t pix = r * d.width + c;
-#pragma omp parallel if (worth_threads(d, s, d.batch * d.n_out))
-  {
-    std::vector<T> acc(static_cast<std::size_t>(d.n_out));
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < d.batch; ++b)
-      forward_pixels(px, wt.data(), pb, s, d, b, pix, pix + 1, py + b * d.n_out, 1, accumulate,
-                     acc);
-  }
+  forward_gemm_cpu<T, Unary::relu, false>({term_ptrs<T>(x, w, s)},
+                                           bias.defined() ? bias.data<T>() : nullptr, d, px, fo);
 }
 
 // Gather form of the adjoint, as the CUDA kernel: dx[b,ci,p,q] (+)= sum over (o,i,j) of
@@ -279,7 +480,8 @@ void forward_any(const char* op, const Tensor& x, const Tensor& w, const Tensor&
              row_begin, ",", row_end, ") outside the ", d.height, " rows of x ", x.str());
   if (y.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
-      forward_cpu<decltype(tag)>(x, w, bias, s, d, row_begin, row_end, y, accumulate);
+      forward_cpu<decltype(tag)>(x, w, bias, s, d, {row_begin * d.width, row_end * d.width},
+                                 false, y, accumulate);
     });
   } else {
     NAQS_CUDA_BRANCH(op, detail::conv2d_forward_cuda(x, w, bias, s, d, row_begin, row_end, y,
@@ -314,12 +516,68 @@ void conv2d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias,
              ") outside the ", d.height, "x", d.width, " lattice of x ", x.str());
   if (y_rc.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
-      forward_at_cpu<decltype(tag)>(x, w, bias, s, d, r, c, y_rc, accumulate);
+      const int64_t pix = r * d.width + c;
+      forward_cpu<decltype(tag)>(x, w, bias, s, d, {pix, pix + 1}, true, y_rc, accumulate);
     });
   } else {
     NAQS_CUDA_BRANCH(op, detail::conv2d_forward_at_cuda(x, w, bias, s, d, r, c, y_rc,
                                                         accumulate));
   }
+}
+
+void conv2d_forward_act(std::initializer_list<Conv2dTerm> terms, const Tensor& bias, Unary act,
+                        Tensor& pre, Tensor& out, const Tensor& residual) {
+  const char* op = "conv2d_forward_act";
+  NAQS_CHECK(terms.size() >= 1, op, ": needs at least one term");
+  const Conv2dTerm& first = *terms.begin();
+  const detail::Conv2dDims d0 = dims_of(op, first.x, "x", true, first.w, first.spec);
+  for (const Conv2dTerm& t : terms) {
+    const detail::Conv2dDims d = dims_of(op, t.x, "x", true, t.w, t.spec);
+    check_same_device(op, {&first.x, &t.x, &t.w});
+    check_same_dtype(op, {&first.x, &t.x, &t.w});
+    if (d.batch != d0.batch || d.n_out != d0.n_out || d.height != d0.height ||
+        d.width != d0.width)
+      throw Error(cat(op, ": term x ", t.x.str(), ", w ", t.w.str(), " does not match x ",
+                      first.x.str(), ", w ", first.w.str()));
+  }
+  check_bias(op, bias, first.w);
+  const Shape shape{d0.batch, d0.n_out, d0.height, d0.width};
+  check_defined(op, out, "out");
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&out, "out"},
+                                {&pre, "pre"}, {&residual, "residual"}}) {
+    if (!t->defined()) continue;
+    check_same_device(op, {&first.x, t});
+    check_same_dtype(op, {&first.x, t});
+    check_shape(op, *t, shape, name);
+  }
+  NAQS_CHECK(!pre.defined() || out.raw_data() != pre.raw_data() || out.numel() == 0, op,
+             ": out must not alias pre");
+  if (!out.device().is_cpu()) {  // the separate ops' kernels
+    Tensor& y = pre.defined() ? pre : out;
+    bool accumulate = false;
+    for (const Conv2dTerm& t : terms) {
+      conv2d_forward(t.x, t.w, accumulate ? Tensor() : bias, t.spec, y, accumulate);
+      accumulate = true;
+    }
+    unary(act, y, out);
+    if (residual.defined()) binary(Binary::add, out, residual, out);
+    return;
+  }
+  dispatch_float(out.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<TermPtrs<T>> ptrs;
+    for (const Conv2dTerm& t : terms) ptrs.push_back(term_ptrs<T>(t.x, t.w, t.spec));
+    ForwardOut<T> fo;
+    fo.pre = pre.defined() ? pre.data<T>() : nullptr;
+    fo.out = out.data<T>();
+    fo.residual = residual.defined() ? residual.data<T>() : nullptr;
+    fo.stride_b = d0.n_out * d0.height * d0.width;
+    fo.stride_o = d0.height * d0.width;
+    with_unary(act, [&](auto ft) {
+      forward_gemm_cpu<T, decltype(ft)::value, true>(
+          ptrs, bias.defined() ? bias.data<T>() : nullptr, d0, {0, d0.height * d0.width}, fo);
+    });
+  });
 }
 
 void conv2d_backward_input(const Tensor& dy, const Tensor& w, const Conv2dSpec& s, Tensor& dx,

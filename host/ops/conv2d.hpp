@@ -62,8 +62,10 @@
 // f32 and f64. Every size may be 0 except the kernel (>= 1).
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 
 #include "host/core/tensor.hpp"
+#include "host/ops/elementwise.hpp"
 
 namespace naqs::ops {
 
@@ -90,6 +92,25 @@ Conv2dSpec conv2d_pointwise_spec(int down = 0, int right = 0);
 // a horizontal layer can be summed in place: pass an undefined bias to one of them).
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
                     Tensor& y, bool accumulate = false);
+
+// One input of conv2d_forward_act: x (B,Cin_t,H,W) convolved with w (Cout,Cin_t,kh,kw) over the
+// window spec.
+struct Conv2dTerm {
+  const Tensor& x;
+  const Tensor& w;
+  Conv2dSpec spec;
+};
+
+// A layer fused: pre = bias + sum over the terms of conv2d(x_t, w_t) (the horizontal stream's
+// conv_h(H) + conv_v2h(V) is two terms), out = act(pre) (+ residual). Every term has the same
+// B, H, W and Cout; pre, out, residual are (B,Cout,H,W); bias (Cout) or undefined; pre may be
+// undefined (only out is written); out must not alias pre. CPU: one pass, the terms' im2col
+// stacked into one product; bit for bit what conv2d_forward (first term, with the bias) plus
+// conv2d_forward(accumulate) per further term, unary and binary add compute (up to the sign of
+// a zero sum). CUDA: exactly those ops' kernels. Tests: tests/unit/test_conv2d.cpp (against the
+// separate ops, 1 and 2 threads), tests/gpu/test_parity_conv2d.cpp.
+void conv2d_forward_act(std::initializer_list<Conv2dTerm> terms, const Tensor& bias, Unary act,
+                        Tensor& pre, Tensor& out, const Tensor& residual = Tensor());
 
 // Only output rows [row_begin, row_end) of y (B,Cout,H,W); the other rows are not touched.
 // For the cached sampler's vertical stack, whose row r is final once row r of the input is.
