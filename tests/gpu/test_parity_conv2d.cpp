@@ -1,6 +1,6 @@
 // CUDA vs CPU parity of the shifted-window 2-D convolution (host/ops/conv2d.hpp,
 // cuda/ops_conv2d.cu): forward (+accumulate), forward_rows and forward_at (+accumulate, both
-// bit-identical to the GPU forward), backward input (+accumulate), backward weight
+// bit-identical to the GPU forward), the fused forward_act, backward input (+accumulate), backward weight
 // (+accumulate), per-sample weight gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5,
 // 7x11, B = 1 and 17), every window kind; every output is written into a Guarded buffer whose
 // guard region must stay intact.
@@ -142,6 +142,48 @@ TEST(Conv2dParity, ForwardAndForwardAt) {
             });
           }
         }
+      }
+    }
+  }
+}
+
+// The fused forward (two terms, as the horizontal stream) on the GPU against the CPU's, with and
+// without pre and residual; n = the two terms' taps, and act / residual add two more roundings.
+TEST(Conv2dParity, ForwardAct) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Device gpu = Device::cuda();
+  const Conv2dSpec sh = conv2d_horizontal_spec(3, false), sv = conv2d_vertical_spec(3, true);
+  for (DType dt : {DType::f32, DType::f64}) {
+    uint64_t seed = 500;
+    for (const Sizes& z : kSizes) {
+      SCOPED_TRACE(label(dt, z, sv));
+      const Shape shape{z.batch, z.n_out, z.height, z.width};
+      const Tensor h = random_tensor({z.batch, z.n_in, z.height, z.width}, dt, ++seed);
+      const Tensor v = random_tensor({z.batch, z.n_in, z.height, z.width}, dt, ++seed);
+      const Tensor wh = random_tensor({z.n_out, z.n_in, sh.kernel_h, sh.kernel_w}, dt, ++seed);
+      const Tensor wv = random_tensor({z.n_out, z.n_in, sv.kernel_h, sv.kernel_w}, dt, ++seed);
+      const Tensor bias = random_tensor({z.n_out}, dt, ++seed);
+      const Tensor residual = random_tensor(shape, dt, ++seed);
+      const Tensor hg = h.to(gpu), vg = v.to(gpu), whg = wh.to(gpu), wvg = wv.to(gpu);
+      const Tensor bg = bias.to(gpu), rg = residual.to(gpu);
+      const int64_t n = z.n_in * (sh.kernel_h * sh.kernel_w + sv.kernel_h * sv.kernel_w);
+      const double tol = sequential_tol(dt, n + 2);
+      for (Unary act : {Unary::relu, Unary::selu}) {
+        Tensor pre = Tensor::empty(shape, dt), out = Tensor::empty(shape, dt);
+        conv2d_forward_act({{h, wh, sh}, {v, wv, sv}}, bias, act, pre, out, residual);
+        Guarded pre_g(shape, dt, gpu), out_g(shape, dt, gpu);
+        conv2d_forward_act({{hg, whg, sh}, {vg, wvg, sv}}, bg, act, pre_g.out, out_g.out, rg);
+        EXPECT_TRUE(all_close(pre_g.out, pre, tol, 0)) << unary_name(act);
+        EXPECT_TRUE(all_close(out_g.out, out, 2 * tol, 0)) << unary_name(act);
+        EXPECT_TRUE(pre_g.guards_intact());
+        EXPECT_TRUE(out_g.guards_intact());
+        Tensor no_pre;
+        Guarded only_g(shape, dt, gpu);
+        conv2d_forward_act({{hg, whg, sh}, {vg, wvg, sv}}, bg, act, no_pre, only_g.out);
+        Tensor out_only = Tensor::empty(shape, dt);
+        conv2d_forward_act({{h, wh, sh}, {v, wv, sv}}, bias, act, no_pre, out_only);
+        EXPECT_TRUE(all_close(only_g.out, out_only, 2 * tol, 0)) << unary_name(act);
+        EXPECT_TRUE(only_g.guards_intact());
       }
     }
   }

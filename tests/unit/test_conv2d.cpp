@@ -1,7 +1,8 @@
 // Shifted-window 2-D convolution (host/ops/conv2d.hpp), CPU reference: hand-computed cases,
 // float64 central differences of both backwards, per-sample gradients, forward_at vs forward,
-// and causality / no blind spot of a 3-layer two-stream network built from the op.
+// the fused conv2d_forward_act against the separate ops (any thread count), and causality / no blind spot of a 3-layer two-stream network built from the op.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -298,11 +299,12 @@ TEST(Conv2d, ForwardRowsEqualsForwardRows) {
   EXPECT_THROW(conv2d_forward_rows(x, w, Tensor(), Conv2dSpec{}, -1, 1, y), Error);
 }
 
-// Sizes above the threading threshold (~1e5 multiply-adds), against the definition written
-// out as plain loops, and both backwards through the adjoint identities of a linear map:
-// <dy, conv(x,w)> = <dx, x> = <dw, w>. Tolerance 1e-12 relative: f64 sums of ~1e3 terms.
+// Sizes above the threading threshold (kMinParallelMacs = 2^22 multiply-adds: 6.6e6 here),
+// against the definition written out as plain loops, and both backwards through the adjoint
+// identities of a linear map: <dy, conv(x,w)> = <dx, x> = <dw, w>. Tolerance 1e-12 relative:
+// f64 sums of ~1e3 terms.
 TEST(Conv2d, ThreadedSizesMatchDefinition) {
-  const int64_t batch = 8, n_in = 16, n_out = 12, height = 10, width = 9;
+  const int64_t batch = 64, n_in = 16, n_out = 12, height = 10, width = 9;
   const Conv2dSpec s = conv2d_vertical_spec(3, true);
   const Tensor x = random_tensor({batch, n_in, height, width}, DType::f64, 21);
   const Tensor w = random_tensor({n_out, n_in, s.kernel_h, s.kernel_w}, DType::f64, 22);
@@ -339,6 +341,66 @@ TEST(Conv2d, ThreadedSizesMatchDefinition) {
   double f_per = 0;
   for (int64_t b = 0; b < batch; ++b) f_per += dot(per.select(b), w.reshape({w.numel()}));
   EXPECT_NEAR(f_per, f, 1e-12 * std::abs(f) + 1e-12);
+}
+
+// conv2d_forward_act equals conv2d_forward (first term, with the bias) + conv2d_forward
+// (accumulate) + unary + binary add bit for bit (tolerance 0: the same operations in the same
+// order), with one term and with the horizontal stream's two terms, with and without pre and
+// residual, for 1 and 2 threads, at a size that runs its chunks on two threads (8.4e6
+// multiply-adds; with two terms in f32, 16 chunks of 4 samples).
+TEST(Conv2d, ForwardActMatchesSeparateOpsForAnyThreadCount) {
+  const int saved_threads = omp_get_max_threads();
+  const int64_t batch = 64, n_in = 16, n_out = 16, height = 8, width = 8;
+  const Shape shape{batch, n_out, height, width};
+  const Conv2dSpec sh = conv2d_horizontal_spec(3, false), sv = conv2d_vertical_spec(3, true);
+  for (DType dt : {DType::f32, DType::f64})
+    for (Unary act : {Unary::relu, Unary::selu})
+      for (bool two_terms : {false, true}) {
+        const Tensor h = random_tensor({batch, n_in, height, width}, dt, 80);
+        const Tensor v = random_tensor({batch, n_in, height, width}, dt, 81);
+        const Tensor wh = random_tensor({n_out, n_in, sh.kernel_h, sh.kernel_w}, dt, 82);
+        const Tensor wv = random_tensor({n_out, n_in, sv.kernel_h, sv.kernel_w}, dt, 83);
+        const Tensor bias = random_tensor({n_out}, dt, 84);
+        const Tensor residual = random_tensor(shape, dt, 85);
+        Tensor pre_ref = Tensor::empty(shape, dt), act_ref = Tensor::empty(shape, dt);
+        Tensor out_ref = Tensor::empty(shape, dt);
+        conv2d_forward(h, wh, bias, sh, pre_ref);
+        if (two_terms) conv2d_forward(v, wv, Tensor(), sv, pre_ref, /*accumulate=*/true);
+        unary(act, pre_ref, act_ref);
+        binary(Binary::add, act_ref, residual, out_ref);
+        for (int threads : {1, 2}) {
+          omp_set_num_threads(threads);
+          SCOPED_TRACE(cat(dtype_name(dt), " ", unary_name(act), " terms ", two_terms ? 2 : 1,
+                           " threads ", threads));
+          Tensor pre = Tensor::empty(shape, dt), out = Tensor::empty(shape, dt);
+          Tensor no_pre, out_only = Tensor::empty(shape, dt);
+          if (two_terms) {
+            conv2d_forward_act({{h, wh, sh}, {v, wv, sv}}, bias, act, pre, out, residual);
+            conv2d_forward_act({{h, wh, sh}, {v, wv, sv}}, bias, act, no_pre, out_only);
+          } else {
+            conv2d_forward_act({{h, wh, sh}}, bias, act, pre, out, residual);
+            conv2d_forward_act({{h, wh, sh}}, bias, act, no_pre, out_only);
+          }
+          EXPECT_TRUE(all_close(pre, pre_ref, 0, 0));
+          EXPECT_TRUE(all_close(out, out_ref, 0, 0));
+          EXPECT_TRUE(all_close(out_only, act_ref, 0, 0));
+          Tensor y = Tensor::empty(shape, dt);
+          conv2d_forward(h, wh, bias, sh, y);
+          if (two_terms) conv2d_forward(v, wv, Tensor(), sv, y, /*accumulate=*/true);
+          EXPECT_TRUE(all_close(y, pre_ref, 0, 0));
+        }
+      }
+  omp_set_num_threads(saved_threads);
+  const Tensor x = Tensor::zeros({2, 3, 4, 5}, DType::f32);
+  const Tensor w = Tensor::zeros({4, 3, 2, 3}, DType::f32), w_other = Tensor::zeros({5, 3, 2, 3}, DType::f32);
+  Tensor same = Tensor::zeros({2, 4, 4, 5}, DType::f32), other = same.clone();
+  const Conv2dSpec s = conv2d_vertical_spec(3);
+  EXPECT_THROW(conv2d_forward_act({{x, w, s}}, Tensor(), Unary::relu, same, same), Error);
+  EXPECT_THROW(conv2d_forward_act({}, Tensor(), Unary::relu, same, other), Error);
+  EXPECT_THROW(conv2d_forward_act({{x, w, s}, {x, w_other, s}}, Tensor(), Unary::relu, same, other),
+               Error);
+  Tensor wrong = Tensor::zeros({2, 4, 4, 4}, DType::f32);
+  EXPECT_THROW(conv2d_forward_act({{x, w, s}}, Tensor(), Unary::relu, same, wrong), Error);
 }
 
 TEST(Conv2d, ShapeAndArgumentErrors) {
