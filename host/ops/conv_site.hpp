@@ -20,9 +20,11 @@
 //   and adding the residual, per chunk of at most 128 batch rows; chunks go to OpenMP threads
 //   from 2^20 multiply-adds (OpenBLAS single-threaded inside).
 //   The chunks depend on the sizes only, so the result is bitwise the same for any thread count
-//   (tested). Measured at B = 256, Cin = Cout = 16, 3 taps (30 GFLOP/s, ~13 us): one GEMM per
-//   tap and gather-into-(B, taps*Cin)-then-one-GEMM run at the same speed; plain loops compiled
-//   for AVX2 + FMA run at 5-9 GFLOP/s, for baseline x86-64 at 1.
+//   (tested). Measured at B = 256, Cin = Cout = 16, 3 taps (30-44 GFLOP/s, 9-13 us): one GEMM
+//   per tap and gather-into-(B, taps*Cin)-then-one-GEMM run at the same speed; plain loops run
+//   at 1 (baseline x86-64) to 9 (AVX2 + FMA) GFLOP/s; a register-tiled loop adding the taps in
+//   conv2d_forward's fixed order (which would make the 2D cached logits bit-identical to the
+//   full forward's) at 0.6-0.8x the GEMMs' speed, and 0.3x for the 2-channel heads.
 // CUDA twin (cuda/ops_conv.cu): one thread per (b,o), bias first, then the taps in (c, k) order
 //   (channel outer); the taps travel by value, at most kMaxSiteTaps (an Error beyond that).
 // The activation formulas are ops::unary_value (host/ops/elementwise_math.hpp) on both sides.
