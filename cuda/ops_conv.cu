@@ -67,8 +67,7 @@ void fill_normal_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
-// y[b,o,t] for output position t (the one formula of forward and forward_at); bias first, then
-// taps in (c, k) order as the CPU reference.
+// y[b,o,t] for output position t; bias first, then taps in (c, k) order as the CPU reference.
 template <class T>
 __device__ T conv1d_output(const T* x, const T* w, const T* bias, const Conv1dDims& d, int64_t b,
                            int64_t o, int64_t t) {
@@ -94,13 +93,6 @@ __global__ void conv1d_forward_kernel(const T* x, const T* w, const T* bias, T* 
     const int64_t b = i / (d.length * d.c_out);
     y[i] = conv1d_output(x, w, bias, d, b, o, t);
   }
-}
-
-template <class T>
-__global__ void conv1d_forward_at_kernel(const T* x, const T* w, const T* bias, T* y_t,
-                                         Conv1dDims d, int64_t t) {
-  const int64_t n = d.n_batch * d.c_out;
-  NAQS_GRID_STRIDE(i, n) { y_t[i] = conv1d_output(x, w, bias, d, i / d.c_out, i % d.c_out, t); }
 }
 
 // dx[b,c,p] (+)= sum_{o,k} w[o,c,k] dy[b,o,p + back(k)] over p + back(k) < L.
@@ -189,19 +181,6 @@ void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y
     conv1d_forward_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
         static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
         static_cast<T*>(y), d);
-    NAQS_CUDA_CHECK_LAUNCH();
-  });
-}
-
-void conv1d_forward_at_cuda(const void* x, const void* w, const void* bias, void* y_t,
-                            DType dtype, const Conv1dDims& d, int64_t t) {
-  const int64_t n = d.n_batch * d.c_out;
-  if (n == 0) return;
-  dispatch_float(dtype, "conv1d_forward_at", [&](auto tag) {
-    using T = decltype(tag);
-    conv1d_forward_at_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
-        static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
-        static_cast<T*>(y_t), d, t);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

@@ -1,7 +1,6 @@
 // CUDA twin of the shifted-window 2-D convolution (host/ops/conv2d.hpp; CPU reference in
 // host/ops/conv2d.cpp; parity: tests/gpu/test_parity_conv2d.cpp).
-//   forward (all rows or a row range) / forward_at: one thread per output element, through
-//     conv2d_pixel(), so all three agree bit for bit on the GPU.
+//   forward: one thread per output element, through conv2d_pixel().
 //   backward_input: one thread per dx element, gathering over (o, i, j).
 //   backward_weight (summed or per sample): one warp per dw element, reducing over the batch
 //     (or one sample) and the pixels with shuffles. No atomics: results are deterministic.
@@ -15,8 +14,7 @@ namespace {
 constexpr int kBlock = 256;
 constexpr int kWarp = 32;
 
-// One output element, shared by both forward kernels (so forward_at == forward bit for bit;
-// the CPU adds the same terms in the same order): acc + sum over in-range taps, in (ci,i,j)
+// One output element (the CPU adds the same terms in the same order): acc + sum over in-range taps, in (ci,i,j)
 // order, of w[o,ci,i,j] * x[b,ci,r+oh+i,c+ow+j]. xb points at x[b,0,0,0], wo at w[o,0,0,0].
 template <class T>
 __device__ __forceinline__ T conv2d_pixel(const T* xb, const T* wo, const Conv2dDims& d,
@@ -41,38 +39,19 @@ __device__ __forceinline__ T conv2d_pixel(const T* xb, const T* wo, const Conv2d
 template <class T>
 __global__ void forward_kernel(const T* __restrict__ x, const T* __restrict__ w,
                                const T* __restrict__ bias, T* __restrict__ y, Conv2dDims d,
-                               Conv2dSpec s, int64_t row_begin, int64_t row_end,
-                               bool accumulate) {
+                               Conv2dSpec s, bool accumulate) {
   const int64_t hw = d.height * d.width;
-  const int64_t n_pix = (row_end - row_begin) * d.width;  // pixels per (b, o) plane
-  const int64_t n = d.batch * d.n_out * n_pix;
+  const int64_t n = d.batch * d.n_out * hw;
   const int64_t n_taps = d.n_in * s.kernel_h * s.kernel_w;
   for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < n;
        idx += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t pix = row_begin * d.width + idx % n_pix;
-    const int64_t o = (idx / n_pix) % d.n_out;
-    const int64_t b = idx / (n_pix * d.n_out);
+    const int64_t pix = idx % hw;
+    const int64_t o = (idx / hw) % d.n_out;
+    const int64_t b = idx / (hw * d.n_out);
     T& out = y[(b * d.n_out + o) * hw + pix];
     const T acc = (accumulate ? out : T(0)) + (bias ? bias[o] : T(0));
     out = conv2d_pixel<T>(x + b * d.n_in * hw, w + o * n_taps, d, s, pix / d.width,
                           pix % d.width, acc);
-  }
-}
-
-template <class T>
-__global__ void forward_at_kernel(const T* __restrict__ x, const T* __restrict__ w,
-                                  const T* __restrict__ bias, T* __restrict__ y_rc,
-                                  Conv2dDims d, Conv2dSpec s, int64_t r, int64_t c,
-                                  bool accumulate) {
-  const int64_t hw = d.height * d.width;
-  const int64_t n = d.batch * d.n_out;
-  const int64_t n_taps = d.n_in * s.kernel_h * s.kernel_w;
-  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < n;
-       idx += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t o = idx % d.n_out;
-    const int64_t b = idx / d.n_out;
-    const T acc = (accumulate ? y_rc[idx] : T(0)) + (bias ? bias[o] : T(0));
-    y_rc[idx] = conv2d_pixel<T>(x + b * d.n_in * hw, w + o * n_taps, d, s, r, c, acc);
   }
 }
 
@@ -151,30 +130,14 @@ const T* bias_ptr(const Tensor& bias) {
 }  // namespace
 
 void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
-                         const Conv2dSpec& s, const Conv2dDims& d, int64_t row_begin,
-                         int64_t row_end, Tensor& y, bool accumulate) {
-  const int64_t n = d.batch * d.n_out * (row_end - row_begin) * d.width;
+                         const Conv2dSpec& s, const Conv2dDims& d, Tensor& y, bool accumulate) {
+  const int64_t n = d.batch * d.n_out * d.height * d.width;
   if (n == 0) return;
   cuda_rt::set_device(y.device().index);
   dispatch_float(y.dtype(), "conv2d_forward_cuda", [&](auto tag) {
     using T = decltype(tag);
     forward_kernel<T><<<cuda_rt::grid_for(n, kBlock), kBlock>>>(
-        x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d, s, row_begin, row_end,
-        accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
-  });
-}
-
-void conv2d_forward_at_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
-                            const Conv2dSpec& s, const Conv2dDims& d, int64_t r, int64_t c,
-                            Tensor& y_rc, bool accumulate) {
-  const int64_t n = y_rc.numel();
-  if (n == 0) return;
-  cuda_rt::set_device(y_rc.device().index);
-  dispatch_float(y_rc.dtype(), "conv2d_forward_at_cuda", [&](auto tag) {
-    using T = decltype(tag);
-    forward_at_kernel<T><<<cuda_rt::grid_for(n, kBlock), kBlock>>>(
-        x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y_rc.data<T>(), d, s, r, c, accumulate);
+        x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d, s, accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

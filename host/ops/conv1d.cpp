@@ -9,6 +9,7 @@
 
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
+#include "host/ops/blas_threads.hpp"
 #include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
@@ -57,24 +58,6 @@ void set_cuda_device([[maybe_unused]] const Tensor& t) {
 
 // Multiply-adds of one call: threads from kMinParallelMacs (host/core/parallel.hpp).
 int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kernel * d.length; }
-
-// OpenBLAS's thread count set to 1 for the lifetime of the guard (restored after): the GEMM path
-// below parallelises over chunks of samples itself and calls OpenBLAS from those threads.
-// Ops run on one host thread at a time, so the global setting is not raced.
-class BlasSingleThreaded {
- public:
-  BlasSingleThreaded() : saved_(openblas_get_num_threads()) {
-    if (saved_ > 1) openblas_set_num_threads(1);
-  }
-  ~BlasSingleThreaded() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
-  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
-
- private:
-  int saved_;
-};
 
 // ---- CPU fast path: im2col + one single-threaded cblas GEMM per chunk of samples ------------
 // For a chunk of n_b samples starting at b0, the column matrix col is (Cin*K, n_b*L):
@@ -260,40 +243,6 @@ void backward_weight_per_sample_im2col(const T* x, const T* dy, T* dw, const Con
     for (int64_t j = 0; j < c.n_b; ++j)
       gemm_rm(false, true, d.c_out, ck, d.length, T(1), dy + (c.b0 + j) * d.c_out * d.length,
               d.length, c.col + j * d.length, c.n_cols, T(0), dw + (c.b0 + j) * d.c_out * ck, ck);
-  });
-}
-
-// forward_at: G (n_b, Cin*K) gathers the window of position t of each sample (zero where
-// t - back(k) < 0), then y_t (n_b, Cout) = bias + G @ W^T by one GEMM per block of 256 samples;
-// blocks go to parallel_chunks' threads from kMinParallelMacs multiply-adds. (The direct loop it
-// replaced re-read each strided window Cout times and ran at ~0.2 GFLOP/s in the cached
-// sampler.)
-template <class T>
-void forward_at_gemm(const T* x, const T* w, const T* bias, T* y_t, const Conv1dDims& d,
-                     int64_t t) {
-  const int64_t ck = d.c_in * d.kernel, block = 256;
-  const int64_t n_blocks = (d.n_batch + block - 1) / block;
-  const BlasSingleThreaded blas_threads;
-  const int slots =
-      macs(d) / std::max<int64_t>(d.length, 1) >= kMinParallelMacs ? parallel_slots() : 1;
-  std::vector<std::vector<T>> g(static_cast<std::size_t>(slots));
-  parallel_chunks(n_blocks, slots, [&](int64_t i, int slot) {
-    std::vector<T>& my_g = g[static_cast<std::size_t>(slot)];
-    my_g.resize(static_cast<std::size_t>(block * ck));
-    const int64_t b0 = i * block, n_b = std::min(block, d.n_batch - b0);
-    for (int64_t j = 0; j < n_b; ++j)
-      for (int64_t c = 0; c < d.c_in; ++c) {
-        const T* xrow = x + ((b0 + j) * d.c_in + c) * d.length;  // x[b0+j, c, :]
-        T* grow = my_g.data() + j * ck + c * d.kernel;
-        for (int k = 0; k < d.kernel; ++k) {
-          const int64_t p = t - d.back(k);
-          grow[k] = p >= 0 ? xrow[p] : T(0);
-        }
-      }
-    T* y = y_t + b0 * d.c_out;
-    for (int64_t j = 0; j < n_b; ++j)
-      for (int64_t o = 0; o < d.c_out; ++o) y[j * d.c_out + o] = bias ? bias[o] : T(0);
-    gemm_rm(false, true, n_b, d.c_out, ck, T(1), my_g.data(), ck, w, ck, T(1), y, d.c_out);
   });
 }
 
@@ -537,31 +486,6 @@ void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const 
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     backward_weight_per_sample_im2col(x.data<T>(), dy.data<T>(), dw.data<T>(), d);
-  });
-}
-
-void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
-                       int64_t t, Tensor& y_t) {
-  const char* op = "conv1d_forward_at";
-  const Conv1dDims d = conv_dims(op, x, "x", w, "w", s);
-  check_defined(op, y_t, "y_t");
-  check_same_device(op, {&x, &w, &y_t});
-  check_same_dtype(op, {&x, &w, &y_t});
-  check_shape(op, x, {d.n_batch, d.c_in, d.length}, "x");
-  check_shape(op, y_t, {d.n_batch, d.c_out}, "y_t");
-  check_bias(op, bias, x, d);
-  NAQS_CHECK(t >= 0 && t < d.length, op, ": position ", t, " out of range for x ", x.str());
-  if (x.device().is_cuda()) {
-    set_cuda_device(x);
-    NAQS_CUDA_BRANCH(op, detail::conv1d_forward_at_cuda(x.raw_data(), w.raw_data(),
-                                                        bias.defined() ? bias.raw_data() : nullptr,
-                                                        y_t.raw_data(), x.dtype(), d, t));
-    return;
-  }
-  if (y_t.numel() == 0) return;
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    forward_at_gemm(x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y_t.data<T>(), d, t);
   });
 }
 

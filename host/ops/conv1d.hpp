@@ -9,19 +9,17 @@
 //   dw[o,c,k]   (+)= sum_{b,t} dy[b,o,t] * x[b,c,pos(t,k)]          (summed over the batch)
 //   dw[b,o,c,k]  = sum_t dy[b,o,t] * x[b,c,pos(t,k)]                (per sample, for SR/minSR)
 // The bias gradient is bias_backward(dy, axis 1) in host/ops/elementwise.hpp.
-// conv1d_forward_at computes only output position t (the cached autoregressive sampler).
 // f32 and f64; all tensors contiguous, same device and dtype.
 // CPU: im2col + one single-threaded cblas GEMM per chunk of samples (forward, both backward
 // passes, per-sample GEMMs for the per-sample gradient); chunks of ~128 KiB of columns stay in
 // L2 and are spread over threads by parallel_chunks from 2^22 multiply-adds (host/core/
 // parallel.hpp: helper threads join while they run, so shared cores never stall the caller);
 // the sizes alone fix the chunks,
-// so results do not depend on the thread count. conv1d_forward_at gathers the windows of
-// position t into a (B, Cin*K) matrix and multiplies it by W^T (one GEMM per 256 samples). The
+// so results do not depend on the thread count. (The cached sampler computes single positions
+// with ops::conv_site_forward, host/ops/conv_site.hpp, on site-major caches.) The
 // *_direct references are plain loops, OpenMP over batch and channels above 2^22 multiply-adds.
 // bench/bench_conv1d.cpp measures both paths (GEMM is 5-10x the direct loops' rate
 // single-threaded, down to the VMC default width 16, L = 16).
-// Note: forward_at and forward sum in different orders, so they agree to rounding, not bitwise.
 // CUDA twin in cuda/ops_conv.cu (one thread per output element; weight gradient as a block
 // reduction).
 // Tests: tests/unit/test_conv1d.cpp (hand-computed values, causality, float64 central finite
@@ -58,9 +56,6 @@ void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec&
                             bool accumulate = false);  // dw (Cout,Cin,K), summed over batch
 void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
                                        Tensor& dw);    // dw (B,Cout,Cin,K)
-// x (B,Cin,L), y_t (B,Cout) = y[:, :, t], 0 <= t < L.
-void conv1d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv1dSpec& s,
-                       int64_t t, Tensor& y_t);
 
 // Sizes of one call, shared by the CPU and CUDA implementations.
 struct Conv1dDims {
@@ -97,8 +92,6 @@ void conv1d_backward_weight_cuda(const void* x, const void* dy, void* dw, DType 
                                  const Conv1dDims& d, bool accumulate);
 void conv1d_backward_weight_per_sample_cuda(const void* x, const void* dy, void* dw, DType dtype,
                                             const Conv1dDims& d);
-void conv1d_forward_at_cuda(const void* x, const void* w, const void* bias, void* y_t,
-                            DType dtype, const Conv1dDims& d, int64_t t);
 }  // namespace detail
 
 }  // namespace naqs::ops

@@ -337,22 +337,15 @@ TermPtrs<T> term_ptrs(const Tensor& x, const Tensor& w, const Conv2dSpec& s) {
   return {x.data<T>(), w.data<T>(), s, w.size(1)};
 }
 
-// Pixels px of y (B,Cout,H,W), or (single_pixel) pixel px.lo into y (B,Cout).
+// Pixels px of y (B,Cout,H,W).
 template <class T>
 void forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
-                 const detail::Conv2dDims& d, PixelRange px, bool single_pixel, Tensor& y,
-                 bool accumulate) {
+                 const detail::Conv2dDims& d, PixelRange px, Tensor& y, bool accumulate) {
   ForwardOut<T> fo;
   fo.y = y.data<T>();
   fo.accumulate = accumulate;
-  if (single_pixel) {
-    fo.stride_b = d.n_out;
-    fo.stride_o = 1;
-    fo.pix_base = px.lo;
-  } else {
-    fo.stride_b = d.n_out * d.height * d.width;
-    fo.stride_o = d.height * d.width;
-  }
+  fo.stride_b = d.n_out * d.height * d.width;
+  fo.stride_o = d.height * d.width;
   forward_gemm_cpu<T, Unary::relu, false>({term_ptrs<T>(x, w, s)},
                                            bias.defined() ? bias.data<T>() : nullptr, d, px, fo);
 }
@@ -466,62 +459,22 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
 }  // namespace
 
 // ---- dispatch --------------------------------------------------------------------------
-namespace {
-void forward_any(const char* op, const Tensor& x, const Tensor& w, const Tensor& bias,
-                 const Conv2dSpec& s, int64_t row_begin, int64_t row_end, Tensor& y,
-                 bool accumulate) {
+
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
+                    Tensor& y, bool accumulate) {
+  const char* op = "conv2d_forward";
   const detail::Conv2dDims d = dims_of(op, x, "x", true, w, s);
   check_defined(op, y, "y");
   check_same_device(op, {&x, &w, &y});
   check_same_dtype(op, {&x, &w, &y});
   check_bias(op, bias, w);
   check_shape(op, y, {d.batch, d.n_out, d.height, d.width}, "y");
-  NAQS_CHECK(0 <= row_begin && row_begin <= row_end && row_end <= d.height, op, ": rows [",
-             row_begin, ",", row_end, ") outside the ", d.height, " rows of x ", x.str());
   if (y.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
-      forward_cpu<decltype(tag)>(x, w, bias, s, d, {row_begin * d.width, row_end * d.width},
-                                 false, y, accumulate);
+      forward_cpu<decltype(tag)>(x, w, bias, s, d, {0, d.height * d.width}, y, accumulate);
     });
   } else {
-    NAQS_CUDA_BRANCH(op, detail::conv2d_forward_cuda(x, w, bias, s, d, row_begin, row_end, y,
-                                                     accumulate));
-  }
-}
-}  // namespace
-
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
-                    Tensor& y, bool accumulate) {
-  forward_any("conv2d_forward", x, w, bias, s, 0, x.rank() == 4 ? x.size(2) : 0, y,
-              accumulate);
-}
-
-void conv2d_forward_rows(const Tensor& x, const Tensor& w, const Tensor& bias,
-                         const Conv2dSpec& s, int64_t row_begin, int64_t row_end, Tensor& y,
-                         bool accumulate) {
-  forward_any("conv2d_forward_rows", x, w, bias, s, row_begin, row_end, y, accumulate);
-}
-
-void conv2d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias,
-                       const Conv2dSpec& s, int64_t r, int64_t c, Tensor& y_rc,
-                       bool accumulate) {
-  const char* op = "conv2d_forward_at";
-  const detail::Conv2dDims d = dims_of(op, x, "x", true, w, s);
-  check_defined(op, y_rc, "y_rc");
-  check_same_device(op, {&x, &w, &y_rc});
-  check_same_dtype(op, {&x, &w, &y_rc});
-  check_bias(op, bias, w);
-  check_shape(op, y_rc, {d.batch, d.n_out}, "y_rc");
-  NAQS_CHECK(r >= 0 && r < d.height && c >= 0 && c < d.width, op, ": pixel (", r, ",", c,
-             ") outside the ", d.height, "x", d.width, " lattice of x ", x.str());
-  if (y_rc.device().is_cpu()) {
-    dispatch_float(x.dtype(), op, [&](auto tag) {
-      const int64_t pix = r * d.width + c;
-      forward_cpu<decltype(tag)>(x, w, bias, s, d, {pix, pix + 1}, true, y_rc, accumulate);
-    });
-  } else {
-    NAQS_CUDA_BRANCH(op, detail::conv2d_forward_at_cuda(x, w, bias, s, d, r, c, y_rc,
-                                                        accumulate));
+    NAQS_CUDA_BRANCH(op, detail::conv2d_forward_cuda(x, w, bias, s, d, y, accumulate));
   }
 }
 

@@ -47,17 +47,17 @@
 //
 // Backends. CPU reference in conv2d.cpp: direct loops vectorised over the channels being
 // produced (weights transposed once per call), OpenMP over pixels / output channels above
-// ~1e5 multiply-adds, weight gradients summed in double; forward, forward_rows and forward_at
-// share one per-pixel routine. CUDA twin in cuda/ops_conv2d.cu: one thread per output element
-// through one per-pixel device function (all three forwards alike), a warp reduction per
+// ~1e5 multiply-adds, weight gradients summed in double. CUDA twin in cuda/ops_conv2d.cu: one
+// thread per output element through one per-pixel device function, a warp reduction per
 // weight-gradient element. Every output element adds its terms in a fixed order, (ci, i, j)
 // for the forwards and (o, i, j) for backward input, on both backends; no atomics, results do
-// not depend on the thread count, and the three forwards agree bit for bit on each device.
+// not depend on the thread count. (The cached sampler computes single pixels with
+// ops::conv_site_forward, host/ops/conv_site.hpp, on site-major caches.)
 // Tests: tests/unit/test_conv2d.cpp (hand-computed cases, float64 central differences of both
 // backwards (tolerance 1e-8: step 1e-5, the op is linear so only rounding remains), per-
-// sample sums, forward_at == forward bit for bit, causality / no blind spot);
+// sample sums, causality / no blind spot);
 // tests/gpu/test_parity_conv2d.cpp (CUDA vs CPU, sizes 1, 3x5, 7x11, B = 1 and 17, guarded
-// outputs, GPU forward_at == GPU forward bit for bit; tolerance: the worst-case rounding bound
+// outputs; tolerance: the worst-case rounding bound
 // (depth+1)*eps*(n+2) of each backend for n summed products of |.| <= 1, added over the two).
 // f32 and f64. Every size may be 0 except the kernel (>= 1).
 #pragma once
@@ -112,19 +112,6 @@ struct Conv2dTerm {
 void conv2d_forward_act(std::initializer_list<Conv2dTerm> terms, const Tensor& bias, Unary act,
                         Tensor& pre, Tensor& out, const Tensor& residual = Tensor());
 
-// Only output rows [row_begin, row_end) of y (B,Cout,H,W); the other rows are not touched.
-// For the cached sampler's vertical stack, whose row r is final once row r of the input is.
-// Bit-identical to the same rows of conv2d_forward on the same device.
-void conv2d_forward_rows(const Tensor& x, const Tensor& w, const Tensor& bias,
-                         const Conv2dSpec& s, int64_t row_begin, int64_t row_end, Tensor& y,
-                         bool accumulate = false);
-
-// Only output pixel (r,c): y_rc (+)= y[:, :, r, c]; y_rc is (B,Cout). For the cached sampler.
-// Bit-identical to the same element of conv2d_forward on the same device.
-void conv2d_forward_at(const Tensor& x, const Tensor& w, const Tensor& bias,
-                       const Conv2dSpec& s, int64_t r, int64_t c, Tensor& y_rc,
-                       bool accumulate = false);
-
 // dx (+)= d(sum dy*y)/dx. dy is (B,Cout,H,W), w is (Cout,Cin,kh,kw), dx is (B,Cin,H,W).
 void conv2d_backward_input(const Tensor& dy, const Tensor& w, const Conv2dSpec& s, Tensor& dx,
                            bool accumulate = false);
@@ -145,11 +132,7 @@ struct Conv2dDims {
   int64_t batch, n_in, n_out, height, width;
 };
 void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
-                         const Conv2dSpec& s, const Conv2dDims& d, int64_t row_begin,
-                         int64_t row_end, Tensor& y, bool accumulate);
-void conv2d_forward_at_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
-                            const Conv2dSpec& s, const Conv2dDims& d, int64_t r, int64_t c,
-                            Tensor& y_rc, bool accumulate);
+                         const Conv2dSpec& s, const Conv2dDims& d, Tensor& y, bool accumulate);
 void conv2d_backward_input_cuda(const Tensor& dy, const Tensor& w, const Conv2dSpec& s,
                                 const Conv2dDims& d, Tensor& dx, bool accumulate);
 void conv2d_backward_weight_cuda(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,

@@ -8,6 +8,8 @@
 #include <type_traits>
 
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/parallel.hpp"
+#include "host/ops/blas_threads.hpp"
 #include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
@@ -17,26 +19,6 @@ namespace {
 // Batch rows per chunk (the unit of threading). Fixed, so the result does not depend on the
 // thread count; 128 rows of 16-32 channels keep a chunk's x blocks and y in L1/L2.
 constexpr int64_t kChunkRows = 128;
-// Threads from 2^20 multiply-adds per call (~0.1-0.3 ms on one core): a parallel region costs
-// microseconds when idle and up to a timeslice on shared cores, and a sampler step at B = 256,
-// width 16 is ~2e5 multiply-adds per layer, so the sampler's steps stay on one thread.
-constexpr int64_t kMinParallelMacs = int64_t{1} << 20;
-
-// OpenBLAS single-threaded while the guard lives (the chunks are threaded here).
-class BlasSingleThreaded {
- public:
-  BlasSingleThreaded() : saved_(openblas_get_num_threads()) {
-    if (saved_ > 1) openblas_set_num_threads(1);
-  }
-  ~BlasSingleThreaded() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
-  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
-
- private:
-  int saved_;
-};
 
 // c (m,n) += a (m,k) @ b (k,n), row-major, k >= 1.
 void gemm_accumulate(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -110,15 +92,14 @@ void conv_site_cpu(const T* x, const T* wt, const T* bias, const T* residual, T*
                    const detail::ConvSiteDims& d, std::span<const SiteTap> taps, bool accumulate,
                    Act act) {
   const int64_t n_chunks = (d.n_batch + kChunkRows - 1) / kChunkRows;
-  const int64_t macs =
-      d.n_batch * d.c_in * d.c_out * static_cast<int64_t>(taps.size());
+  const int64_t macs = d.n_batch * d.c_in * d.c_out * static_cast<int64_t>(taps.size());
   const BlasSingleThreaded blas_threads;
-#pragma omp parallel for schedule(dynamic) if (n_chunks > 1 && macs >= kMinParallelMacs)
-  for (int64_t i = 0; i < n_chunks; ++i) {
-    const int64_t b0 = i * kChunkRows;
-    site_chunk(x, wt, bias, residual, y, d, taps, accumulate, b0,
-               std::min(kChunkRows, d.n_batch - b0), act);
-  }
+  parallel_chunks(n_chunks, macs >= kMinParallelMacs ? parallel_slots() : 1,
+                  [&](int64_t chunk, int) {
+                    const int64_t b0 = chunk * kChunkRows;
+                    site_chunk(x, wt, bias, residual, y, d, taps, accumulate, b0,
+                               std::min(kChunkRows, d.n_batch - b0), act);
+                  });
 }
 
 }  // namespace

@@ -77,18 +77,6 @@ TEST(ParityConv, Forward) {
             << name(c, dtype);
         EXPECT_TRUE(all_close(out_gpu.out, out, tol_act, 0)) << name(c, dtype);
         EXPECT_TRUE(pre_gpu.guards_intact() && out_gpu.guards_intact()) << name(c, dtype);
-
-        // forward_at at the first, a middle and the last position
-        for (int64_t t : {int64_t{0}, c.length / 2, c.length - 1}) {
-          Tensor y_t = Tensor::empty({c.n_batch, c.c_out}, dtype);
-          ops::conv1d_forward_at(x, w, bias, c.spec, t, y_t);
-          Guarded y_t_gpu({c.n_batch, c.c_out}, dtype, gpu);
-          ops::conv1d_forward_at(x.to(gpu), w.to(gpu), with_bias ? bias.to(gpu) : Tensor(),
-                                 c.spec, t, y_t_gpu.out);
-          EXPECT_TRUE(all_close(y_t_gpu.out, y_t, 8 * eps_of(dtype) * (c.c_in * K + 1), 0))
-              << name(c, dtype) << " t=" << t;
-          EXPECT_TRUE(y_t_gpu.guards_intact()) << name(c, dtype);
-        }
       }
 }
 

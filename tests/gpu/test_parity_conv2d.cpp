@@ -1,6 +1,6 @@
 // CUDA vs CPU parity of the shifted-window 2-D convolution (host/ops/conv2d.hpp,
-// cuda/ops_conv2d.cu): forward (+accumulate), forward_rows and forward_at (+accumulate, both
-// bit-identical to the GPU forward), the fused forward_act, backward input (+accumulate), backward weight
+// cuda/ops_conv2d.cu): forward (+accumulate), the fused forward_act, backward input
+// (+accumulate), backward weight
 // (+accumulate), per-sample weight gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5,
 // 7x11, B = 1 and 17), every window kind; every output is written into a Guarded buffer whose
 // guard region must stay intact.
@@ -77,7 +77,7 @@ Guarded guarded_copy(const Tensor& init) {
 
 }  // namespace
 
-TEST(Conv2dParity, ForwardAndForwardAt) {
+TEST(Conv2dParity, Forward) {
   NAQS_SKIP_WITHOUT_GPU();
   const Device gpu = Device::cuda();
   for (DType dt : {DType::f32, DType::f64}) {
@@ -98,49 +98,6 @@ TEST(Conv2dParity, ForwardAndForwardAt) {
           conv2d_forward(xg, wg, bg, s, yg.out, accumulate);
           EXPECT_TRUE(all_close(yg.out, y, tol, 0)) << "accumulate " << accumulate;
           EXPECT_TRUE(yg.guards_intact());
-          const Tensor y_gpu = yg.out.to(Device::cpu());
-          // forward_rows: one middle row, bit for bit the GPU forward's, other rows untouched.
-          const int64_t row = z.height / 2;
-          Guarded rows_g = guarded_copy(y0);
-          conv2d_forward_rows(xg, wg, bg, s, row, row + 1, rows_g.out, accumulate);
-          EXPECT_TRUE(rows_g.guards_intact());
-          const Tensor rows = rows_g.out.to(Device::cpu());
-          dispatch_float(dt, "test", [&](auto tag) {
-            using T = decltype(tag);
-            for (int64_t i = 0; i < rows.numel(); ++i)
-              ASSERT_EQ(rows.data<T>()[i],
-                        ((i / z.width) % z.height == row ? y_gpu : y0).data<T>()[i])
-                  << "forward_rows element " << i;
-          });
-          // forward_at: corners, an inner pixel and the last pixel.
-          const int64_t pixels[][2] = {{0, 0},
-                                       {0, z.width - 1},
-                                       {z.height - 1, 0},
-                                       {z.height / 2, z.width / 2},
-                                       {z.height - 1, z.width - 1}};
-          for (const auto& px : pixels) {
-            const int64_t r = px[0], c = px[1];
-            Tensor y_rc0 = Tensor::empty({z.batch, z.n_out}, dt);
-            dispatch_float(dt, "test", [&](auto tag) {
-              using T = decltype(tag);
-              for (int64_t i = 0; i < z.batch * z.n_out; ++i)
-                y_rc0.data<T>()[i] = y0.data<T>()[(i * z.height + r) * z.width + c];
-            });
-            Tensor y_rc = y_rc0.clone();
-            conv2d_forward_at(x, w, bias, s, r, c, y_rc, accumulate);
-            Guarded y_rc_g = guarded_copy(y_rc0);
-            conv2d_forward_at(xg, wg, bg, s, r, c, y_rc_g.out, accumulate);
-            EXPECT_TRUE(all_close(y_rc_g.out, y_rc, tol, 0)) << "pixel " << r << "," << c;
-            EXPECT_TRUE(y_rc_g.guards_intact());
-            // The cached sampler needs forward_at == forward exactly on the GPU too.
-            const Tensor at = y_rc_g.out.to(Device::cpu());
-            dispatch_float(dt, "test", [&](auto tag) {
-              using T = decltype(tag);
-              for (int64_t i = 0; i < z.batch * z.n_out; ++i)
-                ASSERT_EQ(at.data<T>()[i], y_gpu.data<T>()[(i * z.height + r) * z.width + c])
-                    << "pixel " << r << "," << c << " element " << i;
-            });
-          }
         }
       }
     }

@@ -1,6 +1,6 @@
 // Causal masked conv1d (host/ops/conv1d.hpp) on the CPU: hand-computed values, causality,
 // float64 central finite differences of both backward passes, per-sample weight gradients,
-// forward_at, the GEMM path against the direct-loop references, the fused conv1d_forward_act,
+// the GEMM path against the direct-loop references, the fused conv1d_forward_act,
 // and argument errors.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -165,26 +165,6 @@ TEST(Conv1d, PerSampleWeightGradientsSumToBatched) {
   }
 }
 
-// forward_at(t) equals column t of the full forward (f64: 1e-13, the two may sum in different
-// orders), for every t, both masks, with and without bias.
-TEST(Conv1d, ForwardAtMatchesFullForward) {
-  for (bool exclusive : {false, true})
-    for (bool with_bias : {false, true}) {
-      const Conv1dSpec s{3, 2, exclusive};
-      Tensor x = random_tensor({3, 4, 8}, DType::f64, 30);
-      Tensor w = random_tensor({5, 4, 3}, DType::f64, 31);
-      Tensor bias = with_bias ? random_tensor({5}, DType::f64, 32) : Tensor();
-      const std::vector<double> y = conv(x, w, bias, s).to_vector<double>();
-      for (int64_t t = 0; t < 8; ++t) {
-        Tensor y_t = Tensor::empty({3, 5}, DType::f64);
-        ops::conv1d_forward_at(x, w, bias, s, t, y_t);
-        std::vector<double> col;
-        for (int64_t bo = 0; bo < 15; ++bo) col.push_back(y[bo * 8 + t]);
-        EXPECT_TRUE(all_close(y_t, f64(col, {3, 5}), 1e-13, 1e-13)) << "t=" << t;
-      }
-    }
-}
-
 // The public CPU ops (im2col + GEMM where used) agree with the direct-loop references.
 // f32 tolerance: sums of up to Cin*K = 15 (forward), Cout*K = 18 (input) or B*L = 57 (weight)
 // products of inputs in [-1, 1], reordered: 8 * 2^-24 * n absolute is well above rounding.
@@ -276,9 +256,6 @@ TEST(Conv1d, ArgumentErrorsNameTheOpAndTensors) {
   EXPECT_THROW(ops::conv1d_forward(x, w, Tensor::zeros({3}, DType::f32), {}, y), Error);
   Tensor y_f64 = Tensor::zeros({2, 4, 5}, DType::f64);
   EXPECT_THROW(ops::conv1d_forward(x, w, Tensor(), {}, y_f64), Error);  // dtype mismatch
-  Tensor y_t = Tensor::zeros({2, 4}, DType::f32);
-  EXPECT_THROW(ops::conv1d_forward_at(x, w, Tensor(), {}, 5, y_t), Error);
-  EXPECT_THROW(ops::conv1d_forward_at(x, w, Tensor(), {}, -1, y_t), Error);
   Tensor dw_ps = Tensor::zeros({3, 4, 3, 3}, DType::f32);  // wrong batch
   Tensor dy = Tensor::zeros({2, 4, 5}, DType::f32);
   EXPECT_THROW(ops::conv1d_backward_weight_per_sample(x, dy, {}, dw_ps), Error);

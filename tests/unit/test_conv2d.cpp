@@ -1,5 +1,5 @@
 // Shifted-window 2-D convolution (host/ops/conv2d.hpp), CPU reference: hand-computed cases,
-// float64 central differences of both backwards, per-sample gradients, forward_at vs forward,
+// float64 central differences of both backwards, per-sample gradients,
 // the fused conv2d_forward_act against the separate ops (any thread count), and causality / no blind spot of a 3-layer two-stream network built from the op.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -108,9 +108,6 @@ TEST(Conv2d, ForwardHandComputedChannelsAndBatch) {
                            -0.5, -0.5, -0.5, -43.5, -86.5, -129.5},   // b1 o1
                           {2, 2, 2, 3});
   EXPECT_TRUE(all_close(y, want, 0, 0));
-  Tensor y_at = Tensor::zeros({2, 2}, DType::f64);
-  conv2d_forward_at(x, w, bias, conv2d_pointwise_spec(1, 0), 1, 2, y_at);
-  EXPECT_TRUE(all_close(y_at, f64({63.25, 128.5, -62.75, -129.5}, {2, 2}), 0, 0));
 }
 
 // 1x1 window one row up: the adjoint moves gradients one row up; the weight gradient
@@ -220,83 +217,6 @@ TEST(Conv2d, PerSampleWeightGradients) {
     for (int64_t i = 0; i < n_w; ++i) total.data<double>()[i] += per.select(b).data<double>()[i];
   }
   EXPECT_TRUE(all_close(total, summed.reshape({n_w}), 1e-13, 1e-13));
-}
-
-// The cached sampler relies on forward_at reproducing forward exactly, bit for bit.
-TEST(Conv2d, ForwardAtEqualsForwardBitForBit) {
-  const int64_t batch = 3, n_in = 4, n_out = 5, height = 3, width = 5;
-  for (DType dt : {DType::f32, DType::f64}) {
-    uint64_t seed = 40;
-    for (const Conv2dSpec& s : test_specs()) {
-      const Tensor x = random_tensor({batch, n_in, height, width}, dt, ++seed);
-      const Tensor w = random_tensor({n_out, n_in, s.kernel_h, s.kernel_w}, dt, ++seed);
-      const Tensor bias = random_tensor({n_out}, dt, ++seed);
-      const Tensor y0 = random_tensor({batch, n_out, height, width}, dt, ++seed);
-      for (bool accumulate : {false, true}) {
-        Tensor y = y0.clone();
-        conv2d_forward(x, w, bias, s, y, accumulate);
-        for (int64_t r = 0; r < height; ++r) {
-          for (int64_t c = 0; c < width; ++c) {
-            Tensor y_rc = Tensor::empty({batch, n_out}, dt);
-            dispatch_float(dt, "test", [&](auto tag) {
-              using T = decltype(tag);
-              for (int64_t b = 0; b < batch; ++b)
-                for (int64_t o = 0; o < n_out; ++o)
-                  y_rc.data<T>()[b * n_out + o] =
-                      y0.data<T>()[((b * n_out + o) * height + r) * width + c];
-            });
-            conv2d_forward_at(x, w, bias, s, r, c, y_rc, accumulate);
-            dispatch_float(dt, "test", [&](auto tag) {
-              using T = decltype(tag);
-              for (int64_t b = 0; b < batch; ++b)
-                for (int64_t o = 0; o < n_out; ++o)
-                  ASSERT_EQ(y_rc.data<T>()[b * n_out + o],
-                            y.data<T>()[((b * n_out + o) * height + r) * width + c])
-                      << "pixel (" << r << "," << c << ") accumulate " << accumulate;
-            });
-          }
-        }
-      }
-    }
-  }
-}
-
-// forward_rows writes exactly the requested rows, bit for bit as forward, and nothing else.
-TEST(Conv2d, ForwardRowsEqualsForwardRows) {
-  const int64_t batch = 3, n_in = 4, n_out = 5, height = 6, width = 5;
-  for (DType dt : {DType::f32, DType::f64}) {
-    uint64_t seed = 70;
-    for (const Conv2dSpec& s : test_specs()) {
-      const Tensor x = random_tensor({batch, n_in, height, width}, dt, ++seed);
-      const Tensor w = random_tensor({n_out, n_in, s.kernel_h, s.kernel_w}, dt, ++seed);
-      const Tensor bias = random_tensor({n_out}, dt, ++seed);
-      const Tensor y0 = random_tensor({batch, n_out, height, width}, dt, ++seed);
-      for (bool accumulate : {false, true}) {
-        Tensor full = y0.clone();
-        conv2d_forward(x, w, bias, s, full, accumulate);
-        const int64_t ranges[][2] = {{0, height}, {2, 3}, {4, 6}, {3, 3}};
-        for (const auto& range : ranges) {
-          Tensor rows = y0.clone();
-          conv2d_forward_rows(x, w, bias, s, range[0], range[1], rows, accumulate);
-          dispatch_float(dt, "test", [&](auto tag) {
-            using T = decltype(tag);
-            for (int64_t i = 0; i < rows.numel(); ++i) {
-              const int64_t r = (i / width) % height;
-              const bool inside = r >= range[0] && r < range[1];
-              ASSERT_EQ(rows.data<T>()[i], (inside ? full : y0).data<T>()[i])
-                  << "element " << i << " rows [" << range[0] << "," << range[1] << ")";
-            }
-          });
-        }
-      }
-    }
-  }
-  const Tensor x = Tensor::zeros({1, 1, 3, 3}, DType::f64);
-  const Tensor w = Tensor::zeros({1, 1, 1, 1}, DType::f64);
-  Tensor y = Tensor::zeros({1, 1, 3, 3}, DType::f64);
-  EXPECT_THROW(conv2d_forward_rows(x, w, Tensor(), Conv2dSpec{}, 2, 1, y), Error);
-  EXPECT_THROW(conv2d_forward_rows(x, w, Tensor(), Conv2dSpec{}, 0, 4, y), Error);
-  EXPECT_THROW(conv2d_forward_rows(x, w, Tensor(), Conv2dSpec{}, -1, 1, y), Error);
 }
 
 // Sizes above the threading threshold (kMinParallelMacs = 2^22 multiply-adds: 6.6e6 here),
@@ -422,9 +342,6 @@ TEST(Conv2d, ShapeAndArgumentErrors) {
   Tensor yi = Tensor::zeros({2, 6, 4, 5}, DType::i32);
   EXPECT_THROW(conv2d_forward(xi, Tensor::zeros({6, 3, 2, 3}, DType::i32), Tensor(), s, yi),
                Error);
-  Tensor y_rc = Tensor::zeros({2, 6}, DType::f64);
-  EXPECT_THROW(conv2d_forward_at(x, w, Tensor(), s, 4, 0, y_rc), Error);
-  EXPECT_THROW(conv2d_forward_at(x, w, Tensor(), s, 0, -1, y_rc), Error);
   Tensor dx = Tensor::zeros({2, 3, 4, 5}, DType::f64);
   EXPECT_THROW(conv2d_backward_input(x, w, s, dx), Error);  // x has Cin, dy needs Cout
   Tensor dw = Tensor::zeros({6, 3, 2, 3}, DType::f64);
@@ -455,8 +372,6 @@ TEST(Conv2d, EmptySizes) {
   const Tensor w0 = Tensor::zeros({0, 2, 1, 2}, DType::f32);
   Tensor y0 = Tensor::zeros({2, 0, 3, 3}, DType::f32);
   EXPECT_NO_THROW(conv2d_forward(x1, w0, Tensor(), s, y0));
-  Tensor y0_rc = Tensor::zeros({2, 0}, DType::f32);
-  EXPECT_NO_THROW(conv2d_forward_at(x1, w0, Tensor(), s, 1, 1, y0_rc));
   Tensor dx = Tensor::full({2, 2, 3, 3}, 5, DType::f32);
   conv2d_backward_input(y0, w0, s, dx);
   EXPECT_TRUE(all_close(dx, Tensor::zeros({2, 2, 3, 3}, DType::f32), 0, 0));

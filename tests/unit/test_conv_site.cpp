@@ -148,7 +148,7 @@ TEST(ConvSite, EqualsConv1dColumns) {
 }
 
 // Chunks of batch rows are fixed by the sizes, so any thread count gives the same bits (the
-// sizes here are above the threading threshold: 1000 x 32 x 32 x 8 multiply-adds).
+// sizes here are above kMinParallelMacs = 2^22: 1000 x 32 x 32 x 8 = 8.2e6 multiply-adds).
 TEST(ConvSite, BitwiseIndependentOfThreadCount) {
   const int saved_threads = omp_get_max_threads();
   for (DType dtype : {DType::f32, DType::f64}) {

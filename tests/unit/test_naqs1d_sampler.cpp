@@ -102,7 +102,8 @@ TEST(NaqsSampler, CachedEqualsNaive) {
     // Same uniforms and logits equal to rounding: identical spins (a flip would need a uniform
     // within ~1e-16 of a threshold).
     EXPECT_EQ(cached.sigma.to_vector<double>(), naive.sigma.to_vector<double>());
-    // Logits from conv1d_forward_at vs conv1d_forward agree to rounding (1e-12 on O(10) sums).
+    // Cached logits (conv_site_forward) vs conv1d_forward agree to rounding (1e-12 on O(10)
+    // sums; see CachedLogitsEqualFullForward).
     EXPECT_TRUE(all_close(cached.log_re, naive.log_re, 1e-12, 1e-12));
     EXPECT_TRUE(all_close(cached.log_im, naive.log_im, 1e-12, 1e-12));
     // The sampler's log psi equals the model's.
