@@ -52,38 +52,36 @@ struct NoActivation {
 };
 
 // Rows [b0, b0 + n_b) of y: y = bias (or y += bias when accumulating), one GEMM per tap with
-// beta = 1, then one pass per row applying act and adding the residual. (Measured: OpenBLAS's
-// beta = 0 path costs a separate zeroing pass, more than writing the bias; the elementwise
-// passes, as whole-chunk loops with per-element conditions, were scalar and cost as much as
-// the GEMMs at B = 256, width 16.)
+// beta = 1, then act and the residual as flat branch-free loops. (Measured: OpenBLAS's beta = 0
+// path costs a separate zeroing pass, more than writing the bias; with the conditions inside
+// one loop the elementwise work was scalar and cost as much as the GEMMs at B = 256, width 16.)
 template <class T, class Act>
 void site_chunk(const T* x, const T* wt, const T* bias, const T* residual, T* y,
                 const detail::ConvSiteDims& d, std::span<const SiteTap> taps, bool accumulate,
                 int64_t b0, int64_t n_b, Act act) {
   T* yc = y + b0 * d.c_out;
-  if (!accumulate && !bias) std::fill_n(yc, n_b * d.c_out, T(0));
-  if (bias)
-    for (int64_t j = 0; j < n_b; ++j) {
-      T* row = yc + j * d.c_out;
-      if (accumulate)
-        for (int64_t o = 0; o < d.c_out; ++o) row[o] += bias[o];
-      else
-        std::copy_n(bias, d.c_out, row);
-    }
+  if (accumulate) {
+    if (bias)
+      for (int64_t j = 0; j < n_b; ++j)
+        for (int64_t o = 0; o < d.c_out; ++o) yc[j * d.c_out + o] += bias[o];
+  } else if (bias) {  // the bias in row 0, then doubling copies (a per-row copy is a call each)
+    std::copy_n(bias, d.c_out, yc);
+    for (int64_t rows = 1; rows < n_b; rows *= 2)
+      std::copy_n(yc, std::min(rows, n_b - rows) * d.c_out, yc + rows * d.c_out);
+  } else {
+    std::fill_n(yc, n_b * d.c_out, T(0));
+  }
   if (d.c_in > 0)
     for (const SiteTap& tap : taps)
       gemm_accumulate(n_b, d.c_out, d.c_in, x + (tap.site * d.n_batch + b0) * d.c_in, d.c_in,
                       wt + tap.tap * d.c_in * d.c_out, yc);
-  constexpr bool kAct = !std::is_same_v<Act, NoActivation>;
-  if (!kAct && !residual) return;
-  for (int64_t j = 0; j < n_b; ++j) {
-    T* row = yc + j * d.c_out;
-    if constexpr (kAct)
-      for (int64_t o = 0; o < d.c_out; ++o) row[o] = act(row[o]);
-    if (residual) {
-      const T* res_row = residual + (b0 + j) * d.c_out;
-      for (int64_t o = 0; o < d.c_out; ++o) row[o] += res_row[o];
-    }
+  // The chunk's rows are contiguous in y and in residual: two flat loops.
+  const int64_t n = n_b * d.c_out;
+  if constexpr (!std::is_same_v<Act, NoActivation>)
+    for (int64_t i = 0; i < n; ++i) yc[i] = act(yc[i]);
+  if (residual) {
+    const T* rc = residual + b0 * d.c_out;
+    for (int64_t i = 0; i < n; ++i) yc[i] += rc[i];
   }
 }
 

@@ -16,8 +16,8 @@
 // f32 and f64; all tensors contiguous, on one device, of one dtype.
 //
 // CPU (conv_site.cpp): y = [y +] bias, then one OpenBLAS GEMM per tap with beta = 1,
-//   y (n_b,Cout) += x[s_k] (n_b,Cin) @ wt[k_k] (Cin,Cout), then one pass per row applying act
-//   and adding the residual, per chunk of at most 128 batch rows; chunks go to parallel_chunks'
+//   y (n_b,Cout) += x[s_k] (n_b,Cin) @ wt[k_k] (Cin,Cout), then act and the residual as flat
+//   passes, per chunk of at most 128 batch rows; chunks go to parallel_chunks'
 //   threads from kMinParallelMacs = 2^22 multiply-adds (host/core/parallel.hpp; OpenBLAS
 //   single-threaded inside), so a sampler step at B = 256, width 16 (~2e5 per layer) stays on
 //   one thread.
