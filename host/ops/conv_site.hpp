@@ -17,11 +17,10 @@
 //
 // CPU (conv_site.cpp): y = [y +] bias, then one OpenBLAS GEMM per tap with beta = 1,
 //   y (n_b,Cout) += x[s_k] (n_b,Cin) @ wt[k_k] (Cin,Cout), then act and the residual as flat
-//   passes, per chunk of at most 128 batch rows; chunks go to parallel_chunks'
-//   threads from kMinParallelMacs = 2^22 multiply-adds (host/core/parallel.hpp; OpenBLAS
-//   single-threaded inside), so a sampler step at B = 256, width 16 (~2e5 per layer) stays on
-//   one thread.
-//   The chunks depend on the sizes only, so the result is bitwise the same for any thread count
+//   passes, per chunk of at most 128 batch rows. Chunks go to parallel_chunks' threads from
+//   kMinParallelMacs = 2^22 multiply-adds (host/core/parallel.hpp; OpenBLAS single-threaded
+//   inside), so a sampler step at B = 256, width 16 (~2e5 per layer) stays on one thread. The
+//   chunks depend on the sizes only, so the result is bitwise the same for any thread count
 //   (tested). Measured at B = 256, Cin = Cout = 16, 3 taps (30-44 GFLOP/s, 9-13 us): one GEMM
 //   per tap and gather-into-(B, taps*Cin)-then-one-GEMM run at the same speed; plain loops run
 //   at 1 (baseline x86-64) to 9 (AVX2 + FMA) GFLOP/s; a register-tiled loop adding the taps in
