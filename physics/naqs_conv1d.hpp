@@ -89,7 +89,8 @@ class NaqsConv1d final : public NaqsConvModel {
   void refresh_weights(bool site_major = false);
   // Distance from output site t back to the input site that tap k reads (farthest: k = 0).
   static int64_t back(const Layer& l, int k) {
-    return (l.spec.exclusive ? 1 : 0) + static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1 - k);
+    return (l.spec.exclusive ? 1 : 0) +
+           static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1 - k);
   }
   // The taps of layer l at output site t that read existing sites of `in` (in cache_taps_).
   std::span<const ops::SiteTap> site_taps(const Layer& l, const SiteCache& in, int64_t t);

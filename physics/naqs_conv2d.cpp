@@ -117,7 +117,8 @@ void NaqsConv2d::refresh_weights(bool site_major) {
     l.norm.forward(v, v + l.n_weights(), l.cout, l.fan_in(), l.name, w);
     l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
     if (site_major)
-      l.wt = site_major_weight(w, l.cout, l.cin, static_cast<int64_t>(l.spec.kernel_h) * l.spec.kernel_w);
+      l.wt = site_major_weight(w, l.cout, l.cin,
+                               static_cast<int64_t>(l.spec.kernel_h) * l.spec.kernel_w);
   }
 }
 

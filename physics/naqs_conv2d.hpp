@@ -39,7 +39,7 @@
 // absence of a blind spot are the full forward's. The two convolutions of a horizontal layer
 // are two calls into the same output block (the second accumulates, then applies ReLU and the
 // residual). The cached logits equal the full forward's to rounding: the site op sums with one
-// GEMM per tap, conv2d_forward with an ordered per-pixel loop (tests/unit/test_naqs2d.cpp).
+// GEMM per tap, conv2d_forward with a fixed-order loop (tests/unit/test_naqs2d.cpp).
 // Tests: tests/unit/test_naqs2d.cpp (normalisation by enumeration on 4x4, causality, every
 // parameter vs float64 central differences), tests/gpu/test_parity_naqs2d.cpp.
 #pragma once

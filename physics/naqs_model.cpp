@@ -31,7 +31,8 @@ Tensor NaqsConvModel::site_major_weight(const std::vector<double>& w, int64_t c_
   std::vector<double> wt(w.size());
   for (int64_t o = 0; o < c_out; ++o)
     for (int64_t c = 0; c < c_in; ++c)
-      for (int64_t k = 0; k < taps; ++k) wt[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * taps + k];
+      for (int64_t k = 0; k < taps; ++k)
+        wt[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * taps + k];
   return from_host_f64(wt, {taps, c_in, c_out}, dtype_, device_);
 }
 

@@ -7,12 +7,13 @@
 // weight tap k_k) the op computes one output site
 //   y[b,o] = act( [y[b,o] +] bias[o] + sum_k sum_c x[s_k,b,c] * wt[k_k,c,o] ) [+ residual[b,o]]
 // Shapes: x is (S,B,Cin); wt is (K,Cin,Cout) (a convolution weight (Cout,Cin,K...) transposed
-// once per cache_begin: wt[k,c,o] = w[o,c,k]); bias is (Cout) or undefined; y and residual are (B,Cout) (y is
-// usually cache.select(t), a site block of a site-major output cache; residual, optional, may
-// be another cache's block). Taps absent from the list read zero (zero padding, masked or not
-// yet sampled sites); an empty list gives y = [y +] bias. act is optional (none: the sum
-// itself); `accumulate` adds the old y first (the 2D horizontal layers sum two convolutions,
-// from two different caches, into one pre-activation). y must not alias x or residual.
+// once per cache_begin: wt[k,c,o] = w[o,c,k]); bias is (Cout) or undefined; y and residual are
+// (B,Cout) (y is usually cache.select(t), a site block of a site-major output cache; residual,
+// optional, may be another cache's block). Taps absent from the list read zero (zero padding,
+// masked or not yet sampled sites); an empty list gives y = [y +] bias. act is optional (none:
+// the sum itself); `accumulate` adds the old y first (the 2D horizontal layers sum two
+// convolutions, from two different caches, into one pre-activation). y must not overlap x or
+// residual.
 // f32 and f64; all tensors contiguous, on one device, of one dtype.
 //
 // CPU (conv_site.cpp): y = [y +] bias, then one OpenBLAS GEMM per tap with beta = 1,

@@ -68,7 +68,8 @@ TEST(ParityConvSite, Forward) {
                      << dtype_name(dtype) << " S=" << c.n_sites << " B=" << c.batch
                      << " Cin=" << c.c_in << " Cout=" << c.c_out << " taps=" << c.n_taps
                      << " bias=" << with_bias << " residual=" << with_residual
-                     << " accumulate=" << accumulate << " act=" << (act ? unary_name(*act) : "none"));
+                     << " accumulate=" << accumulate
+                     << " act=" << (act ? unary_name(*act) : "none"));
         const int n_weight_taps = 4;
         const std::vector<SiteTap> taps = tap_list(c.n_taps, c.n_sites, n_weight_taps);
         Tensor x = random_tensor({c.n_sites, c.batch, c.c_in}, dtype, 1);
@@ -108,7 +109,8 @@ TEST(ParityConvSite, Forward) {
 TEST(ParityConvSite, TooManyTapsRefused) {
   NAQS_SKIP_WITHOUT_GPU();
   const Device gpu = Device::cuda(0);
-  Tensor x = Tensor::zeros({2, 3, 4}, DType::f32, gpu), wt = Tensor::zeros({1, 4, 5}, DType::f32, gpu);
+  Tensor x = Tensor::zeros({2, 3, 4}, DType::f32, gpu);
+  Tensor wt = Tensor::zeros({1, 4, 5}, DType::f32, gpu);
   Tensor y = Tensor::zeros({3, 5}, DType::f32, gpu);
   const std::vector<SiteTap> many(ops::kMaxSiteTaps + 1, SiteTap{1, 0});
   EXPECT_THROW(ops::conv_site_forward(x, wt, Tensor(), many, std::nullopt, y), Error);

@@ -136,7 +136,8 @@ TEST(ConvSite, EqualsConv1dColumns) {
     for (int64_t t = 0; t < c.len; ++t) {
       std::vector<SiteTap> taps;
       for (int k = 0; k < c.spec.kernel; ++k) {
-        const int64_t p = t - (c.spec.exclusive ? 1 : 0) - c.spec.dilation * (c.spec.kernel - 1 - k);
+        const int64_t p =
+            t - (c.spec.exclusive ? 1 : 0) - c.spec.dilation * (c.spec.kernel - 1 - k);
         if (p >= 0) taps.push_back({p, k});
       }
       ops::conv_site_forward(xs, wt, bias, taps, std::nullopt, y_t);
@@ -189,7 +190,8 @@ TEST(ConvSite, BadArguments) {
   Tensor y32 = Tensor::zeros({2, 5}, DType::f32);
   EXPECT_THROW(ops::conv_site_forward(x, wt, Tensor(), ok, std::nullopt, y32), Error);
   // The output must not overlap the input or the residual.
-  Tensor x_wide = Tensor::zeros({3, 2, 5}, DType::f64), wt_sq = Tensor::zeros({2, 5, 5}, DType::f64);
+  Tensor x_wide = Tensor::zeros({3, 2, 5}, DType::f64);
+  Tensor wt_sq = Tensor::zeros({2, 5, 5}, DType::f64);
   Tensor inside = x_wide.select(1);
   EXPECT_THROW(ops::conv_site_forward(x_wide, wt_sq, Tensor(), ok, std::nullopt, inside), Error);
   EXPECT_THROW(ops::conv_site_forward(x, wt, Tensor(), ok, std::nullopt, y, y), Error);

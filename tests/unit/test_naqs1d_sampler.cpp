@@ -51,9 +51,10 @@ TEST(NaqsSampler, CachedLogitsEqualFullForward) {
     std::vector<int> dilations;
     Activation act;
   };
-  for (const Shape1d& g : {Shape1d{3, 2, {1, 2}, Activation::relu}, Shape1d{2, 3, {1, 4, 3}, Activation::selu},
-                           Shape1d{5, 1, {2}, Activation::relu}, Shape1d{1, 2, {1}, Activation::selu},
-                           Shape1d{3, 0, {1}, Activation::relu}})
+  for (const Shape1d& g :
+       {Shape1d{3, 2, {1, 2}, Activation::relu}, Shape1d{2, 3, {1, 4, 3}, Activation::selu},
+        Shape1d{5, 1, {2}, Activation::relu}, Shape1d{1, 2, {1}, Activation::selu},
+        Shape1d{3, 0, {1}, Activation::relu}})
     for (PhaseMode mode : {PhaseMode::real_positive, PhaseMode::complex}) {
       SCOPED_TRACE(::testing::Message() << "kernel " << g.kernel << " depth " << g.depth << " "
                                         << phase_mode_name(mode));
