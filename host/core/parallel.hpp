@@ -14,12 +14,14 @@
 // thread works through the chunks itself, and helper threads (sleeping, never spinning) take
 // chunks only while they are running, so the caller never waits for a helper that the
 // scheduler has not run; it waits only for chunks a helper has already started. Why: the naive
-// sampler runs ~1500 convolutions of 6e6 multiply-adds per second; as OpenMP regions they made
-// two threads 10x slower than one on a 2-core machine with one other busy process (3.1 against
-// 36 samples/s at N = 256, 2^22 threshold, load 2), and below the OpenMP threshold (2^24, the
-// old rule) they never used the second core even on an idle machine (33 samples/s on 1 or 2
-// threads while PyTorch went from 25 to 44). Results never depend on the thread count: each
-// chunk's arithmetic is the same whichever thread runs it.
+// sampler of bench/bench_naqs_sampling.cpp runs ~1500 convolutions of 6e6 multiply-adds per
+// second (its batch is 8192/N, so every N gives the same size). Under the old OpenMP rule (from
+// 2^24) they never used the second core, even on an idle machine (N = 256: 33 samples/s on 1 or
+// 2 threads while PyTorch went from 25 to 44). As OpenMP regions from 2^22 they made two
+// threads 10x slower than one on a 2-core machine with one other busy process (3.1 against 36
+// samples/s, load 2). With parallel_chunks from 2^22, under the same load: 37-41 on two
+// threads, 35-39 on one (no free core to gain from, and no collapse). Results never depend on
+// the thread count: each chunk's arithmetic is the same whichever thread runs it.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -66,9 +66,9 @@ void check_bias(const char* op, const Tensor& bias, const Tensor& w) {
 }
 
 // ---- CPU reference ---------------------------------------------------------------------
-// Every loop keeps the channels being produced innermost and contiguous (weights and, for the
-// weight gradient, the input are transposed once per call), so it vectorises over channels
-// while each output element still adds its terms one at a time in a fixed order.
+// The backward loops keep the channels being produced innermost and contiguous (weights and,
+// for the weight gradient, the input are transposed once per call), so they vectorise over
+// channels while each output element still adds its terms one at a time in a fixed order.
 
 // A copy of `src` viewed as (rows, cols), transposed to (cols, rows).
 template <class T>
@@ -84,16 +84,17 @@ std::vector<T> transposed(const T* src, int64_t rows, int64_t cols) {
 // output element as
 //   acc = init (the bias, or y + bias when accumulating); then for each term, for each tap
 //   (ci, i, j) in order: acc += w[o,ci,i,j] * x[ci, r+oh+i, c+ow+j]   (0 outside the lattice)
-// one multiply and one add at a time (no FMA: the library is built for baseline x86-64 and
-// aarch64 without -ffp-contract changes; the same expression everywhere), so the forwards agree
-// bit for bit whichever pixels, samples or thread a call covers. A chunk of samples and output
-// pixels is gathered into col (Ktot, ld): col[k, j*n_pix + q] = the input value tap k of term
-// t reads for pixel q of sample j (0 outside the lattice); the columns are padded with zeros to
-// a multiple of kTilePixels. The product runs over register tiles of kTileOut outputs x
-// kTilePixels columns, k innermost in order; the epilogue adds nothing but writes pre / act /
-// residual. Before (one pixel at a time, accumulators in memory, OpenMP from 2^17
-// multiply-adds): ~1.7 GMAC/s single-threaded on the 8x8 width-32 model; see
-// docs/ARCHITECTURE.md for after.
+// in one routine (tile_product) that treats every element alike, so the forwards agree bit for
+// bit whichever pixels, samples or thread a call covers (on x86-64 a multiply and an add, each
+// rounded: the library is built without FMA). A chunk of samples and output pixels is gathered
+// into col (Ktot, ld): col[k, j*n_pix + q] = the input value tap k of its term reads for pixel
+// q of sample j (0 outside the lattice), the columns padded with zeros to a multiple of
+// kTilePixels. The product runs over register tiles of kTileOut outputs x kTilePixels columns,
+// k innermost in order; the epilogue writes y, or pre / act / residual. Chunks (col near
+// 128 KiB, at least one sample) depend on the sizes only and go to parallel_chunks' threads
+// from kMinParallelMacs multiply-adds. Before (one pixel at a time, accumulators in memory,
+// OpenMP from 2^17 multiply-adds), the 8x8 depth-6 width-32 model sampled naively at 13-14
+// samples/s on one thread (~4.5 GMAC/s); after, 25 (~8 GMAC/s) (bench/bench_naqs2d.cpp).
 
 // One convolution of a forward call, with its raw pointers.
 template <class T>

@@ -45,14 +45,17 @@
 // else. The unit test checks both directions by perturbation on a 3-layer network, and checks
 // that a masked single-stream PixelCNN built from the same op does show the blind spot.
 //
-// Backends. CPU reference in conv2d.cpp: direct loops vectorised over the channels being
-// produced (weights transposed once per call), OpenMP over pixels / output channels above
-// ~1e5 multiply-adds, weight gradients summed in double. CUDA twin in cuda/ops_conv2d.cu: one
-// thread per output element through one per-pixel device function, a warp reduction per
-// weight-gradient element. Every output element adds its terms in a fixed order, (ci, i, j)
-// for the forwards and (o, i, j) for backward input, on both backends; no atomics, results do
-// not depend on the thread count. (The cached sampler computes single pixels with
-// ops::conv_site_forward, host/ops/conv_site.hpp, on site-major caches.)
+// Backends. CPU in conv2d.cpp: the forwards (conv2d_forward and the fused conv2d_forward_act)
+// gather the windows (im2col, zeros outside the lattice) and multiply by the weights in one
+// fixed-order register-tiled routine (compiled for AVX2 and baseline x86-64, no FMA), chunks of
+// samples on host/core/parallel.hpp's parallel_chunks from 2^22 multiply-adds; the backwards
+// are direct loops vectorised over the channels being produced (weights transposed once per
+// call), OpenMP from 2^22 multiply-adds, weight gradients summed in double. CUDA twin in
+// cuda/ops_conv2d.cu: one thread per output element through one per-pixel device function, a
+// warp reduction per weight-gradient element. Every output element adds its terms in a fixed
+// order, (ci, i, j) for the forwards and (o, i, j) for backward input, on both backends; no
+// atomics, results do not depend on the thread count. (The cached sampler computes single
+// pixels with ops::conv_site_forward, host/ops/conv_site.hpp, on site-major caches.)
 // Tests: tests/unit/test_conv2d.cpp (hand-computed cases, float64 central differences of both
 // backwards (tolerance 1e-8: step 1e-5, the op is linear so only rounding remains), per-
 // sample sums, causality / no blind spot);
