@@ -80,16 +80,16 @@ std::vector<T> transposed(const T* src, int64_t rows, int64_t cols) {
 }
 
 // ---- forward: im2col + a fixed-order tiled product, chunks of samples on parallel_chunks ----
-// Every forward (conv2d_forward, _rows, _at and the fused conv2d_forward_act) computes each
-// output element as
+// Both forwards (conv2d_forward and the fused conv2d_forward_act) compute each output element
+// as
 //   acc = init (the bias, or y + bias when accumulating); then for each term, for each tap
 //   (ci, i, j) in order: acc += w[o,ci,i,j] * x[ci, r+oh+i, c+ow+j]   (0 outside the lattice)
-// in one routine (tile_product) that treats every element alike, so the forwards agree bit for
-// bit whichever pixels, samples or thread a call covers (on x86-64 a multiply and an add, each
-// rounded: the library is built without FMA). A chunk of samples and output pixels is gathered
-// into col (Ktot, ld): col[k, j*n_pix + q] = the input value tap k of its term reads for pixel
-// q of sample j (0 outside the lattice), the columns padded with zeros to a multiple of
-// kTilePixels. The product runs over register tiles of kTileOut outputs x kTilePixels columns,
+// in one routine (tile_product) that treats every element alike, so the two agree bit for bit
+// whichever samples or thread a chunk covers (on x86-64 a multiply and an add, each rounded:
+// the library is built without FMA). A chunk of samples is gathered into col (Ktot, ld):
+// col[k, j*HW + p] = the input value tap k of its term reads for pixel p of sample j (0 outside
+// the lattice; row segments copied out of a zero-padded input plane), the columns padded with
+// zeros to a multiple of kTilePixels. The product runs over register tiles of kTileOut outputs x kTilePixels columns,
 // k innermost in order; the epilogue writes y, or pre / act / residual. Chunks (col near
 // 128 KiB, at least one sample) depend on the sizes only and go to parallel_chunks' threads
 // from kMinParallelMacs multiply-adds. Before (one pixel at a time, accumulators in memory,
@@ -118,34 +118,11 @@ struct ForwardOut {
   T* pre = nullptr;  // fused: pre = acc (may be null), out = act(acc) + residual
   T* out = nullptr;
   const T* residual = nullptr;
-  // Element (b, o, pix) of y / pre / out / residual is at b*stride_b + o*stride_o + pix - pix_base.
-  int64_t stride_b = 0, stride_o = 0, pix_base = 0;
+  // Element (b, o, pix) of y / pre / out / residual is at b*stride_b + o*stride_o + pix.
+  int64_t stride_b = 0, stride_o = 0;
 };
 
-// The pixels one call produces: [pix_lo, pix_hi) of every sample (rows, or one pixel).
-struct PixelRange {
-  int64_t lo = 0, hi = 0;
-};
-
-// src[(i*kw + j) * n_pix + q]: the offset rr*W + cc in an input plane that tap (i,j) reads for
-// pixel px.lo + q, or -1 outside the lattice (read as 0).
-std::vector<int64_t> tap_sources(const Conv2dSpec& s, const detail::Conv2dDims& d, PixelRange px) {
-  const int64_t n_pix = px.hi - px.lo;
-  std::vector<int64_t> src(static_cast<std::size_t>(s.kernel_h * s.kernel_w * n_pix));
-  for (int i = 0; i < s.kernel_h; ++i)
-    for (int j = 0; j < s.kernel_w; ++j)
-      for (int64_t q = 0; q < n_pix; ++q) {
-        const int64_t rr = (px.lo + q) / d.width + s.offset_h + i;
-        const int64_t cc = (px.lo + q) % d.width + s.offset_w + j;
-        src[(i * s.kernel_w + j) * n_pix + q] =
-            rr >= 0 && rr < d.height && cc >= 0 && cc < d.width ? rr * d.width + cc : -1;
-      }
-  return src;
-}
-
-// col rows [k_off, k_off + Cin*kh*kw) for term t and samples [b0, b0 + n_b). Whole rows of
-// pixels (the full forwards) copy row segments out of a zero-padded copy of each input plane
-// (pad, at least padded_size(t.s, d) elements); other ranges (one pixel) gather through src.
+// An input plane padded with zeros so that every tap of the window reads inside it.
 struct Padding {
   int64_t top, left, rows, cols;  // zero rows above, columns left; padded plane rows x cols
 };
@@ -158,35 +135,25 @@ Padding padding_of(const Conv2dSpec& s, const detail::Conv2dDims& d) {
   return p;
 }
 
+// col rows [k_off, k_off + Cin*kh*kw) for term t and samples [b0, b0 + n_b): row segments of a
+// zero-padded copy of each input plane (pad: at least rows x cols of padding_of(t.s, d)).
 template <class T>
-void im2col_term(const TermPtrs<T>& t, const int64_t* src, const detail::Conv2dDims& d,
-                 PixelRange px, int64_t b0, int64_t n_b, int64_t k_off, int64_t ld, T* col,
-                 T* pad) {
+void im2col_term(const TermPtrs<T>& t, const detail::Conv2dDims& d, int64_t b0, int64_t n_b,
+                 int64_t k_off, int64_t ld, T* col, T* pad) {
   const int64_t hw = d.height * d.width, taps = t.s.kernel_h * t.s.kernel_w;
-  const int64_t n_pix = px.hi - px.lo;
-  const bool whole_rows = px.lo % d.width == 0 && n_pix % d.width == 0;
   const Padding p = padding_of(t.s, d);
   for (int64_t ci = 0; ci < t.n_in; ++ci)
     for (int64_t jb = 0; jb < n_b; ++jb) {
       const T* xb = t.x + ((b0 + jb) * t.n_in + ci) * hw;
-      if (!whole_rows) {
-        for (int64_t ij = 0; ij < taps; ++ij) {
-          const int64_t* from = src + ij * n_pix;
-          T* dst = col + (k_off + ci * taps + ij) * ld + jb * n_pix;
-          for (int64_t q = 0; q < n_pix; ++q) dst[q] = from[q] >= 0 ? xb[from[q]] : T(0);
-        }
-        continue;
-      }
       std::fill(pad, pad + p.rows * p.cols, T(0));
       for (int64_t r = 0; r < d.height; ++r)
         std::copy_n(xb + r * d.width, d.width, pad + (r + p.top) * p.cols + p.left);
-      const int64_t r_lo = px.lo / d.width, r_hi = px.hi / d.width;
       for (int i = 0; i < t.s.kernel_h; ++i)
         for (int j = 0; j < t.s.kernel_w; ++j) {
-          T* dst = col + (k_off + ci * taps + i * t.s.kernel_w + j) * ld + jb * n_pix;
-          for (int64_t r = r_lo; r < r_hi; ++r)
+          T* dst = col + (k_off + ci * taps + i * t.s.kernel_w + j) * ld + jb * hw;
+          for (int64_t r = 0; r < d.height; ++r)
             std::copy_n(pad + (r + t.s.offset_h + i + p.top) * p.cols + t.s.offset_w + j + p.left,
-                        d.width, dst + (r - r_lo) * d.width);
+                        d.width, dst + r * d.width);
         }
     }
 }
@@ -249,17 +216,15 @@ NAQS_CONV2D_CLONES void tile_product(const double* wt, const double* col, int64_
 
 template <class T, Unary Act, bool Fused>
 void forward_gemm_cpu(const std::vector<TermPtrs<T>>& terms, const T* bias,
-                      const detail::Conv2dDims& d, PixelRange px, const ForwardOut<T>& fo) {
+                      const detail::Conv2dDims& d, const ForwardOut<T>& fo) {
   constexpr int PT = kTilePixels<T>, OT = kTileOut;
   int64_t k_total = 0;
   for (const TermPtrs<T>& t : terms) k_total += t.n_in * t.s.kernel_h * t.s.kernel_w;
-  const int64_t n_pix = px.hi - px.lo;
+  const int64_t n_pix = d.height * d.width;
   if (d.batch * d.n_out * n_pix == 0) return;
   const std::vector<T> wp = pack_weights(terms, d.n_out, k_total);
-  std::vector<std::vector<int64_t>> sources;
   int64_t pad_max = 0;
   for (const TermPtrs<T>& t : terms) {
-    sources.push_back(tap_sources(t.s, d, px));
     const Padding p = padding_of(t.s, d);
     pad_max = std::max(pad_max, p.rows * p.cols);
   }
@@ -289,16 +254,15 @@ void forward_gemm_cpu(const std::vector<TermPtrs<T>>& terms, const T* bias,
     const int64_t n_cols = n_b * n_pix, ld = (n_cols + PT - 1) / PT * PT;
     T* col = sc.col.get();
     int64_t k_off = 0;
-    for (std::size_t ti = 0; ti < terms.size(); ++ti) {
-      const TermPtrs<T>& t = terms[ti];
-      im2col_term(t, sources[ti].data(), d, px, b0, n_b, k_off, ld, col, sc.pad.get());
+    for (const TermPtrs<T>& t : terms) {
+      im2col_term(t, d, b0, n_b, k_off, ld, col, sc.pad.get());
       k_off += t.n_in * t.s.kernel_h * t.s.kernel_w;
     }
     for (int64_t k = 0; k < k_total; ++k) std::fill(col + k * ld + n_cols, col + (k + 1) * ld, T(0));
     // offset of column q's element in y / pre / out (channel 0); -1: padding
     for (int64_t jb = 0; jb < n_b; ++jb)
       for (int64_t q = 0; q < n_pix; ++q)
-        sc.off[jb * n_pix + q] = (b0 + jb) * fo.stride_b + px.lo - fo.pix_base + q;
+        sc.off[jb * n_pix + q] = (b0 + jb) * fo.stride_b + q;
     std::fill(sc.off.get() + n_cols, sc.off.get() + ld, int64_t{-1});
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       const int64_t o0 = tile * OT;
@@ -338,17 +302,17 @@ TermPtrs<T> term_ptrs(const Tensor& x, const Tensor& w, const Conv2dSpec& s) {
   return {x.data<T>(), w.data<T>(), s, w.size(1)};
 }
 
-// Pixels px of y (B,Cout,H,W).
+// y (B,Cout,H,W) (+)= conv(x) + bias.
 template <class T>
 void forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dSpec& s,
-                 const detail::Conv2dDims& d, PixelRange px, Tensor& y, bool accumulate) {
+                 const detail::Conv2dDims& d, Tensor& y, bool accumulate) {
   ForwardOut<T> fo;
   fo.y = y.data<T>();
   fo.accumulate = accumulate;
   fo.stride_b = d.n_out * d.height * d.width;
   fo.stride_o = d.height * d.width;
   forward_gemm_cpu<T, Unary::relu, false>({term_ptrs<T>(x, w, s)},
-                                           bias.defined() ? bias.data<T>() : nullptr, d, px, fo);
+                                           bias.defined() ? bias.data<T>() : nullptr, d, fo);
 }
 
 // Gather form of the adjoint, as the CUDA kernel: dx[b,ci,p,q] (+)= sum over (o,i,j) of
@@ -472,7 +436,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
   check_shape(op, y, {d.batch, d.n_out, d.height, d.width}, "y");
   if (y.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
-      forward_cpu<decltype(tag)>(x, w, bias, s, d, {0, d.height * d.width}, y, accumulate);
+      forward_cpu<decltype(tag)>(x, w, bias, s, d, y, accumulate);
     });
   } else {
     NAQS_CUDA_BRANCH(op, detail::conv2d_forward_cuda(x, w, bias, s, d, y, accumulate));
@@ -529,7 +493,7 @@ void conv2d_forward_act(std::initializer_list<Conv2dTerm> terms, const Tensor& b
     fo.stride_o = d0.height * d0.width;
     with_unary(act, [&](auto ft) {
       forward_gemm_cpu<T, decltype(ft)::value, true>(
-          ptrs, bias.defined() ? bias.data<T>() : nullptr, d0, {0, d0.height * d0.width}, fo);
+          ptrs, bias.defined() ? bias.data<T>() : nullptr, d0, fo);
     });
   });
 }
