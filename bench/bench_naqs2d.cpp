@@ -106,7 +106,8 @@ Row measure(const std::string& name, const NaqsConv2dConfig& c, Device device, i
                         heis);
     r.eloc_batch = std::min(eloc_batch, batch);
     const Tensor s = sigma.narrow(0, r.eloc_batch).clone();
-    const Tensor s_re = lr.narrow(0, r.eloc_batch).clone(), s_im = li.narrow(0, r.eloc_batch).clone();
+    const Tensor s_re = lr.narrow(0, r.eloc_batch).clone();
+    const Tensor s_im = li.narrow(0, r.eloc_batch).clone();
     Tensor e_re = Tensor::empty({r.eloc_batch}, DType::f32, device), e_im = e_re.clone();
     LocalEnergyOptions eloc_options;
     eloc_options.memory_cap_bytes = eloc_cap_bytes;
@@ -141,7 +142,8 @@ int run(int argc, char** argv) {
   }
   const bool gpu = device_count() > 0;
   if (gpu) {
-    rows.push_back(measure("6x6 d4 w16", cfg(6, 4, 16), Device::cuda(0), 1024, true, 1024, gpu_cap));
+    rows.push_back(
+        measure("6x6 d4 w16", cfg(6, 4, 16), Device::cuda(0), 1024, true, 1024, gpu_cap));
     rows.push_back(measure("heis10 10x10 d20 w32", naqs_conv2d_preset("heis10"), Device::cuda(0),
                            quick ? 1024 : 8192, false, quick ? 128 : 512, gpu_cap));
   }

@@ -44,11 +44,14 @@ class Pool {
   }
 
   void run(int64_t n_chunks, int slots, const std::function<void(int64_t, int)>& body) {
-    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock() || slots <= 1 || n_chunks <= 1) {
+    if (slots <= 1 || n_chunks <= 1 || busy_.exchange(true, std::memory_order_acquire)) {
       for (int64_t i = 0; i < n_chunks; ++i) body(i, 0);
       return;
     }
+    struct Release {  // the next call may use the helpers once this one has returned
+      std::atomic<bool>& busy;
+      ~Release() { busy.store(false, std::memory_order_release); }
+    } release{busy_};
     auto job = std::make_shared<Job>();
     job->body = &body;
     job->n_chunks = n_chunks;
@@ -89,7 +92,7 @@ class Pool {
     }
   }
 
-  std::mutex busy_;   // held by the one call running; others run serially
+  std::atomic<bool> busy_{false};  // set by the one call running; others run serially
   std::mutex mutex_;  // guards n_threads_, current_, generation_
   std::condition_variable wake_;
   int n_threads_ = 0;

@@ -67,11 +67,12 @@ int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kern
 // (adding the bias, and in conv1d_forward_act the activation and the residual).
 // Chunks are small (the column matrix near 128 KiB) so that im2col, GEMM and epilogue of a chunk
 // stay in one core's L2 cache, and they are the unit of threading: parallel_chunks' threads
-// take whole chunks (host/core/parallel.hpp; OpenBLAS single-threaded inside). Before (8 MiB chunks, OpenBLAS threading its
-// GEMMs, bias / activation / residual as separate passes, column-major im2col) local energies
-// at N = 32 ran at 12.6k configurations/s on one thread; after, ~35k (docs/ARCHITECTURE.md,
-// bench/run_naqs_vs_torch.sh). The chunking depends on the sizes only, never on the thread
-// count, so results are bitwise the same for any number of threads (tested).
+// take whole chunks (host/core/parallel.hpp; OpenBLAS single-threaded inside). Before (8 MiB
+// chunks, OpenBLAS threading its GEMMs, bias / activation / residual as separate passes,
+// column-major im2col) local energies at N = 32 ran at 12.6k configurations/s on one thread;
+// after, ~35k (docs/ARCHITECTURE.md, bench/run_naqs_vs_torch.sh). The chunking depends on the
+// sizes only, never on the thread count, so results are bitwise the same for any number of
+// threads (tested).
 
 // Row-major cblas GEMM, c (m,n) = alpha op(a) op(b) + beta c; leading dimensions >= 1 as BLAS
 // requires even for empty operands.

@@ -89,12 +89,13 @@ std::vector<T> transposed(const T* src, int64_t rows, int64_t cols) {
 // the library is built without FMA). A chunk of samples is gathered into col (Ktot, ld):
 // col[k, j*HW + p] = the input value tap k of its term reads for pixel p of sample j (0 outside
 // the lattice; row segments copied out of a zero-padded input plane), the columns padded with
-// zeros to a multiple of kTilePixels. The product runs over register tiles of kTileOut outputs x kTilePixels columns,
-// k innermost in order; the epilogue writes y, or pre / act / residual. Chunks (col near
-// 128 KiB, at least one sample) depend on the sizes only and go to parallel_chunks' threads
-// from kMinParallelMacs multiply-adds. Before (one pixel at a time, accumulators in memory,
-// OpenMP from 2^17 multiply-adds), the 8x8 depth-6 width-32 model sampled naively at 13-14
-// samples/s on one thread (~4.5 GMAC/s); after, 25 (~8 GMAC/s) (bench/bench_naqs2d.cpp).
+// zeros to a multiple of kTilePixels. The product runs over register tiles of kTileOut outputs
+// x kTilePixels columns, k innermost in order; the epilogue writes y, or pre / act / residual.
+// Chunks (col near 128 KiB, at least one sample) depend on the sizes only and go to
+// parallel_chunks' threads from kMinParallelMacs multiply-adds. Before (one pixel at a time,
+// accumulators in memory, OpenMP from 2^17 multiply-adds), the 8x8 depth-6 width-32 model
+// sampled naively at 13-14 samples/s on one thread (~4.5 GMAC/s); after, 25 (~8 GMAC/s)
+// (bench/bench_naqs2d.cpp).
 
 // One convolution of a forward call, with its raw pointers.
 template <class T>
@@ -258,7 +259,8 @@ void forward_gemm_cpu(const std::vector<TermPtrs<T>>& terms, const T* bias,
       im2col_term(t, d, b0, n_b, k_off, ld, col, sc.pad.get());
       k_off += t.n_in * t.s.kernel_h * t.s.kernel_w;
     }
-    for (int64_t k = 0; k < k_total; ++k) std::fill(col + k * ld + n_cols, col + (k + 1) * ld, T(0));
+    for (int64_t k = 0; k < k_total; ++k)
+      std::fill(col + k * ld + n_cols, col + (k + 1) * ld, T(0));
     // offset of column q's element in y / pre / out (channel 0); -1: padding
     for (int64_t jb = 0; jb < n_b; ++jb)
       for (int64_t q = 0; q < n_pix; ++q)

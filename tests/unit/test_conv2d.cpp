@@ -1,6 +1,7 @@
 // Shifted-window 2-D convolution (host/ops/conv2d.hpp), CPU reference: hand-computed cases,
 // float64 central differences of both backwards, per-sample gradients,
-// the fused conv2d_forward_act against the separate ops (any thread count), and causality / no blind spot of a 3-layer two-stream network built from the op.
+// the fused conv2d_forward_act against the separate ops (any thread count), and causality /
+// no blind spot of a 3-layer two-stream network built from the op.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -312,7 +313,8 @@ TEST(Conv2d, ForwardActMatchesSeparateOpsForAnyThreadCount) {
       }
   omp_set_num_threads(saved_threads);
   const Tensor x = Tensor::zeros({2, 3, 4, 5}, DType::f32);
-  const Tensor w = Tensor::zeros({4, 3, 2, 3}, DType::f32), w_other = Tensor::zeros({5, 3, 2, 3}, DType::f32);
+  const Tensor w = Tensor::zeros({4, 3, 2, 3}, DType::f32);
+  const Tensor w_other = Tensor::zeros({5, 3, 2, 3}, DType::f32);
   Tensor same = Tensor::zeros({2, 4, 4, 5}, DType::f32), other = same.clone();
   const Conv2dSpec s = conv2d_vertical_spec(3);
   EXPECT_THROW(conv2d_forward_act({{x, w, s}}, Tensor(), Unary::relu, same, same), Error);

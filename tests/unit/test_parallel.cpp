@@ -74,7 +74,8 @@ TEST(ParallelChunks, ManyCallsBackToBack) {
   int64_t total = 0;
   for (int call = 0; call < 2000; ++call) {
     std::vector<int64_t> partial(16, 0);
-    parallel_chunks(16, 2, [&](int64_t i, int) { partial[static_cast<std::size_t>(i)] = i + call; });
+    parallel_chunks(16, 2,
+                    [&](int64_t i, int) { partial[static_cast<std::size_t>(i)] = i + call; });
     for (int64_t v : partial) total += v;
   }
   EXPECT_EQ(total, 2000 * (15 * 16 / 2) + 16 * (1999 * 2000 / 2));
