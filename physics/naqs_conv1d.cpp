@@ -99,17 +99,10 @@ void NaqsConv1d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
   const Shape hidden{batch, config_.width, n};
   // Pre-activations are only read by the backward: without it they are not written at all.
   activations_kept_ = keep_activations();
-  auto pre = [&](Tensor& t) -> Tensor& {
-    if (activations_kept_)
-      ensure_tensor(t, hidden, dtype_, device_);
-    else
-      t = Tensor();
-    return t;
-  };
   x_ = sigma.reshape({batch, 1, n});
   ensure_tensor(h_in_, hidden, dtype_, device_);
-  ops::conv1d_forward_act(x_, layers_[0].w, layers_[0].bias, layers_[0].spec, act_, pre(pre_in_),
-                          h_in_);
+  ops::conv1d_forward_act(x_, layers_[0].w, layers_[0].bias, layers_[0].spec, act_,
+                          pre_activation(pre_in_, hidden), h_in_);
   pre_a_.resize(n_blocks());
   act_a_.resize(n_blocks());
   pre_b_.resize(n_blocks());
@@ -120,9 +113,10 @@ void NaqsConv1d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
     const Layer& lb = layers_[block_b(j)];
     ensure_tensor(act_a_[j], hidden, dtype_, device_);
     ensure_tensor(h_out_[j], hidden, dtype_, device_);
-    ops::conv1d_forward_act(*h, la.w, la.bias, la.spec, act_, pre(pre_a_[j]), act_a_[j]);
-    ops::conv1d_forward_act(act_a_[j], lb.w, lb.bias, lb.spec, act_, pre(pre_b_[j]), h_out_[j],
-                            *h);
+    ops::conv1d_forward_act(*h, la.w, la.bias, la.spec, act_, pre_activation(pre_a_[j], hidden),
+                            act_a_[j]);
+    ops::conv1d_forward_act(act_a_[j], lb.w, lb.bias, lb.spec, act_,
+                            pre_activation(pre_b_[j], hidden), h_out_[j], *h);
     h = &h_out_[j];
   }
   const Layer& lre = layers_[layer_re()];

@@ -111,7 +111,6 @@ class NaqsConv1d final : public NaqsConvModel {
 
   // Activations of the last logits() call (for the backward; the pre-activations only when
   // activations_kept_):
-  bool activations_kept_ = false;
   Tensor x_;                          // (B,1,N) view of sigma
   Tensor pre_in_, h_in_;              // conv_in pre-activation and h0, (B,W,N)
   std::vector<Tensor> pre_a_, act_a_, pre_b_, h_out_;  // per block, (B,W,N)

@@ -138,12 +138,14 @@ void NaqsConv2d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
   out_v_.resize(v_.size());
   pre_h_.resize(h_.size());
   out_h_.resize(h_.size());
+  // Pre-activations are only read by the backward: without it they are not written at all.
+  activations_kept_ = keep_activations();
   for (std::size_t j = 0; j < v_.size(); ++j) {
-    ensure_tensor(pre_v_[j], hidden, dtype_, device_);
+    pre_activation(pre_v_[j], hidden);
     ensure_tensor(out_v_[j], hidden, dtype_, device_);
   }
   for (std::size_t j = 0; j < h_.size(); ++j) {
-    ensure_tensor(pre_h_[j], hidden, dtype_, device_);
+    pre_activation(pre_h_[j], hidden);
     ensure_tensor(out_h_[j], hidden, dtype_, device_);
   }
   // Vertical stream: V_0 = relu(v_in(x)); V_j = V_{j-1} + relu(v_j(V_{j-1})).
@@ -212,7 +214,8 @@ void NaqsConv2d::layer_backward(const Layer& l, const Tensor& x, const Tensor& d
 void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
                                  bool per_sample, bool accumulate) {
   const char* op = "NaqsConv2d::logits_backward";
-  NAQS_CHECK(x_.defined(), op, ": no forward pass to differentiate");
+  NAQS_CHECK(x_.defined() && activations_kept_, op,
+             ": no forward pass to differentiate (log_psi and conditionals keep no activations)");
   const int64_t batch = x_.size(0), n = n_sites(), n_params = params_.size();
   const int64_t ly = config_.ly, lx = config_.lx;
   check_shape(op, d_re, {batch, 2, n}, "d_re");

@@ -122,7 +122,8 @@ class NaqsConv2d final : public NaqsConvModel {
   std::size_t out_re_ = 0;
   std::ptrdiff_t out_im_ = -1;
 
-  // Activations of the last logits() call: x (B,1,Ly,Lx); pre-activations and outputs (B,W,Ly,Lx).
+  // Activations of the last logits() call: x (B,1,Ly,Lx); outputs (B,W,Ly,Lx); the
+  // pre-activations (B,W,Ly,Lx) only when activations_kept_.
   Tensor x_;
   std::vector<Tensor> pre_v_, out_v_, pre_h_, out_h_;
 

@@ -36,6 +36,14 @@ Tensor NaqsConvModel::site_major_weight(const std::vector<double>& w, int64_t c_
   return from_host_f64(wt, {taps, c_in, c_out}, dtype_, device_);
 }
 
+Tensor& NaqsConvModel::pre_activation(Tensor& t, const Shape& shape) const {
+  if (activations_kept_)
+    ensure_tensor(t, shape, dtype_, device_);
+  else
+    t = Tensor();
+  return t;
+}
+
 void SiteCache::allocate(int64_t n_rows, int64_t batch, int64_t channels, DType dtype,
                          Device device) {
   rows = n_rows;

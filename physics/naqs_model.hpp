@@ -59,9 +59,15 @@ class NaqsConvModel : public AutoregressiveWavefunction {
   Tensor site_major_weight(const std::vector<double>& w, int64_t c_out, int64_t c_in,
                            int64_t taps) const;
 
+  // The buffer t of a pre-activation of shape `shape` for the current logits() call: allocated
+  // when activations_kept_ (a model's logits() sets it from keep_activations()), else released,
+  // so the fused conv ops skip writing it and logits_backward refuses to run.
+  Tensor& pre_activation(Tensor& t, const Shape& shape) const;
+
   DType dtype_;
   Device device_;
   ParameterSet params_;
+  bool activations_kept_ = false;  // whether the last logits() kept the pre-activations
 
  private:
   PhaseMode phase_mode_;

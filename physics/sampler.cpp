@@ -53,7 +53,7 @@ void sample_autoregressive(AutoregressiveWavefunction& psi, int64_t first_sample
       Tensor re = Tensor::empty({batch, 2, n}, dtype, device);
       Tensor im = Tensor::empty({batch, 2, n}, dtype, device);
       for (int64_t t = 0; t < n; ++t) {
-        psi.logits(chunk, re, im);
+        psi.logits_no_backward(chunk, re, im);
         spec.site = t;
         ops::sample_site(re, im, t, spec, chunk, sigma_t, acc_re, acc_im, n_up);
       }

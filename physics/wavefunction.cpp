@@ -77,6 +77,21 @@ void ensure_tensor(Tensor& t, const Shape& shape, DType dtype, Device device) {
     t = Tensor::empty(shape, dtype, device);
 }
 
+void AutoregressiveWavefunction::logits_keeping(const Tensor& sigma, Tensor& re, Tensor& im,
+                                                bool keep) {
+  struct Restore {  // back to the default even when logits() throws
+    bool& flag;
+    ~Restore() { flag = true; }
+  } restore{keep_activations_};
+  keep_activations_ = keep;
+  logits(sigma, re, im);
+}
+
+void AutoregressiveWavefunction::logits_no_backward(const Tensor& sigma, Tensor& re,
+                                                    Tensor& im) {
+  logits_keeping(sigma, re, im, false);
+}
+
 void AutoregressiveWavefunction::head_forward(const Tensor& sigma, bool for_backward) {
   const char* op = "AutoregressiveWavefunction::head_forward";
   check_rank(op, sigma, 2, "sigma");
@@ -90,12 +105,7 @@ void AutoregressiveWavefunction::head_forward(const Tensor& sigma, bool for_back
   ensure_tensor(im_, shape3, dtype(), device());
   ensure_tensor(log_prob_, shape3, dtype(), device());
   ensure_tensor(index_, {batch, 1, n}, DType::i32, device());
-  struct Restore {  // back to the default even when logits() throws
-    bool& flag;
-    ~Restore() { flag = true; }
-  } restore{keep_activations_};
-  keep_activations_ = for_backward;
-  logits(sigma, re_, im_);
+  logits_keeping(sigma, re_, im_, for_backward);
 
   // x = 2 Re z (+ mask); log_prob = log_softmax over the local states (axis 1).
   Tensor x = Tensor::empty(shape3, dtype(), device());

@@ -83,6 +83,9 @@ class AutoregressiveWavefunction : public Wavefunction {
   // conditionals, which need no backward, so a model may skip storing what only the backward
   // reads).
   virtual void logits(const Tensor& sigma, Tensor& re, Tensor& im) = 0;
+  // logits() when no backward follows (the naive sampler): keep_activations() is false during
+  // the call, so a model may skip storing what only the backward reads.
+  void logits_no_backward(const Tensor& sigma, Tensor& re, Tensor& im);
   // Backward of the last logits() call: d_re, d_im (B,2,N) (d_im ignored in real mode);
   // grad (P) is the parameter gradient summed over the batch, or, when per_sample, jac (B,P)
   // holds one gradient row per configuration. accumulate adds into grad / jac.
@@ -122,6 +125,8 @@ class AutoregressiveWavefunction : public Wavefunction {
   // Head forward: fills log_prob_ (B,2,N), index_ (B,1,N) i32 from sigma and the logits;
   // for_backward is passed to logits() as keep_activations().
   void head_forward(const Tensor& sigma, bool for_backward);
+  // logits() with keep_activations() = keep during the call (back to true afterwards).
+  void logits_keeping(const Tensor& sigma, Tensor& re, Tensor& im, bool keep);
   // d re, d im (B,2,N) of sum_b w_re[b] Re log psi_b + w_im[b] Im log psi_b.
   void head_backward(const Tensor& w_re, const Tensor& w_im, Tensor& d_re, Tensor& d_im);
   Tensor re_, im_, log_prob_, index_;

@@ -194,4 +194,10 @@ TEST(NaqsConv1d, BackwardAfterLogPsiIsRefused) {
   EXPECT_THROW(model.logits_backward(re, im, grad, false, false), Error);
   model.logits(sigma, re, im);
   EXPECT_NO_THROW(model.logits_backward(re, im, grad, false, false));
+  // The naive sampler's forward: the same logits bit for bit, no activations kept.
+  Tensor re_nb = re.clone(), im_nb = im.clone();
+  model.logits_no_backward(sigma, re_nb, im_nb);
+  EXPECT_EQ(re.to_vector<double>(), re_nb.to_vector<double>());
+  EXPECT_EQ(im.to_vector<double>(), im_nb.to_vector<double>());
+  EXPECT_THROW(model.logits_backward(re, im, grad, false, false), Error);
 }

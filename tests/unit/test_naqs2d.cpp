@@ -114,6 +114,29 @@ TEST(NaqsConv2d, GradientsMatchFiniteDifferences) {
   check_gradients(constrained, 48);
 }
 
+TEST(NaqsConv2d, NoBackwardForwardKeepsNoActivations) {
+  // log_psi and logits_no_backward skip the pre-activations (the naive sampler's forward), give
+  // the same logits bit for bit, and a backward after them is refused, not run on stale data.
+  NaqsConv2d model =
+      random_2d_model(small_2d_config(3, 3, 2, 3, PhaseMode::complex), DType::f64, 60);
+  const int64_t batch = 3, n = model.n_sites();
+  Tensor sigma = Tensor::full({batch, n}, 1.0, DType::f64);
+  Tensor re = Tensor::empty({batch, 2, n}, DType::f64), im = re.clone();
+  Tensor re_nb = re.clone(), im_nb = re.clone();
+  Tensor lr = Tensor::empty({batch}, DType::f64), li = lr.clone();
+  Tensor grad = Tensor::zeros({model.params().size()}, DType::f64);
+  model.logits(sigma, re, im);
+  EXPECT_NO_THROW(model.logits_backward(re, im, grad, false, false));
+  model.logits_no_backward(sigma, re_nb, im_nb);
+  EXPECT_EQ(re.to_vector<double>(), re_nb.to_vector<double>());
+  EXPECT_EQ(im.to_vector<double>(), im_nb.to_vector<double>());
+  EXPECT_THROW(model.logits_backward(re, im, grad, false, false), Error);
+  model.log_psi(sigma, lr, li);
+  EXPECT_THROW(model.logits_backward(re, im, grad, false, false), Error);
+  model.logits(sigma, re, im);
+  EXPECT_NO_THROW(model.logits_backward(re, im, grad, false, false));
+}
+
 TEST(NaqsConv2d, CachedLogitsEqualFullForward) {
   // The cached steps (ops::conv_site_forward: one GEMM per tap) sum the same products as
   // conv2d_forward (a fixed-order loop, no GEMM) in another order, so the logits agree to
