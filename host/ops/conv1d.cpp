@@ -1,15 +1,13 @@
 // Causal masked conv1d: argument checks, dispatch and the CPU implementations. See conv1d.hpp.
 #include "host/ops/conv1d.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
-#include "host/ops/blas_threads.hpp"
+#include "host/ops/blas_cpu.hpp"
 #include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
@@ -73,25 +71,6 @@ int64_t macs(const Conv1dDims& d) { return d.n_batch * d.c_out * d.c_in * d.kern
 // after, ~35k (docs/ARCHITECTURE.md, bench/run_naqs_vs_torch.sh). The chunking depends on the
 // sizes only, never on the thread count, so results are bitwise the same for any number of
 // threads (tested).
-
-// Row-major cblas GEMM, c (m,n) = alpha op(a) op(b) + beta c; leading dimensions >= 1 as BLAS
-// requires even for empty operands.
-int blas_int(int64_t v) { return static_cast<int>(v); }
-int blas_ld(int64_t v) { return static_cast<int>(std::max<int64_t>(1, v)); }
-CBLAS_TRANSPOSE blas_trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
-
-void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-             const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-             int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
-              blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
-}
-void gemm_rm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-             const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
-             int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, blas_trans(trans_a), blas_trans(trans_b), blas_int(m), blas_int(n),
-              blas_int(k), alpha, a, blas_ld(lda), b, blas_ld(ldb), beta, c, blas_ld(ldc));
-}
 
 // One chunk of samples [b0, b0 + n_b) and its scratch: col (Cin*K, n_b*L) and chunk
 // (max(Cin, Cout), n_b*L), owned by the thread that runs the chunk.

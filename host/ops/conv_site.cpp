@@ -2,14 +2,12 @@
 // (one OpenBLAS GEMM per tap and chunk of batch rows). See conv_site.hpp.
 #include "host/ops/conv_site.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <type_traits>
 
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
-#include "host/ops/blas_threads.hpp"
+#include "host/ops/blas_cpu.hpp"
 #include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
@@ -19,22 +17,6 @@ namespace {
 // Batch rows per chunk (the unit of threading). Fixed, so the result does not depend on the
 // thread count; 128 rows of 16-32 channels keep a chunk's x blocks and y in L1/L2.
 constexpr int64_t kChunkRows = 128;
-
-// c (m,n) += a (m,k) @ b (k,n), row-major, k >= 1.
-void gemm_accumulate(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                     const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(n), 1.0f, c,
-              static_cast<blasint>(n));
-}
-void gemm_accumulate(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-                     const double* b, double* c) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(n), 1.0, c,
-              static_cast<blasint>(n));
-}
 
 // Whether the byte ranges of two tensors overlap.
 bool overlaps(const Tensor& a, const Tensor& b) {
@@ -73,8 +55,9 @@ void site_chunk(const T* x, const T* wt, const T* bias, const T* residual, T* y,
   }
   if (d.c_in > 0)
     for (const SiteTap& tap : taps)
-      gemm_accumulate(n_b, d.c_out, d.c_in, x + (tap.site * d.n_batch + b0) * d.c_in, d.c_in,
-                      wt + tap.tap * d.c_in * d.c_out, yc);
+      gemm_rm(false, false, n_b, d.c_out, d.c_in, T(1),
+              x + (tap.site * d.n_batch + b0) * d.c_in, d.c_in, wt + tap.tap * d.c_in * d.c_out,
+              d.c_out, T(1), yc, d.c_out);
   // The chunk's rows are contiguous in y and in residual: two flat loops.
   const int64_t n = n_b * d.c_out;
   if constexpr (!std::is_same_v<Act, NoActivation>)
