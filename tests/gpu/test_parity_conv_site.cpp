@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "host/ops/conv_site.hpp"
+#include "physics/wavefunction.hpp"  // to_host_f64
 #include "tests/support/testing.hpp"
 
 using namespace naqs;
@@ -42,15 +43,6 @@ std::vector<SiteTap> tap_list(int64_t n_taps, int64_t n_sites, int n_weight_taps
   for (int64_t k = 0; k < n_taps; ++k)
     taps.push_back({(5 * k + 2) % n_sites, static_cast<int>((3 * k + 1) % n_weight_taps)});
   return taps;
-}
-
-// Any float tensor's values (any device) as doubles (exact).
-std::vector<double> values(const Tensor& t) {
-  return dispatch_float(t.dtype(), "values", [&](auto tag) {
-    using T = decltype(tag);
-    const std::vector<T> v = t.to_vector<T>();
-    return std::vector<double>(v.begin(), v.end());
-  });
 }
 
 }  // namespace
@@ -91,13 +83,13 @@ TEST(ParityConvSite, Forward) {
 
         // Into site 1 of a (3,B,Cout) cache: sites 0 and 2 keep their values.
         Tensor cache = random_tensor({3, c.batch, c.c_out}, dtype, 6, -1, 1, gpu);
-        const std::vector<double> before = values(cache);
+        const std::vector<double> before = to_host_f64(cache);
         Tensor block = cache.select(1);
         block.copy_from(y0.to(gpu));
         ops::conv_site_forward(x.to(gpu), wt.to(gpu), with_bias ? bias.to(gpu) : Tensor(), taps,
                                act, block, with_residual ? res.to(gpu) : Tensor(), accumulate);
         EXPECT_TRUE(all_close(block, y, atol, 8 * eps));
-        const std::vector<double> after = values(cache);
+        const std::vector<double> after = to_host_f64(cache);
         const std::size_t n_site = static_cast<std::size_t>(c.batch * c.c_out);
         for (std::size_t i = 0; i < n_site; ++i) {
           ASSERT_EQ(after[i], before[i]) << "site 0 element " << i;

@@ -10,6 +10,7 @@
 #include "host/ops/conv1d.hpp"
 #include "host/ops/conv_site.hpp"
 #include "host/ops/fill.hpp"
+#include "physics/wavefunction.hpp"  // to_host_f64
 #include "tests/support/testing.hpp"
 
 using namespace naqs;
@@ -54,15 +55,6 @@ Tensor column(const Tensor& y, int64_t t) {
   for (int64_t b = 0; b < b_n; ++b)
     for (int64_t c = 0; c < c_n; ++c) out[b * c_n + c] = v[(b * c_n + c) * l_n + t];
   return f64(out, {b_n, c_n});
-}
-
-// Any float tensor's values as doubles (exact).
-std::vector<double> as_doubles(const Tensor& t) {
-  return dispatch_float(t.dtype(), "as_doubles", [&](auto tag) {
-    using T = decltype(tag);
-    const std::vector<T> v = t.to_vector<T>();
-    return std::vector<double>(v.begin(), v.end());
-  });
 }
 
 }  // namespace
@@ -164,7 +156,7 @@ TEST(ConvSite, BitwiseIndependentOfThreadCount) {
       omp_set_num_threads(threads);
       Tensor y = random_tensor({1000, 32}, dtype, 9);
       ops::conv_site_forward(x, wt, bias, taps, Unary::relu, y, res, /*accumulate=*/true);
-      results.push_back(as_doubles(y));
+      results.push_back(to_host_f64(y));
     }
     EXPECT_EQ(results[0], results[1]);
     EXPECT_EQ(results[0], results[2]);
