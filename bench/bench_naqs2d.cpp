@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "host/core/build_info.hpp"
 #include "host/core/device.hpp"
 #include "physics/local_energy.hpp"
@@ -46,15 +47,6 @@ double best_seconds(const std::function<void()>& f) {
     if (reps >= 20) break;
   }
   return best;
-}
-
-double load_average() {
-  double load = -1;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
-  return load;
 }
 
 struct Row {
@@ -114,7 +106,7 @@ Row measure(const std::string& name, const NaqsConv2dConfig& c, Device device, i
     r.eloc = static_cast<double>(connected_count(h, s)) /
              best_seconds([&] { local_energy(model, h, s, s_re, s_im, e_re, e_im, eloc_options); });
   }
-  r.load = load_average();
+  r.load = bench::load_average();
   return r;
 }
 

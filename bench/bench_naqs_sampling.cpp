@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "host/core/build_info.hpp"
 #include "host/core/device.hpp"
 #include "physics/local_energy.hpp"
@@ -50,17 +51,6 @@ double rate(F&& f, double items, double min_seconds) {
     elapsed = now_s() - t0;
   } while (elapsed < min_seconds);
   return items * runs / elapsed;
-}
-
-// The 1-minute load average (from /proc/loadavg; -1 where it cannot be read): printed with every
-// measurement because the benchmark machines are shared.
-double load_average() {
-  double load = -1;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
-  return load;
 }
 
 std::vector<std::string> split(const std::string& s) {
@@ -155,7 +145,7 @@ int main(int argc, char** argv) {
                               static_cast<double>(batch), min_seconds);
         const double eloc_configs = eloc_samples * static_cast<double>(h.max_connected());
         const double gain = naive > 0 ? cached / naive : 0;
-        const double load = load_average();
+        const double load = bench::load_average();
         std::printf("%6lld %4d %16.1f %16.1f %8.1f %18.1f %16.1f %6.2f\n",
                     static_cast<long long>(n), rep, cached, naive, gain, eloc_configs,
                     eloc_samples, load);
