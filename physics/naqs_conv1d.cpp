@@ -267,12 +267,4 @@ void NaqsConv1d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   }
 }
 
-void NaqsConv1d::cache_set_site(int64_t t, const Tensor& sigma_t) {
-  const char* op = "NaqsConv1d::cache_set_site";
-  NAQS_CHECK(cache_batch_ > 0, op, ": cache_begin was not called");
-  NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
-  check_shape(op, sigma_t, {cache_batch_}, "sigma_t");
-  cache_x_.site(t).reshape({cache_batch_}).copy_from(sigma_t);
-}
-
 }  // namespace naqs

@@ -68,7 +68,6 @@ class NaqsConv1d final : public NaqsConvModel {
 
   void cache_begin(int64_t batch) override;
   void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
-  void cache_set_site(int64_t t, const Tensor& sigma_t) override;
 
  private:
   struct Layer {
@@ -115,12 +114,9 @@ class NaqsConv1d final : public NaqsConvModel {
   Tensor pre_in_, h_in_;              // conv_in pre-activation and h0, (B,W,N)
   std::vector<Tensor> pre_a_, act_a_, pre_b_, h_out_;  // per block, (B,W,N)
 
-  // Cached sampling state (rings, see the header comment).
-  int64_t cache_batch_ = 0;
-  SiteCache cache_x_;                         // sigma, (K+1,B,1)
+  // Cached sampling state (rings, see the header comment; the input ring is cache_x_).
   SiteCache cache_h_in_;                      // h0, (R,B,W)
   std::vector<SiteCache> cache_a_, cache_h_;  // per block, (R,B,W)
-  std::vector<ops::SiteTap> cache_taps_;      // scratch of site_taps
 };
 
 }  // namespace naqs

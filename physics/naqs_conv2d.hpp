@@ -85,7 +85,6 @@ class NaqsConv2d final : public NaqsConvModel {
 
   void cache_begin(int64_t batch) override;
   void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
-  void cache_set_site(int64_t t, const Tensor& sigma_t) override;
 
  private:
   struct Layer {
@@ -127,11 +126,8 @@ class NaqsConv2d final : public NaqsConvModel {
   Tensor x_;
   std::vector<Tensor> pre_v_, out_v_, pre_h_, out_h_;
 
-  // Cached sampling state (rings, see the header comment).
-  int64_t cache_batch_ = 0;
-  SiteCache cache_x_;                         // sigma, (R,B,1)
+  // Cached sampling state (rings, see the header comment; the input ring is cache_x_).
   std::vector<SiteCache> cache_v_, cache_h_;  // V_j (rows done), H_j (sites done), (R,B,W)
-  std::vector<ops::SiteTap> cache_taps_;      // scratch of site_taps
 };
 
 }  // namespace naqs

@@ -36,6 +36,14 @@ Tensor NaqsConvModel::site_major_weight(const std::vector<double>& w, int64_t c_
   return from_host_f64(wt, {taps, c_in, c_out}, dtype_, device_);
 }
 
+void NaqsConvModel::cache_set_site(int64_t t, const Tensor& sigma_t) {
+  const char* op = "NaqsConvModel::cache_set_site";
+  NAQS_CHECK(cache_batch_ > 0, op, ": cache_begin was not called");
+  NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
+  check_shape(op, sigma_t, {cache_batch_}, "sigma_t");
+  cache_x_.site(t).reshape({cache_batch_}).copy_from(sigma_t);
+}
+
 Tensor& NaqsConvModel::pre_activation(Tensor& t, const Shape& shape) const {
   if (activations_kept_)
     ensure_tensor(t, shape, dtype_, device_);

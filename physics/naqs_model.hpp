@@ -46,6 +46,8 @@ class NaqsConvModel : public AutoregressiveWavefunction {
   Device device() const override { return device_; }
   ParameterSet& params() override { return params_; }
   const ParameterSet& params() const override { return params_; }
+  // Cached sampler: sigma_t (B) into site t of the input ring cache_x_.
+  void cache_set_site(int64_t t, const Tensor& sigma_t) override;
 
  protected:
   // Checks width >= 1, depth >= 0, kernel >= 1 and dtype f32/f64 (UsageError naming `model`).
@@ -68,6 +70,11 @@ class NaqsConvModel : public AutoregressiveWavefunction {
   Device device_;
   ParameterSet params_;
   bool activations_kept_ = false;  // whether the last logits() kept the pre-activations
+
+  // Cached sampling state both models keep (each model's cache_begin sizes it).
+  int64_t cache_batch_ = 0;               // B of the last cache_begin (0: none yet)
+  SiteCache cache_x_;                     // sigma, (R,B,1)
+  std::vector<ops::SiteTap> cache_taps_;  // scratch of the models' site_taps
 
  private:
   PhaseMode phase_mode_;
