@@ -4,8 +4,8 @@
 //   cast(src, dst)    dst = static_cast<dst dtype>(src); same shape and device, any dtypes
 //                     (float -> integer truncates toward zero, as C++ does)
 // CPU loops here; CUDA twins (fill, cast kernels) in cuda/fill.cu; copy uses the runtime's
-// memcpy. Tests: tests/unit/test_ops_dense.cpp (exact values); tests/gpu/
-// test_parity_dense.cpp (exact: a conversion has one correctly rounded result on both sides).
+// memcpy. Tests: tests/unit/test_ops_dense.cpp (exact values); tests/op_cases/fill.cpp
+// dense.cpp (exact: a conversion has one correctly rounded result on both sides).
 #pragma once
 #include "host/core/tensor.hpp"
 

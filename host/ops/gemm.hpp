@@ -4,7 +4,7 @@
 // CPU: OpenBLAS cblas_{s,d}gemm (row-major). CUDA twin: cuBLAS in cuda/gemm.cu, which
 // computes the row-major product as the column-major product c^T = op(b)^T op(a)^T.
 // Tests: tests/unit/test_ops_dense.cpp (hand-computed, every transpose, batched, errors);
-// tests/gpu/test_parity_dense.cpp (cuBLAS vs OpenBLAS, tolerance 2*K*eps*max|a||b|: the two
+// tests/op_cases/gemm.cpp (cuBLAS vs OpenBLAS, tolerance 2*K*eps*max|a||b|: the two
 // libraries sum the K products in different orders).
 // f32 and f64; beta = 0 overwrites c without reading it. M, N or K may be 0.
 #pragma once

@@ -7,7 +7,7 @@
 // CUDA twin (one block per row) in cuda/softmax.cu.
 // Tests: tests/unit/test_ops_dense_axis.cpp (hand values on axis 0/middle/last; f64 central
 // differences of both backwards, 1e-8 + 1e-7|g|: O(h^2) truncation + eps|f|/h rounding);
-// tests/gpu/test_parity_dense.cpp (a few eps: exp differs by <= 2 ulp, sums differ in order).
+// tests/op_cases/softmax.cpp (a few eps: exp differs by <= 2 ulp, sums differ in order).
 #pragma once
 #include "host/core/tensor.hpp"
 #include "host/ops/elementwise.hpp"
