@@ -1,5 +1,5 @@
 // CUDA twin of host/ops/gather.hpp: gather and scatter_add along an axis (out-of-range indices
-// reported, not written). Parity tests: tests/gpu/test_parity_dense.cpp.
+// reported, not written). Parity tests: tests/op_cases/gather.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/gather.hpp"
 

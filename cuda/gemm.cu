@@ -1,5 +1,5 @@
 // CUDA twin of host/ops/gemm.hpp: gemm and gemm_batched through cuBLAS (strided batched).
-// Parity tests: tests/gpu/test_parity_dense.cpp.
+// Parity tests: tests/op_cases/gemm.cpp.
 #include <algorithm>
 #include <climits>
 

@@ -1,5 +1,5 @@
 // CUDA twin of host/ops/softmax.hpp: softmax / log-softmax along an axis and the backward,
-// one block per row, in double. Parity tests: tests/gpu/test_parity_dense.cpp.
+// one block per row, in double. Parity tests: tests/op_cases/softmax.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/softmax.hpp"
 
