@@ -18,7 +18,12 @@
 
 namespace naqs::ops {
 
-enum class Unary { relu, selu, tanh, sigmoid, exp, log, softplus, square, sqrt, abs, neg };
+// gelu is the exact x*Phi(x) (erf form, PyTorch's default); gelu_tanh the tanh approximation
+// of GPT-2 (llm.c, PyTorch approximate='tanh'); silu(x) = x*sigmoid(x). Formulas:
+// elementwise_math.hpp.
+enum class Unary {
+  relu, selu, tanh, sigmoid, exp, log, softplus, square, sqrt, abs, neg, gelu, gelu_tanh, silu
+};
 void unary(Unary f, const Tensor& x, Tensor& y);
 void unary_backward(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx);
 const char* unary_name(Unary f);  // "relu", ... (for messages and test names)
