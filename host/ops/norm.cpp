@@ -193,7 +193,7 @@ void norm_backward(const char* op, const Tensor& dy, const Tensor& x, const Tens
                    const Tensor& mean, const Tensor& rstd, Tensor& dx, Tensor& dgamma,
                    Tensor& dbeta, bool accumulate) {
   check_defined(op, dy, "dy");
-  check_defined(op, gamma, "gamma");
+  if (dx.defined()) check_defined(op, gamma, "gamma");  // read only for dx
   check_defined(op, rstd, "rstd");
   NormDims d = check_norm(op, x, {&gamma}, {"gamma"}, {&mean, &rstd}, {"mean", "rstd"});
   check_like_x(op, x, dy, "dy");

@@ -12,7 +12,7 @@
 //       dgamma = sum_rows dy * xhat,  dbeta = sum_rows dy
 //       dgamma/dbeta are (C), summed over all R rows, or (G, C): G groups of R/G consecutive rows
 //       each (per-sample parameter gradients: x (B,T,C) with G = B). dx, dgamma, dbeta may each be
-//       undefined (not computed). accumulate: every output given is added to (+=) instead of
+//       undefined (not computed); gamma may be undefined when dx is. accumulate: every output given is added to (+=) instead of
 //       overwritten.
 // mean and rstd are stored in x's dtype (f32 or f64; all tensors one dtype and device). Row sums
 // are accumulated in double on both backends; the forward is two-pass (mean, then the centred

@@ -115,7 +115,8 @@ TEST(ParityDense, UnaryAndBackward) {
   NAQS_SKIP_WITHOUT_GPU();
   const Unary all[] = {Unary::relu, Unary::selu, Unary::tanh,     Unary::sigmoid,
                        Unary::exp,  Unary::log,  Unary::softplus, Unary::square,
-                       Unary::sqrt, Unary::abs,  Unary::neg};
+                       Unary::sqrt, Unary::abs,  Unary::neg,      Unary::gelu,
+                       Unary::gelu_tanh, Unary::silu};
   uint64_t seed = 300;
   for (DType dt : kFloatTypes)
     for (int64_t n : kSizes)
