@@ -11,15 +11,6 @@
 namespace naqs::ops::detail {
 namespace {
 
-template <class T>
-const T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <class T>
-T* ptr_or_null(Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 // mean == nullptr: rmsnorm (no centring, nothing stored for the mean).
 template <class T>
 __global__ void norm_forward_kernel(const T* x, const T* gamma, const T* beta, double eps,
@@ -125,8 +116,8 @@ void norm_forward_cuda(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   dispatch_float(x.dtype(), "norm_forward_cuda", [&](auto tag) {
     using T = decltype(tag);
     norm_forward_kernel<T><<<grid_for_rows(d.rows), block_for_row(d.channels)>>>(
-        x.data<T>(), gamma.data<T>(), ptr_or_null<T>(beta), eps, d.rows, d.channels, y.data<T>(),
-        ptr_or_null<T>(mean), rstd.data<T>());
+        x.data<T>(), gamma.data<T>(), data_or_null<T>(beta), eps, d.rows, d.channels, y.data<T>(),
+        data_or_null<T>(mean), rstd.data<T>());
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
@@ -139,7 +130,7 @@ void norm_backward_input_cuda(const Tensor& dy, const Tensor& x, const Tensor& g
   dispatch_float(x.dtype(), "norm_backward_input_cuda", [&](auto tag) {
     using T = decltype(tag);
     norm_backward_input_kernel<T><<<grid_for_rows(d.rows), block_for_row(d.channels)>>>(
-        dy.data<T>(), x.data<T>(), gamma.data<T>(), ptr_or_null<T>(mean), rstd.data<T>(), d.rows,
+        dy.data<T>(), x.data<T>(), gamma.data<T>(), data_or_null<T>(mean), rstd.data<T>(), d.rows,
         d.channels, dx.data<T>(), accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -161,13 +152,13 @@ void norm_backward_params_cuda(const Tensor& dy, const Tensor& x, const Tensor& 
     const dim3 grid(static_cast<unsigned>((d.channels + kBlock - 1) / kBlock),
                     static_cast<unsigned>(std::min<int64_t>(d.groups * n_chunks, 65535)));
     norm_params_partial_kernel<T><<<grid, kBlock>>>(dy.data<T>(), x.data<T>(),
-                                                    ptr_or_null<T>(mean), rstd.data<T>(),
+                                                    data_or_null<T>(mean), rstd.data<T>(),
                                                     d.groups, rows_per_group, n_chunks,
                                                     d.channels, part_g, part_b);
     NAQS_CUDA_CHECK_LAUNCH();
     norm_params_final_kernel<T><<<cuda_rt::grid_for(d.groups * d.channels), kBlock>>>(
-        part_g, part_b, d.groups, n_chunks, d.channels, ptr_or_null<T>(dgamma),
-        ptr_or_null<T>(dbeta), accumulate);
+        part_g, part_b, d.groups, n_chunks, d.channels, data_or_null<T>(dgamma),
+        data_or_null<T>(dbeta), accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

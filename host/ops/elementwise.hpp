@@ -12,7 +12,8 @@
 // Tests: tests/unit/test_ops_dense.cpp (hand values; f64 central differences of every
 // unary_backward, 1e-8 + 1e-7|g|, and of bias_backward, 1e-8: O(h^2) truncation with h = 1e-6
 // plus rounding eps*|f|/h); tests/gpu/test_parity_dense.cpp (CUDA vs CPU within 8 eps: the same
-// formula, but CUDA's exp/tanh/... are within 2 ulp and glibc's within 1; binary ops exact).
+// formula, but CUDA's exp/tanh/... are within 2 ulp and glibc's within 1 (erfc, for gelu: 5 ulp,
+// in the tail only, where |gelu| << 1); binary ops exact).
 #pragma once
 #include "host/core/tensor.hpp"
 

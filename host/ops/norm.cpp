@@ -11,16 +11,8 @@
 namespace naqs::ops {
 namespace {
 
+using detail::data_or_null;
 using detail::NormDims;
-
-template <class T>
-const T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <class T>
-T* ptr_or_null(Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
 
 // Checks shared by the forward and backward: x (..., C) of float dtype; every other defined
 // tensor on x's device and dtype; `per_channel` tensors (C); `stats` tensors x's shape without
@@ -181,8 +173,8 @@ void norm_forward(const char* op, const Tensor& x, const Tensor& gamma, const Te
   if (x.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      norm_forward_cpu<T>(x.data<T>(), gamma.data<T>(), ptr_or_null<T>(beta), eps, d,
-                          y.data<T>(), ptr_or_null<T>(mean), rstd.data<T>());
+      norm_forward_cpu<T>(x.data<T>(), gamma.data<T>(), data_or_null<T>(beta), eps, d,
+                          y.data<T>(), data_or_null<T>(mean), rstd.data<T>());
     });
   } else {
     NAQS_CUDA_BRANCH(op, detail::norm_forward_cuda(x, gamma, beta, eps, d, y, mean, rstd));
@@ -205,9 +197,9 @@ void norm_backward(const char* op, const Tensor& dy, const Tensor& x, const Tens
     if (on_cpu) {
       dispatch_float(x.dtype(), op, [&](auto tag) {
         using T = decltype(tag);
-        norm_backward_params_cpu<T>(dy.data<T>(), x.data<T>(), ptr_or_null<T>(mean),
-                                    rstd.data<T>(), d, ptr_or_null<T>(dgamma),
-                                    ptr_or_null<T>(dbeta), accumulate);
+        norm_backward_params_cpu<T>(dy.data<T>(), x.data<T>(), data_or_null<T>(mean),
+                                    rstd.data<T>(), d, data_or_null<T>(dgamma),
+                                    data_or_null<T>(dbeta), accumulate);
       });
     } else {
       NAQS_CUDA_BRANCH(op, detail::norm_backward_params_cuda(dy, x, mean, rstd, d, dgamma, dbeta,
@@ -219,7 +211,7 @@ void norm_backward(const char* op, const Tensor& dy, const Tensor& x, const Tens
       dispatch_float(x.dtype(), op, [&](auto tag) {
         using T = decltype(tag);
         norm_backward_input_cpu<T>(dy.data<T>(), x.data<T>(), gamma.data<T>(),
-                                   ptr_or_null<T>(mean), rstd.data<T>(), d, dx.data<T>(),
+                                   data_or_null<T>(mean), rstd.data<T>(), d, dx.data<T>(),
                                    accumulate);
       });
     } else {

@@ -19,6 +19,7 @@
 using namespace naqs;
 using naqs::testing::all_close;
 using naqs::testing::Guarded;
+using naqs::testing::guarded_copy;
 using naqs::testing::random_tensor;
 
 namespace {
@@ -34,13 +35,6 @@ double eps(DType t) { return t == DType::f32 ? FLT_EPSILON : DBL_EPSILON; }
 // FLT_EPSILON relative; f64: a few ulp).
 double sum_atol(int64_t n, double scale) { return 8.0 * double(n + 1) * DBL_EPSILON * scale; }
 double sum_rtol(DType dt) { return dt == DType::f32 ? FLT_EPSILON : 8 * DBL_EPSILON; }
-
-// A Guarded CUDA output whose payload starts as a copy of `init` (for accumulate).
-Guarded guarded_copy(const Tensor& init) {
-  Guarded g(init.shape(), init.dtype(), kGpu);
-  g.out.copy_from(init);
-  return g;
-}
 
 Shape with_last(Shape s, int64_t last) {
   s[s.rank - 1] = last;
@@ -91,8 +85,8 @@ TEST(ParityNn, NormForwardBackward) {
           Tensor dx = random_tensor(shape, dt, ++seed);  // accumulate adds to these
           Tensor dgamma = random_tensor({groups, c}, dt, ++seed);
           Tensor dbeta = random_tensor({groups, c}, dt, ++seed);
-          Guarded gdx = guarded_copy(dx), gdgamma = guarded_copy(dgamma),
-                  gdbeta = guarded_copy(dbeta);
+          Guarded gdx = guarded_copy(dx, kGpu), gdgamma = guarded_copy(dgamma, kGpu),
+                  gdbeta = guarded_copy(dbeta, kGpu);
           const Tensor mean_g = rms ? Tensor() : mean.to(kGpu);
           if (rms) {
             ops::rmsnorm_backward(dy, x, gamma, rstd, dx, dgamma, accumulate);
@@ -135,7 +129,7 @@ TEST(ParityNn, EmbeddingForwardBackward) {
         Tensor ids = random_tensor({k.batch, k.t_len}, DType::i32, ++seed, 0, double(k.vocab));
         Tensor table = random_tensor({k.vocab, k.c}, dt, ++seed);
         Tensor out = random_tensor({k.batch, k.t_len, k.c}, dt, ++seed);
-        Guarded gout = guarded_copy(out);
+        Guarded gout = guarded_copy(out, kGpu);
         ops::embedding_forward(ids, table, out, accumulate);
         ops::embedding_forward(ids.to(kGpu), table.to(kGpu), gout.out, accumulate);
         EXPECT_TRUE(all_close(gout.out, out, 0, 0)) << what << " forward";
@@ -144,7 +138,7 @@ TEST(ParityNn, EmbeddingForwardBackward) {
         const Shape table_shape =
             k.groups == 1 ? Shape{k.vocab, k.c} : Shape{k.groups, k.vocab, k.c};
         Tensor dtable = random_tensor(table_shape, dt, ++seed);
-        Guarded gdtable = guarded_copy(dtable);
+        Guarded gdtable = guarded_copy(dtable, kGpu);
         ops::embedding_backward(ids, out, dtable, accumulate);
         ops::embedding_backward(ids.to(kGpu), out.to(kGpu), gdtable.out, accumulate);
         EXPECT_TRUE(all_close(gdtable.out, dtable, 0, 0)) << what << " backward";
@@ -274,9 +268,9 @@ TEST(ParityNn, LinearForwardBackward) {
         Tensor dbias = random_tensor({k.oc}, dt, ++seed);
         Tensor dweight_ps = random_tensor({k.batch, k.oc, k.c}, dt, ++seed);
         Tensor dbias_ps = random_tensor({k.batch, k.oc}, dt, ++seed);
-        Guarded gdinp = guarded_copy(dinp), gdweight = guarded_copy(dweight),
-                gdbias = guarded_copy(dbias), gdweight_ps = guarded_copy(dweight_ps),
-                gdbias_ps = guarded_copy(dbias_ps);
+        Guarded gdinp = guarded_copy(dinp, kGpu), gdweight = guarded_copy(dweight, kGpu),
+                gdbias = guarded_copy(dbias, kGpu), gdweight_ps = guarded_copy(dweight_ps, kGpu),
+                gdbias_ps = guarded_copy(dbias_ps, kGpu);
         nn::linear_backward(dinp, dweight, dbias, dout, inp, weight, accumulate);
         nn::linear_backward_per_sample(dweight_ps, dbias_ps, dout, inp, accumulate);
         const Tensor dout_g = dout.to(kGpu), inp_g = inp.to(kGpu);
