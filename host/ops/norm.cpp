@@ -14,64 +14,44 @@ namespace {
 using detail::data_or_null;
 using detail::NormDims;
 
-// Checks shared by the forward and backward: x (..., C) of float dtype; every other defined
-// tensor on x's device and dtype; `per_channel` tensors (C); `stats` tensors x's shape without
-// the last dim. Returns R and C (groups = 1).
-NormDims check_norm(const char* op, const Tensor& x,
-                    std::initializer_list<const Tensor*> per_channel,
-                    std::initializer_list<const char*> channel_names,
-                    std::initializer_list<const Tensor*> stats,
-                    std::initializer_list<const char*> stat_names) {
+// An optional tensor of the op: when defined, on x's device, of x's dtype and of shape `want`.
+void check_optional(const char* op, const Tensor& x, const Tensor& t, const Shape& want,
+                    const char* name) {
+  if (!t.defined()) return;
+  check_same_device(op, {&x, &t});
+  check_same_dtype(op, {&x, &t});
+  check_shape(op, t, want, name);
+}
+
+// Checks shared by the forward and backward: x (..., C) of float dtype, gamma (and beta) (C),
+// mean and rstd x's shape without the last dim (each checked when defined). Returns R and C
+// (groups = 1).
+NormDims check_norm(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                    const Tensor& mean, const Tensor& rstd) {
   check_defined(op, x, "x");
   dispatch_float(x.dtype(), op, [](auto) {});
   const int64_t c = x.size(-1);
   if (c == 0) throw Error(cat(op, ": x ", x.str(), " has an empty last dim"));
+  check_optional(op, x, gamma, Shape{c}, "gamma");
+  check_optional(op, x, beta, Shape{c}, "beta");
   const Shape stat_shape = reduced_shape(x, -1);
-  auto name = channel_names.begin();
-  for (const Tensor* t : per_channel) {
-    const char* n = *name++;
-    if (!t->defined()) continue;
-    check_same_device(op, {&x, t});
-    check_same_dtype(op, {&x, t});
-    check_shape(op, *t, Shape{c}, n);
-  }
-  name = stat_names.begin();
-  for (const Tensor* t : stats) {
-    const char* n = *name++;
-    if (!t->defined()) continue;
-    check_same_device(op, {&x, t});
-    check_same_dtype(op, {&x, t});
-    check_shape(op, *t, stat_shape, n);
-  }
+  check_optional(op, x, mean, stat_shape, "mean");
+  check_optional(op, x, rstd, stat_shape, "rstd");
   return {x.numel() / c, c, 1};
-}
-
-void check_like_x(const char* op, const Tensor& x, const Tensor& t, const char* name) {
-  if (!t.defined()) return;
-  check_same_device(op, {&x, &t});
-  check_same_dtype(op, {&x, &t});
-  check_shape(op, t, x.shape(), name);
 }
 
 // dgamma / dbeta: (C) or (G, C) with G dividing R. Returns G (1 when both are undefined).
 int64_t check_param_grads(const char* op, const Tensor& x, const NormDims& d, const Tensor& dgamma,
                           const Tensor& dbeta) {
-  int64_t groups = 1;
   const Tensor* first = dgamma.defined() ? &dgamma : (dbeta.defined() ? &dbeta : nullptr);
-  if (first == nullptr) return groups;
-  if (first->rank() == 2) groups = first->size(0);
-  const Shape want = first->rank() == 2 ? Shape{groups, d.channels} : Shape{d.channels};
+  if (first == nullptr) return 1;
+  const int64_t groups = first->rank() == 2 ? first->size(0) : 1;
   if (first->rank() > 2 || groups == 0 || d.rows % groups != 0)
     throw Error(cat(op, ": parameter gradient ", first->str(), " is neither (C) = (", d.channels,
                     ") nor (G, C) with G dividing the ", d.rows, " rows of x ", x.str()));
-  const char* names[] = {"dgamma", "dbeta"};
-  const Tensor* grads[] = {&dgamma, &dbeta};
-  for (int k = 0; k < 2; ++k) {
-    if (!grads[k]->defined()) continue;
-    check_same_device(op, {&x, grads[k]});
-    check_same_dtype(op, {&x, grads[k]});
-    check_shape(op, *grads[k], want, names[k]);
-  }
+  const Shape want = first->rank() == 2 ? Shape{groups, d.channels} : Shape{d.channels};
+  check_optional(op, x, dgamma, want, "dgamma");
+  check_optional(op, x, dbeta, want, "dbeta");
   return groups;
 }
 
@@ -165,10 +145,9 @@ void norm_forward(const char* op, const Tensor& x, const Tensor& gamma, const Te
                   double eps, Tensor& y, Tensor& mean, Tensor& rstd) {
   check_defined(op, gamma, "gamma");
   check_defined(op, rstd, "rstd");
-  const NormDims d = check_norm(op, x, {&gamma, &beta}, {"gamma", "beta"}, {&mean, &rstd},
-                                {"mean", "rstd"});
+  const NormDims d = check_norm(op, x, gamma, beta, mean, rstd);
   check_defined(op, y, "y");
-  check_like_x(op, x, y, "y");
+  check_optional(op, x, y, x.shape(), "y");
   if (!(eps >= 0)) throw Error(cat(op, ": eps ", eps, " must be >= 0"));
   if (x.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -187,9 +166,9 @@ void norm_backward(const char* op, const Tensor& dy, const Tensor& x, const Tens
   check_defined(op, dy, "dy");
   if (dx.defined()) check_defined(op, gamma, "gamma");  // read only for dx
   check_defined(op, rstd, "rstd");
-  NormDims d = check_norm(op, x, {&gamma}, {"gamma"}, {&mean, &rstd}, {"mean", "rstd"});
-  check_like_x(op, x, dy, "dy");
-  check_like_x(op, x, dx, "dx");
+  NormDims d = check_norm(op, x, gamma, Tensor(), mean, rstd);
+  check_optional(op, x, dy, x.shape(), "dy");
+  check_optional(op, x, dx, x.shape(), "dx");
   d.groups = check_param_grads(op, x, d, dgamma, dbeta);
   const bool on_cpu = x.device().is_cpu();
   // Parameters first: dx may alias dy.
