@@ -25,8 +25,8 @@
 // - Sums over rows (bias, gamma/beta and embedding gradients) are deterministic: a fixed order
 //   independent of thread count (CPU) and no floating-point atomics (CUDA); GEMM-based gradients
 //   are as deterministic as the BLAS (OpenBLAS / cuBLAS).
-// Errors (naqs::Error, one line naming the function and the tensor): wrong shapes, dtypes,
-// devices, token ids outside [0, V).
+// Errors (naqs::Error, one line naming the function or the op under it and the tensor): wrong
+// shapes, dtypes, devices, token ids outside [0, V).
 // Ops underneath: host/ops/gemm.hpp, elementwise.hpp (bias, GELU, SiLU), norm.hpp,
 // embedding.hpp, softmax.hpp; each op file names its CUDA twin and tolerance.
 // Tests: tests/unit/test_nn_layers.cpp (every backward, summed and per-sample, against float64

@@ -16,9 +16,10 @@ Shape rows_shape(const char* op, const Tensor& ids, int64_t channels) {
   if (ids.rank() >= kMaxRank)
     throw Error(cat(op, ": ids ", ids.str(), " has rank ", ids.rank(), "; at most ", kMaxRank - 1,
                     " (the output appends the channel dim)"));
-  Shape s = ids.shape();
-  s.dims[s.rank++] = channels;
-  return s;
+  std::vector<int64_t> dims;
+  for (int k = 0; k < ids.rank(); ++k) dims.push_back(ids.size(k));
+  dims.push_back(channels);
+  return Shape(dims);
 }
 
 void check_ids(const char* op, const Tensor& ids, const Tensor& dense, const char* dense_name) {
