@@ -98,8 +98,7 @@ std::string parity_failure(const OpCase& c, Device device) {
   std::vector<Guarded> guarded;
   std::vector<Tensor> got;
   for (const Tensor& o : t.out) {
-    guarded.emplace_back(o.shape(), o.dtype(), device);
-    guarded.back().out.copy_from(o);
+    guarded.push_back(guarded_copy(o, device));
     got.push_back(guarded.back().out);
   }
   c.run(in, got);
