@@ -71,7 +71,7 @@ std::vector<double> Rbm::host_param(const char* name) const {
     re.replace(re.size() - 2, 2, "re");
     return std::vector<double>(static_cast<std::size_t>(params_.get(re).numel()), 0.0);
   }
-  return to_f64(params_.get(name));
+  return to_host_f64(params_.get(name));
 }
 
 void Rbm::theta_host(const Tensor& sigma, std::vector<double>& th_re, std::vector<double>& th_im) {
@@ -95,7 +95,7 @@ void Rbm::theta_host(const Tensor& sigma, std::vector<double>& th_re, std::vecto
   auto one = [&](const char* w, const char* b, std::vector<double>& out) {
     ops::gemm(rows, params_.get(w), th, false, true);  // (B,N) x (M,N)^T
     if (batch > 0) ops::bias_add(th, params_.get(b), 1);
-    out = to_f64(th.narrow(0, batch));
+    out = to_host_f64(th.narrow(0, batch));
   };
   one("W_re", "b_re", th_re);
   if (config_.complex)
@@ -108,7 +108,7 @@ void Rbm::log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) {
   std::vector<double> tr, ti;
   theta_host(sigma, tr, ti);
   const int64_t batch = sigma.size(0), n = n_sites(), m = n_hidden_;
-  const std::vector<double> s = to_f64(sigma), ar = host_param("a_re"), ai = host_param("a_im");
+  const std::vector<double> s = to_host_f64(sigma), ar = host_param("a_re"), ai = host_param("a_im");
   std::vector<double> out_re(static_cast<std::size_t>(batch)), out_im(out_re.size());
   for (int64_t c = 0; c < batch; ++c) {
     cplx acc = 0;
@@ -117,15 +117,15 @@ void Rbm::log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) {
     out_re[c] = acc.real();
     out_im[c] = config_.complex ? acc.imag() : 0.0;
   }
-  write_output(log_re, from_f64(out_re, Shape{batch}, dtype_, device_));
-  write_output(log_im, from_f64(out_im, Shape{batch}, dtype_, device_));
+  write_output(log_re, from_host_f64(out_re, Shape{batch}, dtype_, device_));
+  write_output(log_im, from_host_f64(out_im, Shape{batch}, dtype_, device_));
 }
 
 void Rbm::per_sample_grad(const Tensor& sigma, Tensor& jac_re, Tensor& jac_im) {
   std::vector<double> tr, ti;
   theta_host(sigma, tr, ti);
   const int64_t batch = sigma.size(0), n = n_sites(), m = n_hidden_, p = params_.size();
-  const std::vector<double> s = to_f64(sigma);
+  const std::vector<double> s = to_host_f64(sigma);
   std::vector<double> jr(static_cast<std::size_t>(batch * p), 0.0), ji(jr.size(), 0.0);
   const int64_t off_a = params_.entry("a_re").offset, off_b = params_.entry("b_re").offset,
                 off_w = params_.entry("W_re").offset;
@@ -149,8 +149,8 @@ void Rbm::per_sample_grad(const Tensor& sigma, Tensor& jac_re, Tensor& jac_im) {
       for (int64_t i = 0; i < n; ++i) put(off_w + j * n + i, t * s[c * n + i]);
     }
   }
-  write_output(jac_re, from_f64(jr, Shape{batch, p}, dtype_, device_));
-  if (config_.complex) write_output(jac_im, from_f64(ji, Shape{batch, p}, dtype_, device_));
+  write_output(jac_re, from_host_f64(jr, Shape{batch, p}, dtype_, device_));
+  if (config_.complex) write_output(jac_im, from_host_f64(ji, Shape{batch, p}, dtype_, device_));
 }
 
 void Rbm::grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_im, Tensor& grad,
@@ -161,8 +161,8 @@ void Rbm::grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_
   check_shape("rbm grad_log_psi", grad, Shape{p}, "grad");
   const Tensor flat = params_.flat();
   check_same_device("rbm grad_log_psi", {&grad, &flat});
-  const std::vector<double> s = to_f64(sigma), wr = to_f64(w_re);
-  const std::vector<double> wi = w_im.defined() ? to_f64(w_im) : std::vector<double>(wr.size(), 0.0);
+  const std::vector<double> s = to_host_f64(sigma), wr = to_host_f64(w_re);
+  const std::vector<double> wi = w_im.defined() ? to_host_f64(w_im) : std::vector<double>(wr.size(), 0.0);
   NAQS_CHECK(static_cast<int64_t>(wr.size()) == batch && wi.size() == wr.size(),
              "rbm grad_log_psi: weights ", w_re.str(), " for sigma ", sigma.str());
   // u[b,j] = conj(c_b) tanh theta_bj with c_b = w_re + i w_im; gradient wrt p_re is Re sum conj(c) g,
@@ -185,10 +185,10 @@ void Rbm::grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_
     Tensor view = grad.narrow(e.offset, static_cast<int64_t>(v.size()));
     std::vector<double> out = v;
     if (accumulate) {
-      const std::vector<double> old = to_f64(view);
+      const std::vector<double> old = to_host_f64(view);
       for (std::size_t k = 0; k < out.size(); ++k) out[k] += old[k];
     }
-    view.copy_from(from_f64(out, view.shape(), view.dtype(), view.device()));
+    view.copy_from(from_host_f64(out, view.shape(), view.dtype(), view.device()));
   };
   auto part = [](const std::vector<cplx>& g, bool imag_param) {
     std::vector<double> v(g.size());
@@ -205,7 +205,7 @@ void Rbm::grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_
   auto gemm_w = [&](const char* name, const std::vector<double>& u, double alpha) {
     const ParameterEntry& e = params_.entry(name);
     Tensor view = grad.narrow(e.offset, m * n).reshape(Shape{m, n});
-    const Tensor ut = from_f64(u, Shape{batch, m}, dtype_, device_);
+    const Tensor ut = from_host_f64(u, Shape{batch, m}, dtype_, device_);
     ops::gemm(ut, sigma, view, true, false, alpha, accumulate ? 1.0 : 0.0);
   };
   gemm_w("W_re", ur, 1.0);
@@ -225,7 +225,7 @@ void Rbm::log_psi_ratio(const Tensor& sigma, const Tensor& move_a, const Tensor&
   const int64_t batch = sigma.size(0), n = n_sites(), m = n_hidden_;
   NAQS_CHECK(static_cast<int64_t>(th_re_.size()) == batch * m,
              "rbm log_psi_ratio: ratio_begin() was not called for ", sigma.str());
-  const std::vector<double> s = to_f64(sigma), ar = host_param("a_re"), ai = host_param("a_im"),
+  const std::vector<double> s = to_host_f64(sigma), ar = host_param("a_re"), ai = host_param("a_im"),
                             br = host_param("b_re"), bi = host_param("b_im"),
                             wr = host_param("W_re"), wi = host_param("W_im");
   const std::vector<int32_t> a = move_a.to_vector<int32_t>(), b = move_b.to_vector<int32_t>();
@@ -269,16 +269,16 @@ void Rbm::log_psi_ratio(const Tensor& sigma, const Tensor& move_a, const Tensor&
     dr[c] = delta.real();
     di[c] = config_.complex ? delta.imag() : 0.0;
   }
-  d_re = from_f64(dr, Shape{batch}, dtype_, device_);
-  d_im = from_f64(di, Shape{batch}, dtype_, device_);
+  d_re = from_host_f64(dr, Shape{batch}, dtype_, device_);
+  d_im = from_host_f64(di, Shape{batch}, dtype_, device_);
   // proposals' log psi for the base class's bookkeeping
-  std::vector<double> cr = to_f64(cur_re_), ci = to_f64(cur_im_);
+  std::vector<double> cr = to_host_f64(cur_re_), ci = to_host_f64(cur_im_);
   for (int64_t c = 0; c < batch; ++c) {
     cr[c] += dr[c];
     ci[c] += di[c];
   }
-  prop_re_ = from_f64(cr, Shape{batch}, dtype_, device_);
-  prop_im_ = from_f64(ci, Shape{batch}, dtype_, device_);
+  prop_re_ = from_host_f64(cr, Shape{batch}, dtype_, device_);
+  prop_im_ = from_host_f64(ci, Shape{batch}, dtype_, device_);
 }
 
 void Rbm::ratio_update(const Tensor& accepted) {
