@@ -10,7 +10,7 @@
 //                                         device already match, else gets a new (uninitialised)
 //                                         one
 // Errors: another dtype than f32/f64 names the call and the dtype (dispatch_float).
-// Tests: through every user (tests/unit/test_tensor.cpp covers the copies they use).
+// Tests: tests/unit/test_tensor_convert.cpp.
 #pragma once
 #include <vector>
 
