@@ -16,6 +16,11 @@
                                       cudaGetErrorString(naqs_e_)));                         \
   } while (0)
 
+// Grid-stride loop over [0, n) with a 64-bit index (for kernels launched with grid_for()).
+#define NAQS_GRID_STRIDE(i, n)                                                          \
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
 #define NAQS_CUDA_CHECK_LAUNCH() NAQS_CUDA_CHECK(cudaGetLastError())
 
 #define NAQS_CUBLAS_CHECK(call)                                                              \

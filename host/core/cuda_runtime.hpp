@@ -1,4 +1,4 @@
-// The runtime half of the seam: plain C++ declarations of what cuda/runtime.cu implements.
+// The runtime half of the seam: plain C++ declarations of what cuda/cuda_runtime.cu implements.
 // Only host/core uses these; they exist only when NAQS_HAVE_CUDA is 1.
 #pragma once
 #include <cstddef>

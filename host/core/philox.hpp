@@ -1,6 +1,6 @@
 // Philox-4x32-10 counter-based random numbers (Salmon, Moraes, Dror, Shaw, "Parallel random
 // numbers: as easy as 1, 2, 3", SC11), written from the paper as NAQS_HD inline functions so the
-// CPU reference and the CUDA kernels (cuda/ops_conv.cu) run the same code and draw the same bits.
+// CPU reference and the CUDA kernels (cuda/random.cu) run the same code and draw the same bits.
 //
 // Mapping of (seed, stream, index) onto Philox's 2-word key and 4-word counter (little end first):
 //   key     = { seed & 0xffffffff, seed >> 32 }

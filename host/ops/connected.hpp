@@ -21,7 +21,7 @@
 //                      i base_im (M)/(B) in the model dtype; summed in f64 in row order;
 //                      eloc_re, eloc_im (B) in the model dtype.
 //   connected_generate: the composition count -> scan -> list (allocates the outputs).
-// CPU reference: host/ops/connected.cpp (OpenMP over samples); CUDA twin: cuda/ops_naqs.cu (one
+// CPU reference: host/ops/connected.cpp (OpenMP over samples); CUDA twin: cuda/connected.cu (one
 // thread per sample, except connected_configs: one thread per output element; the scan is one
 // block). Both call the NAQS_HD per-sample functions below. Tests: tests/unit/test_connected.cpp
 // (hand-computed connections, equality with Hamiltonian::connected per sample),

@@ -20,7 +20,7 @@
 // *_direct references are plain loops, OpenMP over batch and channels above 2^22 multiply-adds.
 // bench/bench_conv1d.cpp measures both paths (GEMM is 5-10x the direct loops' rate
 // single-threaded, down to the VMC default width 16, L = 16).
-// CUDA twin in cuda/ops_conv.cu (one thread per output element; weight gradient as a block
+// CUDA twin in cuda/conv1d.cu (one thread per output element; weight gradient as a block
 // reduction).
 // Tests: tests/unit/test_conv1d.cpp (hand-computed values, causality, float64 central finite
 // differences to 1e-8 relative: step 1e-6 leaves O(h^2) ~ 1e-12 truncation and ~1e-10 rounding),
@@ -83,7 +83,7 @@ void conv1d_backward_input_gemm(const Tensor& dy, const Tensor& w, const Conv1dS
 void conv1d_backward_weight_gemm(const Tensor& x, const Tensor& dy, const Conv1dSpec& s,
                                  Tensor& dw, bool accumulate);
 
-// CUDA twins (cuda/ops_conv.cu): device pointers, dtype f32 or f64, bias may be nullptr.
+// CUDA twins (cuda/conv1d.cu): device pointers, dtype f32 or f64, bias may be nullptr.
 void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y, DType dtype,
                          const Conv1dDims& d);
 void conv1d_backward_input_cuda(const void* dy, const void* w, void* dx, DType dtype,

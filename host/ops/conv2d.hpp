@@ -51,7 +51,7 @@
 // samples on host/core/parallel.hpp's parallel_chunks from 2^22 multiply-adds; the backwards
 // are direct loops vectorised over the channels being produced (weights transposed once per
 // call), OpenMP from 2^22 multiply-adds, weight gradients summed in double. CUDA twin in
-// cuda/ops_conv2d.cu: one thread per output element through one per-pixel device function, a
+// cuda/conv2d.cu: one thread per output element through one per-pixel device function, a
 // warp reduction per weight-gradient element. Every output element adds its terms in a fixed
 // order, (ci, i, j) for the forwards and (o, i, j) for backward input, on both backends; no
 // atomics, results do not depend on the thread count. (The cached sampler computes single

@@ -27,7 +27,7 @@
 //   at 1 (baseline x86-64) to 9 (AVX2 + FMA) GFLOP/s; a register-tiled loop adding the taps in
 //   conv2d_forward's fixed order (which would make the 2D cached logits bit-identical to the
 //   full forward's) at 0.6-0.8x the GEMMs' speed, and 0.3x for the 2-channel heads.
-// CUDA twin (cuda/ops_conv.cu): one thread per (b,o), bias first, then the taps in (c, k) order
+// CUDA twin (cuda/conv_site.cu): one thread per (b,o), bias first, then the taps in (c, k) order
 //   (channel outer); the taps travel by value, at most kMaxSiteTaps (an Error beyond that).
 // The activation formulas are ops::unary_value (host/ops/elementwise_math.hpp) on both sides.
 // Tests: tests/unit/test_conv_site.cpp (hand-computed values; equal to the same output column
@@ -64,7 +64,7 @@ namespace detail {
 struct ConvSiteDims {
   int64_t n_batch = 0, c_in = 0, c_out = 0;
 };
-// CUDA twin (cuda/ops_conv.cu): device pointers; bias and residual may be nullptr; act < 0
+// CUDA twin (cuda/conv_site.cu): device pointers; bias and residual may be nullptr; act < 0
 // means none, else static_cast<int>(Unary).
 void conv_site_forward_cuda(const void* x, const void* wt, const void* bias, const void* residual,
                             void* y, DType dtype, const ConvSiteDims& d,

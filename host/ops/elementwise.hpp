@@ -8,7 +8,7 @@
 //   bias_add(x, bias, axis)    x[o,c,i] += bias[c]            x viewed (outer,C,inner), bias (C)
 //   bias_backward(dy, axis, dbias, accumulate)  dbias[c] (+)= sum_{o,i} dy[o,c,i]
 // The formulas (and derivatives) live once in host/ops/elementwise_math.hpp (NAQS_HD), shared
-// by the CPU loops here and the CUDA kernels in cuda/ops_dense.cu.
+// by the CPU loops here and the CUDA kernels in cuda/elementwise.cu.
 // Tests: tests/unit/test_ops_dense.cpp (hand values; f64 central differences of every
 // unary_backward, 1e-8 + 1e-7|g|, and of bias_backward, 1e-8: O(h^2) truncation with h = 1e-6
 // plus rounding eps*|f|/h); tests/gpu/test_parity_dense.cpp (CUDA vs CPU within 8 eps: the same

@@ -1,5 +1,5 @@
 // The elementwise formulas, written once and compiled for both the host (CPU loops in
-// host/ops/elementwise.cpp) and the device (kernels in cuda/ops_dense.cu).
+// host/ops/elementwise.cpp) and the device (kernels in cuda/elementwise.cu, cuda/conv_site.cu).
 //   unary_value<F>(x)       f(x)
 //   unary_derivative<F>(x)  f'(x)
 //   binary_value<F>(a, b)

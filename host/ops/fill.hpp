@@ -3,7 +3,7 @@
 //   copy(src, dst)    dst = src; same shape and dtype, any devices (host<->device included)
 //   cast(src, dst)    dst = static_cast<dst dtype>(src); same shape and device, any dtypes
 //                     (float -> integer truncates toward zero, as C++ does)
-// CPU loops here; CUDA twins (fill, cast kernels) in cuda/ops_dense.cu; copy uses the runtime's
+// CPU loops here; CUDA twins (fill, cast kernels) in cuda/fill.cu; copy uses the runtime's
 // memcpy. Tests: tests/unit/test_ops_dense.cpp (exact values); tests/gpu/
 // test_parity_dense.cpp (exact: a conversion has one correctly rounded result on both sides).
 #pragma once

@@ -7,7 +7,7 @@
 // An index outside [0, n) is an Error naming the op, the position and the value; on CUDA a
 // device-side check records the first bad position and the host turns it into the same Error
 // (the CPU checks before writing; on CUDA the valid entries have been written by then).
-// CUDA twin in cuda/ops_dense.cu (scatter_add with atomicAdd, so its summation order varies).
+// CUDA twin in cuda/gather.cu (scatter_add with atomicAdd, so its summation order varies).
 // Tests: tests/unit/test_ops_dense_axis.cpp (hand values; scatter_add is the adjoint of gather:
 // <gather(x), w> = <x, scatter_add(w)> and central differences); tests/gpu/
 // test_parity_dense.cpp (gather exact; scatter_add: atomics sum colliding terms in any order).

@@ -1,7 +1,7 @@
 // GEMM: c = alpha * op(a) @ op(b) + beta * c on row-major tensors, single and batched.
 //   gemm:         a is (M,K) or (K,M) if trans_a; b is (K,N) or (N,K) if trans_b; c is (M,N).
 //   gemm_batched: the same with a leading batch dimension B on a, b and c (rank 3).
-// CPU: OpenBLAS cblas_{s,d}gemm (row-major). CUDA twin: cuBLAS in cuda/ops_dense.cu, which
+// CPU: OpenBLAS cblas_{s,d}gemm (row-major). CUDA twin: cuBLAS in cuda/gemm.cu, which
 // computes the row-major product as the column-major product c^T = op(b)^T op(a)^T.
 // Tests: tests/unit/test_ops_dense.cpp (hand-computed, every transpose, batched, errors);
 // tests/gpu/test_parity_dense.cpp (cuBLAS vs OpenBLAS, tolerance 2*K*eps*max|a||b|: the two

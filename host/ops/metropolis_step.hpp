@@ -14,7 +14,7 @@
 //                       undefined for flips) -> move_a, move_b (C) i32.
 //   metropolis_accept:  sigma (C,N) updated in place, d_re (C) sigma's dtype, move_a/b (C) i32
 //                       -> accepted (C) i32 (1 where the move was applied).
-// CPU reference: host/ops/metropolis_step.cpp; CUDA twin: cuda/metropolis.cu (one thread per
+// CPU reference: host/ops/metropolis_step.cpp; CUDA twin: cuda/metropolis_step.cu (one thread per
 // chain; both call the NAQS_HD functions below). Tests: tests/unit/test_metropolis.cpp
 // (moves, Sz conservation), tests/gpu/test_parity_metropolis.cpp (bitwise equal moves,
 // decisions and states: the step is integer/bit logic on identical inputs).

@@ -5,7 +5,7 @@
 // x is any shape, f32 or f64, contiguous; element i (flat row-major) uses index offset + i, so a
 // value depends only on (seed, stream, offset + i): splitting a fill in two at the right offsets,
 // or drawing it on another device or thread count, gives the same numbers.
-// CPU reference here (OpenMP); CUDA twin in cuda/ops_conv.cu (one thread per element, same
+// CPU reference here (OpenMP); CUDA twin in cuda/random.cu (one thread per element, same
 // NAQS_HD code). Tests: tests/unit/test_philox.cpp (splitting, mapping),
 // tests/statistical/test_random_stats.cpp (distribution), tests/gpu/test_parity_conv.cpp
 // (CPU == CUDA bitwise: tolerance 0 because both sides run the same correctly rounded ops).
@@ -25,7 +25,7 @@ double philox_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 double philox_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
 namespace detail {
-// CUDA twins (cuda/ops_conv.cu); x points to n device elements of x_dtype.
+// CUDA twins (cuda/random.cu); x points to n device elements of x_dtype.
 void fill_uniform_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t stream,
                        uint64_t offset);
 void fill_normal_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t stream,

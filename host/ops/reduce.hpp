@@ -6,7 +6,7 @@
 //       sum: dout; mean: dout/n; max: dout at the first argmax along the axis, 0 elsewhere;
 //       logsumexp: exp(x - out) * dout.
 // Sums are accumulated in double for f32 and f64 alike (on both backends). n = 0 is allowed
-// only for sum (out = 0). CUDA twin (one block per output row) in cuda/ops_dense.cu.
+// only for sum (out = 0). CUDA twin (one block per output row) in cuda/reduce.cu.
 // Tests: tests/unit/test_ops_dense_axis.cpp (hand values for axis 0/middle/last; f64 central
 // differences of every backward, 1e-8 + 1e-7|g|: O(h^2) truncation + eps|f|/h rounding);
 // tests/gpu/test_parity_dense.cpp (CUDA vs CPU: double accumulation in a different order

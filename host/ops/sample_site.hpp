@@ -14,7 +14,7 @@
 //
 //   re, im (B,2,L) f32/f64; sigma (B,N) and sigma_t (B) in the same dtype; log_re, log_im (B) f64
 //   accumulators; n_up (B) i32.
-// CPU reference: host/ops/sample_site.cpp; CUDA twin: cuda/ops_naqs.cu (one thread per sample);
+// CPU reference: host/ops/sample_site.cpp; CUDA twin: cuda/sample_site.cu (one thread per sample);
 // both call sample_site_one below. Tests: tests/unit/test_naqs1d_sampler.cpp (cached == naive,
 // constraint), tests/gpu/test_parity_naqs_ops.cpp (decisions and n_up exact; log accumulators
 // to 1e-14 relative: exp/log differ by an ulp between libm and CUDA; the decision u < p can only

@@ -4,7 +4,7 @@
 //   softmax_backward(y, dy, axis, dx)      dx = y * (dy - sum_j dy*y)          (y = softmax)
 //   log_softmax_backward(y, dy, axis, dx)  dx = dy - exp(y) * sum_j dy        (y = log_softmax)
 // y may alias x and dx may alias dy. Row sums are accumulated in double on both backends.
-// CUDA twin (one block per row) in cuda/ops_dense.cu.
+// CUDA twin (one block per row) in cuda/softmax.cu.
 // Tests: tests/unit/test_ops_dense_axis.cpp (hand values on axis 0/middle/last; f64 central
 // differences of both backwards, 1e-8 + 1e-7|g|: O(h^2) truncation + eps|f|/h rounding);
 // tests/gpu/test_parity_dense.cpp (a few eps: exp differs by <= 2 ulp, sums differ in order).

@@ -1,5 +1,5 @@
 // CUDA vs CPU parity of the shifted-window 2-D convolution (host/ops/conv2d.hpp,
-// cuda/ops_conv2d.cu): forward (+accumulate), the fused forward_act, backward input
+// cuda/conv2d.cu): forward (+accumulate), the fused forward_act, backward input
 // (+accumulate), backward weight
 // (+accumulate), per-sample weight gradients. Random inputs in [-1,1), odd sizes (1x1, 3x5,
 // 7x11, B = 1 and 17), every window kind; every output is written into a Guarded buffer whose

@@ -1,4 +1,4 @@
-// CUDA vs CPU parity of the Metropolis step (host/ops/metropolis_step.hpp, cuda/metropolis.cu)
+// CUDA vs CPU parity of the Metropolis step (host/ops/metropolis_step.hpp, cuda/metropolis_step.cu)
 // and of a whole RBM sampling run. Chain counts 1, 17, 1025, odd site counts; outputs written into
 // Guarded buffers. Tolerance: exact equality for moves, decisions and spins (integer/bit logic on
 // identical inputs with the deterministic hd_log). Skipped without a GPU.

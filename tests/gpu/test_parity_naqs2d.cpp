@@ -61,7 +61,7 @@ TEST(GpuParityNaqs2d, LogitsAndGradients) {
         EXPECT_TRUE(all_close(jac_g.to(Device::cpu()), jac, tol, 10 * tol));
 
         // GPU cached per-site logits == GPU full forward, bit for bit: the site kernel
-        // (cuda/ops_conv.cu) starts from [y +] bias and adds the in-lattice taps in (ci, i, j)
+        // (cuda/conv_site.cu) starts from [y +] bias and adds the in-lattice taps in (ci, i, j)
         // order with the same multiply-add, as conv2d's per-pixel kernel does, and ReLU and the
         // residual add are the same operations. (On the CPU the site op uses GEMMs and agrees
         // to rounding only: tests/unit/test_naqs2d.cpp.)

@@ -1,6 +1,6 @@
 // CUDA vs CPU parity of the connected-configuration ops, the local-energy combination
 // (host/ops/connected.hpp) and the ancestral-sampling site decision (host/ops/sample_site.hpp),
-// twins in cuda/ops_naqs.cu. Batches 1, 17, 1025 (and 5000 for the multi-chunk scan), odd site
+// twins in cuda/connected.cu and cuda/sample_site.cu. Batches 1, 17, 1025 (and 5000 for the multi-chunk scan), odd site
 // counts, chains and squares, TFIM with hz and Heisenberg with Marshall signs; outputs written into
 // Guarded buffers. Tolerances: integer outputs, diagonal elements and configurations exact (the
 // same additions of +-coef in the same order); local energies and log-probability accumulators

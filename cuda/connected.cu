@@ -1,20 +1,13 @@
-// CUDA twins of the NAQS sampling and local-energy ops: connected configurations and the
-// local-energy combination (host/ops/connected.hpp) and the ancestral-sampling site decision
-// (host/ops/sample_site.hpp). Every kernel calls the same NAQS_HD per-sample functions as the
-// CPU references. Parity: tests/gpu/test_parity_naqs_ops.cpp.
+// CUDA twins of the connected-configuration ops and the local-energy combination
+// (host/ops/connected.hpp). Every kernel calls the same NAQS_HD per-sample functions as the CPU
+// references. Parity: tests/gpu/test_parity_naqs_ops.cpp.
 #include <climits>
 
 #include "cuda/check.cuh"
 #include "host/ops/connected.hpp"
-#include "host/ops/sample_site.hpp"
 
 namespace naqs::ops::detail {
 namespace {
-
-// Grid-stride loop over [0, n).
-#define NAQS_GRID_STRIDE(i, n)                                                          \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 template <class T>
 __global__ void connected_count_kernel(const T* sigma, int64_t batch, int64_t n_sites,
@@ -90,15 +83,6 @@ __global__ void exclusive_scan_kernel(const int32_t* counts, int64_t n, int32_t*
   }
 }
 
-template <class T>
-__global__ void sample_site_kernel(int64_t batch, int64_t length, const T* re, const T* im,
-                                   int64_t column, SampleSiteSpec spec, T* sigma, T* sigma_t,
-                                   double* log_re, double* log_im, int32_t* n_up) {
-  NAQS_GRID_STRIDE(b, batch) {
-    sample_site_row(b, length, re, im, column, spec, sigma, sigma_t, log_re, log_im, n_up);
-  }
-}
-
 }  // namespace
 
 void connected_count_cuda(const void* sigma, DType dtype, int64_t batch, int64_t n_sites,
@@ -154,19 +138,6 @@ void local_energy_combine_cuda(DType dtype, int64_t batch, const double* diagona
         batch, diagonal, offsets, elements, static_cast<const T*>(conn_re),
         static_cast<const T*>(conn_im), static_cast<const T*>(base_re),
         static_cast<const T*>(base_im), static_cast<T*>(eloc_re), static_cast<T*>(eloc_im));
-    NAQS_CUDA_CHECK_LAUNCH();
-  });
-}
-
-void sample_site_cuda(DType dtype, int64_t batch, int64_t length, const void* re, const void* im,
-                      int64_t column, const SampleSiteSpec& spec, void* sigma, void* sigma_t,
-                      double* log_re, double* log_im, int32_t* n_up) {
-  if (batch == 0) return;
-  dispatch_float(dtype, "sample_site", [&](auto tag) {
-    using T = decltype(tag);
-    sample_site_kernel<T><<<cuda_rt::grid_for(batch), 256>>>(
-        batch, length, static_cast<const T*>(re), static_cast<const T*>(im), column, spec,
-        static_cast<T*>(sigma), static_cast<T*>(sigma_t), log_re, log_im, n_up);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

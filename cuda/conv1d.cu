@@ -1,71 +1,14 @@
-// CUDA twins of the random fills (host/ops/random.hpp), of the causal masked conv1d
-// (host/ops/conv1d.hpp) and of the site convolution (host/ops/conv_site.hpp). The fills share
-// the NAQS_HD code in host/core/philox.hpp, the site convolution the activation formulas of
-// host/ops/elementwise_math.hpp; parity with the CPU references is tested in
-// tests/gpu/test_parity_conv.cpp and tests/gpu/test_parity_conv_site.cpp.
+// CUDA twin of the causal masked conv1d (host/ops/conv1d.hpp): forward, input and weight
+// backwards, per-sample weight gradients. Parity tests: tests/gpu/test_parity_conv.cpp.
 #include "cuda/check.cuh"
-#include "host/core/philox.hpp"
 #include "host/ops/conv1d.hpp"
-#include "host/ops/conv_site.hpp"
-#include "host/ops/elementwise_math.hpp"
-#include "host/ops/random.hpp"
 
 namespace naqs::ops::detail {
-
-// ---- random fills: one thread per element (grid-stride), element i uses index offset + i ----
-
-template <class T>
-__global__ void fill_uniform_kernel(T* x, int64_t n, uint64_t seed, uint64_t stream,
-                                    uint64_t offset) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const uint64_t index = offset + static_cast<uint64_t>(i);
-    if constexpr (sizeof(T) == 4)
-      x[i] = philox_uniform_f32(seed, stream, index);
-    else
-      x[i] = philox_uniform_f64(seed, stream, index);
-  }
-}
-
-template <class T>
-__global__ void fill_normal_kernel(T* x, int64_t n, uint64_t seed, uint64_t stream,
-                                   uint64_t offset, double mean, double stddev) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    x[i] = static_cast<T>(
-        philox_normal_f64(seed, stream, offset + static_cast<uint64_t>(i), mean, stddev));
-}
-
-void fill_uniform_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t stream,
-                       uint64_t offset) {
-  if (n == 0) return;
-  dispatch_float(x_dtype, "fill_uniform", [&](auto tag) {
-    using T = decltype(tag);
-    fill_uniform_kernel<T><<<cuda_rt::grid_for(n), 256>>>(static_cast<T*>(x), n, seed, stream,
-                                                          offset);
-    NAQS_CUDA_CHECK_LAUNCH();
-  });
-}
-
-void fill_normal_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t stream,
-                      uint64_t offset, double mean, double stddev) {
-  if (n == 0) return;
-  dispatch_float(x_dtype, "fill_normal", [&](auto tag) {
-    using T = decltype(tag);
-    fill_normal_kernel<T><<<cuda_rt::grid_for(n), 256>>>(static_cast<T*>(x), n, seed, stream,
-                                                         offset, mean, stddev);
-    NAQS_CUDA_CHECK_LAUNCH();
-  });
-}
-
 
 // ---- conv1d ---------------------------------------------------------------------------------
 // Index conventions as in host/ops/conv1d.hpp: x (B,Cin,L), w (Cout,Cin,K), y (B,Cout,L);
 // tap k of output t reads x at t - d.back(k). Grid-stride loops over the output elements.
 
-#define NAQS_GRID_STRIDE(i, n)                                                      \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 // y[b,o,t] for output position t; bias first, then taps in (c, k) order as the CPU reference.
 template <class T>
@@ -170,7 +113,6 @@ __global__ void conv1d_backward_weight_per_sample_kernel(const T* x, const T* dy
   }
 }
 
-#undef NAQS_GRID_STRIDE
 
 void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y, DType dtype,
                          const Conv1dDims& d) {
@@ -219,66 +161,6 @@ void conv1d_backward_weight_per_sample_cuda(const void* x, const void* dy, void*
     conv1d_backward_weight_per_sample_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
         static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw), d);
     NAQS_CUDA_CHECK_LAUNCH();
-  });
-}
-
-// ---- site convolution (conv_site.hpp) ------------------------------------------------------
-// x (S,B,Cin) site-major, wt (K,Cin,Cout), y and residual (B,Cout). One thread per (b,o):
-// [y +] bias, then the taps in (c, k) order, channel outer, then the activation and residual.
-
-// The host's tap list, by value (kernel parameters live in constant memory).
-struct SiteTapList {
-  int n = 0;
-  int64_t site[kMaxSiteTaps];
-  int tap[kMaxSiteTaps];
-};
-
-// kAct < 0: no activation; else static_cast<int>(Unary).
-template <class T, int kAct>
-__global__ void conv_site_kernel(const T* x, const T* wt, const T* bias, const T* residual, T* y,
-                                 ConvSiteDims d, SiteTapList taps, bool accumulate) {
-  const int64_t n = d.n_batch * d.c_out;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t o = i % d.c_out, b = i / d.c_out;
-    T sum = (accumulate ? y[i] : T(0)) + (bias ? bias[o] : T(0));
-    for (int64_t c = 0; c < d.c_in; ++c)
-      for (int k = 0; k < taps.n; ++k)
-        sum += x[(taps.site[k] * d.n_batch + b) * d.c_in + c] *
-               wt[(taps.tap[k] * d.c_in + c) * d.c_out + o];
-    if constexpr (kAct >= 0) sum = unary_value<static_cast<Unary>(kAct)>(sum);
-    y[i] = residual ? sum + residual[i] : sum;
-  }
-}
-
-void conv_site_forward_cuda(const void* x, const void* wt, const void* bias, const void* residual,
-                            void* y, DType dtype, const ConvSiteDims& d,
-                            std::span<const SiteTap> taps, int act, bool accumulate) {
-  const int64_t n = d.n_batch * d.c_out;
-  if (n == 0) return;
-  NAQS_CHECK(static_cast<int64_t>(taps.size()) <= kMaxSiteTaps, "conv_site_forward: ",
-             taps.size(), " taps, but the CUDA kernel takes at most ", kMaxSiteTaps);
-  SiteTapList list;
-  list.n = static_cast<int>(taps.size());
-  for (int k = 0; k < list.n; ++k) {
-    list.site[k] = taps[k].site;
-    list.tap[k] = taps[k].tap;
-  }
-  dispatch_float(dtype, "conv_site_forward", [&](auto tag) {
-    using T = decltype(tag);
-    auto launch = [&](auto kernel) {
-      kernel<<<cuda_rt::grid_for(n), 256>>>(
-          static_cast<const T*>(x), static_cast<const T*>(wt), static_cast<const T*>(bias),
-          static_cast<const T*>(residual), static_cast<T*>(y), d, list, accumulate);
-      NAQS_CUDA_CHECK_LAUNCH();
-    };
-    if (act < 0) {
-      launch(conv_site_kernel<T, -1>);
-      return;
-    }
-    with_unary(static_cast<Unary>(act), [&](auto ft) {
-      launch(conv_site_kernel<T, static_cast<int>(decltype(ft)::value)>);
-    });
   });
 }
 

@@ -1,0 +1,46 @@
+// CUDA twin of host/ops/fill.hpp: fill and cast.
+// Parity tests: tests/gpu/test_parity_dense.cpp.
+#include "cuda/kernel_util.cuh"
+#include "host/ops/fill.hpp"
+
+namespace naqs::ops::detail {
+namespace {
+
+// ---- fill / cast -----------------------------------------------------------------------
+template <class T>
+__global__ void fill_kernel(T* x, T value, int64_t n) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) x[i] = value;
+}
+
+template <class S, class D>
+__global__ void cast_kernel(const S* src, D* dst, int64_t n) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) dst[i] = static_cast<D>(src[i]);
+}
+
+}  // namespace
+
+// ---- fill / cast -----------------------------------------------------------------------
+void fill_cuda(Tensor& x, double value) {
+  use_device_of(x);
+  const int64_t n = x.numel();
+  dispatch_all(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    fill_kernel<T><<<cuda_rt::grid_for(n), kBlock>>>(x.data<T>(), static_cast<T>(value), n);
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
+
+void cast_cuda(const Tensor& src, Tensor& dst) {
+  use_device_of(src);
+  const int64_t n = src.numel();
+  dispatch_all(src.dtype(), [&](auto stag) {
+    using S = decltype(stag);
+    dispatch_all(dst.dtype(), [&](auto dtag) {
+      using D = decltype(dtag);
+      cast_kernel<S, D><<<cuda_rt::grid_for(n), kBlock>>>(src.data<S>(), dst.data<D>(), n);
+      NAQS_CUDA_CHECK_LAUNCH();
+    });
+  });
+}
+
+}  // namespace naqs::ops::detail
