@@ -1,6 +1,6 @@
 // CUDA twin of put_columns (host/ops/columns.hpp; checks and the CPU reference in columns.cpp):
 // one thread per element, grid-stride. Parity: tests/gpu/test_parity_columns.cpp.
-#include "cuda/check.cuh"
+#include "cuda/kernel_util.cuh"
 #include "host/ops/columns.hpp"
 
 namespace naqs::ops::detail {
@@ -14,9 +14,7 @@ __device__ inline double mul_rn(double a, double b) { return __dmul_rn(a, b); }
 template <class T>
 __global__ void put_columns_kernel(const T* src, T* dst, int64_t rows, int64_t c, int64_t d,
                                    int64_t col, T alpha, bool accumulate) {
-  const int64_t total = rows * c;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  NAQS_GRID_STRIDE(i, rows * c) {
     const int64_t r = i / c, j = i % c;
     T* out = dst + r * d + col + j;
     const T value = mul_rn(alpha, src[i]);
@@ -28,11 +26,11 @@ __global__ void put_columns_kernel(const T* src, T* dst, int64_t rows, int64_t c
 
 void put_columns_cuda(const Tensor& src, Tensor& dst, int64_t col, double alpha,
                       bool accumulate) {
-  NAQS_CUDA_CHECK(cudaSetDevice(src.device().index));
+  use_device_of(src);
   const int64_t rows = src.size(0), c = src.size(1), d = dst.size(1);
   dispatch_float(src.dtype(), "put_columns_cuda", [&](auto tag) {
     using T = decltype(tag);
-    put_columns_kernel<T><<<cuda_rt::grid_for(rows * c), 256>>>(
+    put_columns_kernel<T><<<cuda_rt::grid_for(rows * c), kBlock>>>(
         src.data<T>(), dst.data<T>(), rows, c, d, col, static_cast<T>(alpha), accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });

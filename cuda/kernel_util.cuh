@@ -1,6 +1,7 @@
-// Helpers shared by the CUDA twins of the dense ops (cuda/elementwise.cu, fill.cu, reduce.cu,
-// softmax.cu, gather.cu): device selection, grid-stride indices, block reductions in double, and
-// the block-per-row layout of an (outer, n, inner) array. Only .cu files include it.
+// Helpers shared by the CUDA twins of the ops (cuda/elementwise.cu, fill.cu, reduce.cu,
+// softmax.cu, gather.cu, columns.cu, ...): device selection, grid-stride indices, block
+// reductions in double, and the block-per-row layout of an (outer, n, inner) array. Only .cu
+// files include it.
 #pragma once
 #include "cuda/check.cuh"
 #include "host/core/tensor.hpp"

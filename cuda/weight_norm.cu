@@ -4,13 +4,13 @@
 // same bits and the result does not depend on the launch. A zero direction is recorded (first
 // row, atomicMin) and reported by the host. Parity: tests/gpu/test_parity_weight_norm.cpp.
 #include "cuda/device_flag.cuh"
+#include "cuda/kernel_util.cuh"
 #include "host/ops/weight_norm.hpp"
 
 namespace naqs::ops::detail {
 namespace {
 
-constexpr int kBlock = 256;  // 8 warps, 8 rows per block
-constexpr int kRowsPerBlock = kBlock / 32;
+constexpr int kRowsPerBlock = kBlock / 32;  // one warp per row
 
 __device__ double warp_sum(double x) {
   for (int off = 16; off > 0; off >>= 1) x += __shfl_down_sync(0xffffffffu, x, off);
@@ -82,7 +82,7 @@ __global__ void weight_norm_backward_kernel(const T* v, const T* g, const T* dw,
 int64_t weight_norm_forward_cuda(const Tensor& v, const Tensor& g, Tensor& w) {
   const int64_t rows = v.size(0), f = v.size(1);
   if (rows == 0) return -1;
-  NAQS_CUDA_CHECK(cudaSetDevice(v.device().index));
+  use_device_of(v);
   return cuda_rt::first_flagged(v.device(), [&](unsigned long long* bad) {
     dispatch_float(v.dtype(), "weight_norm_forward_cuda", [&](auto tag) {
       using T = decltype(tag);
@@ -97,7 +97,7 @@ int64_t weight_norm_backward_cuda(const Tensor& v, const Tensor& g, const Tensor
                                   Tensor& dg, int64_t rows, bool accumulate) {
   const int64_t c_out = v.size(0), f = v.size(1);
   if (rows == 0) return -1;
-  NAQS_CUDA_CHECK(cudaSetDevice(v.device().index));
+  use_device_of(v);
   return cuda_rt::first_flagged(v.device(), [&](unsigned long long* bad) {
     dispatch_float(v.dtype(), "weight_norm_backward_cuda", [&](auto tag) {
       using T = decltype(tag);
