@@ -26,6 +26,7 @@ void NaqsConvModel::register_conv(NormedConv& l, const Shape& v_shape) {
   NAQS_CHECK(v_shape[0] == l.c_out && v_shape[1] == l.c_in && l.n_weights() == v_shape.numel(),
              "register_conv: ", l.name, " has v ", v_shape.str(), " for (", l.c_out, ",", l.c_in,
              ")");
+  l.v_shape = v_shape;
   l.offset = params_.add(l.name + ".v", v_shape);
   const int64_t g_offset = params_.add(l.name + ".g", {l.c_out});
   NAQS_CHECK(g_offset == l.offset + l.n_weights(), "register_conv: parameters of ", l.name,
@@ -73,8 +74,7 @@ void NaqsConvModel::refresh_weights(bool site_major) {
     NormedConv& l = conv(i);
     const Tensor v = flat.narrow(l.offset, l.n_weights()).reshape({l.c_out, l.fan_in()});
     const Tensor g = flat.narrow(l.offset + l.n_weights(), l.c_out);
-    const Shape w_shape = params_.entry(l.name + ".v").shape;
-    ensure_tensor(l.w, w_shape, dtype_, device_);
+    ensure_tensor(l.w, l.v_shape, dtype_, device_);
     Tensor w2 = l.w.reshape({l.c_out, l.fan_in()});
     ops::weight_norm_forward(v, g, w2, l.name);
     if (!site_major) continue;

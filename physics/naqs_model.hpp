@@ -39,6 +39,7 @@ struct NormedConv {
   bool has_bias = true;
   bool output = false;     // an output (logit) layer: its g starts at out_scale ||v||
   int64_t offset = 0;      // of <name>.v in the flat parameters
+  Shape v_shape;           // (c_out, c_in, window...): the shape of v and w
   Tensor w;                // effective weight (c_out, c_in, window...) in dtype on the device
   Tensor wt;               // the same as (taps, c_in, c_out) for the cached sampler
   Tensor wt_index;         // i32 (n_weights): wt.flat[i] = w.flat[wt_index[i]], on the device
@@ -72,7 +73,7 @@ class NaqsConvModel : public AutoregressiveWavefunction {
   virtual NormedConv& conv(std::size_t i) = 0;
 
   // Registers l's parameters (v of shape v_shape = (c_out, c_in, window...), g, b if has_bias)
-  // and sets l.offset and l.taps. Before params_.allocate().
+  // and sets l.offset, l.v_shape and l.taps. Before params_.allocate().
   void register_conv(NormedConv& l, const Shape& v_shape);
   // After params_.allocate(): binds every layer's bias view.
   void bind_biases();
