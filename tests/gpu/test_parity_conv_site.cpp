@@ -13,8 +13,8 @@
 
 #include <vector>
 
+#include "host/core/tensor_convert.hpp"
 #include "host/ops/conv_site.hpp"
-#include "physics/wavefunction.hpp"  // to_host_f64
 #include "tests/support/testing.hpp"
 
 using namespace naqs;
