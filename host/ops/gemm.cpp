@@ -38,24 +38,31 @@ namespace {
 using detail::MatmulPlan;
 using detail::MatrixLayout;
 
-// The BLAS layout of the last two dims (R,C) of x, or nothing when neither stride is 1 with the
-// other one past the row (a broadcast or otherwise interleaved matrix). A dim of size <= 1 never
-// constrains its stride.
-std::optional<MatrixLayout> matrix_layout(const Tensor& x) {
+// The last two dims (R,C) of x read as `trans` says (see MatrixLayout), or nothing when its
+// strides do not allow it. A dim of size <= 1 never constrains its stride.
+std::optional<MatrixLayout> layout_as(const Tensor& x, bool trans) {
   const int64_t r = x.size(-2), c = x.size(-1), sr = x.stride(-2), sc = x.stride(-1);
-  if (c <= 1 || sc == 1) {
+  if (!trans && (c <= 1 || sc == 1)) {
     const int64_t ld = r <= 1 ? std::max<int64_t>(c, 1) : sr;
     if (ld >= std::max<int64_t>(c, 1)) return MatrixLayout{false, ld};
   }
-  if (r <= 1 || sr == 1) {
+  if (trans && (r <= 1 || sr == 1)) {
     const int64_t ld = c <= 1 ? std::max<int64_t>(r, 1) : sc;
     if (ld >= std::max<int64_t>(r, 1)) return MatrixLayout{true, ld};
   }
   return std::nullopt;
 }
 
-MatrixLayout operand_layout(const char* op, const Tensor& x, const char* name) {
-  const std::optional<MatrixLayout> l = matrix_layout(x);
+// x's BLAS layout: the one `prefer_trans` names when it fits (gemm's flags, so gemm passes BLAS
+// the arguments it always did, even where a size-1 dim makes both readings valid), otherwise
+// row-major when x is a dense row-major matrix, otherwise transposed; refused when neither fits
+// (a broadcast or interleaved matrix).
+MatrixLayout operand_layout(const char* op, const Tensor& x, const char* name,
+                            std::optional<bool> prefer_trans) {
+  const bool dense_rows = x.stride(-1) == 1 && x.stride(-2) >= std::max<int64_t>(x.size(-1), 1);
+  const bool first = prefer_trans.value_or(!dense_rows);
+  std::optional<MatrixLayout> l = layout_as(x, first);
+  if (!l) l = layout_as(x, !first);
   if (!l)
     throw Error(cat(op, ": '", name, "' is ", x.str(), "; its last two dims need one stride 1 ",
                     "and the other >= that dim's length (a dense matrix or a transposed one): ",
@@ -68,7 +75,8 @@ void check_int(const char* op, int64_t v, const char* what) {
     throw Error(cat(op, ": ", what, " = ", v, " exceeds the BLAS int range (", INT_MAX, ")"));
 }
 
-MatmulPlan plan_matmul(const char* op, const Tensor& a, const Tensor& b, const Tensor& c) {
+MatmulPlan plan_matmul(const char* op, const Tensor& a, const Tensor& b, const Tensor& c,
+                       std::optional<bool> trans_a, std::optional<bool> trans_b) {
   check_defined(op, a, "a");
   check_defined(op, b, "b");
   check_defined(op, c, "c");
@@ -94,8 +102,8 @@ MatmulPlan plan_matmul(const char* op, const Tensor& a, const Tensor& b, const T
   if (p.n > 1 && c.stride(-1) != 1)
     throw Error(cat(op, ": 'c' is ", c.str(), "; its last dim needs stride 1"));
   check_no_overlap(op, c, "c");
-  p.a = operand_layout(op, a, "a");
-  p.b = operand_layout(op, b, "b");
+  p.a = operand_layout(op, a, "a", trans_a);
+  p.b = operand_layout(op, b, "b", trans_b);
   p.ldc = p.m <= 1 ? std::max<int64_t>(p.n, 1) : c.stride(-2);
   check_int(op, p.m, "M");
   check_int(op, p.n, "N");
@@ -164,9 +172,10 @@ void scale_output(Tensor& c, double beta) {
   if (!c.is_contiguous()) copy(dense, c);
 }
 
+// trans_a / trans_b: gemm's flags (a and b are then the transposed views), none for matmul.
 void matmul_any(const char* op, const Tensor& a, const Tensor& b, Tensor& c, double alpha,
-                double beta) {
-  const MatmulPlan p = plan_matmul(op, a, b, c);
+                double beta, std::optional<bool> trans_a = {}, std::optional<bool> trans_b = {}) {
+  const MatmulPlan p = plan_matmul(op, a, b, c, trans_a, trans_b);
   if (c.numel() == 0) return;
   if (p.k == 0) {  // empty sum (done here so neither BLAS sees K = 0)
     scale_output(c, beta);
@@ -197,14 +206,14 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double be
 void gemm(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a, bool trans_b, double alpha,
           double beta) {
   matmul_any("gemm", op_view("gemm", a, trans_a, 2, "a"), op_view("gemm", b, trans_b, 2, "b"), c,
-             alpha, beta);
+             alpha, beta, trans_a, trans_b);
 }
 
 void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a, bool trans_b,
                   double alpha, double beta) {
   const char* op = "gemm_batched";
   matmul_any(op, op_view(op, a, trans_a, 3, "a"), op_view(op, b, trans_b, 3, "b"), c, alpha,
-             beta);
+             beta, trans_a, trans_b);
 }
 
 }  // namespace naqs::ops
