@@ -10,7 +10,7 @@ namespace naqs::ops::detail {
 namespace {
 
 template <class T>
-__global__ void strided_copy_kernel(const T* src, T* dst, CopyPlan p, int64_t n) {
+__global__ void strided_copy_kernel(const T* src, T* dst, CollapsedDims p, int64_t n) {
   NAQS_GRID_STRIDE(i, n) {
     int64_t rest = i, so = 0, dof = 0;
 #pragma unroll
@@ -18,8 +18,8 @@ __global__ void strided_copy_kernel(const T* src, T* dst, CopyPlan p, int64_t n)
       if (d >= p.rank) continue;
       const int64_t k = rest % p.size[d];
       rest /= p.size[d];
-      so += k * p.src_stride[d];
-      dof += k * p.dst_stride[d];
+      so += k * p.stride[0][d];
+      dof += k * p.stride[1][d];
     }
     dst[dof] = src[so];
   }
@@ -27,7 +27,7 @@ __global__ void strided_copy_kernel(const T* src, T* dst, CopyPlan p, int64_t n)
 
 }  // namespace
 
-void copy_cuda(const Tensor& src, Tensor& dst, const CopyPlan& plan) {
+void copy_cuda(const Tensor& src, Tensor& dst, const CollapsedDims& plan) {
   use_device_of(dst);
   const int64_t n = plan.numel();
   if (n == 0) return;

@@ -16,13 +16,13 @@ namespace naqs::ops::detail {
 void matmul_cuda(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta,
                  const MatmulPlan& p) {
   use_device_of(c);
-  const int inner = p.batch_rank - 1;  // -1: a single product
-  const int64_t inner_count = inner >= 0 ? p.batch_size[inner] : 1;
+  const int inner = p.batch.rank - 1;  // -1: a single product
+  const int64_t inner_count = inner >= 0 ? p.batch.size[inner] : 1;
   NAQS_CHECK(inner_count <= INT_MAX, "matmul_cuda: batch dim of ", inner_count,
              " products exceeds the cuBLAS int range");
-  const long long sa = inner >= 0 ? p.a_stride[inner] : 0;
-  const long long sb = inner >= 0 ? p.b_stride[inner] : 0;
-  const long long sc = inner >= 0 ? p.c_stride[inner] : 0;
+  const long long sa = inner >= 0 ? p.batch.stride[0][inner] : 0;
+  const long long sb = inner >= 0 ? p.batch.stride[1][inner] : 0;
+  const long long sc = inner >= 0 ? p.batch.stride[2][inner] : 0;
   const int m = static_cast<int>(p.m), n = static_cast<int>(p.n), k = static_cast<int>(p.k);
   const int lda = static_cast<int>(p.a.ld), ldb = static_cast<int>(p.b.ld);
   const int ldc = static_cast<int>(p.ldc);
@@ -30,7 +30,7 @@ void matmul_cuda(const Tensor& a, const Tensor& b, Tensor& c, double alpha, doub
   const cublasOperation_t op_a = p.a.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = p.b.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasHandle_t h = cuda_rt::cublas_handle();
-  const int64_t outer_count = p.batch_count() / inner_count;
+  const int64_t outer_count = p.batch.numel() / inner_count;
   for (int64_t t = 0; t < outer_count; ++t) {
     int64_t oa, ob, oc;
     p.offsets(t, inner < 0 ? 0 : inner, oa, ob, oc);

@@ -114,6 +114,30 @@ Strides contiguous_strides(const Shape& shape) {
   return s;
 }
 
+int64_t CollapsedDims::numel() const {
+  int64_t n = 1;
+  for (int d = 0; d < rank; ++d) n *= size[d];
+  return n;
+}
+
+CollapsedDims collapse_dims(std::initializer_list<const Tensor*> views, int n_dims) {
+  NAQS_CHECK(views.size() <= 3, "collapse_dims: at most 3 views");
+  const Tensor& first = **views.begin();
+  CollapsedDims c;
+  for (int d = 0; d < n_dims; ++d) {
+    const int64_t n = first.size(d);
+    if (n == 1) continue;  // walks nothing
+    bool merge = c.rank > 0;
+    int v = 0;
+    for (const Tensor* t : views) merge = merge && c.stride[v++][c.rank - 1] == t->stride(d) * n;
+    if (!merge) c.size[c.rank++] = 1;
+    c.size[c.rank - 1] *= n;
+    v = 0;
+    for (const Tensor* t : views) c.stride[v++][c.rank - 1] = t->stride(d);
+  }
+  return c;
+}
+
 namespace {
 
 // dim in [-rank, rank) -> [0, rank), or one line naming the view and the tensor.
@@ -240,7 +264,10 @@ Tensor Tensor::select(int dim, int64_t index) const {
 
 Tensor Tensor::permute(const std::vector<int>& dims) const {
   std::string given;
-  for (int d : dims) given += (given.empty() ? "" : ",") + std::to_string(d);
+  for (int d : dims) {
+    if (!given.empty()) given += ',';
+    given += std::to_string(d);
+  }
   const auto refuse = [&] {
     return Error(cat("Tensor::permute: (", given, ") is not a permutation of the ", rank(),
                      " dims of ", str()));
@@ -381,10 +408,12 @@ void check_no_overlap(const char* op, const Tensor& t, const char* name) {
   // ones reach.
   std::array<int, kMaxRank> order{};
   int n = 0;
-  for (int i = 0; i < t.rank(); ++i)
-    if (t.size(i) > 1) order[n++] = i;
-  std::sort(order.begin(), order.begin() + n,
-            [&](int x, int y) { return t.stride(x) < t.stride(y); });
+  for (int i = 0; i < t.rank(); ++i) {
+    if (t.size(i) <= 1) continue;
+    int j = n++;  // insertion sort by stride (at most 6 dims)
+    for (; j > 0 && t.stride(order[j - 1]) > t.stride(i); --j) order[j] = order[j - 1];
+    order[j] = i;
+  }
   int64_t reach = 1;  // elements spanned by the dims so far
   for (int j = 0; j < n && t.numel() > 0; ++j) {
     const int i = order[j];

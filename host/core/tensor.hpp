@@ -127,6 +127,20 @@ class Tensor {
 // Row-major strides of a dense tensor of this shape.
 Strides contiguous_strides(const Shape& shape);
 
+// A joint walk over up to three views of one shape with its dims collapsed: size-1 dims dropped,
+// and a dim merged into the one before it where every view steps through the pair as one
+// (stride[prev] == stride[d] * size[d]). A walk between two dense tensors becomes one dim.
+// Plain data, so kernels take it by value (cuda/copy.cu). Used by ops::copy and by ops::matmul
+// for its batch dims.
+struct CollapsedDims {
+  int rank = 0;
+  int64_t size[kMaxRank] = {};
+  int64_t stride[3][kMaxRank] = {};  // stride[v][d]: view v's stride along collapsed dim d
+  int64_t numel() const;
+};
+// Collapses dims [0, n_dims) of the views, which must agree in size there.
+CollapsedDims collapse_dims(std::initializer_list<const Tensor*> views, int n_dims);
+
 // Checks used by every op; each throws naqs::Error naming the op, the tensors and devices.
 void check_defined(const char* op, const Tensor& t, const char* name);
 void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);

@@ -8,33 +8,8 @@
 namespace naqs::ops {
 namespace detail {
 
-int64_t CopyPlan::numel() const {
-  int64_t n = 1;
-  for (int d = 0; d < rank; ++d) n *= size[d];
-  return n;
-}
-
-CopyPlan plan_copy(const Tensor& src, const Tensor& dst) {
-  CopyPlan p;
-  for (int d = 0; d < src.rank(); ++d) {
-    if (src.size(d) == 1) continue;  // walks nothing
-    if (p.rank > 0) {
-      // Merge into the previous dim when, on both sides, one step of it equals size steps of d.
-      const int q = p.rank - 1;
-      if (p.src_stride[q] == src.stride(d) * src.size(d) &&
-          p.dst_stride[q] == dst.stride(d) * src.size(d)) {
-        p.size[q] *= src.size(d);
-        p.src_stride[q] = src.stride(d);
-        p.dst_stride[q] = dst.stride(d);
-        continue;
-      }
-    }
-    p.size[p.rank] = src.size(d);
-    p.src_stride[p.rank] = src.stride(d);
-    p.dst_stride[p.rank] = dst.stride(d);
-    ++p.rank;
-  }
-  return p;
+CollapsedDims plan_copy(const Tensor& src, const Tensor& dst) {
+  return collapse_dims({&src, &dst}, src.rank());
 }
 
 }  // namespace detail
@@ -44,13 +19,13 @@ namespace {
 // CPU reference: rows of the innermost collapsed dim, each row's start found by splitting the
 // row index over the outer dims.
 template <class T>
-void copy_cpu(const T* src, T* dst, const detail::CopyPlan& p) {
+void copy_cpu(const T* src, T* dst, const CollapsedDims& p) {
   if (p.rank == 0) {
     *dst = *src;
     return;
   }
   const int last = p.rank - 1;
-  const int64_t n = p.size[last], ss = p.src_stride[last], ds = p.dst_stride[last];
+  const int64_t n = p.size[last], ss = p.stride[0][last], ds = p.stride[1][last];
   const int64_t total = p.numel(), rows = total / n;
 #pragma omp parallel for schedule(static) if (total > kMinParallelElements)
   for (int64_t r = 0; r < rows; ++r) {
@@ -58,8 +33,8 @@ void copy_cpu(const T* src, T* dst, const detail::CopyPlan& p) {
     for (int d = last - 1; d >= 0; --d) {
       const int64_t i = rest % p.size[d];
       rest /= p.size[d];
-      so += i * p.src_stride[d];
-      dof += i * p.dst_stride[d];
+      so += i * p.stride[0][d];
+      dof += i * p.stride[1][d];
     }
     const T* s = src + so;
     T* o = dst + dof;
@@ -77,7 +52,7 @@ void copy_same_device(const Tensor& src, Tensor& dst) {
     copy_bytes(dst.raw_data(), dst.device(), src.raw_data(), src.device(), src.nbytes());
     return;
   }
-  const detail::CopyPlan plan = detail::plan_copy(src, dst);
+  const CollapsedDims plan = detail::plan_copy(src, dst);
   if (src.device().is_cpu()) {
     dispatch_all(src.dtype(), [&](auto tag) {
       using T = decltype(tag);

@@ -21,17 +21,10 @@ namespace naqs::ops {
 void copy(const Tensor& src, Tensor& dst);
 
 namespace detail {
-// A same-device strided copy after collapsing dims: `rank` dims (0 for a single element) of
-// sizes `size`, walked with src_stride / dst_stride (elements) from the views' first elements.
-struct CopyPlan {
-  int rank = 0;
-  int64_t size[kMaxRank] = {};
-  int64_t src_stride[kMaxRank] = {};
-  int64_t dst_stride[kMaxRank] = {};
-  int64_t numel() const;
-};
-CopyPlan plan_copy(const Tensor& src, const Tensor& dst);
-void copy_cuda(const Tensor& src, Tensor& dst, const CopyPlan& plan);
+// A same-device strided copy: collapse_dims({&src, &dst}) (host/core/tensor.hpp), rank 0 for a
+// single element; stride[0] walks src, stride[1] dst, from the views' first elements.
+CollapsedDims plan_copy(const Tensor& src, const Tensor& dst);
+void copy_cuda(const Tensor& src, Tensor& dst, const CollapsedDims& plan);
 }  // namespace detail
 
 }  // namespace naqs::ops

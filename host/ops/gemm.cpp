@@ -14,20 +14,14 @@
 namespace naqs::ops {
 namespace detail {
 
-int64_t MatmulPlan::batch_count() const {
-  int64_t n_batch = 1;
-  for (int d = 0; d < batch_rank; ++d) n_batch *= batch_size[d];
-  return n_batch;
-}
-
 void MatmulPlan::offsets(int64_t t, int dims, int64_t& oa, int64_t& ob, int64_t& oc) const {
   oa = ob = oc = 0;
   for (int d = dims - 1; d >= 0; --d) {
-    const int64_t i = t % batch_size[d];
-    t /= batch_size[d];
-    oa += i * a_stride[d];
-    ob += i * b_stride[d];
-    oc += i * c_stride[d];
+    const int64_t i = t % batch.size[d];
+    t /= batch.size[d];
+    oa += i * batch.stride[0][d];
+    ob += i * batch.stride[1][d];
+    oc += i * batch.stride[2][d];
   }
 }
 
@@ -111,26 +105,7 @@ MatmulPlan plan_matmul(const char* op, const Tensor& a, const Tensor& b, const T
   check_int(op, p.a.ld, "a's leading dimension");
   check_int(op, p.b.ld, "b's leading dimension");
   check_int(op, p.ldc, "c's leading dimension");
-  for (int d = 0; d < rank - 2; ++d) {
-    if (a.size(d) == 1) continue;
-    if (p.batch_rank > 0) {
-      const int q = p.batch_rank - 1;
-      const int64_t s = a.size(d);
-      if (p.a_stride[q] == a.stride(d) * s && p.b_stride[q] == b.stride(d) * s &&
-          p.c_stride[q] == c.stride(d) * s) {
-        p.batch_size[q] *= s;
-        p.a_stride[q] = a.stride(d);
-        p.b_stride[q] = b.stride(d);
-        p.c_stride[q] = c.stride(d);
-        continue;
-      }
-    }
-    p.batch_size[p.batch_rank] = a.size(d);
-    p.a_stride[p.batch_rank] = a.stride(d);
-    p.b_stride[p.batch_rank] = b.stride(d);
-    p.c_stride[p.batch_rank] = c.stride(d);
-    ++p.batch_rank;
-  }
+  p.batch = collapse_dims({&a, &b, &c}, rank - 2);
   return p;
 }
 
@@ -146,11 +121,11 @@ void matmul_cpu(const Tensor& a, const Tensor& b, Tensor& c, double alpha, doubl
   T* pc = c.strided_data<T>();
   const auto product = [&](int64_t t) {
     int64_t oa, ob, oc;
-    p.offsets(t, p.batch_rank, oa, ob, oc);
+    p.offsets(t, p.batch.rank, oa, ob, oc);
     gemm_rm<T>(p.a.trans, p.b.trans, p.m, p.n, p.k, static_cast<T>(alpha), pa + oa, p.a.ld,
                pb + ob, p.b.ld, static_cast<T>(beta), pc + oc, p.ldc);
   };
-  const int64_t n_batch = p.batch_count();
+  const int64_t n_batch = p.batch.numel();
   if (n_batch == 1) {
     product(0);
     return;

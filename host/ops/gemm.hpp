@@ -39,8 +39,6 @@ void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, bool trans_a = fa
                   bool trans_b = false, double alpha = 1.0, double beta = 0.0);
 
 namespace detail {
-constexpr int kMaxBatchDims = kMaxRank - 2;
-
 // How BLAS reads one operand matrix (R,C): trans = false: element (i,j) at i*ld + j (row-major,
 // ld >= C); trans = true: at i + j*ld (the row-major storage of its (C,R) transpose, ld >= R).
 struct MatrixLayout {
@@ -48,20 +46,16 @@ struct MatrixLayout {
   int64_t ld = 1;
 };
 
-// A checked matmul: product sizes, operand layouts, and the batch dims collapsed (size-1 dims
-// dropped, neighbours merged where all three operands step through them as one) with each
-// operand's batch strides in elements.
+// A checked matmul: product sizes, operand layouts, and the batch dims collapsed by
+// collapse_dims({&a, &b, &c}) (host/core/tensor.hpp; batch.stride[0], [1], [2] are a's, b's and
+// c's batch strides in elements).
 struct MatmulPlan {
   int64_t m = 0, n = 0, k = 0;
   MatrixLayout a, b;
   int64_t ldc = 1;
-  int batch_rank = 0;
-  int64_t batch_size[kMaxBatchDims] = {};
-  int64_t a_stride[kMaxBatchDims] = {}, b_stride[kMaxBatchDims] = {},
-          c_stride[kMaxBatchDims] = {};
-  int64_t batch_count() const;
-  // Offsets (elements) of batch t's matrices, t in [0, batch_count()), over batch dims
-  // [0, dims) only (the remaining dims' indices taken as 0 when dims < batch_rank).
+  CollapsedDims batch;
+  // Offsets (elements) of the matrices of batch t, t indexing collapsed batch dims [0, dims)
+  // in row-major order (the later dims' indices taken as 0).
   void offsets(int64_t t, int dims, int64_t& oa, int64_t& ob, int64_t& oc) const;
 };
 void matmul_cuda(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta,

@@ -86,12 +86,12 @@ TEST(Copy, CollapsedPlans) {
   EXPECT_EQ(ops::detail::plan_copy(a, Tensor::empty({4, 6, 8}, DType::f32)).rank, 1);
   // Rows of a wider buffer: the inner two dims merge, the outer one cannot.
   Tensor rows = iota<float>({4, 7, 8}).narrow(1, 0, 6);  // (4,6,8), strides (56,8,1)
-  const ops::detail::CopyPlan p = ops::detail::plan_copy(rows, a);
+  const CollapsedDims p = ops::detail::plan_copy(rows, a);
   EXPECT_EQ(p.rank, 2);
   EXPECT_EQ(p.size[0], 4);
   EXPECT_EQ(p.size[1], 48);
-  EXPECT_EQ(p.src_stride[0], 56);
-  EXPECT_EQ(p.dst_stride[0], 48);
+  EXPECT_EQ(p.stride[0][0], 56);
+  EXPECT_EQ(p.stride[1][0], 48);
   EXPECT_EQ(ops::detail::plan_copy(a.permute({1, 0, 2}), a.permute({1, 0, 2})).rank, 3);
   // Size-1 dims are dropped.
   EXPECT_EQ(ops::detail::plan_copy(a.narrow(1, 2, 1), Tensor::empty({4, 1, 8}, DType::f32)).rank, 2);
