@@ -9,16 +9,13 @@
 #include "tests/support/testing.hpp"
 
 using namespace naqs;
-using naqs::testing::all_close;
-using naqs::testing::Guarded;
-using naqs::testing::random_tensor;
+using namespace naqs::testing;
 
 namespace {
 
-const Device kGpu = Device::cuda(0);
-const DType kAllTypes[] = {DType::f32, DType::f64, DType::i32, DType::u8};
-
 using View = std::function<Tensor(const Tensor&)>;
+const DType kAllTypes[] = {DType::f32, DType::f64, DType::i32, DType::u8};
+const Device kGpu = Device::cuda(0);
 
 struct Case {
   const char* name;

@@ -15,18 +15,14 @@
 #include "tests/support/testing.hpp"
 
 using namespace naqs;
-using naqs::testing::all_close;
-using naqs::testing::Guarded;
-using naqs::testing::random_tensor;
+using namespace naqs::testing;
 
 namespace {
 
+using View = std::function<Tensor(const Tensor&)>;
 const Device kGpu = Device::cuda(0);
 const DType kFloatTypes[] = {DType::f32, DType::f64};
-
 double eps(DType t) { return t == DType::f32 ? FLT_EPSILON : DBL_EPSILON; }
-
-using View = std::function<Tensor(const Tensor&)>;
 
 // Runs matmul(view_a(A), view_b(B), view_c(C)) on both sides, with A, B, C random tensors of the
 // given base shapes (C's initial values matter when beta != 0), and compares the whole C buffers.
