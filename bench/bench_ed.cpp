@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "host/core/build_info.hpp"
-#include "host/core/cuda_runtime.hpp"
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
+#include "host/core/tensor.hpp"
 #include "validation/ed/ed_solver.hpp"
 
 using namespace naqs;
@@ -253,27 +253,25 @@ int main(int argc, char** argv) {
                               t.cpu_ms));
     }
   }
-#if NAQS_HAVE_CUDA
   if (device_count() > 0) {
-    std::printf("# GPU: %s\n", device_name(Device::cuda(0)).c_str());
+    const Device gpu = Device::cuda(0);
+    std::printf("# GPU: %s\n", device_name(gpu).c_str());
     for (const Case& c : cases) {
-      ed::EdOperator op(c.H, c.basis, Device::cuda(0));
+      ed::EdOperator op(c.H, c.basis, gpu);
       const int64_t dim = c.basis.dim();
-      void* x = cuda_rt::malloc_device(dim * 8);
-      void* y = cuda_rt::malloc_device(dim * 8);
-      cuda_rt::memset_device(x, 0, dim * 8);
-      op.apply_device(static_cast<double*>(x), static_cast<double*>(y));
+      Tensor x = Tensor::zeros({dim}, DType::f64, gpu), y = Tensor::empty({dim}, DType::f64, gpu);
+      op.apply_device(x.data<double>(), y.data<double>());
       double best = 1e30;
       for (int r = 0; r < reps; ++r) {
         const auto t0 = Clock::now();
-        op.apply_device(static_cast<double*>(x), static_cast<double*>(y));
+        op.apply_device(x.data<double>(), y.data<double>());
         best = std::min(best, seconds_since(t0));
       }
       double best_copy = 1e30;
       for (int r = 0; r < reps; ++r) {
         const auto t0 = Clock::now();
-        cuda_rt::copy_d2d(y, x, dim * 8);
-        cuda_rt::synchronize();
+        y.copy_from(x);
+        synchronize(gpu);
         best_copy = std::min(best_copy, seconds_since(t0));
       }
       const double gbs = 16.0 * dim / best / 1e9, copy_gbs = 16.0 * dim / best_copy / 1e9;
@@ -282,11 +280,8 @@ int main(int argc, char** argv) {
                   100 * gbs / copy_gbs);
       csv_lines.push_back(cat("cuda,", c.name, ",", dim, ",", best * 1e3, ",,,", gbs, ",",
                               copy_gbs));
-      cuda_rt::free_device(x);
-      cuda_rt::free_device(y);
     }
   }
-#endif
   if (big) {
     std::printf("# ground states (Lanczos tol %.0e, %d threads)\n", tol, threads);
     struct Solve {

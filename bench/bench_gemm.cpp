@@ -21,7 +21,6 @@
 
 #include "bench/bench_common.hpp"
 #include "host/core/build_info.hpp"
-#include "host/core/cuda_runtime.hpp"
 #include "host/core/device.hpp"
 #include "host/core/tensor.hpp"
 #include "host/ops/gemm.hpp"
@@ -121,7 +120,6 @@ int main(int argc, char** argv) {
     std::printf("\n[cuda] no CUDA device: cuBLAS rows skipped\n");
     return 0;
   }
-#if NAQS_HAVE_CUDA
   const Device gpu = Device::cuda(0);
   std::printf("\n[cuda] device: %s\n", device_name(gpu).c_str());
   std::vector<int64_t> gpu_sizes = sizes;
@@ -133,8 +131,8 @@ int main(int argc, char** argv) {
     for (int64_t n : gpu_sizes) {
       Tensor a = random_matrix(n, dt, 3).to(gpu), b = random_matrix(n, dt, 4).to(gpu);
       Tensor c = Tensor::zeros({n, n}, dt, gpu);
-      const double rate =
-          gflops(n, bench::best_seconds({[&] { ops::gemm(a, b, c); }}, [] { cuda_rt::synchronize(); })[0]);
+      const double rate = gflops(
+          n, bench::best_seconds({[&] { ops::gemm(a, b, c); }}, [&] { synchronize(gpu); })[0]);
       peak = std::max(peak, rate);
       rows.push_back({"cuda", dtype_name(dt), n, rate, -1});
     }
@@ -143,6 +141,5 @@ int main(int argc, char** argv) {
     print_rows(rows, peak, "peer");
     print_csv(rows, peak);
   }
-#endif
   return 0;
 }

@@ -26,7 +26,6 @@
 
 #include "bench/bench_common.hpp"
 #include "host/core/build_info.hpp"
-#include "host/core/cuda_runtime.hpp"
 #include "host/core/device.hpp"
 #include "host/core/tensor.hpp"
 #include "host/ops/gemm.hpp"
@@ -126,11 +125,7 @@ Row measure(const char* product, DType dt, const Sizes& s, Device dev) {
         }
     });
   }
-  const std::function<void()> sync = dev.is_cpu() ? std::function<void()>([] {}) : [] {
-#if NAQS_HAVE_CUDA
-    cuda_rt::synchronize();
-#endif
-  };
+  const std::function<void()> sync = [dev] { synchronize(dev); };
   const std::vector<double> sec = bench::best_seconds(fns, sync, 0.2);
   Row r{dev.is_cpu() ? "cpu" : "cuda", product, s.t, s.dh, 0, 0, 0, -1};
   r.strided = s.flops() / sec[0] * 1e-9;

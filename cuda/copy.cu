@@ -2,7 +2,7 @@
 // cudaMemcpy in host/ops/copy.cpp and never reach here). One thread per element of the collapsed
 // plan (grid-stride loop, 64-bit indices): the element's index is split over up to six dims,
 // most-significant first as the CPU reference does, and each side's offset summed from its
-// strides. Parity tests: tests/gpu/test_parity_copy.cpp (exact).
+// strides. Parity and gradient cases: tests/op_cases/copy.cpp (exact).
 #include "cuda/kernel_util.cuh"
 #include "host/ops/copy.hpp"
 

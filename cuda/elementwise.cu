@@ -1,6 +1,6 @@
 // CUDA twin of host/ops/elementwise.hpp: unary (and backward), binary, axpby, bias_add,
 // bias_backward. The formulas live once in host/ops/elementwise_math.hpp (NAQS_HD).
-// Parity tests: tests/gpu/test_parity_dense.cpp.
+// Parity tests: tests/op_cases/elementwise.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/elementwise.hpp"
 #include "host/ops/elementwise_math.hpp"

@@ -1,5 +1,5 @@
 // CUDA twin of host/ops/fill.hpp: fill and cast.
-// Parity tests: tests/gpu/test_parity_dense.cpp.
+// Parity tests: tests/op_cases/fill.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/fill.hpp"
 

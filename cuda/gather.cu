@@ -1,5 +1,5 @@
 // CUDA twin of host/ops/gather.hpp: gather and scatter_add along an axis (out-of-range indices
-// reported, not written). Parity tests: tests/gpu/test_parity_dense.cpp.
+// reported, not written). Parity tests: tests/op_cases/gather.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/gather.hpp"
 
@@ -35,19 +35,6 @@ __global__ void scatter_add_kernel(const T* src, const int32_t* index, T* out, i
     const int64_t o = p / (n * inner), i = p % inner;
     atomicAdd(out + (o * n_out + k) * inner + i, src[p]);
   }
-}
-
-// Runs launch(flag) with a device word set to "none", returns the recorded position or -1.
-template <class Launch>
-int64_t with_bad_index_flag(Device device, Launch&& launch) {
-  constexpr unsigned long long kNone = ~0ull;
-  Tensor flag = Tensor::empty({1}, DType::f64, device);  // 8 bytes of device memory
-  auto* p = static_cast<unsigned long long*>(flag.raw_data());
-  NAQS_CUDA_CHECK(cudaMemset(p, 0xff, sizeof(unsigned long long)));  // = kNone
-  launch(p);
-  unsigned long long host = kNone;
-  NAQS_CUDA_CHECK(cudaMemcpy(&host, p, sizeof(host), cudaMemcpyDeviceToHost));
-  return host == kNone ? -1 : static_cast<int64_t>(host);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 // not collapse into it (e.g. a permuted (B,T,H,Dh) view's B and H) are a host loop, one call
 // each. Leading dimensions come checked from host/ops/gemm.cpp (>= max(1, rows) of the
 // column-major operand, int range); the batch count is checked here.
-// Parity tests: tests/gpu/test_parity_matmul.cpp, tests/gpu/test_parity_dense.cpp.
+// Parity tests: tests/op_cases/gemm.cpp.
 #include <climits>
 
 #include "cuda/kernel_util.cuh"

@@ -1,5 +1,5 @@
 // CUDA twin of host/ops/reduce.hpp: sum, mean, max, logsumexp along an axis and their
-// backwards, one block per row, in double. Parity tests: tests/gpu/test_parity_dense.cpp.
+// backwards, one block per row, in double. Parity tests: tests/op_cases/reduce.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/reduce.hpp"
 

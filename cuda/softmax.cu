@@ -1,5 +1,6 @@
-// CUDA twin of host/ops/softmax.hpp: softmax / log-softmax along an axis and the backward,
-// one block per row, in double. Parity tests: tests/gpu/test_parity_dense.cpp.
+// CUDA twin of host/ops/softmax.hpp: softmax / log-softmax along an axis and the backward, and
+// the masked (additive / causal) softmax over the last dim; one block per row, in double.
+// Parity tests: tests/op_cases/softmax.cpp, tests/gpu/test_parity_nn.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/softmax.hpp"
 
@@ -40,7 +41,47 @@ __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t 
   }
 }
 
+// Masked softmax, rows of n contiguous keys; the same row logic as the CPU loop (softmax.cpp).
+// y may alias x: each thread reads x[j] (after the block-wide max and sum) before writing y[j].
+template <class T>
+__global__ void masked_softmax_kernel(const T* x, const T* mask, MaskedSoftmaxDims d, T* y) {
+  const int64_t n = d.n_keys, mask_stride = d.mask_strides[d.rank - 1];
+  for (int64_t r = blockIdx.x; r < d.rows; r += gridDim.x) {
+    const T* xr = x + r * n;
+    const T* mr = mask != nullptr ? mask + masked_softmax_mask_offset(d, r) : nullptr;
+    const int64_t visible = masked_softmax_visible_keys(d, r);
+    auto z = [&](int64_t j) {
+      return double(xr[j]) + (mr != nullptr ? double(mr[j * mask_stride]) : 0.0);
+    };
+    double m = -HUGE_VAL;
+    for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) m = fmax(m, z(j));
+    m = block_reduce(m, MaxOp{});
+    T* yr = y + r * n;
+    if (m == -HUGE_VAL) {  // every key masked: a zero row (block-uniform branch)
+      for (int64_t j = threadIdx.x; j < n; j += blockDim.x) yr[j] = T(0);
+      continue;
+    }
+    double s = 0;
+    for (int64_t j = threadIdx.x; j < visible; j += blockDim.x) s += exp(z(j) - m);
+    s = block_reduce(s, SumOp{});
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x)
+      yr[j] = static_cast<T>(j < visible ? exp(z(j) - m) / s : 0.0);
+  }
+}
+
 }  // namespace
+
+void masked_softmax_cuda(const Tensor& x, const Tensor& additive, const MaskedSoftmaxDims& d,
+                         Tensor& y) {
+  use_device_of(x);
+  if (d.rows == 0) return;
+  dispatch_float(x.dtype(), "masked_softmax_cuda", [&](auto tag) {
+    using T = decltype(tag);
+    masked_softmax_kernel<T><<<grid_for_rows(d.rows), block_for_row(d.n_keys)>>>(
+        x.data<T>(), d.has_mask ? additive.data<T>() : nullptr, d, y.data<T>());
+    NAQS_CUDA_CHECK_LAUNCH();
+  });
+}
 
 void softmax_cuda(const Tensor& x, const AxisSplit& s, bool log, Tensor& y) {
   use_device_of(x);

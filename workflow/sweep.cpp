@@ -367,7 +367,7 @@ void prepare_sweep_dir(const SweepSpec& spec) {
                  "; move it away, or choose another --out");
     NAQS_REQUIRE(chk.fingerprint_text == text, "'", spec.dir,
                  "' holds a sweep with other settings (",
-                 vmc::describe_fingerprint_difference(chk.fingerprint_text, text),
+                 describe_fingerprint_difference(chk.fingerprint_text, text),
                  "); choose another --out, or repeat that sweep's options");
     return;
   }
@@ -379,7 +379,7 @@ void prepare_sweep_dir(const SweepSpec& spec) {
     f.create_group("/sweep");
     f.set_attr("/sweep", "n_tasks", n_tasks(spec));
     f.set_attr("/sweep", "methods", join_methods(spec.methods));
-    f.set_attr("/sweep", "fingerprint", vmc::fingerprint_hash(text));
+    f.set_attr("/sweep", "fingerprint", fingerprint_hash(text));
     f.write_string("/sweep/fingerprint_text", text);
     f.write_dataset("/sweep/h", spec.h_values, {n_tasks(spec)});
     f.write_string("/sweep/files", join_lines(files));
@@ -409,7 +409,7 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
                  "; it is never overwritten: move it away to run task ", task, " again");
     NAQS_REQUIRE(chk.fingerprint_text == fp_text, "task file '", result.path,
                  "' belongs to a sweep with other settings (",
-                 vmc::describe_fingerprint_difference(chk.fingerprint_text, fp_text), ")");
+                 describe_fingerprint_difference(chk.fingerprint_text, fp_text), ")");
     result.outcome = TaskOutcome::skipped;
     say(cat("sweep: task ", task, " (h = ", fmt(h), ") already complete: ", result.path));
     return result;
@@ -502,7 +502,7 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
     f.set_attr("/sweep", "n_tasks", n_tasks(spec));
     f.set_attr("/sweep", "h", h);
     f.set_attr("/sweep", "methods", join_methods(spec.methods));
-    f.set_attr("/sweep", "fingerprint", vmc::fingerprint_hash(fp_text));
+    f.set_attr("/sweep", "fingerprint", fingerprint_hash(fp_text));
     f.set_attr("/sweep", "warm_start_from",
                warm_from.empty() ? std::string() : fs::path(warm_from).filename().string());
     f.write_string("/sweep/fingerprint_text", fp_text);

@@ -29,6 +29,26 @@ std::string device_name(const Device& d) {
 #endif
 }
 
+int64_t device_free_memory(const Device& d) {
+  if (d.is_cpu()) return -1;
+#if NAQS_HAVE_CUDA
+  cuda_rt::set_device(d.index);
+  return static_cast<int64_t>(cuda_rt::free_memory());
+#else
+  throw Error("device_free_memory: a cuda device in a build without CUDA");
+#endif
+}
+
+void synchronize(const Device& d) {
+  if (d.is_cpu()) return;
+#if NAQS_HAVE_CUDA
+  cuda_rt::set_device(d.index);
+  cuda_rt::synchronize();
+#else
+  throw Error("synchronize: a cuda device in a build without CUDA");
+#endif
+}
+
 Device resolve_device(const std::string& spec) {
   const int n = device_count();
   if (spec == "auto") return n > 0 ? Device::cuda(0) : Device::cpu();

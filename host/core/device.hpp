@@ -1,6 +1,7 @@
 // Devices: the CPU and CUDA GPUs. device_count() is 0 when CUDA is not compiled in or any
 // CUDA call fails (no driver, no device), so callers never need to guard against errors.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace naqs {
@@ -24,6 +25,12 @@ int device_count();
 
 // Human-readable name ("NVIDIA H200", "cpu (2 threads)").
 std::string device_name(const Device& d);
+
+// Bytes free on a CUDA device (cudaMemGetInfo); -1 for the CPU (see /proc/meminfo instead).
+int64_t device_free_memory(const Device& d);
+
+// Waits until all work queued on the device has finished (no-op for the CPU); for timings.
+void synchronize(const Device& d);
 
 // Resolves "auto" | "cpu" | "cuda" | "cuda:N". "auto" picks cuda:0 when a device exists.
 // Asking for cuda without one is a UsageError; so is any other string.

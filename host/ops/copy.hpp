@@ -11,8 +11,8 @@
 //   memcpy, and scattered on the destination device when dst is strided.
 // Strides: src any (stride 0 included); dst must not have elements sharing memory
 // (check_no_overlap) and must not overlap src.
-// Tests: tests/unit/test_copy.cpp (exact: copies do no arithmetic); tests/gpu/
-// test_parity_copy.cpp (exact, with guard regions around the strided destination).
+// Tests: tests/unit/test_copy.cpp (exact: copies do no arithmetic); tests/op_cases/copy.cpp
+// (CUDA parity, exact, destination views inside guarded buffers; float64 gradients).
 #pragma once
 #include "host/core/tensor.hpp"
 

@@ -16,6 +16,8 @@
 
 #include "host/core/hd.hpp"
 
+#include "host/core/device.hpp"
+
 namespace naqs::ops {
 
 constexpr int kEdMaxGroups = 16;
@@ -136,6 +138,12 @@ NAQS_HD double ed_row(const EdTerms& t, const EdSectorView& v, uint64_t s, int64
   }
   return acc;
 }
+
+// y = H x on a CUDA device: x, y (dim) and the sector's tables live in `device`'s memory (the
+// ED operator keeps them in tensors there). An error for the CPU (use ed_matvec_cpu) or in a
+// build without CUDA.
+void ed_matvec_device(const EdTerms& terms, const EdSectorView& sector, const double* x,
+                      double* y, Device device);
 
 namespace detail {
 // CUDA twin (cuda/ed_matvec.cu): y = H x with x, y and the sector's tables in device memory.

@@ -102,8 +102,9 @@ void bias_backward_cpu(const Tensor& dy, const AxisSplit& s, Tensor& dbias, bool
 }  // namespace
 
 const char* unary_name(Unary f) {
-  static const char* const names[] = {"relu",     "selu",   "tanh", "sigmoid", "exp", "log",
-                                      "softplus", "square", "sqrt", "abs",     "neg"};
+  static const char* const names[] = {"relu", "selu",   "tanh", "sigmoid", "exp",  "log",
+                                      "softplus", "square", "sqrt", "abs", "neg", "gelu",
+                                      "gelu_tanh", "silu"};
   return names[static_cast<int>(f)];
 }
 

@@ -11,14 +11,20 @@
 // by the CPU loops here and the CUDA kernels in cuda/elementwise.cu.
 // Tests: tests/unit/test_ops_dense.cpp (hand values; f64 central differences of every
 // unary_backward, 1e-8 + 1e-7|g|, and of bias_backward, 1e-8: O(h^2) truncation with h = 1e-6
-// plus rounding eps*|f|/h); tests/gpu/test_parity_dense.cpp (CUDA vs CPU within 8 eps: the same
-// formula, but CUDA's exp/tanh/... are within 2 ulp and glibc's within 1; binary ops exact).
+// plus rounding eps*|f|/h); tests/op_cases/elementwise.cpp (CUDA vs CPU within 8 eps: the same
+// formula, but CUDA's exp/tanh/... are within 2 ulp and glibc's within 1 (erfc, for gelu: 5 ulp,
+// in the tail only, where |gelu| << 1); binary ops exact).
 #pragma once
 #include "host/core/tensor.hpp"
 
 namespace naqs::ops {
 
-enum class Unary { relu, selu, tanh, sigmoid, exp, log, softplus, square, sqrt, abs, neg };
+// gelu is the exact x*Phi(x) (erf form, PyTorch's default); gelu_tanh the tanh approximation
+// of GPT-2 (llm.c, PyTorch approximate='tanh'); silu(x) = x*sigmoid(x). Formulas:
+// elementwise_math.hpp.
+enum class Unary {
+  relu, selu, tanh, sigmoid, exp, log, softplus, square, sqrt, abs, neg, gelu, gelu_tanh, silu
+};
 void unary(Unary f, const Tensor& x, Tensor& y);
 void unary_backward(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx);
 const char* unary_name(Unary f);  // "relu", ... (for messages and test names)

@@ -5,8 +5,8 @@
 //                     (float -> integer truncates toward zero, as C++ does)
 // Strides: contiguous tensors only (check_contiguous).
 // CPU loops here; CUDA twins (fill, cast kernels) in cuda/fill.cu. Tests:
-// tests/unit/test_ops_dense.cpp (exact values); tests/gpu/test_parity_dense.cpp (exact: a
-// conversion has one correctly rounded result on both sides).
+// tests/unit/test_ops_dense.cpp (exact values); tests/op_cases/fill.cpp (exact: a conversion
+// has one correctly rounded result on both sides).
 #pragma once
 #include "host/core/tensor.hpp"
 #include "host/ops/copy.hpp"

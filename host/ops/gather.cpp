@@ -29,23 +29,6 @@ AxisSplit check_gather(const char* op, const Tensor& dense, const char* dense_na
   return s;
 }
 
-// Throws when `position` >= 0, naming the offending index value (read from any device).
-void check_bad_index(const char* op, const Tensor& index, int64_t position, int64_t n) {
-  if (position < 0) return;
-  const auto value = static_cast<int64_t>(index.reshape({-1}).narrow(position, 1).item());
-  throw Error(cat(op, ": index ", value, " at flat position ", position, " of ", index.str(),
-                  " is outside [0, ", n, ")"));
-}
-
-// Smallest flat position of an index outside [0, n), or -1.
-int64_t first_bad_index_cpu(const Tensor& index, int64_t n) {
-  const int32_t* idx = index.data<int32_t>();
-  const int64_t n_index = index.numel();  // not re-evaluated per element
-  for (int64_t p = 0; p < n_index; ++p)
-    if (idx[p] < 0 || idx[p] >= n) return p;
-  return -1;
-}
-
 void gather_cpu(const Tensor& src, const Tensor& index, const AxisSplit& s, int64_t n_src,
                 Tensor& out) {
   const int32_t* idx = index.data<int32_t>();
@@ -82,16 +65,35 @@ void scatter_add_cpu(const Tensor& src, const Tensor& index, const AxisSplit& s,
 
 }  // namespace
 
+namespace detail {
+
+void throw_if_bad_index(const char* op, const Tensor& index, int64_t position, int64_t n) {
+  if (position < 0) return;
+  const auto value = static_cast<int64_t>(index.reshape({-1}).narrow(position, 1).item());
+  throw Error(cat(op, ": index ", value, " at flat position ", position, " of ", index.str(),
+                  " is outside [0, ", n, ")"));
+}
+
+int64_t first_bad_index_cpu(const Tensor& index, int64_t n) {
+  const int32_t* idx = index.data<int32_t>();
+  const int64_t n_index = index.numel();  // not re-evaluated per element
+  for (int64_t p = 0; p < n_index; ++p)
+    if (idx[p] < 0 || idx[p] >= n) return p;
+  return -1;
+}
+
+}  // namespace detail
+
 void gather(const Tensor& src, const Tensor& index, int axis, Tensor& out) {
   const AxisSplit s = check_gather("gather", out, "out", index, axis, src, "src");
   const int64_t n_src = src.size(s.axis);
   if (out.device().is_cpu()) {
-    check_bad_index("gather", index, first_bad_index_cpu(index, n_src), n_src);
+    detail::throw_if_bad_index("gather", index, detail::first_bad_index_cpu(index, n_src), n_src);
     gather_cpu(src, index, s, n_src, out);
   } else {
-    NAQS_CUDA_BRANCH(
-        "gather",
-        check_bad_index("gather", index, detail::gather_cuda(src, index, s, n_src, out), n_src));
+    NAQS_CUDA_BRANCH("gather", detail::throw_if_bad_index(
+                                   "gather", index, detail::gather_cuda(src, index, s, n_src, out),
+                                   n_src));
   }
 }
 
@@ -99,12 +101,14 @@ void scatter_add(const Tensor& src, const Tensor& index, int axis, Tensor& out) 
   const AxisSplit s = check_gather("scatter_add", src, "src", index, axis, out, "out");
   const int64_t n_out = out.size(s.axis);
   if (out.device().is_cpu()) {
-    check_bad_index("scatter_add", index, first_bad_index_cpu(index, n_out), n_out);
+    detail::throw_if_bad_index("scatter_add", index, detail::first_bad_index_cpu(index, n_out),
+                               n_out);
     scatter_add_cpu(src, index, s, n_out, out);
   } else {
     NAQS_CUDA_BRANCH("scatter_add",
-                     check_bad_index("scatter_add", index,
-                                     detail::scatter_add_cuda(src, index, s, n_out, out), n_out));
+                     detail::throw_if_bad_index(
+                         "scatter_add", index,
+                         detail::scatter_add_cuda(src, index, s, n_out, out), n_out));
   }
 }
 

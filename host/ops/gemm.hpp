@@ -22,9 +22,9 @@
 // the outer batch dims. Sizes and leading dimensions must fit BLAS's int (checked).
 // Tests: tests/unit/test_matmul.cpp (strided, transposed and broadcast operands vs a float64
 // loop, every size 0, errors); tests/unit/test_ops_dense.cpp (gemm hand values);
-// tests/gpu/test_parity_matmul.cpp (strided, broadcast, rank 6) and test_parity_dense.cpp (gemm):
+// tests/op_cases/gemm.cpp (matmul on strided, broadcast and rank-6 views; gemm; gemm_batched):
 // cuBLAS vs OpenBLAS, tolerance 2*K*eps*max|a||b| (the two libraries sum the K products in
-// different orders). Benchmark: bench/bench_matmul.cpp (bench_gemm.cpp: square gemm).
+// different orders), and float64 gradients. Benchmark: bench/bench_matmul.cpp (bench_gemm.cpp: square gemm).
 #pragma once
 #include "host/core/tensor.hpp"
 

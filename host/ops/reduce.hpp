@@ -9,7 +9,7 @@
 // only for sum (out = 0). CUDA twin (one block per output row) in cuda/reduce.cu.
 // Tests: tests/unit/test_ops_dense_axis.cpp (hand values for axis 0/middle/last; f64 central
 // differences of every backward, 1e-8 + 1e-7|g|: O(h^2) truncation + eps|f|/h rounding);
-// tests/gpu/test_parity_dense.cpp (CUDA vs CPU: double accumulation in a different order
+// tests/op_cases/reduce.cpp (CUDA vs CPU: double accumulation in a different order
 // leaves only the final rounding, a few eps of the dtype).
 #pragma once
 #include "host/core/tensor.hpp"

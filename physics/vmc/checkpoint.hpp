@@ -1,7 +1,7 @@
 // VMC checkpoints: everything a killed run needs to continue bit for bit (DESIGN.md §7).
 //
-// One HDF5 file, replaced atomically with write_atomically (host/io/hdf5.hpp: temp file, fsync,
-// rename), so a crash at any instant leaves the previous checkpoint or the new one:
+// The VMC state mapped onto the generic checkpoint of host/io/checkpoint.hpp (one HDF5 file,
+// replaced atomically, loaded all-or-nothing):
 //   attributes on "/":
 //     kind = "naqs-vmc-checkpoint", checkpoint_version = 1
 //     step            int64   steps completed; the resumed run starts with this step
@@ -17,7 +17,8 @@
 //     /fingerprint_text  string  canonical "key = value" lines of the model, system, optimiser,
 //                                batch schedule and seed (what must match to resume)
 //     /layout            string  the parameter layout table (ParameterSet::layout_text())
-//     /params            (P)     the flat parameters in their own dtype (bit-exact)
+//     /params            (P)     the flat parameters in their own dtype (bit-exact); every
+//                                tensor dataset carries a "dtype" attribute
 //     /optimizer/<name>  (P)     optimiser state tensors ("adam.m", "adam.v", "sgd.velocity")
 //     /sampler/<name>            Metropolis runs: sampler state tensors, flattened ("chains":
 //                                the (C,N) chain configurations in the model dtype), with the
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "host/core/tensor.hpp"
+#include "host/io/checkpoint.hpp"  // fingerprint_hash, describe_fingerprint_difference
 
 namespace naqs::vmc {
 
@@ -52,9 +54,6 @@ struct CheckpointState {
   uint64_t sampler_counter = 0;
 };
 
-// 64-bit FNV-1a of text, as 16 hex digits.
-std::string fingerprint_hash(const std::string& text);
-
 void save_checkpoint(const std::string& path, const CheckpointState& state);
 
 // Reads `path` into `into`: `into` carries the run's fingerprint_text, layout_text, seed and
@@ -62,9 +61,5 @@ void save_checkpoint(const std::string& path, const CheckpointState& state);
 // are checked against the file and then overwritten with its contents (step, batch_stage,
 // optimizer_steps, sampler_counter too). Throws UsageError naming the file and the mismatch.
 void load_checkpoint(const std::string& path, CheckpointState& into);
-
-// Line-by-line difference of two fingerprint texts ("h: checkpoint 0.5, this run 1; ...").
-std::string describe_fingerprint_difference(const std::string& file_text,
-                                            const std::string& run_text);
 
 }  // namespace naqs::vmc

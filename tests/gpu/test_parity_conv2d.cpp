@@ -24,6 +24,7 @@ using namespace naqs;
 using namespace naqs::ops;
 using naqs::testing::all_close;
 using naqs::testing::Guarded;
+using naqs::testing::guarded_copy;
 using naqs::testing::random_tensor;
 
 namespace {
@@ -68,13 +69,6 @@ std::string label(DType dt, const Sizes& z, const Conv2dSpec& s) {
              s.offset_w, ")");
 }
 
-// A Guarded output on the GPU whose visible part starts as `init` (a CPU tensor).
-Guarded guarded_copy(const Tensor& init) {
-  Guarded g(init.shape(), init.dtype(), Device::cuda());
-  g.out.copy_from(init);
-  return g;
-}
-
 }  // namespace
 
 TEST(Conv2dParity, Forward) {
@@ -94,7 +88,7 @@ TEST(Conv2dParity, Forward) {
         for (bool accumulate : {false, true}) {
           Tensor y = y0.clone();
           conv2d_forward(x, w, bias, s, y, accumulate);
-          Guarded yg = guarded_copy(y0);
+          Guarded yg = guarded_copy(y0, Device::cuda());
           conv2d_forward(xg, wg, bg, s, yg.out, accumulate);
           EXPECT_TRUE(all_close(yg.out, y, tol, 0)) << "accumulate " << accumulate;
           EXPECT_TRUE(yg.guards_intact());
@@ -161,7 +155,7 @@ TEST(Conv2dParity, BackwardInput) {
         for (bool accumulate : {false, true}) {
           Tensor dx = dx0.clone();
           conv2d_backward_input(dy, w, s, dx, accumulate);
-          Guarded dxg = guarded_copy(dx0);
+          Guarded dxg = guarded_copy(dx0, Device::cuda());
           conv2d_backward_input(dy.to(gpu), w.to(gpu), s, dxg.out, accumulate);
           EXPECT_TRUE(all_close(dxg.out, dx, tol, 0)) << "accumulate " << accumulate;
           EXPECT_TRUE(dxg.guards_intact());
@@ -187,7 +181,7 @@ TEST(Conv2dParity, BackwardWeightSummedAndPerSample) {
         for (bool accumulate : {false, true}) {
           Tensor dw = dw0.clone();
           conv2d_backward_weight(x, dy, s, dw, accumulate);
-          Guarded dwg = guarded_copy(dw0);
+          Guarded dwg = guarded_copy(dw0, Device::cuda());
           conv2d_backward_weight(xg, dyg, s, dwg.out, accumulate);
           EXPECT_TRUE(all_close(dwg.out, dw, weight_tol(dt, z.batch * hw), 0))
               << "accumulate " << accumulate;

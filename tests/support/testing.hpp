@@ -90,6 +90,14 @@ class Guarded {
   double sentinel_;
 };
 
+// A Guarded output on `device` whose payload starts as a copy of `init` (any device), for ops
+// that read their output (accumulate, beta != 0).
+inline Guarded guarded_copy(const Tensor& init, Device device) {
+  Guarded g(init.shape(), init.dtype(), device);
+  g.out.copy_from(init);
+  return g;
+}
+
 // Central finite difference of a scalar function f over every element of x (f64, cpu):
 // returns df/dx with step h. f may read x (which is perturbed in place and restored).
 inline Tensor finite_difference(Tensor& x, const std::function<double()>& f, double h = 1e-6) {

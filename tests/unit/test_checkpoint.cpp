@@ -1,4 +1,5 @@
-// VMC checkpoints (physics/vmc/checkpoint.hpp) and the stop-signal flag
+// Generic checkpoints (host/io/checkpoint.hpp), VMC checkpoints (physics/vmc/checkpoint.hpp,
+// mapped onto them) and the stop-signal flag
 // (host/core/stop_signal.hpp): bit-exact round trips, and every kind of refusal names the file
 // and the mismatch and leaves the file as it was.
 #include <gtest/gtest.h>
@@ -7,11 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include <unistd.h>
 
 #include "host/core/error.hpp"
 #include "host/core/stop_signal.hpp"
+#include "host/io/checkpoint.hpp"
 #include "physics/vmc/checkpoint.hpp"
 #include "tests/support/testing.hpp"
 
@@ -141,6 +145,119 @@ TEST(Checkpoint, FingerprintDifferenceNamesKeys) {
   EXPECT_EQ(describe_fingerprint_difference("a = 1\nb = 2\n", "a = 1\nb = 3\nc = 4\n"),
             "b: checkpoint '2', this run '3'; c: this run '4', not in the checkpoint");
   EXPECT_EQ(fingerprint_hash(""), "cbf29ce484222325");  // FNV-1a 64 offset basis
+}
+
+// ---- the generic checkpoint (host/io/checkpoint.hpp) ------------------------------------
+Checkpoint make_generic() {
+  Checkpoint c;
+  c.kind = "naqs-test-checkpoint";
+  c.version = 3;
+  c.fingerprint_text = "d_model = 8\nn_layers = 2\n";
+  c.texts = {{"/vocab", "abc", "vocabulary"}};
+  c.attributes = {{"step", int64_t{41}}, {"lr", 2.5e-4}, {"/rng:counter", int64_t{7}}};
+  std::vector<int32_t> ids = {3, -1, 2147483647, 0, 5, 6};
+  std::vector<uint8_t> bytes = {0, 255, 7};
+  c.tensors = {{"/params", testing::random_tensor({2, 3, 4}, DType::f32, 5)},
+               {"/optimizer/adamw.m", testing::random_tensor({7}, DType::f64, 6)},
+               {"/data/ids", Tensor::from_vector(ids, {2, 3})},
+               {"/data/bytes", Tensor::from_vector(bytes, {3})}};
+  return c;
+}
+
+// A checkpoint like `c` with zeroed tensors and attributes, as a resuming trainer prepares it.
+Checkpoint zeroed_like(const Checkpoint& c) {
+  Checkpoint z = c;
+  for (auto& [name, t] : z.tensors) t = Tensor::zeros(t.shape(), t.dtype());
+  for (auto& [key, v] : z.attributes)
+    v = std::visit([](auto x) { return AttrValue(decltype(x){}); }, v);
+  return z;
+}
+
+void expect_generic_refused(const std::string& path, Checkpoint& into, const std::string& needle) {
+  const std::string before = file_bytes(path);
+  try {
+    load_checkpoint(path, into);
+    ADD_FAILURE() << "load_checkpoint accepted " << path << " (expected: " << needle << ")";
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("checkpoint '" + path + "' refused (left untouched): ", 0), 0u) << what;
+    EXPECT_NE(what.find(needle), std::string::npos) << what;
+  }
+  EXPECT_EQ(file_bytes(path), before) << "a refused checkpoint was modified";
+}
+
+TEST(GenericCheckpoint, RoundTripEveryDtypeAndShapeBitExact) {
+  const std::string path = temp_path("generic.h5");
+  const Checkpoint c = make_generic();
+  save_checkpoint(path, c);
+  Checkpoint t = zeroed_like(c);
+  load_checkpoint(path, t);
+  for (std::size_t i = 0; i < c.tensors.size(); ++i) {
+    const Tensor& want = c.tensors[i].second;
+    const Tensor& got = t.tensors[i].second;
+    ASSERT_EQ(got.shape(), want.shape()) << c.tensors[i].first;
+    const auto bytes = [](const Tensor& x) {
+      const char* p = static_cast<const char*>(x.raw_data());
+      return std::string(p, p + x.nbytes());
+    };
+    EXPECT_EQ(bytes(got), bytes(want)) << c.tensors[i].first;
+  }
+  EXPECT_EQ(t.attr_int("step"), 41);
+  EXPECT_EQ(t.attr_int("/rng:counter"), 7);
+  EXPECT_EQ(std::get<double>(t.attributes[1].second), 2.5e-4);
+}
+
+TEST(GenericCheckpoint, RefusesWhatDoesNotMatchAndRestoresNothing) {
+  const std::string path = temp_path("generic_refuse.h5");
+  const Checkpoint c = make_generic();
+  save_checkpoint(path, c);
+
+  Checkpoint fp = zeroed_like(c);
+  fp.fingerprint_text = "d_model = 16\nn_layers = 2\n";
+  expect_generic_refused(path, fp, "d_model: checkpoint '8', this run '16'");
+  EXPECT_EQ(fp.tensors[0].second.to_vector<float>(), std::vector<float>(24, 0.0f))
+      << "a refused load restored a tensor";
+
+  Checkpoint kind = zeroed_like(c);
+  kind.kind = "naqs-lm-checkpoint";
+  expect_generic_refused(path, kind, "not a naqs-lm-checkpoint file");
+
+  Checkpoint version = zeroed_like(c);
+  version.version = 4;
+  expect_generic_refused(path, version, "checkpoint_version 3, this naqs reads 4");
+
+  Checkpoint text = zeroed_like(c);
+  text.texts[0].text = "abd";
+  expect_generic_refused(path, text, "its vocabulary differs");
+
+  Checkpoint shape = zeroed_like(c);
+  shape.tensors[0].second = Tensor::zeros({2, 12}, DType::f32);
+  expect_generic_refused(path, shape, "tensor '/params' has shape [2,3,4] but this run's is [2,12]");
+
+  Checkpoint dtype = zeroed_like(c);
+  dtype.tensors[1].second = Tensor::zeros({7}, DType::f32);
+  expect_generic_refused(path, dtype, "tensor '/optimizer/adamw.m' is f64, this run's is f32");
+
+  Checkpoint attr_type = zeroed_like(c);
+  attr_type.attributes[0].second = 1.0;
+  expect_generic_refused(path, attr_type, "attribute 'step' is an integer, expected a float");
+
+  Checkpoint missing = zeroed_like(c);
+  missing.tensors.emplace_back("/optimizer/adamw.v", Tensor::zeros({7}, DType::f64));
+  expect_generic_refused(path, missing, "no tensor '/optimizer/adamw.v'");
+
+  Checkpoint hook = zeroed_like(c);
+  try {
+    load_checkpoint(path, hook, [](const Checkpoint& file) {
+      throw UsageError(cat("trained to step ", file.attr_int("step"), ", too far"));
+    });
+    ADD_FAILURE() << "the check hook's refusal was ignored";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("refused (left untouched): trained to step 41"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(hook.tensors[0].second.to_vector<float>(), std::vector<float>(24, 0.0f));
 }
 
 TEST(StopSignal, SignalsSetTheFlag) {

@@ -135,6 +135,16 @@ TEST(Unary, HandValues) {
       {Unary::abs, -3, 3, -1},
       {Unary::abs, 2, 2, 1},
       {Unary::neg, 2, -2, -1},
+      // gelu = x Phi(x), gelu_tanh = GPT-2's approximation, silu = x sigmoid(x) (mpmath, 40 digits)
+      {Unary::gelu, 1, 0.84134474606854295, 1.0833154705876863},
+      {Unary::gelu, -2, -0.045500263896358414, -0.085231801078196897},
+      {Unary::gelu, -40, 0, 0},  // erfc(28.3) underflows to 0: no NaN
+      {Unary::gelu_tanh, 1, 0.8411919906082767, 1.0829640838457826},
+      {Unary::gelu_tanh, -2, -0.045402305912224981, -0.086099256623618382},
+      {Unary::gelu_tanh, 0.5, 0.34571400982514392, 0.86736990353464231},
+      {Unary::gelu_tanh, -800, 0, 0},  // sigmoid(2u) underflows to 0: no NaN
+      {Unary::silu, 1, 0.73105857863000488, 0.92767051187148673},
+      {Unary::silu, -2, -0.23840584404423511, -0.090784248784895479},
   };
   for (const Case& c : cases) {
     Tensor x = f64({c.x}, {1});
@@ -160,7 +170,8 @@ TEST(Unary, F32InPlace) {
 TEST(Unary, BackwardMatchesFiniteDifferences) {
   const Unary all[] = {Unary::relu, Unary::selu, Unary::tanh,     Unary::sigmoid,
                        Unary::exp,  Unary::log,  Unary::softplus, Unary::square,
-                       Unary::sqrt, Unary::abs,  Unary::neg};
+                       Unary::sqrt, Unary::abs,  Unary::neg,      Unary::gelu,
+                       Unary::gelu_tanh, Unary::silu};
   for (Unary f : all) {
     const bool positive = f == Unary::log || f == Unary::sqrt;
     Tensor x = naqs::testing::random_tensor({3, 5}, DType::f64, 11, positive ? 0.3 : -2.0, 2.0);

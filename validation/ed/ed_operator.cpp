@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "host/core/cuda_runtime.hpp"
 #include "host/core/error.hpp"
+#include "host/core/tensor.hpp"
 
 namespace naqs::ed {
 
@@ -159,17 +159,12 @@ void require_memory(int64_t bytes, const Device& device, const std::string& what
   NAQS_REQUIRE(host < 0 || bytes <= host, what, " needs ", bytes, " bytes (",
                bytes / gib, " GiB) of memory, and only ", host, " bytes (", host / gib,
                " GiB) are available (MemAvailable); use a smaller lattice or a symmetry sector");
-#if NAQS_HAVE_CUDA
   if (device.is_cuda()) {
-    cuda_rt::set_device(device.index);
-    const int64_t free_dev = static_cast<int64_t>(cuda_rt::free_memory());
+    const int64_t free_dev = device_free_memory(device);
     NAQS_REQUIRE(bytes <= free_dev, what, " needs ", bytes, " bytes (", bytes / gib,
                  " GiB) of GPU memory, and only ", free_dev, " bytes (", free_dev / gib,
                  " GiB) are free on ", device.str(), "; use a smaller lattice or --device cpu");
   }
-#else
-  (void)device;
-#endif
 }
 
 ops::EdTerms pack_terms(const Hamiltonian& H) {
@@ -695,24 +690,18 @@ void ed_matvec_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const doub
 }
 
 // ---- the operator ---------------------------------------------------------------------------
+// The basis tables and the x/y vectors on the device, in the runtime's caching allocator (u8
+// tensors hold the integer tables byte for byte).
 struct EdOperator::DeviceState {
-#if NAQS_HAVE_CUDA
-  struct Buffer {
-    void* p = nullptr;
-    explicit Buffer(std::size_t bytes) : p(bytes ? cuda_rt::malloc_device(bytes) : nullptr) {}
-    ~Buffer() { if (p) cuda_rt::free_device(p); }
-    Buffer(const Buffer&) = delete;
-    Buffer& operator=(const Buffer&) = delete;
-  };
   template <class T>
-  static std::unique_ptr<Buffer> upload(const std::vector<T>& v) {
-    auto b = std::make_unique<Buffer>(v.size() * sizeof(T));
-    if (!v.empty()) cuda_rt::copy_h2d(b->p, v.data(), v.size() * sizeof(T));
-    return b;
+  static Tensor upload(const std::vector<T>& v, Device device) {
+    const int64_t bytes = static_cast<int64_t>(v.size() * sizeof(T));
+    Tensor t = Tensor::empty({bytes}, DType::u8, device);
+    copy_bytes(t.raw_data(), device, v.data(), Device::cpu(), static_cast<std::size_t>(bytes));
+    return t;
   }
-  std::unique_ptr<Buffer> hi_offset, lo_rank, lo_values, lo_start, x, y;
+  Tensor hi_offset, lo_rank, lo_values, lo_start, x, y;
   ops::EdSectorView view{};
-#endif
 };
 
 EdOperator::EdOperator(const Hamiltonian& H, const EdBasis& basis, Device device)
@@ -724,23 +713,18 @@ EdOperator::EdOperator(const Hamiltonian& H, const EdBasis& basis, Device device
   NAQS_CHECK(basis.kind() != ops::kEdParity || H.has_flip_symmetry(),
              "EdOperator: a parity sector for ", H.str(), ", which has a longitudinal field");
   if (device.is_cuda()) {
-#if NAQS_HAVE_CUDA
-    cuda_rt::set_device(device.index);
     dev_ = std::make_unique<DeviceState>();
-    dev_->hi_offset = DeviceState::upload(basis.hi_offset());
-    dev_->lo_rank = DeviceState::upload(basis.lo_rank());
-    dev_->lo_values = DeviceState::upload(basis.lo_values());
-    dev_->lo_start = DeviceState::upload(basis.lo_start());
-    dev_->x = std::make_unique<DeviceState::Buffer>(basis.dim() * sizeof(double));
-    dev_->y = std::make_unique<DeviceState::Buffer>(basis.dim() * sizeof(double));
+    dev_->hi_offset = DeviceState::upload(basis.hi_offset(), device);
+    dev_->lo_rank = DeviceState::upload(basis.lo_rank(), device);
+    dev_->lo_values = DeviceState::upload(basis.lo_values(), device);
+    dev_->lo_start = DeviceState::upload(basis.lo_start(), device);
+    dev_->x = Tensor::empty({basis.dim()}, DType::f64, device);
+    dev_->y = Tensor::empty({basis.dim()}, DType::f64, device);
     dev_->view = basis.view();
-    dev_->view.hi_offset = static_cast<const int64_t*>(dev_->hi_offset->p);
-    dev_->view.lo_rank = static_cast<const int32_t*>(dev_->lo_rank->p);
-    dev_->view.lo_values = static_cast<const uint32_t*>(dev_->lo_values->p);
-    dev_->view.lo_start = static_cast<const int64_t*>(dev_->lo_start->p);
-#else
-    throw Error("EdOperator: a cuda device in a build without CUDA");
-#endif
+    dev_->view.hi_offset = static_cast<const int64_t*>(dev_->hi_offset.raw_data());
+    dev_->view.lo_rank = static_cast<const int32_t*>(dev_->lo_rank.raw_data());
+    dev_->view.lo_values = static_cast<const uint32_t*>(dev_->lo_values.raw_data());
+    dev_->view.lo_start = static_cast<const int64_t*>(dev_->lo_start.raw_data());
   }
 }
 
@@ -751,23 +735,15 @@ void EdOperator::apply(const double* x, double* y) const {
     ed_matvec_cpu(terms_, basis_->view(), x, y);
     return;
   }
-#if NAQS_HAVE_CUDA
   const std::size_t bytes = dim() * sizeof(double);
-  cuda_rt::copy_h2d(dev_->x->p, x, bytes);
-  apply_device(static_cast<const double*>(dev_->x->p), static_cast<double*>(dev_->y->p));
-  cuda_rt::copy_d2h(y, dev_->y->p, bytes);
-#else
-  (void)x;
-  (void)y;
-#endif
+  copy_bytes(dev_->x.raw_data(), device_, x, Device::cpu(), bytes);
+  apply_device(dev_->x.data<double>(), dev_->y.data<double>());
+  copy_bytes(y, Device::cpu(), dev_->y.raw_data(), device_, bytes);
 }
 
 void EdOperator::apply_device(const double* x_device, double* y_device) const {
   NAQS_CHECK(device_.is_cuda(), "EdOperator::apply_device on ", device_.str());
-  (void)x_device;  // unused in a build without CUDA
-  (void)y_device;
-  NAQS_CUDA_BRANCH("ed_matvec", ops::detail::ed_matvec_cuda(terms_, dev_->view, x_device,
-                                                            y_device));
+  ops::ed_matvec_device(terms_, dev_->view, x_device, y_device, device_);
 }
 
 }  // namespace naqs::ed

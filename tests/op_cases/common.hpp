@@ -1,0 +1,31 @@
+// What the op-case files share (tests/op_cases/*.cpp; harness: tests/support/op_case.hpp).
+#pragma once
+#include <cfloat>
+
+#include "host/core/error.hpp"
+#include "tests/support/op_case.hpp"
+#include "tests/support/testing.hpp"
+
+namespace naqs::testing::op_cases_common {
+
+inline const DType kFloatTypes[] = {DType::f32, DType::f64};
+inline const int64_t kSizes[] = {1, 17, 1025};
+// Shapes for the ops along an axis; every axis of each is a case.
+inline const char* const kAxisShapes[] = {"1",       "1025",     "17x1025",
+                                          "5x17x3", "1x1025x1", "1025x1x17"};
+
+inline double eps(DType t) { return t == DType::f32 ? FLT_EPSILON : DBL_EPSILON; }
+inline Tensor zeros_like(const Tensor& t) {
+  return Tensor::zeros(t.shape(), t.dtype(), t.device());
+}
+
+// Both backends accumulate in double, in different orders, with exp/log within 1-2 ulp:
+// atol 8 (n + 1) eps64 (order of an n-term double sum of values <= e), rtol FLT_EPSILON for f32
+// (two close doubles may round to neighbouring floats) and 8 eps64 for f64 (exp/log ulps).
+inline void set_axis_tolerance(OpCase& c, int64_t n) {
+  c.atol = 8.0 * (n + 1) * DBL_EPSILON;
+  c.rtol = c.dtype == DType::f32 ? FLT_EPSILON : 8 * DBL_EPSILON;
+  c.why = "double row sums in different orders (8 (n+1) eps64), exp/log ulps, f32 rounding";
+}
+
+}  // namespace naqs::testing::op_cases_common
