@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "host/core/build_info.hpp"
 #include "host/core/device.hpp"
 #include "host/core/tensor.hpp"
@@ -38,27 +39,6 @@ Tensor random_matrix(int64_t n, DType dtype, uint64_t seed) {
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(dist(gen));
   });
   return t;
-}
-
-// Best (minimum) seconds per call of each of fns, after one warm-up each; the calls alternate
-// between the fns so that load from other processes affects all of them alike. Repeats until
-// ~0.3 s per fn or 50 rounds, at least 3.
-std::vector<double> best_seconds(const std::vector<std::function<void()>>& fns,
-                                 const std::function<void()>& sync) {
-  for (const auto& fn : fns) fn();
-  sync();
-  std::vector<double> best(fns.size(), 1e300), total(fns.size(), 0);
-  for (int round = 0; round < 3 || (total[0] < 0.3 && round < 50); ++round)
-    for (std::size_t f = 0; f < fns.size(); ++f) {
-      const auto t0 = std::chrono::steady_clock::now();
-      fns[f]();
-      sync();
-      const double dt =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      best[f] = std::min(best[f], dt);
-      total[f] += dt;
-    }
-  return best;
 }
 
 double gflops(int64_t n, double seconds) { return 2.0 * n * n * n / seconds * 1e-9; }
@@ -123,7 +103,7 @@ int main(int argc, char** argv) {
       Tensor a = random_matrix(n, dt, 3), b = random_matrix(n, dt, 4);
       Tensor c = Tensor::zeros({n, n}, dt);
       const std::vector<double> t =
-          best_seconds({[&] { ops::gemm(a, b, c); }, [&] { direct_cblas(a, b, c); }}, [] {});
+          bench::best_seconds({[&] { ops::gemm(a, b, c); }, [&] { direct_cblas(a, b, c); }}, [] {});
       rows.push_back({"cpu", dtype_name(dt), n, gflops(n, t[0]), gflops(n, t[1])});
     }
     // Peak: direct OpenBLAS at the largest size, as measured above in this run.
@@ -151,8 +131,8 @@ int main(int argc, char** argv) {
     for (int64_t n : gpu_sizes) {
       Tensor a = random_matrix(n, dt, 3).to(gpu), b = random_matrix(n, dt, 4).to(gpu);
       Tensor c = Tensor::zeros({n, n}, dt, gpu);
-      const double rate =
-          gflops(n, best_seconds({[&] { ops::gemm(a, b, c); }}, [&] { synchronize(gpu); })[0]);
+      const double rate = gflops(
+          n, bench::best_seconds({[&] { ops::gemm(a, b, c); }}, [&] { synchronize(gpu); })[0]);
       peak = std::max(peak, rate);
       rows.push_back({"cuda", dtype_name(dt), n, rate, -1});
     }

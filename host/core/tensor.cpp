@@ -1,9 +1,11 @@
 #include "host/core/tensor.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "host/core/allocator.hpp"
 #include "host/core/cuda_runtime.hpp"
+#include "host/ops/copy.hpp"
 
 namespace naqs {
 
@@ -76,6 +78,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   }
   Tensor t;
   t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
   t.storage_ = std::make_shared<Storage>(t.nbytes(), device);
   return t;
@@ -101,22 +104,97 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device
   return host.to(device);
 }
 
-int64_t Tensor::size(int dim) const {
-  int d = dim < 0 ? dim + rank() : dim;
-  NAQS_CHECK(d >= 0 && d < rank(), "Tensor::size: dim ", dim, " out of range for ", str());
-  return shape_[d];
+Strides contiguous_strides(const Shape& shape) {
+  Strides s{};
+  int64_t step = 1;
+  for (int i = shape.rank - 1; i >= 0; --i) {
+    s[i] = step;
+    step *= std::max<int64_t>(shape[i], 1);
+  }
+  return s;
+}
+
+int64_t CollapsedDims::numel() const {
+  int64_t n = 1;
+  for (int d = 0; d < rank; ++d) n *= size[d];
+  return n;
+}
+
+CollapsedDims collapse_dims(std::initializer_list<const Tensor*> views, int n_dims) {
+  NAQS_CHECK(views.size() <= 3, "collapse_dims: at most 3 views");
+  const Tensor& first = **views.begin();
+  CollapsedDims c;
+  for (int d = 0; d < n_dims; ++d) {
+    const int64_t n = first.size(d);
+    if (n == 1) continue;  // walks nothing
+    bool merge = c.rank > 0;
+    int v = 0;
+    for (const Tensor* t : views) merge = merge && c.stride[v++][c.rank - 1] == t->stride(d) * n;
+    if (!merge) c.size[c.rank++] = 1;
+    c.size[c.rank - 1] *= n;
+    v = 0;
+    for (const Tensor* t : views) c.stride[v++][c.rank - 1] = t->stride(d);
+  }
+  return c;
+}
+
+namespace {
+
+// dim in [-rank, rank) -> [0, rank), or one line naming the view and the tensor.
+int wrap_dim(const char* what, int dim, const Tensor& t) {
+  const int d = dim < 0 ? dim + t.rank() : dim;
+  NAQS_CHECK(d >= 0 && d < t.rank(), what, ": dim ", dim, " out of range for ", t.str(),
+             " (allowed: ", -t.rank(), " to ", t.rank() - 1, ")");
+  return d;
+}
+
+std::string join(const int64_t* v, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) {
+    if (i) s += ',';
+    s += std::to_string(v[i]);
+  }
+  return s;
+}
+
+}  // namespace
+
+int64_t Tensor::size(int dim) const { return shape_[wrap_dim("Tensor::size", dim, *this)]; }
+
+int64_t Tensor::stride(int dim) const { return strides_[wrap_dim("Tensor::stride", dim, *this)]; }
+
+bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;
+  int64_t step = 1;
+  for (int i = rank() - 1; i >= 0; --i) {
+    if (shape_[i] == 1) continue;
+    if (strides_[i] != step) return false;
+    step *= shape_[i];
+  }
+  return true;
 }
 
 std::string Tensor::str() const {
   if (!defined()) return "undefined";
-  return cat(dtype_name(dtype_), shape_.str(), "@", device().str());
+  const std::string strides =
+      is_contiguous() ? "" : cat("(strides ", join(strides_.data(), rank()), ")");
+  return cat(dtype_name(dtype_), shape_.str(), strides, "@", device().str());
 }
 
 void* Tensor::raw_data() {
-  NAQS_CHECK(defined(), "Tensor: access to an undefined tensor");
-  return static_cast<char*>(storage_->ptr) + offset_;
+  return const_cast<void*>(static_cast<const Tensor*>(this)->raw_data());
 }
 const void* Tensor::raw_data() const {
+  NAQS_CHECK(is_contiguous(), "Tensor::data: ", str(),
+             " is a non-contiguous view; call contiguous() first (or read it through "
+             "strided_data() and its strides)");
+  return raw_strided_data();
+}
+
+void* Tensor::raw_strided_data() {
+  return const_cast<void*>(static_cast<const Tensor*>(this)->raw_strided_data());
+}
+const void* Tensor::raw_strided_data() const {
   NAQS_CHECK(defined(), "Tensor: access to an undefined tensor");
   return static_cast<const char*>(storage_->ptr) + offset_;
 }
@@ -139,28 +217,111 @@ Tensor Tensor::reshape(const Shape& s) const {
     shape[infer] = numel() / known;
   }
   NAQS_CHECK(shape.numel() == numel(), "Tensor::reshape: cannot view ", str(), " as ", s.str());
+  NAQS_CHECK(is_contiguous(), "Tensor::reshape: ", str(),
+             " is a non-contiguous view; call contiguous() before reshaping it to ", s.str());
   Tensor t = *this;
   t.shape_ = shape;
+  t.strides_ = contiguous_strides(shape);
   return t;
 }
 
 Tensor Tensor::narrow(int64_t start, int64_t length) const {
-  NAQS_CHECK(rank() >= 1 && start >= 0 && length >= 0 && start + length <= shape_[0],
-             "Tensor::narrow: rows [", start, ",", start + length, ") out of range for ", str());
+  NAQS_CHECK(rank() >= 1, "Tensor::narrow: ", str(), " has no dim 0");
+  return narrow(0, start, length);
+}
+
+Tensor Tensor::narrow(int dim, int64_t start, int64_t length) const {
+  const int d = wrap_dim("Tensor::narrow", dim, *this);
+  NAQS_CHECK(start >= 0 && length >= 0 && start + length <= shape_[d], "Tensor::narrow: [",
+             start, ",", start + length, ") of dim ", dim, " out of range for ", str(),
+             " (size ", shape_[d], ")");
   Tensor t = *this;
-  const int64_t row = rank() ? numel() / (shape_[0] ? shape_[0] : 1) : 1;
-  t.offset_ += static_cast<std::size_t>(start * row) * dtype_size(dtype_);
-  t.shape_[0] = length;
+  t.offset_ += static_cast<std::size_t>(start * strides_[d]) * dtype_size(dtype_);
+  t.shape_[d] = length;
   return t;
 }
 
 Tensor Tensor::select(int64_t index) const {
-  Tensor row = narrow(index, 1);
-  Shape s;
-  s.rank = rank() - 1;
-  for (int i = 1; i < rank(); ++i) s[i - 1] = shape_[i];
-  row.shape_ = s;
-  return row;
+  NAQS_CHECK(rank() >= 1, "Tensor::select: ", str(), " has no dim 0");
+  return select(0, index);
+}
+
+Tensor Tensor::select(int dim, int64_t index) const {
+  const int d = wrap_dim("Tensor::select", dim, *this);
+  NAQS_CHECK(index >= 0 && index < shape_[d], "Tensor::select: index ", index, " of dim ", dim,
+             " out of range for ", str(), " (size ", shape_[d], ")");
+  Tensor t = *this;
+  t.offset_ += static_cast<std::size_t>(index * strides_[d]) * dtype_size(dtype_);
+  for (int i = d; i + 1 < rank(); ++i) {
+    t.shape_[i] = shape_[i + 1];
+    t.strides_[i] = strides_[i + 1];
+  }
+  t.shape_[rank() - 1] = 0;
+  t.strides_[rank() - 1] = 0;
+  t.shape_.rank = rank() - 1;
+  return t;
+}
+
+Tensor Tensor::permute(const std::vector<int>& dims) const {
+  std::string given;
+  for (int d : dims) {
+    if (!given.empty()) given += ',';
+    given += std::to_string(d);
+  }
+  const auto refuse = [&] {
+    return Error(cat("Tensor::permute: (", given, ") is not a permutation of the ", rank(),
+                     " dims of ", str()));
+  };
+  if (static_cast<int>(dims.size()) != rank()) throw refuse();
+  std::array<bool, kMaxRank> seen{};
+  Tensor t = *this;
+  for (int i = 0; i < rank(); ++i) {
+    const int d = dims[i] < 0 ? dims[i] + rank() : dims[i];
+    if (d < 0 || d >= rank() || seen[d]) throw refuse();
+    seen[d] = true;
+    t.shape_[i] = shape_[d];
+    t.strides_[i] = strides_[d];
+  }
+  return t;
+}
+
+Tensor Tensor::transpose(int dim0, int dim1) const {
+  const int d0 = wrap_dim("Tensor::transpose", dim0, *this);
+  const int d1 = wrap_dim("Tensor::transpose", dim1, *this);
+  Tensor t = *this;
+  std::swap(t.shape_[d0], t.shape_[d1]);
+  std::swap(t.strides_[d0], t.strides_[d1]);
+  return t;
+}
+
+Tensor Tensor::expand(const Shape& shape) const {
+  const int lead = shape.rank - rank();
+  NAQS_CHECK(lead >= 0, "Tensor::expand: cannot expand ", str(), " to fewer dims ", shape.str());
+  Tensor t = *this;
+  t.shape_ = shape;
+  for (int i = 0; i < shape.rank; ++i) {
+    const int src = i - lead;  // this tensor's dim, < 0 for a new leading dim
+    if (src < 0) {
+      NAQS_CHECK(shape[i] >= 0, "Tensor::expand: new leading dim ", i, " of ", shape.str(),
+                 " cannot be -1 (expanding ", str(), ")");
+      t.strides_[i] = 0;
+    } else if (shape[i] == -1 || shape[i] == shape_[src]) {
+      t.shape_[i] = shape_[src];
+      t.strides_[i] = strides_[src];
+    } else {
+      NAQS_CHECK(shape_[src] == 1, "Tensor::expand: dim ", src, " of ", str(),
+                 " has size ", shape_[src], ", not 1, so it cannot broadcast to ", shape.str());
+      t.strides_[i] = 0;
+    }
+  }
+  return t;
+}
+
+Tensor Tensor::contiguous() const {
+  if (!defined() || is_contiguous()) return *this;
+  Tensor t = empty(shape_, dtype_, device());
+  ops::copy(*this, t);
+  return t;
 }
 
 Tensor Tensor::to(Device device) const {
@@ -180,7 +341,7 @@ void Tensor::copy_from(const Tensor& src) {
   check_defined("copy_from", src, "src");
   check_same_dtype("copy_from", {this, &src});
   check_shape("copy_from", src, shape_, "src");
-  copy_bytes(raw_data(), device(), src.raw_data(), src.device(), nbytes());
+  ops::copy(src, *this);
 }
 
 double Tensor::item() const {
@@ -234,6 +395,33 @@ void check_shape(const char* op, const Tensor& t, const Shape& want, const char*
   if (!(t.shape() == want))
     throw Error(cat(op, ": '", name, "' is ", t.str(), " but shape ", want.str(),
                     " is required"));
+}
+
+void check_contiguous(const char* op, const Tensor& t, const char* name) {
+  if (!t.is_contiguous())
+    throw Error(cat(op, ": '", name, "' is ", t.str(), ", a non-contiguous view; ", op,
+                    " needs contiguous tensors: call contiguous() first"));
+}
+
+void check_no_overlap(const char* op, const Tensor& t, const char* name) {
+  // Dims of size > 1 by increasing stride: each stride must step past everything the smaller
+  // ones reach.
+  std::array<int, kMaxRank> order{};
+  int n = 0;
+  for (int i = 0; i < t.rank(); ++i) {
+    if (t.size(i) <= 1) continue;
+    int j = n++;  // insertion sort by stride (at most 6 dims)
+    for (; j > 0 && t.stride(order[j - 1]) > t.stride(i); --j) order[j] = order[j - 1];
+    order[j] = i;
+  }
+  int64_t reach = 1;  // elements spanned by the dims so far
+  for (int j = 0; j < n && t.numel() > 0; ++j) {
+    const int i = order[j];
+    if (t.stride(i) < reach)
+      throw Error(cat(op, ": '", name, "' is ", t.str(), ", whose elements share memory (dim ",
+                      i, " has stride ", t.stride(i), "); it cannot be written to"));
+    reach = t.stride(i) * (t.size(i) - 1) + reach;
+  }
 }
 
 DType parse_dtype(const std::string& s) {

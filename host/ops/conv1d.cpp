@@ -19,7 +19,9 @@ namespace {
 Conv1dDims conv_dims(const char* op, const Tensor& x, const char* x_name, const Tensor& w,
                      const char* w_name, const Conv1dSpec& s, bool per_sample = false) {
   check_defined(op, x, x_name);
+  check_contiguous(op, x, x_name);
   check_defined(op, w, w_name);
+  check_contiguous(op, w, w_name);
   NAQS_CHECK(s.kernel >= 1 && s.dilation >= 1, op, ": kernel ", s.kernel, " and dilation ",
              s.dilation, " must be >= 1");
   check_rank(op, x, 3, x_name);
@@ -40,6 +42,7 @@ Conv1dDims conv_dims(const char* op, const Tensor& x, const char* x_name, const 
 
 void check_bias(const char* op, const Tensor& bias, const Tensor& x, const Conv1dDims& d) {
   if (!bias.defined()) return;
+  check_contiguous(op, bias, "bias");
   check_shape(op, bias, {d.c_out}, "bias");
   check_same_device(op, {&x, &bias});
   check_same_dtype(op, {&x, &bias});
@@ -352,6 +355,7 @@ Conv1dDims forward_dims(const char* op, const Tensor& x, const Tensor& w, const 
                         const Conv1dSpec& s, const Tensor& y, const char* y_name) {
   const Conv1dDims d = conv_dims(op, x, "x", w, "w", s);
   check_defined(op, y, y_name);
+  check_contiguous(op, y, y_name);
   check_same_device(op, {&x, &w, &y});
   check_same_dtype(op, {&x, &w, &y});
   check_shape(op, x, {d.n_batch, d.c_in, d.length}, "x");
@@ -364,6 +368,7 @@ Conv1dDims forward_dims(const char* op, const Tensor& x, const Tensor& w, const 
 void check_optional_like_output(const char* op, const Tensor& t, const Tensor& x,
                                 const Conv1dDims& d, const char* name) {
   if (!t.defined()) return;
+  check_contiguous(op, t, name);
   check_same_device(op, {&x, &t});
   check_same_dtype(op, {&x, &t});
   check_shape(op, t, {d.n_batch, d.c_out, d.length}, name);
@@ -417,6 +422,7 @@ void conv1d_backward_input(const Tensor& dy, const Tensor& w, const Conv1dSpec& 
   const char* op = "conv1d_backward_input";
   const Conv1dDims d = conv_dims(op, dx, "dx", w, "w", s);
   check_defined(op, dy, "dy");
+  check_contiguous(op, dy, "dy");
   check_same_device(op, {&dy, &w, &dx});
   check_same_dtype(op, {&dy, &w, &dx});
   check_shape(op, dy, {d.n_batch, d.c_out, d.length}, "dy");
@@ -435,6 +441,7 @@ void conv1d_backward_weight(const Tensor& x, const Tensor& dy, const Conv1dSpec&
   const char* op = "conv1d_backward_weight";
   const Conv1dDims d = conv_dims(op, x, "x", dw, "dw", s);
   check_defined(op, dy, "dy");
+  check_contiguous(op, dy, "dy");
   check_same_device(op, {&x, &dy, &dw});
   check_same_dtype(op, {&x, &dy, &dw});
   check_shape(op, dy, {d.n_batch, d.c_out, d.length}, "dy");
@@ -452,6 +459,7 @@ void conv1d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const 
   const char* op = "conv1d_backward_weight_per_sample";
   const Conv1dDims d = conv_dims(op, x, "x", dw, "dw", s, /*per_sample=*/true);
   check_defined(op, dy, "dy");
+  check_contiguous(op, dy, "dy");
   check_same_device(op, {&x, &dy, &dw});
   check_same_dtype(op, {&x, &dy, &dw});
   check_shape(op, dy, {d.n_batch, d.c_out, d.length}, "dy");

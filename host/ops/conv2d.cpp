@@ -45,7 +45,9 @@ detail::Conv2dDims dims_of(const char* op, const Tensor& a, const char* a_name, 
                            const Tensor& w, const Conv2dSpec& s) {
   check_spec(op, s);
   check_defined(op, a, a_name);
+  check_contiguous(op, a, a_name);
   check_defined(op, w, "w");
+  check_contiguous(op, w, "w");
   check_rank(op, a, 4, a_name);
   check_rank(op, w, 4, "w");
   dispatch_float(a.dtype(), op, [](auto) {});
@@ -60,6 +62,7 @@ detail::Conv2dDims dims_of(const char* op, const Tensor& a, const char* a_name, 
 
 void check_bias(const char* op, const Tensor& bias, const Tensor& w) {
   if (!bias.defined()) return;
+  check_contiguous(op, bias, "bias");
   check_same_device(op, {&bias, &w});
   check_same_dtype(op, {&bias, &w});
   check_shape(op, bias, {w.size(0)}, "bias");
@@ -432,6 +435,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
   const char* op = "conv2d_forward";
   const detail::Conv2dDims d = dims_of(op, x, "x", true, w, s);
   check_defined(op, y, "y");
+  check_contiguous(op, y, "y");
   check_same_device(op, {&x, &w, &y});
   check_same_dtype(op, {&x, &w, &y});
   check_bias(op, bias, w);
@@ -463,9 +467,11 @@ void conv2d_forward_act(std::initializer_list<Conv2dTerm> terms, const Tensor& b
   check_bias(op, bias, first.w);
   const Shape shape{d0.batch, d0.n_out, d0.height, d0.width};
   check_defined(op, out, "out");
+  check_contiguous(op, out, "out");
   for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&out, "out"},
                                 {&pre, "pre"}, {&residual, "residual"}}) {
     if (!t->defined()) continue;
+    check_contiguous(op, *t, name);
     check_same_device(op, {&first.x, t});
     check_same_dtype(op, {&first.x, t});
     check_shape(op, *t, shape, name);
@@ -505,6 +511,7 @@ void conv2d_backward_input(const Tensor& dy, const Tensor& w, const Conv2dSpec& 
   const char* op = "conv2d_backward_input";
   const detail::Conv2dDims d = dims_of(op, dy, "dy", false, w, s);
   check_defined(op, dx, "dx");
+  check_contiguous(op, dx, "dx");
   check_same_device(op, {&dy, &w, &dx});
   check_same_dtype(op, {&dy, &w, &dx});
   check_shape(op, dx, {d.batch, d.n_in, d.height, d.width}, "dx");
@@ -522,8 +529,11 @@ void backward_weight_any(const char* op, const Tensor& x, const Tensor& dy, cons
                          Tensor& dw, bool accumulate, bool per_sample) {
   check_spec(op, s);
   check_defined(op, x, "x");
+  check_contiguous(op, x, "x");
   check_defined(op, dy, "dy");
+  check_contiguous(op, dy, "dy");
   check_defined(op, dw, "dw");
+  check_contiguous(op, dw, "dw");
   check_rank(op, x, 4, "x");
   check_rank(op, dy, 4, "dy");
   check_same_device(op, {&x, &dy, &dw});

@@ -90,8 +90,11 @@ void conv_site_forward(const Tensor& x, const Tensor& wt, const Tensor& bias,
                        const Tensor& residual, bool accumulate) {
   const char* op = "conv_site_forward";
   check_defined(op, x, "x");
+  check_contiguous(op, x, "x");
   check_defined(op, wt, "wt");
+  check_contiguous(op, wt, "wt");
   check_defined(op, y, "y");
+  check_contiguous(op, y, "y");
   check_rank(op, x, 3, "x");
   check_rank(op, wt, 3, "wt");
   check_same_device(op, {&x, &wt, &y});
@@ -106,11 +109,13 @@ void conv_site_forward(const Tensor& x, const Tensor& wt, const Tensor& bias,
                     " has ", d.c_in));
   check_shape(op, y, {d.n_batch, d.c_out}, "y");
   if (bias.defined()) {
+    check_contiguous(op, bias, "bias");
     check_same_device(op, {&x, &bias});
     check_same_dtype(op, {&x, &bias});
     check_shape(op, bias, {d.c_out}, "bias");
   }
   if (residual.defined()) {
+    check_contiguous(op, residual, "residual");
     check_same_device(op, {&x, &residual});
     check_same_dtype(op, {&x, &residual});
     check_shape(op, residual, {d.n_batch, d.c_out}, "residual");

@@ -116,7 +116,10 @@ const char* binary_name(Binary f) {
 void check_float_alike(const char* op, std::initializer_list<const Tensor*> ts,
                        std::initializer_list<const char*> names) {
   auto name = names.begin();
-  for (const Tensor* t : ts) check_defined(op, *t, *name++);
+  for (const Tensor* t : ts) {
+    check_defined(op, *t, *name);
+    check_contiguous(op, *t, *name++);
+  }
   check_same_device(op, ts);
   check_same_dtype(op, ts);
   const Tensor& first = **ts.begin();
@@ -175,6 +178,7 @@ void scale(Tensor& x, double alpha) { axpby(0.0, x, alpha, x); }
 void bias_add(Tensor& x, const Tensor& bias, int axis) {
   check_float_alike("bias_add", {&x}, {"x"});
   check_defined("bias_add", bias, "bias");
+  check_contiguous("bias_add", bias, "bias");
   check_same_device("bias_add", {&x, &bias});
   check_same_dtype("bias_add", {&x, &bias});
   const AxisSplit s = split_axis("bias_add", x, axis);
@@ -189,6 +193,7 @@ void bias_add(Tensor& x, const Tensor& bias, int axis) {
 void bias_backward(const Tensor& dy, int axis, Tensor& dbias, bool accumulate) {
   check_float_alike("bias_backward", {&dy}, {"dy"});
   check_defined("bias_backward", dbias, "dbias");
+  check_contiguous("bias_backward", dbias, "dbias");
   check_same_device("bias_backward", {&dy, &dbias});
   check_same_dtype("bias_backward", {&dy, &dbias});
   const AxisSplit s = split_axis("bias_backward", dy, axis);

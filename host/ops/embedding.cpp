@@ -24,7 +24,9 @@ Shape rows_shape(const char* op, const Tensor& ids, int64_t channels) {
 
 void check_ids(const char* op, const Tensor& ids, const Tensor& dense, const char* dense_name) {
   check_defined(op, ids, "ids");
+  check_contiguous(op, ids, "ids");
   check_defined(op, dense, dense_name);
+  check_contiguous(op, dense, dense_name);
   check_dtype(op, ids, DType::i32, "ids");
   check_same_device(op, {&ids, &dense});
   dispatch_float(dense.dtype(), op, [](auto) {});
@@ -87,6 +89,7 @@ void embedding_forward(const Tensor& ids, const Tensor& table, Tensor& out, bool
   check_ids(op, ids, table, "table");
   check_rank(op, table, 2, "table");
   check_defined(op, out, "out");
+  check_contiguous(op, out, "out");
   check_same_device(op, {&ids, &table, &out});
   check_same_dtype(op, {&table, &out});
   check_shape(op, out, rows_shape(op, ids, table.size(1)), "out");
@@ -108,6 +111,7 @@ void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable, b
   const char* op = "embedding_backward";
   check_ids(op, ids, dout, "dout");
   check_defined(op, dtable, "dtable");
+  check_contiguous(op, dtable, "dtable");
   check_same_device(op, {&ids, &dout, &dtable});
   check_same_dtype(op, {&dout, &dtable});
   const int64_t n = ids.numel();

@@ -35,6 +35,7 @@ void cast_cpu(const Tensor& src, Tensor& dst) {
 
 void fill(Tensor& x, double value) {
   check_defined("fill", x, "x");
+  check_contiguous("fill", x, "x");
   if (x.device().is_cpu()) {
     fill_cpu(x, value);
   } else {
@@ -42,17 +43,11 @@ void fill(Tensor& x, double value) {
   }
 }
 
-void copy(const Tensor& src, Tensor& dst) {
-  check_defined("copy", src, "src");
-  check_defined("copy", dst, "dst");
-  check_same_dtype("copy", {&src, &dst});
-  check_shape("copy", dst, src.shape(), "dst");
-  copy_bytes(dst.raw_data(), dst.device(), src.raw_data(), src.device(), src.nbytes());
-}
-
 void cast(const Tensor& src, Tensor& dst) {
   check_defined("cast", src, "src");
   check_defined("cast", dst, "dst");
+  check_contiguous("cast", src, "src");
+  check_contiguous("cast", dst, "dst");
   check_same_device("cast", {&src, &dst});
   check_shape("cast", dst, src.shape(), "dst");
   if (src.device().is_cpu()) {

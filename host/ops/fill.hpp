@@ -1,18 +1,19 @@
-// Filling, copying and casting whole tensors.
+// Filling and casting whole tensors (copy, strided and across devices, is in host/ops/copy.hpp,
+// included here for the callers that found it in this header).
 //   fill(x, value)    every element of x = value converted to x's dtype (all dtypes)
-//   copy(src, dst)    dst = src; same shape and dtype, any devices (host<->device included)
 //   cast(src, dst)    dst = static_cast<dst dtype>(src); same shape and device, any dtypes
 //                     (float -> integer truncates toward zero, as C++ does)
-// CPU loops here; CUDA twins (fill, cast kernels) in cuda/fill.cu; copy uses the runtime's
-// memcpy. Tests: tests/unit/test_ops_dense.cpp (exact values); tests/op_cases/fill.cpp
-// dense.cpp (exact: a conversion has one correctly rounded result on both sides).
+// Strides: contiguous tensors only (check_contiguous).
+// CPU loops here; CUDA twins (fill, cast kernels) in cuda/fill.cu. Tests:
+// tests/unit/test_ops_dense.cpp (exact values); tests/op_cases/fill.cpp (exact: a conversion
+// has one correctly rounded result on both sides).
 #pragma once
 #include "host/core/tensor.hpp"
+#include "host/ops/copy.hpp"
 
 namespace naqs::ops {
 
 void fill(Tensor& x, double value);
-void copy(const Tensor& src, Tensor& dst);
 void cast(const Tensor& src, Tensor& dst);
 
 namespace detail {

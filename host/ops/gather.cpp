@@ -12,8 +12,11 @@ namespace {
 AxisSplit check_gather(const char* op, const Tensor& dense, const char* dense_name,
                        const Tensor& index, int axis, const Tensor& table, const char* table_name) {
   check_defined(op, dense, dense_name);
+  check_contiguous(op, dense, dense_name);
   check_defined(op, index, "index");
+  check_contiguous(op, index, "index");
   check_defined(op, table, table_name);
+  check_contiguous(op, table, table_name);
   check_same_device(op, {&dense, &index, &table});
   check_same_dtype(op, {&dense, &table});
   dispatch_float(dense.dtype(), op, [](auto) {});

@@ -18,6 +18,9 @@ void check_moves(const char* op, const Tensor& sigma, const Tensor& a, const Ten
   check_dtype(op, a, DType::i32, "move_a");
   check_dtype(op, b, DType::i32, "move_b");
   check_same_device(op, {&sigma, &a, &b});
+  check_contiguous(op, sigma, "sigma");
+  check_contiguous(op, a, "move_a");
+  check_contiguous(op, b, "move_b");
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ using detail::NormDims;
 void check_optional(const char* op, const Tensor& x, const Tensor& t, const Shape& want,
                     const char* name) {
   if (!t.defined()) return;
+  check_contiguous(op, t, name);
   check_same_device(op, {&x, &t});
   check_same_dtype(op, {&x, &t});
   check_shape(op, t, want, name);
@@ -29,6 +30,7 @@ void check_optional(const char* op, const Tensor& x, const Tensor& t, const Shap
 NormDims check_norm(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                     const Tensor& mean, const Tensor& rstd) {
   check_defined(op, x, "x");
+  check_contiguous(op, x, "x");
   dispatch_float(x.dtype(), op, [](auto) {});
   const int64_t c = x.size(-1);
   if (c == 0) throw Error(cat(op, ": x ", x.str(), " has an empty last dim"));
@@ -144,9 +146,12 @@ void norm_backward_params_cpu(const T* dy, const T* x, const T* mean, const T* r
 void norm_forward(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                   double eps, Tensor& y, Tensor& mean, Tensor& rstd) {
   check_defined(op, gamma, "gamma");
+  check_contiguous(op, gamma, "gamma");
   check_defined(op, rstd, "rstd");
+  check_contiguous(op, rstd, "rstd");
   const NormDims d = check_norm(op, x, gamma, beta, mean, rstd);
   check_defined(op, y, "y");
+  check_contiguous(op, y, "y");
   check_optional(op, x, y, x.shape(), "y");
   if (!(eps >= 0)) throw Error(cat(op, ": eps ", eps, " must be >= 0"));
   if (x.device().is_cpu()) {
@@ -164,8 +169,10 @@ void norm_backward(const char* op, const Tensor& dy, const Tensor& x, const Tens
                    const Tensor& mean, const Tensor& rstd, Tensor& dx, Tensor& dgamma,
                    Tensor& dbeta, bool accumulate) {
   check_defined(op, dy, "dy");
+  check_contiguous(op, dy, "dy");
   if (dx.defined()) check_defined(op, gamma, "gamma");  // read only for dx
   check_defined(op, rstd, "rstd");
+  check_contiguous(op, rstd, "rstd");
   NormDims d = check_norm(op, x, gamma, Tensor(), mean, rstd);
   check_optional(op, x, dy, x.shape(), "dy");
   check_optional(op, x, dx, x.shape(), "dx");
@@ -205,6 +212,7 @@ void norm_backward(const char* op, const Tensor& dy, const Tensor& x, const Tens
 void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
                        Tensor& y, Tensor& mean, Tensor& rstd) {
   check_defined("layernorm_forward", mean, "mean");
+  check_contiguous("layernorm_forward", mean, "mean");
   norm_forward("layernorm_forward", x, gamma, beta, eps, y, mean, rstd);
 }
 
@@ -217,6 +225,7 @@ void layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, 
                         const Tensor& rstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
                         bool accumulate) {
   check_defined("layernorm_backward", mean, "mean");
+  check_contiguous("layernorm_backward", mean, "mean");
   norm_backward("layernorm_backward", dy, x, gamma, mean, rstd, dx, dgamma, dbeta, accumulate);
 }
 

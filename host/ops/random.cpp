@@ -8,6 +8,7 @@ namespace naqs::ops {
 
 void fill_uniform(Tensor& x, uint64_t seed, uint64_t stream, uint64_t offset) {
   check_defined("fill_uniform", x, "x");
+  check_contiguous("fill_uniform", x, "x");
   const int64_t n = x.numel();
   if (x.device().is_cuda()) {
     NAQS_CUDA_BRANCH("fill_uniform", (cuda_rt::set_device(x.device().index),
@@ -32,6 +33,7 @@ void fill_uniform(Tensor& x, uint64_t seed, uint64_t stream, uint64_t offset) {
 void fill_normal(Tensor& x, uint64_t seed, uint64_t stream, uint64_t offset, double mean,
                  double stddev) {
   check_defined("fill_normal", x, "x");
+  check_contiguous("fill_normal", x, "x");
   const int64_t n = x.numel();
   if (x.device().is_cuda()) {
     NAQS_CUDA_BRANCH("fill_normal", (cuda_rt::set_device(x.device().index),

@@ -84,6 +84,7 @@ void reduce_backward_cpu(Reduce kind, const Tensor& x, const Tensor& out, const 
 
 AxisSplit check_reduce(const char* op, Reduce kind, const Tensor& x, int axis) {
   check_defined(op, x, "x");
+  check_contiguous(op, x, "x");
   dispatch_float(x.dtype(), op, [](auto) {});
   const AxisSplit s = split_axis(op, x, axis);
   if (s.n == 0 && kind != Reduce::sum)
@@ -111,6 +112,7 @@ Shape reduced_shape(const Tensor& x, int axis) {
 void reduce(Reduce kind, const Tensor& x, int axis, Tensor& out) {
   const AxisSplit s = check_reduce("reduce", kind, x, axis);
   check_defined("reduce", out, "out");
+  check_contiguous("reduce", out, "out");
   check_same_device("reduce", {&x, &out});
   check_same_dtype("reduce", {&x, &out});
   check_shape("reduce", out, reduced_shape(x, axis), "out");
@@ -126,8 +128,11 @@ void reduce_backward(Reduce kind, const Tensor& x, const Tensor& out, const Tens
   const char* op = "reduce_backward";
   const AxisSplit s = check_reduce(op, kind, x, axis);
   check_defined(op, out, "out");
+  check_contiguous(op, out, "out");
   check_defined(op, dout, "dout");
+  check_contiguous(op, dout, "dout");
   check_defined(op, dx, "dx");
+  check_contiguous(op, dx, "dx");
   check_same_device(op, {&x, &out, &dout, &dx});
   check_same_dtype(op, {&x, &out, &dout, &dx});
   const Shape reduced = reduced_shape(x, axis);

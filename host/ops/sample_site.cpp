@@ -29,6 +29,10 @@ void sample_site(const Tensor& re, const Tensor& im, int64_t column, const Sampl
   check_dtype(op, log_im, DType::f64, "log_im");
   check_dtype(op, n_up, DType::i32, "n_up");
   check_same_device(op, {&re, &im, &sigma, &sigma_t, &log_re, &log_im, &n_up});
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&re, "re"}, {&im, "im"},
+                                {&sigma, "sigma"}, {&sigma_t, "sigma_t"}, {&log_re, "log_re"},
+                                {&log_im, "log_im"}, {&n_up, "n_up"}})
+    check_contiguous(op, *t, name);
   if (re.device().is_cuda()) {
     NAQS_CUDA_BRANCH(op, detail::sample_site_cuda(re.dtype(), batch, length, re.raw_data(),
                                                   im.raw_data(), column, spec, sigma.raw_data(),

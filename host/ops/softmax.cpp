@@ -115,6 +115,7 @@ MaskedSoftmaxDims masked_softmax_dims(const char* op, const Tensor& x, const Sof
   d.has_mask = mask.additive.defined();
   if (!d.has_mask) return d;
   const Tensor& a = mask.additive;
+  check_contiguous(op, a, "mask.additive");
   check_same_device(op, {&x, &a});
   check_same_dtype(op, {&x, &a});
   bool ok = a.rank() <= d.rank;
