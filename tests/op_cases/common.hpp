@@ -19,12 +19,20 @@ inline Tensor zeros_like(const Tensor& t) {
   return Tensor::zeros(t.shape(), t.dtype(), t.device());
 }
 
-// Both backends accumulate in double, in different orders, with exp/log within 1-2 ulp:
-// atol 8 (n + 1) eps64 (order of an n-term double sum of values <= e), rtol FLT_EPSILON for f32
-// (two close doubles may round to neighbouring floats) and 8 eps64 for f64 (exp/log ulps).
+// Both backends accumulate in double, in different orders (CPU sequential, CUDA block trees /
+// chunks, nvcc contracting a*b + c into FMAs): a sum of n terms of size <= `scale` differs by at
+// most ~ n eps64 scale between them (sum_atol), then each side rounds once to the dtype
+// (sum_rtol: FLT_EPSILON for f32, two close doubles may round to neighbouring floats; 8 eps64
+// for f64, a few ulp of exp/log).
+inline double sum_atol(int64_t n, double scale) {
+  return 8.0 * double(n + 1) * DBL_EPSILON * scale;
+}
+inline double sum_rtol(DType t) { return t == DType::f32 ? FLT_EPSILON : 8 * DBL_EPSILON; }
+
+// The ops along an axis of n elements (softmax, reduce): double sums of values <= e.
 inline void set_axis_tolerance(OpCase& c, int64_t n) {
-  c.atol = 8.0 * (n + 1) * DBL_EPSILON;
-  c.rtol = c.dtype == DType::f32 ? FLT_EPSILON : 8 * DBL_EPSILON;
+  c.atol = sum_atol(n, 1);
+  c.rtol = sum_rtol(c.dtype);
   c.why = "double row sums in different orders (8 (n+1) eps64), exp/log ulps, f32 rounding";
 }
 
