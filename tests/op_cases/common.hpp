@@ -1,6 +1,9 @@
 // What the op-case files share (tests/op_cases/*.cpp; harness: tests/support/op_case.hpp).
 #pragma once
 #include <cfloat>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "host/core/error.hpp"
 #include "tests/support/op_case.hpp"
@@ -13,6 +16,22 @@ inline const int64_t kSizes[] = {1, 17, 1025};
 // Shapes for the ops along an axis; every axis of each is a case.
 inline const char* const kAxisShapes[] = {"1",       "1025",     "17x1025",
                                           "5x17x3", "1x1025x1", "1025x1x17"};
+
+// Case c run in place (y aliasing x) as op `op`: output 0 starts as a copy of input 0, then
+// op_in_place(in, y) runs with y as both source and destination. No gradient (c's covers it).
+inline OpCase in_place_case(
+    const OpCase& c, const std::string& op,
+    std::function<void(const std::vector<Tensor>& in, Tensor& y)> op_in_place) {
+  OpCase in_place = c;
+  in_place.op = op;
+  in_place.grad_of.clear();
+  in_place.backward = nullptr;
+  in_place.run = [op_in_place](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
+    out[0].copy_from(in[0]);
+    op_in_place(in, out[0]);
+  };
+  return in_place;
+}
 
 inline double eps(DType t) { return t == DType::f32 ? FLT_EPSILON : DBL_EPSILON; }
 inline Tensor zeros_like(const Tensor& t) {

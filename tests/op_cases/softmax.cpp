@@ -51,15 +51,10 @@ NAQS_OP_CASES(softmax_cases) {
             };
           }
           cases.push_back(fwd);
-          OpCase in_place = fwd;  // y may alias x
-          in_place.op = "softmax_in_place";
-          in_place.grad_of.clear();
-          in_place.backward = nullptr;
-          in_place.run = [forward](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
-            out[0].copy_from(in[0]);
-            forward(out[0], out[0]);
-          };
-          cases.push_back(in_place);
+          cases.push_back(in_place_case(fwd, "softmax_in_place",  // y may alias x
+                                        [forward](const std::vector<Tensor>&, Tensor& y) {
+                                          forward(y, y);
+                                        }));
           OpCase bwd = c;  // the same (CPU) y on both sides
           bwd.op = "softmax_backward";
           bwd.make = [forward](const OpCase& c) {
@@ -161,15 +156,10 @@ NAQS_OP_CASES(masked_softmax_cases) {
         };
       }
       cases.push_back(c);
-      OpCase in_place = c;  // y may alias x
-      in_place.op = "masked_softmax_in_place";
-      in_place.grad_of.clear();
-      in_place.backward = nullptr;
-      in_place.run = [mask_of](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
-        out[0].copy_from(in[0]);
-        masked_softmax(out[0], mask_of(in), out[0]);
-      };
-      cases.push_back(in_place);
+      cases.push_back(in_place_case(c, "masked_softmax_in_place",  // y may alias x
+                                    [mask_of](const std::vector<Tensor>& in, Tensor& y) {
+                                      masked_softmax(y, mask_of(in), y);
+                                    }));
     }
 }
 
