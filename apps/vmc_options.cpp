@@ -9,7 +9,10 @@ namespace {
 
 std::string join_ints(const std::vector<int>& v) {
   std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';  // (not `"," + to_string`: GCC 12's -Wrestrict false positive)
+    s += std::to_string(v[i]);
+  }
   return s;
 }
 

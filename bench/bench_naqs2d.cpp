@@ -5,7 +5,9 @@
 //   - local energies of the Heisenberg model (J = 1, Delta = 1, Marshall sign, periodic square,
 //     total Sz = 0 as the paper), connected configurations/s: the connected configurations the
 //     sampled configurations actually have (one per antiparallel bond), over the seconds one
-//     local_energy call takes (log psi is an input, not timed).
+//     local_energy call takes (log psi is an input, not timed);
+//   - the training pass: grad_log_psi (forward, backward and weight-norm backward) on the
+//     local-energy batch, samples/s.
 // CPU: small squares, f32, at the OpenMP thread count (OMP_NUM_THREADS).
 // CUDA (when a device is present): additionally the paper's 10x10 depth-20 width-32 model
 // ("heis10" preset), f32, cached sampling at batch 8192 (naive would take 100 full passes) and
@@ -57,6 +59,7 @@ struct Row {
   double cached, naive;  // samples/s (naive < 0: not measured)
   int64_t eloc_batch;
   double eloc;  // connected configurations/s
+  double grad;  // grad_log_psi samples/s (on the eloc batch)
   double load;
 };
 
@@ -81,7 +84,7 @@ Row measure(const std::string& name, const NaqsConv2dConfig& c, Device device, i
   SamplerOptions options;
   options.seed = 1;
   options.batch_size = batch;
-  Row r{name, device_name(device), c.lx, c.ly, c.depth, c.width, batch, 0, -1, 0, 0, 0};
+  Row r{name, device_name(device), c.lx, c.ly, c.depth, c.width, batch, 0, -1, 0, 0, 0, 0};
   r.cached = batch / best_seconds([&] { sample_autoregressive(model, 0, options, sigma, lr, li); });
   if (with_naive) {
     SamplerOptions naive = options;
@@ -105,6 +108,11 @@ Row measure(const std::string& name, const NaqsConv2dConfig& c, Device device, i
     eloc_options.memory_cap_bytes = eloc_cap_bytes;
     r.eloc = static_cast<double>(connected_count(h, s)) /
              best_seconds([&] { local_energy(model, h, s, s_re, s_im, e_re, e_im, eloc_options); });
+    Tensor grad = Tensor::empty({model.params().size()}, DType::f32, device);
+    const Tensor w = Tensor::full({r.eloc_batch}, 1.0 / static_cast<double>(r.eloc_batch),
+                                  DType::f32, device);
+    r.grad = static_cast<double>(r.eloc_batch) /
+             best_seconds([&] { model.grad_log_psi(s, w, Tensor(), grad); });
   }
   r.load = bench::load_average();
   return r;
@@ -139,26 +147,27 @@ int run(int argc, char** argv) {
     rows.push_back(measure("heis10 10x10 d20 w32", naqs_conv2d_preset("heis10"), Device::cuda(0),
                            quick ? 1024 : 8192, false, quick ? 128 : 512, gpu_cap));
   }
-  std::printf("%-22s %-28s %6s %6s %12s %12s %7s %6s %16s %6s\n", "model", "device", "batch",
-              "sites", "cached/s", "naive/s", "gain", "E_loc", "E_loc configs/s", "load");
+  std::printf("%-22s %-28s %6s %6s %12s %12s %7s %6s %16s %10s %6s\n", "model", "device",
+              "batch", "sites", "cached/s", "naive/s", "gain", "E_loc", "E_loc configs/s",
+              "grad/s", "load");
   for (const Row& r : rows) {
     const std::string naive = r.naive > 0 ? std::to_string(static_cast<int64_t>(r.naive)) : "-";
     const std::string gain = r.naive > 0 ? std::to_string(r.cached / r.naive).substr(0, 5) : "-";
-    std::printf("%-22s %-28s %6lld %6lld %12.1f %12s %7s %6lld %16.1f %6.2f\n", r.name.c_str(),
-                r.device.c_str(), static_cast<long long>(r.batch),
+    std::printf("%-22s %-28s %6lld %6lld %12.1f %12s %7s %6lld %16.1f %10.1f %6.2f\n",
+                r.name.c_str(), r.device.c_str(), static_cast<long long>(r.batch),
                 static_cast<long long>(r.lx * r.ly), r.cached, naive.c_str(), gain.c_str(),
-                static_cast<long long>(r.eloc_batch), r.eloc, r.load);
+                static_cast<long long>(r.eloc_batch), r.eloc, r.grad, r.load);
   }
   if (gpu)
     std::printf("heis10 target (>= 2e4 cached samples/s, f32, one GPU): %s (%.0f samples/s)\n",
                 rows.back().cached >= 2e4 ? "met" : "NOT met", rows.back().cached);
   std::printf("\nCSV\ncommit,model,device,lx,ly,depth,width,batch,cached_samples_per_s,"
-              "naive_samples_per_s,eloc_batch,eloc_configs_per_s,load1\n");
+              "naive_samples_per_s,eloc_batch,eloc_configs_per_s,grad_samples_per_s,load1\n");
   for (const Row& r : rows)
-    std::printf("%s,%s,%s,%lld,%lld,%d,%d,%lld,%.2f,%.2f,%lld,%.1f,%.2f\n", git_commit(),
+    std::printf("%s,%s,%s,%lld,%lld,%d,%d,%lld,%.2f,%.2f,%lld,%.1f,%.1f,%.2f\n", git_commit(),
                 r.name.c_str(), r.device.c_str(), static_cast<long long>(r.lx),
                 static_cast<long long>(r.ly), r.depth, r.width, static_cast<long long>(r.batch),
-                r.cached, r.naive, static_cast<long long>(r.eloc_batch), r.eloc, r.load);
+                r.cached, r.naive, static_cast<long long>(r.eloc_batch), r.eloc, r.grad, r.load);
   return 0;
 }
 

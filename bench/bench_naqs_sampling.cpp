@@ -1,13 +1,15 @@
 // Benchmark: exact autoregressive sampling of the 1D NAQS, cached (per-layer activation caches,
 // only the new site per step) vs naive (full re-evaluation per site), samples/s for chains
-// N in {32, 64, 128, 256}, and local-energy throughput (TFIM, periodic chain) in connected
-// configurations/s (N single flips per sample; log psi(sigma) is an input, not timed).
+// N in {32, 64, 128, 256}, local-energy throughput (TFIM, periodic chain) in connected
+// configurations/s (N single flips per sample; log psi(sigma) is an input, not timed), and the
+// training pass: the summed gradient grad_log_psi (forward + backward + weight-norm backward)
+// and the per-sample gradients per_sample_grad (SR's rows), samples/s on the sampled batch.
 // A program, not a test: prints a table and one CSV row per repetition with the commit, device,
 // thread count, load average, dtype and model; never asserts timings.
 //
 // Usage: bench_naqs_sampling [--device cpu|cuda] [--dtype f32|f64] [--width W] [--depth D]
 //                            [--batch B] [--sizes 32,64,128,256] [--min-seconds S]
-//                            [--repeats R] [--only cached,naive,eloc]
+//                            [--repeats R] [--only cached,naive,eloc,grad,jac]
 // Each repetition times each measurement for at least S seconds (after one untimed warm-up).
 // The PyTorch peer (bench/peer_torch_naqs.py) prints rows in the same CSV format;
 // bench/run_naqs_vs_torch.sh runs both, interleaved, at 1 and 2 threads and tabulates them
@@ -66,7 +68,7 @@ std::vector<std::string> split(const std::string& s) {
 int main(int argc, char** argv) {
   try {
     std::string device_spec = "cpu", dtype_name_arg = "f32", sizes_arg = "32,64,128,256";
-    std::string only = "cached,naive,eloc";
+    std::string only = "cached,naive,eloc,grad,jac";
     int width = 16, depth = 3, repeats = 1;
     int64_t batch = 256;
     double min_seconds = 1.0;
@@ -104,8 +106,9 @@ int main(int argc, char** argv) {
                 "relu real; sampler batch %lld; local energy: TFIM J=1 h=1 periodic chain; "
                 "0 = not measured\n",
                 width, depth, static_cast<long long>(batch));
-    std::printf("%6s %4s %16s %16s %8s %18s %16s %6s\n", "N", "rep", "cached samples/s",
-                "naive samples/s", "gain", "E_loc configs/s", "E_loc samples/s", "load");
+    std::printf("%6s %4s %16s %16s %8s %18s %16s %14s %14s %6s\n", "N", "rep",
+                "cached samples/s", "naive samples/s", "gain", "E_loc configs/s",
+                "E_loc samples/s", "grad samples/s", "jac samples/s", "load");
     std::vector<std::string> csv;
     for (int64_t n : sizes) {
       NaqsConv1dConfig config;
@@ -132,8 +135,13 @@ int main(int argc, char** argv) {
       Hamiltonian h(Lattice::chain(static_cast<int>(n), true), tfim);
       sample_autoregressive(model, 0, options, sigma, lr, li);
       Tensor e_re = Tensor::empty({batch}, dtype, device), e_im = e_re.clone();
+      // Training pass: weights w (B) as a VMC step's (E_loc - mean) would be; jac (B,P).
+      Tensor w_re = Tensor::full({batch}, 1.0 / static_cast<double>(batch), dtype, device);
+      Tensor grad = Tensor::empty({model.params().size()}, dtype, device);
+      Tensor jac, no_im;
+      if (wanted("jac")) jac = Tensor::empty({batch, model.params().size()}, dtype, device);
       for (int rep = 0; rep < repeats; ++rep) {
-        double cached = 0, naive = 0, eloc_samples = 0;
+        double cached = 0, naive = 0, eloc_samples = 0, grad_samples = 0, jac_samples = 0;
         if (wanted("cached"))
           cached = rate([&] { sample_autoregressive(model, 0, options, sigma, lr, li); },
                         static_cast<double>(batch), min_seconds);
@@ -143,24 +151,30 @@ int main(int argc, char** argv) {
         if (wanted("eloc"))
           eloc_samples = rate([&] { local_energy(model, h, sigma, lr, li, e_re, e_im); },
                               static_cast<double>(batch), min_seconds);
+        if (wanted("grad"))
+          grad_samples = rate([&] { model.grad_log_psi(sigma, w_re, Tensor(), grad); },
+                              static_cast<double>(batch), min_seconds);
+        if (wanted("jac"))
+          jac_samples = rate([&] { model.per_sample_grad(sigma, jac, no_im); },
+                             static_cast<double>(batch), min_seconds);
         const double eloc_configs = eloc_samples * static_cast<double>(h.max_connected());
         const double gain = naive > 0 ? cached / naive : 0;
         const double load = bench::load_average();
-        std::printf("%6lld %4d %16.1f %16.1f %8.1f %18.1f %16.1f %6.2f\n",
+        std::printf("%6lld %4d %16.1f %16.1f %8.1f %18.1f %16.1f %14.1f %14.1f %6.2f\n",
                     static_cast<long long>(n), rep, cached, naive, gain, eloc_configs,
-                    eloc_samples, load);
+                    eloc_samples, grad_samples, jac_samples, load);
         std::fflush(stdout);
         std::ostringstream row;
         row << "naqs," << git_commit() << "," << device_name(device) << "," << threads << ","
             << dtype_name(dtype) << "," << n << "," << width << "," << depth << "," << batch
             << "," << rep << "," << load << "," << cached << "," << naive << "," << eloc_configs
-            << "," << eloc_samples;
+            << "," << eloc_samples << "," << grad_samples << "," << jac_samples;
         csv.push_back(row.str());
       }
     }
     std::printf("\n# csv: impl,commit,device,threads,dtype,N,width,depth,batch,rep,load1,"
                 "cached_samples_per_s,naive_samples_per_s,eloc_configs_per_s,"
-                "eloc_samples_per_s\n");
+                "eloc_samples_per_s,grad_samples_per_s,jac_samples_per_s\n");
     for (const std::string& r : csv) std::printf("%s\n", r.c_str());
     return 0;
   } catch (const UsageError& e) {

@@ -6,6 +6,7 @@
 // Parity tests: tests/op_cases/embedding.cpp.
 #include <cub/device/device_radix_sort.cuh>
 
+#include "cuda/device_flag.cuh"
 #include "cuda/kernel_util.cuh"
 #include "host/ops/embedding.hpp"
 
@@ -68,7 +69,7 @@ int64_t embedding_forward_cuda(const Tensor& ids, const Tensor& table, const Emb
                                Tensor& out, bool accumulate) {
   use_device_of(ids);
   if (d.n == 0 || d.channels == 0) return -1;
-  return with_bad_index_flag(ids.device(), [&](unsigned long long* bad) {
+  return cuda_rt::first_flagged(ids.device(), [&](unsigned long long* bad) {
     dispatch_float(table.dtype(), "embedding_forward_cuda", [&](auto tag) {
       using T = decltype(tag);
       embedding_forward_kernel<T><<<cuda_rt::grid_for(d.n * d.channels), kBlock>>>(
@@ -84,7 +85,7 @@ int64_t embedding_backward_cuda(const Tensor& ids, const Tensor& dout, const Emb
   use_device_of(ids);
   const Device dev = ids.device();
   if (d.n > 0) {
-    const int64_t bad = with_bad_index_flag(dev, [&](unsigned long long* flag) {
+    const int64_t bad = cuda_rt::first_flagged(dev, [&](unsigned long long* flag) {
       first_bad_id_kernel<<<cuda_rt::grid_for(d.n), kBlock>>>(ids.data<int32_t>(), d.n, d.vocab,
                                                                flag);
       NAQS_CUDA_CHECK_LAUNCH();

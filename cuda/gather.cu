@@ -1,5 +1,6 @@
 // CUDA twin of host/ops/gather.hpp: gather and scatter_add along an axis (out-of-range indices
 // reported, not written). Parity tests: tests/op_cases/gather.cpp.
+#include "cuda/device_flag.cuh"
 #include "cuda/kernel_util.cuh"
 #include "host/ops/gather.hpp"
 
@@ -7,7 +8,8 @@ namespace naqs::ops::detail {
 namespace {
 
 // ---- gather / scatter_add: one thread per index entry p = (o, j, i) ----------------------
-// An out-of-range index is skipped and its position recorded with atomicMin in *bad.
+// An out-of-range index is skipped and its position recorded with atomicMin in *bad
+// (cuda/device_flag.cuh reads it back).
 template <class T>
 __global__ void gather_kernel(const T* src, const int32_t* index, T* out, int64_t total, int64_t n,
                               int64_t inner, int64_t n_src, unsigned long long* bad) {
@@ -45,7 +47,7 @@ int64_t gather_cuda(const Tensor& src, const Tensor& index, const AxisSplit& s, 
   use_device_of(out);
   const int64_t total = index.numel();
   if (total == 0) return -1;
-  return with_bad_index_flag(out.device(), [&](unsigned long long* bad) {
+  return cuda_rt::first_flagged(out.device(), [&](unsigned long long* bad) {
     dispatch_float(src.dtype(), "gather_cuda", [&](auto tag) {
       using T = decltype(tag);
       gather_kernel<T><<<cuda_rt::grid_for(total), kBlock>>>(
@@ -60,7 +62,7 @@ int64_t scatter_add_cuda(const Tensor& src, const Tensor& index, const AxisSplit
   use_device_of(out);
   const int64_t total = index.numel();
   if (total == 0) return -1;
-  return with_bad_index_flag(out.device(), [&](unsigned long long* bad) {
+  return cuda_rt::first_flagged(out.device(), [&](unsigned long long* bad) {
     dispatch_float(src.dtype(), "scatter_add_cuda", [&](auto tag) {
       using T = decltype(tag);
       scatter_add_kernel<T><<<cuda_rt::grid_for(total), kBlock>>>(

@@ -1,7 +1,7 @@
-// Helpers shared by the CUDA twins of the dense ops (cuda/elementwise.cu, fill.cu, reduce.cu,
-// softmax.cu, gather.cu, norm.cu, embedding.cu): device selection, grid-stride indices, block
-// reductions in double, bad-index reporting, and the block-per-row layout of an
-// (outer, n, inner) array. Only .cu files include it.
+// Helpers shared by the CUDA twins of the ops (cuda/elementwise.cu, fill.cu, reduce.cu,
+// softmax.cu, gather.cu, norm.cu, embedding.cu, columns.cu, ...): device selection, grid-stride
+// indices, block reductions in double, and the block-per-row layout of an (outer, n, inner)
+// array. Only .cu files include it. Bad-index / zero-row reporting: cuda/device_flag.cuh.
 #pragma once
 #include "cuda/check.cuh"
 #include "host/core/tensor.hpp"
@@ -50,21 +50,6 @@ __device__ double block_reduce(double v, Op op) {
   v = warp_vals[0];
   __syncthreads();  // warp_vals may be reused by the next call
   return v;
-}
-
-// Index checks on the device (gather.cu, embedding.cu): kernels record the smallest flat
-// position of a bad index with atomicMin into a device word.
-// Runs launch(flag) with a device word set to "none", returns the recorded position or -1.
-template <class Launch>
-int64_t with_bad_index_flag(Device device, Launch&& launch) {
-  constexpr unsigned long long kNone = ~0ull;
-  Tensor flag = Tensor::empty({1}, DType::f64, device);  // 8 bytes of device memory
-  auto* p = static_cast<unsigned long long*>(flag.raw_data());
-  NAQS_CUDA_CHECK(cudaMemset(p, 0xff, sizeof(unsigned long long)));  // = kNone
-  launch(p);
-  unsigned long long host = kNone;
-  NAQS_CUDA_CHECK(cudaMemcpy(&host, p, sizeof(host), cudaMemcpyDeviceToHost));
-  return host == kNone ? -1 : static_cast<int64_t>(host);
 }
 
 // Block-per-row kernels over x viewed as (outer, n, inner): row r = o*inner + i holds the n

@@ -76,7 +76,7 @@ void MetropolisSampler::reset() {
       std::swap(row[i], row[j]);
     }
   }
-  sigma_ = from_f64(s, Shape{c_total, n}, psi_.dtype(), psi_.device());
+  sigma_ = from_host_f64(s, Shape{c_total, n}, psi_.dtype(), psi_.device());
   step_ = 0;
   reset_counters();
   rebind();

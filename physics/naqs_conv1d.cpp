@@ -2,11 +2,7 @@
 // See naqs_conv1d.hpp for the architecture and the tests that cover it.
 #include "physics/naqs_conv1d.hpp"
 
-#include <algorithm>
-
 #include "host/ops/fill.hpp"
-#include "host/ops/random.hpp"
-#include "host/ops/reduce.hpp"
 
 namespace naqs {
 
@@ -33,7 +29,7 @@ NaqsConv1d::NaqsConv1d(const NaqsConv1dConfig& config, DType dtype, Device devic
   add_layer("conv_re", w, 2, 1, 1, false);
   if (config.phase_mode == PhaseMode::complex) add_layer("conv_im", w, 2, 1, 1, false);
   params_.allocate(dtype, device);
-  for (Layer& l : layers_) l.bias = params_.get(l.name + ".b");
+  bind_biases();
   initialise(seed);
 }
 
@@ -41,16 +37,13 @@ void NaqsConv1d::add_layer(const std::string& name, int cin, int cout, int kerne
                            bool exclusive) {
   Layer l;
   l.name = name;
-  l.cin = cin;
-  l.cout = cout;
+  l.c_in = cin;
+  l.c_out = cout;
+  l.output = name == "conv_re" || name == "conv_im";
   l.spec.kernel = kernel;
   l.spec.dilation = dilation;
   l.spec.exclusive = exclusive;
-  l.offset = params_.add(name + ".v", {cout, cin, kernel});
-  const int64_t g_offset = params_.add(name + ".g", {cout});
-  const int64_t b_offset = params_.add(name + ".b", {cout});
-  NAQS_CHECK(g_offset == l.offset + l.n_weights() && b_offset == g_offset + cout,
-             "naqs conv1d: parameters of ", name, " are not contiguous");
+  register_conv(l, {cout, cin, kernel});
   layers_.push_back(std::move(l));
 }
 
@@ -63,30 +56,7 @@ std::size_t NaqsConv1d::forward_bytes_per_sample() const {
 }
 
 void NaqsConv1d::initialise(uint64_t seed, double out_scale) {
-  Tensor normal = Tensor::empty({params_.size()}, DType::f64, Device::cpu());
-  ops::fill_normal(normal, seed, /*stream=*/0, /*offset=*/0);
-  std::vector<double> p = normal.to_vector<double>();
-  for (const Layer& l : layers_) {
-    const bool output = l.name == "conv_re" || l.name == "conv_im";
-    double* v = p.data() + l.offset;
-    double* g = v + l.n_weights();
-    WeightNorm::initialise(v, g, l.cout, static_cast<int64_t>(l.cin) * l.spec.kernel,
-                           output ? out_scale : 1.0);
-    std::fill_n(g + l.cout, l.cout, 0.0);  // b
-  }
-  params_.flat().copy_from(from_host_f64(p, {params_.size()}, dtype_, device_));
-}
-
-void NaqsConv1d::refresh_weights(bool site_major) {
-  const std::vector<double> p = to_host_f64(params_.flat());
-  std::vector<double> w;
-  for (Layer& l : layers_) {
-    const double* v = p.data() + l.offset;
-    l.norm.forward(v, v + l.n_weights(), l.cout, static_cast<int64_t>(l.cin) * l.spec.kernel,
-                   l.name, w);
-    l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel}, dtype_, device_);
-    if (site_major) l.wt = site_major_weight(w, l.cout, l.cin, l.spec.kernel);
-  }
+  initialise_convs(seed, out_scale);
 }
 
 void NaqsConv1d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
@@ -130,31 +100,16 @@ void NaqsConv1d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
 }
 
 void NaqsConv1d::layer_backward(const Layer& l, const Tensor& x, const Tensor& dy,
-                                bool per_sample, std::vector<double>& grad_host) {
-  const int64_t batch = dy.size(0), n_params = params_.size();
-  std::vector<double> dw, db;
-  int64_t n_rows = 1;
+                                bool per_sample, Tensor& grad_or_jac, bool accumulate) {
+  Tensor dw;
   if (per_sample) {
-    n_rows = batch;
-    Tensor dw_t = Tensor::empty({batch, l.cout, l.cin, l.spec.kernel}, dtype_, device_);
-    ops::conv1d_backward_weight_per_sample(x, dy, l.spec, dw_t);
-    Tensor db_t = Tensor::empty({batch, l.cout}, dtype_, device_);
-    ops::reduce(ops::Reduce::sum, dy, 2, db_t);
-    dw = to_host_f64(dw_t);
-    db = to_host_f64(db_t);
+    dw = Tensor::empty({dy.size(0), l.c_out, l.c_in, l.spec.kernel}, dtype_, device_);
+    ops::conv1d_backward_weight_per_sample(x, dy, l.spec, dw);
   } else {
-    Tensor dw_t = Tensor::empty({l.cout, l.cin, l.spec.kernel}, dtype_, device_);
-    ops::conv1d_backward_weight(x, dy, l.spec, dw_t);
-    Tensor db_t = Tensor::empty({l.cout}, dtype_, device_);
-    ops::bias_backward(dy, 1, db_t);
-    dw = to_host_f64(dw_t);
-    db = to_host_f64(db_t);
+    dw = Tensor::empty({l.c_out, l.c_in, l.spec.kernel}, dtype_, device_);
+    ops::conv1d_backward_weight(x, dy, l.spec, dw);
   }
-  for (int64_t r = 0; r < n_rows; ++r) {
-    double* out = grad_host.data() + r * n_params + l.offset;  // v, g, b
-    l.norm.backward(dw.data() + r * l.n_weights(), out, out + l.n_weights());
-    for (int o = 0; o < l.cout; ++o) out[l.n_weights() + l.cout + o] += db[r * l.cout + o];
-  }
+  conv_gradient(l, dw, dy, per_sample, grad_or_jac, accumulate);
 }
 
 void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
@@ -162,15 +117,15 @@ void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
   const char* op = "NaqsConv1d::logits_backward";
   NAQS_CHECK(x_.defined() && activations_kept_, op,
              ": no forward pass to differentiate (log_psi and conditionals keep no activations)");
-  const int64_t batch = x_.size(0), n = n_sites(), n_params = params_.size();
+  const int64_t batch = x_.size(0), n = n_sites();
   check_shape(op, d_re, {batch, 2, n}, "d_re");
-  if (per_sample)
-    check_shape(op, grad_or_jac, {batch, n_params}, "jac");
-  else
-    check_shape(op, grad_or_jac, {n_params}, "grad");
+  check_gradient_output(op, grad_or_jac, batch, per_sample);
   const bool complex = config_.phase_mode == PhaseMode::complex;
   if (complex) check_shape(op, d_im, {batch, 2, n}, "d_im");
-  std::vector<double> grad_host(static_cast<std::size_t>((per_sample ? batch : 1) * n_params), 0.0);
+  // Every parameter belongs to one layer, so each layer writes (or adds) its own slice.
+  auto layer_grad = [&](const Layer& l, const Tensor& x, const Tensor& dy) {
+    layer_backward(l, x, dy, per_sample, grad_or_jac, accumulate);
+  };
   const Shape hidden{batch, config_.width, n};
 
   // Output 1x1 convolutions.
@@ -178,11 +133,11 @@ void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
   Tensor dh = Tensor::empty(hidden, dtype_, device_);
   const Layer& lre = layers_[layer_re()];
   ops::conv1d_backward_input(d_re, lre.w, lre.spec, dh);
-  layer_backward(lre, h_last, d_re, per_sample, grad_host);
+  layer_grad(lre, h_last, d_re);
   if (complex) {
     const Layer& lim = layers_[layer_im()];
     ops::conv1d_backward_input(d_im, lim.w, lim.spec, dh, /*accumulate=*/true);
-    layer_backward(lim, h_last, d_im, per_sample, grad_host);
+    layer_grad(lim, h_last, d_im);
   }
   // Residual blocks in reverse: h_out = h + act(pre_b), pre_b = conv_b(act(pre_a)),
   // pre_a = conv_a(h). dh already carries the identity path.
@@ -193,16 +148,15 @@ void NaqsConv1d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
     const Layer& lb = layers_[block_b(jj)];
     const Tensor& h_prev = jj > 0 ? h_out_[jj - 1] : h_in_;
     ops::unary_backward(act_, pre_b_[jj], dh, d_pre);
-    layer_backward(lb, act_a_[jj], d_pre, per_sample, grad_host);
+    layer_grad(lb, act_a_[jj], d_pre);
     ops::conv1d_backward_input(d_pre, lb.w, lb.spec, d_act);
     ops::unary_backward(act_, pre_a_[jj], d_act, d_pre);
-    layer_backward(la, h_prev, d_pre, per_sample, grad_host);
+    layer_grad(la, h_prev, d_pre);
     ops::conv1d_backward_input(d_pre, la.w, la.spec, dh, /*accumulate=*/true);
   }
   // Input layer (no gradient with respect to sigma is needed).
   ops::unary_backward(act_, pre_in_, dh, d_pre);
-  layer_backward(layers_[0], x_, d_pre, per_sample, grad_host);
-  hand_over_gradient(grad_host, grad_or_jac, accumulate);
+  layer_grad(layers_[0], x_, d_pre);
 }
 
 void NaqsConv1d::cache_begin(int64_t batch) {
@@ -213,25 +167,26 @@ void NaqsConv1d::cache_begin(int64_t batch) {
   // A ring holds the sites its readers still need: 1 + the farthest tap back of each reader
   // (block j's conv a reads h_{j-1} through its taps, conv b reads it as the residual at t).
   auto rows_read_by = [&](const Layer* reader) { return 1 + (reader ? back(*reader, 0) : 0); };
-  cache_x_.allocate(rows_read_by(&layers_[0]), batch, 1, dtype_, device_);
-  cache_h_in_.allocate(rows_read_by(n_blocks() > 0 ? &layers_[block_a(0)] : nullptr), batch, width,
-                       dtype_, device_);
+  const Shape row{batch, width};
+  cache_x_.allocate(rows_read_by(&layers_[0]), {batch, 1}, dtype_, device_);
+  cache_h_in_.allocate(rows_read_by(n_blocks() > 0 ? &layers_[block_a(0)] : nullptr), row, dtype_,
+                       device_);
   cache_a_.resize(n_blocks());
   cache_h_.resize(n_blocks());
   for (std::size_t j = 0; j < n_blocks(); ++j) {
-    cache_a_[j].allocate(rows_read_by(&layers_[block_b(j)]), batch, width, dtype_, device_);
+    cache_a_[j].allocate(rows_read_by(&layers_[block_b(j)]), row, dtype_, device_);
     cache_h_[j].allocate(rows_read_by(j + 1 < n_blocks() ? &layers_[block_a(j + 1)] : nullptr),
-                         batch, width, dtype_, device_);
+                         row, dtype_, device_);
   }
   cache_taps_.reserve(static_cast<std::size_t>(config_.kernel));
 }
 
-std::span<const ops::SiteTap> NaqsConv1d::site_taps(const Layer& l, const SiteCache& in,
+std::span<const ops::SiteTap> NaqsConv1d::site_taps(const Layer& l, const nn::RingCache& in,
                                                     int64_t t) {
   cache_taps_.clear();
   for (int k = 0; k < l.spec.kernel; ++k) {
     const int64_t p = t - back(l, k);
-    if (p >= 0) cache_taps_.push_back({in.row(p), k});  // p < 0: left zero padding
+    if (p >= 0) cache_taps_.push_back({in.slot(p), k});  // p < 0: left zero padding
   }
   return cache_taps_;
 }
@@ -244,24 +199,25 @@ void NaqsConv1d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   check_shape(op, re_t, {batch, 2}, "re_t");
   check_shape(op, im_t, {batch, 2}, "im_t");
   // Site t of one layer: act(conv(in) at t) (+ residual), into row t of `out`.
-  auto step = [&](const Layer& l, const SiteCache& in, SiteCache& out, const SiteCache* residual) {
-    Tensor y = out.site(t);
-    ops::conv_site_forward(in.data, l.wt, l.bias, site_taps(l, in, t), act_, y,
-                           residual ? residual->site(t) : Tensor());
+  auto step = [&](const Layer& l, const nn::RingCache& in, nn::RingCache& out,
+                  const nn::RingCache* residual) {
+    Tensor y = out.write(t);
+    ops::conv_site_forward(in.data(), l.wt, l.bias, site_taps(l, in, t), act_, y,
+                           residual ? residual->at(t) : Tensor());
   };
   step(layers_[0], cache_x_, cache_h_in_, nullptr);
-  const SiteCache* h = &cache_h_in_;
+  const nn::RingCache* h = &cache_h_in_;
   for (std::size_t j = 0; j < n_blocks(); ++j) {
     step(layers_[block_a(j)], *h, cache_a_[j], nullptr);
     step(layers_[block_b(j)], cache_a_[j], cache_h_[j], h);
     h = &cache_h_[j];
   }
-  const ops::SiteTap here{h->row(t), 0};  // the 1x1 heads read site t only
+  const ops::SiteTap here{h->slot(t), 0};  // the 1x1 heads read site t only
   const Layer& lre = layers_[layer_re()];
-  ops::conv_site_forward(h->data, lre.wt, lre.bias, {&here, 1}, std::nullopt, re_t);
+  ops::conv_site_forward(h->data(), lre.wt, lre.bias, {&here, 1}, std::nullopt, re_t);
   if (config_.phase_mode == PhaseMode::complex) {
     const Layer& lim = layers_[layer_im()];
-    ops::conv_site_forward(h->data, lim.wt, lim.bias, {&here, 1}, std::nullopt, im_t);
+    ops::conv_site_forward(h->data(), lim.wt, lim.bias, {&here, 1}, std::nullopt, im_t);
   } else {
     ops::fill(im_t, 0.0);
   }

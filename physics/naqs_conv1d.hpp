@@ -9,15 +9,17 @@
 //                                        complex mode
 // Every convolution is weight-normalised (Salimans & Kingma 2016): w[o] = g[o] v[o] / ||v[o]||
 // per output channel, with parameters <layer>.v (Cout,Cin,K), <layer>.g (Cout), <layer>.b (Cout).
-// The effective weights are formed on the host at the start of each pass (a few thousand numbers
-// per layer, negligible next to the batch work) and uploaded; all batch work goes through
-// naqs::ops, so the model runs on CPU and CUDA, f32 and f64.
+// The effective weights are formed at the start of each pass by ops::weight_norm_forward on the
+// parameters' device; all work goes through naqs::ops, so the model runs on CPU and CUDA, f32
+// and f64, and a CUDA model's forward and backward never move parameters or gradients through
+// the host.
 //
 // Backward is written by hand per layer (llm.c style): conv1d_backward_* and unary_backward,
-// then the weight-norm backward (physics/weight_norm.hpp) on the host.
+// then the weight-norm backward (ops::weight_norm_backward, via NaqsConvModel::conv_gradient)
+// straight into the caller's gradient (P) or per-sample rows (B,P).
 //
 // Cached evaluation (cache_begin / cache_logits / cache_set_site): every layer keeps its
-// outputs in a site-major ring (SiteCache, (R,B,C), site t in row t % R, R = 1 + the farthest
+// outputs in a site-major ring (nn::RingCache, (R,B,C), site t in slot t % R, R = 1 + the farthest
 // tap back of the layers that read it: K+1 rows for sigma, 1 + (K-1)*dilation for hidden
 // layers), and one step computes site t of every layer with ops::conv_site_forward: the taps
 // t - shift - dilation*(K-1-k) >= 0 of the layer's ring, the weights pre-transposed to
@@ -35,7 +37,6 @@
 #include "host/ops/conv1d.hpp"
 #include "host/ops/elementwise.hpp"
 #include "physics/naqs_model.hpp"
-#include "physics/weight_norm.hpp"
 
 namespace naqs {
 
@@ -70,39 +71,30 @@ class NaqsConv1d final : public NaqsConvModel {
   void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
 
  private:
-  struct Layer {
-    std::string name;
-    int cin, cout;
+  struct Layer : NormedConv {  // w (Cout,Cin,K), wt (K,Cin,Cout), parameters v, g, b
     ops::Conv1dSpec spec;
-    int64_t offset;  // of <name>.v in the flat parameters; .g and .b follow contiguously
-    Tensor w;        // effective weight (Cout,Cin,K) on device
-    Tensor wt;       // the same as (K,Cin,Cout) for the cached sampler (set by cache_begin)
-    Tensor bias;     // view of <name>.b (Cout)
-    WeightNorm norm;  // w = g v/||v||, state for the backward
-    int64_t n_weights() const { return static_cast<int64_t>(cout) * cin * spec.kernel; }
-    int64_t n_params() const { return n_weights() + 2 * cout; }
   };
   void add_layer(const std::string& name, int cin, int cout, int kernel, int dilation,
                  bool exclusive);
-  // w = g v/||v|| for every layer, from params_ (and wt when site_major).
-  void refresh_weights(bool site_major = false);
+  std::size_t n_convs() const override { return layers_.size(); }
+  NormedConv& conv(std::size_t i) override { return layers_[i]; }
   // Distance from output site t back to the input site that tap k reads (farthest: k = 0).
   static int64_t back(const Layer& l, int k) {
     return (l.spec.exclusive ? 1 : 0) +
            static_cast<int64_t>(l.spec.dilation) * (l.spec.kernel - 1 - k);
   }
   // The taps of layer l at output site t that read existing sites of `in` (in cache_taps_).
-  std::span<const ops::SiteTap> site_taps(const Layer& l, const SiteCache& in, int64_t t);
+  std::span<const ops::SiteTap> site_taps(const Layer& l, const nn::RingCache& in, int64_t t);
   std::size_t n_blocks() const { return static_cast<std::size_t>(config_.depth); }
   std::size_t block_a(std::size_t j) const { return 1 + 2 * j; }
   std::size_t block_b(std::size_t j) const { return 2 + 2 * j; }
   std::size_t layer_re() const { return 1 + 2 * n_blocks(); }
   std::size_t layer_im() const { return 2 + 2 * n_blocks(); }
-  // Weight/bias gradient of one layer into grad (P) or jac (B,P): dw from conv1d_backward_weight
-  // (or the per-sample variant), db from the bias reduction, then the weight-norm backward.
-  // grad_host is (P) or (B,P) row-major f64.
+  // Parameter gradient of one layer (x its input, dy (B,Cout,N) its output gradient) written
+  // (accumulate: added) into grad (P) or jac (B,P) on the device: dw from
+  // conv1d_backward_weight (or the per-sample variant), then NaqsConvModel::conv_gradient.
   void layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
-                      std::vector<double>& grad_host);
+                      Tensor& grad_or_jac, bool accumulate);
 
   NaqsConv1dConfig config_;
   ops::Unary act_;
@@ -115,8 +107,8 @@ class NaqsConv1d final : public NaqsConvModel {
   std::vector<Tensor> pre_a_, act_a_, pre_b_, h_out_;  // per block, (B,W,N)
 
   // Cached sampling state (rings, see the header comment; the input ring is cache_x_).
-  SiteCache cache_h_in_;                      // h0, (R,B,W)
-  std::vector<SiteCache> cache_a_, cache_h_;  // per block, (R,B,W)
+  nn::RingCache cache_h_in_;                      // h0, (R,B,W)
+  std::vector<nn::RingCache> cache_a_, cache_h_;  // per block, (R,B,W)
 };
 
 }  // namespace naqs

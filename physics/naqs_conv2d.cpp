@@ -6,8 +6,6 @@
 
 #include "host/ops/elementwise.hpp"
 #include "host/ops/fill.hpp"
-#include "host/ops/random.hpp"
-#include "host/ops/reduce.hpp"
 
 namespace naqs {
 
@@ -56,8 +54,7 @@ NaqsConv2d::NaqsConv2d(const NaqsConv2dConfig& config, DType dtype, Device devic
   if (config.phase_mode == PhaseMode::complex)
     out_im_ = static_cast<std::ptrdiff_t>(add_layer("out_im", w, 2, ops::conv2d_pointwise_spec(), true));
   params_.allocate(dtype, device);
-  for (Layer& l : layers_)
-    if (l.has_bias) l.bias = params_.get(l.name + ".b");
+  bind_biases();
   initialise(seed);
 }
 
@@ -65,19 +62,12 @@ std::size_t NaqsConv2d::add_layer(const std::string& name, int cin, int cout,
                                   const ops::Conv2dSpec& spec, bool has_bias) {
   Layer l;
   l.name = name;
-  l.cin = cin;
-  l.cout = cout;
+  l.c_in = cin;
+  l.c_out = cout;
   l.spec = spec;
   l.has_bias = has_bias;
-  l.offset = params_.add(name + ".v", {cout, cin, spec.kernel_h, spec.kernel_w});
-  const int64_t g_offset = params_.add(name + ".g", {cout});
-  NAQS_CHECK(g_offset == l.offset + l.n_weights(), "naqs conv2d: parameters of ", name,
-             " are not contiguous");
-  if (has_bias) {
-    const int64_t b_offset = params_.add(name + ".b", {cout});
-    NAQS_CHECK(b_offset == g_offset + cout, "naqs conv2d: parameters of ", name,
-               " are not contiguous");
-  }
+  l.output = name == "out_re" || name == "out_im";
+  register_conv(l, {cout, cin, spec.kernel_h, spec.kernel_w});
   layers_.push_back(std::move(l));
   return layers_.size() - 1;
 }
@@ -95,31 +85,7 @@ std::size_t NaqsConv2d::forward_bytes_per_sample() const {
 }
 
 void NaqsConv2d::initialise(uint64_t seed, double out_scale) {
-  Tensor normal = Tensor::empty({params_.size()}, DType::f64, Device::cpu());
-  ops::fill_normal(normal, seed, /*stream=*/0, /*offset=*/0);
-  std::vector<double> p = normal.to_vector<double>();
-  for (std::size_t li = 0; li < layers_.size(); ++li) {
-    const Layer& l = layers_[li];
-    const bool output = li == out_re_ || static_cast<std::ptrdiff_t>(li) == out_im_;
-    double* v = p.data() + l.offset;
-    double* g = v + l.n_weights();
-    WeightNorm::initialise(v, g, l.cout, l.fan_in(), output ? out_scale : 1.0);
-    if (l.has_bias) std::fill_n(g + l.cout, l.cout, 0.0);  // b
-  }
-  params_.flat().copy_from(from_host_f64(p, {params_.size()}, dtype_, device_));
-}
-
-void NaqsConv2d::refresh_weights(bool site_major) {
-  const std::vector<double> p = to_host_f64(params_.flat());
-  std::vector<double> w;
-  for (Layer& l : layers_) {
-    const double* v = p.data() + l.offset;
-    l.norm.forward(v, v + l.n_weights(), l.cout, l.fan_in(), l.name, w);
-    l.w = from_host_f64(w, {l.cout, l.cin, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
-    if (site_major)
-      l.wt = site_major_weight(w, l.cout, l.cin,
-                               static_cast<int64_t>(l.spec.kernel_h) * l.spec.kernel_w);
-  }
+  initialise_convs(seed, out_scale);
 }
 
 void NaqsConv2d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
@@ -178,37 +144,18 @@ void NaqsConv2d::logits(const Tensor& sigma, Tensor& re, Tensor& im) {
 }
 
 void NaqsConv2d::layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
-                                std::vector<double>& grad_host) {
-  const int64_t batch = dy.size(0), n_params = params_.size(), n = n_sites();
-  std::vector<double> dw, db;
-  int64_t n_rows = 1;
-  const Tensor dy3 = dy.reshape({batch, l.cout, n});
+                                Tensor& grad_or_jac, bool accumulate) {
+  const int64_t batch = dy.size(0);
+  Tensor dw;
   if (per_sample) {
-    n_rows = batch;
-    Tensor dw_t = Tensor::empty({batch, l.n_weights()}, dtype_, device_);
-    ops::conv2d_backward_weight_per_sample(x, dy, l.spec, dw_t);
-    dw = to_host_f64(dw_t);
-    if (l.has_bias) {
-      Tensor db_t = Tensor::empty({batch, l.cout}, dtype_, device_);
-      ops::reduce(ops::Reduce::sum, dy3, 2, db_t);
-      db = to_host_f64(db_t);
-    }
+    dw = Tensor::empty({batch, l.n_weights()}, dtype_, device_);
+    ops::conv2d_backward_weight_per_sample(x, dy, l.spec, dw);
   } else {
-    Tensor dw_t = Tensor::empty({l.cout, l.cin, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
-    ops::conv2d_backward_weight(x, dy, l.spec, dw_t);
-    dw = to_host_f64(dw_t);
-    if (l.has_bias) {
-      Tensor db_t = Tensor::empty({l.cout}, dtype_, device_);
-      ops::bias_backward(dy3, 1, db_t);
-      db = to_host_f64(db_t);
-    }
+    dw = Tensor::empty({l.c_out, l.c_in, l.spec.kernel_h, l.spec.kernel_w}, dtype_, device_);
+    ops::conv2d_backward_weight(x, dy, l.spec, dw);
   }
-  for (int64_t r = 0; r < n_rows; ++r) {
-    double* out = grad_host.data() + r * n_params + l.offset;  // v, g (, b)
-    l.norm.backward(dw.data() + r * l.n_weights(), out, out + l.n_weights());
-    if (l.has_bias)
-      for (int o = 0; o < l.cout; ++o) out[l.n_weights() + l.cout + o] += db[r * l.cout + o];
-  }
+  conv_gradient(l, dw, dy.reshape({batch, l.c_out, n_sites()}), per_sample, grad_or_jac,
+                accumulate);
 }
 
 void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
@@ -216,16 +163,16 @@ void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
   const char* op = "NaqsConv2d::logits_backward";
   NAQS_CHECK(x_.defined() && activations_kept_, op,
              ": no forward pass to differentiate (log_psi and conditionals keep no activations)");
-  const int64_t batch = x_.size(0), n = n_sites(), n_params = params_.size();
+  const int64_t batch = x_.size(0), n = n_sites();
   const int64_t ly = config_.ly, lx = config_.lx;
   check_shape(op, d_re, {batch, 2, n}, "d_re");
-  if (per_sample)
-    check_shape(op, grad_or_jac, {batch, n_params}, "jac");
-  else
-    check_shape(op, grad_or_jac, {n_params}, "grad");
+  check_gradient_output(op, grad_or_jac, batch, per_sample);
   const bool complex = out_im_ >= 0;
   if (complex) check_shape(op, d_im, {batch, 2, n}, "d_im");
-  std::vector<double> grad_host(static_cast<std::size_t>((per_sample ? batch : 1) * n_params), 0.0);
+  // Every parameter belongs to one layer, so each layer writes (or adds) its own slice.
+  auto layer_grad = [&](const Layer& l, const Tensor& x, const Tensor& dy) {
+    layer_backward(l, x, dy, per_sample, grad_or_jac, accumulate);
+  };
   const Shape hidden = hidden_shape(batch);
   const int depth = config_.depth;
 
@@ -235,12 +182,12 @@ void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
   const Layer& lre = layers_[out_re_];
   const Tensor d_re4 = d_re.reshape({batch, 2, ly, lx});
   ops::conv2d_backward_input(d_re4, lre.w, lre.spec, dh);
-  layer_backward(lre, h_last, d_re4, per_sample, grad_host);
+  layer_grad(lre, h_last, d_re4);
   if (complex) {
     const Layer& lim = layers_[static_cast<std::size_t>(out_im_)];
     const Tensor d_im4 = d_im.reshape({batch, 2, ly, lx});
     ops::conv2d_backward_input(d_im4, lim.w, lim.spec, dh, /*accumulate=*/true);
-    layer_backward(lim, h_last, d_im4, per_sample, grad_host);
+    layer_grad(lim, h_last, d_im4);
   }
   // Blocks in reverse. At the start of iteration j, dh = dL/dH_j and dv = dL/dV_j (zero for
   // j = depth: V_depth does not exist). The residual identities keep dh / dv in place.
@@ -250,27 +197,26 @@ void NaqsConv2d::logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor&
     if (j < depth) {  // V_j = V_{j-1} + relu(v_j(V_{j-1}))
       const Layer& lv = layers_[v_[j]];
       ops::unary_backward(ops::Unary::relu, pre_v_[j], dv, d_pre);
-      layer_backward(lv, out_v_[j - 1], d_pre, per_sample, grad_host);
+      layer_grad(lv, out_v_[j - 1], d_pre);
       ops::conv2d_backward_input(d_pre, lv.w, lv.spec, dv, /*accumulate=*/true);
     }
     // H_j = H_{j-1} + relu(h_j(H_{j-1}) + v2h_j(V_{j-1})).
     const Layer& lh = layers_[h_[j]];
     const Layer& lv2h = layers_[v2h_[j]];
     ops::unary_backward(ops::Unary::relu, pre_h_[j], dh, d_pre);
-    layer_backward(lh, out_h_[j - 1], d_pre, per_sample, grad_host);
-    layer_backward(lv2h, out_v_[j - 1], d_pre, per_sample, grad_host);
+    layer_grad(lh, out_h_[j - 1], d_pre);
+    layer_grad(lv2h, out_v_[j - 1], d_pre);
     ops::conv2d_backward_input(d_pre, lh.w, lh.spec, dh, /*accumulate=*/true);
     ops::conv2d_backward_input(d_pre, lv2h.w, lv2h.spec, dv, /*accumulate=*/true);
   }
   // Input layers (no gradient with respect to sigma is needed).
   ops::unary_backward(ops::Unary::relu, pre_h_[0], dh, d_pre);
-  layer_backward(layers_[h_[0]], x_, d_pre, per_sample, grad_host);
-  layer_backward(layers_[v2h_[0]], x_, d_pre, per_sample, grad_host);
+  layer_grad(layers_[h_[0]], x_, d_pre);
+  layer_grad(layers_[v2h_[0]], x_, d_pre);
   if (!v_.empty()) {
     ops::unary_backward(ops::Unary::relu, pre_v_[0], dv, d_pre);
-    layer_backward(layers_[v_[0]], x_, d_pre, per_sample, grad_host);
+    layer_grad(layers_[v_[0]], x_, d_pre);
   }
-  hand_over_gradient(grad_host, grad_or_jac, accumulate);
 }
 
 void NaqsConv2d::cache_begin(int64_t batch) {
@@ -292,8 +238,8 @@ void NaqsConv2d::cache_begin(int64_t batch) {
     const ops::Conv2dSpec& s = layers_[li].spec;
     return (1 - static_cast<int64_t>(s.offset_h)) * lx - s.offset_w;
   };
-  auto ring = [&](SiteCache& cache, int64_t back, int channels) {
-    cache.allocate(std::min(n, 1 + std::max(back, lx)), batch, channels, dtype_, device_);
+  auto ring = [&](nn::RingCache& cache, int64_t back, int channels) {
+    cache.allocate(std::min(n, 1 + std::max(back, lx)), {batch, channels}, dtype_, device_);
   };
   const int depth = config_.depth;
   int64_t back_x = std::max(at_site(h_[0]), at_site(v2h_[0]));
@@ -311,7 +257,7 @@ void NaqsConv2d::cache_begin(int64_t batch) {
   cache_taps_.reserve(static_cast<std::size_t>(config_.kernel * config_.kernel));
 }
 
-std::span<const ops::SiteTap> NaqsConv2d::site_taps(const Layer& l, const SiteCache& in,
+std::span<const ops::SiteTap> NaqsConv2d::site_taps(const Layer& l, const nn::RingCache& in,
                                                     int64_t r, int64_t c) {
   const ops::Conv2dSpec& s = l.spec;
   cache_taps_.clear();
@@ -321,7 +267,7 @@ std::span<const ops::SiteTap> NaqsConv2d::site_taps(const Layer& l, const SiteCa
     for (int j = 0; j < s.kernel_w; ++j) {
       const int64_t cc = c + s.offset_w + j;
       if (cc < 0 || cc >= config_.lx) continue;
-      cache_taps_.push_back({in.row(rr * config_.lx + cc), i * s.kernel_w + j});
+      cache_taps_.push_back({in.slot(rr * config_.lx + cc), i * s.kernel_w + j});
     }
   }
   return cache_taps_;
@@ -343,12 +289,12 @@ void NaqsConv2d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   if (c == 0 && r >= 1)
     for (std::size_t j = 0; j < v_.size(); ++j) {
       const Layer& l = layers_[v_[j]];
-      const SiteCache& in = j == 0 ? cache_x_ : cache_v_[j - 1];
+      const nn::RingCache& in = j == 0 ? cache_x_ : cache_v_[j - 1];
       for (int64_t cc = 0; cc < lx; ++cc) {
         const int64_t p = (r - 1) * lx + cc;
-        Tensor y = cache_v_[j].site(p);
-        ops::conv_site_forward(in.data, l.wt, l.bias, site_taps(l, in, r - 1, cc), relu, y,
-                               j == 0 ? Tensor() : in.site(p));
+        Tensor y = cache_v_[j].write(p);
+        ops::conv_site_forward(in.data(), l.wt, l.bias, site_taps(l, in, r - 1, cc), relu, y,
+                               j == 0 ? Tensor() : in.at(p));
       }
     }
 
@@ -357,20 +303,21 @@ void NaqsConv2d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   for (std::size_t j = 0; j < h_.size(); ++j) {
     const Layer& lh = layers_[h_[j]];
     const Layer& lv = layers_[v2h_[j]];
-    const SiteCache& h_in = j == 0 ? cache_x_ : cache_h_[j - 1];
-    const SiteCache& v_in = j == 0 ? cache_x_ : cache_v_[j - 1];
-    Tensor y = cache_h_[j].site(t);
-    ops::conv_site_forward(h_in.data, lh.wt, lh.bias, site_taps(lh, h_in, r, c), std::nullopt, y);
-    ops::conv_site_forward(v_in.data, lv.wt, Tensor(), site_taps(lv, v_in, r, c), relu, y,
-                           j == 0 ? Tensor() : h_in.site(t), /*accumulate=*/true);
+    const nn::RingCache& h_in = j == 0 ? cache_x_ : cache_h_[j - 1];
+    const nn::RingCache& v_in = j == 0 ? cache_x_ : cache_v_[j - 1];
+    Tensor y = cache_h_[j].write(t);
+    ops::conv_site_forward(h_in.data(), lh.wt, lh.bias, site_taps(lh, h_in, r, c), std::nullopt,
+                           y);
+    ops::conv_site_forward(v_in.data(), lv.wt, Tensor(), site_taps(lv, v_in, r, c), relu, y,
+                           j == 0 ? Tensor() : h_in.at(t), /*accumulate=*/true);
   }
-  const SiteCache& h_last = cache_h_.back();
-  const ops::SiteTap here{h_last.row(t), 0};  // the 1x1 heads read (r,c) only
+  const nn::RingCache& h_last = cache_h_.back();
+  const ops::SiteTap here{h_last.slot(t), 0};  // the 1x1 heads read (r,c) only
   const Layer& lre = layers_[out_re_];
-  ops::conv_site_forward(h_last.data, lre.wt, lre.bias, {&here, 1}, std::nullopt, re_t);
+  ops::conv_site_forward(h_last.data(), lre.wt, lre.bias, {&here, 1}, std::nullopt, re_t);
   if (out_im_ >= 0) {
     const Layer& lim = layers_[static_cast<std::size_t>(out_im_)];
-    ops::conv_site_forward(h_last.data, lim.wt, lim.bias, {&here, 1}, std::nullopt, im_t);
+    ops::conv_site_forward(h_last.data(), lim.wt, lim.bias, {&here, 1}, std::nullopt, im_t);
   } else {
     ops::fill(im_t, 0.0);
   }

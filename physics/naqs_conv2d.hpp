@@ -22,14 +22,16 @@
 // Weight normalisation (Salimans & Kingma 2016) on every convolution: w[o] = g[o] v[o]/||v[o]||
 // per output channel; parameters <layer>.v (Cout,Cin,kh,kw), <layer>.g (Cout) and, except for
 // the v2h convolutions (whose bias would duplicate the horizontal one), <layer>.b (Cout).
-// Effective weights are formed on the host at the start of each pass (at most ~6e4 numbers per
-// layer) and uploaded; all batch work goes through naqs::ops (CPU and CUDA, f32 and f64).
+// Effective weights are formed at the start of each pass by ops::weight_norm_forward on the
+// parameters' device; all work goes through naqs::ops (CPU and CUDA, f32 and f64), so a CUDA
+// model's forward and backward never move parameters or gradients through the host.
 //
 // Backward by hand per layer (llm.c style): conv2d_backward_input / _weight(_per_sample),
-// unary_backward for ReLU, then the weight-norm backward (physics/weight_norm.hpp) on the host.
+// unary_backward for ReLU, then the weight-norm backward (ops::weight_norm_backward, via
+// NaqsConvModel::conv_gradient) straight into the caller's gradient (P) or rows (B,P).
 //
 // Cached evaluation (cache_begin / cache_logits / cache_set_site): every layer keeps its
-// outputs in a site-major ring (SiteCache (R,B,C), site p = r*Lx + c in row p % R; R = 1 + the
+// outputs in a site-major ring (nn::RingCache (R,B,C), site p = r*Lx + c in slot p % R; R = 1 + the
 // farthest raster distance back that a reader's taps reach, e.g. (h+1)*Lx + h + 1 for the
 // caches read by the v2h convolutions, h+1 for the horizontal ones). At the first site of row r
 // the rows r-1 of V_0..V_{depth-1} are computed (they are final once row r-1 of sigma is set),
@@ -49,7 +51,6 @@
 
 #include "host/ops/conv2d.hpp"
 #include "physics/naqs_model.hpp"
-#include "physics/weight_norm.hpp"
 
 namespace naqs {
 
@@ -87,30 +88,22 @@ class NaqsConv2d final : public NaqsConvModel {
   void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
 
  private:
-  struct Layer {
-    std::string name;
-    int cin = 0, cout = 0;
+  // w (Cout,Cin,kh,kw), wt (kh*kw,Cin,Cout); parameters v, g and (has_bias) b.
+  struct Layer : NormedConv {
     ops::Conv2dSpec spec;
-    bool has_bias = true;
-    int64_t offset = 0;  // of <name>.v; .g (and .b) follow contiguously
-    Tensor w;            // effective weight (Cout,Cin,kh,kw) on device
-    Tensor wt;           // the same as (kh*kw,Cin,Cout) for the cached sampler (cache_begin)
-    Tensor bias;         // view of <name>.b (Cout), undefined without bias
-    WeightNorm norm;     // w = g v/||v||, state for the backward
-    int64_t fan_in() const { return static_cast<int64_t>(cin) * spec.kernel_h * spec.kernel_w; }
-    int64_t n_weights() const { return cout * fan_in(); }
   };
   std::size_t add_layer(const std::string& name, int cin, int cout, const ops::Conv2dSpec& spec,
                         bool has_bias);
-  void refresh_weights(bool site_major = false);  // w (and wt when site_major) from params_
+  std::size_t n_convs() const override { return layers_.size(); }
+  NormedConv& conv(std::size_t i) override { return layers_[i]; }
   // The taps of layer l at output pixel (r,c) that fall inside the lattice, as rows of `in`
   // (in cache_taps_).
-  std::span<const ops::SiteTap> site_taps(const Layer& l, const SiteCache& in, int64_t r,
+  std::span<const ops::SiteTap> site_taps(const Layer& l, const nn::RingCache& in, int64_t r,
                                           int64_t c);
-  // Parameter gradient of one layer (x its input, dy (B,Cout,Ly,Lx) the output gradient) added
-  // into grad_host, (P) or (B,P) row-major.
+  // Parameter gradient of one layer (x its input, dy (B,Cout,Ly,Lx) the output gradient)
+  // written (accumulate: added) into grad (P) or jac (B,P) on the device.
   void layer_backward(const Layer& l, const Tensor& x, const Tensor& dy, bool per_sample,
-                      std::vector<double>& grad_host);
+                      Tensor& grad_or_jac, bool accumulate);
   Shape hidden_shape(int64_t batch) const;
 
   NaqsConv2dConfig config_;
@@ -127,7 +120,7 @@ class NaqsConv2d final : public NaqsConvModel {
   std::vector<Tensor> pre_v_, out_v_, pre_h_, out_h_;
 
   // Cached sampling state (rings, see the header comment; the input ring is cache_x_).
-  std::vector<SiteCache> cache_v_, cache_h_;  // V_j (rows done), H_j (sites done), (R,B,W)
+  std::vector<nn::RingCache> cache_v_, cache_h_;  // V_j (rows done), H_j (sites done), (R,B,W)
 };
 
 }  // namespace naqs

@@ -1,14 +1,22 @@
 // What the NAQS convolutional models (physics/naqs_conv1d.hpp, physics/naqs_conv2d.hpp) share:
 // the options both take (NaqsModelOptions, the base of both configs, checked once here) and
 // NaqsConvModel, the state behind the AutoregressiveWavefunction accessors (dtype, device, flat
-// parameters), move-only, with the hand-off of a host gradient to the caller's tensor; and what
-// their cached samplers share: site-major activation caches (SiteCache) and weights transposed
-// for ops::conv_site_forward (host/ops/conv_site.hpp).
-// Tests: through the models (tests/unit/test_naqs1d.cpp, test_naqs2d.cpp).
+// parameters), move-only; their weight-normalised convolutions (NormedConv: parameter layout,
+// initialisation, effective weights, and the parameter gradient written on the parameters'
+// device straight into the caller's gradient (P) or per-sample rows (B,P)); and what their
+// cached samplers share: the input ring (nn::RingCache, nn/ring_cache.hpp) and weights
+// transposed for ops::conv_site_forward (host/ops/conv_site.hpp).
+// Weight normalisation (Salimans & Kingma 2016) is the op host/ops/weight_norm.hpp: forward and
+// backward run where the parameters live, so a CUDA model's training step moves no parameter or
+// gradient through the host.
+// Tests: through the models (tests/unit/test_naqs1d.cpp, test_naqs2d.cpp, their samplers, and
+// tests/gpu/test_parity_naqs1d.cpp, test_parity_naqs2d.cpp).
 #pragma once
+#include <string>
 #include <vector>
 
 #include "host/ops/conv_site.hpp"
+#include "nn/ring_cache.hpp"
 #include "physics/wavefunction.hpp"
 
 namespace naqs {
@@ -20,17 +28,24 @@ struct NaqsModelOptions {
   PhaseMode phase_mode = PhaseMode::real_positive;
 };
 
-// A site-major activation cache of the cached sampler: data is (rows,B,C) and site t lives in
-// row t % rows, so a ring of the last `rows` sites (rows = the lattice size when every site is
-// kept). A site's activations are one contiguous (B,C) block, written once by
-// ops::conv_site_forward and read by later sites' taps.
-struct SiteCache {
-  Tensor data;
-  int64_t rows = 0;
-  int64_t row(int64_t t) const { return t % rows; }
-  Tensor site(int64_t t) const { return data.select(row(t)); }  // (B,C) view
-  // (rows,B,C) zeros in dtype on device.
-  void allocate(int64_t n_rows, int64_t batch, int64_t channels, DType dtype, Device device);
+// A weight-normalised convolution: parameters <name>.v (c_out, c_in, window...), <name>.g
+// (c_out) and, with a bias, <name>.b (c_out), contiguous in the flat parameters from `offset`;
+// the effective weight w[o] = g[o] v[o] / ||v[o]|| per output channel. Each model derives its
+// layer type (adding its conv spec) from this.
+struct NormedConv {
+  std::string name;
+  int64_t c_out = 0, c_in = 0;
+  int64_t taps = 1;        // window size: K (1D) or kh * kw (2D)
+  bool has_bias = true;
+  bool output = false;     // an output (logit) layer: its g starts at out_scale ||v||
+  int64_t offset = 0;      // of <name>.v in the flat parameters
+  Shape v_shape;           // (c_out, c_in, window...): the shape of v and w
+  Tensor w;                // effective weight (c_out, c_in, window...) in dtype on the device
+  Tensor wt;               // the same as (taps, c_in, c_out) for the cached sampler
+  Tensor wt_index;         // i32 (n_weights): wt.flat[i] = w.flat[wt_index[i]], on the device
+  Tensor bias;             // view of <name>.b (c_out); undefined without bias
+  int64_t fan_in() const { return c_in * taps; }
+  int64_t n_weights() const { return c_out * fan_in(); }
 };
 
 class NaqsConvModel : public AutoregressiveWavefunction {
@@ -52,14 +67,32 @@ class NaqsConvModel : public AutoregressiveWavefunction {
  protected:
   // Checks width >= 1, depth >= 0, kernel >= 1 and dtype f32/f64 (UsageError naming `model`).
   NaqsConvModel(const char* model, const NaqsModelOptions& options, DType dtype, Device device);
-  // grad_host (P) or (B,P) row-major f64 -> grad_or_jac (same shape) on the device, added into
-  // it when accumulate.
-  void hand_over_gradient(const std::vector<double>& grad_host, Tensor& grad_or_jac,
-                          bool accumulate) const;
-  // A convolution weight w (Cout, Cin, K) (K taps, a kh x kw window flattened row-major), f64 on
-  // the host, as ops::conv_site_forward's wt (K, Cin, Cout) in the model's dtype and device.
-  Tensor site_major_weight(const std::vector<double>& w, int64_t c_out, int64_t c_in,
-                           int64_t taps) const;
+
+  // The model's convolutions in registration order (each model stores its own layer type).
+  virtual std::size_t n_convs() const = 0;
+  virtual NormedConv& conv(std::size_t i) = 0;
+
+  // Registers l's parameters (v of shape v_shape = (c_out, c_in, window...), g, b if has_bias)
+  // and sets l.offset, l.v_shape and l.taps. Before params_.allocate().
+  void register_conv(NormedConv& l, const Shape& v_shape);
+  // After params_.allocate(): binds every layer's bias view.
+  void bind_biases();
+  // Re-draws all parameters from Philox(seed) (f64 normals on the host, once): v ~ N(0,
+  // 1/fan_in), g = ||v|| (so w = v) times out_scale for output layers, b = 0.
+  void initialise_convs(uint64_t seed, double out_scale);
+  // w = weight_norm(v, g) for every layer on the device (and wt when site_major).
+  void refresh_weights(bool site_major = false);
+  // The parameter gradient of layer l from the gradient of its effective weight and its
+  // output gradient dy3 (B, c_out, n) (the bias gradient sums it over batch and sites):
+  //   summed:     dw (c_out, c_in, window...)  -> grad (P) views of v, g, b
+  //   per_sample: dw (B, n_weights) or (B, c_out, c_in, window...) -> jac (B,P) columns
+  // Written (accumulate: added) on the device. dw is scratch: the per-sample path overwrites
+  // it with the v gradient.
+  void conv_gradient(const NormedConv& l, Tensor& dw, const Tensor& dy3, bool per_sample,
+                     Tensor& grad_or_jac, bool accumulate) const;
+  // Checks grad (P) or jac (B,P) for logits_backward (shape, dtype, device).
+  void check_gradient_output(const char* op, const Tensor& grad_or_jac, int64_t batch,
+                             bool per_sample) const;
 
   // The buffer t of a pre-activation of shape `shape` for the current logits() call: allocated
   // when activations_kept_ (a model's logits() sets it from keep_activations()), else released,
@@ -73,7 +106,7 @@ class NaqsConvModel : public AutoregressiveWavefunction {
 
   // Cached sampling state both models keep (each model's cache_begin sizes it).
   int64_t cache_batch_ = 0;               // B of the last cache_begin (0: none yet)
-  SiteCache cache_x_;                     // sigma, (R,B,1)
+  nn::RingCache cache_x_;                 // sigma, (R,B,1): site t in slot t % R
   std::vector<ops::SiteTap> cache_taps_;  // scratch of the models' site_taps
 
  private:

@@ -5,21 +5,18 @@
 #include <complex>
 
 #include "host/core/error.hpp"
+#include "host/ops/columns.hpp"
+#include "host/ops/complex_elementwise.hpp"
 #include "host/ops/elementwise.hpp"
 #include "host/ops/fill.hpp"
 #include "host/ops/gemm.hpp"
 #include "host/ops/random.hpp"
+#include "host/ops/reduce.hpp"
 
 namespace naqs {
 namespace {
 
 using cplx = std::complex<double>;
-
-// log(2 cosh z), stable for large |Re z|: z + log(1 + e^{-2z}) with Re z >= 0 (cosh is even).
-cplx log_2cosh(cplx z) {
-  if (z.real() < 0) z = -z;
-  return z + std::log(1.0 + std::exp(-2.0 * z));
-}
 
 // Writes value into a caller's preallocated output (shape checked; views are filled in place),
 // or binds it when the output is undefined.
@@ -30,18 +27,18 @@ void write_output(Tensor& out, const Tensor& value) {
     out = value;
 }
 
-// Real theta: |x| + log1p(e^{-2|x|}), ~10x cheaper than the complex form (the fast-ratio loop).
-double log_2cosh(double x) {
-  const double ax = std::fabs(x);
-  return ax + std::log1p(std::exp(-2.0 * ax));
+// A caller's (B,P) Jacobian output: checked when given, allocated when undefined.
+void jacobian_output(const char* op, Tensor& jac, const Shape& shape, DType dtype, Device device,
+                     const char* name) {
+  if (!jac.defined()) {
+    jac = Tensor::empty(shape, dtype, device);
+    return;
+  }
+  check_shape(op, jac, shape, name);
+  check_dtype(op, jac, dtype, name);
+  NAQS_CHECK(jac.device() == device, op, ": ", name, " ", jac.str(), " is not on the model's device ",
+             device.str());
 }
-
-// d Re/Im log psi with respect to p_re and p_im given the complex derivative g = d log psi / dp
-// of a holomorphic model: d/dp_re = g, d/dp_im = i g.
-struct Jac {
-  double re_re, im_re, re_im, im_im;  // d(Re|Im) log psi / d(p_re|p_im)
-};
-Jac split(cplx g) { return {g.real(), g.imag(), -g.imag(), g.real()}; }
 
 }  // namespace
 
@@ -71,10 +68,10 @@ std::vector<double> Rbm::host_param(const char* name) const {
     re.replace(re.size() - 2, 2, "re");
     return std::vector<double>(static_cast<std::size_t>(params_.get(re).numel()), 0.0);
   }
-  return to_f64(params_.get(name));
+  return to_host_f64(params_.get(name));
 }
 
-void Rbm::theta_host(const Tensor& sigma, std::vector<double>& th_re, std::vector<double>& th_im) {
+void Rbm::theta(const Tensor& sigma, Tensor& th_re, Tensor& th_im) {
   check_rank("rbm", sigma, 2, "sigma");
   NAQS_CHECK(sigma.size(1) == n_sites(), "rbm: sigma ", sigma.str(), " for ", n_sites(), " sites");
   const Tensor flat = params_.flat();
@@ -86,130 +83,182 @@ void Rbm::theta_host(const Tensor& sigma, std::vector<double>& th_re, std::vecto
   // would depend on how many rows its batch has, e.g. on how many Metropolis chains an MPI rank
   // holds (tests/cluster/test_mpi_vmc.cpp compares 1 and N ranks bitwise).
   const int64_t padded = (batch + 7) / 8 * 8;
-  Tensor rows = sigma;
+  const Tensor* rows = &sigma;
   if (padded != batch) {
-    rows = Tensor::zeros(Shape{padded, n_sites()}, dtype_, device_);
-    rows.narrow(0, batch).copy_from(sigma);
+    ensure_tensor(rows_, Shape{padded, n_sites()}, dtype_, device_);
+    ops::fill(rows_, 0.0);
+    rows_.narrow(0, batch).copy_from(sigma);
+    rows = &rows_;
   }
-  Tensor th = Tensor::empty(Shape{padded, n_hidden_}, dtype_, device_);
-  auto one = [&](const char* w, const char* b, std::vector<double>& out) {
-    ops::gemm(rows, params_.get(w), th, false, true);  // (B,N) x (M,N)^T
+  auto one = [&](const char* w, const char* b, Tensor& th, Tensor& out) {
+    ensure_tensor(th, Shape{padded, n_hidden_}, dtype_, device_);
+    ops::gemm(*rows, params_.get(w), th, false, true);  // (B,N) x (M,N)^T
     if (batch > 0) ops::bias_add(th, params_.get(b), 1);
-    out = to_f64(th.narrow(0, batch));
+    out = th.narrow(0, batch);
   };
-  one("W_re", "b_re", th_re);
+  one("W_re", "b_re", theta_re_, th_re);
   if (config_.complex)
-    one("W_im", "b_im", th_im);
+    one("W_im", "b_im", theta_im_, th_im);
   else
-    th_im.assign(th_re.size(), 0.0);
+    th_im = Tensor();
+}
+
+void Rbm::theta_host(const Tensor& sigma, std::vector<double>& th_re, std::vector<double>& th_im) {
+  Tensor re, im;
+  theta(sigma, re, im);
+  th_re = to_host_f64(re);
+  th_im = im.defined() ? to_host_f64(im) : std::vector<double>(th_re.size(), 0.0);
+}
+
+Tensor Rbm::rows_of(const Tensor& w, int64_t columns) const {
+  Tensor y = Tensor::zeros(Shape{w.numel(), columns}, dtype_, device_);
+  if (w.numel() > 0) ops::bias_add(y, w, 0);
+  return y;
+}
+
+Tensor Rbm::a_dot_sigma(const Tensor& sigma, const char* name) const {
+  const int64_t batch = sigma.size(0), n = n_sites();
+  Tensor prod = Tensor::zeros(Shape{batch, n}, dtype_, device_);
+  if (batch > 0) ops::bias_add(prod, params_.get(name), 1);
+  ops::binary(ops::Binary::mul, prod, sigma, prod);
+  Tensor out = Tensor::empty(Shape{batch}, dtype_, device_);
+  ops::reduce(ops::Reduce::sum, prod, 1, out);
+  return out;
 }
 
 void Rbm::log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) {
-  std::vector<double> tr, ti;
-  theta_host(sigma, tr, ti);
-  const int64_t batch = sigma.size(0), n = n_sites(), m = n_hidden_;
-  const std::vector<double> s = to_f64(sigma), ar = host_param("a_re"), ai = host_param("a_im");
-  std::vector<double> out_re(static_cast<std::size_t>(batch)), out_im(out_re.size());
-  for (int64_t c = 0; c < batch; ++c) {
-    cplx acc = 0;
-    for (int64_t i = 0; i < n; ++i) acc += cplx(ar[i], ai[i]) * s[c * n + i];
-    for (int64_t j = 0; j < m; ++j) acc += log_2cosh(cplx(tr[c * m + j], ti[c * m + j]));
-    out_re[c] = acc.real();
-    out_im[c] = config_.complex ? acc.imag() : 0.0;
+  Tensor th_re, th_im;
+  theta(sigma, th_re, th_im);
+  const int64_t batch = sigma.size(0), m = n_hidden_;
+  // log psi = a . sigma + sum_j log 2cosh theta_j (complex: both parts).
+  Tensor lc_re = Tensor::empty(Shape{batch, m}, dtype_, device_), lc_im;
+  if (config_.complex) lc_im = Tensor::empty(Shape{batch, m}, dtype_, device_);
+  ops::complex_unary(ops::ComplexUnary::log_2cosh, th_re, th_im, lc_re, lc_im);
+  auto part = [&](const Tensor& lc, const char* a) {
+    Tensor sum = Tensor::empty(Shape{batch}, dtype_, device_);
+    ops::reduce(ops::Reduce::sum, lc, 1, sum);
+    ops::binary(ops::Binary::add, a_dot_sigma(sigma, a), sum, sum);
+    return sum;
+  };
+  write_output(log_re, part(lc_re, "a_re"));
+  if (config_.complex) {
+    write_output(log_im, part(lc_im, "a_im"));
+  } else {
+    Tensor zero = Tensor::zeros(Shape{batch}, dtype_, device_);
+    write_output(log_im, zero);
   }
-  write_output(log_re, from_f64(out_re, Shape{batch}, dtype_, device_));
-  write_output(log_im, from_f64(out_im, Shape{batch}, dtype_, device_));
 }
 
 void Rbm::per_sample_grad(const Tensor& sigma, Tensor& jac_re, Tensor& jac_im) {
-  std::vector<double> tr, ti;
-  theta_host(sigma, tr, ti);
+  const char* op = "rbm per_sample_grad";
+  Tensor th_re, th_im;
+  theta(sigma, th_re, th_im);
   const int64_t batch = sigma.size(0), n = n_sites(), m = n_hidden_, p = params_.size();
-  const std::vector<double> s = to_f64(sigma);
-  std::vector<double> jr(static_cast<std::size_t>(batch * p), 0.0), ji(jr.size(), 0.0);
-  const int64_t off_a = params_.entry("a_re").offset, off_b = params_.entry("b_re").offset,
-                off_w = params_.entry("W_re").offset;
-  const int64_t shift_im = config_.complex ? params_.entry("a_im").offset - off_a : 0;
-  for (int64_t c = 0; c < batch; ++c) {
-    double* rr = jr.data() + c * p;
-    double* ri = ji.data() + c * p;
-    auto put = [&](int64_t k, cplx g) {
-      const Jac d = split(g);
-      rr[k] = d.re_re;
-      ri[k] = d.im_re;
-      if (config_.complex) {
-        rr[k + shift_im] = d.re_im;
-        ri[k + shift_im] = d.im_im;
-      }
-    };
-    for (int64_t i = 0; i < n; ++i) put(off_a + i, s[c * n + i]);
-    for (int64_t j = 0; j < m; ++j) {
-      const cplx t = std::tanh(cplx(tr[c * m + j], ti[c * m + j]));
-      put(off_b + j, t);
-      for (int64_t i = 0; i < n; ++i) put(off_w + j * n + i, t * s[c * n + i]);
-    }
-  }
-  write_output(jac_re, from_f64(jr, Shape{batch, p}, dtype_, device_));
-  if (config_.complex) write_output(jac_im, from_f64(ji, Shape{batch, p}, dtype_, device_));
+  jacobian_output(op, jac_re, Shape{batch, p}, dtype_, device_, "jac_re");
+  if (config_.complex) jacobian_output(op, jac_im, Shape{batch, p}, dtype_, device_, "jac_im");
+  // d log psi / d a_i = sigma_i, d / d b_j = t_j = tanh theta_j, d / d W_ji = t_j sigma_i; for a
+  // holomorphic model d/dp_re = g and d/dp_im = i g, so Re/Im of g and i g fill the columns.
+  Tensor t_re = Tensor::empty(Shape{batch, m}, dtype_, device_), t_im;
+  if (config_.complex) t_im = Tensor::empty(Shape{batch, m}, dtype_, device_);
+  ops::complex_unary(ops::ComplexUnary::tanh, th_re, th_im, t_re, t_im);
+  const Tensor s_col = sigma.reshape(Shape{batch, 1, n});
+  auto outer = [&](const Tensor& t) {  // (B, M*N): t[b,j] sigma[b,i]
+    Tensor o = Tensor::empty(Shape{batch, m, n}, dtype_, device_);
+    ops::gemm_batched(t.reshape(Shape{batch, m, 1}), s_col, o);
+    return o.reshape(Shape{batch, m * n});
+  };
+  const Tensor o_re = outer(t_re);
+  const int64_t a_re = params_.entry("a_re").offset, b_re = params_.entry("b_re").offset,
+                w_re = params_.entry("W_re").offset;
+  ops::put_columns(sigma, jac_re, a_re);
+  ops::put_columns(t_re, jac_re, b_re);
+  ops::put_columns(o_re, jac_re, w_re);
+  if (!config_.complex) return;
+  const Tensor o_im = outer(t_im);
+  const int64_t a_im = params_.entry("a_im").offset, b_im = params_.entry("b_im").offset,
+                w_im = params_.entry("W_im").offset;
+  // Re log psi: d/dp_im = Re(i g) = -Im g; Im log psi: d/dp_re = Im g, d/dp_im = Re g.
+  ops::put_columns(sigma, jac_re, a_im, 0.0);
+  ops::put_columns(t_im, jac_re, b_im, -1.0);
+  ops::put_columns(o_im, jac_re, w_im, -1.0);
+  ops::put_columns(sigma, jac_im, a_re, 0.0);
+  ops::put_columns(t_im, jac_im, b_re);
+  ops::put_columns(o_im, jac_im, w_re);
+  ops::put_columns(sigma, jac_im, a_im);
+  ops::put_columns(t_re, jac_im, b_im);
+  ops::put_columns(o_re, jac_im, w_im);
 }
 
 void Rbm::grad_log_psi(const Tensor& sigma, const Tensor& w_re, const Tensor& w_im, Tensor& grad,
                        bool accumulate) {
-  std::vector<double> tr, ti;
-  theta_host(sigma, tr, ti);
+  const char* op = "rbm grad_log_psi";
+  Tensor th_re, th_im;
+  theta(sigma, th_re, th_im);
   const int64_t batch = sigma.size(0), n = n_sites(), m = n_hidden_, p = params_.size();
-  check_shape("rbm grad_log_psi", grad, Shape{p}, "grad");
+  check_shape(op, grad, Shape{p}, "grad");
   const Tensor flat = params_.flat();
-  check_same_device("rbm grad_log_psi", {&grad, &flat});
-  const std::vector<double> s = to_f64(sigma), wr = to_f64(w_re);
-  const std::vector<double> wi = w_im.defined() ? to_f64(w_im) : std::vector<double>(wr.size(), 0.0);
-  NAQS_CHECK(static_cast<int64_t>(wr.size()) == batch && wi.size() == wr.size(),
-             "rbm grad_log_psi: weights ", w_re.str(), " for sigma ", sigma.str());
-  // u[b,j] = conj(c_b) tanh theta_bj with c_b = w_re + i w_im; gradient wrt p_re is Re sum conj(c) g,
-  // wrt p_im is Re sum conj(c) i g = -Im sum conj(c) g.
-  std::vector<double> ur(static_cast<std::size_t>(batch * m)), ui(ur.size());
-  std::vector<cplx> ga(static_cast<std::size_t>(n), 0.0), gb(static_cast<std::size_t>(m), 0.0);
-  for (int64_t c = 0; c < batch; ++c) {
-    const cplx cc(wr[c], -wi[c]);
-    for (int64_t i = 0; i < n; ++i) ga[i] += cc * s[c * n + i];
-    for (int64_t j = 0; j < m; ++j) {
-      const cplx u = cc * std::tanh(cplx(tr[c * m + j], ti[c * m + j]));
-      ur[c * m + j] = u.real();
-      ui[c * m + j] = u.imag();
-      gb[j] += u;
+  check_same_device(op, {&grad, &flat});
+  check_same_dtype(op, {&grad, &flat});
+  check_shape(op, w_re, Shape{batch}, "w_re");
+  check_same_device(op, {&w_re, &flat});
+  check_same_dtype(op, {&w_re, &flat});
+  const bool use_im = config_.complex && w_im.defined();
+  if (use_im) {
+    check_shape(op, w_im, Shape{batch}, "w_im");
+    check_same_device(op, {&w_im, &flat});
+    check_same_dtype(op, {&w_im, &flat});
+  }
+  // With c_b = w_re + i w_im: the gradient wrt p_re is Re sum_b conj(c_b) g_b, wrt p_im
+  // -Im sum_b conj(c_b) g_b. u[b,j] = conj(c_b) tanh theta_bj.
+  Tensor t_re = Tensor::empty(Shape{batch, m}, dtype_, device_), t_im;
+  if (config_.complex) t_im = Tensor::empty(Shape{batch, m}, dtype_, device_);
+  ops::complex_unary(ops::ComplexUnary::tanh, th_re, th_im, t_re, t_im);
+  const Tensor wr_m = rows_of(w_re, m);
+  Tensor u_re = Tensor::empty(Shape{batch, m}, dtype_, device_), u_im;
+  ops::binary(ops::Binary::mul, wr_m, t_re, u_re);
+  if (config_.complex) {  // u = (w_re - i w_im)(t_re + i t_im)
+    u_im = Tensor::empty(Shape{batch, m}, dtype_, device_);
+    ops::binary(ops::Binary::mul, wr_m, t_im, u_im);
+    if (use_im) {
+      const Tensor wi_m = rows_of(w_im, m);
+      Tensor prod = Tensor::empty(Shape{batch, m}, dtype_, device_);
+      ops::binary(ops::Binary::mul, wi_m, t_im, prod);
+      ops::binary(ops::Binary::add, u_re, prod, u_re);
+      ops::binary(ops::Binary::mul, wi_m, t_re, prod);
+      ops::binary(ops::Binary::sub, u_im, prod, u_im);
     }
   }
-  // a and b parts (host), written into their slices of grad.
-  auto write = [&](const char* name, const std::vector<double>& v) {
+  // (sign) sum over the batch of x (B,C) into the slice `name` of grad.
+  const double keep = accumulate ? 1.0 : 0.0;
+  auto write_sum = [&](const char* name, const Tensor& x, double sign) {
     const ParameterEntry& e = params_.entry(name);
-    Tensor view = grad.narrow(e.offset, static_cast<int64_t>(v.size()));
-    std::vector<double> out = v;
-    if (accumulate) {
-      const std::vector<double> old = to_f64(view);
-      for (std::size_t k = 0; k < out.size(); ++k) out[k] += old[k];
-    }
-    view.copy_from(from_f64(out, view.shape(), view.dtype(), view.device()));
+    Tensor sum = Tensor::empty(Shape{x.size(1)}, dtype_, device_);
+    ops::reduce(ops::Reduce::sum, x, 0, sum);
+    Tensor view = grad.narrow(e.offset, x.size(1));
+    ops::axpby(sign, sum, keep, view);
   };
-  auto part = [](const std::vector<cplx>& g, bool imag_param) {
-    std::vector<double> v(g.size());
-    for (std::size_t k = 0; k < g.size(); ++k) v[k] = imag_param ? -g[k].imag() : g[k].real();
-    return v;
+  auto weighted_sigma = [&](const Tensor& w) {  // (B,N): w[b] sigma[b,i]
+    Tensor x = rows_of(w, n);
+    ops::binary(ops::Binary::mul, x, sigma, x);
+    return x;
   };
-  write("a_re", part(ga, false));
-  write("b_re", part(gb, false));
+  write_sum("a_re", weighted_sigma(w_re), 1.0);
+  write_sum("b_re", u_re, 1.0);
   if (config_.complex) {
-    write("a_im", part(ga, true));
-    write("b_im", part(gb, true));
+    if (use_im)
+      write_sum("a_im", weighted_sigma(w_im), 1.0);
+    else
+      write_sum("a_im", Tensor::zeros(Shape{batch, n}, dtype_, device_), 1.0);
+    write_sum("b_im", u_im, -1.0);
   }
   // W parts: grad_W_re = U_re^T sigma, grad_W_im = -U_im^T sigma (ops::gemm on the model device).
-  auto gemm_w = [&](const char* name, const std::vector<double>& u, double alpha) {
+  auto gemm_w = [&](const char* name, const Tensor& u, double alpha) {
     const ParameterEntry& e = params_.entry(name);
     Tensor view = grad.narrow(e.offset, m * n).reshape(Shape{m, n});
-    const Tensor ut = from_f64(u, Shape{batch, m}, dtype_, device_);
-    ops::gemm(ut, sigma, view, true, false, alpha, accumulate ? 1.0 : 0.0);
+    ops::gemm(u, sigma, view, true, false, alpha, keep);
   };
-  gemm_w("W_re", ur, 1.0);
-  if (config_.complex) gemm_w("W_im", ui, -1.0);
+  gemm_w("W_re", u_re, 1.0);
+  if (config_.complex) gemm_w("W_im", u_im, -1.0);
 }
 
 // ---- fast ratios -------------------------------------------------------------------------------
@@ -225,7 +274,7 @@ void Rbm::log_psi_ratio(const Tensor& sigma, const Tensor& move_a, const Tensor&
   const int64_t batch = sigma.size(0), n = n_sites(), m = n_hidden_;
   NAQS_CHECK(static_cast<int64_t>(th_re_.size()) == batch * m,
              "rbm log_psi_ratio: ratio_begin() was not called for ", sigma.str());
-  const std::vector<double> s = to_f64(sigma), ar = host_param("a_re"), ai = host_param("a_im"),
+  const std::vector<double> s = to_host_f64(sigma), ar = host_param("a_re"), ai = host_param("a_im"),
                             br = host_param("b_re"), bi = host_param("b_im"),
                             wr = host_param("W_re"), wi = host_param("W_im");
   const std::vector<int32_t> a = move_a.to_vector<int32_t>(), b = move_b.to_vector<int32_t>();
@@ -259,26 +308,30 @@ void Rbm::log_psi_ratio(const Tensor& sigma, const Tensor& move_a, const Tensor&
     if (a[c] == -1 && b[c] == -1) {
       // no move: ratio 1
     } else if (config_.complex) {
-      for (int64_t j = 0; j < m; ++j)
-        delta += log_2cosh(cplx(pr[j], pi[j])) - log_2cosh(cplx(tr[j], ti[j]));
+      for (int64_t j = 0; j < m; ++j) {
+        double new_re, new_im, old_re, old_im;
+        ops::complex_log_2cosh(pr[j], pi[j], new_re, new_im);
+        ops::complex_log_2cosh(tr[j], ti[j], old_re, old_im);
+        delta += cplx(new_re - old_re, new_im - old_im);
+      }
     } else {
       double d = 0;
-      for (int64_t j = 0; j < m; ++j) d += log_2cosh(pr[j]) - log_2cosh(tr[j]);
+      for (int64_t j = 0; j < m; ++j) d += ops::real_log_2cosh(pr[j]) - ops::real_log_2cosh(tr[j]);
       delta += d;
     }
     dr[c] = delta.real();
     di[c] = config_.complex ? delta.imag() : 0.0;
   }
-  d_re = from_f64(dr, Shape{batch}, dtype_, device_);
-  d_im = from_f64(di, Shape{batch}, dtype_, device_);
+  d_re = from_host_f64(dr, Shape{batch}, dtype_, device_);
+  d_im = from_host_f64(di, Shape{batch}, dtype_, device_);
   // proposals' log psi for the base class's bookkeeping
-  std::vector<double> cr = to_f64(cur_re_), ci = to_f64(cur_im_);
+  std::vector<double> cr = to_host_f64(cur_re_), ci = to_host_f64(cur_im_);
   for (int64_t c = 0; c < batch; ++c) {
     cr[c] += dr[c];
     ci[c] += di[c];
   }
-  prop_re_ = from_f64(cr, Shape{batch}, dtype_, device_);
-  prop_im_ = from_f64(ci, Shape{batch}, dtype_, device_);
+  prop_re_ = from_host_f64(cr, Shape{batch}, dtype_, device_);
+  prop_im_ = from_host_f64(ci, Shape{batch}, dtype_, device_);
 }
 
 void Rbm::ratio_update(const Tensor& accepted) {

@@ -6,11 +6,15 @@
 //
 // Parameter layout (ParameterSet names): a_re (N), b_re (M), W_re (M,N), and in complex mode
 // a_im (N), b_im (M), W_im (M,N).
-// Computation: theta = sigma W^T + b and the W-gradients are ops::gemm calls (CPU or CUDA);
-// log 2cosh / tanh of the (B,M) complex theta and the (B)-sized bias terms are host f64 loops
-// (no complex elementwise op exists yet; on a CUDA tensor theta makes one round trip).
+// Computation, all through naqs::ops on the parameters' device (CPU or CUDA, no host round trip
+// on a CUDA tensor): theta = sigma W^T + b (ops::gemm), log 2cosh / tanh of the complex theta
+// (ops::complex_unary, host/ops/complex_elementwise.hpp), sums over hidden units and samples
+// (ops::reduce, double accumulation), per-row weights broadcast with ops::bias_add, the
+// W-gradients as ops::gemm (summed) and ops::gemm_batched outer products (per sample), and the
+// per-sample Jacobian assembled with ops::put_columns.
 // Fast Metropolis ratios (single flips, exchanges, global flips) update the tracked theta in
-// O(M) per chain on CPU; on CUDA the model uses the base class's full re-evaluation.
+// O(M) per chain on CPU (host loops over the same log 2cosh formulas); on CUDA the model uses
+// the base class's full re-evaluation.
 //
 // Tests: tests/unit/test_rbm.cpp: log psi by hand, gradients and per-sample gradients vs float64
 // central differences (|diff| <= 1e-7 + 1e-6 |fd|: h = 1e-6 truncation ~1e-12, roundoff ~1e-10),
@@ -43,9 +47,9 @@ class Rbm final : public Wavefunction {
   ParameterSet& params() override { return params_; }
   const ParameterSet& params() const override { return params_; }
   bool has_phase() const override { return config_.complex; }
-  // theta re/im and their log 2cosh per hidden unit, in f64 on the host.
+  // theta re/im and their log 2cosh per hidden unit, sigma and a * sigma, in the model dtype.
   std::size_t forward_bytes_per_sample() const override {
-    return static_cast<std::size_t>(4 * n_hidden_ + n_sites()) * sizeof(double);
+    return static_cast<std::size_t>(4 * n_hidden_ + 2 * n_sites()) * dtype_size(dtype_);
   }
 
   void log_psi(const Tensor& sigma, Tensor& log_re, Tensor& log_im) override;
@@ -59,8 +63,15 @@ class Rbm final : public Wavefunction {
   void ratio_update(const Tensor& accepted) override;
 
  private:
-  // theta (B*M) re and im as host doubles (im zero in real mode), via ops::gemm.
+  // theta = sigma W^T + b on the device: th_re, th_im (B,M) views of theta_re_, theta_im_
+  // (th_im undefined in real mode). Checks sigma.
+  void theta(const Tensor& sigma, Tensor& th_re, Tensor& th_im);
+  // theta (B*M) re and im as host doubles (im zero in real mode), for the CPU fast ratios.
   void theta_host(const Tensor& sigma, std::vector<double>& th_re, std::vector<double>& th_im);
+  // sum_i a[i] sigma[b,i] (B) for a = params_ `name` (N).
+  Tensor a_dot_sigma(const Tensor& sigma, const char* name) const;
+  // y (B,C) with y[b,:] = w[b] (w (B)).
+  Tensor rows_of(const Tensor& w, int64_t columns) const;
   std::vector<double> host_param(const char* name) const;  // zeros if absent (real mode _im)
 
   RbmConfig config_;
@@ -68,6 +79,7 @@ class Rbm final : public Wavefunction {
   DType dtype_;
   Device device_;
   ParameterSet params_;
+  Tensor rows_, theta_re_, theta_im_;  // sigma padded to a multiple of 8 rows, theta (padded,M)
   // Fast-ratio state (CPU models): tracked theta and proposed theta, (B*M) each.
   std::vector<double> th_re_, th_im_, prop_th_re_, prop_th_im_;
 };

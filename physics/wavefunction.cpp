@@ -55,28 +55,6 @@ void AutoregressiveWavefunction::set_constraint(std::optional<MagnetisationConst
   constraint_ = c;
 }
 
-std::vector<double> to_host_f64(const Tensor& t) {
-  return dispatch_float(t.dtype(), "to_host_f64", [&](auto tag) {
-    using T = decltype(tag);
-    std::vector<T> v = t.to_vector<T>();
-    return std::vector<double>(v.begin(), v.end());
-  });
-}
-
-Tensor from_host_f64(const std::vector<double>& values, const Shape& shape, DType dtype,
-                     Device device) {
-  Tensor host = Tensor::from_vector(values, shape);
-  if (dtype == DType::f64) return host.to(device);
-  Tensor cast = Tensor::empty(shape, dtype, Device::cpu());
-  ops::cast(host, cast);
-  return cast.to(device);
-}
-
-void ensure_tensor(Tensor& t, const Shape& shape, DType dtype, Device device) {
-  if (!t.defined() || !(t.shape() == shape) || t.dtype() != dtype || !(t.device() == device))
-    t = Tensor::empty(shape, dtype, device);
-}
-
 void AutoregressiveWavefunction::logits_keeping(const Tensor& sigma, Tensor& re, Tensor& im,
                                                 bool keep) {
   struct Restore {  // back to the default even when logits() throws

@@ -133,15 +133,6 @@ class AutoregressiveWavefunction : public Wavefunction {
   bool keep_activations_ = true;
 };
 
-// Host helpers shared by the models, the sampler, local energies and the tests.
-// Any float tensor (any device) -> host doubles.
-std::vector<double> to_host_f64(const Tensor& t);
-// Host doubles -> a tensor of dtype on device.
-Tensor from_host_f64(const std::vector<double>& values, const Shape& shape, DType dtype,
-                     Device device);
-// out gets (shape, dtype, device), reallocated only when one of them differs.
-void ensure_tensor(Tensor& out, const Shape& shape, DType dtype, Device device);
-
 // Additive mask (B,2,N) in {0, -kMaskLogit} for the constraint; sigma_host is (B*N) +1/-1.
 std::vector<double> constraint_mask(const MagnetisationConstraint& c,
                                     const std::vector<double>& sigma_host, int64_t batch);

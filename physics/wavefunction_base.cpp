@@ -50,46 +50,30 @@ void Wavefunction::log_psi_ratio(const Tensor& sigma, const Tensor& move_a, cons
   prop_im_ = Tensor::empty(cur_re_.shape(), dtype(), device());
   log_psi(proposed, prop_re_, prop_im_);
   // d = prop - cur (ops-free: (B) vectors are small next to the forward pass)
-  const std::vector<double> pr = to_f64(prop_re_), pi = to_f64(prop_im_), cr = to_f64(cur_re_),
-                            ci = to_f64(cur_im_);
+  const std::vector<double> pr = to_host_f64(prop_re_), pi = to_host_f64(prop_im_), cr = to_host_f64(cur_re_),
+                            ci = to_host_f64(cur_im_);
   std::vector<double> dr(pr.size()), di(pr.size());
   for (std::size_t c = 0; c < pr.size(); ++c) {
     dr[c] = pr[c] - cr[c];
     di[c] = pi[c] - ci[c];
   }
-  d_re = from_f64(dr, prop_re_.shape(), prop_re_.dtype(), prop_re_.device());
-  d_im = from_f64(di, prop_im_.shape(), prop_im_.dtype(), prop_im_.device());
+  d_re = from_host_f64(dr, prop_re_.shape(), prop_re_.dtype(), prop_re_.device());
+  d_im = from_host_f64(di, prop_im_.shape(), prop_im_.dtype(), prop_im_.device());
 }
 
 void Wavefunction::ratio_update(const Tensor& accepted) {
   NAQS_CHECK(prop_re_.defined() && accepted.numel() == prop_re_.numel(),
              "Wavefunction::ratio_update: no proposal of matching size for ", accepted.str());
   const std::vector<int32_t> acc = accepted.to_vector<int32_t>();
-  std::vector<double> cr = to_f64(cur_re_), ci = to_f64(cur_im_);
-  const std::vector<double> pr = to_f64(prop_re_), pi = to_f64(prop_im_);
+  std::vector<double> cr = to_host_f64(cur_re_), ci = to_host_f64(cur_im_);
+  const std::vector<double> pr = to_host_f64(prop_re_), pi = to_host_f64(prop_im_);
   for (std::size_t c = 0; c < acc.size(); ++c)
     if (acc[c]) {
       cr[c] = pr[c];
       ci[c] = pi[c];
     }
-  cur_re_ = from_f64(cr, cur_re_.shape(), cur_re_.dtype(), cur_re_.device());
-  cur_im_ = from_f64(ci, cur_im_.shape(), cur_im_.dtype(), cur_im_.device());
-}
-
-std::vector<double> to_f64(const Tensor& t) {
-  return dispatch_float(t.dtype(), "to_f64", [&](auto tag) {
-    using T = decltype(tag);
-    const std::vector<T> v = t.to_vector<T>();
-    return std::vector<double>(v.begin(), v.end());
-  });
-}
-
-Tensor from_f64(const std::vector<double>& values, const Shape& shape, DType dtype,
-                Device device) {
-  return dispatch_float(dtype, "from_f64", [&](auto tag) {
-    using T = decltype(tag);
-    return Tensor::from_vector(std::vector<T>(values.begin(), values.end()), shape, device);
-  });
+  cur_re_ = from_host_f64(cr, cur_re_.shape(), cur_re_.dtype(), cur_re_.device());
+  cur_im_ = from_host_f64(ci, cur_im_.shape(), cur_im_.dtype(), cur_im_.device());
 }
 
 }  // namespace naqs

@@ -26,6 +26,7 @@
 
 #include "host/core/params.hpp"
 #include "host/core/tensor.hpp"
+#include "host/core/tensor_convert.hpp"
 #include "host/ops/metropolis_step.hpp"
 
 namespace naqs {
@@ -84,9 +85,5 @@ class Wavefunction {
 // sigma_out (B,N) = sigma (B,N) with the moves (a, b) (B) applied (any device; host loop).
 void apply_moves(const Tensor& sigma, const Tensor& move_a, const Tensor& move_b,
                  Tensor& sigma_out);
-
-// Float tensor (any device) <-> host doubles (small per-chain vectors).
-std::vector<double> to_f64(const Tensor& t);
-Tensor from_f64(const std::vector<double>& values, const Shape& shape, DType dtype, Device device);
 
 }  // namespace naqs

@@ -269,13 +269,13 @@ void validate_spec(const SweepSpec& spec) {
   if (any_vmc) {
     vmc::BatchSchedule::parse(c.batch_schedule);
     vmc::BatchSchedule::parse(warm_batch(spec));
-    optim::LrSchedule::parse(c.lr_schedule, c.lr, c.steps);
+    nn::LrSchedule::parse(c.lr_schedule, c.lr, c.steps);
     NAQS_REQUIRE(c.optimizer == "adam" || c.optimizer == "sgd" || c.optimizer == "sr" ||
                      c.optimizer == "minsr",
                  "--optimizer must be adam, sgd, sr or minsr, got '", c.optimizer, "'");
     NAQS_REQUIRE(c.minibatch >= 1, "--minibatch must be >= 1, got ", c.minibatch);
     if (c.optimizer == "adam" || c.optimizer == "sgd")
-      optim::make_optimizer(c.optimizer, c.adam, c.momentum);  // beta1, beta2, eps, momentum
+      nn::make_optimizer(c.optimizer, c.adam, c.momentum);  // beta1, beta2, eps, momentum
     // Everything the driver checks when it starts, for each VMC method (sample counts against
     // the Metropolis chains included), before the sweep creates any file.
     for (SweepMethod m : spec.methods) {

@@ -7,7 +7,7 @@
 #include "host/ops/elementwise.hpp"
 #include "host/ops/fill.hpp"
 #include "host/ops/gemm.hpp"
-#include "physics/optim/optimizer.hpp"
+#include "nn/optimizer.hpp"
 
 extern "C" {
 // LAPACK (OpenBLAS ships it): Cholesky factorisation and solve of a symmetric positive matrix.
@@ -135,17 +135,17 @@ SrInfo sr_solve_cg(const Tensor& o_re, const Tensor& o_im, const Tensor& f,
   NAQS_REQUIRE(options.diag_shift > 0, "sr: diag_shift must be > 0, got ", options.diag_shift);
   ops::fill(d, 0.0);
   SrInfo info;
-  const double f_norm = norm2(f);
+  const double f_norm = nn::norm2(f);
   if (f_norm == 0) return info;
   Tensor r = f.clone(), p = f.clone(), ap = Tensor::empty(f.shape(), f.dtype(), f.device());
-  double rs = dot(r, r);
+  double rs = nn::dot(r, r);
   info.residual = 1;
   for (int it = 0; it < options.cg_max_iters; ++it) {
     sr_matvec(o_re, o_im, p, options.diag_shift, ap, split);
-    const double alpha = rs / dot(p, ap);
+    const double alpha = rs / nn::dot(p, ap);
     ops::axpby(alpha, p, 1.0, d);    // d += alpha p
     ops::axpby(-alpha, ap, 1.0, r);  // r -= alpha A p
-    const double rs_new = dot(r, r);
+    const double rs_new = nn::dot(r, r);
     info.iterations = it + 1;
     info.residual = std::sqrt(rs_new) / f_norm;
     if (!std::isfinite(info.residual) || info.residual <= options.cg_rtol) break;
@@ -260,8 +260,8 @@ SrInfo minsr_solve(const Tensor& o_re, const Tensor& o_im, const Tensor& eps_re,
   Tensor r = Tensor::empty(d.shape(), d.dtype(), d.device());
   sr_matvec(o_re, o_im, d, diag_shift, r, split);
   ops::axpby(1.0, f, -1.0, r);
-  const double fn = norm2(f);
-  result.residual = fn > 0 ? norm2(r) / fn : 0.0;
+  const double fn = nn::norm2(f);
+  result.residual = fn > 0 ? nn::norm2(r) / fn : 0.0;
   return result;
 }
 

@@ -78,7 +78,7 @@ class Trainer {
         psi_(make_wavefunction(c)),
         sampler_(make_sampler(sampler_settings(c), *psi_, H_, c.sz_zero, comm_)),
         schedule_(BatchSchedule::parse(c.batch_schedule)),
-        lr_(optim::LrSchedule::parse(c.lr_schedule, c.lr, c.steps)) {
+        lr_(nn::LrSchedule::parse(c.lr_schedule, c.lr, c.steps)) {
     NAQS_REQUIRE(c.steps >= 0, "steps must be >= 0, got ", c.steps);
     NAQS_REQUIRE(c.minibatch >= 1, "minibatch must be >= 1, got ", c.minibatch);
     NAQS_REQUIRE(c.checkpoint_every >= 0, "checkpoint_every must be >= 0");
@@ -95,9 +95,9 @@ class Trainer {
                    " or fewer ranks");
     }
     if (is_sr(c.optimizer)) {
-      optimizer_ = std::make_unique<optim::Sgd>(0.0);
+      optimizer_ = std::make_unique<nn::Sgd>(0.0);
     } else {
-      optimizer_ = optim::make_optimizer(c.optimizer, c.adam, c.momentum);
+      optimizer_ = nn::make_optimizer(c.optimizer, c.adam, c.momentum);
     }
     Tensor flat = psi_->params().flat();
     if (!c.init_parameters.empty()) {
@@ -115,7 +115,7 @@ class Trainer {
   Wavefunction& psi() { return *psi_; }
   VmcSampler& sampler() { return *sampler_; }
   const BatchSchedule& schedule() const { return schedule_; }
-  optim::Optimizer& optimizer() { return *optimizer_; }
+  nn::Optimizer& optimizer() { return *optimizer_; }
 
   CheckpointState checkpoint_state(int64_t step) {
     CheckpointState s;
@@ -153,8 +153,8 @@ class Trainer {
   std::unique_ptr<Wavefunction> psi_;
   std::unique_ptr<VmcSampler> sampler_;
   BatchSchedule schedule_;
-  optim::LrSchedule lr_;
-  std::unique_ptr<optim::Optimizer> optimizer_;
+  nn::LrSchedule lr_;
+  std::unique_ptr<nn::Optimizer> optimizer_;
   Tensor grad_;
 };
 
@@ -277,7 +277,7 @@ StepRecord Trainer::step(int64_t s) {
     r.sr_iterations = info.iterations;
     r.sr_residual = info.residual;
   }
-  r.grad_norm = optim::norm2(grad_);
+  r.grad_norm = nn::norm2(grad_);
   if (!std::isfinite(r.grad_norm))
     throw Error(cat("non-finite gradient at step ", s, " (norm ", r.grad_norm,
                     ", energy ", r.energy_mean, "); the run stops here"));

@@ -43,8 +43,9 @@
 #include <string>
 #include <vector>
 
+#include "nn/lr_schedule.hpp"
+#include "nn/optimizer.hpp"
 #include "physics/hamiltonian.hpp"
-#include "physics/optim/optimizer.hpp"
 #include "physics/optim/sr.hpp"
 #include "physics/vmc/exact_reference.hpp"
 #include "physics/vmc/observables.hpp"
@@ -104,7 +105,7 @@ struct VmcConfig {
   std::string optimizer = "minsr";  // adam | sgd | sr | minsr
   double lr = 0.05;
   std::string lr_schedule = "constant";
-  optim::AdamOptions adam;
+  nn::AdamOptions adam;
   double momentum = 0;
   optim::SrOptions sr{.diag_shift = 1e-4, .cg_max_iters = 500, .cg_rtol = 1e-6};
   uint64_t seed = 1;

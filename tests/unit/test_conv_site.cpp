@@ -7,10 +7,10 @@
 
 #include <vector>
 
+#include "host/core/tensor_convert.hpp"
 #include "host/ops/conv1d.hpp"
 #include "host/ops/conv_site.hpp"
 #include "host/ops/fill.hpp"
-#include "physics/wavefunction.hpp"  // to_host_f64
 #include "tests/support/testing.hpp"
 
 using namespace naqs;

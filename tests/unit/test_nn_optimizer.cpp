@@ -1,4 +1,5 @@
-// Optimisers and schedules (physics/optim/optimizer.hpp) against hand-computed steps.
+// Optimisers, clipping and schedules (nn/optimizer.hpp, nn/lr_schedule.hpp) against
+// hand-computed steps.
 // Tolerance 1e-14 absolute on O(1) numbers: the same float64 formulas evaluated in a different
 // order differ by a few ulp.
 #include <gtest/gtest.h>
@@ -7,9 +8,10 @@
 #include <numbers>
 
 #include "host/core/error.hpp"
-#include "physics/optim/optimizer.hpp"
+#include "nn/lr_schedule.hpp"
+#include "nn/optimizer.hpp"
 
-namespace naqs::optim {
+namespace naqs::nn {
 namespace {
 
 Tensor vec(std::vector<double> v) {
@@ -107,10 +109,87 @@ TEST(Optim, Schedules) {
   EXPECT_THROW(LrSchedule::parse("constant", -1, 100), UsageError);
 }
 
+TEST(Optim, AdamWDecaysDecoupledFromTheMoments) {
+  // Step 1: theta <- theta - lr (g / (|g| + eps) + wd theta) with lr = 0.1, wd = 0.1.
+  Tensor p = vec({1.0, -2.0});
+  AdamW adamw({.beta1 = 0.9, .beta2 = 0.9, .eps = 1e-8}, 0.1);
+  adamw.step(p, vec({0.5, -1.0}), 0.1);
+  const auto got = p.to_vector<double>();
+  EXPECT_NEAR(got[0], 1.0 - 0.1 * (0.5 / (0.5 + 1e-8) + 0.1 * 1.0), 1e-15);
+  EXPECT_NEAR(got[1], -2.0 - 0.1 * (-1.0 / (1.0 + 1e-8) + 0.1 * -2.0), 1e-15);
+  EXPECT_EQ(adamw.steps_taken(), 1);
+  EXPECT_EQ(adamw.name(), "adamw");
+  EXPECT_EQ(adamw.str(), "adamw beta1=0.9 beta2=0.9 eps=1e-08 weight_decay=0.1");
+  ASSERT_EQ(adamw.state().size(), 2u);  // the Adam moments, checkpointed under their names
+  EXPECT_EQ(adamw.state()[0].first, "adam.m");
+  // A zero gradient still decays: theta <- (1 - lr wd) theta - lr mhat/(sqrt(vhat) + eps).
+  Tensor q = vec({2.0});
+  AdamW decay_only({}, 0.5);
+  decay_only.step(q, vec({0.0}), 0.1);
+  EXPECT_NEAR(q.to_vector<double>()[0], 2.0 * (1 - 0.05), 1e-15);
+}
+
+TEST(Optim, AdamWWithoutDecayIsAdamBitForBit) {
+  Tensor a = vec({0.3, -1.7, 2.2}), b = a.clone();
+  Adam adam;
+  AdamW adamw({}, 0.0);
+  for (double g : {0.4, -0.2, 1.3}) {
+    const Tensor grad = vec({g, 2 * g, -g});
+    adam.step(a, grad, 0.05);
+    adamw.step(b, grad, 0.05);
+  }
+  EXPECT_EQ(a.to_vector<double>(), b.to_vector<double>());
+}
+
+TEST(Optim, MakeOptimizerNamesAndRefusals) {
+  EXPECT_EQ(make_optimizer("adam", {}, 0.0)->name(), "adam");
+  EXPECT_EQ(make_optimizer("adamw", {}, 0.0, 0.01)->name(), "adamw");
+  EXPECT_EQ(make_optimizer("sgd", {}, 0.5)->str(), "sgd momentum=0.5");
+  EXPECT_EQ(make_optimizer("adam", {}, 0.0)->str(), "adam beta1=0.9 beta2=0.9 eps=1e-08");
+  EXPECT_THROW(make_optimizer("adamw", {}, 0.0, -0.1), UsageError);
+}
+
+TEST(Optim, ClipGradNormScalesToTheLimitAndReturnsTheNormBefore) {
+  Tensor g = vec({3.0, 4.0});
+  EXPECT_DOUBLE_EQ(clip_grad_norm(g, 1.0), 5.0);
+  const auto got = g.to_vector<double>();  // g * (1/5 rounded): within 2 ulp
+  EXPECT_NEAR(got[0], 0.6, 3e-16);
+  EXPECT_NEAR(got[1], 0.8, 3e-16);
+  Tensor small = vec({0.3, -0.4});
+  EXPECT_NEAR(clip_grad_norm(small, 1.0), 0.5, 1e-16);
+  EXPECT_EQ(small.to_vector<double>(), (std::vector<double>{0.3, -0.4}));  // untouched
+  Tensor f = Tensor::from_vector(std::vector<float>{6.0f, 8.0f}, {2});
+  EXPECT_NEAR(clip_grad_norm(f, 2.0), 10.0, 1e-6);
+  EXPECT_NEAR(f.to_vector<float>()[1], 1.6f, 1e-6f);
+  Tensor bad = vec({1.0, std::nan("")});
+  EXPECT_THROW(clip_grad_norm(bad, 1.0), Error);
+  EXPECT_THROW(clip_grad_norm(g, 0.0), UsageError);
+}
+
+TEST(Optim, WarmupCosineSchedule) {
+  const double lr = 1e-2;
+  const LrSchedule w = LrSchedule::parse("warmup_cosine:10:0.1", lr, 110);
+  EXPECT_NEAR(w.at(0), lr * 0.1, 1e-17);  // (step + 1) / W
+  EXPECT_NEAR(w.at(4), lr * 0.5, 1e-17);
+  EXPECT_NEAR(w.at(9), lr, 1e-17);
+  EXPECT_NEAR(w.at(10), lr, 1e-17);  // cosine from lr0 over the remaining T - W = 100 steps
+  EXPECT_NEAR(w.at(60), lr * (0.1 + 0.9 * 0.5), 1e-17);
+  EXPECT_NEAR(w.at(35), lr * (0.1 + 0.9 * 0.5 * (1 + std::cos(std::numbers::pi / 4))), 1e-17);
+  EXPECT_NEAR(w.at(110), lr * 0.1, 1e-17);
+  EXPECT_NEAR(w.at(5000), lr * 0.1, 1e-17);
+  EXPECT_EQ(w.str(), "warmup_cosine:10:0.1");
+  EXPECT_EQ(LrSchedule::parse(w.str(), lr, 110).str(), w.str());
+  EXPECT_NEAR(LrSchedule::parse("warmup_cosine:5", lr, 10).at(10), lr * 0.01, 1e-17);
+  EXPECT_NEAR(LrSchedule::parse("warmup_cosine:20", lr, 10).at(25), lr, 1e-17);  // W >= T
+  for (const char* bad : {"warmup_cosine", "warmup_cosine:0", "warmup_cosine:2.5",
+                          "warmup_cosine:3:2", "warmup_cosine:3:0.1:1"})
+    EXPECT_THROW(LrSchedule::parse(bad, lr, 100), UsageError) << bad;
+}
+
 TEST(Optim, Dot) {
   EXPECT_DOUBLE_EQ(dot(vec({1, 2, 3}), vec({4, -5, 6})), 12.0);
   EXPECT_DOUBLE_EQ(norm2(vec({3, 4})), 5.0);
 }
 
 }  // namespace
-}  // namespace naqs::optim
+}  // namespace naqs::nn

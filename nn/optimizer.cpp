@@ -1,15 +1,14 @@
-#include "physics/optim/optimizer.hpp"
+// First-order optimisers and gradient clipping (see optimizer.hpp).
+#include "nn/optimizer.hpp"
 
 #include <cmath>
-#include <numbers>
-#include <sstream>
 
 #include "host/core/error.hpp"
 #include "host/ops/elementwise.hpp"
 #include "host/ops/fill.hpp"
 #include "host/ops/gemm.hpp"
 
-namespace naqs::optim {
+namespace naqs::nn {
 namespace {
 
 void check_step_args(const char* op, const Tensor& params, const Tensor& grad) {
@@ -32,8 +31,8 @@ void ensure_like(Tensor& t, const Tensor& params) {
 }  // namespace
 
 double dot(const Tensor& x, const Tensor& y) {
-  check_rank("optim::dot", x, 1, "x");
-  check_shape("optim::dot", y, x.shape(), "y");
+  check_rank("nn::dot", x, 1, "x");
+  check_shape("nn::dot", y, x.shape(), "y");
   Tensor c = Tensor::empty({1, 1}, x.dtype(), x.device());
   ops::gemm(x.reshape({1, x.numel()}), y.reshape({y.numel(), 1}), c);
   return c.item();
@@ -114,84 +113,45 @@ std::string Adam::str() const {
   return cat("adam beta1=", opt_.beta1, " beta2=", opt_.beta2, " eps=", opt_.eps);
 }
 
+// ---- AdamW ----------------------------------------------------------------------------------
+
+AdamW::AdamW(const AdamOptions& options, double weight_decay)
+    : Adam(options), weight_decay_(weight_decay) {
+  NAQS_REQUIRE(weight_decay >= 0 && std::isfinite(weight_decay),
+               "adamw: weight_decay must be >= 0, got ", weight_decay);
+}
+
+void AdamW::step(Tensor& params, const Tensor& grad, double lr) {
+  check_step_args("AdamW::step", params, grad);
+  if (weight_decay_ > 0) ops::scale(params, 1.0 - lr * weight_decay_);  // decoupled decay
+  Adam::step(params, grad, lr);
+}
+
+std::string AdamW::str() const {
+  return cat("adamw beta1=", opt_.beta1, " beta2=", opt_.beta2, " eps=", opt_.eps,
+             " weight_decay=", weight_decay_);
+}
+
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const AdamOptions& adam,
-                                          double momentum) {
+                                          double momentum, double weight_decay) {
   if (name == "adam") return std::make_unique<Adam>(adam);
+  if (name == "adamw") return std::make_unique<AdamW>(adam, weight_decay);
   if (name == "sgd") return std::make_unique<Sgd>(momentum);
-  throw UsageError(cat("unknown optimiser '", name, "' (choices: adam, sgd)"));
+  throw UsageError(cat("unknown optimiser '", name, "' (choices: adam, adamw, sgd)"));
 }
 
-// ---- schedules ------------------------------------------------------------------------------
+// ---- clipping -------------------------------------------------------------------------------
 
-double LrSchedule::at(int64_t step) const {
-  switch (kind) {
-    case Kind::constant: return lr0;
-    case Kind::cosine: {
-      const double T = static_cast<double>(std::max<int64_t>(1, total_steps));
-      const double s = std::min(static_cast<double>(step), T);
-      return lr0 * (final_fraction +
-                    (1 - final_fraction) * 0.5 * (1 + std::cos(std::numbers::pi * s / T)));
-    }
-    case Kind::step: return lr0 * std::pow(gamma, static_cast<double>(step / every));
-    case Kind::exponential: return lr0 * std::pow(gamma, static_cast<double>(step));
-  }
-  return lr0;
+double clip_grad_norm(Tensor& grad, double max_norm) {
+  NAQS_REQUIRE(max_norm > 0 && std::isfinite(max_norm),
+               "clip_grad_norm: max_norm must be > 0, got ", max_norm);
+  check_defined("clip_grad_norm", grad, "grad");
+  check_rank("clip_grad_norm", grad, 1, "grad");
+  const double norm = norm2(grad);
+  NAQS_CHECK(std::isfinite(norm), "clip_grad_norm: the norm of ", grad.str(), " is ", norm,
+             " (a non-finite gradient cannot be clipped)");
+  if (norm > max_norm) ops::scale(grad, max_norm / norm);
+  return norm;
 }
 
-std::string LrSchedule::str() const {
-  switch (kind) {
-    case Kind::constant: return "constant";
-    case Kind::cosine: return cat("cosine:", final_fraction);
-    case Kind::step: return cat("step:", every, ":", gamma);
-    case Kind::exponential: return cat("exp:", gamma);
-  }
-  return "?";
-}
-
-LrSchedule LrSchedule::parse(const std::string& spec, double lr0, int64_t total_steps) {
-  NAQS_REQUIRE(lr0 > 0 && std::isfinite(lr0), "learning rate must be > 0, got ", lr0);
-  std::vector<std::string> parts;
-  std::stringstream ss(spec);
-  for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
-  const std::string bad = cat("bad learning-rate schedule '", spec,
-                              "' (choices: constant, cosine[:final_fraction], step:K:gamma, "
-                              "exp:gamma)");
-  auto number = [&](const std::string& s) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(s, &used);
-    } catch (const std::exception&) {
-      throw UsageError(bad);
-    }
-    NAQS_REQUIRE(used == s.size() && std::isfinite(v), bad);
-    return v;
-  };
-  LrSchedule s;
-  s.lr0 = lr0;
-  s.total_steps = total_steps;
-  NAQS_REQUIRE(!parts.empty(), bad);
-  if (parts[0] == "constant" && parts.size() == 1) {
-    s.kind = Kind::constant;
-  } else if (parts[0] == "cosine" && parts.size() <= 2) {
-    s.kind = Kind::cosine;
-    if (parts.size() == 2) s.final_fraction = number(parts[1]);
-    NAQS_REQUIRE(s.final_fraction >= 0 && s.final_fraction <= 1, bad, ": final fraction in [0,1]");
-  } else if (parts[0] == "step" && parts.size() == 3) {
-    s.kind = Kind::step;
-    const double k = number(parts[1]);
-    NAQS_REQUIRE(k >= 1 && k == std::floor(k), bad, ": K must be a positive integer");
-    s.every = static_cast<int64_t>(k);
-    s.gamma = number(parts[2]);
-    NAQS_REQUIRE(s.gamma > 0, bad, ": gamma must be > 0");
-  } else if (parts[0] == "exp" && parts.size() == 2) {
-    s.kind = Kind::exponential;
-    s.gamma = number(parts[1]);
-    NAQS_REQUIRE(s.gamma > 0, bad, ": gamma must be > 0");
-  } else {
-    throw UsageError(bad);
-  }
-  return s;
-}
-
-}  // namespace naqs::optim
+}  // namespace naqs::nn
