@@ -1,5 +1,5 @@
 // CUDA twin of put_columns (host/ops/columns.hpp; checks and the CPU reference in columns.cpp):
-// one thread per element, grid-stride. Parity: tests/gpu/test_parity_columns.cpp.
+// one thread per element, grid-stride. Parity: tests/op_cases/columns.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/columns.hpp"
 

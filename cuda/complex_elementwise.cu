@@ -1,6 +1,6 @@
 // CUDA twin of complex_unary (host/ops/complex_elementwise.hpp; checks and the CPU reference in
 // complex_elementwise.cpp): one thread per element, grid-stride, the shared NAQS_HD formulas.
-// Parity: tests/gpu/test_parity_complex_elementwise.cpp.
+// Parity: tests/op_cases/complex_elementwise.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/complex_elementwise.hpp"
 

@@ -1,6 +1,6 @@
 // CUDA twins of the connected-configuration ops and the local-energy combination
 // (host/ops/connected.hpp). Every kernel calls the same NAQS_HD per-sample functions as the CPU
-// references. Parity: tests/gpu/test_parity_naqs_ops.cpp.
+// references. Parity: tests/op_cases/connected.cpp.
 #include <climits>
 
 #include "cuda/check.cuh"

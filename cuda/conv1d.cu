@@ -1,5 +1,5 @@
 // CUDA twin of the causal masked conv1d (host/ops/conv1d.hpp): forward, input and weight
-// backwards, per-sample weight gradients. Parity tests: tests/gpu/test_parity_conv.cpp.
+// backwards, per-sample weight gradients. Parity tests: tests/op_cases/conv1d.cpp.
 #include "cuda/check.cuh"
 #include "host/ops/conv1d.hpp"
 

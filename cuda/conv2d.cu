@@ -1,5 +1,5 @@
 // CUDA twin of the shifted-window 2-D convolution (host/ops/conv2d.hpp; CPU reference in
-// host/ops/conv2d.cpp; parity: tests/gpu/test_parity_conv2d.cpp).
+// host/ops/conv2d.cpp; parity: tests/op_cases/conv2d.cpp).
 //   forward: one thread per output element, through conv2d_pixel().
 //   backward_input: one thread per dx element, gathering over (o, i, j).
 //   backward_weight (summed or per sample): one warp per dw element, reducing over the batch

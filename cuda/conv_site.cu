@@ -1,5 +1,5 @@
 // CUDA twin of the site convolution (host/ops/conv_site.hpp), sharing the activation formulas of
-// host/ops/elementwise_math.hpp. Parity tests: tests/gpu/test_parity_conv_site.cpp.
+// host/ops/elementwise_math.hpp. Parity tests: tests/op_cases/conv_site.cpp.
 #include "cuda/check.cuh"
 #include "host/ops/conv_site.hpp"
 #include "host/ops/elementwise_math.hpp"

@@ -3,7 +3,7 @@
 // key's positions together in ascending order; one thread per (sorted entry that starts a run of
 // its key, channel) sums the run's dout rows in double in that order and writes the row once. The
 // CPU reference does the same additions, so both agree bit for bit.
-// Parity tests: tests/gpu/test_parity_nn.cpp.
+// Parity tests: tests/op_cases/embedding.cpp.
 #include <cub/device/device_radix_sort.cuh>
 
 #include "cuda/device_flag.cuh"

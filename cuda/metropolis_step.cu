@@ -1,6 +1,6 @@
 // CUDA twin of the Metropolis step (host/ops/metropolis_step.hpp): one thread per chain, calling
 // the same NAQS_HD per-chain functions as the CPU reference (host/ops/metropolis_step.cpp).
-// Parity: tests/gpu/test_parity_metropolis.cpp (bitwise equal).
+// Parity: tests/op_cases/metropolis_step.cpp (bitwise equal).
 #include "cuda/check.cuh"
 #include "host/ops/metropolis_step.hpp"
 

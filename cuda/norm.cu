@@ -2,7 +2,7 @@
 // y and dx: one block per row, row sums in double (block_reduce). dgamma / dbeta without atomics:
 // one thread per (channel, chunk of kNormChunkRows rows of one group) writes a double partial,
 // then one thread per (group, channel) adds its chunks in order, so the result is deterministic.
-// Parity tests: tests/gpu/test_parity_nn.cpp.
+// Parity tests: tests/op_cases/norm.cpp.
 #include <algorithm>
 
 #include "cuda/kernel_util.cuh"

@@ -1,5 +1,5 @@
 // CUDA twin of the random fills of host/ops/random.hpp, sharing the NAQS_HD Philox code of
-// host/core/philox.hpp. Parity tests: tests/gpu/test_parity_conv.cpp.
+// host/core/philox.hpp. Parity tests: tests/op_cases/random.cpp.
 #include "cuda/check.cuh"
 #include "host/core/philox.hpp"
 #include "host/ops/random.hpp"

@@ -1,6 +1,6 @@
 // CUDA twin of the ancestral-sampling site decision (host/ops/sample_site.hpp): one thread per
 // sample, calling the same NAQS_HD sample_site_row as the CPU reference.
-// Parity: tests/gpu/test_parity_naqs_ops.cpp.
+// Parity: tests/op_cases/sample_site.cpp.
 #include "cuda/check.cuh"
 #include "host/ops/sample_site.hpp"
 

@@ -1,6 +1,6 @@
 // CUDA twin of host/ops/softmax.hpp: softmax / log-softmax along an axis and the backward, and
 // the masked (additive / causal) softmax over the last dim; one block per row, in double.
-// Parity tests: tests/op_cases/softmax.cpp, tests/gpu/test_parity_nn.cpp.
+// Parity tests: tests/op_cases/softmax.cpp.
 #include "cuda/kernel_util.cuh"
 #include "host/ops/softmax.hpp"
 

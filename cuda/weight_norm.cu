@@ -2,7 +2,7 @@
 // checks and the CPU reference). One warp per row: the lanes sum strided elements in double,
 // a fixed shuffle tree combines them and lane 0's total is broadcast, so every lane uses the
 // same bits and the result does not depend on the launch. A zero direction is recorded (first
-// row, atomicMin) and reported by the host. Parity: tests/gpu/test_parity_weight_norm.cpp.
+// row, atomicMin) and reported by the host. Parity: tests/op_cases/weight_norm.cpp.
 #include "cuda/device_flag.cuh"
 #include "cuda/kernel_util.cuh"
 #include "host/ops/weight_norm.hpp"

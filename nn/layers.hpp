@@ -30,7 +30,8 @@
 // Ops underneath: host/ops/gemm.hpp, elementwise.hpp (bias, GELU, SiLU), norm.hpp,
 // embedding.hpp, softmax.hpp; each op file names its CUDA twin and tolerance.
 // Tests: tests/unit/test_nn_layers.cpp (every backward, summed and per-sample, against float64
-// central differences; hand values; determinism; errors); tests/gpu/test_parity_nn.cpp.
+// central differences; hand values; determinism; errors); the op-case harness: linear in
+// tests/op_cases/nn_layers.cpp, the ops underneath in tests/op_cases/<op>.cpp.
 #pragma once
 #include "host/core/tensor.hpp"
 #include "host/ops/elementwise.hpp"

@@ -14,7 +14,7 @@
 //
 // Tests: tests/statistical/test_metropolis_stats.cpp (histograms vs exact |psi|^2, chi-square,
 // fixed seeds), tests/unit/test_metropolis.cpp (Sz conservation, determinism, errors),
-// tests/gpu/test_parity_metropolis.cpp.
+// tests/gpu/test_parity_rbm.cpp (a whole RBM run, CUDA vs CPU), tests/op_cases/metropolis_step.cpp.
 #pragma once
 #include <cstdint>
 #include <optional>

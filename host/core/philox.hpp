@@ -19,7 +19,7 @@
 // device and not on the host.
 //
 // Tests: tests/unit/test_philox.cpp (Random123 known-answer vectors, mapping, accuracy of the
-// log/cos helpers), tests/statistical/test_random_stats.cpp, tests/gpu/test_parity_conv.cpp.
+// log/cos helpers), tests/statistical/test_random_stats.cpp, tests/op_cases/random.cpp.
 #pragma once
 #include <cmath>
 #include <cstdint>

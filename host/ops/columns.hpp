@@ -8,8 +8,8 @@
 // dst.narrow(1, col, C) (+)= alpha src.
 // Errors: shapes, a column range outside dst, dtypes, devices (Error naming the op and tensor).
 // CUDA twin: cuda/columns.cu. Tests: tests/unit/test_columns.cpp (hand values, accumulate,
-// refusals); tests/gpu/test_parity_columns.cpp (exact: one multiply-add per element, the same
-// on both backends; the guard region after dst is untouched).
+// refusals); tests/op_cases/columns.cpp (exact: one multiply-add per element, the same on both
+// backends; the other columns and the guard region after dst are untouched).
 #pragma once
 #include <cstdint>
 

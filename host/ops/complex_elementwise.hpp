@@ -19,8 +19,8 @@
 // Errors: shapes, dtypes, devices, or y_im given for real x (Error naming the op and tensor).
 // CUDA twin: cuda/complex_elementwise.cu. Tests: tests/unit/test_complex_elementwise.cpp (vs
 // std::complex, 1e-15 relative + 1e-15: both are accurate to a few ulp; the derivative
-// relation d log 2cosh / dz = tanh by central differences); tests/gpu/
-// test_parity_complex_elementwise.cpp (CUDA's exp/log1p/sin/cos/sinh/cosh/atan2 are within
+// relation d log 2cosh / dz = tanh by central differences); tests/op_cases/
+// complex_elementwise.cpp (CUDA's exp/log1p/sin/cos/sinh/cosh/atan2 are within
 // 2 ulp of glibc's: f64 within 1e-14 relative to max(1, |y|), f32 within 2 ulp).
 #pragma once
 #include <cmath>

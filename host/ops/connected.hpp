@@ -25,7 +25,7 @@
 // thread per sample, except connected_configs: one thread per output element; the scan is one
 // block). Both call the NAQS_HD per-sample functions below. Tests: tests/unit/test_connected.cpp
 // (hand-computed connections, equality with Hamiltonian::connected per sample),
-// tests/gpu/test_parity_naqs_ops.cpp (integer outputs, diagonal and configurations exact: the
+// tests/op_cases/connected.cpp (integer outputs, diagonal and configurations exact: the
 // same additions of +-coef in the same order; local energies to 1e-13 relative in f64:
 // exp/sin/cos differ by about an ulp between libm and CUDA).
 #pragma once

@@ -24,7 +24,7 @@
 // reduction).
 // Tests: tests/unit/test_conv1d.cpp (hand-computed values, causality, float64 central finite
 // differences to 1e-8 relative: step 1e-6 leaves O(h^2) ~ 1e-12 truncation and ~1e-10 rounding),
-// tests/gpu/test_parity_conv.cpp (CUDA vs CPU; tolerance 8 eps n for sums of n terms of size
+// tests/op_cases/conv1d.cpp (CUDA vs CPU, gradient; tolerance 8 eps n for sums of n terms of size
 // <= 1 added in different orders).
 #pragma once
 #include <cstdint>

@@ -59,8 +59,8 @@
 // Tests: tests/unit/test_conv2d.cpp (hand-computed cases, float64 central differences of both
 // backwards (tolerance 1e-8: step 1e-5, the op is linear so only rounding remains), per-
 // sample sums, causality / no blind spot);
-// tests/gpu/test_parity_conv2d.cpp (CUDA vs CPU, sizes 1, 3x5, 7x11, B = 1 and 17, guarded
-// outputs; tolerance: the worst-case rounding bound
+// tests/op_cases/conv2d.cpp (CUDA vs CPU, sizes 1, 3x5, 7x11, B = 1 and 17, guarded outputs,
+// and f64 central differences of both backwards; tolerance: the worst-case rounding bound
 // (depth+1)*eps*(n+2) of each backend for n summed products of |.| <= 1, added over the two).
 // f32 and f64. Every size may be 0 except the kernel (>= 1).
 #pragma once
@@ -111,7 +111,7 @@ struct Conv2dTerm {
 // stacked into one product; bit for bit what conv2d_forward (first term, with the bias) plus
 // conv2d_forward(accumulate) per further term, unary and binary add compute (up to the sign of
 // a zero sum). CUDA: exactly those ops' kernels. Tests: tests/unit/test_conv2d.cpp (against the
-// separate ops, 1 and 2 threads), tests/gpu/test_parity_conv2d.cpp.
+// separate ops, 1 and 2 threads), tests/op_cases/conv2d.cpp.
 void conv2d_forward_act(std::initializer_list<Conv2dTerm> terms, const Tensor& bias, Unary act,
                         Tensor& pre, Tensor& out, const Tensor& residual = Tensor());
 

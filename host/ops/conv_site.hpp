@@ -32,10 +32,11 @@
 // The activation formulas are ops::unary_value (host/ops/elementwise_math.hpp) on both sides.
 // Tests: tests/unit/test_conv_site.cpp (hand-computed values; equal to the same output column
 // of conv1d_forward in f64 to 1e-13: GEMM and im2col sum the same O(1) products in different
-// orders; bitwise independent of the thread count); tests/gpu/test_parity_conv_site.cpp (CUDA
-// vs CPU on B = 1, 17, 1025, odd Cin/Cout, several tap lists, guarded outputs; tolerance
-// 8 eps (n+1) for n summed products of |.| <= 1 in a different order, plus 4 eps for
-// the activation's libm vs CUDA exp).
+// orders; bitwise independent of the thread count); tests/op_cases/conv_site.cpp (CUDA vs CPU
+// on B = 1, 17, 1025, odd Cin/Cout, several tap lists, guarded outputs, a cache's other sites
+// untouched; tolerance 8 eps (n+2) for n summed products of |.| <= 1 in a different order,
+// plus 8 eps relative for the activation's libm vs CUDA expm1 and the residual add);
+// tests/gpu/test_conv_errors_gpu.cpp (more than kMaxSiteTaps taps refused on CUDA).
 #pragma once
 #include <cstdint>
 #include <optional>

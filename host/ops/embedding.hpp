@@ -19,8 +19,8 @@
 // perform the same additions and agree bit for bit.
 // Tests: tests/unit/test_nn_layers.cpp (hand values; backward = adjoint of forward and float64
 // central differences; bitwise identical on 1 and 2 threads; per-sample rows sum to the summed
-// gradient; bad ids); tests/gpu/test_parity_nn.cpp (forward exact, a copy; backward exact, the
-// same additions in the same order).
+// gradient; bad ids); tests/op_cases/embedding.cpp (forward exact, a copy; backward exact, the
+// same additions in the same order); tests/gpu/test_embedding_errors_gpu.cpp (bad ids on CUDA).
 #pragma once
 #include "host/core/tensor.hpp"
 

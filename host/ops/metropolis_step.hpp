@@ -16,7 +16,7 @@
 //                       -> accepted (C) i32 (1 where the move was applied).
 // CPU reference: host/ops/metropolis_step.cpp; CUDA twin: cuda/metropolis_step.cu (one thread per
 // chain; both call the NAQS_HD functions below). Tests: tests/unit/test_metropolis.cpp
-// (moves, Sz conservation), tests/gpu/test_parity_metropolis.cpp (bitwise equal moves,
+// (moves, Sz conservation), tests/op_cases/metropolis_step.cpp (bitwise equal moves,
 // decisions and states: the step is integer/bit logic on identical inputs).
 #pragma once
 #include <cstdint>

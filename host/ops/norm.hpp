@@ -23,8 +23,9 @@
 // for dgamma/dbeta).
 // Tests: tests/unit/test_nn_layers.cpp (hand values of a tiny layernorm; float64 central
 // differences of every backward via nn/layers, 1e-8 + 1e-6|g|: O(h^2) truncation + eps|f|/h
-// rounding; per-sample rows sum to the summed gradient); tests/gpu/test_parity_nn.cpp (a few eps
-// of the dtype: double accumulation in another order leaves only the final rounding).
+// rounding; per-sample rows sum to the summed gradient); tests/op_cases/norm.cpp (a few eps of
+// the dtype: double accumulation in another order leaves only the final rounding; f64 central
+// differences of both backwards).
 #pragma once
 #include "host/core/tensor.hpp"
 

@@ -7,7 +7,7 @@
 // or drawing it on another device or thread count, gives the same numbers.
 // CPU reference here (OpenMP); CUDA twin in cuda/random.cu (one thread per element, same
 // NAQS_HD code). Tests: tests/unit/test_philox.cpp (splitting, mapping),
-// tests/statistical/test_random_stats.cpp (distribution), tests/gpu/test_parity_conv.cpp
+// tests/statistical/test_random_stats.cpp (distribution), tests/op_cases/random.cpp
 // (CPU == CUDA bitwise: tolerance 0 because both sides run the same correctly rounded ops).
 #pragma once
 #include <cstdint>

@@ -16,8 +16,8 @@
 //   accumulators; n_up (B) i32.
 // CPU reference: host/ops/sample_site.cpp; CUDA twin: cuda/sample_site.cu (one thread per sample);
 // both call sample_site_one below. Tests: tests/unit/test_naqs1d_sampler.cpp (cached == naive,
-// constraint), tests/gpu/test_parity_naqs_ops.cpp (decisions and n_up exact; log accumulators
-// to 1e-14 relative: exp/log differ by an ulp between libm and CUDA; the decision u < p can only
+// constraint), tests/op_cases/sample_site.cpp (decisions and n_up exact; log accumulators
+// to 1e-13 relative: exp/log differ by an ulp between libm and CUDA; the decision u < p can only
 // differ when u is within an ulp of p, which the fixed seeds avoid).
 #pragma once
 #include <cmath>

@@ -24,7 +24,7 @@
 // differences of both backwards, 1e-8 + 1e-7|g|: O(h^2) truncation + eps|f|/h rounding);
 // tests/unit/test_nn_layers.cpp (masked entries exactly 0, causal offset = rows of the full
 // causal softmax, broadcast masks, fully masked rows, central differences through the mask);
-// tests/op_cases/softmax.cpp, tests/gpu/test_parity_nn.cpp (a few eps: exp differs by <= 2 ulp,
+// tests/op_cases/softmax.cpp (a few eps: exp differs by <= 2 ulp,
 // sums differ in order).
 #pragma once
 #include "host/core/hd.hpp"

@@ -25,9 +25,10 @@
 // Tests: tests/unit/test_weight_norm.cpp (forward by hand; backward vs float64 central
 // differences, |err| <= 1e-8 + 1e-7|g|: O(h^2) truncation with h = 1e-6 plus rounding eps|f|/h;
 // per-sample rows == single backwards exactly; accumulate; the zero-row error);
-// tests/gpu/test_parity_weight_norm.cpp (CUDA vs CPU: f64 within 1e-13 relative to the row's
-// scale, since only the order of the double sums differs; f32 within 2 ulp: the double results
-// agree far below f32 resolution, so only a value that straddles an f32 rounding boundary moves).
+// tests/op_cases/weight_norm.cpp (float64 central differences; CUDA vs CPU: f64 within 1e-13
+// relative to the row's scale, since only the order of the double sums differs; f32 within 2 ulp:
+// the double results agree far below f32 resolution, so only a value that straddles an f32
+// rounding boundary moves); tests/gpu/test_weight_norm_errors_gpu.cpp (the zero row on CUDA).
 #pragma once
 #include <string_view>
 

@@ -51,15 +51,10 @@ NAQS_OP_CASES(unary_cases) {
           };
         }
         cases.push_back(fwd);
-        OpCase in_place = fwd;  // y may alias x
-        in_place.op = "unary_in_place";
-        in_place.grad_of.clear();
-        in_place.backward = nullptr;
-        in_place.run = [f](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
-          out[0].copy_from(in[0]);
-          unary(f, out[0], out[0]);
-        };
-        cases.push_back(in_place);
+        cases.push_back(in_place_case(fwd, "unary_in_place",  // y may alias x
+                                      [f](const std::vector<Tensor>&, Tensor& y) {
+                                        unary(f, y, y);
+                                      }));
         OpCase bwd = c;
         bwd.op = "unary_backward";
         bwd.run = [f](const std::vector<Tensor>& in, std::vector<Tensor>& out) {

@@ -102,11 +102,20 @@ std::string parity_failure(const OpCase& c, Device device) {
     got.push_back(guarded.back().out);
   }
   c.run(in, got);
+  NAQS_CHECK(c.out_tol.empty() || c.out_tol.size() == got.size(), c.name(), ": ",
+             c.out_tol.size(), " output tolerances for ", got.size(), " outputs");
   std::string fail;
   for (std::size_t j = 0; j < got.size(); ++j) {
-    const ::testing::AssertionResult r = all_close(got[j], want[j], c.atol, c.rtol);
+    const OpTolerance tol = c.out_tol.empty() ? OpTolerance{c.atol, c.rtol} : c.out_tol[j];
+    const ::testing::AssertionResult r = all_close(got[j], want[j], tol.atol, tol.rtol);
     if (!r) fail += cat("output ", j, ": ", r.message(), "; ");
     if (!guarded[j].guards_intact()) fail += cat("output ", j, ": guard region overwritten; ");
+  }
+  if (c.check) {
+    std::vector<Tensor> got_cpu;
+    for (const Tensor& g : got) got_cpu.push_back(g.to(Device::cpu()));
+    const std::string extra = c.check(t.out, got_cpu, want);
+    if (!extra.empty()) fail += extra + "; ";
   }
   return fail.empty() ? fail : cat(fail, "tolerance: ", c.why);
 }

@@ -43,6 +43,11 @@ class OpParams {
   std::map<std::string, std::string> values_;
 };
 
+// A parity tolerance: |device - cpu| <= atol + rtol |cpu|.
+struct OpTolerance {
+  double atol = 0, rtol = 0;
+};
+
 struct OpTensors {
   std::vector<Tensor> in;   // inputs, on the CPU
   std::vector<Tensor> out;  // outputs with their initial values (ops may read them), on the CPU
@@ -53,8 +58,18 @@ struct OpCase {
   OpParams params;
   DType dtype = DType::f64;
   uint64_t seed = 0;
-  double atol = 0, rtol = 0;  // parity tolerance
-  std::string why;            // why that tolerance
+  double atol = 0, rtol = 0;  // parity tolerance (of every output, unless out_tol is given)
+  std::string why;            // why that tolerance (or those of out_tol)
+  // Per-output parity tolerances (output j: out_tol[j]) for ops whose outputs sum different
+  // numbers of terms (a norm's y and its row statistics, a layer's dinp and dweight); empty:
+  // atol, rtol for every output.
+  std::vector<OpTolerance> out_tol;
+  // Optional exact checks beyond the tolerance, given the initial outputs, the outputs of the
+  // device under test (on the CPU) and the CPU reference's: zeros exactly where the CPU has
+  // them, parts of an output the op must leave untouched. Returns "" or what failed.
+  std::function<std::string(const std::vector<Tensor>& initial, const std::vector<Tensor>& got,
+                            const std::vector<Tensor>& want)>
+      check;
   std::function<OpTensors(const OpCase&)> make;
   // Runs the op on `in` (one device), writing `out` (same device).
   std::function<void(const std::vector<Tensor>& in, std::vector<Tensor>& out)> run;

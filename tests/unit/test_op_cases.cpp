@@ -2,6 +2,7 @@
 // case that has a backward (float64 central differences), and every case run through the parity
 // path on the CPU against itself (the case builds, runs, and writes no guard: a case that cannot
 // run fails here rather than on the first GPU). Plus the harness's own checks.
+#include <memory>
 #include <set>
 
 #include "tests/support/op_case.hpp"
@@ -79,6 +80,38 @@ TEST(OpCases, HarnessCatchesAWrongGradientAndAGuardWrite) {
   };
   EXPECT_NE(parity_failure(overrun, Device::cpu()).find("guard region overwritten"),
             std::string::npos);
+}
+
+// Per-output tolerances apply to their output, and an exact check's failure is reported: the
+// run under test (the second call) writes 1e-3 more than the reference (the first).
+TEST(OpCases, HarnessAppliesPerOutputTolerancesAndExactChecks) {
+  OpCase c;
+  c.op = "offset";
+  c.params = OpParams("n=5");
+  c.seed = 1;
+  c.why = "test";
+  c.make = [](const OpCase& c) {
+    return OpTensors{{random_tensor({5}, DType::f64, c.seed)},
+                     {Tensor::zeros({5}, DType::f64), Tensor::zeros({5}, DType::f64)}};
+  };
+  auto calls = std::make_shared<int>(0);
+  c.run = [calls](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
+    const double shift = (*calls)++ % 2 ? 1e-3 : 0.0;
+    std::vector<double> x = in[0].to_vector<double>();
+    for (double& v : x) v += shift;
+    out[0].copy_from(Tensor::from_vector(x, out[0].shape()));
+    out[1].copy_from(in[0]);
+  };
+  c.out_tol = {{2e-3, 0}, {0, 0}};
+  EXPECT_EQ(parity_failure(c, Device::cpu()), "");
+  c.out_tol = {{0, 0}, {2e-3, 0}};
+  EXPECT_NE(parity_failure(c, Device::cpu()).find("output 0"), std::string::npos);
+  c.out_tol = {{2e-3, 0}};
+  EXPECT_THROW(parity_failure(c, Device::cpu()), Error);  // one tolerance for two outputs
+  c.out_tol = {{2e-3, 0}, {0, 0}};
+  c.check = [](const std::vector<Tensor>&, const std::vector<Tensor>&,
+               const std::vector<Tensor>&) { return std::string("check failed"); };
+  EXPECT_NE(parity_failure(c, Device::cpu()).find("check failed"), std::string::npos);
 }
 
 TEST(OpCases, ParamsParseShapesAndRefuseMalformedText) {

@@ -1,0 +1,33 @@
+// Errors of the convolution ops on CUDA tensors (host/ops/conv2d.hpp, conv_site.hpp): mixed
+// devices are refused (not silently copied), and a tap list longer than kMaxSiteTaps (the taps
+// travel by value to the kernel) is refused on the GPU. Their CUDA vs CPU parity is in the
+// op-case harness (tests/op_cases/conv2d.cpp, conv_site.cpp, run by tests/gpu/test_op_cases.cpp).
+// Skips (reported as skipped by ctest) without a CUDA device.
+#include <vector>
+
+#include "host/ops/conv2d.hpp"
+#include "host/ops/conv_site.hpp"
+#include "tests/support/testing.hpp"
+
+using namespace naqs;
+using namespace naqs::ops;
+
+TEST(ConvErrorsGpu, Conv2dMixedDevicesAreRefused) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Tensor x = Tensor::zeros({1, 1, 2, 2}, DType::f32);
+  const Tensor w = Tensor::zeros({1, 1, 1, 1}, DType::f32, Device::cuda());
+  Tensor y = Tensor::zeros({1, 1, 2, 2}, DType::f32, Device::cuda());
+  EXPECT_THROW(conv2d_forward(x, w, Tensor(), conv2d_pointwise_spec(), y), Error);
+}
+
+TEST(ConvErrorsGpu, ConvSiteTooManyTapsRefused) {
+  NAQS_SKIP_WITHOUT_GPU();
+  const Device gpu = Device::cuda(0);
+  Tensor x = Tensor::zeros({2, 3, 4}, DType::f32, gpu);
+  Tensor wt = Tensor::zeros({1, 4, 5}, DType::f32, gpu);
+  Tensor y = Tensor::zeros({3, 5}, DType::f32, gpu);
+  const std::vector<SiteTap> many(kMaxSiteTaps + 1, SiteTap{1, 0});
+  EXPECT_THROW(conv_site_forward(x, wt, Tensor(), many, std::nullopt, y), Error);
+  const std::vector<SiteTap> most(kMaxSiteTaps, SiteTap{1, 0});
+  EXPECT_NO_THROW(conv_site_forward(x, wt, Tensor(), most, std::nullopt, y));
+}
