@@ -30,7 +30,8 @@ namespace naqs::nn {
 
 class RingCache {
  public:
-  // (capacity, row_shape...) zeros of dtype on device; no steps held. row_shape has rank <= 3.
+  // (capacity, row_shape...) zeros of dtype on device; no steps held. row_shape has rank
+  // <= kMaxRank - 1.
   void allocate(int64_t capacity, const Shape& row_shape, DType dtype, Device device);
   bool allocated() const { return data_.defined(); }
   int64_t capacity() const { return capacity_; }

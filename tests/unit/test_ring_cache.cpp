@@ -77,7 +77,7 @@ TEST(RingCache, ZerosBeforeWritingAndRefusals) {
   RingCache c;
   EXPECT_THROW(c.append(), Error);
   EXPECT_THROW(c.allocate(0, {2}, DType::f64, Device::cpu()), Error);
-  EXPECT_THROW(c.allocate(2, {2, 2, 2, 2}, DType::f64, Device::cpu()), Error);
+  EXPECT_THROW(c.allocate(2, {2, 2, 2, 2, 2, 2}, DType::f64, Device::cpu()), Error);  // rank kMaxRank
   c.allocate(2, {3}, DType::f64, Device::cpu());
   EXPECT_EQ(c.data().to_vector<double>(), std::vector<double>(6, 0.0));
 }
