@@ -14,8 +14,9 @@ namespace {
 constexpr int kBlock = 256;
 constexpr int kWarp = 32;
 
-// One output element (the CPU adds the same terms in the same order): acc + sum over in-range taps, in (ci,i,j)
-// order, of w[o,ci,i,j] * x[b,ci,r+oh+i,c+ow+j]. xb points at x[b,0,0,0], wo at w[o,0,0,0].
+// One output element (the CPU adds the same terms in the same order): acc + sum over in-range
+// taps, in (ci,i,j) order, of w[o,ci,i,j] * x[b,ci,r+oh+i,c+ow+j]. xb points at x[b,0,0,0], wo
+// at w[o,0,0,0].
 template <class T>
 __device__ __forceinline__ T conv2d_pixel(const T* xb, const T* wo, const Conv2dDims& d,
                                           const Conv2dSpec& s, int64_t r, int64_t c, T acc) {

@@ -26,9 +26,9 @@ __global__ void metropolis_accept_kernel(T* sigma, int64_t n_chains, int32_t n_s
                                          int32_t* accepted) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= n_chains) return;
-  accepted[c] = metropolis_accept_one<T>(spec.seed, spec.first_chain + static_cast<uint64_t>(c), spec.step,
-                                         static_cast<double>(d_re[c]), move_a[c], move_b[c],
-                                         sigma + c * n_sites, n_sites);
+  const uint64_t chain = spec.first_chain + static_cast<uint64_t>(c);
+  accepted[c] = metropolis_accept_one<T>(spec.seed, chain, spec.step, static_cast<double>(d_re[c]),
+                                         move_a[c], move_b[c], sigma + c * n_sites, n_sites);
 }
 
 }  // namespace

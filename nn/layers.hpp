@@ -16,8 +16,9 @@
 //   (grads.get("fc.w"), where grads = params.like(...)) and activation buffers pass directly.
 // - Everything runs on the tensors' device through naqs::ops (CPU reference or CUDA twin); a
 //   backward writes its gradients there, never through the host.
-// - Backward outputs (dinp and every parameter gradient) are optional: an undefined Tensor is not
-//   computed. accumulate = false overwrites every output of the call, true adds to each (+=), as
+// - Backward outputs of the linear and norm layers (dinp and every parameter gradient) are
+//   optional: an undefined Tensor is not computed. The one-output backwards (embedding,
+//   activation, softmax) require theirs. accumulate = false overwrites every output of the call, true adds to each (+=), as
 //   for a residual branch or gradient accumulation over micro-batches.
 // - *_backward_per_sample: the parameter gradients of each sample b (the leading dim of inp / ids)
 //   separately, as rows (B, ...) of the same shapes (the per-sample gradients SR / minSR need);

@@ -13,6 +13,8 @@ void put_columns(const Tensor& src, Tensor& dst, int64_t col, double alpha, bool
   check_defined(op, dst, "dst");
   check_rank(op, src, 2, "src");
   check_rank(op, dst, 2, "dst");
+  check_contiguous(op, src, "src");
+  check_contiguous(op, dst, "dst");
   check_same_device(op, {&src, &dst});
   check_same_dtype(op, {&src, &dst});
   const int64_t rows = src.size(0), c = src.size(1), d = dst.size(1);

@@ -124,8 +124,9 @@ void conv2d_backward_input(const Tensor& dy, const Tensor& w, const Conv2dSpec& 
 void conv2d_backward_weight(const Tensor& x, const Tensor& dy, const Conv2dSpec& s, Tensor& dw,
                             bool accumulate = false);
 
-// Per-sample weight gradients: dw is (B,Cout,Cin,kh,kw) (rank 5 does not fit a Tensor, so dw
-// is passed as (B, Cout*Cin*kh*kw) or (B,Cout,Cin,kh*kw); element order is the same).
+// Per-sample weight gradients: dw is (B,Cout,Cin,kh,kw), passed flattened as (B,
+// Cout*Cin*kh*kw) or (B,Cout,Cin,kh*kw) (element order is the same; the rank-5 form, which
+// fits a Tensor since views allow rank 6, is not accepted yet).
 void conv2d_backward_weight_per_sample(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
                                        Tensor& dw);
 

@@ -10,7 +10,7 @@
 // CUDA twin in cuda/gather.cu (scatter_add with atomicAdd, so its summation order varies).
 // Tests: tests/unit/test_ops_dense_axis.cpp (hand values; scatter_add is the adjoint of gather:
 // <gather(x), w> = <x, scatter_add(w)> and central differences); tests/op_cases/gather.cpp
-// dense.cpp (gather exact; scatter_add: atomics sum colliding terms in any order).
+// (gather exact; scatter_add: atomics sum colliding terms in any order).
 #pragma once
 #include "host/core/tensor.hpp"
 #include "host/ops/elementwise.hpp"

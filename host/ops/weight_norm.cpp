@@ -2,6 +2,7 @@
 #include "host/ops/weight_norm.hpp"
 
 #include <cmath>
+#include <vector>
 
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/error.hpp"
@@ -18,6 +19,8 @@ void check_vg(const char* op, const Tensor& v, const Tensor& g) {
   check_shape(op, g, {v.size(0)}, "g");
   check_same_device(op, {&v, &g});
   check_same_dtype(op, {&v, &g});
+  check_contiguous(op, v, "v");
+  check_contiguous(op, g, "g");
   dispatch_float(v.dtype(), op, [](auto) {});
 }
 
@@ -41,10 +44,14 @@ int64_t forward_cpu(const Tensor& v, const Tensor& g, Tensor& w) {
     const T* pv = v.data<T>();
     const T* pg = g.data<T>();
     T* pw = w.data<T>();
+    std::vector<double> norms(static_cast<std::size_t>(c_out));
+    for (int64_t o = 0; o < c_out; ++o) {  // zero directions first: nothing written if one is
+      norms[o] = row_norm(pv + o * f, f);
+      if (!(norms[o] > 0)) return o;
+    }
     for (int64_t o = 0; o < c_out; ++o) {
       const T* row = pv + o * f;
-      const double norm = row_norm(row, f);
-      if (!(norm > 0)) return o;
+      const double norm = norms[o];
       const double go = static_cast<double>(pg[o]);
       for (int64_t m = 0; m < f; ++m)
         pw[o * f + m] = static_cast<T>(go * detail::weight_norm_unit(row[m], norm));
