@@ -5,7 +5,6 @@
 
 #include "host/ops/columns.hpp"
 #include "host/ops/elementwise.hpp"
-#include "host/ops/gather.hpp"
 #include "host/ops/random.hpp"
 #include "host/ops/reduce.hpp"
 #include "host/ops/weight_norm.hpp"
@@ -78,19 +77,9 @@ void NaqsConvModel::refresh_weights(bool site_major) {
     Tensor w2 = l.w.reshape({l.c_out, l.fan_in()});
     ops::weight_norm_forward(v, g, w2, l.name);
     if (!site_major) continue;
-    if (!l.wt_index.defined()) {
-      // wt[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * taps + k]: built once, on the host.
-      std::vector<int32_t> index(static_cast<std::size_t>(l.n_weights()));
-      for (int64_t o = 0; o < l.c_out; ++o)
-        for (int64_t c = 0; c < l.c_in; ++c)
-          for (int64_t k = 0; k < l.taps; ++k)
-            index[(k * l.c_in + c) * l.c_out + o] =
-                static_cast<int32_t>((o * l.c_in + c) * l.taps + k);
-      l.wt_index = Tensor::from_vector(index, {l.n_weights()}, device_);
-    }
+    // wt[k, c, o] = w[o, c, k]: a permuted view of w, copied on the device.
     ensure_tensor(l.wt, {l.taps, l.c_in, l.c_out}, dtype_, device_);
-    Tensor wt_flat = l.wt.reshape({l.n_weights()});
-    ops::gather(l.w.reshape({l.n_weights()}), l.wt_index, 0, wt_flat);
+    l.wt.copy_from(l.w.reshape({l.c_out, l.c_in, l.taps}).permute({2, 1, 0}));
   }
 }
 

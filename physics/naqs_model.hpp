@@ -42,7 +42,6 @@ struct NormedConv {
   Shape v_shape;           // (c_out, c_in, window...): the shape of v and w
   Tensor w;                // effective weight (c_out, c_in, window...) in dtype on the device
   Tensor wt;               // the same as (taps, c_in, c_out) for the cached sampler
-  Tensor wt_index;         // i32 (n_weights): wt.flat[i] = w.flat[wt_index[i]], on the device
   Tensor bias;             // view of <name>.b (c_out); undefined without bias
   int64_t fan_in() const { return c_in * taps; }
   int64_t n_weights() const { return c_out * fan_in(); }
