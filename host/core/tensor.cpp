@@ -89,7 +89,8 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   if (device.is_cpu()) {
     std::memset(t.raw_data(), 0, t.nbytes());
   } else {
-    NAQS_CUDA_BRANCH("Tensor::zeros", cuda_rt::memset_device(t.raw_data(), 0, t.nbytes()));
+    NAQS_CUDA_BRANCH("Tensor::zeros", (cuda_rt::set_device(device.index),
+                                       cuda_rt::memset_device(t.raw_data(), 0, t.nbytes())));
   }
   return t;
 }

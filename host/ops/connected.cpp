@@ -53,6 +53,7 @@ void connected_count(const Tensor& sigma, const SpinTerms& terms, Tensor& diagon
   check_dtype(op, counts, DType::i32, "counts");
   check_same_device(op, {&sigma, &diagonal, &counts});
   if (sigma.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(sigma.device().index));
     NAQS_CUDA_BRANCH(op, detail::connected_count_cuda(sigma.raw_data(), sigma.dtype(), batch, n, v,
                                                       diagonal.data<double>(),
                                                       counts.data<int32_t>()));
@@ -80,6 +81,7 @@ int64_t exclusive_scan(const Tensor& counts, Tensor& offsets) {
   check_same_device(op, {&counts, &offsets});
   int64_t total = 0;
   if (counts.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(counts.device().index));
     NAQS_CUDA_BRANCH(op, total = detail::exclusive_scan_cuda(counts.data<int32_t>(), n,
                                                              offsets.data<int32_t>()));
   } else {
@@ -111,6 +113,7 @@ void connected_list(const Tensor& sigma, const SpinTerms& terms, const Tensor& o
   check_dtype(op, elements, DType::f64, "elements");
   check_same_device(op, {&sigma, &offsets, &flips, &elements});
   if (sigma.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(sigma.device().index));
     NAQS_CUDA_BRANCH(op, detail::connected_list_cuda(sigma.raw_data(), sigma.dtype(), batch, n, v,
                                                      offsets.data<int32_t>(),
                                                      flips.data<int32_t>(),
@@ -142,6 +145,7 @@ void connected_configs(const Tensor& sigma, const Tensor& flips, Tensor& configs
   check_same_dtype(op, {&sigma, &configs});
   check_same_device(op, {&sigma, &flips, &configs});
   if (sigma.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(sigma.device().index));
     NAQS_CUDA_BRANCH(op, detail::connected_configs_cuda(sigma.raw_data(), sigma.dtype(), n,
                                                         flips.data<int32_t>(), m,
                                                         configs.raw_data()));
@@ -187,6 +191,7 @@ void local_energy_combine(const Tensor& diagonal, const Tensor& offsets, const T
   const void* ci = any ? conn_im.raw_data() : nullptr;
   const double* e = any ? elements.data<double>() : nullptr;
   if (diagonal.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(diagonal.device().index));
     NAQS_CUDA_BRANCH(op, detail::local_energy_combine_cuda(
                              base_re.dtype(), batch, diagonal.data<double>(),
                              offsets.data<int32_t>(), e, cr, ci, base_re.raw_data(),

@@ -44,6 +44,7 @@ void metropolis_propose(const Tensor& sigma, const Tensor& bonds, const Metropol
   }
   NAQS_CHECK(n_sites > 0, op, ": no sites in ", sigma.str());
   if (sigma.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(sigma.device().index));
     NAQS_CUDA_BRANCH(op, detail::metropolis_propose_cuda(sigma.raw_data(), sigma.dtype(), n_chains,
                                                          n_sites, pb, n_bonds, spec,
                                                          move_a.data<int32_t>(),
@@ -75,6 +76,7 @@ void metropolis_accept(Tensor& sigma, const Tensor& d_re, const Tensor& move_a,
   check_same_dtype(op, {&sigma, &d_re});
   check_same_device(op, {&sigma, &d_re, &accepted});
   if (sigma.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(sigma.device().index));
     NAQS_CUDA_BRANCH(op, detail::metropolis_accept_cuda(sigma.raw_data(), sigma.dtype(), n_chains,
                                                         n_sites, d_re.raw_data(),
                                                         move_a.data<int32_t>(),

@@ -34,6 +34,7 @@ void sample_site(const Tensor& re, const Tensor& im, int64_t column, const Sampl
                                 {&log_im, "log_im"}, {&n_up, "n_up"}})
     check_contiguous(op, *t, name);
   if (re.device().is_cuda()) {
+    NAQS_CUDA_BRANCH(op, cuda_rt::set_device(re.device().index));
     NAQS_CUDA_BRANCH(op, detail::sample_site_cuda(re.dtype(), batch, length, re.raw_data(),
                                                   im.raw_data(), column, spec, sigma.raw_data(),
                                                   sigma_t.raw_data(), log_re.data<double>(),
