@@ -6,6 +6,7 @@
 //     (or one sample) and the pixels with shuffles. No atomics: results are deterministic.
 #include "cuda/check.cuh"
 #include "host/core/cuda_runtime.hpp"
+#include "host/core/tensor_convert.hpp"
 #include "host/ops/conv2d.hpp"
 
 namespace naqs::ops::detail {
@@ -123,11 +124,6 @@ __global__ void backward_weight_kernel(const T* __restrict__ x, const T* __restr
   }
 }
 
-template <class T>
-const T* bias_ptr(const Tensor& bias) {
-  return bias.defined() ? bias.data<T>() : nullptr;
-}
-
 }  // namespace
 
 void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
@@ -138,7 +134,7 @@ void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
   dispatch_float(y.dtype(), "conv2d_forward_cuda", [&](auto tag) {
     using T = decltype(tag);
     forward_kernel<T><<<cuda_rt::grid_for(n, kBlock), kBlock>>>(
-        x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d, s, accumulate);
+        x.data<T>(), w.data<T>(), data_or_null<T>(bias), y.data<T>(), d, s, accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cuda/kernel_util.cuh"
+#include "host/core/tensor_convert.hpp"
 #include "host/ops/norm.hpp"
 
 namespace naqs::ops::detail {

@@ -9,6 +9,8 @@
 //   ensure_tensor(t, shape, dtype, device)         t keeps its buffer when shape, dtype and
 //                                         device already match, else gets a new (uninitialised)
 //                                         one
+//   data_or_null<T>(t)                    t's data, or nullptr for an undefined (optional)
+//                                         tensor (a bias, beta, dgamma, ...)
 // Errors: another dtype than f32/f64 names the call and the dtype (dispatch_float).
 // Tests: tests/unit/test_tensor_convert.cpp.
 #pragma once
@@ -17,6 +19,15 @@
 #include "host/core/tensor.hpp"
 
 namespace naqs {
+
+template <class T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+template <class T>
+T* data_or_null(Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
 
 std::vector<double> to_host_f64(const Tensor& t);
 Tensor from_host_f64(const std::vector<double>& values, const Shape& shape, DType dtype,

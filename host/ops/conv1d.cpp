@@ -7,6 +7,7 @@
 
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
+#include "host/core/tensor_convert.hpp"
 #include "host/ops/blas_cpu.hpp"
 #include "host/ops/elementwise_math.hpp"
 
@@ -48,10 +49,6 @@ void check_bias(const char* op, const Tensor& bias, const Tensor& x, const Conv1
   check_same_dtype(op, {&x, &bias});
 }
 
-template <class T>
-const T* bias_ptr(const Tensor& bias) {
-  return bias.defined() ? bias.data<T>() : nullptr;
-}
 
 void set_cuda_device([[maybe_unused]] const Tensor& t) {
   NAQS_CUDA_BRANCH("conv1d", cuda_rt::set_device(t.device().index));
@@ -242,7 +239,7 @@ void conv1d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& bias,
     using T = decltype(tag);
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
-    const T* pb = bias_ptr<T>(bias);
+    const T* pb = data_or_null<T>(bias);
     T* py = y.data<T>();
 #pragma omp parallel for collapse(2) schedule(static) if (macs(d) >= kMinParallelMacs)
     for (int64_t b = 0; b < d.n_batch; ++b)
@@ -319,7 +316,7 @@ void conv1d_forward_gemm(const Tensor& x, const Tensor& w, const Tensor& bias, c
   if (d.n_batch * d.c_out * d.length == 0) return;
   dispatch_float(x.dtype(), "conv1d_forward", [&](auto tag) {
     using T = decltype(tag);
-    forward_im2col<T, Unary::relu>(x.data<T>(), w.data<T>(), bias_ptr<T>(bias), y.data<T>(), d,
+    forward_im2col<T, Unary::relu>(x.data<T>(), w.data<T>(), data_or_null<T>(bias), y.data<T>(), d,
                                    nullptr, nullptr);
   });
 }
@@ -409,7 +406,7 @@ void conv1d_forward_act(const Tensor& x, const Tensor& w, const Tensor& bias, co
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     with_unary(act, [&](auto ft) {
-      forward_im2col<T, decltype(ft)::value>(x.data<T>(), w.data<T>(), bias_ptr<T>(bias),
+      forward_im2col<T, decltype(ft)::value>(x.data<T>(), w.data<T>(), data_or_null<T>(bias),
                                              pre.defined() ? pre.data<T>() : nullptr, d,
                                              out.data<T>(),
                                              residual.defined() ? residual.data<T>() : nullptr);

@@ -6,12 +6,12 @@
 
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
+#include "host/core/tensor_convert.hpp"
 #include "host/ops/reduce.hpp"
 
 namespace naqs::ops {
 namespace {
 
-using detail::data_or_null;
 using detail::NormDims;
 
 // An optional tensor of the op: when defined, on x's device, of x's dtype and of shape `want`.

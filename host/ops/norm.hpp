@@ -44,16 +44,6 @@ void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& gamma, co
                       Tensor& dx, Tensor& dgamma, bool accumulate = false);
 
 namespace detail {
-// The data of an optional tensor (beta, mean, dx, dgamma, dbeta), or nullptr when undefined.
-template <class T>
-const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <class T>
-T* data_or_null(Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 // rows R, channels C, groups G of the parameter gradients. mean undefined = rmsnorm (no
 // centring); beta / dbeta / dx / dgamma undefined = absent.
 struct NormDims {
