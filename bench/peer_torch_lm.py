@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer for bench_lm: the naqs transformer decoder (ml/transformer/) written in PyTorch.
 
-Same architecture as ml/transformer/transformer.hpp: byte embedding; L pre-norm blocks
+Same architecture as ml/transformer/model.hpp (its header states the definition): byte embedding; L pre-norm blocks
   x += Wo · attn(RoPE(Wq · rms(x)), RoPE(Wk · rms(x)), Wv · rms(x))      (causal)
   x += W2 · (silu(W1 · rms(x)) * (W3 · rms(x)))                           (SwiGLU)
 with Hq query heads and Hkv key/value heads (GQA by head index), cross-layer KV sharing
@@ -15,8 +15,8 @@ Measures, like the C++ bench:
 PyTorch comes from Debian's python3-torch and is a benchmark-only peer, never a naqs
 dependency. Prints one CSV row per measurement: impl,metric,threads,batch,T,value,unit.
 
-Usage: peer_torch_lm.py [--d-model 128] [--layers 4] [--heads 4] [--kv-heads 1] [--kv-share 1]
-                        [--ffn 344] [--context 256] [--train-batch 16] [--gen-batches 1,64]
+Usage: peer_torch_lm.py [--d-model 128] [--layers 4] [--heads 4] [--kv-heads 4] [--kv-share 1]
+                        [--ffn 0 (= 16 ceil(8 d_model / 48))] [--context 128] [--train-batch 16] [--gen-batches 1,64]
                         [--gen-tokens 256] [--threads 1] [--min-seconds 1] [--only train,cached,uncached]
 """
 import argparse
@@ -123,10 +123,10 @@ def main():
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--kv-heads", type=int, default=1)
+    ap.add_argument("--kv-heads", type=int, default=4)
     ap.add_argument("--kv-share", type=int, default=1)
-    ap.add_argument("--ffn", type=int, default=344)
-    ap.add_argument("--context", type=int, default=256)
+    ap.add_argument("--ffn", type=int, default=0)  # 0: 16 * ceil(8 d_model / 48), as naqs
+    ap.add_argument("--context", type=int, default=128)
     ap.add_argument("--train-batch", type=int, default=16)
     ap.add_argument("--gen-batches", default="1,64")
     ap.add_argument("--gen-tokens", type=int, default=256)
@@ -134,6 +134,8 @@ def main():
     ap.add_argument("--min-seconds", type=float, default=1.0)
     ap.add_argument("--only", default="train,cached,uncached")
     a = ap.parse_args()
+    if a.ffn == 0:
+        a.ffn = 16 * -(-8 * a.d_model // 48)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     only = set(a.only.split(","))
