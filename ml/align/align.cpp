@@ -21,14 +21,18 @@ int64_t gram_block_rows(int64_t n, int64_t block_rows) {
                              std::max<int64_t>(n, 1));
 }
 
-// numpy's linear-interpolation quantile of sorted values v (numpy's _lerp, which evaluates
-// from the upper end when the weight is >= 1/2).
-double sorted_quantile(const std::vector<double>& v, double q) {
+// numpy's linear-interpolation quantile of the values v (reordered: the two order statistics
+// it needs are selected with nth_element, O(n)); numpy's _lerp evaluates from the upper end when
+// the weight is >= 1/2.
+double quantile_of(std::vector<double>& v, double q) {
   const int64_t n = static_cast<int64_t>(v.size());
   const double virt = q * double(n - 1);
   const double lo_f = std::floor(virt);
   const int64_t lo = static_cast<int64_t>(lo_f), hi = std::min(lo + 1, n - 1);
-  const double t = virt - lo_f, a = v[lo], b = v[hi];
+  std::nth_element(v.begin(), v.begin() + lo, v.end());
+  const double a = v[lo];
+  const double b = hi == lo ? a : *std::min_element(v.begin() + lo + 1, v.end());
+  const double t = virt - lo_f;
   const double d = b - a;
   return t >= 0.5 ? b - d * (1 - t) : a + d * t;
 }
@@ -271,8 +275,7 @@ Tensor preprocess(const Tensor& x, double quantile, Device device) {
     std::vector<double> col(static_cast<std::size_t>(n));
     for (int64_t j = 0; j < d; ++j) {
       for (int64_t i = 0; i < n; ++i) col[i] = std::abs(v[i * d + j]);
-      std::sort(col.begin(), col.end());
-      const double q = sorted_quantile(col, quantile);
+      const double q = quantile_of(col, quantile);
       for (int64_t i = 0; i < n; ++i) v[i * d + j] = std::clamp(v[i * d + j], -q, q);
     }
   }
@@ -289,17 +292,78 @@ Tensor preprocess(const Tensor& x, double quantile, Device device) {
 void neighbours(const Tensor& x, int64_t k, Tensor& similarity, Tensor& index,
                 int64_t block_rows) {
   const int64_t n = x.size(0);
-  const int64_t rows = gram_block_rows(n, block_rows);
-  similarity = Tensor::empty({n, k}, DType::f64, x.device());
-  index = Tensor::empty({n, k}, DType::i32, x.device());
-  Tensor gram = Tensor::empty({rows, n}, DType::f64, x.device());
-  for (int64_t r0 = 0; r0 < n; r0 += rows) {
-    const int64_t m = std::min(rows, n - r0);
-    Tensor block = gram.narrow(0, 0, m);
-    ops::matmul(x.narrow(0, r0, m), x.transpose(0, 1), block);
-    Tensor sv = similarity.narrow(0, r0, m), si = index.narrow(0, r0, m);
-    ops::topk_rows(block, k, sv, si, /*skip_offset=*/r0);
+  const int64_t b = block_rows > 0 ? std::min(block_rows, std::max<int64_t>(n, 1))
+                                   : std::min<int64_t>(n, kNeighbourBlock);
+  // Running lists per row, best first in topk_rows' order; (value, column), column -1 = empty.
+  std::vector<double> best_v(static_cast<std::size_t>(n * k), 0.0);
+  std::vector<int64_t> best_c(static_cast<std::size_t>(n * k), -1);
+  std::vector<double> merged_v(static_cast<std::size_t>(k));
+  std::vector<int64_t> merged_c(static_cast<std::size_t>(k));
+  // Merges a block's candidates (rows r0.., kk per row, columns offset by c0) into the lists.
+  auto merge = [&](const Tensor& vals, const Tensor& idx, int64_t r0, int64_t c0) {
+    const std::vector<double> v = to_host_f64(vals);
+    const std::vector<int32_t> c = idx.to_vector<int32_t>();
+    const int64_t rows = vals.size(0), kk = vals.size(1);
+    for (int64_t r = 0; r < rows; ++r) {
+      const double* av = &best_v[(r0 + r) * k];
+      const int64_t* ac = &best_c[(r0 + r) * k];
+      int64_t i = 0, j = 0;
+      for (int64_t t = 0; t < k; ++t) {
+        const bool has_a = i < k && ac[i] >= 0, has_b = j < kk;
+        if (!has_a && !has_b) {
+          merged_c[t] = -1;
+          continue;
+        }
+        const double bv = has_b ? v[r * kk + j] : 0.0;
+        const int64_t bc = has_b ? c0 + c[r * kk + j] : 0;
+        const bool take_a = has_a && (!has_b || av[i] > bv || (av[i] == bv && ac[i] < bc));
+        if (take_a) {
+          merged_v[t] = av[i];
+          merged_c[t] = ac[i++];
+        } else {
+          merged_v[t] = bv;
+          merged_c[t] = bc;
+          ++j;
+        }
+      }
+      std::copy(merged_v.begin(), merged_v.end(), best_v.begin() + (r0 + r) * k);
+      std::copy(merged_c.begin(), merged_c.end(), best_c.begin() + (r0 + r) * k);
+    }
+  };
+  Tensor gram = Tensor::empty({b, b}, DType::f64, x.device());
+  for (int64_t i0 = 0; i0 < n; i0 += b) {
+    const int64_t mi = std::min(b, n - i0);
+    for (int64_t j0 = i0; j0 < n; j0 += b) {
+      const int64_t mj = std::min(b, n - j0);
+      // block (I, J) of the Gram matrix; the lower triangle's (J, I) is its transpose
+      Tensor c = gram.narrow(0, 0, mi).narrow(1, 0, mj);
+      ops::matmul(x.narrow(0, i0, mi), x.narrow(0, j0, mj).transpose(0, 1), c);
+      const bool diagonal = i0 == j0;
+      const int64_t kk = std::min(k, mj - (diagonal ? 1 : 0));
+      if (kk >= 1) {
+        Tensor v = Tensor::empty({mi, kk}, DType::f64, x.device());
+        Tensor ix = Tensor::empty({mi, kk}, DType::i32, x.device());
+        ops::topk_rows(c, kk, v, ix, diagonal ? 0 : -1);
+        merge(v, ix, i0, j0);
+      }
+      if (!diagonal) {
+        const Tensor ct = c.transpose(0, 1).contiguous();  // rows of J over the columns of I
+        const int64_t kt = std::min(k, mi);
+        Tensor v = Tensor::empty({mj, kt}, DType::f64, x.device());
+        Tensor ix = Tensor::empty({mj, kt}, DType::i32, x.device());
+        ops::topk_rows(ct, kt, v, ix, -1);
+        merge(v, ix, j0, i0);
+      }
+    }
   }
+  std::vector<int32_t> c32(best_c.size());
+  for (std::size_t t = 0; t < best_c.size(); ++t) {
+    NAQS_CHECK(best_c[t] >= 0, "align::neighbours: row ", int64_t(t) / k, " has fewer than ", k,
+               " neighbours");
+    c32[t] = static_cast<int32_t>(best_c[t]);
+  }
+  similarity = from_host_f64(best_v, {n, k}, DType::f64, x.device());
+  index = Tensor::from_vector(c32, {n, k}, x.device());
 }
 
 Layer make_layer(const Tensor& x, int64_t k, int64_t block_rows) {

@@ -8,9 +8,11 @@
 //
 // Neighbours (neighbours): the k nearest neighbours of row i by cosine similarity, itself left
 // out, in descending similarity, ties broken by the lower row index. The Gram matrix X X^T is
-// formed by ops::matmul in row blocks of at most kGramBlockBytes (N = 16384: blocks of 2048 rows,
-// 256 MiB) and each block goes through ops::topk_rows, so the whole N x N matrix never exists.
-//
+// formed by ops::matmul in square blocks of kNeighbourBlock rows, only on and above the block
+// diagonal (half the multiply-adds): block (I, J) goes through ops::topk_rows for the rows of I,
+// its transpose for the rows of J, and the per-block lists are merged in the same total order,
+// so the whole N x N matrix never exists (N = 16384: 32 MiB blocks) and the result equals one
+// top-k over the full rows.
 // Metrics (score), with knn_A(i), knn_B(i) those ordered lists:
 //   mutual_knn        mean_i |knn_A(i) ∩ knn_B(i)| / k (ops::knn_overlap). Chance k/(N-1).
 //   cycle_knn         fraction of i with i ∈ knn_A(j) for some j ∈ knn_B(i) (A -> B -> A).
@@ -59,8 +61,9 @@ std::string metric_name(Metric m);
 std::vector<Metric> parse_metrics(const std::string& text);
 bool needs_neighbours(Metric m);  // the k-NN metrics and cknna
 
-// Largest Gram row block (bytes) neighbours() and unbiased_cka form at once.
+// Largest Gram row block (bytes) unbiased_cka forms at once; neighbours' square block size.
 constexpr int64_t kGramBlockBytes = int64_t{256} << 20;
+constexpr int64_t kNeighbourBlock = 2048;
 
 // UsageError "<what> row <i> has a NaN or Inf" for the first non-finite row of x (N, D).
 void check_finite(const Tensor& x, const std::string& what);
@@ -70,7 +73,7 @@ void check_finite(const Tensor& x, const std::string& what);
 Tensor preprocess(const Tensor& x, double quantile, Device device = Device::cpu());
 
 // The k nearest neighbours of each row of x (N, D) f64 (rows normalised): index (N, k) i32 and
-// similarity (N, k) f64, on x's device. block_rows > 0 forces the Gram row block size (tests).
+// similarity (N, k) f64, on x's device. block_rows > 0 forces the Gram block size (tests).
 void neighbours(const Tensor& x, int64_t k, Tensor& similarity, Tensor& index,
                 int64_t block_rows = 0);
 
