@@ -55,16 +55,17 @@ with h5py.File(path, "r") as f:
     names_b = str(f.attrs["layer_names_b"]).split(",")
     nul = f["null/" + metric].attrs
     null_mean, null_std = float(nul["mean"]), float(nul["std"])
-fig, ax = plt.subplots(figsize=(1.2 + 0.6 * s.shape[1], 1.0 + 0.5 * s.shape[0]))
+import os
+fig, ax = plt.subplots(figsize=(max(5.0, 2.0 + 0.9 * s.shape[1]), max(3.5, 1.6 + 0.5 * s.shape[0])))
 im = ax.imshow(s, cmap="viridis", aspect="auto")
 for i in range(s.shape[0]):
     for j in range(s.shape[1]):
         ax.text(j, i, "%.3f" % s[i, j], ha="center", va="center", color="w", fontsize=7)
 ax.set_xticks(range(s.shape[1]), names_b, rotation=45, ha="right", fontsize=7)
 ax.set_yticks(range(s.shape[0]), names_a, fontsize=7)
-ax.set_xlabel("B: " + sys.argv[5])
-ax.set_ylabel("A: " + sys.argv[4])
-ax.set_title("%s  N=%d k=%d  best %.3f  chance %.3g  null %.3g +- %.2g" % (
+ax.set_xlabel("B: " + os.path.basename(sys.argv[5]), fontsize=8)
+ax.set_ylabel("A: " + os.path.basename(sys.argv[4]), fontsize=8)
+ax.set_title("%s, N = %d, k = %d: best %.3f (chance %.3g)\nnull %.3g +- %.2g" % (
     metric, at["n"], at["k"], at["best"], at["chance"], null_mean, null_std), fontsize=8)
 fig.colorbar(im, ax=ax)
 fig.tight_layout()

@@ -148,7 +148,8 @@ int main(int argc, char** argv) {
                   b.peak_mib, a.score, load);
       std::fflush(stdout);
       char line[512];
-      std::snprintf(line, sizeof line, "csv,bench_align,%s,%lld,%d,%.6f,%.6f,%.1f,%.1f,%.6f,%.6f,%.2f",
+      std::snprintf(line, sizeof line,
+                    "csv,bench_align,%s,%lld,%d,%.6f,%.6f,%.1f,%.1f,%.6f,%.6f,%.2f",
                     git_commit(), static_cast<long long>(n), threads, a.seconds, b.seconds,
                     a.peak_mib, b.peak_mib, a.score, b.score, load);
       csv.push_back(line);

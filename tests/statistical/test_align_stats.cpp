@@ -73,7 +73,8 @@ TEST(AlignStats, PermutationNullOfRelatedModelsCentresOnChance) {
       }
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < width; ++j)
-        for (int64_t c = 0; c < width; ++c) y[i * width + j] += h[i * width + c] * w2[c * width + j];
+        for (int64_t c = 0; c < width; ++c)
+          y[i * width + j] += h[i * width + c] * w2[c * width + j];
     return make_layer(preprocess(Tensor::from_vector(y, {n, width}), 0.95), k);
   };
   const Layer a = network(32), b = network(24);

@@ -57,7 +57,8 @@ TEST(AlignTopk, MatchesFullStableSort) {
             Tensor wide = from_host_f64(v, {rows, cols + 3}, dt, Device::cpu());
             const Tensor x = wide.narrow(1, 3, cols);  // row stride cols + 3
             const std::vector<double> xv = to_host_f64(x.contiguous());
-            Tensor values = Tensor::zeros({rows, kk}, dt), index = Tensor::zeros({rows, kk}, DType::i32);
+            Tensor values = Tensor::zeros({rows, kk}, dt);
+            Tensor index = Tensor::zeros({rows, kk}, DType::i32);
             ops::topk_rows(x, kk, values, index, skip);
             const std::vector<int32_t> got = index.to_vector<int32_t>();
             const std::vector<double> got_v = to_host_f64(values);

@@ -94,7 +94,8 @@ TEST_F(CmdAlign, EdSampleDrawsFromGroundState) {
   H5File f = H5File::open_read(path("cfg.h5"));
   EXPECT_EQ(f.dims("/samples/sigma"), (std::vector<int64_t>{120, 8}));
   const std::vector<float> s = f.read_floats("/samples/sigma");
-  const std::vector<int64_t> bits = f.read_int64s("/samples/bits"), ids = f.read_int64s("/samples/ids");
+  const std::vector<int64_t> bits = f.read_int64s("/samples/bits");
+  const std::vector<int64_t> ids = f.read_int64s("/samples/ids");
   const std::vector<double> p = f.read_doubles("/samples/probability");
   for (int64_t i = 0; i < 120; ++i) {
     EXPECT_EQ(ids[i], i);
@@ -131,7 +132,8 @@ TEST_F(CmdAlign, FeaturesLayout) {
   EXPECT_EQ(std::get<std::string>(r.get_attr("/", "pooling")), "none");
   EXPECT_EQ(r.dims("/features/layer_1"), (std::vector<int64_t>{120, 8}));
   // tanh(theta) is the tanh of theta, row by row (real RBM)
-  const std::vector<float> th = r.read_floats("/features/layer_0"), t = r.read_floats("/features/layer_1");
+  const std::vector<float> th = r.read_floats("/features/layer_0");
+  const std::vector<float> t = r.read_floats("/features/layer_1");
   for (std::size_t i = 0; i < th.size(); ++i) EXPECT_NEAR(t[i], std::tanh(double(th[i])), 1e-6);
 }
 
