@@ -253,5 +253,35 @@ TEST_F(CmdAlign, RandomInitFeaturesDiffer) {
   EXPECT_EQ(std::get<int64_t>(f.get_attr("/", "checkpoint_step")), 0);
 }
 
+// The 2D model: a 3x3 square, NAQS conv2d; features are its horizontal stream H0..H<depth>,
+// mean over the 9 sites.
+TEST_F(CmdAlign, Conv2dFeatures) {
+  const std::string d = dir_.string();
+  ASSERT_EQ(run("ed", "--lattice square --L 3 --h 2 --sample 40 --out " + d + "/sq.h5").code, 0)
+      << log_;
+  ASSERT_EQ(run("vmc", "--lattice square --L 3 --Ly 3 --h 2 --network conv2d --width 3 --depth 2 "
+                       "--steps 2 --batch 16 --optimizer adam --obs-samples 32 --ed-max-sites 0 "
+                       "--quiet --output " + d + "/sq_vmc.h5 --checkpoint " + d + "/sq.ckpt")
+                .code,
+            0)
+      << log_;
+  ASSERT_EQ(run("features", "--checkpoint " + d + "/sq.ckpt --inputs " + d + "/sq.h5 --out " + d +
+                                "/sq_f.h5")
+                .code,
+            0)
+      << log_;
+  H5File f = H5File::open_read(path("sq_f.h5"));
+  EXPECT_EQ(std::get<std::string>(f.get_attr("/", "layer_names")), "H0,H1,H2");
+  EXPECT_EQ(f.dims("/features/layer_2"), (std::vector<int64_t>{40, 3}));
+  EXPECT_NE(std::get<std::string>(f.get_attr("/", "model")).find("model = naqs_conv2d"),
+            std::string::npos);
+  // an input file whose configurations have another number of sites is refused
+  RunResult r = run("features", "--checkpoint " + d + "/sq.ckpt --inputs " + d + "/cfg.h5 --out " +
+                                    d + "/x.h5");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("8 sites per row, the model 9"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("x.h5")));
+}
+
 }  // namespace
 }  // namespace naqs
