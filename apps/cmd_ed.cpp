@@ -19,6 +19,15 @@
 //                string stop_criterion (one line per h); heisenberg: energy_per_site_spin_half
 //   /exact       closed-form periodic TFIM chain when it applies: h, energy, x_mean
 //   /dense       dense LAPACK ground energy when the sector dimension is <= 2048: energy
+//   /samples     with --sample S (one field only): S configurations drawn i.i.d. from the exact
+//                |psi|^2 (ml/align's inputs, `naqs features --inputs`): sigma (S, N) f32 +-1,
+//                bits (S) int64 (bit i set = sigma_i = -1), ids (S) int64 = 0..S-1, probability
+//                (S) |psi(sigma)|^2; attributes seed, method. Sample s takes u =
+//                philox_uniform_f64(seed, 0, 2s) through the inverse CDF of the sector vector's
+//                squares (cumulative sum in index order) and, in the spin-flip parity sector,
+//                flips every spin when philox_uniform_f64(seed, 0, 2s + 1) < 1/2 (the two
+//                members of a parity pair carry |psi|^2 / 2 each).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +37,7 @@
 #include "host/cli/values.hpp"
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
+#include "host/core/philox.hpp"
 #include "host/io/hdf5.hpp"
 #include "validation/ed/dense.hpp"
 #include "validation/ed/ed_solver.hpp"
@@ -62,6 +72,10 @@ void ed_options(po::options_description& d) {
        "Lanczos stop: relative residual ||H psi - E psi|| / |E|")
       ("max-iterations", po::value<int>()->default_value(1000), "Lanczos steps per pass")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
+      ("sample", po::value<int64_t>(),
+       "also draw this many configurations from the exact |psi|^2 into /samples (needs --out "
+       "and one field)")
+      ("seed", po::value<uint64_t>()->default_value(1), "Philox seed of --sample")
       ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }
 
@@ -128,6 +142,43 @@ std::vector<double> column(const std::vector<ed::EdSolution>& s,
   return v;
 }
 
+// --sample: configurations drawn from |psi|^2 by the inverse CDF (see the header comment).
+struct GroundStateSamples {
+  std::vector<float> sigma;  // (S, N) +-1
+  std::vector<int64_t> bits, ids;
+  std::vector<double> probability;
+};
+
+GroundStateSamples sample_ground_state(const Hamiltonian& H, int n_down,
+                                       const std::vector<double>& psi, int64_t count,
+                                       uint64_t seed) {
+  const ed::EdBasis basis = ed::make_basis(H, n_down);
+  const int n = H.n_sites();
+  const bool parity = basis.kind() == ops::kEdParity;
+  std::vector<double> cdf(psi.size());
+  double total = 0;
+  for (std::size_t i = 0; i < psi.size(); ++i) cdf[i] = total += psi[i] * psi[i];
+  const uint64_t all = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+  GroundStateSamples out;
+  for (int64_t s = 0; s < count; ++s) {
+    const double u = philox_uniform_f64(seed, 0, 2 * static_cast<uint64_t>(s)) * total;
+    auto it = std::upper_bound(cdf.begin(), cdf.end(), u);
+    if (it == cdf.end()) --it;  // u * total rounded up to total
+    const int64_t i = it - cdf.begin();
+    uint64_t bits = basis.state(i);
+    double p = psi[i] * psi[i] / total;
+    if (parity) {
+      p /= 2;
+      if (philox_uniform_f64(seed, 0, 2 * static_cast<uint64_t>(s) + 1) < 0.5) bits ^= all;
+    }
+    for (int t = 0; t < n; ++t) out.sigma.push_back((bits >> t) & 1 ? -1.0f : 1.0f);
+    out.bits.push_back(static_cast<int64_t>(bits));
+    out.ids.push_back(s);
+    out.probability.push_back(p);
+  }
+  return out;
+}
+
 int ed_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   // ---- validate everything first ----
@@ -168,6 +219,13 @@ int ed_run(const CommandContext& ctx) {
   for (double h : fields) hams.emplace_back(lattice, params_for(h));  // validates parameters
   const int64_t bytes = ed::ed_solve_bytes(hams[0], n_down);
   ed::require_memory(bytes, Device::cpu(), cat("exact diagonalisation of ", hams[0].str()));
+  const int64_t n_samples = vm.count("sample") ? vm["sample"].as<int64_t>() : 0;
+  NAQS_REQUIRE(!vm.count("sample") || n_samples >= 1, "--sample ", n_samples,
+               " is not allowed: use a number of configurations >= 1");
+  NAQS_REQUIRE(n_samples == 0 || vm.count("out"), "--sample needs --out (the file the "
+               "configurations go to)");
+  NAQS_REQUIRE(n_samples == 0 || fields.size() == 1, "--sample draws from one ground state: give "
+               "one --h, not ", fields.size());
   std::string out;
   if (vm.count("out")) {
     out = vm["out"].as<std::string>();
@@ -194,7 +252,7 @@ int ed_run(const CommandContext& ctx) {
   std::vector<ed::EdSolution> sols;
   std::vector<double> exact_e, exact_x, dense_e;
   for (std::size_t k = 0; k < hams.size(); ++k) {
-    ed::EdSolution s = ed::solve_ground_state(hams[k], n_down, device, opts);
+    ed::EdSolution s = ed::solve_ground_state(hams[k], n_down, device, opts, n_samples > 0);
     const auto& o = s.observables;
     if (heis)
       std::printf("  %14.10f %16.12f %16.12f %12.8f %12.8f %6d %10.2e\n", o.energy,
@@ -310,6 +368,21 @@ int ed_run(const CommandContext& ctx) {
       f.write_dataset("/dense/energy", dense_e, {nh});
       f.set_attr("/dense", "method", std::string("LAPACK dsyev of the sector matrix built from "
                                                  "the int8 connected-states primitive"));
+    }
+    if (n_samples > 0) {
+      const uint64_t seed = vm["seed"].as<uint64_t>();
+      const GroundStateSamples smp =
+          sample_ground_state(hams[0], n_down, sols[0].lanczos.vector, n_samples, seed);
+      f.write_dataset("/samples/sigma", smp.sigma, {n_samples, int64_t{n}});
+      f.write_dataset("/samples/bits", smp.bits, {n_samples});
+      f.write_dataset("/samples/ids", smp.ids, {n_samples});
+      f.write_dataset("/samples/probability", smp.probability, {n_samples});
+      f.set_attr("/samples", "seed", static_cast<int64_t>(seed));
+      f.set_attr("/samples", "h", fields[0]);
+      f.set_attr("/samples", "method", std::string(
+          "i.i.d. from the exact |psi|^2: inverse CDF of the sector vector's squares with "
+          "philox_uniform_f64(seed, 0, 2s); parity sector: all spins flipped when "
+          "philox_uniform_f64(seed, 0, 2s + 1) < 1/2"));
     }
     finish_provenance(f);
   });

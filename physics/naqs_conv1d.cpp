@@ -223,4 +223,11 @@ void NaqsConv1d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   }
 }
 
+std::vector<std::pair<std::string, Tensor>> NaqsConv1d::hidden_layers() const {
+  NAQS_CHECK(h_in_.defined(), "NaqsConv1d::hidden_layers: no logits() call yet");
+  std::vector<std::pair<std::string, Tensor>> out{{"h0", h_in_}};
+  for (std::size_t j = 0; j < h_out_.size(); ++j) out.emplace_back(cat("block", j + 1), h_out_[j]);
+  return out;
+}
+
 }  // namespace naqs

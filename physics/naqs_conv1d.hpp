@@ -32,6 +32,7 @@
 #pragma once
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/ops/conv1d.hpp"
@@ -69,6 +70,10 @@ class NaqsConv1d final : public NaqsConvModel {
 
   void cache_begin(int64_t batch) override;
   void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
+
+  // The hidden layers of the last logits() call, each (B,W,N): "h0" (after the input
+  // convolution) and "block<j>" (the output of residual block j); `naqs features` (ml/align).
+  std::vector<std::pair<std::string, Tensor>> hidden_layers() const;
 
  private:
   struct Layer : NormedConv {  // w (Cout,Cin,K), wt (K,Cin,Cout), parameters v, g, b

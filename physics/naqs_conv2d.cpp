@@ -323,4 +323,12 @@ void NaqsConv2d::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
   }
 }
 
+std::vector<std::pair<std::string, Tensor>> NaqsConv2d::hidden_layers() const {
+  NAQS_CHECK(!out_h_.empty() && out_h_[0].defined(),
+             "NaqsConv2d::hidden_layers: no logits() call yet");
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (std::size_t j = 0; j < out_h_.size(); ++j) out.emplace_back(cat("H", j), out_h_[j]);
+  return out;
+}
+
 }  // namespace naqs

@@ -47,6 +47,7 @@
 #pragma once
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/ops/conv2d.hpp"
@@ -86,6 +87,10 @@ class NaqsConv2d final : public NaqsConvModel {
 
   void cache_begin(int64_t batch) override;
   void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;
+
+  // The horizontal stream of the last logits() call (the one the logits read), each
+  // (B,W,Ly,Lx): "H0" .. "H<depth>"; `naqs features` (ml/align).
+  std::vector<std::pair<std::string, Tensor>> hidden_layers() const;
 
  private:
   // w (Cout,Cin,kh,kw), wt (kh*kw,Cin,Cout); parameters v, g and (has_bias) b.

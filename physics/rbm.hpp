@@ -62,6 +62,12 @@ class Rbm final : public Wavefunction {
                      Tensor& d_re, Tensor& d_im) override;
   void ratio_update(const Tensor& accepted) override;
 
+  // theta = sigma W^T + b (B*M, row-major) as host doubles, im zero in real mode: the hidden
+  // layer's pre-activations, the RBM's features for `naqs features` (ml/align).
+  void hidden_theta(const Tensor& sigma, std::vector<double>& th_re, std::vector<double>& th_im) {
+    theta_host(sigma, th_re, th_im);
+  }
+
  private:
   // theta = sigma W^T + b on the device: th_re, th_im (B,M) views of theta_re_, theta_im_
   // (th_im undefined in real mode). Checks sigma.

@@ -16,12 +16,9 @@
 extern char** environ;
 
 namespace naqs::workflow {
-namespace {
 
 namespace fs = std::filesystem;
 
-// Runs argv (no shell); returns the exit status, or -1 if it could not start. With `quiet`, the
-// child's stdout and stderr go to /dev/null.
 int spawn_wait(const std::vector<std::string>& args, bool quiet) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -44,8 +41,6 @@ int spawn_wait(const std::vector<std::string>& args, bool quiet) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
-
-}  // namespace
 
 const std::vector<std::string>& report_file_names() {
   static const std::vector<std::string> names = {"energy_rel_err.png", "abs_mz.png", "mz2.png",

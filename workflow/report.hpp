@@ -27,6 +27,10 @@ struct ReportOptions {
 
 const std::vector<std::string>& report_file_names();
 
+// Runs argv (no shell); returns the exit status, or -1 if it could not start. With `quiet`, the
+// child's stdout and stderr go to /dev/null. (Also used by `naqs align` for its heat maps.)
+int spawn_wait(const std::vector<std::string>& args, bool quiet);
+
 // The interpreter to use ("" -> default as above).
 std::string find_python(const std::string& requested);
 // Whether `python` imports numpy, h5py and matplotlib; `why` gets a one-line reason if not.

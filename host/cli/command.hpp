@@ -28,6 +28,9 @@ struct Command {
   // options are parsed and stay for the whole command, so a SIGTERM/SIGUSR1/SIGINT at any moment
   // asks for a graceful stop (checkpoint, exit 3) instead of killing the process.
   bool stop_signals = false;
+  // How many bare arguments `positional` takes (a std::vector<std::string> option when > 1;
+  // -1: any number): `naqs align A.h5 B.h5` takes 2.
+  int positional_count = 1;
 };
 
 bool register_command(const Command& c);
