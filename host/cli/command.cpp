@@ -114,7 +114,7 @@ int run_cli(int argc, char** argv) {
   po::variables_map vm;
   try {
     po::positional_options_description positional;
-    if (cmd->positional) positional.add(cmd->positional, 1);
+    if (cmd->positional) positional.add(cmd->positional, cmd->positional_many ? -1 : 1);
     po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional)
                   .run(),
               vm);

@@ -28,6 +28,9 @@ struct Command {
   // options are parsed and stay for the whole command, so a SIGTERM/SIGUSR1/SIGINT at any moment
   // asks for a graceful stop (checkpoint, exit 3) instead of killing the process.
   bool stop_signals = false;
+  // When set, every bare argument goes to `positional` (a std::vector<std::string> option):
+  // "naqs lm report DIR" = action "report", then "DIR".
+  bool positional_many = false;
 };
 
 bool register_command(const Command& c);
