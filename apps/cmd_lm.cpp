@@ -3,6 +3,9 @@
 //                     MHA model, a few minutes on 2 CPU cores); prints validation bits per byte
 //   naqs lm eval      --model OUT.h5: validation loss / bpc / perplexity of a trained model
 //   naqs lm sample    --model OUT.h5 --prompt "..." --tokens N --temperature T [--no-cache]
+//   naqs lm sweep     --dir DIR --variants mha,mqa,mqa-cla2 --seeds 1,2,3 [--task K | --list]:
+//                     one training per (variant, seed), idempotent, Slurm-array ready
+//   naqs lm report DIR   table + bytes-vs-bpc Pareto plot of a sweep directory
 // Every option can come from an INI file (--config). Outputs are HDF5 (ml/transformer/train.hpp
 // documents the layout) and are never overwritten.
 //
@@ -10,6 +13,7 @@
 // or SIGINT after the current step with a checkpoint written: rerun with --resume.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -18,6 +22,7 @@
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
+#include "ml/transformer/sweep.hpp"
 #include "ml/transformer/train.hpp"
 
 namespace {
@@ -74,6 +79,18 @@ void lm_options(po::options_description& desc) {
       ("temperature", po::value<double>()->default_value(d.temperature),
        "sampling temperature (0 = greedy)")
       ("no-cache", po::bool_switch(), "sample: recompute the whole text per token (no KV cache)");
+  po::options_description sweep("sweep / report (ml/transformer/sweep.hpp)");
+  sweep.add_options()
+      ("variants", po::value<std::string>()->default_value("mha,gqa2,mqa,mqa-cla2"),
+       "sweep: comma-separated <mha|gqaG|mqa>[-claS][-dhD]")
+      ("seeds", po::value<std::string>()->default_value("1,2,3"), "sweep: comma-separated seeds")
+      ("dir", po::value<std::string>()->default_value(""),
+       "sweep, report: the task directory (report: also the bare argument)")
+      ("task", po::value<int64_t>()->default_value(-1),
+       "sweep: run only task K (default: $SLURM_ARRAY_TASK_ID when set, else every task)")
+      ("list", po::bool_switch(), "sweep: print the number of tasks and exit")
+      ("python", po::value<std::string>()->default_value(""),
+       "report: Python 3 with numpy and matplotlib (default /usr/bin/python3)");
   po::options_description out("output");
   out.add_options()
       ("output,o", po::value<std::string>()->default_value(""),
@@ -83,7 +100,7 @@ void lm_options(po::options_description& desc) {
        "train: checkpoint file (default: <output>.ckpt)")
       ("resume", po::bool_switch(), "train: continue from the checkpoint (same settings)")
       ("quiet,q", po::bool_switch(), "no progress line");
-  desc.add(model).add(train).add(use).add(out);
+  desc.add(model).add(train).add(use).add(sweep).add(out);
 }
 
 std::string default_output_name() {
@@ -216,12 +233,92 @@ int lm_sample(const CommandContext& ctx, const LmConfig& c, const std::string& m
   return 0;
 }
 
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos
+                                                                         : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int lm_sweep(const CommandContext& ctx, LmConfig c, const po::variables_map& vm) {
+  const std::vector<std::string> variants = split_commas(vm["variants"].as<std::string>());
+  std::vector<uint64_t> seeds;
+  for (const std::string& s : split_commas(vm["seeds"].as<std::string>())) {
+    size_t used = 0;
+    uint64_t v = 0;
+    try {
+      v = std::stoull(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    NAQS_REQUIRE(used == s.size() && s[0] != '-', "--seeds: '", s,
+                 "' is not a non-negative integer");
+    seeds.push_back(v);
+  }
+  const std::vector<ml::LmSweepTask> tasks =
+      ml::lm_sweep_tasks(vm["dir"].as<std::string>(), variants, seeds);
+  for (const ml::LmSweepTask& t : tasks) ml::variant_config(t.variant, c.model);  // all valid
+  if (vm["list"].as<bool>()) {
+    std::printf("%zu\n", tasks.size());
+    return 0;
+  }
+  {
+    LmConfig check = c;  // the training options (the model comes from each variant)
+    check.model = ml::variant_config(tasks[0].variant, c.model);
+    check.validate();
+  }
+  c.command_line = ctx.command_line;
+  c.config_text = ctx.config_text;
+  int64_t task = vm["task"].as<int64_t>();
+  if (task < 0 && std::getenv("SLURM_ARRAY_TASK_ID")) {
+    const std::string id = std::getenv("SLURM_ARRAY_TASK_ID");
+    NAQS_REQUIRE(!id.empty() && id.find_first_not_of("0123456789") == std::string::npos,
+                 "SLURM_ARRAY_TASK_ID '", id, "' is not a task index");
+    task = std::stoll(id);
+  }
+  NAQS_REQUIRE(task < static_cast<int64_t>(tasks.size()), "--task ", task, " is outside [0, ",
+               tasks.size(), ") (", variants.size(), " variants x ", seeds.size(), " seeds)");
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    if (task >= 0 && static_cast<int64_t>(k) != task) continue;
+    const std::string what = ml::run_lm_sweep_task(c, tasks[k]);
+    std::printf("lm sweep: task %zu (%s, seed %llu): %s -> %s\n", k, tasks[k].variant.c_str(),
+                static_cast<unsigned long long>(tasks[k].seed), what.c_str(),
+                tasks[k].output.c_str());
+    if (what == "interrupted") return kExitInterrupted;
+  }
+  return 0;
+}
+
+int lm_report(const po::variables_map& vm, const std::vector<std::string>& args) {
+  std::string dir = vm["dir"].as<std::string>();
+  if (args.size() == 2) dir = args[1];
+  NAQS_REQUIRE(!dir.empty(), "naqs lm report needs the sweep directory: naqs lm report DIR");
+  const std::vector<ml::LmReportRow> rows = ml::lm_report_rows(dir);
+  const std::vector<std::string> files = ml::make_lm_report(dir, vm["python"].as<std::string>());
+  std::printf("%-16s %10s %14s %6s  %s\n", "variant", "params", "KV bytes/tok", "seeds",
+              "val bpc (mean ± std)");
+  for (const ml::LmReportRow& r : rows)
+    std::printf("%-16s %10lld %14lld %6lld  %.4f ± %.4f\n", r.variant.c_str(),
+                static_cast<long long>(r.n_params), static_cast<long long>(r.kv_bytes_per_token),
+                static_cast<long long>(r.seeds), r.bpc_mean, r.bpc_std);
+  std::printf("lm report: %s, %s, %s\n", files[0].c_str(), files[1].c_str(), files[2].c_str());
+  return 0;
+}
+
 int lm_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   std::vector<std::string> args;
   if (vm.count("action")) args = vm["action"].as<std::vector<std::string>>();
-  NAQS_REQUIRE(args.size() == 1, "naqs lm needs one action: train, eval or sample (got ",
-               args.size(), " bare arguments)");
+  NAQS_REQUIRE(!args.empty(), "naqs lm needs an action: train, eval, sample, sweep or report");
+  NAQS_REQUIRE(args.size() == 1 || (args.size() == 2 && args[0] == "report"),
+               "naqs lm ", args[0], ": unexpected bare argument '", args.back(), "'");
   const LmConfig c = read_config(vm);
   const std::string& action = args[0];
   const std::string model_path = vm["model"].as<std::string>();
@@ -229,14 +326,17 @@ int lm_run(const CommandContext& ctx) {
   if (action == "eval") return lm_eval(ctx, c, model_path);
   if (action == "sample")
     return lm_sample(ctx, c, model_path, vm["tokens"].as<int64_t>(), vm["no-cache"].as<bool>());
-  throw UsageError(cat("naqs lm: unknown action '", action, "' (allowed: train, eval, sample)"));
+  if (action == "sweep") return lm_sweep(ctx, c, vm);
+  if (action == "report") return lm_report(vm, args);
+  throw UsageError(cat("naqs lm: unknown action '", action,
+                       "' (allowed: train, eval, sample, sweep, report)"));
 }
 
 }  // namespace
 
 NAQS_COMMAND("lm",
-             "byte-level transformer language model with KV cache, MQA/GQA and cross-layer "
-             "attention: naqs lm train | eval | sample (default: train a small model on the "
-             "Shakespeare corpus, a few minutes on 2 cores); exit 3 = stopped by a signal",
+             "byte-level transformer LM with KV cache, MQA/GQA and cross-layer attention: "
+             "naqs lm train | eval | sample | sweep | report DIR (default: train a small model on "
+             "the Shakespeare corpus, a few minutes on 2 cores); exit 3 = stopped by a signal",
              lm_options, lm_run, /*positional=*/"action", /*stop_signals=*/true,
              /*positional_many=*/true);

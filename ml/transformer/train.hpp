@@ -52,6 +52,7 @@ struct LmConfig {
   bool resume = false;
   bool quiet = false;
   std::string command_line, config_text;
+  std::string variant;  // sweep variant name, written as the root attribute "variant" if set
   // synthetic corpus sizes
   int64_t synthetic_train_bytes = 1 << 20, synthetic_val_bytes = 1 << 16;
 
