@@ -9,6 +9,7 @@
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/error.hpp"
 #include "host/core/parallel.hpp"
+#include "host/ops/blas_cpu.hpp"
 #include "host/ops/rope_math.hpp"
 
 namespace naqs::ops {
@@ -121,52 +122,83 @@ void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g, const T
     }
 }
 
+// The training forward of one (sample, kv head) pair (probs saved): per query head, the scores
+// S = scale Q K^T by one OpenBLAS product written into probs, the causal softmax of each row in
+// place (invisible keys 0), then out = P V by another product.
+template <class T>
+void forward_group_gemm(const detail::AttentionDims& d, int64_t b, int64_t g, const T* q,
+                        const T* k, const T* v, T* out, T* probs) {
+  const int64_t dh = d.head_dim, tk = d.n_keys, tq = d.n_queries, group = d.heads / d.kv_heads;
+  const int64_t q_ld = d.heads * dh;
+  const T* kg = k + b * d.k_stride[0] + g * d.k_stride[2];
+  const T* vg = v + b * d.v_stride[0] + g * d.v_stride[2];
+  for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+    const T* qh = q + b * d.q_stride[0] + h * d.q_stride[2];
+    T* ph = probs + (b * d.heads + h) * tq * tk;
+    gemm_rm(false, true, tq, tk, dh, static_cast<T>(d.scale), qh, d.q_stride[1], kg,
+            d.k_stride[1], T(0), ph, tk);
+    for (int64_t i = 0; i < tq; ++i) {
+      const int64_t vis = visible_keys(d, i);
+      T* row = ph + i * tk;
+      T m = -INFINITY;
+      for (int64_t j = 0; j < vis; ++j) m = std::max(m, row[j]);
+      double sum = 0;
+      for (int64_t j = 0; j < vis; ++j) {
+        row[j] = std::exp(row[j] - m);
+        sum += static_cast<double>(row[j]);
+      }
+      for (int64_t j = 0; j < vis; ++j)
+        row[j] = static_cast<T>(static_cast<double>(row[j]) / sum);
+      std::fill(row + vis, row + tk, T(0));
+    }
+    gemm_rm(false, false, tq, dh, tk, T(1), ph, tk, vg, d.v_stride[1], T(0),
+            out + b * tq * q_ld + h * dh, q_ld);
+  }
+}
+
+// The backward of one (sample, kv head) pair as per-head products (OpenBLAS, single-threaded
+// inside the chunk): dP = dO V^T, dS = P o (dP - rowsum(P o dP)), dQ = scale dS K,
+// dK += scale dS^T Q, dV += P^T dO over the group's heads in order. Masked entries have P = 0,
+// so dS = 0 there and the products over all Tk keys add exact zeros for them.
 template <class T>
 void backward_group(const detail::AttentionDims& d, int64_t b, int64_t g, const T* dout,
                     const T* q, const T* k, const T* v, const T* probs, T* dq, T* dk, T* dv,
-                    std::vector<T>& vt, std::vector<T>& dp, std::vector<T>& acc) {
-  const int64_t dh = d.head_dim, tk = d.n_keys, group = d.heads / d.kv_heads;
-  vt.resize(static_cast<size_t>(dh * tk));
-  dp.resize(static_cast<size_t>(tk));
-  acc.resize(static_cast<size_t>(dh));
-  transpose_keys(v, d.v_stride, b, g, tk, dh, vt.data());
+                    std::vector<T>& dp, std::vector<T>& ds) {
+  const int64_t dh = d.head_dim, tk = d.n_keys, tq = d.n_queries, group = d.heads / d.kv_heads;
+  dp.resize(static_cast<size_t>(tq * tk));
+  ds.resize(static_cast<size_t>(tq * tk));
+  const int64_t kv_ld = d.kv_heads * dh, q_ld = d.heads * dh;
+  T* dkg = dk + b * tk * kv_ld + g * dh;
+  T* dvg = dv + b * tk * kv_ld + g * dh;
   for (int64_t j = 0; j < tk; ++j) {
-    std::fill_n(dk + ((b * tk + j) * d.kv_heads + g) * dh, dh, T(0));
-    std::fill_n(dv + ((b * tk + j) * d.kv_heads + g) * dh, dh, T(0));
+    std::fill_n(dkg + j * kv_ld, dh, T(0));
+    std::fill_n(dvg + j * kv_ld, dh, T(0));
   }
+  const T* kg = k + b * d.k_stride[0] + g * d.k_stride[2];
+  const T* vg = v + b * d.v_stride[0] + g * d.v_stride[2];
   const T scale = static_cast<T>(d.scale);
-  for (int64_t h = g * group; h < (g + 1) * group; ++h)
-    for (int64_t i = 0; i < d.n_queries; ++i) {
+  for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+    const T* qh = q + b * d.q_stride[0] + h * d.q_stride[2];
+    const T* doh = dout + b * tq * q_ld + h * dh;
+    const T* ph = probs + (b * d.heads + h) * tq * tk;
+    T* dqh = dq + b * tq * q_ld + h * dh;
+    gemm_rm(false, true, tq, tk, dh, T(1), doh, q_ld, vg, d.v_stride[1], T(0), dp.data(), tk);
+    for (int64_t i = 0; i < tq; ++i) {
       const int64_t vis = visible_keys(d, i);
-      const T* qi = q + b * d.q_stride[0] + i * d.q_stride[1] + h * d.q_stride[2];
-      const T* doi = dout + ((b * d.n_queries + i) * d.heads + h) * dh;
-      const T* pi = probs + ((b * d.heads + h) * d.n_queries + i) * tk;
-      std::fill(dp.begin(), dp.begin() + vis, T(0));
-      for (int64_t dd = 0; dd < dh; ++dd) {
-        const T g_d = doi[dd];
-        const T* vd = vt.data() + dd * tk;
-        for (int64_t j = 0; j < vis; ++j) dp[j] += g_d * vd[j];
-      }
+      const T* pi = ph + i * tk;
+      const T* dpi = dp.data() + i * tk;
       double pdp = 0;
       for (int64_t j = 0; j < vis; ++j)
-        pdp += static_cast<double>(pi[j]) * static_cast<double>(dp[j]);
+        pdp += static_cast<double>(pi[j]) * static_cast<double>(dpi[j]);
       const T c = static_cast<T>(pdp);
-      std::fill(acc.begin(), acc.end(), T(0));
-      for (int64_t j = 0; j < vis; ++j) {
-        const T ds = pi[j] * (dp[j] - c);
-        const T* kj = k + b * d.k_stride[0] + j * d.k_stride[1] + g * d.k_stride[2];
-        T* dkj = dk + ((b * tk + j) * d.kv_heads + g) * dh;
-        T* dvj = dv + ((b * tk + j) * d.kv_heads + g) * dh;
-        const T sds = scale * ds, p = pi[j];
-        for (int64_t dd = 0; dd < dh; ++dd) {
-          acc[dd] += ds * kj[dd];
-          dkj[dd] += sds * qi[dd];
-          dvj[dd] += p * doi[dd];
-        }
-      }
-      T* dqi = dq + ((b * d.n_queries + i) * d.heads + h) * dh;
-      for (int64_t dd = 0; dd < dh; ++dd) dqi[dd] = scale * acc[dd];
+      T* dsi = ds.data() + i * tk;
+      for (int64_t j = 0; j < vis; ++j) dsi[j] = pi[j] * (dpi[j] - c);
+      std::fill(dsi + vis, dsi + tk, T(0));
     }
+    gemm_rm(false, false, tq, dh, tk, scale, ds.data(), tk, kg, d.k_stride[1], T(0), dqh, q_ld);
+    gemm_rm(true, false, tk, dh, tq, scale, ds.data(), tk, qh, d.q_stride[1], T(1), dkg, kv_ld);
+    gemm_rm(true, false, tk, dh, tq, T(1), ph, tk, doh, q_ld, T(1), dvg, kv_ld);
+  }
 }
 
 // Runs body(b, g, slot) over every (sample, kv head) pair, on parallel_chunks' threads when the
@@ -252,6 +284,13 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, int64_
     const T* vp = v.strided_data<T>();
     T* op_out = out.data<T>();
     T* pp = probs.defined() ? probs.data<T>() : nullptr;
+    if (pp) {  // training: products by OpenBLAS (see the header)
+      BlasSingleThreaded single;
+      for_each_group(d, [&](int64_t b, int64_t g, int) {
+        forward_group_gemm(d, b, g, qp, kp, vp, op_out, pp);
+      });
+      return;
+    }
     std::vector<std::vector<T>> kt(static_cast<size_t>(parallel_slots())), s(kt.size());
     for_each_group(d, [&](int64_t b, int64_t g, int slot) {
       forward_group(d, b, g, qp, kp, vp, op_out, pp, kt[slot], s[slot]);
@@ -280,7 +319,7 @@ void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, co
   dispatch_float(q.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const size_t slots = static_cast<size_t>(parallel_slots());
-    std::vector<std::vector<T>> vt(slots), dp(slots), acc(slots);
+    std::vector<std::vector<T>> dp(slots), ds(slots);
     const T* qp = q.strided_data<T>();
     const T* kp = k.strided_data<T>();
     const T* vp = v.strided_data<T>();
@@ -289,8 +328,9 @@ void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, co
     T* dqp = dq.data<T>();
     T* dkp = dk.data<T>();
     T* dvp = dv.data<T>();
+    BlasSingleThreaded single;
     for_each_group(d, [&](int64_t b, int64_t g, int slot) {
-      backward_group(d, b, g, dop, qp, kp, vp, pp, dqp, dkp, dvp, vt[slot], dp[slot], acc[slot]);
+      backward_group(d, b, g, dop, qp, kp, vp, pp, dqp, dkp, dvp, dp[slot], ds[slot]);
     });
   });
 }

@@ -91,6 +91,10 @@ TEST(Attention, MatchesNaiveLoopForGroupedHeadsOffsetsAndCachePrefixes) {
       const double tol = dt == DType::f32 ? 1e-5 : 1e-13;
       const Tensor want_t = from_host_f64(want, q.shape(), DType::f64, Device::cpu());
       EXPECT_TRUE(all_close(out, want_t, tol, tol)) << c.hq << "/" << c.hkv << " off " << c.off;
+      // the inference path (no probabilities saved: fixed-order loops instead of OpenBLAS)
+      Tensor out_inf = Tensor::zeros(q.shape(), dt), no_probs;
+      attention_forward(q, k, v, c.off, scale, out_inf, no_probs);
+      EXPECT_TRUE(all_close(out_inf, want_t, tol, tol)) << c.hq << "/" << c.hkv << " inference";
       // masked probabilities are exactly zero, rows sum to 1
       const std::vector<double> p = to_host_f64(probs);
       for (int64_t r = 0; r < c.b * c.hq * c.tq; ++r) {
