@@ -4,7 +4,8 @@
 // CPU: c[m, n] = sum_k a[m, k] w[n, k] summed in ascending k, in the dtype, with the same
 // instructions for every row (blocks of rows share loads of w but not arithmetic), so row m of
 // a product over M rows is bitwise the row of the product over that row alone, for any M and
-// any thread count. OpenBLAS does not promise that (it picks kernels by size), which is why the
+// any thread count (up to 4 rows are read straight from w, more from a transposed copy; both
+// kernels perform the same operations per element). OpenBLAS does not promise that (it picks kernels by size), which is why the
 // transformer's cached decode (one row per sequence) and its full forward use this on the CPU
 // (ml/transformer/model.hpp). About as fast as a plain vectorised loop, far below OpenBLAS for
 // large M: training uses ops::gemm.
