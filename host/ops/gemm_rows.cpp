@@ -2,7 +2,6 @@
 #include "host/ops/gemm_rows.hpp"
 
 #include <algorithm>
-#include <vector>
 
 #include "host/core/error.hpp"
 #include "host/core/parallel.hpp"
@@ -11,59 +10,34 @@
 namespace naqs::ops {
 namespace {
 
-constexpr int64_t kRowBlock = 4, kColBlock = 64;
-// Below this many rows, row_direct (no transposed copy of w).
-constexpr int64_t kDirectRows = 4;
+// c[m, n] = sum_k a[m, k] w[n, k] in one fixed order: eight partial sums, lane l taking
+// k = l, l + 8, l + 16, ... in ascending order (acc = acc + a * w, from 0), then combined as
+// ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). The order depends on K alone, so every
+// row rounds the same way whatever the number of rows or threads; the lanes vectorise along k
+// with both operands contiguous (no transposed copy of w, which a decode step with one row
+// would pay for in full). CMakeLists.txt compiles this file with -ffp-contract=off, so no
+// a*b + c is contracted into an FMA (it would matter only where the target has FMA).
+constexpr int64_t kLanes = 8, kCols = 4, kRowsPerChunk = 16;
 
-// Every row's sums must round identically in both kernels: CMakeLists.txt compiles this file
-// with -ffp-contract=off, so a*b + c is never contracted into an FMA in one loop and not the
-// other (it would matter only where the target has FMA, e.g. -march=native).
-
-// Rows [m0, m0 + rows) of c, rows <= kRowBlock; wt is w transposed (K, N).
 template <class T>
-void row_block(const T* a, const T* wt, T* c, int64_t m0, int64_t rows, int64_t n, int64_t k) {
-  T acc[kRowBlock][kColBlock];
-  for (int64_t n0 = 0; n0 < n; n0 += kColBlock) {
-    const int64_t nb = std::min(kColBlock, n - n0);
-    for (int64_t r = 0; r < kRowBlock; ++r)
-      for (int64_t j = 0; j < kColBlock; ++j) acc[r][j] = T(0);
-    for (int64_t kk = 0; kk < k; ++kk) {
-      const T* wrow = wt + kk * n + n0;
-      for (int64_t r = 0; r < rows; ++r) {
-        const T av = a[(m0 + r) * k + kk];
-        T* ar = acc[r];
-        for (int64_t j = 0; j < nb; ++j) ar[j] += av * wrow[j];
+void rows_kernel(const T* a, const T* w, T* c, int64_t m0, int64_t rows, int64_t n, int64_t k) {
+  const int64_t k8 = k - k % kLanes;
+  for (int64_t r = m0; r < m0 + rows; ++r) {
+    const T* ar = a + r * k;
+    for (int64_t j0 = 0; j0 < n; j0 += kCols) {
+      const int64_t nb = std::min(kCols, n - j0);
+      T acc[kCols][kLanes] = {};
+      for (int64_t kk = 0; kk < k8; kk += kLanes)
+        for (int64_t jj = 0; jj < nb; ++jj) {
+          const T* wr = w + (j0 + jj) * k + kk;
+          for (int64_t l = 0; l < kLanes; ++l) acc[jj][l] += ar[kk + l] * wr[l];
+        }
+      for (int64_t kk = k8; kk < k; ++kk)
+        for (int64_t jj = 0; jj < nb; ++jj) acc[jj][kk - k8] += ar[kk] * w[(j0 + jj) * k + kk];
+      for (int64_t jj = 0; jj < nb; ++jj) {
+        const T* s = acc[jj];
+        c[r * n + j0 + jj] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
       }
-    }
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy(acc[r], acc[r] + nb, c + (m0 + r) * n + n0);
-  }
-}
-
-// Rows [m0, m0 + rows) of c straight from w (N, K), eight columns at a time (eight independent
-// sums, so the additions of one column do not wait on each other). Each c[m, n] is the same
-// sequence acc = acc + a[m,k] * w[n,k], k ascending from acc = 0, as in row_block: bitwise the
-// same result, without transposing w (what a decode step with one or a few rows needs).
-template <class T>
-void row_direct(const T* a, const T* w, T* c, int64_t m0, int64_t rows,
-                                 int64_t n, int64_t k) {
-  constexpr int64_t kCols = 8;
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* ar = a + (m0 + r) * k;
-    T* cr = c + (m0 + r) * n;
-    int64_t j0 = 0;
-    for (; j0 + kCols <= n; j0 += kCols) {
-      T acc[kCols] = {};
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const T av = ar[kk];
-        for (int64_t j = 0; j < kCols; ++j) acc[j] += av * w[(j0 + j) * k + kk];
-      }
-      for (int64_t j = 0; j < kCols; ++j) cr[j0 + j] = acc[j];
-    }
-    for (; j0 < n; ++j0) {
-      T acc = 0;
-      for (int64_t kk = 0; kk < k; ++kk) acc += ar[kk] * w[j0 * k + kk];
-      cr[j0] = acc;
     }
   }
 }
@@ -92,21 +66,14 @@ void gemm_rows(const Tensor& a, const Tensor& w, Tensor& c) {
   }
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* wp = w.data<T>();
-    if (m <= kDirectRows) {
-      row_direct(a.data<T>(), wp, c.data<T>(), 0, m, n, k);
-      return;
-    }
-    std::vector<T> wt(static_cast<size_t>(n * k));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t kk = 0; kk < k; ++kk) wt[kk * n + i] = wp[i * k + kk];
     const T* ap = a.data<T>();
+    const T* wp = w.data<T>();
     T* cp = c.data<T>();
-    const int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
+    const int64_t chunks = (m + kRowsPerChunk - 1) / kRowsPerChunk;
     const int slots = m * n * k >= kMinParallelMacs ? parallel_slots() : 1;
-    parallel_chunks(blocks, slots, [&](int64_t blk, int) {
-      const int64_t m0 = blk * kRowBlock;
-      row_block(ap, wt.data(), cp, m0, std::min(kRowBlock, m - m0), n, k);
+    parallel_chunks(chunks, slots, [&](int64_t chunk, int) {
+      const int64_t m0 = chunk * kRowsPerChunk;
+      rows_kernel(ap, wp, cp, m0, std::min(kRowsPerChunk, m - m0), n, k);
     });
   });
 }

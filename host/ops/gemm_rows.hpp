@@ -1,11 +1,11 @@
 // A matrix product whose every row is computed the same way however many rows there are.
 //   gemm_rows(a, w, c): c = a @ w^T; a (M, K), w (N, K) (a linear layer's weight, PyTorch
 //   layout), c (M, N); all contiguous, f32 or f64.
-// CPU: c[m, n] = sum_k a[m, k] w[n, k] summed in ascending k, in the dtype, with the same
-// instructions for every row (blocks of rows share loads of w but not arithmetic), so row m of
-// a product over M rows is bitwise the row of the product over that row alone, for any M and
-// any thread count (up to 4 rows are read straight from w, more from a transposed copy; both
-// kernels perform the same operations per element). OpenBLAS does not promise that (it picks kernels by size), which is why the
+// CPU: every c[m, n] is summed in one order fixed by K alone (eight interleaved partial sums
+// over k, combined by a fixed tree; gemm_rows.cpp), in the dtype, so row m of a product over M
+// rows is bitwise the row of the product over that row alone, for any M and any thread count.
+// OpenBLAS does not promise that (it picks kernels by size: measured, Debian 12's 0.3.21 gives
+// other last bits for 1 row than for 67 rows from K >= 32, N >= 64), which is why the
 // transformer's cached decode (one row per sequence) and its full forward use this on the CPU
 // (ml/transformer/model.hpp). About as fast as a plain vectorised loop, far below OpenBLAS for
 // large M: training uses ops::gemm.
