@@ -170,6 +170,17 @@ TEST(Attention, ThreadCountDoesNotChangeResults) {
   }
   EXPECT_TRUE(bitwise_equal(a, b));
   EXPECT_TRUE(bitwise_equal(pa, pb));
+  // the inference path (no probabilities) as well
+  Tensor ia = Tensor::zeros(q.shape(), DType::f32), ib = Tensor::zeros(q.shape(), DType::f32), none;
+  {
+    ThreadCount one(1);
+    attention_forward(q, k, v, 0, 0.2, ia, none);
+  }
+  {
+    ThreadCount two(2);
+    attention_forward(q, k, v, 0, 0.2, ib, none);
+  }
+  EXPECT_TRUE(bitwise_equal(ia, ib));
   EXPECT_TRUE(bitwise_equal(dqa, dqb));
   EXPECT_TRUE(bitwise_equal(dka, dkb));
   EXPECT_TRUE(bitwise_equal(dva, dvb));
