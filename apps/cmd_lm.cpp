@@ -35,7 +35,7 @@ constexpr int kExitInterrupted = 3;
 void lm_options(po::options_description& desc) {
   const LmConfig d;
   desc.add_options()("action", po::value<std::vector<std::string>>(),
-                     "train | eval | sample (the bare argument after 'lm')");
+                     "train | eval | sample | sweep | report [DIR] (the bare arguments)");
   po::options_description model("model (ml/transformer/model.hpp)");
   model.add_options()
       ("d-model", po::value<int64_t>()->default_value(d.model.d_model), "C = heads x head-dim")
