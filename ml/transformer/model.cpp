@@ -198,11 +198,12 @@ static void run_forward(const TransformerConfig& cfg, const ParameterSet& p, DTy
     ops::binary(ops::Binary::add, x, proj, x_mid);
     Tensor h2 = r.make({b, tn, c}), rstd2 = r.make({b, tn});
     nn::rmsnorm_forward(h2, rstd2, x_mid, p.get(layer_name(l, "norm2")), cfg.norm_eps);
-    Tensor g = r.make({b, tn, f}), u = r.make({b, tn, f}), m = r.make({b, tn, f});
+    Tensor g = r.make({b, tn, f}), u = r.make({b, tn, f}), sg = r.make({b, tn, f});
+    Tensor m = r.make({b, tn, f});
     r.linear(g, h2, p.get(layer_name(l, "w1")));
     r.linear(u, h2, p.get(layer_name(l, "w3")));
-    nn::activation_forward(ops::Unary::silu, m, g);
-    ops::binary(ops::Binary::mul, m, u, m);
+    nn::activation_forward(ops::Unary::silu, sg, g);
+    ops::binary(ops::Binary::mul, sg, u, m);
     Tensor x_out = r.make({b, tn, c});
     r.linear(proj, m, p.get(layer_name(l, "w2")));
     ops::binary(ops::Binary::add, x_mid, proj, x_out);
@@ -218,6 +219,7 @@ static void run_forward(const TransformerConfig& cfg, const ParameterSet& p, DTy
       s.h2 = h2;
       s.rstd2 = rstd2;
       s.g = g;
+      s.sg = sg;
       s.u = u;
       s.m = m;
     }
@@ -287,10 +289,9 @@ void Transformer::backward(const TrainState& st, const Tensor& dlogits,
     Tensor dm = zeros({b, t, f});
     nn::linear_backward(dm, grads.get(layer_name(l, "w2")), Tensor(), dx, s.m,
                         p.get(layer_name(l, "w2")), true);
-    Tensor sg = Tensor::empty({b, t, f}, dtype_, device_);
-    nn::activation_forward(ops::Unary::silu, sg, s.g);
-    Tensor du = Tensor::empty({b, t, f}, dtype_, device_), dsg = du.clone();
-    ops::binary(ops::Binary::mul, dm, sg, du);
+    Tensor du = Tensor::empty({b, t, f}, dtype_, device_);
+    Tensor dsg = Tensor::empty({b, t, f}, dtype_, device_);
+    ops::binary(ops::Binary::mul, dm, s.sg, du);
     ops::binary(ops::Binary::mul, dm, s.u, dsg);
     Tensor dg = zeros({b, t, f});
     nn::activation_backward(ops::Unary::silu, dg, dsg, s.g);

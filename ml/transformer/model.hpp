@@ -97,7 +97,7 @@ struct TrainState {
   Tensor tokens;  // (B, T) i32
   KvCache kv;     // owners' rope'd k and v, capacity T
   struct Layer {
-    Tensor x_in, h1, rstd1, q, probs, att, x_mid, h2, rstd2, g, u, m;
+    Tensor x_in, h1, rstd1, q, probs, att, x_mid, h2, rstd2, g, sg, u, m;  // sg = silu(g)
   };
   std::vector<Layer> layers;
   Tensor x_out, hf, rstdf, logits;
