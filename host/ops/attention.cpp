@@ -73,6 +73,9 @@ void transpose_keys(const T* base, const int64_t* stride, int64_t b, int64_t g, 
   }
 }
 
+// Query rows per key head from which the inference forward reads K through a transposed copy.
+constexpr int64_t kTransposeRows = 8;
+
 int64_t visible_keys(const detail::AttentionDims& d, int64_t i) {
   return std::min(d.n_keys, d.query_offset + i + 1);
 }
@@ -81,19 +84,45 @@ template <class T>
 void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g, const T* q, const T* k,
                    const T* v, T* out, T* probs, std::vector<T>& kt, std::vector<T>& s) {
   const int64_t dh = d.head_dim, tk = d.n_keys, group = d.heads / d.kv_heads;
-  kt.resize(static_cast<size_t>(dh * tk));
   s.resize(static_cast<size_t>(tk));
-  transpose_keys(k, d.k_stride, b, g, tk, dh, kt.data());
+  // Scores s_j = sum_d q_d k_jd, one chain per key in ascending d. Many query rows per key head
+  // (a full forward) read K transposed to (Dh, Tk) so the chains run side by side along keys;
+  // a few (a decode step) read the key rows directly, eight chains at a time, rather than pay
+  // for the transposed copy. Both perform the same operations per score: bitwise equal.
+  const bool transposed = group * d.n_queries >= kTransposeRows;
+  if (transposed) {
+    kt.resize(static_cast<size_t>(dh * tk));
+    transpose_keys(k, d.k_stride, b, g, tk, dh, kt.data());
+  }
+  const T* kg = k + b * d.k_stride[0] + g * d.k_stride[2];
   const T scale = static_cast<T>(d.scale);
   for (int64_t h = g * group; h < (g + 1) * group; ++h)
     for (int64_t i = 0; i < d.n_queries; ++i) {
       const int64_t vis = visible_keys(d, i);
       const T* qi = q + b * d.q_stride[0] + i * d.q_stride[1] + h * d.q_stride[2];
       std::fill(s.begin(), s.begin() + vis, T(0));
-      for (int64_t dd = 0; dd < dh; ++dd) {
-        const T qd = qi[dd];
-        const T* kd = kt.data() + dd * tk;
-        for (int64_t j = 0; j < vis; ++j) s[j] += qd * kd[j];
+      if (transposed) {
+        for (int64_t dd = 0; dd < dh; ++dd) {
+          const T qd = qi[dd];
+          const T* kd = kt.data() + dd * tk;
+          for (int64_t j = 0; j < vis; ++j) s[j] += qd * kd[j];
+        }
+      } else {
+        constexpr int64_t kKeys = 8;
+        int64_t j0 = 0;
+        for (; j0 + kKeys <= vis; j0 += kKeys) {
+          T acc[kKeys] = {};
+          for (int64_t dd = 0; dd < dh; ++dd) {
+            const T qd = qi[dd];
+            for (int64_t jj = 0; jj < kKeys; ++jj) acc[jj] += qd * kg[(j0 + jj) * d.k_stride[1] + dd];
+          }
+          for (int64_t jj = 0; jj < kKeys; ++jj) s[j0 + jj] = acc[jj];
+        }
+        for (; j0 < vis; ++j0) {
+          T acc = 0;
+          for (int64_t dd = 0; dd < dh; ++dd) acc += qi[dd] * kg[j0 * d.k_stride[1] + dd];
+          s[j0] = acc;
+        }
       }
       T m = -INFINITY;
       for (int64_t j = 0; j < vis; ++j) {

@@ -12,7 +12,10 @@
 //   CPU, probs undefined (inference): every sum runs in a fixed order that depends only on the
 //   row's own visible keys, so a row's result is bitwise the same whether it is computed alone
 //   (decode) or with the other rows (full forward), for any thread count. Sums accumulate in the
-//   dtype (as llm.c's CPU reference), the softmax denominator in double.
+//   dtype (as llm.c's CPU reference), the softmax denominator in double. (Scores read K through
+//   a transposed copy when a key head serves >= 8 query rows, else straight from the key rows;
+//   the same operations per score either way; attention.cpp is compiled without FMA
+//   contraction.)
 //   CPU, probs given (training): the same formulas with Q K^T and P V as per-head OpenBLAS
 //   products (single-threaded inside one task per (b, kv head): deterministic for any thread
 //   count, not row-count independent); 2-3x faster at T = 128.

@@ -17,26 +17,30 @@ namespace {
 // with both operands contiguous (no transposed copy of w, which a decode step with one row
 // would pay for in full). CMakeLists.txt compiles this file with -ffp-contract=off, so no
 // a*b + c is contracted into an FMA (it would matter only where the target has FMA).
-constexpr int64_t kLanes = 8, kCols = 4, kRowsPerChunk = 16;
+constexpr int64_t kLanes = 8, kCols = 4, kColBlock = 32, kRowsPerChunk = 16;
 
 template <class T>
 void rows_kernel(const T* a, const T* w, T* c, int64_t m0, int64_t rows, int64_t n, int64_t k) {
   const int64_t k8 = k - k % kLanes;
-  for (int64_t r = m0; r < m0 + rows; ++r) {
-    const T* ar = a + r * k;
-    for (int64_t j0 = 0; j0 < n; j0 += kCols) {
-      const int64_t nb = std::min(kCols, n - j0);
-      T acc[kCols][kLanes] = {};
-      for (int64_t kk = 0; kk < k8; kk += kLanes)
+  // kColBlock columns of w (kColBlock * K elements) stay in cache while every row uses them
+  for (int64_t b0 = 0; b0 < n; b0 += kColBlock) {
+    const int64_t b1 = std::min(n, b0 + kColBlock);
+    for (int64_t r = m0; r < m0 + rows; ++r) {
+      const T* ar = a + r * k;
+      for (int64_t j0 = b0; j0 < b1; j0 += kCols) {
+        const int64_t nb = std::min(kCols, b1 - j0);
+        T acc[kCols][kLanes] = {};
+        for (int64_t kk = 0; kk < k8; kk += kLanes)
+          for (int64_t jj = 0; jj < nb; ++jj) {
+            const T* wr = w + (j0 + jj) * k + kk;
+            for (int64_t l = 0; l < kLanes; ++l) acc[jj][l] += ar[kk + l] * wr[l];
+          }
+        for (int64_t kk = k8; kk < k; ++kk)
+          for (int64_t jj = 0; jj < nb; ++jj) acc[jj][kk - k8] += ar[kk] * w[(j0 + jj) * k + kk];
         for (int64_t jj = 0; jj < nb; ++jj) {
-          const T* wr = w + (j0 + jj) * k + kk;
-          for (int64_t l = 0; l < kLanes; ++l) acc[jj][l] += ar[kk + l] * wr[l];
+          const T* s = acc[jj];
+          c[r * n + j0 + jj] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
         }
-      for (int64_t kk = k8; kk < k; ++kk)
-        for (int64_t jj = 0; jj < nb; ++jj) acc[jj][kk - k8] += ar[kk] * w[(j0 + jj) * k + kk];
-      for (int64_t jj = 0; jj < nb; ++jj) {
-        const T* s = acc[jj];
-        c[r * n + j0 + jj] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
       }
     }
   }
