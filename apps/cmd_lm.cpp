@@ -17,6 +17,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <variant>
 
 #include "host/cli/command.hpp"
 #include "host/core/device.hpp"
@@ -52,7 +53,8 @@ void lm_options(po::options_description& desc) {
   po::options_description train("training");
   train.add_options()
       ("corpus", po::value<std::string>()->default_value(d.corpus),
-       "directory of *_gut.txt files (scripts/fetch_corpus.sh), or synthetic:SEED")
+       "directory of *_gut.txt files (scripts/fetch_corpus.sh), or synthetic:SEED (eval: "
+       "default the model's own)")
       ("dtype", po::value<std::string>()->default_value(d.dtype), "f32 | f64")
       ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda[:N] | auto")
       ("batch", po::value<int64_t>()->default_value(d.batch), "sequences per step")
@@ -191,14 +193,20 @@ std::unique_ptr<H5File> optional_output(const CommandContext& ctx, const std::st
   return f;
 }
 
-int lm_eval(const CommandContext& ctx, const LmConfig& c, const std::string& model_path) {
+int lm_eval(const CommandContext& ctx, const LmConfig& c, const std::string& model_path,
+            bool corpus_defaulted) {
   NAQS_REQUIRE(!model_path.empty(), "naqs lm eval needs --model OUT.h5 (a naqs lm train output)");
   NAQS_REQUIRE(c.eval_windows >= 2, "--eval-windows ", c.eval_windows, " must be >= 2");
   NAQS_REQUIRE(c.output.empty() || !std::filesystem::exists(c.output), "output '", c.output,
                "' already exists (never overwritten)");
   const ml::Transformer m = ml::load_model(model_path);
-  const ml::Corpus corpus = ml::load_corpus(c.corpus, c.synthetic_train_bytes,
-                                            c.synthetic_val_bytes);
+  std::string spec = c.corpus;
+  if (corpus_defaulted) {  // the corpus the model was trained on
+    H5File f = H5File::open_read(model_path);
+    if (f.has_attr("/", "corpus_spec"))
+      spec = std::get<std::string>(f.get_attr("/", "corpus_spec"));
+  }
+  const ml::Corpus corpus = ml::load_corpus(spec, c.synthetic_train_bytes, c.synthetic_val_bytes);
   const ml::EvalResult e = ml::evaluate(m, corpus.val, c.eval_windows, c.batch);
   if (auto f = optional_output(ctx, c.output, m, c.seed)) {
     ml::write_eval_results(*f, e);
@@ -323,7 +331,7 @@ int lm_run(const CommandContext& ctx) {
   const std::string& action = args[0];
   const std::string model_path = vm["model"].as<std::string>();
   if (action == "train") return lm_train(ctx, c);
-  if (action == "eval") return lm_eval(ctx, c, model_path);
+  if (action == "eval") return lm_eval(ctx, c, model_path, vm["corpus"].defaulted());
   if (action == "sample")
     return lm_sample(ctx, c, model_path, vm["tokens"].as<int64_t>(), vm["no-cache"].as<bool>());
   if (action == "sweep") return lm_sweep(ctx, c, vm);

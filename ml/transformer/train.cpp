@@ -344,6 +344,7 @@ LmResult run_lm_train(const LmConfig& config) {
                        {{"seed", static_cast<int64_t>(c.seed)}});
       write_model_group(*file, model, c.dtype);
       file->set_attr("/", "corpus", corpus.name);
+      file->set_attr("/", "corpus_spec", c.corpus);  // what --corpus said (eval's default)
       if (!c.variant.empty()) file->set_attr("/", "variant", c.variant);
       file->set_attr("/", "corpus_train_bytes", static_cast<int64_t>(corpus.train.size()));
       file->set_attr("/", "corpus_val_bytes", static_cast<int64_t>(corpus.val.size()));

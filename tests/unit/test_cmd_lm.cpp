@@ -69,6 +69,9 @@ TEST_F(CmdLm, TrainEvalSampleFromAnIniFile) {
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("lm eval: validation"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(p("eval.h5")));
+  // without --corpus, eval uses the corpus the model was trained on
+  r = run_naqs("lm eval --model " + p("run.h5") + " --eval-windows 4");
+  ASSERT_EQ(r.rc, 0) << r.out;
   const std::string sample = "lm sample --model " + p("run.h5") +
                              " --prompt abc --tokens 10 --temperature 1 --seed 3";
   const CliRun cached = run_naqs(sample), full = run_naqs(sample + " --no-cache");
