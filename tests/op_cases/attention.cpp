@@ -1,6 +1,7 @@
 // Op cases of host/ops/attention.hpp (CUDA twin cuda/attention.cu): attention forward (out and
 // the saved probabilities) over full causal, decode (Tq = 1 at the last position) and chunked
-// (Tq < Tk with an offset) shapes, MHA / GQA / MQA, K and V read as prefixes of a larger cache
+// (Tq < Tk with an offset) shapes, MHA / GQA / MQA, with and without the saved probabilities
+// (training and inference paths), K and V read as prefixes of a larger cache
 // buffer (strided views); attention backward; RoPE forward and backward.
 //
 // Tolerance: both backends sum Dh products (scores) and Tk products (outputs) in the dtype in
@@ -71,7 +72,7 @@ NAQS_OP_CASES(attention_cases) {
       };
       cases.push_back(fwd);
 
-      if (dt == DType::f64) {
+      {  // the inference path (no probabilities saved); the gradient check in f64
         OpCase grad = fwd;
         grad.params = OpParams(cat(shape, " probs=0"));
         grad.seed = ++seed;
@@ -85,8 +86,8 @@ NAQS_OP_CASES(attention_cases) {
           Tensor no_probs;
           attention_forward(in[0], kv(in[1]), kv(in[2]), off, scale, out[0], no_probs);
         };
-        grad.grad_of = {0, 1, 2};
-        grad.backward = [kv, off, scale](const std::vector<Tensor>& in,
+        if (dt == DType::f64) grad.grad_of = {0, 1, 2};
+        if (dt == DType::f64) grad.backward = [kv, off, scale](const std::vector<Tensor>& in,
                                          const std::vector<Tensor>& dout) {
           const Tensor k = kv(in[1]), v = kv(in[2]);
           Tensor out = zeros_like(in[0]);
