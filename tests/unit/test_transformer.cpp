@@ -93,7 +93,8 @@ TEST(Transformer, CachedDecodeEqualsFullForwardBitwise) {
   for (DType dt : {DType::f32, DType::f64})
     for (const Variant& var : {Variant{"MHA", 4, 4, 1}, Variant{"GQA2", 4, 2, 1},
                                Variant{"MQA", 4, 1, 1}, Variant{"MQA-CLA2", 4, 1, 2},
-                               Variant{"GQA2-CLA3", 4, 2, 3}, Variant{"MHA-CLA4", 4, 4, 4}}) {
+                               Variant{"GQA2-CLA3", 4, 2, 3}, Variant{"MHA-CLA4", 4, 4, 4},
+                               Variant{"MQA8-CLA2", 8, 1, 2}}) {
       // C = 32, F = 64, V = 256: sizes at which OpenBLAS's products of 1 row and of 39 rows
       // differ in the last bits (measured with Debian 12's OpenBLAS 0.3.21: K >= 32 and
       // N >= 64), so this fails if the inference path used ops::gemm
