@@ -1,0 +1,144 @@
+// `naqs lm` through the built binary ($NAQS_EXE, set by ctest): train / eval / sample from an INI
+// file on the synthetic corpus, sampling with and without the cache prints the same text, bad
+// input is one line with exit code 2 and writes nothing, outputs are never overwritten, a
+// pending SIGTERM stops training after one step with a checkpoint (exit 3) and --resume finishes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int rc;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun run_naqs(const std::string& args) {
+  const char* exe = std::getenv("NAQS_EXE");
+  const std::string cmd = std::string(exe ? exe : "naqs") + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  EXPECT_NE(p, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class CmdLm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::getenv("NAQS_EXE")) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
+    dir_ = fs::temp_directory_path() / ("naqs_test_cmd_lm_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    ini_ = p("tiny.ini");
+    std::ofstream(ini_) << "corpus = synthetic:4\nd-model = 16\nlayers = 2\nheads = 2\n"
+                           "kv-heads = 1\nhead-dim = 8\nkv-share = 2\ncontext = 16\nbatch = 4\n"
+                           "steps = 5\nwarmup = 1\neval-windows = 4\nsample-tokens = 6\n"
+                           "prompt = ab\nquiet = true\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string p(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+  std::string ini_;
+};
+
+TEST_F(CmdLm, TrainEvalSampleFromAnIniFile) {
+  CliRun r = run_naqs("lm train --config " + ini_ + " -o " + p("run.h5"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("bits per character"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("entropy rate"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(p("run.h5")));
+  r = run_naqs("lm eval --config " + ini_ + " --model " + p("run.h5") + " -o " + p("eval.h5"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("lm eval: validation"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(p("eval.h5")));
+  // without --corpus, eval uses the corpus the model was trained on
+  r = run_naqs("lm eval --model " + p("run.h5") + " --eval-windows 4");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const std::string sample = "lm sample --model " + p("run.h5") +
+                             " --prompt abc --tokens 10 --temperature 1 --seed 3";
+  const CliRun cached = run_naqs(sample), full = run_naqs(sample + " --no-cache");
+  ASSERT_EQ(cached.rc, 0) << cached.out;
+  EXPECT_EQ(cached.out, full.out);
+  EXPECT_EQ(cached.out.size(), 3u + 10u + 1u);  // prompt, bytes, newline
+  // the command line wins over the INI file
+  r = run_naqs("lm train --config " + ini_ + " --steps 2 -o " + p("two.h5"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+}
+
+TEST_F(CmdLm, BadInputIsOneLineExitCode2AndWritesNothing) {
+  const std::string out = p("bad.h5");
+  const std::vector<std::string> bad = {"--kv-heads 3", "--kv-share 0", "--kv-share 3",
+                                        "--d-model 20",   "--corpus " + p("nope"), "--dtype f16",
+                                        "--steps -1",     "--batch 0"};
+  for (const std::string& args : bad) {
+    const CliRun r = run_naqs("lm train --config " + ini_ + " " + args + " -o " + out);
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+    EXPECT_EQ(r.out.rfind("naqs: error: ", 0), 0u) << r.out;
+    EXPECT_FALSE(fs::exists(out)) << args;
+    EXPECT_FALSE(fs::exists(out + ".ckpt")) << args;
+  }
+  EXPECT_NE(run_naqs("lm train --config " + ini_ + " --corpus " + p("nope") + " -o " + out)
+                .out.find("scripts/fetch_corpus.sh"),
+            std::string::npos);
+  ASSERT_EQ(run_naqs("lm train --config " + ini_ + " -o " + p("run.h5")).rc, 0);
+  for (const std::string& args :
+       {std::string("lm sample --model ") + p("run.h5") + " --prompt abc --tokens 14",
+        std::string("lm sample --model ") + p("absent.h5"), std::string("lm bogus"),
+        std::string("lm"), "lm train --config " + ini_ + " -o " + p("run.h5")}) {
+    const CliRun r = run_naqs(args);
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+  }
+}
+
+TEST_F(CmdLm, PendingSignalStopsAfterOneStepAndResumeFinishes) {
+  const char* exe = std::getenv("NAQS_EXE");
+  const std::string out = p("sig.h5"), log = p("sig.log");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    raise(SIGTERM);  // pending across exec
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(exe, exe, "lm", "train", "--config", ini_.c_str(), "-o", out.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(status)) << text;
+  EXPECT_EQ(WEXITSTATUS(status), 3) << text;
+  EXPECT_NE(text.find("lm: interrupted; partial output"), std::string::npos) << text;
+  ASSERT_TRUE(fs::exists(out + ".ckpt"));
+  const CliRun r = run_naqs("lm train --config " + ini_ + " -o " + out + " --resume");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("bits per character"), std::string::npos) << r.out;
+}
+
+}  // namespace
