@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "host/core/allocator.hpp"
+#include "host/core/checked.hpp"
 #include "host/core/cuda_runtime.hpp"
 #include "host/ops/copy.hpp"
 
@@ -22,7 +24,14 @@ Shape::Shape(const std::vector<int64_t>& d) {
 
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < rank; ++i) n *= dims[i];
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] < 0) {  // a -1 placeholder (reshape)
+      n *= dims[i];
+    } else if (__builtin_mul_overflow(n, dims[i], &n)) {
+      throw UsageError(cat("shape ", str(), " has more than ",
+                           std::numeric_limits<int64_t>::max(), " elements"));
+    }
+  }
   return n;
 }
 
@@ -80,7 +89,9 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
-  t.storage_ = std::make_shared<Storage>(t.nbytes(), device);
+  t.storage_ = std::make_shared<Storage>(
+      checked_bytes(shape.numel(), dtype_size(dtype), cat("tensor ", shape.str(), " bytes")),
+      device);
   return t;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <variant>
 
+#include "host/cli/number.hpp"
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
 #include "physics/vmc/driver.hpp"
@@ -132,7 +133,7 @@ std::unique_ptr<AutoregressiveWavefunction> load_naqs_run(const std::string& pat
   const std::string dil = text("/model", "dilations");
   for (std::size_t a = 0; a < dil.size();) {
     const std::size_t b = std::min(dil.find(',', a), dil.size());
-    c.dilations.push_back(std::stoi(dil.substr(a, b - a)));
+    c.dilations.push_back(cli::parse_checked<int>(dil.substr(a, b - a), cat("'", path, "' /model dilations"), cli::Range<int>{1, 1 << 20}));
     a = b + 1;
   }
   c.activation = text("/model", "activation");
