@@ -18,14 +18,14 @@ void breakdown_options(naqs::po::options_description& desc) {
   const BreakdownConfig d;
   desc.add_options()
       ("L", naqs::cli::number<int>(naqs::cli::Range<int>{1, 4096})->default_value(d.n_sites), "sites of the periodic chain (ED <= 24)")
-      ("J", naqs::cli::number<double>(naqs::cli::any_value<double>())->default_value(d.J), "coupling J (Pauli units)")
+      ("J", naqs::cli::number<double>(naqs::cli::kCouplingRange)->default_value(d.J), "coupling J (Pauli units)")
       ("h", po::value<std::string>()->default_value("0.3,0.6,0.9,1.2,1.5"),
        "fields: a list 0.3,0.6 or a range 0.3:1.5:0.3")
       ("naqs-width", naqs::cli::number<int>(naqs::cli::Range<int>{1, 4096})->default_value(d.naqs_width), "NAQS channels")
       ("naqs-depth", naqs::cli::number<int>(naqs::cli::Range<int>{0, 1024})->default_value(d.naqs_depth), "NAQS residual blocks")
       ("naqs-steps", naqs::cli::number<int64_t>(naqs::cli::Range<int64_t>{0, int64_t{1} << 40})->default_value(d.naqs_steps), "NAQS SR steps")
       ("naqs-batch", naqs::cli::number<int64_t>(naqs::cli::Range<int64_t>{1, int64_t{1} << 40})->default_value(d.naqs_batch), "NAQS samples per step")
-      ("rbm-alpha", naqs::cli::number<double>(naqs::cli::positive<double>())->default_value(d.rbm_alpha), "RBM hidden units per site")
+      ("rbm-alpha", naqs::cli::number<double>(naqs::cli::Range<double>{0, 1024, true})->default_value(d.rbm_alpha), "RBM hidden units per site")
       ("rbm-steps", naqs::cli::number<int64_t>(naqs::cli::Range<int64_t>{0, int64_t{1} << 40})->default_value(d.rbm_steps), "RBM SR steps")
       ("rbm-batch", naqs::cli::number<int64_t>(naqs::cli::Range<int64_t>{1, int64_t{1} << 40})->default_value(d.rbm_batch),
        "RBM Metropolis samples per step (a multiple of --chains)")

@@ -53,11 +53,11 @@ void ed_options(po::options_description& d) {
        "boundary conditions: pbc | obc | X,Y per direction (e.g. pbc,obc)")
       ("pbc", po::bool_switch(), "periodic in every direction (same as --bc pbc)")
       ("obc", po::bool_switch(), "open in every direction (same as --bc obc)")
-      ("J", cli::number<double>(cli::any_value<double>())->default_value(1.0), "coupling J (Pauli units)")
+      ("J", cli::number<double>(cli::kCouplingRange)->default_value(1.0), "coupling J (Pauli units)")
       ("h", po::value<std::string>()->default_value("1"),
        "TFIM transverse field: a value, a list 0.5,1,2 or a range 0.5:1.5:0.25")
-      ("hz", cli::number<double>(cli::any_value<double>())->default_value(0.0), "TFIM longitudinal field")
-      ("Delta", cli::number<double>(cli::any_value<double>())->default_value(1.0), "Heisenberg/XXZ anisotropy")
+      ("hz", cli::number<double>(cli::kCouplingRange)->default_value(0.0), "TFIM longitudinal field")
+      ("Delta", cli::number<double>(cli::kCouplingRange)->default_value(1.0), "Heisenberg/XXZ anisotropy")
       ("marshall", po::bool_switch(), "Heisenberg: Marshall sign rule (bipartite lattices)")
       ("sz", po::value<std::string>()->default_value("auto"),
        "Heisenberg sector: total Sz in spin-1/2 units (0, 1, 0.5, ...), auto (0 or 1/2) or full")

@@ -50,18 +50,18 @@ void add_system_options(po::options_description& desc, const vmc::VmcConfig& d, 
         ("hamiltonian", po::value<std::string>()->default_value(d.hamiltonian),
          "tfim | heisenberg (H = -J sum ZZ - h sum X - hz sum Z, or H = J sum (XX + YY + "
          "delta ZZ))")
-        ("h", number<double>(any_value<double>())->default_value(d.h), "transverse field h (tfim)");
+        ("h", number<double>(kCouplingRange)->default_value(d.h), "transverse field h (tfim)");
   g.add_options()
       ("lattice", po::value<std::string>()->default_value(d.lattice), "chain | square")
       ("L", number<int>(Range<int>{1, 4096})->default_value(d.length_x), "sites of the chain / Lx of the square")
       ("Ly", number<int>(Range<int>{1, 4096})->default_value(d.length_y), "Ly of the square (1 for a chain)")
       ("boundary", po::value<std::string>()->default_value(d.periodic ? "pbc" : "obc"),
        "pbc | obc")
-      ("J", number<double>(any_value<double>())->default_value(d.J), "coupling J")
-      ("hz", number<double>(any_value<double>())->default_value(d.hz), "longitudinal field hz (tfim)");
+      ("J", number<double>(kCouplingRange)->default_value(d.J), "coupling J")
+      ("hz", number<double>(kCouplingRange)->default_value(d.hz), "longitudinal field hz (tfim)");
   if (use == OptionUse::vmc)
     g.add_options()
-        ("delta", number<double>(any_value<double>())->default_value(d.delta), "anisotropy delta (heisenberg)")
+        ("delta", number<double>(kCouplingRange)->default_value(d.delta), "anisotropy delta (heisenberg)")
         ("marshall", po::bool_switch(), "Marshall sign rule (heisenberg, bipartite lattices)");
   g.add_options()("sz-zero", po::bool_switch(),
                   "constrain the wavefunction to total Sz = 0 (every VMC method)");
@@ -76,7 +76,7 @@ void add_model_options(po::options_description& desc, const vmc::VmcConfig& d, O
     g.add_options()("model", po::value<std::string>()->default_value(d.model),
                     "naqs (autoregressive, exact sampling) | rbm (restricted Boltzmann machine)");
   g.add_options()
-      ("alpha", number<double>(positive<double>())->default_value(d.alpha), "rbm: hidden units per site")
+      ("alpha", number<double>(Range<double>{0, 1024, true})->default_value(d.alpha), "rbm: hidden units per site")
       ("network", po::value<std::string>()->default_value(d.network),
        "naqs: conv1d (masked conv over the site order, any lattice) | conv2d (two-stream masked "
        "conv, square lattices)")

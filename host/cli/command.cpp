@@ -140,7 +140,13 @@ int run_cli(int argc, char** argv) {
         throw UsageError(cat("--config: '", path, "' is a directory, not an INI file"));
       std::ifstream in(path);
       if (!in) throw UsageError(cat("--config: cannot open '", path, "'"));
-      po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+      const po::parsed_options parsed =
+          po::parse_config_file(in, desc, /*allow_unregistered=*/false);
+      // Every value of the file is checked, also those the command line overrides (storing into
+      // `vm` would skip them).
+      po::variables_map file_values;
+      po::store(parsed, file_values);
+      po::store(parsed, vm);
       // A stream that failed while reading (not at its end) would silently give defaults.
       if (in.bad() || (!in.eof() && in.fail()))
         throw UsageError(cat("--config: cannot read '", path, "'"));

@@ -54,6 +54,10 @@ Range<T> positive() {
   return {T(0), std::numeric_limits<T>::max(), true};
 }
 
+// Couplings and fields (J, h, hz, Delta): |x| <= 1e6 (beyond it float64 energies lose every
+// digit of the other terms; rescale J instead).
+inline const Range<double> kCouplingRange{-1e6, 1e6};
+
 // Parses all of `text` as a T within `range`; UsageError "--<option>: '<text>' is not ..." with
 // the allowed range otherwise. T: int, int64_t, uint64_t, double.
 template <class T>

@@ -202,7 +202,12 @@ Case make_case(std::mt19937_64& rng, int index, const fs::path& dir, const fs::p
     const CommandSpec& c = cmds[std::uniform_int_distribution<std::size_t>(0, 4)(rng)];
     std::string ini;
     const int how = std::uniform_int_distribution<int>(0, 4)(rng);
-    if (how == 0 && !c.numeric.empty()) ini = pick(rng, c.numeric) + " = " + pick(rng, kBadNumbers) + "\n";
+    std::string v = pick(rng, kBadNumbers);
+    // INI values are trimmed: blanks around a number are no error there.
+    if (v.find_first_not_of(' ') != std::string::npos) v = v.substr(v.find_first_not_of(' '));
+    while (!v.empty() && v.back() == ' ') v.pop_back();
+    if (v == "3") v = "3x";
+    if (how == 0 && !c.numeric.empty()) ini = pick(rng, c.numeric) + " = " + v + "\n";
     else if (how == 1) ini = "no_such_key = 1\n";
     else if (how == 2) ini = random_bytes(rng, 64);
     else if (how == 3) ini = "[section\nwidth 4\n";

@@ -1,7 +1,7 @@
 // kill -9 stress (issue 21): `naqs vmc` with a checkpoint after every step is SIGKILLed at random
 // instants (at least 30 times, from the process start to the final measurement) and resumed each
 // time; afterwards the output equals an uninterrupted run's bitwise (except wall time), no file
-// was ever left unreadable, and no temp file remains. Statistical tier: ~30-60 s on 2 cores.
+// was ever left unreadable, and no temp file remains. Statistical tier: ~15-30 s on 2 cores.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> stress_args(const std::string& out, bool resume) {
   std::vector<std::string> a = {"vmc", "--L", "8", "--width", "4", "--depth", "1", "--steps",
-                                "40", "--batch", "256", "--checkpoint-every", "1",
+                                "300", "--batch", "256", "--checkpoint-every", "1",
                                 "--observe-every", "4", "--observe-samples", "256",
                                 "--obs-samples", "4096", "--ed-max-sites", "0", "--quiet",
                                 "--optimizer", "adam", "--lr", "0.01", "--seed", "11", "-o", out};
@@ -55,8 +55,8 @@ TEST(KillStress, ThirtyRandomKillsThenBitwiseEqualOutputAndNoTempFiles) {
     const pid_t pid = testing::spawn_naqs(stress_args(out, resume), o, e);
     // Mostly short lives (many restarts), sometimes long ones (progress to the end).
     const double life = std::uniform_real_distribution<double>(0, 1)(rng) < 0.8
-                            ? std::uniform_real_distribution<double>(0, 0.25)(rng) * full_ms
-                            : std::uniform_real_distribution<double>(0, 1.2)(rng) * full_ms;
+                            ? std::uniform_real_distribution<double>(0, 1.0 / 40)(rng) * full_ms
+                            : std::uniform_real_distribution<double>(0, 1.0 / 8)(rng) * full_ms;
     std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(life * 1000)));
     ::kill(pid, SIGKILL);
     const testing::ExeRun r = testing::finish_naqs(pid, o, e);
