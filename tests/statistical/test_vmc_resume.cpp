@@ -245,6 +245,9 @@ TEST_F(VmcResume, SecondSignalStopsAtOnceKeepingTheLastCheckpoint) {
   EXPECT_EQ(WEXITSTATUS(status), 3);
   EXPECT_LT(waited, 2.0);
   ASSERT_TRUE(fs::exists(b + ".ckpt"));
+  // The step in progress was not finished: the checkpoint is still the first one (step 5); the
+  // old handler finished the step and checkpointed step 6 (only a third signal killed).
+  EXPECT_EQ(std::get<int64_t>(H5File::open_read(b + ".ckpt").get_attr("/", "step")), 5);
   ASSERT_EQ(run_to_end(args(b, true)), 0);
   expect_same_file(a, b);
 }
