@@ -53,17 +53,21 @@ void ed_options(po::options_description& d) {
        "boundary conditions: pbc | obc | X,Y per direction (e.g. pbc,obc)")
       ("pbc", po::bool_switch(), "periodic in every direction (same as --bc pbc)")
       ("obc", po::bool_switch(), "open in every direction (same as --bc obc)")
-      ("J", cli::number<double>(cli::kCouplingRange)->default_value(1.0), "coupling J (Pauli units)")
+      ("J", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
+       "coupling J (Pauli units)")
       ("h", po::value<std::string>()->default_value("1"),
        "TFIM transverse field: a value, a list 0.5,1,2 or a range 0.5:1.5:0.25")
-      ("hz", cli::number<double>(cli::kCouplingRange)->default_value(0.0), "TFIM longitudinal field")
-      ("Delta", cli::number<double>(cli::kCouplingRange)->default_value(1.0), "Heisenberg/XXZ anisotropy")
+      ("hz", cli::number<double>(cli::kCouplingRange)->default_value(0.0),
+       "TFIM longitudinal field")
+      ("Delta", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
+       "Heisenberg/XXZ anisotropy")
       ("marshall", po::bool_switch(), "Heisenberg: Marshall sign rule (bipartite lattices)")
       ("sz", po::value<std::string>()->default_value("auto"),
        "Heisenberg sector: total Sz in spin-1/2 units (0, 1, 0.5, ...), auto (0 or 1/2) or full")
       ("tol", cli::number<double>(cli::positive<double>())->default_value(1e-12),
        "Lanczos stop: relative residual ||H psi - E psi|| / |E|")
-      ("max-iterations", cli::number<int>(cli::Range<int>{1, 100000000})->default_value(1000), "Lanczos steps per pass")
+      ("max-iterations", cli::number<int>(cli::Range<int>{1, 100000000})->default_value(1000),
+       "Lanczos steps per pass")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }

@@ -61,7 +61,8 @@ void sweep_options(po::options_description& desc) {
       ("task", po::value<std::string>(),
        "run only task N (0-based; default: $SLURM_ARRAY_TASK_ID when set, else all tasks)")
       ("list", po::bool_switch(), "print the tasks (index, h, file, state) and exit")
-      ("warm-steps", cli::number<int64_t>(cli::Range<int64_t>{0, int64_t{1} << 40})->default_value(kDefaultWarmSteps),
+      ("warm-steps", cli::number<int64_t>(cli::Range<int64_t>{0, int64_t{1} << 40})
+          ->default_value(kDefaultWarmSteps),
        "training steps of a warm start (local sweeps: from the previous h's parameters); "
        "--steps is a cold start's")
       ("warm-batch", po::value<std::string>()->default_value(kDefaultWarmBatch),

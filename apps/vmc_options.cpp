@@ -53,15 +53,18 @@ void add_system_options(po::options_description& desc, const vmc::VmcConfig& d, 
         ("h", number<double>(kCouplingRange)->default_value(d.h), "transverse field h (tfim)");
   g.add_options()
       ("lattice", po::value<std::string>()->default_value(d.lattice), "chain | square")
-      ("L", number<int>(Range<int>{1, 4096})->default_value(d.length_x), "sites of the chain / Lx of the square")
-      ("Ly", number<int>(Range<int>{1, 4096})->default_value(d.length_y), "Ly of the square (1 for a chain)")
+      ("L", number<int>(Range<int>{1, 4096})->default_value(d.length_x),
+       "sites of the chain / Lx of the square")
+      ("Ly", number<int>(Range<int>{1, 4096})->default_value(d.length_y),
+       "Ly of the square (1 for a chain)")
       ("boundary", po::value<std::string>()->default_value(d.periodic ? "pbc" : "obc"),
        "pbc | obc")
       ("J", number<double>(kCouplingRange)->default_value(d.J), "coupling J")
       ("hz", number<double>(kCouplingRange)->default_value(d.hz), "longitudinal field hz (tfim)");
   if (use == OptionUse::vmc)
     g.add_options()
-        ("delta", number<double>(kCouplingRange)->default_value(d.delta), "anisotropy delta (heisenberg)")
+        ("delta", number<double>(kCouplingRange)->default_value(d.delta),
+         "anisotropy delta (heisenberg)")
         ("marshall", po::bool_switch(), "Marshall sign rule (heisenberg, bipartite lattices)");
   g.add_options()("sz-zero", po::bool_switch(),
                   "constrain the wavefunction to total Sz = 0 (every VMC method)");
@@ -76,16 +79,19 @@ void add_model_options(po::options_description& desc, const vmc::VmcConfig& d, O
     g.add_options()("model", po::value<std::string>()->default_value(d.model),
                     "naqs (autoregressive, exact sampling) | rbm (restricted Boltzmann machine)");
   g.add_options()
-      ("alpha", number<double>(Range<double>{0, 1024, true})->default_value(d.alpha), "rbm: hidden units per site")
+      ("alpha", number<double>(Range<double>{0, 1024, true})->default_value(d.alpha),
+       "rbm: hidden units per site")
       ("network", po::value<std::string>()->default_value(d.network),
        "naqs: conv1d (masked conv over the site order, any lattice) | conv2d (two-stream masked "
        "conv, square lattices)")
       ("preset", po::value<std::string>()->default_value(d.preset),
        "naqs: conv2d preset tfim12 | heis10 (the paper's 12x12 / 10x10 models) | small4 | tiny3: "
        "sets network, width, depth, kernel; needs the preset's square lattice")
-      ("width", number<int>(Range<int>{1, 4096})->default_value(d.width), "naqs: channels of every hidden layer")
+      ("width", number<int>(Range<int>{1, 4096})->default_value(d.width),
+       "naqs: channels of every hidden layer")
       ("depth", number<int>(Range<int>{0, 1024})->default_value(d.depth), "naqs: residual blocks")
-      ("kernel", number<int>(Range<int>{1, 1024})->default_value(d.kernel), "naqs: taps of every masked convolution")
+      ("kernel", number<int>(Range<int>{1, 1024})->default_value(d.kernel),
+       "naqs: taps of every masked convolution")
       ("dilations", po::value<std::string>()->default_value(join_ints(d.dilations)),
        "naqs conv1d: dilation per block, cycled (comma-separated)")
       ("activation", po::value<std::string>()->default_value(d.activation), "naqs: relu | selu")
@@ -105,11 +111,14 @@ void add_sampler_options(po::options_description& desc, const vmc::VmcConfig& d,
                     "auto (exact for naqs, metropolis for rbm) | exact (autoregressive models "
                     "only) | metropolis");
   g.add_options()
-      ("mc-chains", number<int64_t>(Range<int64_t>{1, int64_t{1} << 24})->default_value(d.sampler.n_chains),
+      ("mc-chains", number<int64_t>(Range<int64_t>{1, int64_t{1} << 24})
+          ->default_value(d.sampler.n_chains),
        "metropolis: parallel chains (batch sizes and --obs-samples must be multiples)")
-      ("mc-burn-in", number<int64_t>(Range<int64_t>{0, int64_t{1} << 32})->default_value(d.sampler.burn_in),
+      ("mc-burn-in", number<int64_t>(Range<int64_t>{0, int64_t{1} << 32})
+          ->default_value(d.sampler.burn_in),
        "metropolis: sweeps discarded at the start of every draw (chains persist across steps)")
-      ("mc-sweeps", number<int64_t>(Range<int64_t>{1, int64_t{1} << 32})->default_value(d.sampler.sweeps_between),
+      ("mc-sweeps", number<int64_t>(Range<int64_t>{1, int64_t{1} << 32})
+          ->default_value(d.sampler.sweeps_between),
        "metropolis: sweeps (N proposals per chain) between samples")
       ("mc-global-flip", number<double>(Range<double>{0, 1})->default_value(d.sampler.p_global),
        "metropolis: probability of proposing a global spin flip");
@@ -119,23 +128,28 @@ void add_sampler_options(po::options_description& desc, const vmc::VmcConfig& d,
 void add_training_options(po::options_description& desc, const vmc::VmcConfig& d) {
   po::options_description g("training");
   g.add_options()
-      ("steps", number<int64_t>(Range<int64_t>{0, int64_t{1} << 40})->default_value(d.steps), "training steps")
+      ("steps", number<int64_t>(Range<int64_t>{0, int64_t{1} << 40})->default_value(d.steps),
+       "training steps")
       ("batch", po::value<std::string>()->default_value(d.batch_schedule),
        "batch schedule B1:S1,B2:S2,...,Bk (e.g. 128:200,1024:300,8192)")
-      ("minibatch", number<int64_t>(Range<int64_t>{1, int64_t{1} << 32})->default_value(d.minibatch),
+      ("minibatch", number<int64_t>(Range<int64_t>{1, int64_t{1} << 32})
+          ->default_value(d.minibatch),
        "samples evaluated at once (gradient accumulation; bounds memory)")
       ("optimizer", po::value<std::string>()->default_value(d.optimizer), "adam | sgd | sr | minsr")
       ("lr", number<double>(non_negative<double>())->default_value(d.lr), "learning rate")
       ("lr-schedule", po::value<std::string>()->default_value(d.lr_schedule),
        "constant | cosine[:final_fraction] | step:K:gamma | exp:gamma")
       ("beta1", number<double>(Range<double>{0, 1})->default_value(d.adam.beta1), "Adam beta1")
-      ("beta2", number<double>(Range<double>{0, 1})->default_value(d.adam.beta2), "Adam beta2 (paper: 0.9)")
+      ("beta2", number<double>(Range<double>{0, 1})->default_value(d.adam.beta2),
+       "Adam beta2 (paper: 0.9)")
       ("adam-eps", number<double>(positive<double>())->default_value(d.adam.eps), "Adam epsilon")
       ("momentum", number<double>(Range<double>{0, 1})->default_value(d.momentum), "SGD momentum")
       ("diag-shift", number<double>(positive<double>())->default_value(d.sr.diag_shift),
        "SR / minSR diagonal shift lambda")
-      ("cg-iters", number<int>(Range<int>{1, 1000000})->default_value(d.sr.cg_max_iters), "SR: max CG iterations")
-      ("cg-rtol", number<double>(positive<double>())->default_value(d.sr.cg_rtol), "SR: CG relative residual")
+      ("cg-iters", number<int>(Range<int>{1, 1000000})->default_value(d.sr.cg_max_iters),
+       "SR: max CG iterations")
+      ("cg-rtol", number<double>(positive<double>())->default_value(d.sr.cg_rtol),
+       "SR: CG relative residual")
       ("seed", number<uint64_t>(Range<uint64_t>{0, kMaxSeed})->default_value(d.seed),
        "seed of the model initialisation and of every sample (Philox key)")
       ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda | cuda:N | auto")
@@ -148,13 +162,16 @@ void add_training_options(po::options_description& desc, const vmc::VmcConfig& d
 void add_run_options(po::options_description& desc, const vmc::VmcConfig& d) {
   po::options_description g("checkpoints, observables, exact reference");
   g.add_options()
-      ("checkpoint-every", number<int64_t>(non_negative<int64_t>())->default_value(d.checkpoint_every),
+      ("checkpoint-every", number<int64_t>(non_negative<int64_t>())
+          ->default_value(d.checkpoint_every),
        "steps between checkpoints (0: only at the end and on signals)")
-      ("obs-samples", number<int64_t>(Range<int64_t>{1, int64_t{1} << 40})->default_value(d.obs_samples),
+      ("obs-samples", number<int64_t>(Range<int64_t>{2, int64_t{1} << 40})
+          ->default_value(d.obs_samples),
        "samples for the final observables")
       ("observe-every", number<int64_t>(non_negative<int64_t>())->default_value(d.observe_every),
        "also measure observables every k steps (0: only at the end)")
-      ("observe-samples", number<int64_t>(Range<int64_t>{1, int64_t{1} << 40})->default_value(d.observe_samples),
+      ("observe-samples", number<int64_t>(Range<int64_t>{2, int64_t{1} << 40})
+          ->default_value(d.observe_samples),
        "samples for the periodic observables")
       ("ed-max-sites", number<int>(Range<int>{0, 64})->default_value(d.max_ed_sites),
        "compute the exact ground state by ED up to this many sites (0: never)")

@@ -257,5 +257,29 @@ TEST_F(Robust, EarlySignalHandlersGiveOtherCommandsTheDefaultActionBack) {
   EXPECT_FALSE(fs::exists(path("e.h5")));
 }
 
+
+TEST_F(Robust, AFailingReportScriptIsOneLineAndLeavesNoFolder) {
+  ASSERT_EQ(run({"sweep", "--methods", "ed", "--L", "6", "--h", "0.5,1", "--out", "sw",
+                 "--no-report", "--quiet"})
+                .rc,
+            0);
+  ASSERT_EQ(run({"collect", "sw"}).rc, 0);
+  // A "python" that passes the import check and then fails like a script with a traceback.
+  const std::string fake = path("fake_python.sh");
+  std::ofstream(fake) << "#!/bin/sh\n"
+                         "case \"$2\" in *'import numpy, h5py'*) exit 0;; esac\n"
+                         "echo 'Traceback (most recent call last):' >&2\n"
+                         "echo '  File \"<string>\", line 1' >&2\n"
+                         "echo 'ValueError: boom' >&2\n"
+                         "exit 1\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  const ExeRun r = run({"report", "sw", "--python", fake});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("ValueError: boom"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Traceback"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("sw/report"))) << "an empty report folder was left";
+}
+
 }  // namespace
 }  // namespace naqs
