@@ -320,12 +320,17 @@ class Output {
       });
     }
     file_ = std::make_unique<H5File>(H5File::open_rw(c.output));
+    train_ = std::make_unique<H5Trace>(*file_, "/train", kTrainColumns);
+    // Rows are appended before the checkpoint of their step is written, so an output of this
+    // run holds at least first_step rows; fewer means it lost some: not continued with a gap.
+    NAQS_REQUIRE(train_->rows() >= first_step, "--output '", c.output, "' holds ",
+                 train_->rows(), " training steps but the checkpoint is at step ", first_step,
+                 "; it cannot be continued without a gap (left as it is)");
     if (reopen) {
       file_->set_attr("/", "resumed_at_step", first_step);
       file_->set_attr("/", "resume_command_line", c.command_line);
     }
-    train_ = std::make_unique<H5Trace>(*file_, "/train", kTrainColumns);
-    train_->truncate_to(std::min(first_step, train_->rows()));
+    train_->truncate_to(first_step);
     if (c.observe_every > 0) {
       observe_ = std::make_unique<H5Trace>(*file_, "/observables", kObserveColumns);
       // Rows of steps <= first_step are kept: the row of the checkpoint's own step was measured
