@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "host/cli/command.hpp"
+#include "host/cli/number.hpp"
 #include "host/cli/values.hpp"
 #include "host/core/error.hpp"
 #include "validation/breakdown/breakdown.hpp"
@@ -14,28 +15,50 @@ using naqs::breakdown::BreakdownConfig;
 
 void breakdown_options(naqs::po::options_description& desc) {
   namespace po = naqs::po;
+  namespace cli = naqs::cli;
   const BreakdownConfig d;
   desc.add_options()
-      ("L", po::value<int>()->default_value(d.n_sites), "sites of the periodic chain (ED <= 24)")
-      ("J", po::value<double>()->default_value(d.J), "coupling J (Pauli units)")
+      ("L", cli::number<int>(cli::Range<int>{1, 4096})->default_value(d.n_sites),
+       "sites of the periodic chain (ED <= 24)")
+      ("J", cli::number<double>(cli::kCouplingRange)->default_value(d.J),
+       "coupling J (Pauli units)")
       ("h", po::value<std::string>()->default_value("0.3,0.6,0.9,1.2,1.5"),
        "fields: a list 0.3,0.6 or a range 0.3:1.5:0.3")
-      ("naqs-width", po::value<int>()->default_value(d.naqs_width), "NAQS channels")
-      ("naqs-depth", po::value<int>()->default_value(d.naqs_depth), "NAQS residual blocks")
-      ("naqs-steps", po::value<int64_t>()->default_value(d.naqs_steps), "NAQS SR steps")
-      ("naqs-batch", po::value<int64_t>()->default_value(d.naqs_batch), "NAQS samples per step")
-      ("rbm-alpha", po::value<double>()->default_value(d.rbm_alpha), "RBM hidden units per site")
-      ("rbm-steps", po::value<int64_t>()->default_value(d.rbm_steps), "RBM SR steps")
-      ("rbm-batch", po::value<int64_t>()->default_value(d.rbm_batch),
+      ("naqs-width", cli::number<int>(cli::Range<int>{1, 4096})
+          ->default_value(d.naqs_width),
+       "NAQS channels")
+      ("naqs-depth", cli::number<int>(cli::Range<int>{0, 1024})
+          ->default_value(d.naqs_depth),
+       "NAQS residual blocks")
+      ("naqs-steps", cli::number<int64_t>(cli::Range<int64_t>{0, int64_t{1} << 40})
+          ->default_value(d.naqs_steps),
+       "NAQS SR steps")
+      ("naqs-batch", cli::number<int64_t>(cli::Range<int64_t>{1, int64_t{1} << 40})
+          ->default_value(d.naqs_batch),
+       "NAQS samples per step")
+      ("rbm-alpha", cli::number<double>(cli::Range<double>{0, 1024, true})
+          ->default_value(d.rbm_alpha),
+       "RBM hidden units per site")
+      ("rbm-steps", cli::number<int64_t>(cli::Range<int64_t>{0, int64_t{1} << 40})
+          ->default_value(d.rbm_steps),
+       "RBM SR steps")
+      ("rbm-batch", cli::number<int64_t>(cli::Range<int64_t>{1, int64_t{1} << 40})
+          ->default_value(d.rbm_batch),
        "RBM Metropolis samples per step (a multiple of --chains)")
-      ("samples", po::value<int64_t>()->default_value(d.n_samples),
+      ("samples", cli::number<int64_t>(cli::Range<int64_t>{1, int64_t{1} << 40})
+          ->default_value(d.n_samples),
        "samples per measurement (a multiple of --chains)")
-      ("chains", po::value<int64_t>()->default_value(d.n_chains), "Metropolis chains")
-      ("burn-in", po::value<int64_t>()->default_value(d.burn_in),
+      ("chains", cli::number<int64_t>(cli::Range<int64_t>{1, int64_t{1} << 24})
+          ->default_value(d.n_chains),
+       "Metropolis chains")
+      ("burn-in", cli::number<int64_t>(cli::Range<int64_t>{0, int64_t{1} << 32})
+          ->default_value(d.burn_in),
        "Metropolis sweeps discarded before measuring")
-      ("global-flip", po::value<double>()->default_value(d.p_global),
+      ("global-flip", cli::number<double>(cli::Range<double>{0, 1})->default_value(d.p_global),
        "global-flip probability of the naqs_metropolis_gf variant")
-      ("seed", po::value<uint64_t>()->default_value(d.seed), "seed of every run and sampler")
+      ("seed", cli::number<uint64_t>(cli::Range<uint64_t>{0, (uint64_t{1} << 63) - 1})
+          ->default_value(d.seed),
+       "seed of every run and sampler")
       ("out-dir", po::value<std::string>()->default_value(d.out_dir),
        "directory for breakdown.h5 and the per-run HDF5 files (breakdown.h5 is never "
        "overwritten)")

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "host/cli/command.hpp"
+#include "host/cli/number.hpp"
 #include "host/core/device.hpp"
 #include "host/core/params.hpp"
 #include "host/io/hdf5.hpp"
@@ -125,9 +126,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 void demo_options(po::options_description& d) {
   d.add_options()("device", po::value<std::string>()->default_value("auto"),
                   "auto | cpu | cuda | cuda:N")(
-      "sites", po::value<int>()->default_value(10), "chain length L (2..20); 2^L configurations are enumerated")(
-      "width", po::value<int>()->default_value(16), "channels of the hidden layers (1..512)")(
-      "seed", po::value<uint64_t>()->default_value(1), "Philox seed of the parameters")(
+      "sites", cli::number<int>(cli::Range<int>{2, 20})->default_value(10),
+      "chain length L; 2^L configurations are enumerated")(
+      "width", cli::number<int>(cli::Range<int>{1, 512})->default_value(16),
+      "channels of the hidden layers")(
+      "seed", cli::number<uint64_t>(cli::Range<uint64_t>{0, (uint64_t{1} << 63) - 1})
+                  ->default_value(1),
+      "Philox seed of the parameters")(
       "out", po::value<std::string>()->default_value(""), "HDF5 result file (never overwritten); empty: none");
 }
 

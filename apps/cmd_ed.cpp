@@ -5,8 +5,9 @@
 //
 // Every input is validated, and the memory need of the largest point estimated, before any
 // computation or file creation; a bad request is one UsageError line (exit 2) and leaves no file.
-// The file is written at the end through a temp file and a rename (write_atomically), so a
-// failure midway leaves nothing behind either.
+// The file is written at the end through a temp file published without replacing anything
+// (write_new_atomically, host/io/ownership.hpp), so a failure midway leaves nothing behind and
+// two runs with the same --out never silently replace each other's result.
 //
 // HDF5 layout (h5py: f["ed/energy"][:]):
 //   /            provenance attributes (write_provenance / finish_provenance)
@@ -34,11 +35,13 @@
 #include <optional>
 
 #include "host/cli/command.hpp"
+#include "host/cli/number.hpp"
 #include "host/cli/values.hpp"
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
 #include "host/core/philox.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "validation/ed/dense.hpp"
 #include "validation/ed/ed_solver.hpp"
 #include "validation/tfim_exact.hpp"
@@ -53,24 +56,28 @@ void ed_options(po::options_description& d) {
   d.add_options()
       ("model", po::value<std::string>()->default_value("tfim"), "tfim | heisenberg")
       ("lattice", po::value<std::string>()->default_value("chain"), "chain | square")
-      ("L", po::value<int>(), "chain length (square: Lx = Ly = L)")
-      ("Lx", po::value<int>(), "square lattice width")
-      ("Ly", po::value<int>(), "square lattice height")
+      ("L", cli::number<int>(cli::Range<int>{1, 64}), "chain length (square: Lx = Ly = L)")
+      ("Lx", cli::number<int>(cli::Range<int>{1, 64}), "square lattice width")
+      ("Ly", cli::number<int>(cli::Range<int>{1, 64}), "square lattice height")
       ("bc", po::value<std::string>()->default_value("pbc"),
        "boundary conditions: pbc | obc | X,Y per direction (e.g. pbc,obc)")
       ("pbc", po::bool_switch(), "periodic in every direction (same as --bc pbc)")
       ("obc", po::bool_switch(), "open in every direction (same as --bc obc)")
-      ("J", po::value<double>()->default_value(1.0), "coupling J (Pauli units)")
+      ("J", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
+       "coupling J (Pauli units)")
       ("h", po::value<std::string>()->default_value("1"),
        "TFIM transverse field: a value, a list 0.5,1,2 or a range 0.5:1.5:0.25")
-      ("hz", po::value<double>()->default_value(0.0), "TFIM longitudinal field")
-      ("Delta", po::value<double>()->default_value(1.0), "Heisenberg/XXZ anisotropy")
+      ("hz", cli::number<double>(cli::kCouplingRange)->default_value(0.0),
+       "TFIM longitudinal field")
+      ("Delta", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
+       "Heisenberg/XXZ anisotropy")
       ("marshall", po::bool_switch(), "Heisenberg: Marshall sign rule (bipartite lattices)")
       ("sz", po::value<std::string>()->default_value("auto"),
        "Heisenberg sector: total Sz in spin-1/2 units (0, 1, 0.5, ...), auto (0 or 1/2) or full")
-      ("tol", po::value<double>()->default_value(1e-12),
+      ("tol", cli::number<double>(cli::positive<double>())->default_value(1e-12),
        "Lanczos stop: relative residual ||H psi - E psi|| / |E|")
-      ("max-iterations", po::value<int>()->default_value(1000), "Lanczos steps per pass")
+      ("max-iterations", cli::number<int>(cli::Range<int>{1, 100000000})->default_value(1000),
+       "Lanczos steps per pass")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("sample", po::value<int64_t>(),
        "also draw this many configurations from the exact |psi|^2 into /samples (needs --out "
@@ -229,12 +236,7 @@ int ed_run(const CommandContext& ctx) {
   std::string out;
   if (vm.count("out")) {
     out = vm["out"].as<std::string>();
-    NAQS_REQUIRE(!out.empty(), "--out is empty");
-    NAQS_REQUIRE(!std::filesystem::exists(out), "output file '", out, "' already exists; naqs "
-                 "never overwrites results (choose another path or move the old file away)");
-    const auto parent = std::filesystem::path(out).parent_path();
-    NAQS_REQUIRE(parent.empty() || std::filesystem::is_directory(parent), "--out: directory '",
-                 parent.string(), "' does not exist");
+    check_output_path("--out", out, /*must_not_exist=*/true);  // host/io/ownership.hpp
   }
 
   // ---- solve ----
@@ -290,7 +292,9 @@ int ed_run(const CommandContext& ctx) {
   if (out.empty()) return 0;
 
   // ---- write ----
-  write_atomically(out, [&](H5File& f) {
+  // Published with RENAME_NOREPLACE: of two runs writing the same --out, one gets the file and
+  // the other an "already exists" error (exit 2), never a silently replaced result.
+  write_new_atomically(out, [&](H5File& f) {
     write_provenance(f, ctx.command_line, ctx.config_text, device.str(), {});
     f.create_group("/system");
     f.set_attr("/system", "model", std::string(model_name(model)));

@@ -19,6 +19,7 @@
 
 #include "apps/vmc_options.hpp"
 #include "host/cli/command.hpp"
+#include "host/cli/number.hpp"
 #include "host/cli/values.hpp"
 #include "host/core/error.hpp"
 #include "workflow/collect.hpp"
@@ -60,7 +61,8 @@ void sweep_options(po::options_description& desc) {
       ("task", po::value<std::string>(),
        "run only task N (0-based; default: $SLURM_ARRAY_TASK_ID when set, else all tasks)")
       ("list", po::bool_switch(), "print the tasks (index, h, file, state) and exit")
-      ("warm-steps", po::value<int64_t>()->default_value(kDefaultWarmSteps),
+      ("warm-steps", cli::number<int64_t>(cli::Range<int64_t>{0, int64_t{1} << 40})
+          ->default_value(kDefaultWarmSteps),
        "training steps of a warm start (local sweeps: from the previous h's parameters); "
        "--steps is a cold start's")
       ("warm-batch", po::value<std::string>()->default_value(kDefaultWarmBatch),

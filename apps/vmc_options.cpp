@@ -2,10 +2,14 @@
 
 #include <sstream>
 
+#include "host/cli/number.hpp"
 #include "host/core/error.hpp"
 
 namespace naqs::cli {
 namespace {
+
+// Seeds are stored as int64 in checkpoints and HDF5 attributes.
+constexpr uint64_t kMaxSeed = (uint64_t{1} << 63) - 1;
 
 std::string join_ints(const std::vector<int>& v) {
   std::string s;
@@ -19,21 +23,16 @@ std::string join_ints(const std::vector<int>& v) {
 // "1,2,4": positive integers, comma-separated (UsageError naming the option otherwise).
 std::vector<int> parse_int_list(const std::string& s, const char* what) {
   std::vector<int> v;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) {
-    std::size_t used = 0;
-    int x = 0;
-    try {
-      x = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    NAQS_REQUIRE(used == item.size() && !item.empty() && x >= 1, "--", what, ": '", s,
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t comma = s.find(',', pos);
+    const std::string item = s.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    NAQS_REQUIRE(!item.empty(), "--", what, ": '", s,
                  "' is not a comma-separated list of positive integers");
-    v.push_back(x);
+    v.push_back(parse_checked<int>(item, what, Range<int>{1, 1 << 20}));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
   }
-  NAQS_REQUIRE(!v.empty() && s.back() != ',', "--", what, ": '", s,
-               "' is not a comma-separated list of positive integers");
   return v;
 }
 
@@ -51,18 +50,21 @@ void add_system_options(po::options_description& desc, const vmc::VmcConfig& d, 
         ("hamiltonian", po::value<std::string>()->default_value(d.hamiltonian),
          "tfim | heisenberg (H = -J sum ZZ - h sum X - hz sum Z, or H = J sum (XX + YY + "
          "delta ZZ))")
-        ("h", po::value<double>()->default_value(d.h), "transverse field h (tfim)");
+        ("h", number<double>(kCouplingRange)->default_value(d.h), "transverse field h (tfim)");
   g.add_options()
       ("lattice", po::value<std::string>()->default_value(d.lattice), "chain | square")
-      ("L", po::value<int>()->default_value(d.length_x), "sites of the chain / Lx of the square")
-      ("Ly", po::value<int>()->default_value(d.length_y), "Ly of the square (1 for a chain)")
+      ("L", number<int>(Range<int>{1, 4096})->default_value(d.length_x),
+       "sites of the chain / Lx of the square")
+      ("Ly", number<int>(Range<int>{1, 4096})->default_value(d.length_y),
+       "Ly of the square (1 for a chain)")
       ("boundary", po::value<std::string>()->default_value(d.periodic ? "pbc" : "obc"),
        "pbc | obc")
-      ("J", po::value<double>()->default_value(d.J), "coupling J")
-      ("hz", po::value<double>()->default_value(d.hz), "longitudinal field hz (tfim)");
+      ("J", number<double>(kCouplingRange)->default_value(d.J), "coupling J")
+      ("hz", number<double>(kCouplingRange)->default_value(d.hz), "longitudinal field hz (tfim)");
   if (use == OptionUse::vmc)
     g.add_options()
-        ("delta", po::value<double>()->default_value(d.delta), "anisotropy delta (heisenberg)")
+        ("delta", number<double>(kCouplingRange)->default_value(d.delta),
+         "anisotropy delta (heisenberg)")
         ("marshall", po::bool_switch(), "Marshall sign rule (heisenberg, bipartite lattices)");
   g.add_options()("sz-zero", po::bool_switch(),
                   "constrain the wavefunction to total Sz = 0 (every VMC method)");
@@ -77,23 +79,26 @@ void add_model_options(po::options_description& desc, const vmc::VmcConfig& d, O
     g.add_options()("model", po::value<std::string>()->default_value(d.model),
                     "naqs (autoregressive, exact sampling) | rbm (restricted Boltzmann machine)");
   g.add_options()
-      ("alpha", po::value<double>()->default_value(d.alpha), "rbm: hidden units per site")
+      ("alpha", number<double>(Range<double>{0, 1024, true})->default_value(d.alpha),
+       "rbm: hidden units per site")
       ("network", po::value<std::string>()->default_value(d.network),
        "naqs: conv1d (masked conv over the site order, any lattice) | conv2d (two-stream masked "
        "conv, square lattices)")
       ("preset", po::value<std::string>()->default_value(d.preset),
        "naqs: conv2d preset tfim12 | heis10 (the paper's 12x12 / 10x10 models) | small4 | tiny3: "
        "sets network, width, depth, kernel; needs the preset's square lattice")
-      ("width", po::value<int>()->default_value(d.width), "naqs: channels of every hidden layer")
-      ("depth", po::value<int>()->default_value(d.depth), "naqs: residual blocks")
-      ("kernel", po::value<int>()->default_value(d.kernel), "naqs: taps of every masked convolution")
+      ("width", number<int>(Range<int>{1, 4096})->default_value(d.width),
+       "naqs: channels of every hidden layer")
+      ("depth", number<int>(Range<int>{0, 1024})->default_value(d.depth), "naqs: residual blocks")
+      ("kernel", number<int>(Range<int>{1, 1024})->default_value(d.kernel),
+       "naqs: taps of every masked convolution")
       ("dilations", po::value<std::string>()->default_value(join_ints(d.dilations)),
        "naqs conv1d: dilation per block, cycled (comma-separated)")
       ("activation", po::value<std::string>()->default_value(d.activation), "naqs: relu | selu")
       ("phase", po::value<std::string>()->default_value(d.phase),
        "real (positive, stoquastic problems) | complex (rbm: complex parameters)")
       ("dtype", po::value<std::string>()->default_value(d.dtype), "f64 | f32")
-      ("init-scale", po::value<double>()->default_value(d.init_scale),
+      ("init-scale", number<double>(non_negative<double>())->default_value(d.init_scale),
        "naqs: scale of the output layer at initialisation (small: near-uniform start); rbm: "
        "standard deviation of the initial parameters");
   desc.add(g);
@@ -106,13 +111,16 @@ void add_sampler_options(po::options_description& desc, const vmc::VmcConfig& d,
                     "auto (exact for naqs, metropolis for rbm) | exact (autoregressive models "
                     "only) | metropolis");
   g.add_options()
-      ("mc-chains", po::value<int64_t>()->default_value(d.sampler.n_chains),
+      ("mc-chains", number<int64_t>(Range<int64_t>{1, int64_t{1} << 24})
+          ->default_value(d.sampler.n_chains),
        "metropolis: parallel chains (batch sizes and --obs-samples must be multiples)")
-      ("mc-burn-in", po::value<int64_t>()->default_value(d.sampler.burn_in),
+      ("mc-burn-in", number<int64_t>(Range<int64_t>{0, int64_t{1} << 32})
+          ->default_value(d.sampler.burn_in),
        "metropolis: sweeps discarded at the start of every draw (chains persist across steps)")
-      ("mc-sweeps", po::value<int64_t>()->default_value(d.sampler.sweeps_between),
+      ("mc-sweeps", number<int64_t>(Range<int64_t>{1, int64_t{1} << 32})
+          ->default_value(d.sampler.sweeps_between),
        "metropolis: sweeps (N proposals per chain) between samples")
-      ("mc-global-flip", po::value<double>()->default_value(d.sampler.p_global),
+      ("mc-global-flip", number<double>(Range<double>{0, 1})->default_value(d.sampler.p_global),
        "metropolis: probability of proposing a global spin flip");
   desc.add(g);
 }
@@ -120,27 +128,32 @@ void add_sampler_options(po::options_description& desc, const vmc::VmcConfig& d,
 void add_training_options(po::options_description& desc, const vmc::VmcConfig& d) {
   po::options_description g("training");
   g.add_options()
-      ("steps", po::value<int64_t>()->default_value(d.steps), "training steps")
+      ("steps", number<int64_t>(Range<int64_t>{0, int64_t{1} << 40})->default_value(d.steps),
+       "training steps")
       ("batch", po::value<std::string>()->default_value(d.batch_schedule),
        "batch schedule B1:S1,B2:S2,...,Bk (e.g. 128:200,1024:300,8192)")
-      ("minibatch", po::value<int64_t>()->default_value(d.minibatch),
+      ("minibatch", number<int64_t>(Range<int64_t>{1, int64_t{1} << 32})
+          ->default_value(d.minibatch),
        "samples evaluated at once (gradient accumulation; bounds memory)")
       ("optimizer", po::value<std::string>()->default_value(d.optimizer), "adam | sgd | sr | minsr")
-      ("lr", po::value<double>()->default_value(d.lr), "learning rate")
+      ("lr", number<double>(non_negative<double>())->default_value(d.lr), "learning rate")
       ("lr-schedule", po::value<std::string>()->default_value(d.lr_schedule),
        "constant | cosine[:final_fraction] | step:K:gamma | exp:gamma")
-      ("beta1", po::value<double>()->default_value(d.adam.beta1), "Adam beta1")
-      ("beta2", po::value<double>()->default_value(d.adam.beta2), "Adam beta2 (paper: 0.9)")
-      ("adam-eps", po::value<double>()->default_value(d.adam.eps), "Adam epsilon")
-      ("momentum", po::value<double>()->default_value(d.momentum), "SGD momentum")
-      ("diag-shift", po::value<double>()->default_value(d.sr.diag_shift),
+      ("beta1", number<double>(Range<double>{0, 1})->default_value(d.adam.beta1), "Adam beta1")
+      ("beta2", number<double>(Range<double>{0, 1})->default_value(d.adam.beta2),
+       "Adam beta2 (paper: 0.9)")
+      ("adam-eps", number<double>(positive<double>())->default_value(d.adam.eps), "Adam epsilon")
+      ("momentum", number<double>(Range<double>{0, 1})->default_value(d.momentum), "SGD momentum")
+      ("diag-shift", number<double>(positive<double>())->default_value(d.sr.diag_shift),
        "SR / minSR diagonal shift lambda")
-      ("cg-iters", po::value<int>()->default_value(d.sr.cg_max_iters), "SR: max CG iterations")
-      ("cg-rtol", po::value<double>()->default_value(d.sr.cg_rtol), "SR: CG relative residual")
-      ("seed", po::value<uint64_t>()->default_value(d.seed),
+      ("cg-iters", number<int>(Range<int>{1, 1000000})->default_value(d.sr.cg_max_iters),
+       "SR: max CG iterations")
+      ("cg-rtol", number<double>(positive<double>())->default_value(d.sr.cg_rtol),
+       "SR: CG relative residual")
+      ("seed", number<uint64_t>(Range<uint64_t>{0, kMaxSeed})->default_value(d.seed),
        "seed of the model initialisation and of every sample (Philox key)")
       ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda | cuda:N | auto")
-      ("memory-cap-mb", po::value<int64_t>()->default_value(
+      ("memory-cap-mb", number<int64_t>(Range<int64_t>{1, int64_t{1} << 30})->default_value(
                             static_cast<int64_t>(d.memory_cap_bytes >> 20)),
        "memory per local-energy forward group (MiB)");
   desc.add(g);
@@ -149,15 +162,18 @@ void add_training_options(po::options_description& desc, const vmc::VmcConfig& d
 void add_run_options(po::options_description& desc, const vmc::VmcConfig& d) {
   po::options_description g("checkpoints, observables, exact reference");
   g.add_options()
-      ("checkpoint-every", po::value<int64_t>()->default_value(d.checkpoint_every),
+      ("checkpoint-every", number<int64_t>(non_negative<int64_t>())
+          ->default_value(d.checkpoint_every),
        "steps between checkpoints (0: only at the end and on signals)")
-      ("obs-samples", po::value<int64_t>()->default_value(d.obs_samples),
+      ("obs-samples", number<int64_t>(Range<int64_t>{2, int64_t{1} << 40})
+          ->default_value(d.obs_samples),
        "samples for the final observables")
-      ("observe-every", po::value<int64_t>()->default_value(d.observe_every),
+      ("observe-every", number<int64_t>(non_negative<int64_t>())->default_value(d.observe_every),
        "also measure observables every k steps (0: only at the end)")
-      ("observe-samples", po::value<int64_t>()->default_value(d.observe_samples),
+      ("observe-samples", number<int64_t>(Range<int64_t>{2, int64_t{1} << 40})
+          ->default_value(d.observe_samples),
        "samples for the periodic observables")
-      ("ed-max-sites", po::value<int>()->default_value(d.max_ed_sites),
+      ("ed-max-sites", number<int>(Range<int>{0, 64})->default_value(d.max_ed_sites),
        "compute the exact ground state by ED up to this many sites (0: never)")
       ("quiet", po::bool_switch(), "no progress output");
   desc.add(g);

@@ -1,9 +1,15 @@
 // Error checks for every CUDA, cuBLAS and cuRAND call: the failing call, file:line and the
 // library's message go into a naqs::Error. NAQS_CUDA_CHECK_LAUNCH() after every kernel launch.
+// cuBLAS is not linked: it is loaded on first use (cuda_rt::cublas(), dlopen), because loading
+// and initialising libcublasLt took ~60 ms of every start-up before any naqs code ran (issue 21:
+// signals in that window killed the process, and `naqs --help` waited for it). Call cuBLAS
+// through cuda_rt::cublas().<function> only.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <curand.h>
+
+#include <string>
 
 #include "host/core/error.hpp"
 
@@ -28,7 +34,7 @@
     cublasStatus_t naqs_s_ = (call);                                                         \
     if (naqs_s_ != CUBLAS_STATUS_SUCCESS)                                                    \
       throw ::naqs::Error(::naqs::cat(#call, " failed at ", __FILE__, ":", __LINE__, ": ",   \
-                                      cublasGetStatusString(naqs_s_)));                      \
+                                      ::naqs::cuda_rt::cublas_status_string(naqs_s_)));      \
   } while (0)
 
 #define NAQS_CURAND_CHECK(call)                                                              \
@@ -48,4 +54,17 @@ inline unsigned grid_for(long long n, int block = 256) {
   return static_cast<unsigned>(g);
 }
 cublasHandle_t cublas_handle();  // per device, created on first use, checked
+
+// The cuBLAS functions naqs uses, resolved from the library on first use (dlopen of
+// libcublas.so.<major> from the toolkit's library directory, then the default search path).
+// A library that cannot be loaded is a naqs::Error naming it and dlerror().
+struct CublasApi {
+  decltype(&::cublasCreate) create;
+  decltype(&::cublasSgemmStridedBatched) sgemm_strided_batched;
+  decltype(&::cublasDgemmStridedBatched) dgemm_strided_batched;
+  decltype(&::cublasGetStatusString) status_string;
+};
+const CublasApi& cublas();
+// cublasGetStatusString when cuBLAS is loaded, else the numeric status.
+std::string cublas_status_string(cublasStatus_t s);
 }  // namespace naqs::cuda_rt

@@ -1,9 +1,15 @@
 // CUDA runtime: device discovery, raw allocation, copies, the cuBLAS handle.
 // Declared (without CUDA types) in host/core/cuda_runtime.hpp; the caching lives in
 // host/core/allocator.cpp.
+#include <dlfcn.h>
+
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include "cuda/check.cuh"
 #include "host/core/cuda_runtime.hpp"
@@ -64,6 +70,57 @@ std::size_t free_memory() {
   return free_b;
 }
 
+namespace {
+#define NAQS_SYMBOL_NAME2(x) #x
+#define NAQS_SYMBOL_NAME(x) NAQS_SYMBOL_NAME2(x)  // cublasCreate -> "cublasCreate_v2"
+
+std::atomic<const CublasApi*> g_cublas{nullptr};
+
+const CublasApi* load_cublas() {
+  const std::string soname = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+  std::vector<std::string> candidates;
+#ifdef NAQS_CUDA_LIBRARY_DIR
+  candidates.push_back(std::string(NAQS_CUDA_LIBRARY_DIR) + "/" + soname);
+#endif
+  candidates.push_back(soname);
+  candidates.push_back("libcublas.so");
+  void* lib = nullptr;
+  std::string why;
+  for (const std::string& c : candidates) {
+    lib = ::dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (lib) break;
+    const char* e = ::dlerror();
+    if (!why.empty()) why += "; ";
+    why += e ? e : c;
+  }
+  if (!lib) throw Error(cat("cannot load cuBLAS (", soname, "): ", why));
+  auto* api = new CublasApi{};  // lives until exit, as the library does
+  auto resolve = [&](auto& fn, const char* name) {
+    void* sym = ::dlsym(lib, name);
+    if (!sym) throw Error(cat("cuBLAS (", soname, ") has no symbol ", name));
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
+  };
+  resolve(api->create, NAQS_SYMBOL_NAME(cublasCreate));
+  resolve(api->sgemm_strided_batched, NAQS_SYMBOL_NAME(cublasSgemmStridedBatched));
+  resolve(api->dgemm_strided_batched, NAQS_SYMBOL_NAME(cublasDgemmStridedBatched));
+  resolve(api->status_string, NAQS_SYMBOL_NAME(cublasGetStatusString));
+  return api;
+}
+}  // namespace
+
+const CublasApi& cublas() {
+  static std::mutex m;
+  if (const CublasApi* api = g_cublas.load()) return *api;
+  std::lock_guard<std::mutex> lock(m);
+  if (!g_cublas.load()) g_cublas.store(load_cublas());
+  return *g_cublas.load();
+}
+
+std::string cublas_status_string(cublasStatus_t s) {
+  if (const CublasApi* api = g_cublas.load()) return api->status_string(s);
+  return cat("cublasStatus ", static_cast<int>(s));
+}
+
 cublasHandle_t cublas_handle() {
   static std::mutex m;
   static std::map<int, cublasHandle_t> handles;  // never destroyed: lives until exit
@@ -73,7 +130,7 @@ cublasHandle_t cublas_handle() {
   auto it = handles.find(dev);
   if (it != handles.end()) return it->second;
   cublasHandle_t h = nullptr;
-  NAQS_CUBLAS_CHECK(cublasCreate(&h));
+  NAQS_CUBLAS_CHECK(cublas().create(&h));
   handles[dev] = h;
   return h;
 }

@@ -36,12 +36,12 @@ void matmul_cuda(const Tensor& a, const Tensor& b, Tensor& c, double alpha, doub
     p.offsets(t, inner < 0 ? 0 : inner, oa, ob, oc);
     if (a.dtype() == DType::f32) {
       const float al = static_cast<float>(alpha), be = static_cast<float>(beta);
-      NAQS_CUBLAS_CHECK(cublasSgemmStridedBatched(
+      NAQS_CUBLAS_CHECK(cuda_rt::cublas().sgemm_strided_batched(
           h, op_b, op_a, n, m, k, &al, b.strided_data<float>() + ob, ldb, sb,
           a.strided_data<float>() + oa, lda, sa, &be, c.strided_data<float>() + oc, ldc, sc,
           count));
     } else {
-      NAQS_CUBLAS_CHECK(cublasDgemmStridedBatched(
+      NAQS_CUBLAS_CHECK(cuda_rt::cublas().dgemm_strided_batched(
           h, op_b, op_a, n, m, k, &alpha, b.strided_data<double>() + ob, ldb, sb,
           a.strided_data<double>() + oa, lda, sa, &beta, c.strided_data<double>() + oc, ldc, sc,
           count));

@@ -46,6 +46,9 @@ Rbm::Rbm(const RbmConfig& config, DType dtype, Device device)
     : config_(config), dtype_(dtype), device_(device) {
   if (config.n_sites < 1) throw UsageError(cat("rbm: n_sites must be >= 1 (got ", config.n_sites, ")"));
   if (!(config.alpha > 0)) throw UsageError(cat("rbm: alpha must be > 0 (got ", config.alpha, ")"));
+  if (!(config.alpha * static_cast<double>(config.n_sites) <= double(int64_t{1} << 30)))
+    throw UsageError(cat("rbm: alpha ", config.alpha, " x ", config.n_sites,
+                         " sites is too many hidden units (at most 2^30)"));
   n_hidden_ = static_cast<int64_t>(std::ceil(config.alpha * static_cast<double>(config.n_sites) - 1e-9));
   const int64_t n = config.n_sites, m = n_hidden_;
   for (const char* part : config.complex ? std::vector<const char*>{"re", "im"}

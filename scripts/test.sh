@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds (CUDA included when the toolkit is present) and runs the
-# test suite: unit, statistical, gpu and cluster tiers (gpu tests skip without a GPU). The
+# test suite: unit, statistical, gpu, cluster and fuzz tiers (gpu tests skip without a GPU). The
 # cluster tier drives a real single-node Slurm and MPI launchers: this script starts the local
 # Slurm (scripts/slurm_local.sh) before ctest and stops it on exit. The slow tier is kept out:
 # run it with `ctest --test-dir build -L slow`.
@@ -18,5 +18,5 @@ fi
 # ctest runs two tests at once on two cores: OpenMP threads that spin while waiting would steal
 # the other test's core (measured: up to 20x slower VMC tests). Passive waiting changes no result.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-ctest --test-dir "${NAQS_BUILD_DIR:-build}" -L 'unit|statistical|gpu|cluster' --output-on-failure \
+ctest --test-dir "${NAQS_BUILD_DIR:-build}" -L 'unit|statistical|gpu|cluster|fuzz' --output-on-failure \
       -j "${NAQS_JOBS:-2}" --timeout 1800

@@ -8,6 +8,7 @@
 
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "workflow/sweep.hpp"
 
 namespace naqs::workflow {
@@ -95,18 +96,21 @@ std::string default_collect_output(const std::string& dir) {
 CollectSummary collect_sweep(const CollectOptions& o) {
   // ---- validate before touching anything ----
   NAQS_REQUIRE(!o.dir.empty(), "naqs collect needs a sweep directory");
-  NAQS_REQUIRE(fs::exists(o.dir), "sweep directory '", o.dir, "' does not exist");
-  NAQS_REQUIRE(fs::is_directory(o.dir), "'", o.dir, "' is not a directory");
+  std::error_code ec;
+  const fs::file_status st = fs::status(o.dir, ec);
+  NAQS_REQUIRE(!ec || ec == std::errc::no_such_file_or_directory, "sweep directory '", o.dir,
+               "': ", ec.message());
+  NAQS_REQUIRE(fs::exists(st), "sweep directory '", o.dir, "' does not exist");
+  NAQS_REQUIRE(fs::is_directory(st), "'", o.dir, "' is not a directory");
   const std::string manifest = (fs::path(o.dir) / "sweep.h5").string();
-  NAQS_REQUIRE(fs::exists(manifest), "'", o.dir, "' is not a sweep directory (no sweep.h5; "
-               "naqs sweep writes it when the first task starts)");
+  NAQS_REQUIRE(fs::is_regular_file(manifest, ec), "'", o.dir, "' is not a sweep directory (no "
+               "readable sweep.h5; naqs sweep writes it when the first task starts)");
   CollectSummary s;
   s.output = o.output.empty() ? default_collect_output(o.dir) : o.output;
-  NAQS_REQUIRE(o.force || !fs::exists(s.output), "output '", s.output, "' already exists; naqs "
+  check_output_path("--output", s.output, /*must_not_exist=*/false);
+  NAQS_REQUIRE(o.force || !path_present(s.output), "output '", s.output, "' already exists; naqs "
                "never overwrites results (give another --output, or --force to replace it)");
-  const fs::path parent = fs::path(s.output).parent_path();
-  NAQS_REQUIRE(parent.empty() || fs::is_directory(parent), "--output: directory '",
-               parent.string(), "' does not exist");
+  check_distinct_paths({{"--output", s.output}, {"the manifest", manifest}});
 
   std::string fp_text, methods_text;
   std::vector<double> h;
@@ -142,8 +146,17 @@ CollectSummary collect_sweep(const CollectOptions& o) {
   for (int64_t k = 0; k < H; ++k) {
     task_index[k] = k;
     const std::string path = (fs::path(o.dir) / files[k]).string();
-    if (!fs::exists(path)) {
+    // Each entry's trouble is that entry's: a dangling or looping symlink, a directory, an
+    // unreadable file is listed as unreadable and the rest are merged.
+    std::error_code entry_ec;
+    const fs::file_status entry = fs::status(path, entry_ec);
+    if (!path_present(path)) {
       s.missing.push_back(files[k]);
+      continue;
+    }
+    if (entry_ec || !fs::is_regular_file(entry)) {
+      s.unreadable.push_back(cat(files[k], ": ", entry_ec ? entry_ec.message()
+                                                          : std::string("not a regular file")));
       continue;
     }
     TaskRow r;
@@ -165,7 +178,7 @@ CollectSummary collect_sweep(const CollectOptions& o) {
 
   // ---- write ----
   if (o.require_complete && !s.complete()) return s;
-  write_atomically(s.output, [&](H5File& f) {
+  auto fill = [&](H5File& f) {
     write_provenance(f, o.command_line, o.config_text, "cpu", {});
     f.create_group("/collect");
     f.set_attr("/collect", "sweep_dir", fs::absolute(o.dir).lexically_normal().string());
@@ -193,7 +206,12 @@ CollectSummary collect_sweep(const CollectOptions& o) {
     f.write_dataset("/table/exact", exact, {H, Q});
     f.write_dataset("/table/seconds", seconds, {H, M});
     finish_provenance(f);
-  });
+  };
+  if (o.force) {
+    write_atomically(s.output, fill);  // --force: replace
+  } else {
+    write_new_atomically(s.output, fill);  // never replaces a table written meanwhile
+  }
   s.written = true;
   return s;
 }

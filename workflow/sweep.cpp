@@ -12,6 +12,7 @@
 #include "host/core/error.hpp"
 #include "host/core/stop_signal.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "physics/vmc/checkpoint.hpp"
 #include "physics/vmc/exact_reference.hpp"
 #include "physics/vmc/sampling.hpp"
@@ -148,15 +149,7 @@ double read_seconds(const fs::path& p) {
 }
 
 void write_seconds(const fs::path& p, double v) {
-  const fs::path tmp = fs::path(p).concat(".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << fmt(v, 17) << "\n";
-    NAQS_CHECK(out.good(), "cannot write '", tmp.string(), "'");
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  NAQS_CHECK(!ec, "cannot rename '", tmp.string(), "' to '", p.string(), "': ", ec.message());
+  write_text_atomically(p.string(), fmt(v, 17) + "\n", /*replace=*/true);
 }
 
 void h5_check(long long rc, const std::string& what) {
@@ -361,7 +354,7 @@ void prepare_sweep_dir(const SweepSpec& spec) {
   NAQS_REQUIRE(!ec, "cannot create the sweep directory '", spec.dir, "': ", ec.message());
   const std::string manifest = (dir / kManifest).string();
   const std::string text = sweep_fingerprint_text(spec);
-  if (fs::exists(manifest)) {
+  auto check_existing = [&] {
     const FileCheck chk = check_sweep_file(manifest);
     NAQS_REQUIRE(chk.ok, "'", manifest, "' is ", chk.reason,
                  "; move it away, or choose another --out");
@@ -369,23 +362,33 @@ void prepare_sweep_dir(const SweepSpec& spec) {
                  "' holds a sweep with other settings (",
                  describe_fingerprint_difference(chk.fingerprint_text, text),
                  "); choose another --out, or repeat that sweep's options");
+  };
+  if (path_present(manifest)) {
+    check_existing();
     return;
   }
   std::vector<std::string> files;
   for (int64_t k = 0; k < n_tasks(spec); ++k) files.push_back(task_file_name(k, spec.h_values[k]));
-  write_atomically(manifest, [&](H5File& f) {
-    write_provenance(f, spec.command_line, spec.config_text, spec.base.device,
-                     {{"seed", static_cast<int64_t>(spec.base.seed)}});
-    f.create_group("/sweep");
-    f.set_attr("/sweep", "n_tasks", n_tasks(spec));
-    f.set_attr("/sweep", "methods", join_methods(spec.methods));
-    f.set_attr("/sweep", "fingerprint", fingerprint_hash(text));
-    f.write_string("/sweep/fingerprint_text", text);
-    f.write_dataset("/sweep/h", spec.h_values, {n_tasks(spec)});
-    f.write_string("/sweep/files", join_lines(files));
-    write_system(f, spec, std::nullopt);
-    finish_provenance(f);
-  });
+  try {
+    // Never replaced: array tasks starting together race to write it; one wins, the others
+    // check the winner's settings.
+    write_new_atomically(manifest, [&](H5File& f) {
+      write_provenance(f, spec.command_line, spec.config_text, spec.base.device,
+                       {{"seed", static_cast<int64_t>(spec.base.seed)}});
+      f.create_group("/sweep");
+      f.set_attr("/sweep", "n_tasks", n_tasks(spec));
+      f.set_attr("/sweep", "methods", join_methods(spec.methods));
+      f.set_attr("/sweep", "fingerprint", fingerprint_hash(text));
+      f.write_string("/sweep/fingerprint_text", text);
+      f.write_dataset("/sweep/h", spec.h_values, {n_tasks(spec)});
+      f.write_string("/sweep/files", join_lines(files));
+      write_system(f, spec, std::nullopt);
+      finish_provenance(f);
+    });
+  } catch (const UsageError&) {
+    if (!path_present(manifest)) throw;
+    check_existing();
+  }
 }
 
 // ---- one task ------------------------------------------------------------------------------------
@@ -492,9 +495,10 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
     return result;
   }
 
-  // The task file, atomically: it exists only when complete.
+  // The task file, atomically and never replacing one: it exists only when complete, and of two
+  // processes running the same task only the first to finish writes it.
   std::string summary;
-  write_atomically(result.path, [&](H5File& f) {
+  write_new_atomically(result.path, [&](H5File& f) {
     write_provenance(f, spec.command_line, spec.config_text, spec.base.device,
                      {{"seed", static_cast<int64_t>(spec.base.seed + static_cast<uint64_t>(task))}});
     f.create_group("/sweep");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -82,11 +83,13 @@ std::string effective_config(const po::variables_map& vm) {
 
 int run_cli(int argc, char** argv) {
   if (argc < 2) {
+    release_early_stop_handlers();
     print_usage(std::cerr);
     return 2;
   }
   std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
+    release_early_stop_handlers();
     print_usage(std::cout);
     return 0;
   }
@@ -104,7 +107,11 @@ int run_cli(int argc, char** argv) {
   }
 
   std::optional<StopSignalGuard> signals;
-  if (cmd->stop_signals) signals.emplace();
+  if (cmd->stop_signals) {
+    signals.emplace();
+  } else {
+    release_early_stop_handlers();
+  }
 
   po::options_description desc(cat("naqs ", cmd->name, ": ", cmd->summary, "\n\noptions"));
   desc.add_options()("help,h", "print this help and exit")(
@@ -124,9 +131,25 @@ int run_cli(int argc, char** argv) {
     }
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
+      std::error_code ec;
+      const auto st = std::filesystem::status(path, ec);
+      if (ec || !std::filesystem::exists(st))
+        throw UsageError(cat("--config: cannot open '", path, "'",
+                             ec ? cat(" (", ec.message(), ")") : std::string()));
+      if (std::filesystem::is_directory(st))
+        throw UsageError(cat("--config: '", path, "' is a directory, not an INI file"));
       std::ifstream in(path);
       if (!in) throw UsageError(cat("--config: cannot open '", path, "'"));
-      po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+      const po::parsed_options parsed =
+          po::parse_config_file(in, desc, /*allow_unregistered=*/false);
+      // Every value of the file is checked, also those the command line overrides (storing into
+      // `vm` would skip them).
+      po::variables_map file_values;
+      po::store(parsed, file_values);
+      po::store(parsed, vm);
+      // A stream that failed while reading (not at its end) would silently give defaults.
+      if (in.bad() || (!in.eof() && in.fail()))
+        throw UsageError(cat("--config: cannot read '", path, "'"));
     }
     po::notify(vm);
   } catch (const po::error& e) {

@@ -1,6 +1,8 @@
 // Subcommands of the naqs executable. Each apps/cmd_*.cpp registers one with NAQS_COMMAND;
 // main() parses `naqs <cmd> [options]` (command line first, then --config FILE, so the command
-// line wins), handles --help, and calls run(). Malformed or unknown options become one
+// line wins; every value of the file is still checked, also one the command line overrides),
+// handles --help, and calls run(). Numeric options are declared with cli::number<T>(range)
+// (host/cli/number.hpp). Malformed or unknown options become one
 // UsageError line (exit code 2).
 #pragma once
 #include <boost/program_options.hpp>

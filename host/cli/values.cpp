@@ -4,19 +4,13 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "host/cli/number.hpp"
 #include "host/core/error.hpp"
 
 namespace naqs {
 
 double parse_number(const std::string& text, const std::string& option) {
-  const char* begin = text.c_str();
-  char* end = nullptr;
-  const double v = text.empty() || std::isspace(static_cast<unsigned char>(text[0]))
-                       ? NAN
-                       : std::strtod(begin, &end);
-  NAQS_REQUIRE(end == begin + text.size() && std::isfinite(v), "--", option, ": '", text,
-               "' is not a finite number");
-  return v;
+  return cli::parse_checked<double>(text, option);
 }
 
 std::vector<double> parse_value_list(const std::string& text, const std::string& option) {

@@ -45,6 +45,11 @@ void CachingAllocator::system_free(void* p) noexcept {
 }
 
 void* CachingAllocator::allocate(std::size_t bytes) {
+  // Larger than any machine's memory (and round_size's power of two would overflow): refused
+  // with the size instead of wrapping to a zero step.
+  if (bytes > kMaxAllocationBytes)
+    throw Error(cat(device_.str(), " allocator: refusing an impossible allocation of ", bytes,
+                    " bytes (limit ", kMaxAllocationBytes, " bytes = 1 PiB)"));
   const std::size_t size = round_size(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   void* p = nullptr;

@@ -20,6 +20,10 @@ struct AllocatorStats {
   std::size_t n_system_allocs = 0;  // calls to the system allocator (cache misses)
 };
 
+// Requests above this are refused with a message (no machine has a PiB; the size usually comes
+// from a wrapped product).
+constexpr std::size_t kMaxAllocationBytes = std::size_t{1} << 50;
+
 class CachingAllocator {
  public:
   explicit CachingAllocator(Device device) : device_(device) {}

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "host/core/allocator.hpp"
+#include "host/core/checked.hpp"
 #include "host/core/cuda_runtime.hpp"
 #include "host/ops/copy.hpp"
 
@@ -22,7 +24,14 @@ Shape::Shape(const std::vector<int64_t>& d) {
 
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < rank; ++i) n *= dims[i];
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] < 0) {  // a -1 placeholder (reshape)
+      n *= dims[i];
+    } else if (__builtin_mul_overflow(n, dims[i], &n)) {
+      throw UsageError(cat("shape ", str(), " has more than ",
+                           std::numeric_limits<int64_t>::max(), " elements"));
+    }
+  }
   return n;
 }
 
@@ -76,11 +85,14 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
     NAQS_CHECK(device.index < device_count(), "Tensor::empty: ", device.str(),
                " requested but ", device_count(), " CUDA device(s) are available");
   }
+  // The byte count first (checked: a UsageError, never a wrapped size), then the strides.
+  const std::size_t bytes =
+      checked_bytes(shape.numel(), dtype_size(dtype), cat("tensor ", shape.str(), " bytes"));
   Tensor t;
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
-  t.storage_ = std::make_shared<Storage>(t.nbytes(), device);
+  t.storage_ = std::make_shared<Storage>(bytes, device);
   return t;
 }
 
@@ -110,7 +122,8 @@ Strides contiguous_strides(const Shape& shape) {
   int64_t step = 1;
   for (int i = shape.rank - 1; i >= 0; --i) {
     s[i] = step;
-    step *= std::max<int64_t>(shape[i], 1);
+    if (i > 0 && __builtin_mul_overflow(step, std::max<int64_t>(shape[i], 1), &step))
+      throw UsageError(cat("shape ", shape.str(), " is too large: its strides do not fit 64 bits"));
   }
   return s;
 }

@@ -22,6 +22,7 @@
 
 #include "host/core/build_info.hpp"
 #include "host/core/error.hpp"
+#include "host/io/ownership.hpp"
 
 static_assert(std::is_same_v<hid_t, int64_t>, "H5File stores hid_t as int64_t");
 
@@ -620,7 +621,8 @@ void fsync_path(const std::string& p, int flags) {
 }  // namespace
 
 void write_atomically(const std::string& path, const std::function<void(H5File&)>& fill) {
-  const std::string tmp = cat(path, ".tmp.", ::getpid());
+  remove_stale_temps(path);  // a killed earlier writer's (host/io/ownership.hpp)
+  const std::string tmp = temp_path_for(path);
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   try {

@@ -22,7 +22,8 @@ using AttrValue = std::variant<int64_t, double, std::string>;
 
 class H5File {
  public:
-  // New file; a UsageError (naming the path) if it exists: results are never clobbered.
+  // New file (O_EXCL); a UsageError (naming the path) if it exists: results are never clobbered.
+  // A new result written in one go: write_new_atomically (host/io/ownership.hpp).
   static H5File create_exclusive(const std::string& path);
   // New file or truncate (for temp files that are renamed into place).
   static H5File create_truncate(const std::string& path);
@@ -105,7 +106,8 @@ void write_provenance(H5File& f, const std::string& command_line, const std::str
 void finish_provenance(H5File& f);
 std::string utc_now();  // "2026-11-29T05:00:00Z"
 
-// Atomic file replacement: writes to "<path>.tmp.<pid>" in the same directory via `fill`,
+// Atomic file replacement: writes to "<path>.tmp.<pid>@<host>" (host/io/ownership.hpp: stale
+// ones of dead processes are removed first) in the same directory via `fill`,
 // fsyncs it, renames it over `path` and fsyncs the directory. A crash at any instant leaves
 // either the old file or the new one, never a torn file. The temp file is removed on error.
 void write_atomically(const std::string& path, const std::function<void(H5File&)>& fill);

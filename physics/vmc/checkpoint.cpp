@@ -21,7 +21,8 @@ Checkpoint to_generic(const CheckpointState& s) {
                   {"seed", static_cast<int64_t>(s.seed)},
                   {"optimizer_steps", s.optimizer_steps},
                   {"param_dtype", std::string(dtype_name(s.params.dtype()))},
-                  {"n_params", s.params.numel()}};
+                  {"n_params", s.params.numel()},
+                  {"run_id", s.run_id}};
   c.tensors.emplace_back("/params", s.params);
   for (const auto& [name, t] : s.optimizer_state) c.tensors.emplace_back("/optimizer/" + name, t);
   for (const auto& [name, t] : s.sampler_state)
@@ -55,6 +56,7 @@ void load_checkpoint(const std::string& path, CheckpointState& into) {
   into.step = c.attr_int("step");
   into.batch_stage = c.attr_int("batch_stage");
   into.optimizer_steps = c.attr_int("optimizer_steps");
+  into.run_id = c.attr_string("run_id");
   if (!into.sampler_state.empty())
     into.sampler_counter = static_cast<uint64_t>(c.attr_int(kSamplerCounter));
 }

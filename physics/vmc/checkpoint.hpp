@@ -12,6 +12,8 @@
 //     optimizer_steps int64   the optimiser's step counter t (Adam bias correction)
 //     fingerprint     string  FNV-1a 64 of the fingerprint text, hex
 //     param_dtype     string  "f32" | "f64";  n_params int64
+//     run_id          string  the run identity of the output this checkpoint belongs to
+//                             (host/io/ownership.hpp); --resume refuses an output with another
 //     written_utc     string
 //   datasets:
 //     /fingerprint_text  string  canonical "key = value" lines of the model, system, optimiser,
@@ -52,6 +54,8 @@ struct CheckpointState {
   std::vector<std::pair<std::string, Tensor>> optimizer_state;  // (P) each
   std::vector<std::pair<std::string, Tensor>> sampler_state;    // empty for exact sampling
   uint64_t sampler_counter = 0;
+  // The run identity shared with the output file (host/io/ownership.hpp): on load, the file's.
+  std::string run_id;
 };
 
 void save_checkpoint(const std::string& path, const CheckpointState& state);

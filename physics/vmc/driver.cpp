@@ -4,15 +4,18 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <sstream>
 
+#include "host/cli/number.hpp"
 #include "host/core/error.hpp"
 #include "host/core/progress.hpp"
 #include "host/core/stop_signal.hpp"
 #include "host/dist/comm.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "host/ops/fill.hpp"
 #include "physics/local_energy.hpp"
 #include "physics/naqs_conv1d.hpp"
@@ -84,8 +87,14 @@ class Trainer {
     NAQS_REQUIRE(c.checkpoint_every >= 0, "checkpoint_every must be >= 0");
     for (const BatchStage& st : schedule_.stages)
       sampler_->check_sample_count(st.batch_size, cat("batch size ", st.batch_size));
+    NAQS_REQUIRE(c.obs_samples >= 2, "--obs-samples must be >= 2 (an error bar needs two "
+                 "samples), got ", c.obs_samples);
     sampler_->check_sample_count(c.obs_samples, "obs_samples");
-    if (c.observe_every > 0) sampler_->check_sample_count(c.observe_samples, "observe_samples");
+    if (c.observe_every > 0) {
+      NAQS_REQUIRE(c.observe_samples >= 2, "--observe-samples must be >= 2, got ",
+                   c.observe_samples);
+      sampler_->check_sample_count(c.observe_samples, "observe_samples");
+    }
     for (const BatchStage& st : schedule_.stages) {  // MPI: every rank gets samples
       const int64_t n_blocks = sampler_->split(st.batch_size).n_blocks();
       NAQS_REQUIRE(n_blocks >= comm_.size(), "batch size ", st.batch_size, " makes ", n_blocks,
@@ -129,13 +138,15 @@ class Trainer {
     s.optimizer_state = optimizer_->state();
     s.sampler_state = sampler_->state_tensors();
     s.sampler_counter = sampler_->state_counter();
+    s.run_id = run_id;
     return s;
   }
 
-  // Restores parameters and optimiser state; returns the step to continue from.
+  // Restores parameters and optimiser state and `run_id`; returns the step to continue from.
   int64_t restore(const std::string& path) {
     CheckpointState s = checkpoint_state(0);
     load_checkpoint(path, s);
+    run_id = s.run_id;
     optimizer_->set_steps_taken(s.optimizer_steps);
     sampler_->set_state(s.sampler_state, s.sampler_counter);
     NAQS_REQUIRE(s.batch_stage == schedule_.stage_at(s.step), "checkpoint '", path,
@@ -145,6 +156,8 @@ class Trainer {
   }
 
   StepRecord step(int64_t s);
+
+  std::string run_id;  // the run identity's random part (host/io/ownership.hpp)
 
  private:
   dist::Communicator& comm_ = dist::world();  // before sampler_, which keeps it
@@ -289,30 +302,44 @@ StepRecord Trainer::step(int64_t s) {
 // The HDF5 output of a run (optional).
 class Output {
  public:
-  Output(const VmcConfig& c, Trainer& t, int64_t first_step, bool resumed)
+  // reopen: continue the existing output (its identity was checked by the caller) from
+  // first_step; otherwise create it exclusively with `identity`.
+  Output(const VmcConfig& c, Trainer& t, int64_t first_step, bool reopen,
+         const RunIdentity& identity)
       : c_(c) {
     if (c.output.empty()) return;
-    const bool reopen = resumed && std::filesystem::exists(c.output);
-    file_ = std::make_unique<H5File>(reopen ? H5File::open_rw(c.output)
-                                            : H5File::create_exclusive(c.output));
     if (!reopen) {
-      write_provenance(*file_, c.command_line, c.config_text, device_name(t.psi().device()),
-                       {{"seed", static_cast<int64_t>(c.seed)},
-                        {"mpi_ranks", static_cast<int64_t>(dist::world().size())}});
-      write_static(t);
-    } else {
+      // Created whole or not at all (temp file published without replacing anything), so a
+      // run killed at any instant leaves no output or one that carries its identity.
+      write_new_atomically(c.output, [&](H5File& f) {
+        write_provenance(f, c.command_line, c.config_text, device_name(t.psi().device()),
+                         {{"seed", static_cast<int64_t>(c.seed)},
+                          {"mpi_ranks", static_cast<int64_t>(dist::world().size())}});
+        write_run_identity(f, identity);
+        write_static(f, t);
+      });
+    }
+    file_ = std::make_unique<H5File>(H5File::open_rw(c.output));
+    train_ = std::make_unique<H5Trace>(*file_, "/train", kTrainColumns);
+    // Rows are appended before the checkpoint of their step is written, so an output of this
+    // run holds at least first_step rows; fewer means it lost some: not continued with a gap.
+    NAQS_REQUIRE(train_->rows() >= first_step, "--output '", c.output, "' holds ",
+                 train_->rows(), " training steps but the checkpoint is at step ", first_step,
+                 "; it cannot be continued without a gap (left as it is)");
+    if (reopen) {
       file_->set_attr("/", "resumed_at_step", first_step);
       file_->set_attr("/", "resume_command_line", c.command_line);
     }
-    train_ = std::make_unique<H5Trace>(*file_, "/train", kTrainColumns);
     train_->truncate_to(first_step);
     if (c.observe_every > 0) {
       observe_ = std::make_unique<H5Trace>(*file_, "/observables", kObserveColumns);
-      int64_t keep = 0;  // rows of steps < first_step
+      // Rows of steps <= first_step are kept: the row of the checkpoint's own step was measured
+      // before that checkpoint was written (also when a signal stopped the run).
+      int64_t keep = 0;
       if (observe_->rows() > 0) {
         const std::vector<double> steps = file_->read_doubles("/observables/step");
         for (double v : steps)
-          if (v < static_cast<double>(first_step)) ++keep;
+          if (v <= static_cast<double>(first_step)) ++keep;
       }
       observe_->truncate_to(std::min(keep, observe_->rows()));
     }
@@ -404,8 +431,7 @@ class Output {
   }
 
  private:
-  void write_static(Trainer& t) {
-    H5File& f = *file_;
+  void write_static(H5File& f, Trainer& t) {
     const Hamiltonian& H = t.hamiltonian();
     f.create_group("/system");
     f.set_attr("/system", "model", c_.hamiltonian);
@@ -498,22 +524,24 @@ std::string BatchSchedule::str() const {
 BatchSchedule BatchSchedule::parse(const std::string& spec) {
   const std::string bad = cat("bad batch schedule '", spec,
                               "' (expected B1:S1,B2:S2,...,Bk, e.g. 128:200,1024:300,8192)");
-  auto integer = [&](const std::string& t) {
-    NAQS_REQUIRE(!t.empty() && t.find_first_not_of("0123456789") == std::string::npos, bad);
-    return std::stoll(t);
+  auto integer = [&](const std::string& t, const char* what) {
+    NAQS_REQUIRE(!t.empty(), bad, ": empty ", what);
+    return cli::parse_checked<int64_t>(t, "batch", cli::Range<int64_t>{1, int64_t{1} << 40});
   };
   BatchSchedule s;
-  std::stringstream ss(spec);
-  for (std::string item; std::getline(ss, item, ',');) {
+  std::size_t pos = 0;
+  while (true) {  // every item, the empty ones too ("16:10," is refused)
+    const std::size_t comma = spec.find(',', pos);
+    const std::string item = spec.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    NAQS_REQUIRE(!item.empty(), bad, ": empty stage");
     const auto colon = item.find(':');
     BatchStage st;
-    st.batch_size = integer(item.substr(0, colon));
-    if (colon != std::string::npos) st.steps = integer(item.substr(colon + 1));
-    NAQS_REQUIRE(st.batch_size >= 1, bad, ": batch sizes must be >= 1");
-    NAQS_REQUIRE(st.steps != 0, bad, ": stage lengths must be >= 1");
+    st.batch_size = integer(item.substr(0, colon), "size");
+    if (colon != std::string::npos) st.steps = integer(item.substr(colon + 1), "stage length");
     s.stages.push_back(st);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
   }
-  NAQS_REQUIRE(!s.stages.empty(), bad);
   for (std::size_t i = 0; i + 1 < s.stages.size(); ++i)
     NAQS_REQUIRE(s.stages[i].steps > 0, bad, ": only the last stage may omit its length");
   return s;
@@ -677,26 +705,103 @@ VmcResult run_vmc(const VmcConfig& config) {
     std::fflush(stdout);
   };
 
-  // Checkpoint handling: refuse to clobber; resume when asked and a checkpoint exists.
+  // Ownership (host/io/ownership.hpp), all decided before any work: output and checkpoint are
+  // different files in writable directories; a new run creates its output exclusively with a
+  // fresh run identity; --resume continues an output only when its identity (settings
+  // fingerprint + run id) is the checkpoint's, and refuses anything else with one line.
   int64_t first_step = 0;
-  bool resumed = false;
-  if (!c.checkpoint.empty() && std::filesystem::exists(c.checkpoint)) {
+  bool resumed = false, reopen = false, already_complete = false;
+  const RunIdentity identity_now{fingerprint_hash(fingerprint_text(c)), ""};
+  RunIdentity identity = identity_now;
+  if (comm.is_root()) {
+    check_distinct_paths({{"--output", c.output}, {"--checkpoint", c.checkpoint}});
+    if (!c.output.empty()) check_output_path("--output", c.output, /*must_not_exist=*/false);
+    if (!c.checkpoint.empty()) {
+      check_output_path("--checkpoint", c.checkpoint, /*must_not_exist=*/false);
+      remove_stale_temps(c.checkpoint);  // a killed run's half-written checkpoint
+    }
+  }
+  const bool have_checkpoint = !c.checkpoint.empty() && path_present(c.checkpoint);
+  const bool have_output = comm.is_root() && !c.output.empty() && path_present(c.output);
+  auto output_identity = [&]() -> std::pair<std::optional<RunIdentity>, int64_t> {
+    try {
+      const H5File f = H5File::open_read(c.output);
+      const int64_t complete = f.has_attr("/", "complete") &&
+                                       std::holds_alternative<int64_t>(f.get_attr("/", "complete"))
+                                   ? std::get<int64_t>(f.get_attr("/", "complete"))
+                                   : 0;
+      return {read_run_identity(f), complete};
+    } catch (const Error&) {
+      throw UsageError(cat("--output '", c.output, "' exists but is not a readable naqs vmc "
+                           "output; it is left untouched (move it away or choose another "
+                           "--output)"));
+    }
+  };
+  if (have_checkpoint) {
     NAQS_REQUIRE(c.resume, "checkpoint '", c.checkpoint,
                  "' already exists; continue it with --resume, or remove it / choose another "
                  "--checkpoint to start afresh (it is never overwritten by a new run)");
     first_step = trainer.restore(c.checkpoint);
     resumed = true;
+    identity.run_id = trainer.run_id;
+    if (comm.is_root() && !c.output.empty()) {
+      NAQS_REQUIRE(have_output, "checkpoint '", c.checkpoint, "' belongs to ", identity.str(),
+                   ", whose output '", c.output, "' does not exist; put the output back, or "
+                   "remove the checkpoint to start afresh");
+      const auto [found, complete] = output_identity();
+      NAQS_REQUIRE(found && *found == identity, "--output '", c.output, "' is ",
+                   found ? found->str() : std::string("not a naqs vmc run output"),
+                   " but checkpoint '", c.checkpoint, "' is ", identity.str(),
+                   "; refusing to mix them (both left untouched)");
+      reopen = true;
+      // A finished run: its files are left exactly as they are; the final observables are
+      // measured again (the same samples, so the same numbers) and returned, not written.
+      already_complete = complete == 1 && first_step == c.steps;
+      if (already_complete)
+        say(cat("vmc: '", c.output, "' is already complete (", c.steps,
+                " steps); files left unchanged"));
+    }
     say(cat("vmc: resumed from '", c.checkpoint, "' at step ", first_step));
-  } else if (c.resume) {
-    say(cat("vmc: --resume given but no checkpoint '", c.checkpoint, "' exists; starting afresh"));
+  } else if (c.resume && have_output) {
+    // No checkpoint: only an unfinished output of these very settings that never wrote one (a
+    // run killed before its first checkpoint) is taken over and restarted from step 0.
+    const auto [found, complete] = output_identity();
+    NAQS_REQUIRE(found && found->fingerprint == identity_now.fingerprint && complete == 0,
+                 "--resume: no checkpoint '", c.checkpoint, "', and --output '", c.output,
+                 "' is ",
+                 !found ? std::string("not a naqs vmc run output")
+                        : found->fingerprint != identity_now.fingerprint
+                              ? cat(found->str(), ", a run with other settings (this run's: ",
+                                    identity_now.fingerprint, ")")
+                              : cat("a complete run (", found->str(), ")"),
+                 "; it is left untouched (choose another --output)");
+    identity.run_id = found->run_id;
+    trainer.run_id = found->run_id;
+    reopen = true;
+    say(cat("vmc: no checkpoint '", c.checkpoint, "'; restarting the unfinished run in '",
+            c.output, "' from step 0"));
+  } else {
+    if (comm.is_root() && !c.output.empty())
+      check_output_path("--output", c.output, /*must_not_exist=*/true);
+    identity.run_id = new_run_id();
+    if (c.resume) say(cat("vmc: --resume given but no checkpoint '", c.checkpoint,
+                          "' exists; starting afresh"));
   }
+  if (comm.size() > 1) {  // every rank writes rank 0's run id into its checkpoint state
+    char buf[32] = {};
+    if (comm.is_root())
+      std::memcpy(buf, identity.run_id.data(), std::min<std::size_t>(32, identity.run_id.size()));
+    comm.broadcast_bytes(buf, 32, 0);
+    identity.run_id.assign(buf, strnlen(buf, 32));
+  }
+  trainer.run_id = identity.run_id;
   NAQS_REQUIRE(first_step <= c.steps, "checkpoint '", c.checkpoint, "' is at step ", first_step,
                ", past this run's ", c.steps, " steps");
   result.first_step = first_step;
 
   VmcConfig c_out = c;
-  if (!comm.is_root()) c_out.output.clear();
-  Output out(c_out, trainer, first_step, c.resume);  // before ED: refuses an existing output early
+  if (!comm.is_root() || already_complete) c_out.output.clear();
+  Output out(c_out, trainer, first_step, reopen, identity);  // before ED
   result.exact = exact_reference(trainer.hamiltonian(), c.max_ed_sites, Device::cpu());
   if (result.exact.energy)
     say(cat("vmc: exact energy ", fmt(*result.exact.energy, 12), " (", result.exact.method,
@@ -707,8 +812,9 @@ VmcResult run_vmc(const VmcConfig& config) {
           c.lr_schedule, "), batch ", trainer.schedule().str(), ", ", c.steps, " steps; ",
           trainer.sampler().str(), comm.size() > 1 ? cat("; ", comm.description()) : ""));
 
-  auto observe = [&](int64_t n_samples, uint64_t stream) {
+  auto observe = [&](int64_t n_samples, uint64_t stream, bool stoppable = false) {
     ObservableOptions oo;
+    if (stoppable) oo.should_stop = [] { return stop_requested(); };
     oo.n_samples = n_samples;
     oo.batch_size = c.minibatch;
     oo.seed = c.seed;
@@ -747,10 +853,12 @@ VmcResult run_vmc(const VmcConfig& config) {
     result.trace.push_back(r);
     out.append(r, result.exact);
     progress.update(s + 1, progress_fields(r, result.exact));
-    const bool stop = dist::any(comm, stop_requested());  // all ranks stop after the same step
-    if (c.observe_every > 0 && (s + 1) % c.observe_every == 0 && !stop)
+    // The step's periodic observables belong to the step: measured before its checkpoint even
+    // when a signal asked to stop, so a resumed file has every row an uninterrupted one has.
+    if (c.observe_every > 0 && (s + 1) % c.observe_every == 0)
       out.append_observables(
           s + 1, observe(c.observe_samples, kObservableStream + static_cast<uint64_t>(s + 1)));
+    const bool stop = dist::any(comm, stop_requested());  // all ranks stop after the same step
     if (stop || (c.checkpoint_every > 0 && (s + 1) % c.checkpoint_every == 0)) {
       save(s + 1);
       if (!c.checkpoint.empty()) last_checkpoint = s + 1;
@@ -776,7 +884,25 @@ VmcResult run_vmc(const VmcConfig& config) {
   if (last_checkpoint != s) save(s);
   progress.finish();
 
-  result.observables = observe(c.obs_samples, kObservableStream);
+  // The final measurement: a stop signal during it leaves the run resumable (the checkpoint at
+  // the last step is written; --resume measures again, with the same samples).
+  bool measured = false;
+  try {
+    result.observables = observe(c.obs_samples, kObservableStream, /*stoppable=*/true);
+    measured = !dist::any(comm, stop_requested());
+  } catch (const MeasurementStopped&) {
+  }
+  if (!measured) {
+    out.flush();
+    result.interrupted = true;
+    result.stop_signal = stop_signal();
+    say(cat("vmc: stopped by signal ", result.stop_signal, " during the final measurement",
+            c.checkpoint.empty() ? std::string("; no checkpoint file was configured")
+                                 : cat("; checkpoint '", c.checkpoint, "' is at step ", s,
+                                       " (continue with --resume)")));
+    result.seconds = now_s() - t_start;
+    return result;
+  }
   result.have_observables = true;
   for (const std::string& w : result.observables.warnings)
     std::fprintf(stderr, "vmc: warning: %s\n", w.c_str());

@@ -81,6 +81,7 @@ VmcObservables measure_observables(Wavefunction& psi, const Hamiltonian& H, VmcS
   const DType dt = psi.dtype();
   const Device dev = psi.device();
   for (std::size_t k = 0; k < set.sigma.size(); ++k) {
+    if (options.should_stop && comm.size() == 1 && options.should_stop()) throw MeasurementStopped{};
     const Tensor& sigma = set.sigma[k];
     const int64_t b = sigma.size(0);
     Tensor er = Tensor::empty({b}, dt, dev), ei = Tensor::empty({b}, dt, dev);

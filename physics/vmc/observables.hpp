@@ -23,6 +23,7 @@
 // formulas on hand-made configurations).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,13 @@ struct ObservableOptions {
   uint64_t seed = 0;
   uint64_t stream = kObservableStream;
   std::size_t memory_cap_bytes = std::size_t{512} << 20;
+  // Polled between mini-batches (single process only); when it returns true the measurement
+  // stops by throwing MeasurementStopped (a stop signal during the final measurement).
+  std::function<bool()> should_stop;
 };
+
+// Thrown by measure_observables when should_stop() asked it to stop; not an error.
+struct MeasurementStopped {};
 
 // Draws options.n_samples samples with `sampler` (stream options.stream; options.seed unused)
 // and estimates every observable. With a sampler over several MPI ranks (collective): each rank

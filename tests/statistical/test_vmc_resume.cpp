@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "host/io/hdf5.hpp"
+#include "tests/support/h5_compare.hpp"
 
 namespace naqs {
 namespace {
@@ -174,6 +175,102 @@ TEST_F(VmcResume, CorruptCheckpointIsRefusedAndKept) {
   { std::FILE* f = std::fopen(ckpt.c_str(), "wb"); std::fputs("garbage", f); std::fclose(f); }
   EXPECT_EQ(run_to_end(vmc_args(d, true)), 2);  // usage error, exit 2
   EXPECT_EQ(fs::file_size(ckpt), 7u);            // untouched
+}
+
+
+// ---- issue 21: every trace restored, second signal, final measurement, kill -9 stress ----------
+
+std::vector<std::string> observe_args(const std::string& output, bool resume,
+                                      const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a = vmc_args(output, resume);
+  for (const char* x : {"--observe-every", "5", "--observe-samples", "256"}) a.push_back(x);
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+// Bitwise equal except the wall-time column /train/seconds.
+void expect_same_file(const std::string& a, const std::string& b) {
+  EXPECT_EQ(testing::compare_groups(a, b, {"/train", "/observables", "/results", "/exact",
+                                          "/model"},
+                                    {"/train/seconds"}),
+            "");
+  EXPECT_EQ(std::get<int64_t>(H5File::open_read(b).get_attr("/", "complete")), 1);
+}
+
+TEST_F(VmcResume, PeriodicObservablesSurviveSigtermAndSigkillBitwise) {
+  const std::string a = path("a.h5"), c = path("c.h5"), k = path("k.h5");
+  ASSERT_EQ(run_to_end(observe_args(a, false)), 0);
+  ASSERT_EQ(H5File::open_read(a).read_doubles("/observables/step").size(), 12u);
+  // SIGTERM after the first checkpoint (step 5 = an observation step): the row of step 5 must
+  // be in the file before the checkpoint, and kept on resume.
+  int status = run_and_signal(observe_args(c, false), c + ".ckpt", SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;
+  ASSERT_EQ(run_to_end(observe_args(c, true)), 0);
+  expect_same_file(a, c);
+  status = run_and_signal(observe_args(k, false), k + ".ckpt", SIGKILL);
+  ASSERT_TRUE(WIFSIGNALED(status)) << status;
+  ASSERT_EQ(run_to_end(observe_args(k, true)), 0);
+  expect_same_file(a, k);
+  // Resuming the finished run changes nothing (it used to delete an observables row).
+  const std::vector<double> before = H5File::open_read(k).read_doubles("/observables/step");
+  ASSERT_EQ(run_to_end(observe_args(k, true)), 0);
+  EXPECT_EQ(H5File::open_read(k).read_doubles("/observables/step"), before);
+  expect_same_file(a, k);
+}
+
+TEST_F(VmcResume, SecondSignalStopsAtOnceKeepingTheLastCheckpoint) {
+  // Steps of ~0.1 s: the second SIGINT lands inside a step, which must not be finished.
+  const std::string a = path("a.h5"), b = path("b.h5");
+  auto args = [&](const std::string& out, bool resume) {
+    std::vector<std::string> v = vmc_args(out, resume);
+    for (std::size_t i = 0; i + 1 < v.size(); ++i) {
+      if (v[i] == "--steps") v[i + 1] = "12";
+      if (v[i] == "--batch") v[i + 1] = "4096";
+    }
+    return v;
+  };
+  ASSERT_EQ(run_to_end(args(a, false)), 0);
+  const pid_t pid = spawn(args(b, false));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(b + ".ckpt") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto t0 = std::chrono::steady_clock::now();
+  kill(pid, SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGINT);
+  const int status = wait_status(pid);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_LT(waited, 2.0);
+  ASSERT_TRUE(fs::exists(b + ".ckpt"));
+  // The step in progress was not finished: the checkpoint is still the first one (step 5); the
+  // old handler finished the step and checkpointed step 6 (only a third signal killed).
+  EXPECT_EQ(std::get<int64_t>(H5File::open_read(b + ".ckpt").get_attr("/", "step")), 5);
+  ASSERT_EQ(run_to_end(args(b, true)), 0);
+  expect_same_file(a, b);
+}
+
+TEST_F(VmcResume, SigtermDuringTheFinalMeasurementLeavesAResumableRun) {
+  const std::string a = path("a.h5"), b = path("b.h5");
+  auto args = [&](const std::string& out, bool resume) {
+    std::vector<std::string> v = vmc_args(out, resume);
+    for (std::size_t i = 0; i + 1 < v.size(); ++i) {
+      if (v[i] == "--steps") v[i + 1] = "10";
+      if (v[i] == "--checkpoint-every") v[i + 1] = "0";  // the checkpoint comes at the end
+      if (v[i] == "--obs-samples") v[i + 1] = "131072";  // a final measurement of ~seconds
+    }
+    return v;
+  };
+  ASSERT_EQ(run_to_end(args(a, false)), 0);
+  // The only checkpoint is written after the last step, right before the final measurement.
+  const int status = run_and_signal(args(b, false), b + ".ckpt", SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_EQ(std::get<int64_t>(H5File::open_read(b).get_attr("/", "complete")), 0);
+  ASSERT_EQ(run_to_end(args(b, true)), 0);
+  expect_same_file(a, b);
 }
 
 }  // namespace

@@ -82,7 +82,12 @@ TEST(Cli, ConfigFileAndCommandLineWins) {
   std::ofstream(ini) << "# a comment\nsites = 99\nwidth = 4\n";
   CliRun r = run_naqs("demo --config " + ini);  // sites = 99 from the file is rejected
   EXPECT_EQ(r.rc, 2) << r.out;
-  EXPECT_NE(r.out.find("--sites 99"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sites: 99 is out of range (allowed: [2, 20])"), std::string::npos)
+      << r.out;
+  // Every value of the file is checked, also one the command line overrides.
+  r = run_naqs("demo --config " + ini + " --sites 6 --device cpu");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  std::ofstream(ini) << "# a comment\nsites = 12\nwidth = 4\n";
   r = run_naqs("demo --config " + ini + " --sites 6 --device cpu");  // command line wins
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("L = 6, width = 4"), std::string::npos) << r.out;

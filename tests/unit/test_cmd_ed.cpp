@@ -67,10 +67,10 @@ TEST_F(CmdEd, BadInputExitsTwoWithOneLineAndNoFile) {
   const std::string out = " --out " + (dir_ / "ed.h5").string();
   const std::vector<std::pair<std::string, std::string>> cases{
       {"--model ising --L 8", "unknown model"},
-      {"--L 0", "L = 0"},
-      {"--L -4", "L = -4"},
+      {"--L 0", "--L: 0 is out of range"},
+      {"--L -4", "--L: -4 is out of range"},
       {"--L 2 --bc pbc", "at least 3"},
-      {"--lattice square --Lx 4 --Ly 0", "Ly = 0"},
+      {"--lattice square --Lx 4 --Ly 0", "--Ly: 0 is out of range"},
       {"--lattice hexagonal --L 4", "unknown lattice"},
       {"--model heisenberg --L 9 --marshall", "bipartite"},
       {"--L 8 --h 0.5,,1", "--h"},

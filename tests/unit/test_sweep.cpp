@@ -452,7 +452,7 @@ TEST_F(Sweep, BadInputExitsTwoWithOneLineAndWritesNothing) {
       {"sweep --L 4 --phase imaginary", "", "imaginary"},
       {"sweep --L 4 --activation tanh", "", "tanh"},
       {"sweep --L 4 --dilations 1,0", "", "--dilations"},
-      {"sweep --L 4 --methods mcmc --mc-global-flip 2", "", "p_global"},
+      {"sweep --L 4 --methods mcmc --mc-global-flip 2", "", "--mc-global-flip"},
       {"sweep --L 4 --optimizer adam --beta1 2", "", "beta1"},
       {"sweep --L 4 --cg-iters 0", "", "--cg-iters"},
       {"sweep --L 4 --diag-shift 0", "", "--diag-shift"},

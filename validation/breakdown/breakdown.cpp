@@ -10,8 +10,10 @@
 #include <memory>
 #include <variant>
 
+#include "host/cli/number.hpp"
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "physics/vmc/driver.hpp"
 
 namespace naqs::breakdown {
@@ -132,7 +134,7 @@ std::unique_ptr<AutoregressiveWavefunction> load_naqs_run(const std::string& pat
   const std::string dil = text("/model", "dilations");
   for (std::size_t a = 0; a < dil.size();) {
     const std::size_t b = std::min(dil.find(',', a), dil.size());
-    c.dilations.push_back(std::stoi(dil.substr(a, b - a)));
+    c.dilations.push_back(cli::parse_checked<int>(dil.substr(a, b - a), cat("'", path, "' /model dilations"), cli::Range<int>{1, 1 << 20}));
     a = b + 1;
   }
   c.activation = text("/model", "activation");
@@ -148,11 +150,24 @@ std::string run_breakdown(const BreakdownConfig& bc) {
   NAQS_REQUIRE(bc.n_sites >= 4 && bc.n_sites <= 24, "breakdown: n_sites must be in [4, 24] (ED "
                "reference), got ", bc.n_sites);
   NAQS_REQUIRE(!bc.fields.empty(), "breakdown: no fields given");
+  // Everything the runs below would refuse, refused before the first of them trains.
+  NAQS_REQUIRE(bc.n_chains >= 1, "breakdown: --chains must be >= 1, got ", bc.n_chains);
+  NAQS_REQUIRE(bc.n_samples >= 2 && bc.n_samples % bc.n_chains == 0, "breakdown: --samples (",
+               bc.n_samples, ") must be a multiple of the ", bc.n_chains, " chains (--chains)");
+  NAQS_REQUIRE(bc.rbm_batch >= bc.n_chains && bc.rbm_batch % bc.n_chains == 0,
+               "breakdown: --rbm-batch (", bc.rbm_batch, ") must be a multiple of the ",
+               bc.n_chains, " chains (--chains)");
+  NAQS_REQUIRE(bc.naqs_batch >= 1, "breakdown: --naqs-batch must be >= 1");
+  NAQS_REQUIRE(bc.burn_in >= 0, "breakdown: --burn-in must be >= 0");
+  NAQS_REQUIRE(bc.p_global >= 0 && bc.p_global <= 1, "breakdown: --global-flip must be in [0, 1]");
   const fs::path dir(bc.out_dir);
   const std::string out = (dir / "breakdown.h5").string();
-  NAQS_REQUIRE(!fs::exists(out), "breakdown: '", out,
+  NAQS_REQUIRE(!path_present(out), "breakdown: '", out,
                "' exists; choose another --out-dir (results are never overwritten)");
-  fs::create_directories(dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  NAQS_REQUIRE(!ec, "breakdown: cannot create --out-dir '", bc.out_dir, "': ", ec.message());
+  check_output_path("--out-dir", out, /*must_not_exist=*/true);
   auto say = [&](const std::string& s) {
     if (!bc.quiet) std::printf("%s\n", s.c_str());
     std::fflush(stdout);

@@ -1,0 +1,251 @@
+// Output ownership helpers (see ownership.hpp).
+#include "host/io/ownership.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "host/core/error.hpp"
+
+namespace naqs {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string parent_dir(const std::string& path) {
+  std::string dir = fs::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+void fsync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // the data is in place; only durability of the name is at stake
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void fsync_file(const std::string& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY);
+  NAQS_CHECK(fd >= 0, "open('", p, "') for fsync failed: ", std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  NAQS_CHECK(rc == 0, "fsync('", p, "') failed: ", std::strerror(err));
+}
+
+bool pid_alive(long pid) {
+  if (pid <= 0) return true;  // not a pid we understand: leave it alone
+  if (pid == static_cast<long>(::getpid())) return true;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+// The canonical form of a path that may not exist yet: its parent resolved, the name kept.
+fs::path resolved(const std::string& p) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(p, ec);
+  if (ec) return fs::path(p).lexically_normal();
+  // Follow symlinks at the last component too (also dangling ones: the file they would create).
+  for (int hops = 0; hops < 40 && fs::is_symlink(fs::symlink_status(abs, ec)); ++hops) {
+    const fs::path target = fs::read_symlink(abs, ec);
+    if (ec) break;
+    abs = target.is_absolute() ? target : abs.parent_path() / target;
+  }
+  fs::path c = fs::weakly_canonical(abs, ec);
+  return ec ? abs.lexically_normal() : c;
+}
+
+}  // namespace
+
+bool path_present(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string this_host() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) return "localhost";
+  std::string h(host);
+  for (char& c : h)
+    if (c == '/' || c == '@') c = '_';
+  return h;
+}
+
+std::string temp_path_for(const std::string& target) {
+  return cat(target, ".tmp.", ::getpid(), "@", this_host());
+}
+
+bool parse_temp_name(const std::string& name, const std::string& target_name, long* pid,
+                     std::string* host) {
+  const std::string prefix = target_name + ".tmp.";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return false;
+  const std::string rest = name.substr(prefix.size());
+  const std::size_t at = rest.find('@');
+  const std::string digits = rest.substr(0, at);
+  if (digits.empty() || digits.size() > 10 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  if (at != std::string::npos && at + 1 >= rest.size()) return false;
+  *pid = std::stol(digits);
+  *host = at == std::string::npos ? std::string() : rest.substr(at + 1);
+  return true;
+}
+
+int remove_stale_temps(const std::string& target) {
+  if (target.empty()) return 0;
+  const std::string dir = parent_dir(target);
+  const std::string target_name = fs::path(target).filename().string();
+  const std::string host = this_host();
+  int removed = 0;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    long pid = 0;
+    std::string h;
+    if (!parse_temp_name(name, target_name, &pid, &h)) continue;
+    if (!h.empty() && h != host) continue;  // another machine's (shared file system)
+    if (pid_alive(pid)) continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+void check_output_path(const std::string& option, const std::string& path, bool must_not_exist) {
+  NAQS_REQUIRE(!path.empty(), option, ": empty path");
+  std::error_code ec;
+  NAQS_REQUIRE(!fs::is_directory(path, ec), option, ": '", path,
+               "' is a directory (give a file name)");
+  const std::string dir = parent_dir(path);
+  NAQS_REQUIRE(fs::is_directory(dir, ec), option, ": the directory '", dir, "' of '", path,
+               "' does not exist");
+  NAQS_REQUIRE(::access(dir.c_str(), W_OK | X_OK) == 0, option, ": the directory '", dir,
+               "' is not writable (", std::strerror(errno), ")");
+  if (must_not_exist)
+    NAQS_REQUIRE(!path_present(path), option, ": '", path,
+                 "' already exists; naqs never overwrites results (choose another path or "
+                 "move the old file away)");
+}
+
+void check_distinct_paths(const std::vector<std::pair<std::string, std::string>>& named) {
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    if (named[i].second.empty()) continue;
+    const fs::path a = resolved(named[i].second);
+    for (std::size_t j = 0; j < named.size(); ++j) {
+      if (j == i || named[j].second.empty()) continue;
+      const fs::path b = resolved(named[j].second);
+      if (j > i)
+        NAQS_REQUIRE(a != b, named[i].first, " '", named[i].second, "' and ", named[j].first,
+                     " '", named[j].second, "' are the same file; they must differ");
+      long pid = 0;
+      std::string host;
+      if (a.parent_path() == b.parent_path())
+        NAQS_REQUIRE(!parse_temp_name(a.filename().string(), b.filename().string(), &pid, &host),
+                     named[i].first, " '", named[i].second, "' is a temp file name of ",
+                     named[j].first, " '", named[j].second, "'; choose another path");
+    }
+  }
+}
+
+void publish_new(const std::string& tmp, const std::string& path) {
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) return;
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS || err == ENOTSUP) {  // no RENAME_NOREPLACE here
+    if (::link(tmp.c_str(), path.c_str()) == 0) {
+      ::unlink(tmp.c_str());
+      return;
+    }
+    err = errno;
+  }
+  if (err == EEXIST)
+    throw UsageError(cat("'", path, "' already exists (another run wrote it first); naqs never "
+                         "overwrites results"));
+  throw Error(cat("cannot move '", tmp, "' to '", path, "': ", std::strerror(err)));
+}
+
+void write_new_atomically(const std::string& path, const std::function<void(H5File&)>& fill) {
+  remove_stale_temps(path);
+  NAQS_REQUIRE(!path_present(path), "'", path,
+               "' already exists; naqs never overwrites results (choose another path or move "
+               "the old file away)");
+  const std::string tmp = temp_path_for(path);
+  try {
+    {
+      H5File f = H5File::create_truncate(tmp);
+      fill(f);
+      f.close();
+    }
+    fsync_file(tmp);
+    publish_new(tmp, path);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  fsync_dir(parent_dir(path));
+}
+
+void write_text_atomically(const std::string& path, const std::string& text, bool replace) {
+  remove_stale_temps(path);
+  const std::string tmp = temp_path_for(path);
+  try {
+    {
+      std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+      out << text;
+      out.flush();
+      NAQS_CHECK(out.good(), "cannot write '", tmp, "'");
+    }
+    fsync_file(tmp);
+    if (replace) {
+      NAQS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "rename('", tmp, "' -> '", path,
+                 "') failed: ", std::strerror(errno));
+    } else {
+      publish_new(tmp, path);
+    }
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  fsync_dir(parent_dir(path));
+}
+
+std::string RunIdentity::str() const {
+  return cat("run ", run_id.empty() ? std::string("<none>") : run_id, " (settings ",
+             fingerprint.empty() ? std::string("<none>") : fingerprint, ")");
+}
+
+std::string new_run_id() {
+  unsigned char bytes[16] = {};
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  in.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+  NAQS_CHECK(in.gcount() == static_cast<std::streamsize>(sizeof bytes),
+             "cannot read /dev/urandom for a run id");
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += hex[b >> 4];
+    id += hex[b & 15];
+  }
+  return id;
+}
+
+void write_run_identity(H5File& f, const RunIdentity& id) {
+  f.set_attr("/", "run_fingerprint", id.fingerprint);
+  f.set_attr("/", "run_id", id.run_id);
+}
+
+std::optional<RunIdentity> read_run_identity(const H5File& f) {
+  if (!f.has_attr("/", "run_id") || !f.has_attr("/", "run_fingerprint")) return std::nullopt;
+  const AttrValue id = f.get_attr("/", "run_id"), fp = f.get_attr("/", "run_fingerprint");
+  if (!std::holds_alternative<std::string>(id) || !std::holds_alternative<std::string>(fp))
+    return std::nullopt;
+  return RunIdentity{std::get<std::string>(fp), std::get<std::string>(id)};
+}
+
+}  // namespace naqs

@@ -1,0 +1,75 @@
+// Output ownership: nothing lost, nothing clobbered. Every command that writes a result file
+// goes through these helpers (vmc, ed, sweep task files and manifests, collect, checkpoints);
+// later commands call the same ones.
+//
+// Before any work (all throw UsageError, one line naming the option and the path):
+//   check_output_path("--output", path, /*must_not_exist=*/true);
+//       the parent directory exists and is writable, the path is not a directory (nor, with
+//       must_not_exist, anything at all: a result is never overwritten)
+//   check_distinct_paths({{"--output", out}, {"--checkpoint", ckpt}});
+//       no two of the paths name the same file (after resolving symlinks and ".."), and none is
+//       another's temp file
+//
+// Writing (a crash at any instant leaves the old state or the new file, never a torn file):
+//   write_new_atomically(path, fill)   a NEW result: temp file, fsync, then published with
+//       renameat2(RENAME_NOREPLACE) (link + unlink where the file system lacks it), so of two
+//       processes writing the same path exactly one succeeds; the other gets "already exists"
+//       and its temp is removed. Never check-then-rename.
+//   write_atomically(path, fill)       (host/io/hdf5.hpp) REPLACES path (checkpoints, --force)
+//   write_text_atomically(path, text, replace)   the same for a small text file
+//   H5File::create_exclusive(path)     a file written in place (O_EXCL, for traces appended
+//       while a run goes on)
+//
+// Temp files are "<target>.tmp.<pid>@<host>" in the target's directory. remove_stale_temps(target)
+// removes those of this host whose process is gone (crash, kill -9) and those of the old
+// "<target>.tmp.<pid>" form whose pid is gone; every writer above calls it first, so a later
+// run of the same target cleans up after a killed one. Another host's or a live process's temp
+// is left alone.
+//
+// Run identity: a result a run may continue (vmc output + checkpoint) carries
+//   "run_fingerprint" (FNV-1a 64 of the settings that must match, host/io/checkpoint.hpp) and
+//   "run_id" (128 random bits, hex) as attributes on "/"; the checkpoint carries the same two.
+//   --resume continues a file only when both match (physics/vmc/driver.cpp).
+// Documented in docs/HDF5_LAYOUT.md ("Ownership"). Tests: tests/unit/test_ownership.cpp.
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/io/hdf5.hpp"
+
+namespace naqs {
+
+void check_output_path(const std::string& option, const std::string& path, bool must_not_exist);
+void check_distinct_paths(const std::vector<std::pair<std::string, std::string>>& named_paths);
+
+// True when something (a file, a directory, a dangling symlink) is at `path`.
+bool path_present(const std::string& path);
+
+std::string temp_path_for(const std::string& target);
+// Is `name` (a file name, no directory) a temp file of `target`'s file name? Sets *pid, *host
+// ("" for the old form) when it is.
+bool parse_temp_name(const std::string& name, const std::string& target_name, long* pid,
+                     std::string* host);
+// Removes the stale temp files of `target`; returns how many. Never throws.
+int remove_stale_temps(const std::string& target);
+std::string this_host();
+
+void write_new_atomically(const std::string& path, const std::function<void(H5File&)>& fill);
+void write_text_atomically(const std::string& path, const std::string& text, bool replace);
+// Moves `tmp` to `path` only if nothing is at `path` (UsageError naming path otherwise).
+void publish_new(const std::string& tmp, const std::string& path);
+
+struct RunIdentity {
+  std::string fingerprint;  // 16 hex digits
+  std::string run_id;       // 32 hex digits
+  bool operator==(const RunIdentity&) const = default;
+  std::string str() const;  // "run <id> (settings <fingerprint>)"
+};
+std::string new_run_id();
+void write_run_identity(H5File& f, const RunIdentity& id);
+std::optional<RunIdentity> read_run_identity(const H5File& f);
+
+}  // namespace naqs
