@@ -48,6 +48,8 @@ int spawn_wait(const std::vector<std::string>& args, bool quiet, const std::stri
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+namespace {
+
 // The collected table's layout as workflow/report.py reads it (workflow/collect.cpp writes it),
 // checked here so that any other file is one line instead of a Python traceback.
 void check_collected_table(const std::string& path) {
