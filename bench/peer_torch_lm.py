@@ -8,16 +8,19 @@ with Hq query heads and Hkv key/value heads (GQA by head index), cross-layer KV 
 (only owner layers s·⌊l/s⌋ project and cache K/V; the others read the owner's), a final RMSNorm
 and an untied linear head to the 256 bytes. RoPE in the rotate-half convention. No biases.
 Measures, like the C++ bench:
-  - train: forward + backward + AdamW step on (batch, context) byte windows, tokens/s;
+  - train: forward + cross entropy + backward on (batch, 128) byte windows, tokens/s (the
+    optimiser step is left out, as in bench_lm);
   - cached generation: one token per step through a preallocated KV cache (owners only),
     from an empty cache to T tokens, tokens/s (batch x T over the time);
-  - uncached generation: the full forward over the prefix for every new token, tokens/s.
+  - uncached generation: the full forward over the prefix for every new token, for the first
+    --uncached-tokens positions only (as bench_lm), tokens/s.
 PyTorch comes from Debian's python3-torch and is a benchmark-only peer, never a naqs
 dependency. Prints one CSV row per measurement: impl,metric,threads,batch,T,value,unit.
 
 Usage: peer_torch_lm.py [--d-model 128] [--layers 4] [--heads 4] [--kv-heads 4] [--kv-share 1]
-                        [--ffn 0 (= 16 ceil(8 d_model / 48))] [--context 128] [--train-batch 16] [--gen-batches 1,64]
-                        [--gen-tokens 256] [--threads 1] [--min-seconds 1] [--only train,cached,uncached]
+         [--ffn 0 (= 16 ceil(8 d_model / 48))] [--context 256] [--train-batch 16]
+         [--train-length 128] [--gen-batches 1,64] [--gen-tokens 256] [--uncached-tokens 32]
+         [--threads 1] [--min-seconds 1] [--only train,cached,uncached]
 """
 import argparse
 import math
@@ -126,8 +129,10 @@ def main():
     ap.add_argument("--kv-heads", type=int, default=4)
     ap.add_argument("--kv-share", type=int, default=1)
     ap.add_argument("--ffn", type=int, default=0)  # 0: 16 * ceil(8 d_model / 48), as naqs
-    ap.add_argument("--context", type=int, default=128)
+    ap.add_argument("--context", type=int, default=256)
     ap.add_argument("--train-batch", type=int, default=16)
+    ap.add_argument("--train-length", type=int, default=128)
+    ap.add_argument("--uncached-tokens", type=int, default=32)
     ap.add_argument("--gen-batches", default="1,64")
     ap.add_argument("--gen-tokens", type=int, default=256)
     ap.add_argument("--threads", type=int, default=1)
@@ -145,18 +150,15 @@ def main():
         print(f"torch,{metric},{a.threads},{batch},{t},{value:.6g},{unit}", flush=True)
 
     if "train" in only:
-        opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1)
-        data = torch.randint(0, 256, (a.train_batch, a.context + 1))
+        data = torch.randint(0, 256, (a.train_batch, a.train_length + 1))
 
         def step():
             logits = m(data[:, :-1])
             loss = F.cross_entropy(logits.reshape(-1, 256), data[:, 1:].reshape(-1))
-            opt.zero_grad(set_to_none=True)
+            m.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
-            opt.step()
-        row("train", a.train_batch, a.context, a.train_batch * a.context / timed(step, a.min_seconds),
-            "tokens/s")
+        row("train", a.train_batch, a.train_length,
+            a.train_batch * a.train_length / timed(step, a.min_seconds), "tokens/s")
 
     with torch.no_grad():
         for batch in [int(b) for b in a.gen_batches.split(",")]:
@@ -170,13 +172,15 @@ def main():
                 row("cached", batch, a.gen_tokens,
                     batch * a.gen_tokens / timed(gen_cached, a.min_seconds), "tokens/s")
             if "uncached" in only:
+                n = min(a.uncached_tokens, a.gen_tokens)
+
                 def gen_uncached():
                     seq = start
-                    for _ in range(a.gen_tokens):
+                    for _ in range(n):
                         tok = m(seq)[:, -1].argmax(-1, keepdim=True)
                         seq = torch.cat([seq, tok], dim=1)
-                row("uncached", batch, a.gen_tokens,
-                    batch * a.gen_tokens / timed(gen_uncached, a.min_seconds), "tokens/s")
+                row("uncached", batch, n, batch * n / timed(gen_uncached, a.min_seconds),
+                    "tokens/s")
 
 
 if __name__ == "__main__":
