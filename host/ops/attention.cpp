@@ -82,7 +82,7 @@ int64_t visible_keys(const detail::AttentionDims& d, int64_t i) {
 
 template <class T>
 void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g, const T* q, const T* k,
-                   const T* v, T* out, T* probs, std::vector<T>& kt, std::vector<T>& s) {
+                   const T* v, T* out, std::vector<T>& kt, std::vector<T>& s) {
   const int64_t dh = d.head_dim, tk = d.n_keys, group = d.heads / d.kv_heads;
   s.resize(static_cast<size_t>(tk));
   // Scores s_j = sum_d q_d k_jd, one chain per key in ascending d. Many query rows per key head
@@ -142,11 +142,6 @@ void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g, const T
         const T p = s[j];
         const T* vj = v + b * d.v_stride[0] + j * d.v_stride[1] + g * d.v_stride[2];
         for (int64_t dd = 0; dd < dh; ++dd) oi[dd] += p * vj[dd];
-      }
-      if (probs) {
-        T* pi = probs + ((b * d.heads + h) * d.n_queries + i) * tk;
-        std::copy(s.begin(), s.begin() + vis, pi);
-        std::fill(pi + vis, pi + tk, T(0));
       }
     }
 }
@@ -322,7 +317,7 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, int64_
     }
     std::vector<std::vector<T>> kt(static_cast<size_t>(parallel_slots())), s(kt.size());
     for_each_group(d, [&](int64_t b, int64_t g, int slot) {
-      forward_group(d, b, g, qp, kp, vp, op_out, pp, kt[slot], s[slot]);
+      forward_group(d, b, g, qp, kp, vp, op_out, kt[slot], s[slot]);
     });
   });
 }

@@ -67,6 +67,16 @@ std::string TransformerConfig::str() const {
 
 // ---- KV cache ---------------------------------------------------------------------------------
 
+bool KvCache::fits(const TransformerConfig& cfg, DType dtype, Device device) const {
+  if (static_cast<int64_t>(k_.size()) != cfg.kv_owners()) return false;
+  for (const std::vector<Tensor>* kv : {&k_, &v_})
+    for (const Tensor& t : *kv)
+      if (t.shape()[2] != cfg.kv_heads || t.shape()[3] != cfg.head_dim ||
+          t.dtype() != dtype || t.device() != device)
+        return false;
+  return true;
+}
+
 KvCache::KvCache(const TransformerConfig& cfg, int64_t batch, int64_t capacity, DType dtype,
                  Device device)
     : batch_(batch), capacity_(capacity) {
@@ -241,7 +251,8 @@ void Transformer::forward_train(const Tensor& tokens, TrainState& st) const {
   st.batch = b;
   st.length = t;
   st.tokens = tokens;
-  if (st.kv.batch() != b || st.kv.capacity() != t) st.kv = KvCache(cfg_, b, t, dtype_, device_);
+  if (st.kv.batch() != b || st.kv.capacity() != t || !st.kv.fits(cfg_, dtype_, device_))
+    st.kv = KvCache(cfg_, b, t, dtype_, device_);
   st.logits = Tensor::empty({b, t, kByteVocab}, dtype_, device_);
   run_forward(cfg_, params_, dtype_, device_, tokens, 0, st.kv, st.logits, &st);
 }
@@ -252,6 +263,9 @@ void Transformer::infer(const Tensor& tokens, int64_t pos0, KvCache& cache,
   check_tokens(op, tokens, pos0);
   const int64_t b = tokens.size(0), tn = tokens.size(1);
   NAQS_CHECK(cache.batch() == b, op, ": cache for ", cache.batch(), " sequences, tokens for ", b);
+  NAQS_CHECK(cache.fits(cfg_, dtype_, device_), op,
+             ": the KV cache was made for another model (owners, kv heads, head dim, dtype or "
+             "device differ from ", cfg_.str(), ")");
   if (pos0 + tn > cache.capacity())
     throw UsageError(cat(op, ": positions up to ", pos0 + tn - 1, " exceed the cache's ",
                          cache.capacity()));

@@ -83,6 +83,9 @@ class KvCache {
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
   int64_t bytes() const;
+  // Whether this cache was made for a model of `cfg`'s K/V shape (owners, Hkv, Dh), dtype and
+  // device: infer() refuses any other cache, forward_train() rebuilds its own.
+  bool fits(const TransformerConfig& cfg, DType dtype, Device device) const;
   Tensor& k(int64_t owner_index) { return k_[owner_index]; }  // (B, capacity, Hkv, Dh)
   Tensor& v(int64_t owner_index) { return v_[owner_index]; }
 

@@ -83,6 +83,24 @@ TEST(Transformer, KvCacheBytesFormula) {
   }
 }
 
+// infer() refuses a cache made for another model's K/V shape, dtype or device (it would index
+// past the owners or read the wrong layout); the matching cache works.
+TEST(Transformer, InferRefusesACacheOfAnotherModel) {
+  const TransformerConfig c = tiny(4, 2, 2);
+  Transformer m(c, DType::f32, Device::cpu());
+  m.init(1);
+  const Tensor tok = Tensor::from_vector(std::vector<int32_t>{7}, {1, 1});
+  Tensor logits = Tensor::empty({1, 1, ml::kByteVocab}, DType::f32, Device::cpu());
+  for (const TransformerConfig& other : {tiny(4, 2, 1), tiny(4, 1, 2)}) {
+    KvCache wrong(other, 1, 4, DType::f32, Device::cpu());
+    EXPECT_THROW(m.infer(tok, 0, wrong, logits), Error) << other.str();
+  }
+  KvCache wrong_dtype(c, 1, 4, DType::f64, Device::cpu());
+  EXPECT_THROW(m.infer(tok, 0, wrong_dtype, logits), Error);
+  KvCache right(c, 1, 4, DType::f32, Device::cpu());
+  EXPECT_NO_THROW(m.infer(tok, 0, right, logits));
+}
+
 // Full forward (all positions at once, fresh cache) vs a prefill of 3 tokens then one token at
 // a time: every position's logits bit for bit, and the cache contents.
 TEST(Transformer, CachedDecodeEqualsFullForwardBitwise) {
