@@ -86,7 +86,7 @@ void align_options(po::options_description& d) {
        "permutations of B's rows")
       ("quantile", cli::number<double>(cli::Range<double>{0.0, 1.0, true})->default_value(0.95),
        "outlier clamp: each feature to this quantile of |x| (1 = none)")
-      ("seed", cli::number<uint64_t>(cli::non_negative<uint64_t>())->default_value(1),
+      ("seed", cli::number<uint64_t>(cli::kSeedRange)->default_value(1),
        "Philox seed of the permutations")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("no-png", po::bool_switch(), "skip the heat maps")

@@ -82,7 +82,7 @@ void ed_options(po::options_description& d) {
       ("sample", cli::number<int64_t>(cli::Range<int64_t>{1, int64_t{1} << 32}),
        "also draw this many configurations from the exact |psi|^2 into /samples (needs --out "
        "and one field)")
-      ("seed", cli::number<uint64_t>(cli::non_negative<uint64_t>())->default_value(1),
+      ("seed", cli::number<uint64_t>(cli::kSeedRange)->default_value(1),
        "Philox seed of --sample")
       ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }

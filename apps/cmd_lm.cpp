@@ -78,7 +78,7 @@ void lm_options(po::options_description& desc) {
        "AdamW decay")
       ("clip", number<double>(positive<double>())->default_value(d.clip),
        "global gradient-norm clip")
-      ("seed", number<uint64_t>(non_negative<uint64_t>())->default_value(d.seed),
+      ("seed", number<uint64_t>(cli::kSeedRange)->default_value(d.seed),
        "init, data and sampling seed")
       ("eval-windows", number<int64_t>(I{2, 1 << 24})->default_value(d.eval_windows),
        "validation windows (error bars over them)")
@@ -101,7 +101,8 @@ void lm_options(po::options_description& desc) {
   sweep.add_options()
       ("variants", po::value<std::string>()->default_value("mha,gqa2,mqa,mqa-cla2"),
        "sweep: comma-separated <mha|gqaG|mqa>[-claS][-dhD]")
-      ("seeds", po::value<std::string>()->default_value("1,2,3"), "sweep: comma-separated seeds")
+      ("seeds", cli::number_list<uint64_t>(cli::kSeedRange)->default_value("1,2,3"),
+       "sweep: comma-separated seeds")
       ("dir", po::value<std::string>()->default_value(""),
        "sweep, report: the task directory (report: also the bare argument)")
       ("task", number<int64_t>(I{-1, 1 << 30})->default_value(-1),
@@ -277,18 +278,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 int lm_sweep(const CommandContext& ctx, LmConfig c, const po::variables_map& vm) {
   const std::vector<std::string> variants = split_commas(vm["variants"].as<std::string>());
   std::vector<uint64_t> seeds;
-  {  // every item a number (an empty item too is refused: "1,,2" is a typo, not two seeds)
-    const std::string list = vm["seeds"].as<std::string>();
-    size_t start = 0;
-    while (true) {
-      const size_t comma = list.find(',', start);
-      seeds.push_back(cli::parse_checked<uint64_t>(
-          list.substr(start, comma == std::string::npos ? std::string::npos : comma - start),
-          "seeds", non_negative<uint64_t>()));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
+  seeds = cli::parse_list<uint64_t>(vm["seeds"].as<std::string>(), "seeds", cli::kSeedRange);
   const std::vector<ml::LmSweepTask> tasks =
       ml::lm_sweep_tasks(vm["dir"].as<std::string>(), variants, seeds);
   for (const ml::LmSweepTask& t : tasks) ml::variant_config(t.variant, c.model);  // all valid
@@ -337,13 +327,29 @@ int lm_report(const po::variables_map& vm, const std::vector<std::string>& args)
   return 0;
 }
 
+// A bare argument as it may be quoted in the one error line: control bytes as \xNN.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char ch : text) {
+    if (ch >= 0x20 && ch < 0x7f) {
+      out += static_cast<char>(ch);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 int lm_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   std::vector<std::string> args;
   if (vm.count("action")) args = vm["action"].as<std::vector<std::string>>();
   NAQS_REQUIRE(!args.empty(), "naqs lm needs an action: train, eval, sample, sweep or report");
   NAQS_REQUIRE(args.size() == 1 || (args.size() == 2 && args[0] == "report"),
-               "naqs lm ", args[0], ": unexpected bare argument '", args.back(), "'");
+               "naqs lm ", printable(args[0]), ": unexpected bare argument '",
+               printable(args.back()), "'");
   const LmConfig c = read_config(vm);
   const std::string& action = args[0];
   const std::string model_path = vm["model"].as<std::string>();
@@ -353,7 +359,7 @@ int lm_run(const CommandContext& ctx) {
     return lm_sample(ctx, c, model_path, vm["tokens"].as<int64_t>(), vm["no-cache"].as<bool>());
   if (action == "sweep") return lm_sweep(ctx, c, vm);
   if (action == "report") return lm_report(vm, args);
-  throw UsageError(cat("naqs lm: unknown action '", action,
+  throw UsageError(cat("naqs lm: unknown action '", printable(action),
                        "' (allowed: train, eval, sample, sweep, report)"));
 }
 

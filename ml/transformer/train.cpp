@@ -241,9 +241,27 @@ std::string generate(const Transformer& model, const std::string& prompt, int64_
   return out;
 }
 
+namespace {
+Transformer load_model_file(const std::string& path);
+}  // namespace
+
+// A file that is no readable naqs lm train output (truncated, foreign, reshaped) is one
+// UsageError line naming it, never an HDF5 error with a source location.
 Transformer load_model(const std::string& path) {
   if (!std::filesystem::exists(path))
     throw UsageError(cat("--model '", path, "' does not exist (an output file of naqs lm train)"));
+  try {
+    return load_model_file(path);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception&) {
+    throw UsageError(cat("--model '", path, "' is not a readable naqs lm train output (damaged "
+                         "or another kind of file)"));
+  }
+}
+
+namespace {
+Transformer load_model_file(const std::string& path) {
   H5File f = H5File::open_read(path);
   if (!f.exists("/model/params"))
     throw UsageError(cat("--model '", path,
@@ -272,6 +290,7 @@ Transformer load_model(const std::string& path) {
   flat.copy_from(from_host_f64(p, {m.params().size()}, dt, Device::cpu()));
   return m;
 }
+}  // namespace
 
 LmResult run_lm_train(const LmConfig& config) {
   const double t_start = now_s();
