@@ -27,9 +27,12 @@
 #include <filesystem>
 
 #include "host/cli/command.hpp"
+#include "host/cli/number.hpp"
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
+#include "host/core/process.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "ml/align/align.hpp"
 #include "workflow/report.hpp"
 
@@ -69,7 +72,7 @@ ax.set_title("%s, N = %d, k = %d: best %.3f (chance %.3g)\nnull %.3g +- %.2g" % 
     metric, at["n"], at["k"], at["best"], at["chance"], null_mean, null_std), fontsize=8)
 fig.colorbar(im, ax=ax)
 fig.tight_layout()
-fig.savefig(png, dpi=120)
+fig.savefig(png, dpi=120, format="png")  # png: a temp name
 )py";
 
 void align_options(po::options_description& d) {
@@ -77,11 +80,14 @@ void align_options(po::options_description& d) {
       ("files", po::value<std::vector<std::string>>(), "the two feature files A.h5 B.h5")
       ("metric", po::value<std::string>()->default_value("mutual_knn"),
        "mutual_knn | cycle_knn | lcs_knn | edit_distance_knn | cka | unbiased_cka | cknna | all")
-      ("k", po::value<int64_t>()->default_value(10), "neighbours per input (1 <= k < N)")
-      ("null", po::value<int64_t>()->default_value(200), "permutations of B's rows (>= 0)")
-      ("quantile", po::value<double>()->default_value(0.95),
-       "outlier clamp: each feature to this quantile of |x|, in (0, 1] (1 = none)")
-      ("seed", po::value<uint64_t>()->default_value(1), "Philox seed of the permutations")
+      ("k", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 20})->default_value(10),
+       "neighbours per input (also k < N)")
+      ("null", cli::number<int64_t>(cli::Range<int64_t>{0, 1 << 20})->default_value(200),
+       "permutations of B's rows")
+      ("quantile", cli::number<double>(cli::Range<double>{0.0, 1.0, true})->default_value(0.95),
+       "outlier clamp: each feature to this quantile of |x| (1 = none)")
+      ("seed", cli::number<uint64_t>(cli::kSeedRange)->default_value(1),
+       "Philox seed of the permutations")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("no-png", po::bool_switch(), "skip the heat maps")
       ("device", po::value<std::string>()->default_value("cpu"), "auto | cpu | cuda | cuda:N");
@@ -140,9 +146,6 @@ int align_run(const CommandContext& ctx) {
   const int64_t k = vm["k"].as<int64_t>(), n_null = vm["null"].as<int64_t>();
   const double quantile = vm["quantile"].as<double>();
   const uint64_t seed = vm["seed"].as<uint64_t>();
-  NAQS_REQUIRE(quantile > 0 && quantile <= 1, "--quantile ", quantile,
-               " is not allowed: use a value in (0, 1] (1 = no outlier clamp)");
-  NAQS_REQUIRE(n_null >= 0, "--null ", n_null, " is not allowed: use >= 0 permutations");
   NAQS_REQUIRE(vm.count("out"), "naqs align needs --out (the HDF5 file to write)");
   const std::string out = vm["out"].as<std::string>();
   NAQS_REQUIRE(!out.empty(), "--out is empty");
@@ -151,12 +154,10 @@ int align_run(const CommandContext& ctx) {
   const fs::path stem = fs::path(out).parent_path() / fs::path(out).stem();
   if (png)
     for (Metric m : metrics) outputs.push_back(stem.string() + "_" + metric_name(m) + ".png");
+  check_output_path("--out", out, /*must_not_exist=*/false);  // a writable directory
   for (const std::string& o : outputs)
-    NAQS_REQUIRE(!fs::exists(o), "output file '", o, "' already exists; naqs never overwrites "
+    NAQS_REQUIRE(!path_present(o), "output file '", o, "' already exists; naqs never overwrites "
                  "results (choose another --out or move the old file away)");
-  const auto parent = fs::path(out).parent_path();
-  NAQS_REQUIRE(parent.empty() || fs::is_directory(parent), "--out: directory '", parent.string(),
-               "' does not exist");
   const Device device = resolve_device(vm["device"].as<std::string>());
   const FeatureFile fa = read_features(files[0]), fb = read_features(files[1]);
   const int64_t n = static_cast<int64_t>(fa.ids.size());
@@ -228,7 +229,8 @@ int align_run(const CommandContext& ctx) {
   }
 
   // ---- write ----
-  write_atomically(out, [&](H5File& f) {
+  // Published whole and never over an existing file.
+  write_new_atomically(out, [&](H5File& f) {
     write_provenance(f, ctx.command_line, ctx.config_text, device.str(), {});
     f.set_attr("/", "file_a", fa.path);
     f.set_attr("/", "file_b", fb.path);
@@ -276,11 +278,18 @@ int align_run(const CommandContext& ctx) {
   if (png) {
     for (std::size_t i = 0; i < metrics.size(); ++i) {
       const std::string file = outputs[i + 1];
-      const int rc = workflow::spawn_wait(
-          {python, "-c", kHeatmapScript, out, metric_name(metrics[i]), file, fa.path, fb.path},
+      // Drawn into a temp file of the map (stale-temp rules), published only when complete.
+      remove_stale_temps(file);
+      const std::string tmp = temp_path_for(file);
+      const int rc = spawn_wait(
+          {python, "-c", kHeatmapScript, out, metric_name(metrics[i]), tmp, fa.path, fb.path},
           /*quiet=*/false);
-      NAQS_CHECK(rc == 0 && fs::exists(file), "the heat-map script failed for ",
-                 metric_name(metrics[i]), " (", python, " exit status ", rc, ")");
+      if (rc != 0 || !path_present(tmp)) {
+        std::remove(tmp.c_str());
+        throw Error(cat("the heat-map script failed for ", metric_name(metrics[i]), " (", python,
+                        " exit status ", rc, ")"));
+      }
+      publish_new(tmp, file);
       std::printf("# wrote %s\n", file.c_str());
     }
   }

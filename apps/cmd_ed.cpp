@@ -79,10 +79,11 @@ void ed_options(po::options_description& d) {
       ("max-iterations", cli::number<int>(cli::Range<int>{1, 100000000})->default_value(1000),
        "Lanczos steps per pass")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
-      ("sample", po::value<int64_t>(),
+      ("sample", cli::number<int64_t>(cli::Range<int64_t>{1, int64_t{1} << 32}),
        "also draw this many configurations from the exact |psi|^2 into /samples (needs --out "
        "and one field)")
-      ("seed", po::value<uint64_t>()->default_value(1), "Philox seed of --sample")
+      ("seed", cli::number<uint64_t>(cli::kSeedRange)->default_value(1),
+       "Philox seed of --sample")
       ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }
 

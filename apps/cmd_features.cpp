@@ -28,10 +28,12 @@
 #include <sstream>
 
 #include "host/cli/command.hpp"
+#include "host/cli/number.hpp"
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
 #include "host/core/tensor_convert.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "physics/naqs_conv1d.hpp"
 #include "physics/naqs_conv2d.hpp"
 #include "physics/rbm.hpp"
@@ -48,7 +50,8 @@ void features_options(po::options_description& d) {
       ("inputs", po::value<std::string>(), "inputs: /samples/sigma and /samples/ids "
                                            "(naqs ed --sample)")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
-      ("batch", po::value<int64_t>()->default_value(256), "inputs per forward pass")
+      ("batch", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 24})->default_value(256),
+       "inputs per forward pass")
       ("random-init", po::bool_switch(), "leave /params out: the model as initialised from the "
                                           "checkpoint's seed (the untrained baseline)")
       ("device", po::value<std::string>()->default_value("cpu"), "auto | cpu | cuda | cuda:N");
@@ -153,15 +156,10 @@ int features_run(const CommandContext& ctx) {
   const std::string inputs = vm["inputs"].as<std::string>();
   const std::string out = vm["out"].as<std::string>();
   const int64_t batch = vm["batch"].as<int64_t>();
-  NAQS_REQUIRE(batch >= 1, "--batch ", batch, " is not allowed: use >= 1");
   NAQS_REQUIRE(fs::exists(ck), "--checkpoint '", ck, "' does not exist");
   NAQS_REQUIRE(fs::exists(inputs), "--inputs '", inputs, "' does not exist");
   NAQS_REQUIRE(!out.empty(), "--out is empty");
-  NAQS_REQUIRE(!fs::exists(out), "output file '", out, "' already exists; naqs never overwrites "
-               "results (choose another path or move the old file away)");
-  const auto parent = fs::path(out).parent_path();
-  NAQS_REQUIRE(parent.empty() || fs::is_directory(parent), "--out: directory '", parent.string(),
-               "' does not exist");
+  check_output_path("--out", out, /*must_not_exist=*/true);  // host/io/ownership.hpp
   const Device device = resolve_device(vm["device"].as<std::string>());
 
   std::string fingerprint, layout, kind;
@@ -274,7 +272,9 @@ int features_run(const CommandContext& ctx) {
   // ---- write ----
   std::string names;
   for (const std::string& nm : fl.names) names += (names.empty() ? "" : ",") + nm;
-  write_atomically(out, [&](H5File& f) {
+  // Published whole and never over an existing file (of two runs racing, one gets "already
+  // exists").
+  write_new_atomically(out, [&](H5File& f) {
     write_provenance(f, ctx.command_line, ctx.config_text, device.str(), {});
     for (std::size_t l = 0; l < fl.names.size(); ++l) {
       const std::string ds = cat("/features/layer_", l);

@@ -16,13 +16,16 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <variant>
 
 #include "host/cli/command.hpp"
+#include "host/cli/number.hpp"
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "ml/transformer/sweep.hpp"
 #include "ml/transformer/train.hpp"
 
@@ -33,22 +36,29 @@ using ml::LmConfig;
 
 constexpr int kExitInterrupted = 3;
 
+using cli::non_negative;
+using cli::number;
+using cli::positive;
+using I = cli::Range<int64_t>;
+using D = cli::Range<double>;
+
 void lm_options(po::options_description& desc) {
   const LmConfig d;
   desc.add_options()("action", po::value<std::vector<std::string>>(),
                      "train | eval | sample | sweep | report [DIR] (the bare arguments)");
   po::options_description model("model (ml/transformer/model.hpp)");
   model.add_options()
-      ("d-model", po::value<int64_t>()->default_value(d.model.d_model), "C = heads x head-dim")
-      ("layers", po::value<int64_t>()->default_value(d.model.layers), "L")
-      ("heads", po::value<int64_t>()->default_value(d.model.heads), "query heads Hq")
-      ("kv-heads", po::value<int64_t>()->default_value(d.model.kv_heads),
+      ("d-model", number<int64_t>(I{1, 1 << 16})->default_value(d.model.d_model),
+       "C = heads x head-dim")
+      ("layers", number<int64_t>(I{1, 1024})->default_value(d.model.layers), "L")
+      ("heads", number<int64_t>(I{1, 1 << 12})->default_value(d.model.heads), "query heads Hq")
+      ("kv-heads", number<int64_t>(I{1, 1 << 12})->default_value(d.model.kv_heads),
        "key/value heads Hkv (Hq % Hkv == 0; 1 = MQA)")
-      ("head-dim", po::value<int64_t>()->default_value(d.model.head_dim), "Dh (even)")
-      ("kv-share", po::value<int64_t>()->default_value(d.model.kv_share),
+      ("head-dim", number<int64_t>(I{2, 1 << 12})->default_value(d.model.head_dim), "Dh (even)")
+      ("kv-share", number<int64_t>(I{1, 1024})->default_value(d.model.kv_share),
        "CLA sharing factor s in [1, L] (2 = CLA2)")
-      ("context", po::value<int64_t>()->default_value(d.model.context), "positions T")
-      ("ffn-hidden", po::value<int64_t>()->default_value(d.model.ffn_hidden),
+      ("context", number<int64_t>(I{1, 1 << 20})->default_value(d.model.context), "positions T")
+      ("ffn-hidden", number<int64_t>(I{0, 1 << 20})->default_value(d.model.ffn_hidden),
        "SwiGLU hidden size (0: 8 C / 3 rounded up to 16)");
   po::options_description train("training");
   train.add_options()
@@ -57,38 +67,45 @@ void lm_options(po::options_description& desc) {
        "default the model's own)")
       ("dtype", po::value<std::string>()->default_value(d.dtype), "f32 | f64")
       ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda[:N] | auto")
-      ("batch", po::value<int64_t>()->default_value(d.batch), "sequences per step")
-      ("steps", po::value<int64_t>()->default_value(d.steps), "optimiser steps")
-      ("lr", po::value<double>()->default_value(d.lr), "peak learning rate (AdamW)")
-      ("warmup", po::value<int64_t>()->default_value(d.warmup), "linear warmup steps")
-      ("final-lr-fraction", po::value<double>()->default_value(d.final_lr_fraction),
+      ("batch", number<int64_t>(I{1, 1 << 20})->default_value(d.batch), "sequences per step")
+      ("steps", number<int64_t>(I{0, int64_t{1} << 40})->default_value(d.steps), "optimiser steps")
+      ("lr", number<double>(positive<double>())->default_value(d.lr), "peak learning rate (AdamW)")
+      ("warmup", number<int64_t>(I{0, int64_t{1} << 40})->default_value(d.warmup),
+       "linear warmup steps")
+      ("final-lr-fraction", number<double>(D{0.0, 1.0})->default_value(d.final_lr_fraction),
        "cosine floor as a fraction of --lr")
-      ("weight-decay", po::value<double>()->default_value(d.weight_decay), "AdamW decay")
-      ("clip", po::value<double>()->default_value(d.clip), "global gradient-norm clip")
-      ("seed", po::value<uint64_t>()->default_value(d.seed), "init, data and sampling seed")
-      ("eval-windows", po::value<int64_t>()->default_value(d.eval_windows),
+      ("weight-decay", number<double>(non_negative<double>())->default_value(d.weight_decay),
+       "AdamW decay")
+      ("clip", number<double>(positive<double>())->default_value(d.clip),
+       "global gradient-norm clip")
+      ("seed", number<uint64_t>(cli::kSeedRange)->default_value(d.seed),
+       "init, data and sampling seed")
+      ("eval-windows", number<int64_t>(I{2, 1 << 24})->default_value(d.eval_windows),
        "validation windows (error bars over them)")
-      ("checkpoint-every", po::value<int64_t>()->default_value(d.checkpoint_every),
+      ("checkpoint-every", number<int64_t>(I{0, int64_t{1} << 40})
+          ->default_value(d.checkpoint_every),
+       
        "steps between checkpoints (0: only at the end and on a signal)")
-      ("sample-tokens", po::value<int64_t>()->default_value(d.sample_tokens),
+      ("sample-tokens", number<int64_t>(I{0, 1 << 20})->default_value(d.sample_tokens),
        "train: bytes sampled into /sample/text after training (0: none)");
   po::options_description use("eval / sample");
   use.add_options()
       ("model", po::value<std::string>()->default_value(""),
        "eval, sample: the output file of a finished naqs lm train")
       ("prompt", po::value<std::string>()->default_value(d.sample_prompt), "sample: prompt text")
-      ("tokens", po::value<int64_t>()->default_value(200), "sample: bytes to generate")
-      ("temperature", po::value<double>()->default_value(d.temperature),
+      ("tokens", number<int64_t>(I{0, 1 << 20})->default_value(200), "sample: bytes to generate")
+      ("temperature", number<double>(non_negative<double>())->default_value(d.temperature),
        "sampling temperature (0 = greedy)")
       ("no-cache", po::bool_switch(), "sample: recompute the whole text per token (no KV cache)");
   po::options_description sweep("sweep / report (ml/transformer/sweep.hpp)");
   sweep.add_options()
       ("variants", po::value<std::string>()->default_value("mha,gqa2,mqa,mqa-cla2"),
        "sweep: comma-separated <mha|gqaG|mqa>[-claS][-dhD]")
-      ("seeds", po::value<std::string>()->default_value("1,2,3"), "sweep: comma-separated seeds")
+      ("seeds", cli::number_list<uint64_t>(cli::kSeedRange)->default_value("1,2,3"),
+       "sweep: comma-separated seeds")
       ("dir", po::value<std::string>()->default_value(""),
        "sweep, report: the task directory (report: also the bare argument)")
-      ("task", po::value<int64_t>()->default_value(-1),
+      ("task", number<int64_t>(I{-1, 1 << 30})->default_value(-1),
        "sweep: run only task K (default: $SLURM_ARRAY_TASK_ID when set, else every task)")
       ("list", po::bool_switch(), "sweep: print the number of tasks and exit")
       ("python", po::value<std::string>()->default_value(""),
@@ -161,9 +178,11 @@ int lm_train(const CommandContext& ctx, LmConfig c) {
     c.output = default_output_name();
   }
   if (c.checkpoint.empty()) c.checkpoint = c.output + ".ckpt";
-  if (!c.resume && std::filesystem::exists(c.output))
-    throw UsageError(cat("output '", c.output, "' already exists (never overwritten); choose "
-                                               "another --output or continue it with --resume"));
+  // Paths first (before the corpus is read); --resume is decided in run_lm_train before any
+  // training (plan_resume: the rules of naqs vmc, host/io/ownership.hpp).
+  check_distinct_paths({{"--output", c.output}, {"--checkpoint", c.checkpoint}});
+  check_output_path("--output", c.output, /*must_not_exist=*/false);
+  check_output_path("--checkpoint", c.checkpoint, /*must_not_exist=*/false);
   c.command_line = ctx.command_line;
   c.config_text = ctx.config_text;
   const ml::LmResult r = ml::run_lm_train(c);
@@ -183,22 +202,28 @@ int lm_train(const CommandContext& ctx, LmConfig c) {
   return 0;
 }
 
-// eval and sample write an output only when --output is given; it must not exist.
-std::unique_ptr<H5File> optional_output(const CommandContext& ctx, const std::string& path,
-                                        const ml::Transformer& m, uint64_t seed) {
-  if (path.empty()) return nullptr;
-  auto f = std::make_unique<H5File>(H5File::create_exclusive(path));
-  write_provenance(*f, ctx.command_line, ctx.config_text, device_name(m.device()),
-                   {{"seed", static_cast<int64_t>(seed)}});
-  return f;
+// eval and sample write an output only when --output is given: a new file, published whole
+// (write_new_atomically), never over an existing one.
+void check_optional_output(const std::string& path) {
+  if (!path.empty()) check_output_path("--output", path, /*must_not_exist=*/true);
+}
+
+void write_optional_output(const CommandContext& ctx, const std::string& path,
+                           const ml::Transformer& m, uint64_t seed,
+                           const std::function<void(H5File&)>& fill) {
+  if (path.empty()) return;
+  write_new_atomically(path, [&](H5File& f) {
+    write_provenance(f, ctx.command_line, ctx.config_text, device_name(m.device()),
+                     {{"seed", static_cast<int64_t>(seed)}});
+    fill(f);
+    finish_provenance(f);
+  });
 }
 
 int lm_eval(const CommandContext& ctx, const LmConfig& c, const std::string& model_path,
             bool corpus_defaulted) {
   NAQS_REQUIRE(!model_path.empty(), "naqs lm eval needs --model OUT.h5 (a naqs lm train output)");
-  NAQS_REQUIRE(c.eval_windows >= 2, "--eval-windows ", c.eval_windows, " must be >= 2");
-  NAQS_REQUIRE(c.output.empty() || !std::filesystem::exists(c.output), "output '", c.output,
-               "' already exists (never overwritten)");
+  check_optional_output(c.output);
   const ml::Transformer m = ml::load_model(model_path);
   std::string spec = c.corpus;
   if (corpus_defaulted) {  // the corpus the model was trained on
@@ -208,12 +233,11 @@ int lm_eval(const CommandContext& ctx, const LmConfig& c, const std::string& mod
   }
   const ml::Corpus corpus = ml::load_corpus(spec, c.synthetic_train_bytes, c.synthetic_val_bytes);
   const ml::EvalResult e = ml::evaluate(m, corpus.val, c.eval_windows, c.batch);
-  if (auto f = optional_output(ctx, c.output, m, c.seed)) {
-    ml::write_eval_results(*f, e);
-    f->set_attr("/", "model_file", model_path);
-    f->set_attr("/", "corpus", corpus.name);
-    finish_provenance(*f);
-  }
+  write_optional_output(ctx, c.output, m, c.seed, [&](H5File& f) {
+    ml::write_eval_results(f, e);
+    f.set_attr("/", "model_file", model_path);
+    f.set_attr("/", "corpus", corpus.name);
+  });
   print_eval("lm eval", e);
   return 0;
 }
@@ -222,21 +246,17 @@ int lm_sample(const CommandContext& ctx, const LmConfig& c, const std::string& m
               int64_t tokens, bool no_cache) {
   NAQS_REQUIRE(!model_path.empty(),
                "naqs lm sample needs --model OUT.h5 (a naqs lm train output)");
-  NAQS_REQUIRE(c.temperature >= 0 && std::isfinite(c.temperature), "--temperature ",
-               c.temperature, " must be >= 0");
-  NAQS_REQUIRE(c.output.empty() || !std::filesystem::exists(c.output), "output '", c.output,
-               "' already exists (never overwritten)");
+  check_optional_output(c.output);
   const ml::Transformer m = ml::load_model(model_path);
   const std::string text =
       ml::generate(m, c.sample_prompt, tokens, c.temperature, c.seed, !no_cache);
-  if (auto f = optional_output(ctx, c.output, m, c.seed)) {
-    f->write_string("/sample/text", text);
-    f->set_attr("/sample", "prompt", c.sample_prompt);
-    f->set_attr("/sample", "temperature", c.temperature);
-    f->set_attr("/sample", "cache", static_cast<int64_t>(no_cache ? 0 : 1));
-    f->set_attr("/", "model_file", model_path);
-    finish_provenance(*f);
-  }
+  write_optional_output(ctx, c.output, m, c.seed, [&](H5File& f) {
+    f.write_string("/sample/text", text);
+    f.set_attr("/sample", "prompt", c.sample_prompt);
+    f.set_attr("/sample", "temperature", c.temperature);
+    f.set_attr("/sample", "cache", static_cast<int64_t>(no_cache ? 0 : 1));
+    f.set_attr("/", "model_file", model_path);
+  });
   std::printf("%s%s\n", c.sample_prompt.c_str(), text.c_str());
   return 0;
 }
@@ -258,18 +278,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 int lm_sweep(const CommandContext& ctx, LmConfig c, const po::variables_map& vm) {
   const std::vector<std::string> variants = split_commas(vm["variants"].as<std::string>());
   std::vector<uint64_t> seeds;
-  for (const std::string& s : split_commas(vm["seeds"].as<std::string>())) {
-    size_t used = 0;
-    uint64_t v = 0;
-    try {
-      v = std::stoull(s, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    NAQS_REQUIRE(used == s.size() && s[0] != '-', "--seeds: '", s,
-                 "' is not a non-negative integer");
-    seeds.push_back(v);
-  }
+  seeds = cli::parse_list<uint64_t>(vm["seeds"].as<std::string>(), "seeds", cli::kSeedRange);
   const std::vector<ml::LmSweepTask> tasks =
       ml::lm_sweep_tasks(vm["dir"].as<std::string>(), variants, seeds);
   for (const ml::LmSweepTask& t : tasks) ml::variant_config(t.variant, c.model);  // all valid
@@ -287,9 +296,7 @@ int lm_sweep(const CommandContext& ctx, LmConfig c, const po::variables_map& vm)
   int64_t task = vm["task"].as<int64_t>();
   if (task < 0 && std::getenv("SLURM_ARRAY_TASK_ID")) {
     const std::string id = std::getenv("SLURM_ARRAY_TASK_ID");
-    NAQS_REQUIRE(!id.empty() && id.find_first_not_of("0123456789") == std::string::npos,
-                 "SLURM_ARRAY_TASK_ID '", id, "' is not a task index");
-    task = std::stoll(id);
+    task = cli::parse_checked<int64_t>(id, "task (from SLURM_ARRAY_TASK_ID)", I{0, 1 << 30});
   }
   NAQS_REQUIRE(task < static_cast<int64_t>(tasks.size()), "--task ", task, " is outside [0, ",
                tasks.size(), ") (", variants.size(), " variants x ", seeds.size(), " seeds)");
@@ -320,13 +327,29 @@ int lm_report(const po::variables_map& vm, const std::vector<std::string>& args)
   return 0;
 }
 
+// A bare argument as it may be quoted in the one error line: control bytes as \xNN.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char ch : text) {
+    if (ch >= 0x20 && ch < 0x7f) {
+      out += static_cast<char>(ch);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 int lm_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   std::vector<std::string> args;
   if (vm.count("action")) args = vm["action"].as<std::vector<std::string>>();
   NAQS_REQUIRE(!args.empty(), "naqs lm needs an action: train, eval, sample, sweep or report");
   NAQS_REQUIRE(args.size() == 1 || (args.size() == 2 && args[0] == "report"),
-               "naqs lm ", args[0], ": unexpected bare argument '", args.back(), "'");
+               "naqs lm ", printable(args[0]), ": unexpected bare argument '",
+               printable(args.back()), "'");
   const LmConfig c = read_config(vm);
   const std::string& action = args[0];
   const std::string model_path = vm["model"].as<std::string>();
@@ -336,7 +359,7 @@ int lm_run(const CommandContext& ctx) {
     return lm_sample(ctx, c, model_path, vm["tokens"].as<int64_t>(), vm["no-cache"].as<bool>());
   if (action == "sweep") return lm_sweep(ctx, c, vm);
   if (action == "report") return lm_report(vm, args);
-  throw UsageError(cat("naqs lm: unknown action '", action,
+  throw UsageError(cat("naqs lm: unknown action '", printable(action),
                        "' (allowed: train, eval, sample, sweep, report)"));
 }
 

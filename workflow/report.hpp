@@ -27,10 +27,6 @@ struct ReportOptions {
 
 const std::vector<std::string>& report_file_names();
 
-// Runs argv (no shell); returns the exit status, or -1 if it could not start. With `quiet`, the
-// child's stdout and stderr go to /dev/null; with a `log` path, to that file. (Also used by
-// `naqs align` for its heat maps.)
-int spawn_wait(const std::vector<std::string>& args, bool quiet, const std::string& log = "");
 
 // The interpreter to use ("" -> default as above).
 std::string find_python(const std::string& requested);

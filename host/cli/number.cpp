@@ -52,6 +52,38 @@ class CheckedValue : public po::typed_value<T> {
   Range<T> range_;
 };
 
+// The text of a number list, each item checked by check_text.
+template <class T>
+class CheckedList : public po::typed_value<std::string> {
+ public:
+  explicit CheckedList(Range<T> range)
+      : po::typed_value<std::string>(nullptr), range_(std::move(range)) {}
+  void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
+    if (tokens.size() != 1)
+      throw po::error_with_option_name("%canonical_option%: takes one value");
+    const std::string& text = tokens[0];
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = text.find(',', start);
+      const std::string item =
+          text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      T v{};
+      const std::string problem = check_text(item, range_, v);
+      if (!problem.empty())
+        throw po::error_with_option_name("%canonical_option%: in '" + text + "': " + problem);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    store = boost::any(text);
+  }
+  std::string name() const override {
+    return po::typed_value<std::string>::name() + " list of " + range_.str();
+  }
+
+ private:
+  Range<T> range_;
+};
+
 }  // namespace
 
 template <class T>
@@ -100,7 +132,30 @@ po::typed_value<T>* number(const Range<T>& range) {
   return new CheckedValue<T>(range);
 }
 
+template <class T>
+po::typed_value<std::string>* number_list(const Range<T>& range) {
+  return new CheckedList<T>(range);
+}
+
+template <class T>
+std::vector<T> parse_list(const std::string& text, const std::string& option,
+                          const Range<T>& range) {
+  std::vector<T> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    out.push_back(parse_checked<T>(
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start),
+        option, range));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 #define NAQS_NUMBER_INSTANTIATE(T)                                                          \
+  template po::typed_value<std::string>* number_list<T>(const Range<T>&);                   \
+  template std::vector<T> parse_list<T>(const std::string&, const std::string&,             \
+                                        const Range<T>&);                                   \
   template struct Range<T>;                                                                 \
   template T parse_checked<T>(const std::string&, const std::string&, const Range<T>&);     \
   template po::typed_value<T>* number<T>(const Range<T>&);

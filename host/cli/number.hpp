@@ -21,6 +21,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace naqs::cli {
 
@@ -54,6 +55,9 @@ Range<T> positive() {
   return {T(0), std::numeric_limits<T>::max(), true};
 }
 
+// Seeds: [0, 2^63 - 1] (they are stored as int64 in HDF5 provenance and attributes).
+inline const Range<uint64_t> kSeedRange{0, (uint64_t{1} << 63) - 1, false};
+
 // Couplings and fields (J, h, hz, Delta): |x| <= 1e6 (beyond it float64 energies lose every
 // digit of the other terms; rescale J instead).
 inline const Range<double> kCouplingRange{-1e6, 1e6};
@@ -69,5 +73,14 @@ T parse_checked(const std::string& text, const std::string& option, const Range<
 // prints "--width arg (=16) [1, 4096]  channels of every hidden layer".
 template <class T>
 po::typed_value<T>* number(const Range<T>& range);
+
+// A comma-separated list of numbers (--seeds 1,2,3): the option's text, checked item by item
+// where it is parsed (command line and INI alike, like number<T>): every item a T in `range`, no
+// empty item ("1,,2" is a typo). parse_list<T> turns the text into the values.
+template <class T>
+po::typed_value<std::string>* number_list(const Range<T>& range);
+template <class T>
+std::vector<T> parse_list(const std::string& text, const std::string& option,
+                          const Range<T>& range);
 
 }  // namespace naqs::cli

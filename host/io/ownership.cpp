@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <variant>
 
 #include "host/core/error.hpp"
 
@@ -246,6 +247,94 @@ std::optional<RunIdentity> read_run_identity(const H5File& f) {
   if (!std::holds_alternative<std::string>(id) || !std::holds_alternative<std::string>(fp))
     return std::nullopt;
   return RunIdentity{std::get<std::string>(fp), std::get<std::string>(id)};
+}
+
+namespace {
+
+// The identity an existing output carries and its "complete" attribute (0 when absent).
+std::pair<std::optional<RunIdentity>, int64_t> output_identity(const ResumeRequest& r) {
+  try {
+    const H5File f = H5File::open_read(r.output);
+    const int64_t complete = f.has_attr("/", "complete") &&
+                                     std::holds_alternative<int64_t>(f.get_attr("/", "complete"))
+                                 ? std::get<int64_t>(f.get_attr("/", "complete"))
+                                 : 0;
+    return {read_run_identity(f), complete};
+  } catch (const Error&) {
+    throw UsageError(cat("--output '", r.output, "' exists but is not a readable naqs ",
+                         r.command, " output; it is left untouched (move it away or choose "
+                         "another --output)"));
+  }
+}
+
+}  // namespace
+
+ResumePlan plan_resume(const ResumeRequest& r) {
+  auto say = [&](const std::string& text) {
+    if (r.say) r.say(text);
+  };
+  if (r.check_paths) {
+    check_distinct_paths({{"--output", r.output}, {"--checkpoint", r.checkpoint}});
+    if (!r.output.empty()) check_output_path("--output", r.output, /*must_not_exist=*/false);
+    if (!r.checkpoint.empty()) {
+      check_output_path("--checkpoint", r.checkpoint, /*must_not_exist=*/false);
+      remove_stale_temps(r.checkpoint);  // a killed run's half-written checkpoint
+    }
+  }
+  const bool have_checkpoint = !r.checkpoint.empty() && path_present(r.checkpoint);
+  const bool have_output = !r.output.empty() && path_present(r.output);
+  const std::string not_ours = cat("not a naqs ", r.command, " run output");
+  ResumePlan p;
+  p.identity = {r.fingerprint, ""};
+  if (have_checkpoint) {
+    NAQS_REQUIRE(r.resume, "checkpoint '", r.checkpoint,
+                 "' already exists; continue it with --resume, or remove it / choose another "
+                 "--checkpoint to start afresh (it is never overwritten by a new run)");
+    p.first_step = r.restore(&p.identity.run_id);
+    p.resumed = true;
+    if (!r.output.empty()) {
+      NAQS_REQUIRE(have_output, "checkpoint '", r.checkpoint, "' belongs to ", p.identity.str(),
+                   ", whose output '", r.output, "' does not exist; put the output back, or "
+                   "remove the checkpoint to start afresh");
+      const auto [found, complete] = output_identity(r);
+      NAQS_REQUIRE(found && *found == p.identity, "--output '", r.output, "' is ",
+                   found ? found->str() : not_ours, " but checkpoint '", r.checkpoint, "' is ",
+                   p.identity.str(), "; refusing to mix them (both left untouched)");
+      p.reopen = true;
+      p.already_complete = complete == 1 && p.first_step == r.steps;
+      if (p.already_complete)
+        say(cat(r.command, ": '", r.output, "' is already complete (", r.steps,
+                " steps); files left unchanged"));
+    }
+    say(cat(r.command, ": resumed from '", r.checkpoint, "' at step ", p.first_step));
+  } else if (r.resume && have_output) {
+    // No checkpoint: only an unfinished output of these very settings that never wrote one (a
+    // run killed before its first checkpoint) is taken over and restarted from step 0.
+    const auto [found, complete] = output_identity(r);
+    NAQS_REQUIRE(found && found->fingerprint == r.fingerprint && complete == 0,
+                 "--resume: no checkpoint '", r.checkpoint, "', and --output '", r.output,
+                 "' is ",
+                 !found ? not_ours
+                        : found->fingerprint != r.fingerprint
+                              ? cat(found->str(), ", a run with other settings (this run's: ",
+                                    r.fingerprint, ")")
+                              : cat("a complete run (", found->str(), ")"),
+                 "; it is left untouched (choose another --output)");
+    p.identity.run_id = found->run_id;
+    p.reopen = true;
+    say(cat(r.command, ": no checkpoint '", r.checkpoint, "'; restarting the unfinished run in '",
+            r.output, "' from step 0"));
+  } else {
+    if (r.check_paths && !r.output.empty())
+      check_output_path("--output", r.output, /*must_not_exist=*/true);
+    p.identity.run_id = new_run_id();
+    if (r.resume)
+      say(cat(r.command, ": --resume given but no checkpoint '", r.checkpoint,
+              "' exists; starting afresh"));
+  }
+  NAQS_REQUIRE(p.first_step <= r.steps, "checkpoint '", r.checkpoint, "' is at step ",
+               p.first_step, ", past this run's ", r.steps, " steps");
+  return p;
 }
 
 }  // namespace naqs

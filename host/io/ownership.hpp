@@ -29,9 +29,11 @@
 // Run identity: a result a run may continue (vmc output + checkpoint) carries
 //   "run_fingerprint" (FNV-1a 64 of the settings that must match, host/io/checkpoint.hpp) and
 //   "run_id" (128 random bits, hex) as attributes on "/"; the checkpoint carries the same two.
-//   --resume continues a file only when both match (physics/vmc/driver.cpp).
+//   --resume continues a file only when both match. plan_resume below is the one place that
+//   decides it, for naqs vmc (physics/vmc/driver.cpp) and naqs lm train (ml/transformer/train.cpp).
 // Documented in docs/HDF5_LAYOUT.md ("Ownership"). Tests: tests/unit/test_ownership.cpp.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -71,5 +73,38 @@ struct RunIdentity {
 std::string new_run_id();
 void write_run_identity(H5File& f, const RunIdentity& id);
 std::optional<RunIdentity> read_run_identity(const H5File& f);
+
+// --resume: what a training run that writes an output + checkpoint does with the files it finds
+// (docs/VMC.md "Ownership of the output"), decided before any work:
+//   a checkpoint exists:   without --resume refused (a checkpoint is never overwritten by a new
+//       run); with it, restored, and the output must exist and carry the checkpoint's identity
+//       (else refused, naming both files, both left untouched); an output complete at the
+//       checkpoint's step == steps is a finished run, left exactly as it is (already_complete)
+//   no checkpoint, --resume and an output:  taken over from step 0 only when it is unfinished
+//       and of this run's settings (same fingerprint), keeping its run id; refused otherwise
+//   otherwise:  a new run; the output must not exist; a fresh run id
+// Then first_step <= steps. Paths are checked first (check_paths; false on MPI ranks other than
+// 0, which also pass output = "").
+struct ResumeRequest {
+  std::string command;     // "vmc", "lm": the file kind in refusals ("not a naqs <command> output")
+  std::string output;      // "" = no output
+  std::string checkpoint;  // "" = no checkpoint
+  bool resume = false;
+  bool check_paths = true;
+  std::string fingerprint;  // this run's settings fingerprint (16 hex digits)
+  int64_t steps = 0;
+  // Restores the checkpoint into the run (parameters, optimiser, ...); returns its step and sets
+  // *run_id to the run id it carries.
+  std::function<int64_t(std::string* run_id)> restore;
+  std::function<void(const std::string&)> say;  // progress lines (may be empty)
+};
+struct ResumePlan {
+  int64_t first_step = 0;
+  bool resumed = false;           // restored from the checkpoint
+  bool reopen = false;            // the existing output is continued (its identity matched)
+  bool already_complete = false;  // a finished run: write nothing
+  RunIdentity identity;           // of this run (the output's and checkpoint's)
+};
+ResumePlan plan_resume(const ResumeRequest& r);
 
 }  // namespace naqs

@@ -31,4 +31,4 @@ ax.set_ylabel("validation bits per byte (mean ± std over seeds)")
 ax.set_title("KV bytes vs accuracy (squares: cross-layer attention)")
 ax.legend()
 fig.tight_layout()
-fig.savefig(sys.argv[2], dpi=120)
+fig.savefig(sys.argv[2], dpi=120, format="png")  # the path is a temp name

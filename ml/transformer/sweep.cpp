@@ -1,10 +1,6 @@
 // The LM sweep tasks and report; see sweep.hpp.
 #include "ml/transformer/sweep.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -12,12 +8,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <variant>
 
 #include "host/core/error.hpp"
+#include "host/core/process.hpp"
 #include "host/io/hdf5.hpp"
-
-extern char** environ;
+#include "host/io/ownership.hpp"
 
 namespace naqs::ml {
 namespace {
@@ -32,20 +29,6 @@ int64_t positive(const std::string& s) {
   if (s.empty() || s.size() > 9 || !std::all_of(s.begin(), s.end(), ::isdigit)) return -1;
   const int64_t v = std::stoll(s);
   return v >= 1 ? v : -1;
-}
-
-int spawn_wait(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 bool complete_output(const std::string& path) {
@@ -134,15 +117,15 @@ std::string run_lm_sweep_task(const LmConfig& base, const LmSweepTask& task) {
   c.variant = task.variant;
   c.output = task.output;
   c.checkpoint = task.checkpoint;
-  const bool have_ckpt = fs::exists(c.checkpoint);
-  if (fs::exists(c.output) && !have_ckpt)
-    throw UsageError(cat("task output '", c.output, "' exists, is incomplete and has no "
-                         "checkpoint to resume; remove it to rerun the task"));
-  c.resume = have_ckpt;
+  // An unfinished task continues under the --resume rules of naqs lm train (plan_resume): from
+  // its checkpoint when the identities match, or, without one, an output of these settings that
+  // never wrote a checkpoint restarts from step 0; anything else is refused, left untouched.
+  const bool found = fs::exists(c.checkpoint) || fs::exists(c.output);
+  c.resume = found;
   fs::create_directories(fs::path(c.output).parent_path());
   const LmResult r = run_lm_train(c);
   if (r.interrupted) return "interrupted";
-  return have_ckpt ? "resumed" : "ran";
+  return found ? "resumed" : "ran";
 }
 
 std::vector<LmReportRow> lm_report_rows(const std::string& dir) {
@@ -204,35 +187,44 @@ std::vector<std::string> make_lm_report(const std::string& dir, const std::strin
   const std::string md = (fs::path(dir) / "lm_report.md").string();
   const std::string csv = (fs::path(dir) / "lm_report.csv").string();
   const std::string png = (fs::path(dir) / "lm_pareto.png").string();
-  {
-    std::ofstream m(md), c(csv);
-    NAQS_CHECK(m.good() && c.good(), "cannot write the report files in '", dir, "'");
-    m << "| variant | params | KV bytes/token | seeds | val bpc (mean ± std over seeds) | "
-         "mean per-run error | train s (all seeds) |\n|---|---:|---:|---:|---|---:|---:|\n";
-    c << "variant,n_params,kv_bytes_per_token,seeds,bpc_mean,bpc_std,bpc_err_mean,train_seconds\n";
-    for (const LmReportRow& r : rows) {
-      char line[512];
-      std::snprintf(line, sizeof line, "| %s | %lld | %lld | %lld | %.4f ± %.4f | %.4f | %.0f |\n",
-                    r.variant.c_str(), static_cast<long long>(r.n_params),
-                    static_cast<long long>(r.kv_bytes_per_token),
-                    static_cast<long long>(r.seeds), r.bpc_mean, r.bpc_std, r.bpc_err_mean,
-                    r.train_seconds);
-      m << line;
-      std::snprintf(line, sizeof line, "%s,%lld,%lld,%lld,%.6f,%.6f,%.6f,%.1f\n",
-                    r.variant.c_str(), static_cast<long long>(r.n_params),
-                    static_cast<long long>(r.kv_bytes_per_token),
-                    static_cast<long long>(r.seeds), r.bpc_mean, r.bpc_std, r.bpc_err_mean,
-                    r.train_seconds);
-      c << line;
-    }
+  // Never over an earlier report (naqs never overwrites results): all three checked before
+  // anything is written; each is published whole (temp file, then renamed without replacing).
+  for (const std::string& f : {md, csv, png})
+    NAQS_REQUIRE(!path_present(f), "'", f, "' already exists; naqs never overwrites results "
+                 "(move the old report away to make a new one)");
+  for (const std::string& f : {md, csv, png}) remove_stale_temps(f);
+  std::ostringstream m, c;
+  m << "| variant | params | KV bytes/token | seeds | val bpc (mean ± std over seeds) | "
+       "mean per-run error | train s (all seeds) |\n|---|---:|---:|---:|---|---:|---:|\n";
+  c << "variant,n_params,kv_bytes_per_token,seeds,bpc_mean,bpc_std,bpc_err_mean,train_seconds\n";
+  for (const LmReportRow& r : rows) {
+    char line[512];
+    std::snprintf(line, sizeof line, "| %s | %lld | %lld | %lld | %.4f ± %.4f | %.4f | %.0f |\n",
+                  r.variant.c_str(), static_cast<long long>(r.n_params),
+                  static_cast<long long>(r.kv_bytes_per_token), static_cast<long long>(r.seeds),
+                  r.bpc_mean, r.bpc_std, r.bpc_err_mean, r.train_seconds);
+    m << line;
+    std::snprintf(line, sizeof line, "%s,%lld,%lld,%lld,%.6f,%.6f,%.6f,%.1f\n",
+                  r.variant.c_str(), static_cast<long long>(r.n_params),
+                  static_cast<long long>(r.kv_bytes_per_token), static_cast<long long>(r.seeds),
+                  r.bpc_mean, r.bpc_std, r.bpc_err_mean, r.train_seconds);
+    c << line;
   }
+  write_text_atomically(md, m.str(), /*replace=*/false);
+  write_text_atomically(csv, c.str(), /*replace=*/false);
   const std::string py = python.empty() ? (fs::exists("/usr/bin/python3") ? "/usr/bin/python3"
                                                                            : "python3")
                                         : python;
-  const int rc = spawn_wait({py, "-c", lm_report_script_text(), csv, png});
-  NAQS_CHECK(rc == 0, "the Pareto plot script failed (", py, " exit status ", rc,
-             "); it needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib); the "
-             "tables '", md, "' and '", csv, "' are written");
+  // The script draws into a temp file of the plot (stale-temp rules), published if it succeeds.
+  const std::string tmp = temp_path_for(png);
+  const int rc = spawn_wait({py, "-c", lm_report_script_text(), csv, tmp});
+  if (rc != 0 || !path_present(tmp)) {
+    std::remove(tmp.c_str());
+    throw Error(cat("the Pareto plot script failed (", py, " exit status ", rc,
+                    "); it needs numpy and matplotlib (Debian: python3-numpy "
+                    "python3-matplotlib); the tables '", md, "' and '", csv, "' are written"));
+  }
+  publish_new(tmp, png);
   return {md, csv, png};
 }
 

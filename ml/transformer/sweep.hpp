@@ -8,7 +8,10 @@
 //   mqa-dh8, mqa-cla2, mqa-cla2-dh16, mqa-cla3.
 // Task k of V variants x S seeds (variant-major): variant k / S, seed k % S; its files are
 // DIR/<variant>_seed<seed>.h5 and .h5.ckpt. A task whose output is complete is skipped; one with
-// a checkpoint resumes from it; so resubmitting a sweep finishes exactly what is missing.
+// a checkpoint resumes from it; an unfinished output without one (killed before its first
+// checkpoint) restarts from step 0 when its settings are the task's (the --resume rules of naqs
+// lm train: plan_resume, host/io/ownership.hpp); so resubmitting a sweep finishes exactly what is
+// missing, and a file of another run in a task's place is refused, left untouched.
 // Report: every complete task file of DIR grouped by variant: parameters, KV bytes per token,
 // validation bpc mean ± sample std over seeds (and the mean of the per-run standard errors),
 // train seconds; written as DIR/lm_report.md and DIR/lm_report.csv, and the bytes-vs-bpc Pareto
@@ -46,7 +49,9 @@ struct LmReportRow {
   double bpc_mean = 0, bpc_std = 0, bpc_err_mean = 0, train_seconds = 0;
 };
 std::vector<LmReportRow> lm_report_rows(const std::string& dir);
-// Writes the table files and the plot; returns the paths written.
+// Writes the table files and the plot; returns the paths written. Never over an earlier
+// report: any of the three present is refused (UsageError) before anything is written; each is
+// published whole (write_text_atomically; the plot drawn into a temp file, then publish_new).
 std::vector<std::string> make_lm_report(const std::string& dir, const std::string& python);
 const char* lm_report_script_text();
 

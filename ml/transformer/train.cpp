@@ -15,6 +15,7 @@
 #include "host/core/tensor_convert.hpp"
 #include "host/io/checkpoint.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "host/ops/token_sample.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/optimizer.hpp"
@@ -240,9 +241,27 @@ std::string generate(const Transformer& model, const std::string& prompt, int64_
   return out;
 }
 
+namespace {
+Transformer load_model_file(const std::string& path);
+}  // namespace
+
+// A file that is no readable naqs lm train output (truncated, foreign, reshaped) is one
+// UsageError line naming it, never an HDF5 error with a source location.
 Transformer load_model(const std::string& path) {
   if (!std::filesystem::exists(path))
     throw UsageError(cat("--model '", path, "' does not exist (an output file of naqs lm train)"));
+  try {
+    return load_model_file(path);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception&) {
+    throw UsageError(cat("--model '", path, "' is not a readable naqs lm train output (damaged "
+                         "or another kind of file)"));
+  }
+}
+
+namespace {
+Transformer load_model_file(const std::string& path) {
   H5File f = H5File::open_read(path);
   if (!f.exists("/model/params"))
     throw UsageError(cat("--model '", path,
@@ -271,6 +290,7 @@ Transformer load_model(const std::string& path) {
   flat.copy_from(from_host_f64(p, {m.params().size()}, dt, Device::cpu()));
   return m;
 }
+}  // namespace
 
 LmResult run_lm_train(const LmConfig& config) {
   const double t_start = now_s();
@@ -303,63 +323,77 @@ LmResult run_lm_train(const LmConfig& config) {
   result.kv_bytes_per_token = mc.kv_bytes_per_token(dt == DType::f64 ? 8 : 4);
   result.entropy_rate_bits = corpus.entropy_rate_bits;
 
+  std::string run_id;  // the run identity's random part (host/io/ownership.hpp)
   auto make_checkpoint = [&](int64_t step) {
     Checkpoint ck;
     ck.kind = "naqs-lm-checkpoint";
+    ck.version = 2;  // 2: carries the run id
     ck.fingerprint_text = lm_fingerprint_text(c);
     ck.texts.push_back({"/layout", model.params().layout_text(), "parameter layout"});
     ck.attributes.push_back({"step", step});
+    ck.attributes.push_back({"run_id", run_id});
     ck.tensors.push_back({"/params", flat});
     for (auto& [name, t] : opt.state()) ck.tensors.push_back({cat("/", name), t});
     return ck;
   };
 
-  int64_t first_step = 0;
-  bool resumed = false;
-  if (!c.checkpoint.empty() && std::filesystem::exists(c.checkpoint)) {
-    NAQS_REQUIRE(c.resume, "checkpoint '", c.checkpoint,
-                 "' already exists; continue it with --resume, or remove it / choose another "
-                 "--checkpoint to start afresh (it is never overwritten by a new run)");
+  // Ownership and --resume: the rules shared with naqs vmc (host/io/ownership.hpp plan_resume).
+  ResumeRequest req;
+  req.command = "lm";
+  req.output = c.output;
+  req.checkpoint = c.checkpoint;
+  req.resume = c.resume;
+  req.fingerprint = fingerprint_hash(lm_fingerprint_text(c));
+  req.steps = c.steps;
+  req.restore = [&](std::string* id) {
     Checkpoint ck = make_checkpoint(0);
     load_checkpoint(c.checkpoint, ck);
-    first_step = ck.attr_int("step");
-    opt.set_steps_taken(first_step);
-    resumed = true;
-    say(cat("lm: resumed from '", c.checkpoint, "' at step ", first_step));
-  } else if (c.resume) {
-    say(cat("lm: --resume given but no checkpoint '", c.checkpoint, "' exists; starting afresh"));
-  }
-  NAQS_REQUIRE(first_step <= c.steps, "checkpoint '", c.checkpoint, "' is at step ", first_step,
-               ", past this run's ", c.steps, " steps");
+    opt.set_steps_taken(ck.attr_int("step"));
+    *id = ck.attr_string("run_id");
+    return ck.attr_int("step");
+  };
+  req.say = say;
+  const ResumePlan plan = plan_resume(req);
+  const int64_t first_step = plan.first_step;
+  run_id = plan.identity.run_id;
   result.first_step = first_step;
 
   std::unique_ptr<H5File> file;
   std::unique_ptr<H5Trace> trace;
-  if (!c.output.empty()) {
-    const bool reopen = resumed && std::filesystem::exists(c.output);
-    file = std::make_unique<H5File>(reopen ? H5File::open_rw(c.output)
-                                           : H5File::create_exclusive(c.output));
-    if (!reopen) {
-      write_provenance(*file, c.command_line, c.config_text, device_label(dev),
-                       {{"seed", static_cast<int64_t>(c.seed)}});
-      write_model_group(*file, model, c.dtype);
-      file->set_attr("/", "corpus", corpus.name);
-      file->set_attr("/", "corpus_spec", c.corpus);  // what --corpus said (eval's default)
-      if (!c.variant.empty()) file->set_attr("/", "variant", c.variant);
-      file->set_attr("/", "corpus_train_bytes", static_cast<int64_t>(corpus.train.size()));
-      file->set_attr("/", "corpus_val_bytes", static_cast<int64_t>(corpus.val.size()));
-      if (!corpus.val_files.empty()) {
-        std::string v;
-        for (const auto& n : corpus.val_files) v += (v.empty() ? "" : ",") + n;
-        file->set_attr("/", "corpus_validation_files", v);
-      }
-      if (corpus.entropy_rate_bits >= 0)
-        file->set_attr("/", "corpus_entropy_rate_bits", corpus.entropy_rate_bits);
-    } else {
+  if (!c.output.empty() && !plan.already_complete) {
+    if (!plan.reopen) {
+      // Created whole or not at all, carrying the run identity (a run killed at any instant
+      // leaves no output or one that --resume recognises).
+      write_new_atomically(c.output, [&](H5File& f) {
+        write_provenance(f, c.command_line, c.config_text, device_label(dev),
+                         {{"seed", static_cast<int64_t>(c.seed)}});
+        write_run_identity(f, plan.identity);
+        write_model_group(f, model, c.dtype);
+        f.set_attr("/", "corpus", corpus.name);
+        f.set_attr("/", "corpus_spec", c.corpus);  // what --corpus said (eval's default)
+        if (!c.variant.empty()) f.set_attr("/", "variant", c.variant);
+        f.set_attr("/", "corpus_train_bytes", static_cast<int64_t>(corpus.train.size()));
+        f.set_attr("/", "corpus_val_bytes", static_cast<int64_t>(corpus.val.size()));
+        if (!corpus.val_files.empty()) {
+          std::string v;
+          for (const auto& n : corpus.val_files) v += (v.empty() ? "" : ",") + n;
+          f.set_attr("/", "corpus_validation_files", v);
+        }
+        if (corpus.entropy_rate_bits >= 0)
+          f.set_attr("/", "corpus_entropy_rate_bits", corpus.entropy_rate_bits);
+      });
+    }
+    file = std::make_unique<H5File>(H5File::open_rw(c.output));
+    trace = std::make_unique<H5Trace>(*file, "/train", kTrainColumns);
+    // Rows are appended before the checkpoint of their step is written, so an output of this
+    // run holds at least first_step rows; fewer means it lost some: not continued with a gap.
+    NAQS_REQUIRE(trace->rows() >= first_step, "--output '", c.output, "' holds ", trace->rows(),
+                 " training steps but checkpoint '", c.checkpoint, "' is at step ", first_step,
+                 "; it cannot be continued without a gap (left as it is)");
+    if (plan.reopen) {
       file->set_attr("/", "resumed_at_step", first_step);
       file->set_attr("/", "resume_command_line", c.command_line);
     }
-    trace = std::make_unique<H5Trace>(*file, "/train", kTrainColumns);
     trace->truncate_to(first_step);
     file->flush();
   }
@@ -434,7 +468,8 @@ LmResult run_lm_train(const LmConfig& config) {
     result.seconds = now_s() - t_start;
     return result;
   }
-  if (!c.checkpoint.empty()) save_checkpoint(c.checkpoint, make_checkpoint(s));
+  if (!c.checkpoint.empty() && !plan.already_complete)
+    save_checkpoint(c.checkpoint, make_checkpoint(s));
   progress.finish();
   result.eval = evaluate(model, corpus.val, c.eval_windows, c.batch);
   if (c.sample_tokens > 0) {

@@ -14,10 +14,14 @@
 // d_head, d_model, layers, context, ffn_hidden, n_params, kv_bytes_per_token, dtype; datasets
 // params (the final parameters, float64) and layout), /train trace (step, loss, lr, grad_norm,
 // tokens_per_s), /results (val_loss, val_bpc, val_ppl and *_err, window_loss), /sample/text.
-// Checkpoints: host/io/checkpoint.hpp, kind naqs-lm-checkpoint; a SIGTERM/SIGUSR1/SIGINT stops
-// after the current step with a checkpoint (exit 3 in the command).
-// Tests: tests/unit/test_lm_train.cpp (resume bitwise, output layout, errors, sampling with and
-// without the cache); tests/statistical/test_lm_learns.cpp.
+// Ownership: output and checkpoint carry the run identity (host/io/ownership.hpp) and --resume
+// follows the naqs vmc rules through the shared plan_resume (another run's output refused naming
+// both files; an unfinished output of the same settings without a checkpoint taken over from
+// step 0; a finished run left untouched, its final evaluation returned, nothing written).
+// Checkpoints: host/io/checkpoint.hpp, kind naqs-lm-checkpoint (version 2: with run_id); a
+// SIGTERM/SIGUSR1/SIGINT stops after the current step with a checkpoint (exit 3 in the command).
+// Tests: tests/unit/test_lm_train.cpp (resume bitwise, the resume refusals, output layout,
+// errors, sampling with and without the cache); tests/statistical/test_lm_learns.cpp.
 #pragma once
 #include <cstdint>
 #include <string>

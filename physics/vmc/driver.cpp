@@ -709,84 +709,25 @@ VmcResult run_vmc(const VmcConfig& config) {
   // different files in writable directories; a new run creates its output exclusively with a
   // fresh run identity; --resume continues an output only when its identity (settings
   // fingerprint + run id) is the checkpoint's, and refuses anything else with one line.
-  int64_t first_step = 0;
-  bool resumed = false, reopen = false, already_complete = false;
-  const RunIdentity identity_now{fingerprint_hash(fingerprint_text(c)), ""};
-  RunIdentity identity = identity_now;
-  if (comm.is_root()) {
-    check_distinct_paths({{"--output", c.output}, {"--checkpoint", c.checkpoint}});
-    if (!c.output.empty()) check_output_path("--output", c.output, /*must_not_exist=*/false);
-    if (!c.checkpoint.empty()) {
-      check_output_path("--checkpoint", c.checkpoint, /*must_not_exist=*/false);
-      remove_stale_temps(c.checkpoint);  // a killed run's half-written checkpoint
-    }
-  }
-  const bool have_checkpoint = !c.checkpoint.empty() && path_present(c.checkpoint);
-  const bool have_output = comm.is_root() && !c.output.empty() && path_present(c.output);
-  auto output_identity = [&]() -> std::pair<std::optional<RunIdentity>, int64_t> {
-    try {
-      const H5File f = H5File::open_read(c.output);
-      const int64_t complete = f.has_attr("/", "complete") &&
-                                       std::holds_alternative<int64_t>(f.get_attr("/", "complete"))
-                                   ? std::get<int64_t>(f.get_attr("/", "complete"))
-                                   : 0;
-      return {read_run_identity(f), complete};
-    } catch (const Error&) {
-      throw UsageError(cat("--output '", c.output, "' exists but is not a readable naqs vmc "
-                           "output; it is left untouched (move it away or choose another "
-                           "--output)"));
-    }
+  ResumeRequest req;
+  req.command = "vmc";
+  req.output = comm.is_root() ? c.output : "";
+  req.checkpoint = c.checkpoint;
+  req.resume = c.resume;
+  req.check_paths = comm.is_root();
+  req.fingerprint = fingerprint_hash(fingerprint_text(c));
+  req.steps = c.steps;
+  req.restore = [&](std::string* run_id) {
+    const int64_t step = trainer.restore(c.checkpoint);
+    *run_id = trainer.run_id;
+    return step;
   };
-  if (have_checkpoint) {
-    NAQS_REQUIRE(c.resume, "checkpoint '", c.checkpoint,
-                 "' already exists; continue it with --resume, or remove it / choose another "
-                 "--checkpoint to start afresh (it is never overwritten by a new run)");
-    first_step = trainer.restore(c.checkpoint);
-    resumed = true;
-    identity.run_id = trainer.run_id;
-    if (comm.is_root() && !c.output.empty()) {
-      NAQS_REQUIRE(have_output, "checkpoint '", c.checkpoint, "' belongs to ", identity.str(),
-                   ", whose output '", c.output, "' does not exist; put the output back, or "
-                   "remove the checkpoint to start afresh");
-      const auto [found, complete] = output_identity();
-      NAQS_REQUIRE(found && *found == identity, "--output '", c.output, "' is ",
-                   found ? found->str() : std::string("not a naqs vmc run output"),
-                   " but checkpoint '", c.checkpoint, "' is ", identity.str(),
-                   "; refusing to mix them (both left untouched)");
-      reopen = true;
-      // A finished run: its files are left exactly as they are; the final observables are
-      // measured again (the same samples, so the same numbers) and returned, not written.
-      already_complete = complete == 1 && first_step == c.steps;
-      if (already_complete)
-        say(cat("vmc: '", c.output, "' is already complete (", c.steps,
-                " steps); files left unchanged"));
-    }
-    say(cat("vmc: resumed from '", c.checkpoint, "' at step ", first_step));
-  } else if (c.resume && have_output) {
-    // No checkpoint: only an unfinished output of these very settings that never wrote one (a
-    // run killed before its first checkpoint) is taken over and restarted from step 0.
-    const auto [found, complete] = output_identity();
-    NAQS_REQUIRE(found && found->fingerprint == identity_now.fingerprint && complete == 0,
-                 "--resume: no checkpoint '", c.checkpoint, "', and --output '", c.output,
-                 "' is ",
-                 !found ? std::string("not a naqs vmc run output")
-                        : found->fingerprint != identity_now.fingerprint
-                              ? cat(found->str(), ", a run with other settings (this run's: ",
-                                    identity_now.fingerprint, ")")
-                              : cat("a complete run (", found->str(), ")"),
-                 "; it is left untouched (choose another --output)");
-    identity.run_id = found->run_id;
-    trainer.run_id = found->run_id;
-    reopen = true;
-    say(cat("vmc: no checkpoint '", c.checkpoint, "'; restarting the unfinished run in '",
-            c.output, "' from step 0"));
-  } else {
-    if (comm.is_root() && !c.output.empty())
-      check_output_path("--output", c.output, /*must_not_exist=*/true);
-    identity.run_id = new_run_id();
-    if (c.resume) say(cat("vmc: --resume given but no checkpoint '", c.checkpoint,
-                          "' exists; starting afresh"));
-  }
+  req.say = say;
+  const ResumePlan plan = plan_resume(req);
+  const int64_t first_step = plan.first_step;
+  const bool resumed = plan.resumed, reopen = plan.reopen;
+  const bool already_complete = plan.already_complete;
+  RunIdentity identity = plan.identity;
   if (comm.size() > 1) {  // every rank writes rank 0's run id into its checkpoint state
     char buf[32] = {};
     if (comm.is_root())
@@ -795,8 +736,6 @@ VmcResult run_vmc(const VmcConfig& config) {
     identity.run_id.assign(buf, strnlen(buf, 32));
   }
   trainer.run_id = identity.run_id;
-  NAQS_REQUIRE(first_step <= c.steps, "checkpoint '", c.checkpoint, "' is at step ", first_step,
-               ", past this run's ", c.steps, " steps");
   result.first_step = first_step;
 
   VmcConfig c_out = c;

@@ -3,6 +3,8 @@
 // another run's identity) fed to every command. Each case must end with exit status 1 or 2,
 // exactly one line on stderr without a source location, stack trace or Python traceback, no
 // file in its directory changed (hashes before/after) and no file added (no temp file left).
+// Commands: vmc, ed (and ed --sample), sweep, breakdown, demo, collect, report, info, lm train |
+// eval | sample | sweep | report, features, align.
 // 240 cases from a fixed seed (NAQS_FUZZ_SEED overrides, NAQS_FUZZ_CASES the count); ~20-60 s.
 #include <gtest/gtest.h>
 
@@ -33,6 +35,17 @@ struct CommandSpec {
   std::vector<std::string> numeric;   // numeric options
 };
 
+// A tiny naqs lm model on the synthetic corpus (seconds), plus `extra` (action first).
+Args lm_args(const Args& extra) {
+  Args a = {"lm"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  a.insert(a.end(), {"--corpus", "synthetic:4", "--d-model", "16", "--layers", "2", "--heads",
+                     "2", "--kv-heads", "1", "--head-dim", "8", "--kv-share", "2", "--context",
+                     "16", "--batch", "4", "--steps", "2", "--warmup", "1", "--eval-windows",
+                     "4", "--sample-tokens", "0", "--quiet"});
+  return a;
+}
+
 std::vector<CommandSpec> commands() {
   return {
       {"vmc",
@@ -53,8 +66,31 @@ std::vector<CommandSpec> commands() {
       {"collect", {"collect", "sweep"}, {}},
       {"report", {"report", "sweep/collected.h5", "--out", "rep"}, {}},
       {"info", {"info"}, {}},
+      {"lm train",
+       lm_args({"train", "-o", "lm_out.h5"}),
+       {"d-model", "layers", "heads", "kv-heads", "head-dim", "kv-share", "context",
+        "ffn-hidden", "batch", "steps", "lr", "warmup", "final-lr-fraction", "weight-decay",
+        "clip", "seed", "eval-windows", "checkpoint-every", "sample-tokens"}},
+      {"lm eval", lm_args({"eval", "--model", "lm.h5", "-o", "lm_eval.h5"}),
+       {"eval-windows", "batch", "seed"}},
+      {"lm sample", {"lm", "sample", "--model", "lm.h5", "--tokens", "4", "-o", "lm_s.h5"},
+       {"tokens", "temperature", "seed"}},
+      {"lm sweep", lm_args({"sweep", "--dir", "lm_sweep", "--variants", "mha", "--seeds", "1"}),
+       {"seeds", "task", "steps", "lr"}},
+      {"lm report", {"lm", "report", "lm_sweep_done"}, {}},
+      {"features",
+       {"features", "--checkpoint", "run.h5.ckpt", "--inputs", "ed_sample.h5", "--out",
+        "feat_out.h5"},
+       {"batch"}},
+      {"align", {"align", "feat_a.h5", "feat_b.h5", "--out", "align_out.h5", "--no-png"},
+       {"k", "null", "quantile", "seed"}},
+      {"ed --sample", {"ed", "--L", "4", "--sample", "32", "--out", "eds_out.h5"},
+       {"sample", "seed"}},
   };
 }
+
+// Commands whose options an INI file may set (the others take none or are listed above).
+bool takes_ini(const CommandSpec& c) { return !c.numeric.empty(); }
 
 class Fuzz : public ::testing::Test {
  protected:
@@ -77,6 +113,17 @@ class Fuzz : public ::testing::Test {
           "--obs-samples", "16", "--ed-max-sites", "0", "--quiet", "-o", "other.h5"});
     must({"ed", "--L", "4", "--out", "ed.h5"});
     must({"sweep", "--methods", "ed", "--L", "4", "--h", "0.5,1", "--out", "sweep", "--quiet"});
+    // A finished naqs lm run and another one, a finished lm sweep (its report never
+    // overwritten), ed --sample configurations, the features of two checkpoints.
+    must(lm_args({"train", "-o", "lm.h5"}));
+    must(lm_args({"train", "-o", "lm_other.h5"}));
+    must(lm_args({"sweep", "--dir", "lm_sweep_done", "--variants", "mha", "--seeds", "1"}));
+    std::ofstream(root_ / "fixtures/lm_sweep_done/lm_report.md") << "an earlier report\n";
+    must({"ed", "--L", "4", "--sample", "64", "--out", "ed_sample.h5"});
+    must({"features", "--checkpoint", "run.h5.ckpt", "--inputs", "ed_sample.h5", "--out",
+          "feat_a.h5"});
+    must({"features", "--checkpoint", "other.h5.ckpt", "--inputs", "ed_sample.h5", "--out",
+          "feat_b.h5"});
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
   static fs::path root_;
@@ -127,13 +174,16 @@ std::string corrupt(std::mt19937_64& rng, const fs::path& file, const fs::path& 
     case 4: {  // every dataset of the file replaced by one of another shape
       H5File f = H5File::open_rw(file.string());
       int n = 0;
-      for (const char* d : {"/params", "/table/value", "/table/h", "/sweep/h", "/train/step",
+      for (const char* d : {"/params", "/model/params", "/features/layer_0", "/ids",
+                            "/samples/sigma", "/samples/ids", "/table/value", "/table/h",
+                            "/sweep/h", "/train/step",
                             "/model/parameters", "/ed/energy", "/table/present"})
         if (f.exists(d)) {
           f.write_dataset(d, std::vector<double>{1, 2, 3}, {3});
           ++n;
         }
       for (const char* d : {"/fingerprint_text", "/sweep/fingerprint_text", "/layout",
+                            "/model/layout",
                             "/collect/missing", "/sweep/files"})
         if (f.exists(d)) {
           f.write_dataset(d, std::vector<double>{7}, {1});  // a number where text was
@@ -164,9 +214,25 @@ struct Case {
   Args args;
 };
 
+// corrupt(), but never only a changed run id: commands that read a file without continuing it
+// (eval, sample, features, align) rightly ignore the run identity.
+std::string damage(std::mt19937_64& rng, const fs::path& file, const fs::path& fixtures) {
+  std::string how;
+  do {
+    how = corrupt(rng, file, fixtures);
+  } while (how == "another run id");
+  return how;
+}
+
 Case make_case(std::mt19937_64& rng, int index, const fs::path& dir, const fs::path& fixtures) {
   const std::vector<CommandSpec> cmds = commands();
   const int kind = index % 5;
+  // the inputs the new commands' base invocations read (never written by them)
+  for (const char* f : {"lm.h5", "run.h5.ckpt", "other.h5.ckpt", "ed_sample.h5", "feat_a.h5",
+                        "feat_b.h5"})
+    if (fs::exists(fixtures / f) && !fs::exists(dir / f)) fs::copy_file(fixtures / f, dir / f);
+  if (fs::exists(fixtures / "lm_sweep_done") && !fs::exists(dir / "lm_sweep_done"))
+    copy_tree(fixtures / "lm_sweep_done", dir / "lm_sweep_done");
   if (kind <= 1) {  // a bad command line
     const CommandSpec& c = cmds[std::uniform_int_distribution<std::size_t>(0, cmds.size() - 1)(rng)];
     Args a = c.base;
@@ -199,7 +265,11 @@ Case make_case(std::mt19937_64& rng, int index, const fs::path& dir, const fs::p
     return {c.name + " garbage argument", a};
   }
   if (kind == 2) {  // a bad INI file
-    const CommandSpec& c = cmds[std::uniform_int_distribution<std::size_t>(0, 4)(rng)];
+    std::vector<CommandSpec> with_ini;
+    for (const CommandSpec& x : cmds)
+      if (takes_ini(x)) with_ini.push_back(x);
+    const CommandSpec& c =
+        with_ini[std::uniform_int_distribution<std::size_t>(0, with_ini.size() - 1)(rng)];
     std::string ini;
     const int how = std::uniform_int_distribution<int>(0, 4)(rng);
     std::string v = pick(rng, kBadNumbers);
@@ -223,10 +293,45 @@ Case make_case(std::mt19937_64& rng, int index, const fs::path& dir, const fs::p
     return {c.name + " INI kind " + std::to_string(how), a};
   }
   // corrupted HDF5 inputs
-  const int target = std::uniform_int_distribution<int>(0, 4)(rng);
+  const int target = std::uniform_int_distribution<int>(0, 9)(rng);
+  if (target == 5 || target == 6) {  // lm train --resume with a bad checkpoint or output
+    for (const char* f : {"lm.h5", "lm.h5.ckpt"})
+      fs::copy_file(fixtures / f, dir / f, fs::copy_options::overwrite_existing);
+    if (target == 6)  // another run's checkpoint in its place
+      fs::copy_file(fixtures / "lm_other.h5.ckpt", dir / "lm.h5.ckpt",
+                    fs::copy_options::overwrite_existing);
+    const fs::path victim = dir / (rng() % 2 ? "lm.h5.ckpt" : "lm.h5");
+    // The fixture run is finished: resumed with its own checkpoint, its output is left untouched
+    // (not read beyond its identity), so reshaped datasets there are no error to find.
+    std::string how;
+    do {
+      how = corrupt(rng, victim, fixtures);
+    } while (target == 5 && victim.filename() == "lm.h5" && how == "datasets reshaped");
+    Args a = lm_args({"train", "-o", "lm.h5", "--resume"});
+    return {"lm train --resume, " + victim.filename().string() + " " + how, a};
+  }
+  if (target == 7) {  // lm eval / sample of a bad model
+    const std::string how = damage(rng, dir / "lm.h5", fixtures);
+    if (rng() % 2) return {"lm eval, model " + how, lm_args({"eval", "--model", "lm.h5"})};
+    return {"lm sample, model " + how, {"lm", "sample", "--model", "lm.h5", "--tokens", "4"}};
+  }
+  if (target == 8) {  // features of a bad checkpoint or bad inputs
+    const std::string victim = rng() % 2 ? "run.h5.ckpt" : "ed_sample.h5";
+    const std::string how = damage(rng, dir / victim, fixtures);
+    return {"features, " + victim + " " + how,
+            {"features", "--checkpoint", "run.h5.ckpt", "--inputs", "ed_sample.h5", "--out",
+             "feat_out.h5"}};
+  }
+  if (target == 9) {  // align of a bad feature file
+    const std::string victim = rng() % 2 ? "feat_a.h5" : "feat_b.h5";
+    const std::string how = damage(rng, dir / victim, fixtures);
+    return {"align, " + victim + " " + how,
+            {"align", "feat_a.h5", "feat_b.h5", "--out", "align_out.h5", "--no-png"}};
+  }
   if (target <= 1) {  // vmc --resume with a bad checkpoint or a bad output
     fs::copy_file(fixtures / "run.h5", dir / "run.h5");
-    fs::copy_file(fixtures / (target == 0 ? "run.h5.ckpt" : "other.h5.ckpt"), dir / "run.h5.ckpt");
+    fs::copy_file(fixtures / (target == 0 ? "run.h5.ckpt" : "other.h5.ckpt"), dir / "run.h5.ckpt",
+                  fs::copy_options::overwrite_existing);
     const fs::path victim = dir / (rng() % 2 ? "run.h5.ckpt" : "run.h5");
     const std::string how = corrupt(rng, victim, fixtures);
     Args a = {"vmc", "--L", "4", "--width", "2", "--depth", "1", "--steps", "3", "--batch", "16",
@@ -251,6 +356,9 @@ TEST_F(Fuzz, EveryBadInputIsOneLineExit1Or2AndChangesNothing) {
   if (testing::naqs_exe().empty()) GTEST_SKIP() << "NAQS_EXE not set";
   ASSERT_TRUE(fs::exists(root_ / "fixtures/run.h5.ckpt")) << "fixtures missing";
   ASSERT_TRUE(fs::exists(root_ / "fixtures/sweep/collected.h5")) << "fixtures missing";
+  for (const char* f : {"lm.h5.ckpt", "lm_other.h5.ckpt", "feat_a.h5", "feat_b.h5",
+                        "lm_sweep_done/mha_seed1.h5"})
+    ASSERT_TRUE(fs::exists(root_ / "fixtures" / f)) << "fixture " << f << " missing";
   const char* seed_env = std::getenv("NAQS_FUZZ_SEED");
   const char* cases_env = std::getenv("NAQS_FUZZ_CASES");
   const uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10) : 21;

@@ -195,10 +195,10 @@ TEST_F(CmdAlign, BadInputExitsTwoWithOneLineAndNoFile) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {a + path("f90.h5"), "N = 90"},
       {a + path("ids.h5"), "differ in /ids at row 5"},
-      {a + path("fb.h5") + " --k 0", "--k 0 is not allowed"},
+      {a + path("fb.h5") + " --k 0", "--k: 0 is out of range"},
       {a + path("fb.h5") + " --k 120", "--k 120 is not allowed for N = 120"},
       {a + path("nan.h5"), "nan.h5:/features/layer_1 row 7 has a NaN or Inf"},
-      {a + path("fb.h5") + " --quantile 0", "--quantile 0 is not allowed"},
+      {a + path("fb.h5") + " --quantile 0", "--quantile: 0 is out of range"},
       {a + path("fb.h5") + " --quantile 1.5", "(0, 1]"},
       {a + path("nofeat.h5"), "has no /features"},
       {a + path("fb.h5") + " --metric svcca", "mutual_knn, cycle_knn, lcs_knn"},
@@ -224,7 +224,7 @@ TEST_F(CmdAlign, BadInputExitsTwoWithOneLineAndNoFile) {
   const std::vector<std::tuple<std::string, std::string, std::string>> more{
       {"ed", "--L 8 --sample 10", "--sample needs --out"},
       {"ed", "--L 8 --h 0.5,1 --sample 10 --out " + path("x.h5"), "one --h"},
-      {"ed", "--L 8 --sample 0 --out " + path("x.h5"), "--sample 0 is not allowed"},
+      {"ed", "--L 8 --sample 0 --out " + path("x.h5"), "--sample: 0 is out of range"},
       {"features", "--checkpoint " + path("nope.ckpt") + " --inputs " + path("cfg.h5") +
                        " --out " + path("x.h5"), "does not exist"},
       {"features", "--checkpoint " + path("cfg.h5") + " --inputs " + path("cfg.h5") + " --out " +

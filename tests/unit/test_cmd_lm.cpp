@@ -87,7 +87,12 @@ TEST_F(CmdLm, BadInputIsOneLineExitCode2AndWritesNothing) {
   const std::string out = p("bad.h5");
   const std::vector<std::string> bad = {"--kv-heads 3", "--kv-share 0", "--kv-share 3",
                                         "--d-model 20",   "--corpus " + p("nope"), "--dtype f16",
-                                        "--steps -1",     "--batch 0"};
+                                        "--steps -1",     "--batch 0",
+                                        // checked numbers (host/cli/number.hpp): the whole text,
+                                        // in range, finite
+                                        "--lr nan", "--lr 0", "--steps 1e3", "--batch 2x",
+                                        "--seed -1", "--final-lr-fraction 1.5",
+                                        "--eval-windows 1", "--context 99999999999"};
   for (const std::string& args : bad) {
     const CliRun r = run_naqs("lm train --config " + ini_ + " " + args + " -o " + out);
     EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
@@ -108,6 +113,48 @@ TEST_F(CmdLm, BadInputIsOneLineExitCode2AndWritesNothing) {
     EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
   }
+}
+
+TEST_F(CmdLm, NumbersOfEveryActionAreCheckedBeforeAnyWork) {
+  ASSERT_EQ(run_naqs("lm train --config " + ini_ + " -o " + p("run.h5")).rc, 0);
+  const std::string model = " --model " + p("run.h5");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"lm sample" + model + " --tokens -3 -o " + p("s.h5"), "--tokens"},
+      {"lm sample" + model + " --temperature inf -o " + p("s.h5"), "--temperature"},
+      {"lm eval" + model + " --eval-windows x -o " + p("s.h5"), "--eval-windows"},
+      {"lm sweep --dir " + p("sw") + " --seeds 1,x", "--seeds"},
+      {"lm sweep --dir " + p("sw") + " --seeds 1,-2", "--seeds"},
+      {"lm sweep --dir " + p("sw") + " --task 1.5", "--task"},
+  };
+  for (const auto& [args, option] : bad) {
+    const CliRun r = run_naqs(args);
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+    EXPECT_NE(r.out.find(option), std::string::npos) << args << ": " << r.out;
+    EXPECT_FALSE(fs::exists(p("s.h5"))) << args;
+    EXPECT_FALSE(fs::exists(p("sw"))) << args;
+  }
+  // eval / sample outputs: never over an existing file, nothing else written
+  std::ofstream(p("taken.h5")) << "x";
+  const CliRun r = run_naqs("lm eval" + model + " -o " + p("taken.h5"));
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("taken.h5"), std::string::npos) << r.out;
+  EXPECT_EQ(fs::file_size(p("taken.h5")), 1u);
+}
+
+TEST_F(CmdLm, ResumeOfAnotherRunsOutputIsOneLineNamingBothFiles) {
+  // two runs of the same settings, each stopped before its end with a checkpoint
+  const std::string ini = p("short.ini");
+  fs::copy_file(ini_, ini);
+  std::ofstream(ini, std::ios::app) << "checkpoint-every = 1\n";
+  for (const char* name : {"a.h5", "b.h5"})
+    ASSERT_EQ(run_naqs("lm train --config " + ini + " --steps 5 -o " + p(name)).rc, 0);
+  const CliRun r = run_naqs("lm train --config " + ini + " --steps 5 -o " + p("a.h5") +
+                            " --checkpoint " + p("b.h5.ckpt") + " --resume");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_NE(r.out.find(p("a.h5")), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(p("b.h5.ckpt")), std::string::npos) << r.out;
 }
 
 TEST_F(CmdLm, PendingSignalStopsAfterOneStepAndResumeFinishes) {

@@ -80,6 +80,24 @@ TEST(LmSweep, TasksAreIdempotentAndTheReportAggregatesSeeds) {
   EXPECT_EQ(rows[0].kv_bytes_per_token, 2 * 2 * 8 * 2 * 4);
   EXPECT_EQ(rows[1].kv_bytes_per_token, 2 * 1 * 8 * 1 * 4);
   EXPECT_GT(rows[0].bpc_std, 0.0);  // two seeds differ
+  // The report never overwrites an earlier one: refused before anything is written.
+  const fs::path md = dir / "lm_report.md", csv = dir / "lm_report.csv";
+  const fs::path png = dir / "lm_pareto.png";
+  std::ofstream(md) << "earlier report\n";
+  EXPECT_THROW(ml::make_lm_report(dir.string(), "/bin/false"), UsageError);
+  EXPECT_FALSE(fs::exists(csv));
+  std::ifstream in(md);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "earlier report");
+  fs::remove(md);
+  // A failing plot script: the tables are published, no plot and no temp file is left behind.
+  EXPECT_THROW(ml::make_lm_report(dir.string(), "/bin/false"), Error);
+  EXPECT_TRUE(fs::exists(md));
+  EXPECT_TRUE(fs::exists(csv));
+  EXPECT_FALSE(fs::exists(png));
+  for (const auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   fs::remove_all(dir);
   EXPECT_THROW(ml::lm_report_rows(dir.string()), UsageError);
 }

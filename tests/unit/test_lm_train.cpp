@@ -7,6 +7,8 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <variant>
 #include <vector>
@@ -15,7 +17,9 @@
 
 #include "host/core/error.hpp"
 #include "host/core/stop_signal.hpp"
+#include "host/io/checkpoint.hpp"
 #include "host/io/hdf5.hpp"
+#include "host/io/ownership.hpp"
 #include "ml/transformer/corpus.hpp"
 #include "ml/transformer/train.hpp"
 
@@ -131,6 +135,118 @@ TEST_F(LmTrain, OutputLayoutAndTheOutputIsNeverOverwritten) {
   EXPECT_EQ(e.loss, r.eval.loss);
   c.checkpoint = path("other.ckpt");
   EXPECT_THROW(ml::run_lm_train(c), UsageError);  // output exists
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A run stopped by a signal after its first step (a checkpoint written when `checkpoint` is set).
+ml::LmResult interrupted_run(ml::LmConfig c) {
+  StopSignalGuard outer;
+  std::raise(SIGTERM);
+  const ml::LmResult r = ml::run_lm_train(c);
+  clear_stop_request();
+  return r;
+}
+
+TEST_F(LmTrain, OutputAndCheckpointCarryTheRunIdentity) {
+  ml::LmConfig c = tiny_run();
+  c.output = path("run.h5");
+  c.checkpoint = path("run.ckpt");
+  ml::run_lm_train(c);
+  const auto out_id = read_run_identity(H5File::open_read(c.output));
+  ASSERT_TRUE(out_id.has_value());
+  EXPECT_EQ(out_id->run_id.size(), 32u);
+  EXPECT_EQ(out_id->fingerprint, fingerprint_hash(ml::lm_fingerprint_text(c)));
+  H5File ck = H5File::open_read(c.checkpoint);
+  EXPECT_EQ(std::get<std::string>(ck.get_attr("/", "run_id")), out_id->run_id);
+}
+
+TEST_F(LmTrain, ResumeRefusesAnOutputOfAnotherRunNamingBothFiles) {
+  ml::LmConfig a = tiny_run(), b = tiny_run();
+  a.output = path("a.h5");
+  a.checkpoint = path("a.ckpt");
+  b.output = path("b.h5");
+  b.checkpoint = path("b.ckpt");
+  ASSERT_TRUE(interrupted_run(a).interrupted);
+  ASSERT_TRUE(interrupted_run(b).interrupted);
+  const std::string a_out = file_bytes(a.output), b_ckpt = file_bytes(b.checkpoint);
+  ml::LmConfig mixed = tiny_run();  // the same settings, but a's output with b's checkpoint
+  mixed.output = a.output;
+  mixed.checkpoint = b.checkpoint;
+  mixed.resume = true;
+  try {
+    ml::run_lm_train(mixed);
+    ADD_FAILURE() << "continued another run's output";
+  } catch (const UsageError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(a.output), std::string::npos) << msg;
+    EXPECT_NE(msg.find(b.checkpoint), std::string::npos) << msg;
+    EXPECT_NE(msg.find("refusing to mix"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(file_bytes(a.output), a_out);
+  EXPECT_EQ(file_bytes(b.checkpoint), b_ckpt);
+  // a checkpoint whose output is gone is refused too (not a fresh output beside it)
+  fs::remove(a.output);
+  a.resume = true;
+  EXPECT_THROW(ml::run_lm_train(a), UsageError);
+  EXPECT_FALSE(fs::exists(a.output));
+  // output and checkpoint naming one file: refused before any work
+  ml::LmConfig same = tiny_run();
+  same.output = path("same.h5");
+  same.checkpoint = path("same.h5");
+  EXPECT_THROW(ml::run_lm_train(same), UsageError);
+  EXPECT_FALSE(fs::exists(same.output));
+}
+
+TEST_F(LmTrain, UnfinishedOutputWithoutACheckpointIsTakenOverOnlyWithTheSameSettings) {
+  ml::LmConfig c = tiny_run();
+  c.output = path("run.h5");
+  c.checkpoint = "";  // no checkpoint: the stopped run leaves only its unfinished output
+  ASSERT_TRUE(interrupted_run(c).interrupted);
+  const auto id = read_run_identity(H5File::open_read(c.output));
+  ASSERT_TRUE(id.has_value());
+  c.checkpoint = path("run.ckpt");
+  c.resume = true;
+  ml::LmConfig other = c;
+  other.lr = 1e-2;
+  const std::string before = file_bytes(c.output);
+  try {
+    ml::run_lm_train(other);
+    ADD_FAILURE() << "took over an output of other settings";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("other settings"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(file_bytes(c.output), before);
+  EXPECT_FALSE(fs::exists(c.checkpoint));
+  const ml::LmResult r = ml::run_lm_train(c);
+  EXPECT_EQ(r.first_step, 0);
+  EXPECT_FALSE(r.interrupted);
+  H5File f = H5File::open_read(c.output);
+  EXPECT_EQ(std::get<int64_t>(f.get_attr("/", "complete")), 1);
+  EXPECT_EQ(read_run_identity(f)->run_id, id->run_id);  // the same run, continued
+  EXPECT_EQ(f.read_doubles("/train/loss").size(), 6u);
+}
+
+TEST_F(LmTrain, AFinishedRunIsLeftUntouchedAndACompleteOutputIsNotTakenOver) {
+  ml::LmConfig c = tiny_run();
+  c.output = path("run.h5");
+  c.checkpoint = path("run.ckpt");
+  const ml::LmResult first = ml::run_lm_train(c);
+  const std::string out = file_bytes(c.output), ckpt = file_bytes(c.checkpoint);
+  c.resume = true;
+  const ml::LmResult again = ml::run_lm_train(c);
+  EXPECT_EQ(again.first_step, 6);
+  EXPECT_EQ(again.eval.loss, first.eval.loss);
+  EXPECT_EQ(file_bytes(c.output), out);
+  EXPECT_EQ(file_bytes(c.checkpoint), ckpt);
+  // without its checkpoint, a complete output is never restarted
+  fs::remove(c.checkpoint);
+  EXPECT_THROW(ml::run_lm_train(c), UsageError);
+  EXPECT_EQ(file_bytes(c.output), out);
+  EXPECT_FALSE(fs::exists(c.checkpoint));
 }
 
 TEST_F(LmTrain, SamplingWithAndWithoutTheCacheGivesTheSameText) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <vector>
 
 #include "host/cli/number.hpp"
 #include "host/core/error.hpp"
@@ -84,6 +85,27 @@ TEST(Number, OptionSemanticChecksCommandLineAndIniAndShowsTheRange) {
   std::istringstream ini("width = 5000\n");
   po::variables_map vm;
   EXPECT_THROW(po::store(po::parse_config_file(ini, desc), vm), po::error);
+}
+
+TEST(Number, ListsAreCheckedItemByItemOnTheCommandLineAndInIniFiles) {
+  EXPECT_EQ(parse_list<uint64_t>("1,2,30", "seeds", kSeedRange),
+            (std::vector<uint64_t>{1, 2, 30}));
+  for (const char* bad : {"1,,2", "1,", "", "1,x", "1,-2", "1, 2", "9223372036854775808"})
+    EXPECT_THROW(parse_list<uint64_t>(bad, "seeds", kSeedRange), UsageError) << bad;
+  po::options_description desc("t");
+  desc.add_options()("seeds", number_list<uint64_t>(kSeedRange)->default_value("1,2"), "seeds");
+  po::variables_map vm;
+  po::store(po::command_line_parser(std::vector<std::string>{"--seeds", "4,5"}).options(desc).run(),
+            vm);
+  EXPECT_EQ(vm["seeds"].as<std::string>(), "4,5");
+  po::variables_map bad;
+  EXPECT_THROW(
+      po::store(po::command_line_parser(std::vector<std::string>{"--seeds", "4,,5"}).options(desc)
+                    .run(), bad),
+      po::error);
+  std::istringstream ini("seeds = 1,x\n");
+  po::variables_map from_ini;
+  EXPECT_THROW(po::store(po::parse_config_file(ini, desc), from_ini), po::error);
 }
 
 }  // namespace
