@@ -23,8 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-namespace {
-
 // The collected table's layout as workflow/report.py reads it (workflow/collect.cpp writes it),
 // checked here so that any other file is one line instead of a Python traceback.
 void check_collected_table(const std::string& path) {
