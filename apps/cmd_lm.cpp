@@ -195,7 +195,7 @@ int lm_train(const CommandContext& ctx, LmConfig c) {
   if (r.entropy_rate_bits >= 0)
     std::printf("lm: the synthetic source's entropy rate is %.4f bits per character\n",
                 r.entropy_rate_bits);
-  if (!r.sample.empty()) std::printf("lm: sample: %s\n", r.sample.c_str());
+  if (!r.sample.empty()) ml::print_bytes("lm: sample: " + r.sample + "\n");
   std::printf("lm: %lld parameters, %lld KV bytes/token, %.0f tokens/s; output '%s' (%.1f s)\n",
               static_cast<long long>(r.n_params), static_cast<long long>(r.kv_bytes_per_token),
               r.tokens_per_s, c.output.c_str(), r.seconds);
@@ -251,13 +251,13 @@ int lm_sample(const CommandContext& ctx, const LmConfig& c, const std::string& m
   const std::string text =
       ml::generate(m, c.sample_prompt, tokens, c.temperature, c.seed, !no_cache);
   write_optional_output(ctx, c.output, m, c.seed, [&](H5File& f) {
-    f.write_string("/sample/text", text);
+    ml::write_sample(f, text);
     f.set_attr("/sample", "prompt", c.sample_prompt);
     f.set_attr("/sample", "temperature", c.temperature);
     f.set_attr("/sample", "cache", static_cast<int64_t>(no_cache ? 0 : 1));
     f.set_attr("/", "model_file", model_path);
   });
-  std::printf("%s%s\n", c.sample_prompt.c_str(), text.c_str());
+  ml::print_bytes(c.sample_prompt + text + "\n");
   return 0;
 }
 

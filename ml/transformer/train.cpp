@@ -137,6 +137,12 @@ void LmConfig::validate() const {
   need(sample_tokens >= 0, "--sample-tokens ", sample_tokens, " must be >= 0");
   need(temperature >= 0 && std::isfinite(temperature), "--temperature ", temperature,
        " must be >= 0");
+  // The sample after training needs a prompt of 1 .. context-1 bytes: checked here, before the
+  // training, not after it.
+  const auto prompt = static_cast<int64_t>(sample_prompt.size());
+  need(sample_tokens == 0 || (prompt >= 1 && prompt < model.context), "--prompt of ", prompt,
+       " bytes: the sample after training needs 1 to ", model.context - 1,
+       " bytes (the context is ", model.context, "), or --sample-tokens 0");
 }
 
 std::string lm_fingerprint_text(const LmConfig& c) {
@@ -153,6 +159,17 @@ std::string lm_fingerprint_text(const LmConfig& c) {
     << "clip = " << c.clip << "\n"
     << "seed = " << c.seed << "\n";
   return s.str();
+}
+
+void write_sample(H5File& f, const std::string& bytes) {
+  std::vector<int64_t> values;
+  for (char ch : bytes) values.push_back(static_cast<uint8_t>(ch));
+  f.write_dataset("/sample/bytes", values, {static_cast<int64_t>(values.size())});
+  f.write_string("/sample/text", bytes);
+}
+
+void print_bytes(const std::string& bytes) {
+  std::fwrite(bytes.data(), 1, bytes.size(), stdout);
 }
 
 EvalResult evaluate(const Transformer& model, const std::vector<uint8_t>& text, int64_t windows,
@@ -306,6 +323,9 @@ LmResult run_lm_train(const LmConfig& config) {
   const Corpus corpus = load_corpus(c.corpus, c.synthetic_train_bytes, c.synthetic_val_bytes);
   NAQS_REQUIRE(static_cast<int64_t>(corpus.train.size()) > mc.context + 1, "the training text (",
                corpus.train.size(), " bytes) is shorter than the context + 1 = ", mc.context + 1);
+  NAQS_REQUIRE(static_cast<int64_t>(corpus.val.size()) > mc.context, "the validation text (",
+               corpus.val.size(), " bytes) is shorter than the context + 1 = ", mc.context + 1,
+               " one evaluation window needs");
   Transformer model(mc, dt, dev);
   model.init(c.seed);
   ParameterSet grads = model.params().like(dt, dev);
@@ -483,7 +503,7 @@ LmResult run_lm_train(const LmConfig& config) {
     file->set_attr("/results", "tokens_per_s", result.tokens_per_s);
     file->set_attr("/results", "train_seconds", train_seconds);
     if (c.sample_tokens > 0) {
-      file->write_string("/sample/text", result.sample);
+      write_sample(*file, result.sample);
       file->set_attr("/sample", "prompt", c.sample_prompt);
       file->set_attr("/sample", "temperature", c.temperature);
       file->set_attr("/sample", "seed", static_cast<int64_t>(c.seed));

@@ -92,7 +92,9 @@ TEST_F(CmdLm, BadInputIsOneLineExitCode2AndWritesNothing) {
                                         // in range, finite
                                         "--lr nan", "--lr 0", "--steps 1e3", "--batch 2x",
                                         "--seed -1", "--final-lr-fraction 1.5",
-                                        "--eval-windows 1", "--context 99999999999"};
+                                        "--eval-windows 1", "--context 99999999999",
+                                        // the sample after training: checked before training
+                                        "--prompt ''", "--prompt 0123456789abcdef"};
   for (const std::string& args : bad) {
     const CliRun r = run_naqs("lm train --config " + ini_ + " " + args + " -o " + out);
     EXPECT_EQ(r.rc, 2) << args << ": " << r.out;

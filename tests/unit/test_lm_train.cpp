@@ -127,6 +127,11 @@ TEST_F(LmTrain, OutputLayoutAndTheOutputIsNeverOverwritten) {
   EXPECT_EQ(f.read_doubles("/results/window_loss").size(), 8u);
   EXPECT_NEAR(f.read_doubles("/results/val_bpc")[0], r.eval.loss / std::log(2.0), 1e-12);
   EXPECT_EQ(f.read_string("/sample/text").size(), 8u);
+  // every sampled byte exactly (the string form would end at a sampled 0 byte)
+  const std::vector<int64_t> bytes = f.read_int64s("/sample/bytes");
+  ASSERT_EQ(bytes.size(), r.sample.size());
+  for (size_t i = 0; i < bytes.size(); ++i)
+    EXPECT_EQ(bytes[i], static_cast<uint8_t>(r.sample[i])) << i;
   EXPECT_EQ(std::get<int64_t>(f.get_attr("/", "complete")), 1);
   // the trained model reloads and evaluates to the same numbers
   const ml::Transformer m = ml::load_model(c.output);
