@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +105,24 @@ inline std::map<std::string, uint64_t> tree_hashes(const std::string& dir) {
     }
   }
   return m;
+}
+
+// Runs `naqs ARGS` through the shell (ARGS is one command-line string, quoted as for sh) with
+// stdout and stderr together; rc is the exit code, or -1 when killed.
+struct CliRun {
+  int rc;
+  std::string out;
+};
+inline CliRun run_naqs(const std::string& args) {
+  const std::string cmd = (naqs_exe().empty() ? std::string("naqs") : naqs_exe()) + " " + args +
+                          " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace naqs::testing

@@ -16,24 +16,12 @@
 #include <iterator>
 #include <string>
 
+#include "tests/support/cli_run.hpp"
+
 namespace {
 
-struct CliRun {
-  int rc;
-  std::string out;  // stdout and stderr together
-};
-
-CliRun run_naqs(const std::string& args) {
-  const char* exe = std::getenv("NAQS_EXE");
-  std::string cmd = std::string(exe ? exe : "naqs") + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  EXPECT_NE(p, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using naqs::testing::CliRun;
+using naqs::testing::run_naqs;
 
 int count_lines(const std::string& s) {
   int n = 0;
