@@ -46,7 +46,21 @@ class CheckedValue : public po::typed_value<T> {
     if (!problem.empty()) throw po::error_with_option_name("%canonical_option%: " + problem);
     store = boost::any(v);
   }
-  std::string name() const override { return po::typed_value<T>::name() + " " + range_.str(); }
+  // Boost prints a real default with lexical_cast's 17 digits ("=0.0030000000000000001"); show
+  // the shortest text that reads back to the same double instead ("=0.003").
+  std::string name() const override {
+    std::string text = po::typed_value<T>::name();
+    if constexpr (std::is_floating_point_v<T>) {
+      boost::any v;
+      if (this->apply_default(v)) {
+        const std::string boost_text = "(=" + boost::lexical_cast<std::string>(boost::any_cast<T>(v)) + ")";
+        const std::size_t at = text.find(boost_text);
+        if (at != std::string::npos)
+          text.replace(at, boost_text.size(), "(=" + show(boost::any_cast<T>(v)) + ")");
+      }
+    }
+    return text + " " + range_.str();
+  }
 
  private:
   Range<T> range_;

@@ -58,6 +58,16 @@ TEST(Number, RangeText) {
   EXPECT_EQ(any_value<double>().str(), "any finite number");
 }
 
+TEST(Number, RealDefaultsShowTheShortestText) {
+  po::options_description desc("t");
+  desc.add_options()("lr", number<double>(positive<double>())->default_value(0.003), "rate")(
+      "tol", number<double>(positive<double>())->default_value(1e-6), "tolerance");
+  std::ostringstream help;
+  help << desc;
+  EXPECT_NE(help.str().find("--lr arg (=0.003) (0, inf)"), std::string::npos) << help.str();
+  EXPECT_NE(help.str().find("--tol arg (=1e-06) (0, inf)"), std::string::npos) << help.str();
+}
+
 TEST(Number, OptionSemanticChecksCommandLineAndIniAndShowsTheRange) {
   po::options_description desc("t");
   desc.add_options()("width", number<int>(Range<int>{1, 4096})->default_value(16), "channels")(
