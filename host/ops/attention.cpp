@@ -9,6 +9,7 @@
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/error.hpp"
 #include "host/core/parallel.hpp"
+#include "host/core/simd.hpp"
 #include "host/ops/blas_cpu.hpp"
 #include "host/ops/rope_math.hpp"
 
@@ -81,8 +82,9 @@ int64_t visible_keys(const detail::AttentionDims& d, int64_t i) {
 }
 
 template <class T>
-void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g, const T* q, const T* k,
-                   const T* v, T* out, std::vector<T>& kt, std::vector<T>& s) {
+inline void forward_group_body(const detail::AttentionDims& d, int64_t b, int64_t g, const T* q,
+                               const T* k, const T* v, T* out, std::vector<T>& kt,
+                               std::vector<T>& s) {
   const int64_t dh = d.head_dim, tk = d.n_keys, group = d.heads / d.kv_heads;
   s.resize(static_cast<size_t>(tk));
   // Scores s_j = sum_d q_d k_jd, one chain per key in ascending d. Many query rows per key head
@@ -144,6 +146,19 @@ void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g, const T
         for (int64_t dd = 0; dd < dh; ++dd) oi[dd] += p * vj[dd];
       }
     }
+}
+
+// AVX2 and SSE2 variants (host/core/simd.hpp): the same operations per score, the same bits.
+NAQS_AVX2_CLONES void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g,
+                                    const float* q, const float* k, const float* v, float* out,
+                                    std::vector<float>& kt, std::vector<float>& s) {
+  forward_group_body(d, b, g, q, k, v, out, kt, s);
+}
+NAQS_AVX2_CLONES void forward_group(const detail::AttentionDims& d, int64_t b, int64_t g,
+                                    const double* q, const double* k, const double* v,
+                                    double* out, std::vector<double>& kt,
+                                    std::vector<double>& s) {
+  forward_group_body(d, b, g, q, k, v, out, kt, s);
 }
 
 // The training forward of one (sample, kv head) pair (probs saved): per query head, the scores

@@ -7,6 +7,7 @@
 
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
+#include "host/core/simd.hpp"
 #include "host/ops/elementwise_math.hpp"
 
 namespace naqs::ops {
@@ -201,19 +202,12 @@ template <class T>
   }
 }
 
-// Compiled twice on x86-64 (AVX2 and baseline SSE2, chosen once at load time). AVX2 without FMA
-// rounds exactly as SSE2 (a multiply and an add, each rounded), so results do not depend on the
-// machine's vector width either.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define NAQS_CONV2D_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NAQS_CONV2D_CLONES
-#endif
-NAQS_CONV2D_CLONES void tile_product(const float* wt, const float* col, int64_t ld,
+// Compiled twice on x86-64 (AVX2 and baseline SSE2; host/core/simd.hpp), same results.
+NAQS_AVX2_CLONES void tile_product(const float* wt, const float* col, int64_t ld,
                                      int64_t k_total, float* acc) {
   tile_product_body(wt, col, ld, k_total, acc);
 }
-NAQS_CONV2D_CLONES void tile_product(const double* wt, const double* col, int64_t ld,
+NAQS_AVX2_CLONES void tile_product(const double* wt, const double* col, int64_t ld,
                                      int64_t k_total, double* acc) {
   tile_product_body(wt, col, ld, k_total, acc);
 }

@@ -5,6 +5,7 @@
 
 #include "host/core/error.hpp"
 #include "host/core/parallel.hpp"
+#include "host/core/simd.hpp"
 #include "host/ops/gemm.hpp"
 
 namespace naqs::ops {
@@ -20,7 +21,7 @@ namespace {
 constexpr int64_t kLanes = 8, kCols = 4, kColBlock = 32, kRowsPerChunk = 16;
 
 template <class T>
-void rows_kernel(const T* a, const T* w, T* c, int64_t m0, int64_t rows, int64_t n, int64_t k) {
+inline void rows_kernel_body(const T* a, const T* w, T* c, int64_t m0, int64_t rows, int64_t n, int64_t k) {
   const int64_t k8 = k - k % kLanes;
   // kColBlock columns of w (kColBlock * K elements) stay in cache while every row uses them
   for (int64_t b0 = 0; b0 < n; b0 += kColBlock) {
@@ -44,6 +45,15 @@ void rows_kernel(const T* a, const T* w, T* c, int64_t m0, int64_t rows, int64_t
       }
     }
   }
+}
+
+NAQS_AVX2_CLONES void rows_kernel(const float* a, const float* w, float* c, int64_t m0,
+                                  int64_t rows, int64_t n, int64_t k) {
+  rows_kernel_body(a, w, c, m0, rows, n, k);
+}
+NAQS_AVX2_CLONES void rows_kernel(const double* a, const double* w, double* c, int64_t m0,
+                                  int64_t rows, int64_t n, int64_t k) {
+  rows_kernel_body(a, w, c, m0, rows, n, k);
 }
 
 }  // namespace
