@@ -15,11 +15,13 @@ x = [float(r["kv_bytes_per_token"]) for r in rows]
 y = [float(r["bpc_mean"]) for r in rows]
 e = [float(r["bpc_std"]) for r in rows]
 fig, ax = plt.subplots(figsize=(7, 4.5))
+labels = []
 for r, xi, yi, ei in zip(rows, x, y, e):
     cla = "-cla" in r["variant"]
     ax.errorbar(xi, yi, yerr=ei, fmt="s" if cla else "o", capsize=3,
                 color="tab:red" if cla else "tab:blue")
-    ax.annotate(r["variant"], (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    labels.append(ax.annotate(r["variant"], (xi, yi), textcoords="offset points",
+                              xytext=(6, 4), fontsize=8))
 front = sorted(
     (xi, yi) for xi, yi in zip(x, y)
     if not any(xj <= xi and yj < yi and (xj, yj) != (xi, yi) for xj, yj in zip(x, y)))
@@ -31,4 +33,17 @@ ax.set_ylabel("validation bits per byte (mean ± std over seeds)")
 ax.set_title("KV bytes vs accuracy (squares: cross-layer attention)")
 ax.legend()
 fig.tight_layout()
+# Variants that share a byte count (mqa-cla2 and mqa-dh16) sit close together: move a label
+# down, a line at a time, until it overlaps no label placed before it.
+fig.canvas.draw()
+renderer = fig.canvas.get_renderer()
+placed = []
+for lab in sorted(labels, key=lambda a: (a.xy[0], -a.xy[1])):
+    for _ in range(12):
+        box = lab.get_window_extent(renderer)
+        if not any(box.overlaps(b) for b in placed):
+            break
+        dx, dy = lab.xyann
+        lab.xyann = (dx, dy - 9)
+    placed.append(lab.get_window_extent(renderer))
 fig.savefig(sys.argv[2], dpi=120, format="png")  # the path is a temp name
