@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libhdf5-dev hdf5-tools libboost-program-options-dev libopenblas-dev
   libgtest-dev
-  python3 python3-pip python3-numpy python3-h5py python3-matplotlib
+  python3 python3-pip python3-venv python3-numpy python3-h5py python3-matplotlib
   libopenmpi-dev openmpi-bin
   slurmctld slurmd slurm-client munge
 )
@@ -29,4 +29,8 @@ fi
 # The language-model corpus (data/corpus/, git-ignored; `naqs lm`). The tests never need it, so
 # a failed download is a warning here; `naqs lm train` names the script when the corpus is missing.
 bash "$(dirname "$0")/fetch_corpus.sh" || echo "setup: warning: scripts/fetch_corpus.sh failed; rerun it before 'naqs lm train'"
+# Atari Pong frames for the diffusion world model (data/atari/, git-ignored): ale-py in a
+# virtual environment, then scripts/collect_pong.py (about 2 minutes). Tests use a synthetic
+# generator, so a failure is a warning here.
+bash "$(dirname "$0")/fetch_atari.sh" || echo "setup: warning: scripts/fetch_atari.sh failed; rerun it before training on Pong"
 echo "setup: done"
