@@ -54,7 +54,7 @@ with h5py.File(path, "r") as f:
         i = steps.index(18) if 18 in steps else len(steps) - 1
         panels.append((s, steps[i], int(f["toy/%s/evaluations" % s][i]),
                        float(f["toy/%s/energy_distance" % s][i]), f["toy/%s/samples" % s][i]))
-fig, ax = plt.subplots(1, 3, figsize=(11, 3.8), sharex=True, sharey=True)
+fig, ax = plt.subplots(1, 3, figsize=(11, 4.3), sharex=True, sharey=True)
 ax[0].scatter(data[:, 0], data[:, 1], s=2, alpha=0.5)
 ax[0].set_title("fresh data (floor %.4f)" % floor, fontsize=9)
 for a, (s, n, nfe, ed, xy) in zip(ax[1:], panels):
