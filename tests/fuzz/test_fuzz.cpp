@@ -25,9 +25,13 @@ namespace fs = std::filesystem;
 using Args = std::vector<std::string>;
 
 // Values that no numeric option accepts.
+// Bad for every numeric option, integer or real: the huge integers overflow int64, uint64 and
+// double alike (a 20-digit integer is a fine double for a real option; the exact integer limits
+// are tested in tests/unit/test_number.cpp).
 const std::vector<std::string> kBadNumbers = {
-    "abc", "nan", "inf", "-inf", "1e999", "99999999999999999999", "0x10", "1.5.5", "3 ", " 3",
-    "", "+-1", "1;2", "1e", "--", "\x01\x02", "1,,2", "NaN", "Infinity", "9223372036854775808"};
+    "abc", "nan", "inf", "-inf", "1e999", "1" + std::string(400, '0'), "0x10", "1.5.5", "3 ",
+    " 3", "", "+-1", "1;2", "1e", "--", "\x01\x02", "1,,2", "NaN", "Infinity",
+    "-1" + std::string(400, '0')};
 
 struct CommandSpec {
   std::string name;
@@ -86,6 +90,11 @@ std::vector<CommandSpec> commands() {
        {"k", "null", "quantile", "seed"}},
       {"ed --sample", {"ed", "--L", "4", "--sample", "32", "--out", "eds_out.h5"},
        {"sample", "seed"}},
+      {"diffusion toy",
+       {"diffusion", "toy", "--train-steps", "3", "--batch", "8", "--hidden", "4", "--depth",
+        "1", "--samples", "10", "--sampler-steps", "1,2", "--no-png", "-o", "dt_out.h5"},
+       {"train-steps", "batch", "hidden", "depth", "lr", "seed", "samples", "modes", "radius",
+        "mode-std", "sigma-min", "sigma-max", "rho", "p-mean", "p-std"}},
   };
 }
 
@@ -290,7 +299,11 @@ Case make_case(std::mt19937_64& rng, int index, const fs::path& dir, const fs::p
       return {c.name + " --config DIR", a};
     }
     a.insert(a.end(), {"--config", "bad.ini"});
-    return {c.name + " INI kind " + std::to_string(how), a};
+    std::string shown;  // the file in the failure message, control bytes as <decimal>
+    for (unsigned char ch : ini)
+      shown += ch >= 0x20 && ch < 0x7f ? std::string(1, char(ch))
+                                       : "<" + std::to_string(int(ch)) + ">";
+    return {c.name + " INI kind " + std::to_string(how) + " '" + shown + "'", a};
   }
   // corrupted HDF5 inputs
   const int target = std::uniform_int_distribution<int>(0, 9)(rng);
