@@ -97,7 +97,9 @@ std::map<std::string, std::string> parse_lines(const std::string& text) {
   return m;
 }
 
-// The system and model part of a VMC config from the checkpoint's fingerprint lines.
+// The system and model part of a VMC config from the checkpoint's fingerprint lines. Numbers go
+// through the checked parser (host/cli/number.hpp): a malformed value is one UsageError line
+// naming the checkpoint, the line and the allowed range (exit 2), as for an option.
 vmc::VmcConfig config_from_fingerprint(const std::string& text, const std::string& path) {
   const auto m = parse_lines(text);
   auto get = [&](const char* key) {
@@ -106,22 +108,33 @@ vmc::VmcConfig config_from_fingerprint(const std::string& text, const std::strin
                  "' line (not a naqs vmc checkpoint of this version)");
     return it->second;
   };
+  auto what = [&](const char* key) {  // "--checkpoint 'ck.h5': fingerprint line 'J'" after "--"
+    return cat("checkpoint '", path, "': fingerprint line '", key, "'");
+  };
+  using cli::Range;
+  const Range<int> sizes{1, 1 << 20};
+  auto integer = [&](const char* key, Range<int> r) {
+    return cli::parse_checked<int>(get(key), what(key), r);
+  };
+  auto real = [&](const char* key, Range<double> r = {}) {
+    return cli::parse_checked<double>(get(key), what(key), r);
+  };
   vmc::VmcConfig c;
   c.hamiltonian = get("hamiltonian");
   c.lattice = get("lattice");
-  c.length_x = std::stoi(get("length_x"));
-  c.length_y = std::stoi(get("length_y"));
+  c.length_x = integer("length_x", sizes);
+  c.length_y = integer("length_y", sizes);
   c.periodic = get("periodic") == "1";
-  c.J = std::stod(get("J"));
-  c.h = std::stod(get("h"));
-  c.hz = std::stod(get("hz"));
-  c.delta = std::stod(get("delta"));
+  c.J = real("J");
+  c.h = real("h");
+  c.hz = real("hz");
+  c.delta = real("delta");
   c.marshall = get("marshall") == "1";
   c.sz_zero = get("sz_zero") == "1";
   const std::string model = get("model");
   if (model == "rbm") {
     c.model = "rbm";
-    c.alpha = std::stod(get("alpha"));
+    c.alpha = real("alpha", cli::positive<double>());
   } else {
     NAQS_REQUIRE(model == "naqs_conv1d" || model == "naqs_conv2d", "--checkpoint '", path,
                  "': model '", model, "' is not one naqs features knows (naqs_conv1d, "
@@ -129,20 +142,20 @@ vmc::VmcConfig config_from_fingerprint(const std::string& text, const std::strin
     c.model = "naqs";
     c.network = model.substr(5);
     c.preset = m.count("preset") ? m.at("preset") : "";
-    c.width = std::stoi(get("width"));
-    c.depth = std::stoi(get("depth"));
-    c.kernel = std::stoi(get("kernel"));
+    c.width = integer("width", sizes);
+    c.depth = integer("depth", Range<int>{0, 1 << 20});
+    c.kernel = integer("kernel", sizes);
     c.dilations.clear();
     std::istringstream d(get("dilations"));
     std::string part;
     while (std::getline(d, part, ','))
-      if (!part.empty()) c.dilations.push_back(std::stoi(part));
+      if (!part.empty()) c.dilations.push_back(cli::parse_checked<int>(part, what("dilations"), sizes));
     c.activation = get("activation");
   }
   c.phase = get("phase");
   c.dtype = get("dtype");
-  c.init_scale = std::stod(get("init_scale"));
-  c.seed = std::stoull(get("seed"));
+  c.init_scale = real("init_scale", cli::non_negative<double>());
+  c.seed = cli::parse_checked<uint64_t>(get("seed"), what("seed"), cli::kSeedRange);
   return c;
 }
 

@@ -244,6 +244,42 @@ TEST_F(CmdAlign, BadInputExitsTwoWithOneLineAndNoFile) {
   }
 }
 
+// A checkpoint whose fingerprint has a malformed number (hand-edited, or damaged): one line
+// naming the checkpoint, the fingerprint line and the allowed values, exit 2, nothing written.
+// (std::stoi / std::stod took "4x" as 4 and threw an uncaught std::invalid_argument on "abc".)
+TEST_F(CmdAlign, MalformedFingerprintNumberIsOneLineExitTwo) {
+  const std::string text = H5File::open_read(path("naqs.ckpt")).read_string("/fingerprint_text");
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+      {"width = 4", "width = 4x", "fingerprint line 'width': '4x' is not"},
+      {"J = 1", "J = abc", "fingerprint line 'J': 'abc' is not"},
+      {"depth = 2", "depth = -1", "fingerprint line 'depth': -1 is out of range"},
+      {"seed = ", "seed = 1e3", "fingerprint line 'seed'"},
+  };
+  int k = 0;
+  for (const auto& [from, to, needle] : cases) {
+    const std::size_t at = text.find("\n" + from);
+    ASSERT_NE(at, std::string::npos) << from << " in\n" << text;
+    std::string bad = text;
+    const std::size_t end = bad.find('\n', at + 1);
+    bad.replace(at + 1, end - at - 1, to);
+    const std::string ck = path("bad" + std::to_string(k++) + ".ckpt");
+    fs::copy_file(path("naqs.ckpt"), ck);
+    {
+      H5File f = H5File::open_rw(ck);
+      f.write_string("/fingerprint_text", bad);
+      f.close();
+    }
+    const std::set<std::string> before = files();
+    RunResult r = run("features", "--checkpoint " + ck + " --inputs " + path("cfg.h5") +
+                                      " --out " + path("x.h5"));
+    EXPECT_EQ(r.code, 2) << to << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << to << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << to << "\n" << r.err;
+    EXPECT_NE(r.err.find(ck), std::string::npos) << r.err;
+    EXPECT_EQ(files(), before) << to;
+  }
+}
+
 TEST_F(CmdAlign, RandomInitFeaturesDiffer) {
   RunResult r = run("features", "--checkpoint " + path("naqs.ckpt") + " --inputs " +
                                     path("cfg.h5") + " --random-init --out " + path("fr.h5"));
