@@ -148,25 +148,10 @@ TEST_F(CmdLm, ResumeOfAnotherRunsOutputIsOneLineNamingBothFiles) {
 }
 
 TEST_F(CmdLm, PendingSignalStopsAfterOneStepAndResumeFinishes) {
-  const char* exe = std::getenv("NAQS_EXE");
   const std::string out = p("sig.h5"), log = p("sig.log");
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    raise(SIGTERM);  // pending across exec
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(exe, exe, "lm", "train", "--config", ini_.c_str(), "-o", out.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const int status = naqs::testing::run_naqs_with_pending_sigterm(
+      {"lm", "train", "--config", ini_, "-o", out}, log);
+  ASSERT_NE(status, -1);
   std::ifstream in(log);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_TRUE(WIFEXITED(status)) << text;
