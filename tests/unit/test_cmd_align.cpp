@@ -15,27 +15,22 @@
 #include <sstream>
 
 #include "host/io/hdf5.hpp"
+#include "tests/support/cmd_dir.hpp"
 
 namespace naqs {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int code;
-  std::string out, err;
-};
+using RunResult = testing::CmdResult;
 
 // One fixture for the whole suite: the ED samples, checkpoints and features are made once.
 class CmdAlign : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* exe = std::getenv("NAQS_EXE");
-    if (!exe) return;
-    exe_ = exe;
-    dir_ = fs::temp_directory_path() / ("naqs_cmd_align_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    if (testing::naqs_exe().empty()) return;
+    scratch_ = testing::CmdDir("naqs_cmd_align_" + std::to_string(::getpid()));
+    dir_ = scratch_.dir();
     const std::string d = dir_.string();
     ok_ = run("ed", "--L 8 --h 1 --sample 120 --seed 3 --out " + d + "/cfg.h5").code == 0 &&
           run("ed", "--L 8 --h 1 --sample 90 --seed 3 --out " + d + "/cfg90.h5").code == 0;
@@ -53,40 +48,25 @@ class CmdAlign : public ::testing::Test {
           run("features", "--checkpoint " + d + "/rbm.ckpt --inputs " + d + "/cfg90.h5 --out " +
                               d + "/f90.h5").code == 0;
   }
-  static void TearDownTestSuite() {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
+  static void TearDownTestSuite() { scratch_.remove(); }
   void SetUp() override {
-    if (exe_.empty()) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
+    if (testing::naqs_exe().empty()) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
     ASSERT_TRUE(ok_) << "setting up the ED samples, checkpoints or features failed:\n" << log_;
   }
   static RunResult run(const std::string& cmd, const std::string& args) {
-    const std::string o = (dir_ / "stdout").string(), e = (dir_ / "stderr").string();
-    const int status = std::system((exe_ + " " + cmd + " " + args + " >" + o + " 2>" + e).c_str());
-    auto slurp = [](const std::string& p) {
-      std::ifstream in(p);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      return ss.str();
-    };
-    RunResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(o), slurp(e)};
+    RunResult r = scratch_.run(cmd, args);
     if (r.code != 0) log_ += cmd + " " + args + ": " + r.err;
     return r;
   }
-  static std::set<std::string> files() {
-    std::set<std::string> s;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      const std::string name = entry.path().filename().string();
-      if (name != "stdout" && name != "stderr") s.insert(name);
-    }
-    return s;
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  static std::string exe_, log_;
+  static std::set<std::string> files() { return scratch_.files(); }
+  std::string path(const std::string& name) const { return scratch_.path(name); }
+  static testing::CmdDir scratch_;
+  static std::string log_;
   static fs::path dir_;
   static bool ok_;
 };
-std::string CmdAlign::exe_, CmdAlign::log_;
+testing::CmdDir CmdAlign::scratch_;
+std::string CmdAlign::log_;
 fs::path CmdAlign::dir_;
 bool CmdAlign::ok_ = false;
 

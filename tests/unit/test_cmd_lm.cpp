@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/cli_run.hpp"
+#include "tests/support/lm_fixtures.hpp"
 
 namespace {
 
@@ -36,10 +37,7 @@ class CmdLm : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     ini_ = p("tiny.ini");
-    std::ofstream(ini_) << "corpus = synthetic:4\nd-model = 16\nlayers = 2\nheads = 2\n"
-                           "kv-heads = 1\nhead-dim = 8\nkv-share = 2\ncontext = 16\nbatch = 4\n"
-                           "steps = 5\nwarmup = 1\neval-windows = 4\nsample-tokens = 6\n"
-                           "prompt = ab\nquiet = true\n";
+    std::ofstream(ini_) << naqs::testing::tiny_lm_ini();
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string p(const std::string& name) const { return (dir_ / name).string(); }
