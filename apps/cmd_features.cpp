@@ -2,6 +2,9 @@
 // a set of inputs, for `naqs align` (ml/align/align.hpp).
 //
 //   naqs features --checkpoint ck.h5 --inputs cfg.h5 --out f.h5 [--batch 256] [--device cpu]
+//   naqs features --model lm.h5 [--windows 1024] [--context T] [--seed 1] [--corpus DIR]
+//                 --out f.h5                     (language model: windows drawn here)
+//   naqs features --model lm.h5 --inputs f_first.h5 --out f.h5   (the windows of f_first.h5)
 //
 // --checkpoint: a `naqs vmc` checkpoint (physics/vmc/checkpoint.hpp). The model is rebuilt from
 //   its /fingerprint_text (system and model lines), its /layout must equal the rebuilt model's,
@@ -9,18 +12,31 @@
 //   the mean over the N sites), NAQS conv2d (the horizontal stream H0..H<depth>, mean over the
 //   Ly x Lx sites), RBM (theta = W sigma + b and tanh(theta) = <h | sigma>, M units each, [re, im]
 //   concatenated for complex parameters; nothing to pool).
-// --random-init: the same model with its initial parameters (the untrained baseline).
-// --inputs: an HDF5 file with /samples/sigma (S, N) +-1 and /samples/ids (S) int64, as
-//   `naqs ed --sample` writes it.
+// --model: the output file of `naqs lm train` (its /model attributes and /model/params, the
+//   final parameters; ml::load_model). Layers (ml/transformer/features.hpp): 0 = embedding (the
+//   stream entering block 1), i = block<i> (the residual stream after block i), each (C) after the
+//   mean over the T positions of a window. Windows: N = --windows disjoint T-byte slots of the
+//   held-out works of --corpus (default: the model's own corpus_spec), T = --context (default:
+//   the model's context), drawn by --seed; or, with --inputs, the /windows of an earlier
+//   features file of a language model, so every model of a study sees the same bytes.
+// --random-init: the same model with its initial parameters (the untrained baseline; seed: the
+//   checkpoint's fingerprint, or the lm output's root attribute "seed").
+// --inputs: (--checkpoint) an HDF5 file with /samples/sigma (S, N) +-1 and /samples/ids (S)
+//   int64, as `naqs ed --sample` writes it; (--model) a features file with /windows.
 // Output layout (h5py: f["features/layer_0"][:]):
 //   /features/layer_<i>  (S, D_i) f32, attribute name
 //   /ids                 (S) int64, copied from the inputs (naqs align refuses files whose ids
-//                        differ)
+//                        differ); language model: the window's byte offset in the held-out text
+//   /windows/bytes (S, T) int64 byte values, /windows/offsets (S) int64 (language model only;
+//                        attributes context, seed, corpus, corpus_spec, validation_files, n_slots,
+//                        selection, drawn_by)
 //   attributes on "/": model (the rebuilt model's lines), checkpoint, checkpoint_step, inputs,
-//   pooling ("mean over sites" | "none"), layer_names (comma-separated), n_layers, provenance.
+//   pooling ("mean over sites" | "none" | "mean over positions"), layer_names (comma-separated),
+//   n_layers, provenance.
 // Bad input (missing files or datasets, a checkpoint of another kind, sites that do not match,
-// an existing --out): one UsageError line, exit 2, nothing written; the file is written through a
-// temp file and a rename.
+// a file that is not a naqs lm train output, a missing corpus, --context beyond the model's,
+// more windows than the held-out text holds, an existing --out): one UsageError line, exit 2,
+// nothing written; the file is written through a temp file and a rename.
 #include <cmath>
 #include <complex>
 #include <filesystem>
@@ -34,6 +50,8 @@
 #include "host/core/tensor_convert.hpp"
 #include "host/io/hdf5.hpp"
 #include "host/io/ownership.hpp"
+#include "ml/transformer/features.hpp"
+#include "ml/transformer/train.hpp"
 #include "physics/naqs_conv1d.hpp"
 #include "physics/naqs_conv2d.hpp"
 #include "physics/rbm.hpp"
@@ -47,11 +65,22 @@ namespace fs = std::filesystem;
 void features_options(po::options_description& d) {
   d.add_options()
       ("checkpoint", po::value<std::string>(), "a naqs vmc checkpoint (.h5)")
+      ("model", po::value<std::string>(), "a naqs lm train output (.h5): the language model's "
+                                          "residual stream")
       ("inputs", po::value<std::string>(), "inputs: /samples/sigma and /samples/ids "
-                                           "(naqs ed --sample)")
+                                           "(naqs ed --sample); with --model: an earlier "
+                                           "features file's /windows")
       ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("batch", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 24})->default_value(256),
-       "inputs per forward pass")
+       "inputs per forward pass (--model: default 32 windows)")
+      ("windows", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 24})->default_value(1024),
+       "--model: held-out windows N")
+      ("context", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 20}),
+       "--model: window length T in bytes (default: the model's context)")
+      ("seed", cli::number<uint64_t>(cli::kSeedRange)->default_value(1),
+       "--model: seed of the window draw")
+      ("corpus", po::value<std::string>(), "--model: corpus directory or synthetic:SEED "
+                                           "(default: the model's own)")
       ("random-init", po::bool_switch(), "leave /params out: the model as initialised from the "
                                           "checkpoint's seed (the untrained baseline)")
       ("device", po::value<std::string>()->default_value("cpu"), "auto | cpu | cuda | cuda:N");
@@ -68,7 +97,9 @@ std::map<std::string, std::string> parse_lines(const std::string& text) {
   return m;
 }
 
-// The system and model part of a VMC config from the checkpoint's fingerprint lines.
+// The system and model part of a VMC config from the checkpoint's fingerprint lines. Numbers go
+// through the checked parser (host/cli/number.hpp): a malformed value is one UsageError line
+// naming the checkpoint, the line and the allowed range (exit 2), as for an option.
 vmc::VmcConfig config_from_fingerprint(const std::string& text, const std::string& path) {
   const auto m = parse_lines(text);
   auto get = [&](const char* key) {
@@ -77,22 +108,33 @@ vmc::VmcConfig config_from_fingerprint(const std::string& text, const std::strin
                  "' line (not a naqs vmc checkpoint of this version)");
     return it->second;
   };
+  auto what = [&](const char* key) {  // "--checkpoint 'ck.h5': fingerprint line 'J'" after "--"
+    return cat("checkpoint '", path, "': fingerprint line '", key, "'");
+  };
+  using cli::Range;
+  const Range<int> sizes{1, 1 << 20};
+  auto integer = [&](const char* key, Range<int> r) {
+    return cli::parse_checked<int>(get(key), what(key), r);
+  };
+  auto real = [&](const char* key, Range<double> r = {}) {
+    return cli::parse_checked<double>(get(key), what(key), r);
+  };
   vmc::VmcConfig c;
   c.hamiltonian = get("hamiltonian");
   c.lattice = get("lattice");
-  c.length_x = std::stoi(get("length_x"));
-  c.length_y = std::stoi(get("length_y"));
+  c.length_x = integer("length_x", sizes);
+  c.length_y = integer("length_y", sizes);
   c.periodic = get("periodic") == "1";
-  c.J = std::stod(get("J"));
-  c.h = std::stod(get("h"));
-  c.hz = std::stod(get("hz"));
-  c.delta = std::stod(get("delta"));
+  c.J = real("J");
+  c.h = real("h");
+  c.hz = real("hz");
+  c.delta = real("delta");
   c.marshall = get("marshall") == "1";
   c.sz_zero = get("sz_zero") == "1";
   const std::string model = get("model");
   if (model == "rbm") {
     c.model = "rbm";
-    c.alpha = std::stod(get("alpha"));
+    c.alpha = real("alpha", cli::positive<double>());
   } else {
     NAQS_REQUIRE(model == "naqs_conv1d" || model == "naqs_conv2d", "--checkpoint '", path,
                  "': model '", model, "' is not one naqs features knows (naqs_conv1d, "
@@ -100,20 +142,20 @@ vmc::VmcConfig config_from_fingerprint(const std::string& text, const std::strin
     c.model = "naqs";
     c.network = model.substr(5);
     c.preset = m.count("preset") ? m.at("preset") : "";
-    c.width = std::stoi(get("width"));
-    c.depth = std::stoi(get("depth"));
-    c.kernel = std::stoi(get("kernel"));
+    c.width = integer("width", sizes);
+    c.depth = integer("depth", Range<int>{0, 1 << 20});
+    c.kernel = integer("kernel", sizes);
     c.dilations.clear();
     std::istringstream d(get("dilations"));
     std::string part;
     while (std::getline(d, part, ','))
-      if (!part.empty()) c.dilations.push_back(std::stoi(part));
+      if (!part.empty()) c.dilations.push_back(cli::parse_checked<int>(part, what("dilations"), sizes));
     c.activation = get("activation");
   }
   c.phase = get("phase");
   c.dtype = get("dtype");
-  c.init_scale = std::stod(get("init_scale"));
-  c.seed = std::stoull(get("seed"));
+  c.init_scale = real("init_scale", cli::non_negative<double>());
+  c.seed = cli::parse_checked<uint64_t>(get("seed"), what("seed"), cli::kSeedRange);
   return c;
 }
 
@@ -147,9 +189,187 @@ void append_mean(const Tensor& h, std::vector<float>& out) {
     }
 }
 
-int features_run(const CommandContext& ctx) {
+bool given(const po::variables_map& vm, const char* option) {
+  return vm.count(option) && !vm[option].defaulted();
+}
+
+// ---- the language model (--model) ------------------------------------------------------------
+
+std::string lm_model_lines(const ml::Transformer& m, H5File& f) {
+  std::string out = cat("model = transformer_lm\nconfig = ", m.config().str(), "\ndtype = ",
+                        dtype_name(m.dtype()), "\n");
+  if (f.has_attr("/", "variant"))
+    out += cat("variant = ", std::get<std::string>(f.get_attr("/", "variant")), "\n");
+  if (f.has_attr("/", "seed")) out += cat("seed = ", std::get<int64_t>(f.get_attr("/", "seed")), "\n");
+  if (f.has_attr("/", "corpus"))
+    out += cat("corpus = ", std::get<std::string>(f.get_attr("/", "corpus")), "\n");
+  return out;
+}
+
+// The attributes of /windows, copied from an --inputs file when it has them.
+const char* const kWindowAttrs[] = {"context", "seed",    "corpus",    "corpus_spec",
+                                    "validation_files", "n_slots", "selection", "drawn_by"};
+
+struct WindowSet {
+  ml::LmWindows windows;
+  std::map<std::string, AttrValue> attrs;  // of /windows
+  std::string inputs;                      // the root attribute "inputs"
+};
+
+WindowSet windows_from_file(const std::string& path, const ml::Transformer& m) {
+  NAQS_REQUIRE(fs::exists(path), "--inputs '", path, "' does not exist");
+  WindowSet w;
+  std::vector<int64_t> dims, bytes, ids;
+  try {
+    H5File f = H5File::open_read(path);
+    NAQS_REQUIRE(f.exists("/windows/bytes") && f.exists("/ids"), "--inputs '", path,
+                 "' has no /windows/bytes and /ids (with --model, --inputs is the output of an "
+                 "earlier naqs features --model)");
+    dims = f.dims("/windows/bytes");
+    bytes = f.read_int64s("/windows/bytes");
+    ids = f.read_int64s("/ids");
+    for (const char* a : kWindowAttrs)
+      if (f.has_attr("/windows", a)) w.attrs[a] = f.get_attr("/windows", a);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(cat("--inputs '", path, "' cannot be read: ", e.what()));
+  }
+  NAQS_REQUIRE(dims.size() == 2 && dims[0] >= 1 && dims[1] >= 1 &&
+                   static_cast<int64_t>(ids.size()) == dims[0],
+               "--inputs '", path, "': /windows/bytes is not (N, T) with one /ids entry per row");
+  NAQS_REQUIRE(dims[1] <= m.config().context, "--inputs '", path, "': windows of ", dims[1],
+               " bytes exceed the model's context ", m.config().context);
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    NAQS_REQUIRE(bytes[i] >= 0 && bytes[i] <= 255, "--inputs '", path, "': /windows/bytes row ",
+                 int64_t(i) / dims[1], " has ", bytes[i], " (allowed: byte values 0 to 255)");
+  w.windows.context = dims[1];
+  w.windows.offsets = ids;
+  w.windows.bytes.assign(bytes.begin(), bytes.end());
+  w.inputs = path;
+  if (!w.attrs.count("drawn_by")) w.attrs["drawn_by"] = path;
+  return w;
+}
+
+int features_lm_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   // ---- validate ----
+  NAQS_REQUIRE(vm.count("out"), "naqs features needs --out");
+  const std::string model_path = vm["model"].as<std::string>();
+  const std::string out = vm["out"].as<std::string>();
+  NAQS_REQUIRE(!out.empty(), "--out is empty");
+  const bool from_file = vm.count("inputs");
+  if (from_file)
+    for (const char* o : {"windows", "context", "seed", "corpus"})
+      NAQS_REQUIRE(!given(vm, o), "--", o, " and --inputs: the windows come from --inputs '",
+                   vm["inputs"].as<std::string>(), "' (give one or the other)");
+  const int64_t batch = given(vm, "batch") ? vm["batch"].as<int64_t>() : 32;
+  check_output_path("--out", out, /*must_not_exist=*/true);  // host/io/ownership.hpp
+  const Device device = resolve_device(vm["device"].as<std::string>());
+  const ml::Transformer loaded = ml::load_model(model_path);  // UsageError for any other file
+  std::string model_lines, corpus_spec;
+  int64_t seed = -1, steps = 0;
+  try {  // the run's root attributes (load_model read /model)
+    H5File f = H5File::open_read(model_path);
+    model_lines = lm_model_lines(loaded, f);
+    if (f.has_attr("/", "seed")) seed = std::get<int64_t>(f.get_attr("/", "seed"));
+    if (f.has_attr("/", "corpus_spec"))
+      corpus_spec = std::get<std::string>(f.get_attr("/", "corpus_spec"));
+    if (f.exists("/train/step")) steps = f.dims("/train/step").at(0);
+  } catch (const std::exception& e) {
+    throw UsageError(cat("--model '", model_path, "': its root attributes (seed, corpus_spec, "
+                         "variant) or /train/step cannot be read: ", e.what()));
+  }
+  const bool random_init = vm["random-init"].as<bool>();
+  NAQS_REQUIRE(!random_init || seed >= 0, "--random-init: --model '", model_path,
+               "' has no root attribute 'seed' (its initialisation seed)");
+  const int64_t model_context = loaded.config().context;
+
+  WindowSet ws;
+  if (from_file) {
+    ws = windows_from_file(vm["inputs"].as<std::string>(), loaded);
+  } else {
+    const int64_t t = vm.count("context") ? vm["context"].as<int64_t>() : model_context;
+    NAQS_REQUIRE(t <= model_context, "--context ", t, " exceeds the context of --model '",
+                 model_path, "' (", model_context, " bytes)");
+    const std::string spec = vm.count("corpus") ? vm["corpus"].as<std::string>() : corpus_spec;
+    NAQS_REQUIRE(!spec.empty(), "--model '", model_path, "' names no corpus (root attribute "
+                 "corpus_spec): give --corpus DIR or synthetic:SEED");
+    const ml::Corpus corpus = ml::load_corpus(spec);  // UsageError: missing or empty directory
+    const uint64_t wseed = vm["seed"].as<uint64_t>();
+    ws.windows = ml::choose_windows(corpus, vm["windows"].as<int64_t>(), t, wseed);
+    std::string files;
+    for (const std::string& n : corpus.val_files) files += (files.empty() ? "" : ",") + n;
+    ws.attrs = {{"context", t},
+                {"seed", static_cast<int64_t>(wseed)},
+                {"corpus", corpus.name},
+                {"corpus_spec", spec},
+                {"validation_files", files},
+                {"n_slots", static_cast<int64_t>(ml::window_slots(corpus, t).size())},
+                {"selection", std::string("disjoint T-byte slots inside each held-out work, N "
+                                          "drawn by a Philox partial Fisher-Yates shuffle, sorted "
+                                          "by offset (ml/transformer/features.hpp)")},
+                {"drawn_by", out}};  // the file whose /windows the others copy
+    ws.inputs = cat("corpus ", spec, ": ", ws.windows.n(), " held-out windows of ", t,
+                    " bytes, seed ", wseed);
+  }
+
+  // ---- forward passes ----
+  ml::Transformer m(loaded.config(), loaded.dtype(), device);
+  if (random_init)
+    m.init(static_cast<uint64_t>(seed));
+  else
+    m.params().flat().copy_from(loaded.params().flat());
+  const std::vector<std::vector<float>> rows = ml::mean_pooled_features(m, ws.windows, batch);
+  const std::vector<std::string> names = ml::residual_layer_names(m);
+
+  // ---- write ----
+  const int64_t n = ws.windows.n(), t = ws.windows.context, c = m.config().d_model;
+  std::string joined;
+  for (const std::string& nm : names) joined += (joined.empty() ? "" : ",") + nm;
+  write_new_atomically(out, [&](H5File& f) {
+    write_provenance(f, ctx.command_line, ctx.config_text, device.str(), {});
+    for (std::size_t l = 0; l < names.size(); ++l) {
+      const std::string ds = cat("/features/layer_", l);
+      f.write_dataset(ds, rows[l], {n, c});
+      f.set_attr(ds, "name", names[l]);
+    }
+    f.write_dataset("/ids", ws.windows.offsets, {n});
+    f.write_dataset("/windows/bytes",
+                    std::vector<int64_t>(ws.windows.bytes.begin(), ws.windows.bytes.end()),
+                    {n, t});
+    f.write_dataset("/windows/offsets", ws.windows.offsets, {n});
+    for (const auto& [key, value] : ws.attrs) f.set_attr("/windows", key, value);
+    f.set_attr("/", "model", model_lines);
+    f.set_attr("/", "checkpoint", model_path);
+    f.set_attr("/", "checkpoint_step", random_init ? int64_t{0} : steps);
+    f.set_attr("/", "parameters", std::string(random_init ? "random initialisation (the seed "
+                                                            "of the lm output)"
+                                                          : "the lm output's /model/params"));
+    f.set_attr("/", "inputs", ws.inputs);
+    f.set_attr("/", "pooling", std::string("mean over positions"));
+    f.set_attr("/", "layer_names", joined);
+    f.set_attr("/", "n_layers", static_cast<int64_t>(names.size()));
+    finish_provenance(f);
+  });
+  std::printf("# naqs features: %lld windows of %lld bytes, %zu layers (%s), pooling mean over "
+              "positions -> %s\n",
+              static_cast<long long>(n), static_cast<long long>(t), names.size(), joined.c_str(),
+              out.c_str());
+  return 0;
+}
+
+// ---- the physics models (--checkpoint) --------------------------------------------------------
+
+int features_run(const CommandContext& ctx) {
+  const po::variables_map& vm = *ctx.vm;
+  NAQS_REQUIRE(vm.count("checkpoint") + vm.count("model") == 1, "naqs features needs one of "
+               "--checkpoint (a naqs vmc checkpoint) and --model (a naqs lm train output)");
+  if (vm.count("model")) return features_lm_run(ctx);
+  // ---- validate ----
+  for (const char* o : {"windows", "context", "seed", "corpus"})
+    NAQS_REQUIRE(!given(vm, o), "--", o, " is an option of --model (a language model); with "
+                 "--checkpoint the inputs are --inputs");
   for (const char* o : {"checkpoint", "inputs", "out"})
     NAQS_REQUIRE(vm.count(o), "naqs features needs --", o);
   const std::string ck = vm["checkpoint"].as<std::string>();
@@ -302,5 +522,6 @@ int features_run(const CommandContext& ctx) {
 
 }  // namespace
 
-NAQS_COMMAND("features", "hidden-layer features of a NAQS/RBM checkpoint on a set of inputs",
+NAQS_COMMAND("features", "hidden-layer features of a NAQS/RBM checkpoint or a language model "
+             "(naqs lm train output) on a set of inputs",
              features_options, features_run);

@@ -4,7 +4,6 @@
 // Layout conventions: docs/HDF5_LAYOUT.md. Tests: tests/unit/test_hdf5.cpp.
 #include "host/io/hdf5.hpp"
 
-#include <fcntl.h>
 #include <hdf5.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -605,40 +604,6 @@ void finish_provenance(H5File& f) {
   f.set_attr("/", "finished_utc", utc_now());
   f.set_attr("/", "complete", int64_t{1});
   f.flush();
-}
-
-// ---- atomic replacement ------------------------------------------------------------------------
-
-namespace {
-void fsync_path(const std::string& p, int flags) {
-  const int fd = ::open(p.c_str(), flags);
-  NAQS_CHECK(fd >= 0, "open('", p, "') for fsync failed: ", std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  NAQS_CHECK(rc == 0, "fsync('", p, "') failed: ", std::strerror(err));
-}
-}  // namespace
-
-void write_atomically(const std::string& path, const std::function<void(H5File&)>& fill) {
-  remove_stale_temps(path);  // a killed earlier writer's (host/io/ownership.hpp)
-  const std::string tmp = temp_path_for(path);
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  try {
-    {
-      H5File f = H5File::create_truncate(tmp);
-      fill(f);
-      f.close();
-    }
-    fsync_path(tmp, O_RDONLY);
-    NAQS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "rename('", tmp, "' -> '", path,
-               "') failed: ", std::strerror(errno));
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
 }  // namespace naqs

@@ -106,10 +106,11 @@ void write_provenance(H5File& f, const std::string& command_line, const std::str
 void finish_provenance(H5File& f);
 std::string utc_now();  // "2026-11-29T05:00:00Z"
 
-// Atomic file replacement: writes to "<path>.tmp.<pid>@<host>" (host/io/ownership.hpp: stale
-// ones of dead processes are removed first) in the same directory via `fill`,
-// fsyncs it, renames it over `path` and fsyncs the directory. A crash at any instant leaves
-// either the old file or the new one, never a torn file. The temp file is removed on error.
+// Atomic file replacement: writes to "<path>.tmp.<pid>@<host>" in the same directory via `fill`,
+// fsyncs it, renames it over `path` and fsyncs the directory (best effort). A crash at any
+// instant leaves either the old file or the new one, never a torn file. The temp file is removed
+// on error. Implemented in host/io/ownership.cpp by write_through_temp, the one "temp file,
+// fsync, publish" writer (its policy is documented in host/io/ownership.hpp).
 void write_atomically(const std::string& path, const std::function<void(H5File&)>& fill);
 
 constexpr int64_t kSchemaVersion = 1;

@@ -26,9 +26,12 @@ std::string parent_dir(const std::string& path) {
   return dir.empty() ? "." : dir;
 }
 
+// Best effort, by the policy of write_through_temp (ownership.hpp): called after the publishing
+// rename, when the new file is complete and visible under its name; a failure here only risks
+// the name's durability across a power loss at that instant, so it is not reported.
 void fsync_dir(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;  // the data is in place; only durability of the name is at stake
+  if (fd < 0) return;
   ::fsync(fd);
   ::close(fd);
 }
@@ -171,37 +174,12 @@ void publish_new(const std::string& tmp, const std::string& path) {
   throw Error(cat("cannot move '", tmp, "' to '", path, "': ", std::strerror(err)));
 }
 
-void write_new_atomically(const std::string& path, const std::function<void(H5File&)>& fill) {
-  remove_stale_temps(path);
-  NAQS_REQUIRE(!path_present(path), "'", path,
-               "' already exists; naqs never overwrites results (choose another path or move "
-               "the old file away)");
+void write_through_temp(const std::string& path,
+                        const std::function<void(const std::string& tmp)>& write, bool replace) {
+  remove_stale_temps(path);  // a killed earlier writer's
   const std::string tmp = temp_path_for(path);
   try {
-    {
-      H5File f = H5File::create_truncate(tmp);
-      fill(f);
-      f.close();
-    }
-    fsync_file(tmp);
-    publish_new(tmp, path);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  fsync_dir(parent_dir(path));
-}
-
-void write_text_atomically(const std::string& path, const std::string& text, bool replace) {
-  remove_stale_temps(path);
-  const std::string tmp = temp_path_for(path);
-  try {
-    {
-      std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-      out << text;
-      out.flush();
-      NAQS_CHECK(out.good(), "cannot write '", tmp, "'");
-    }
+    write(tmp);
     fsync_file(tmp);
     if (replace) {
       NAQS_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "rename('", tmp, "' -> '", path,
@@ -214,6 +192,39 @@ void write_text_atomically(const std::string& path, const std::string& text, boo
     throw;
   }
   fsync_dir(parent_dir(path));
+}
+
+namespace {
+void write_h5(const std::string& tmp, const std::function<void(H5File&)>& fill) {
+  H5File f = H5File::create_truncate(tmp);
+  fill(f);
+  f.close();
+}
+}  // namespace
+
+void write_new_atomically(const std::string& path, const std::function<void(H5File&)>& fill) {
+  NAQS_REQUIRE(!path_present(path), "'", path,
+               "' already exists; naqs never overwrites results (choose another path or move "
+               "the old file away)");
+  write_through_temp(path, [&](const std::string& tmp) { write_h5(tmp, fill); },
+                     /*replace=*/false);
+}
+
+void write_atomically(const std::string& path, const std::function<void(H5File&)>& fill) {
+  write_through_temp(path, [&](const std::string& tmp) { write_h5(tmp, fill); },
+                     /*replace=*/true);
+}
+
+void write_text_atomically(const std::string& path, const std::string& text, bool replace) {
+  write_through_temp(
+      path,
+      [&](const std::string& tmp) {
+        std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+        out << text;
+        out.flush();
+        NAQS_CHECK(out.good(), "cannot write '", tmp, "'");
+      },
+      replace);
 }
 
 std::string RunIdentity::str() const {

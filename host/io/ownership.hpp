@@ -17,6 +17,7 @@
 //       and its temp is removed. Never check-then-rename.
 //   write_atomically(path, fill)       (host/io/hdf5.hpp) REPLACES path (checkpoints, --force)
 //   write_text_atomically(path, text, replace)   the same for a small text file
+//   (all three through write_through_temp below: one implementation, one fsync policy)
 //   H5File::create_exclusive(path)     a file written in place (O_EXCL, for traces appended
 //       while a run goes on)
 //
@@ -61,6 +62,17 @@ std::string this_host();
 
 void write_new_atomically(const std::string& path, const std::function<void(H5File&)>& fill);
 void write_text_atomically(const std::string& path, const std::string& text, bool replace);
+// The one "temp file, fsync, publish" writer behind the three above: removes stale temps of
+// `path`, `write`s the temp file "<path>.tmp.<pid>@<host>", fsyncs it (a failure is an Error),
+// publishes it (replace: rename over `path`; else publish_new, never over an existing file),
+// then fsyncs the directory. Policy: the publishing rename is the commit point. Any failure
+// before it removes the temp file and throws, leaving `path` as it was; after it the new file is
+// complete and visible under its name, so a failed directory fsync (open or fsync of the
+// directory; some file systems refuse fsync on directories) is not reported: it risks only the
+// name's durability across a power loss at that instant, and an error there would make a caller
+// treat a published result or checkpoint as lost.
+void write_through_temp(const std::string& path,
+                        const std::function<void(const std::string& tmp)>& write, bool replace);
 // Moves `tmp` to `path` only if nothing is at `path` (UsageError naming path otherwise).
 void publish_new(const std::string& tmp, const std::string& path);
 

@@ -139,6 +139,7 @@ Corpus load_corpus(const std::string& spec, int64_t synthetic_train_bytes,
     auto& dst = val ? c.val : c.train;
     dst.insert(dst.end(), bytes.begin(), bytes.end());
     (val ? c.val_files : c.train_files).push_back(n);
+    if (val) c.val_file_bytes.push_back(static_cast<int64_t>(bytes.size()));
   }
   if (c.train.empty() || c.val.empty())
     throw UsageError(cat("corpus directory '", spec, "' has ", c.train_files.size(),

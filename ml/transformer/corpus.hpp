@@ -27,6 +27,7 @@ struct Corpus {
   std::vector<uint8_t> train;  // training bytes
   std::vector<uint8_t> val;    // validation bytes
   std::vector<std::string> train_files, val_files;  // file names (empty for synthetic)
+  std::vector<int64_t> val_file_bytes;  // bytes of each val_files entry, in order (its works)
   double entropy_rate_bits = -1;  // per byte; known only for the synthetic source
 };
 

@@ -4,7 +4,7 @@
 // exactly one line on stderr without a source location, stack trace or Python traceback, no
 // file in its directory changed (hashes before/after) and no file added (no temp file left).
 // Commands: vmc, ed (and ed --sample), sweep, breakdown, demo, collect, report, info, lm train |
-// eval | sample | sweep | report, features, align.
+// eval | sample | sweep | report, features (--checkpoint and --model), align.
 // 240 cases from a fixed seed (NAQS_FUZZ_SEED overrides, NAQS_FUZZ_CASES the count); ~20-60 s.
 #include <gtest/gtest.h>
 
@@ -86,6 +86,9 @@ std::vector<CommandSpec> commands() {
        {"features", "--checkpoint", "run.h5.ckpt", "--inputs", "ed_sample.h5", "--out",
         "feat_out.h5"},
        {"batch"}},
+      {"features --model",
+       {"features", "--model", "lm.h5", "--windows", "8", "--out", "feat_lm_out.h5"},
+       {"batch", "windows", "context", "seed"}},
       {"align", {"align", "feat_a.h5", "feat_b.h5", "--out", "align_out.h5", "--no-png"},
        {"k", "null", "quantile", "seed"}},
       {"ed --sample", {"ed", "--L", "4", "--sample", "32", "--out", "eds_out.h5"},
@@ -328,7 +331,12 @@ Case make_case(std::mt19937_64& rng, int index, const fs::path& dir, const fs::p
     if (rng() % 2) return {"lm eval, model " + how, lm_args({"eval", "--model", "lm.h5"})};
     return {"lm sample, model " + how, {"lm", "sample", "--model", "lm.h5", "--tokens", "4"}};
   }
-  if (target == 8) {  // features of a bad checkpoint or bad inputs
+  if (target == 8) {  // features of a bad checkpoint, bad inputs or a bad language model
+    if (rng() % 3 == 0) {
+      const std::string how = damage(rng, dir / "lm.h5", fixtures);
+      return {"features --model, lm.h5 " + how,
+              {"features", "--model", "lm.h5", "--windows", "8", "--out", "feat_lm_out.h5"}};
+    }
     const std::string victim = rng() % 2 ? "run.h5.ckpt" : "ed_sample.h5";
     const std::string how = damage(rng, dir / victim, fixtures);
     return {"features, " + victim + " " + how,

@@ -1,5 +1,6 @@
 // Running the built naqs executable ($NAQS_EXE, set by ctest) from tests: exit status, stdout and
-// stderr apart, and file hashes to prove that nothing was changed.
+// stderr apart, a start with a SIGTERM already pending, and file hashes to prove that nothing was
+// changed.
 #pragma once
 #include <fcntl.h>
 #include <signal.h>
@@ -35,11 +36,21 @@ inline std::string read_text(const std::string& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// In a forked child: replaces it by naqs `args` (args[0] = subcommand); exit 127 if exec fails.
+[[noreturn]] inline void exec_naqs(const std::vector<std::string>& args) {
+  const std::string exe = naqs_exe();
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(exe.c_str()));
+  for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  execv(exe.c_str(), argv.data());
+  _exit(127);
+}
+
 // Starts `args` (args[0] = naqs subcommand; the executable is prepended) in `cwd` with stdout
 // and stderr to files; returns the pid.
 inline pid_t spawn_naqs(const std::vector<std::string>& args, const std::string& out_file,
                         const std::string& err_file, const std::string& cwd = "") {
-  const std::string exe = naqs_exe();
   const pid_t pid = fork();
   if (pid == 0) {
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) _exit(126);
@@ -47,12 +58,7 @@ inline pid_t spawn_naqs(const std::vector<std::string>& args, const std::string&
     const int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(o, 1);
     dup2(e, 2);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(exe.c_str()));
-    for (const std::string& s : args) argv.push_back(const_cast<char*>(s.c_str()));
-    argv.push_back(nullptr);
-    execv(exe.c_str(), argv.data());
-    _exit(127);
+    exec_naqs(args);
   }
   return pid;
 }
@@ -76,6 +82,30 @@ inline ExeRun run_naqs_args(const std::vector<std::string>& args, const std::str
                            std::to_string(counter++);
   const pid_t pid = spawn_naqs(args, base + ".out", base + ".err", cwd);
   return finish_naqs(pid, base + ".out", base + ".err");
+}
+
+// Runs naqs with `args` (args[0] = subcommand) and a SIGTERM already pending when it starts:
+// blocked and raised in the child before exec, so it survives exec (the earliest possible stop
+// signal). stdout and stderr go to `log` (empty: inherited). Returns the raw wait status.
+inline int run_naqs_with_pending_sigterm(const std::vector<std::string>& args,
+                                         const std::string& log = "") {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    raise(SIGTERM);  // pending across exec
+    if (!log.empty()) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    exec_naqs(args);
+  }
+  int status = -1;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+  return status;
 }
 
 inline int count_lines(const std::string& s) {

@@ -109,24 +109,11 @@ TEST(Cli, SignalPendingAtStartStopsVmcAfterOneStep) {
   if (!exe) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
   const std::string out = temp_path("naqs_vmc_pending.h5"), log = out + ".log";
   for (const std::string& f : {out, out + ".ckpt", log}) std::filesystem::remove(f);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    raise(SIGTERM);  // pending
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(exe, exe, "vmc", "--L", "4", "--width", "2", "--depth", "1", "--steps", "50",
-          "--batch", "16", "--obs-samples", "16", "-o", out.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const int status = naqs::testing::run_naqs_with_pending_sigterm(
+      {"vmc", "--L", "4", "--width", "2", "--depth", "1", "--steps", "50", "--batch", "16",
+       "--obs-samples", "16", "-o", out},
+      log);
+  ASSERT_NE(status, -1);
   std::ifstream in(log);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status) << "\n" << text;

@@ -15,27 +15,22 @@
 #include <sstream>
 
 #include "host/io/hdf5.hpp"
+#include "tests/support/cmd_dir.hpp"
 
 namespace naqs {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int code;
-  std::string out, err;
-};
+using RunResult = testing::CmdResult;
 
 // One fixture for the whole suite: the ED samples, checkpoints and features are made once.
 class CmdAlign : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* exe = std::getenv("NAQS_EXE");
-    if (!exe) return;
-    exe_ = exe;
-    dir_ = fs::temp_directory_path() / ("naqs_cmd_align_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    if (testing::naqs_exe().empty()) return;
+    scratch_ = testing::CmdDir("naqs_cmd_align_" + std::to_string(::getpid()));
+    dir_ = scratch_.dir();
     const std::string d = dir_.string();
     ok_ = run("ed", "--L 8 --h 1 --sample 120 --seed 3 --out " + d + "/cfg.h5").code == 0 &&
           run("ed", "--L 8 --h 1 --sample 90 --seed 3 --out " + d + "/cfg90.h5").code == 0;
@@ -53,40 +48,25 @@ class CmdAlign : public ::testing::Test {
           run("features", "--checkpoint " + d + "/rbm.ckpt --inputs " + d + "/cfg90.h5 --out " +
                               d + "/f90.h5").code == 0;
   }
-  static void TearDownTestSuite() {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
+  static void TearDownTestSuite() { scratch_.remove(); }
   void SetUp() override {
-    if (exe_.empty()) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
+    if (testing::naqs_exe().empty()) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
     ASSERT_TRUE(ok_) << "setting up the ED samples, checkpoints or features failed:\n" << log_;
   }
   static RunResult run(const std::string& cmd, const std::string& args) {
-    const std::string o = (dir_ / "stdout").string(), e = (dir_ / "stderr").string();
-    const int status = std::system((exe_ + " " + cmd + " " + args + " >" + o + " 2>" + e).c_str());
-    auto slurp = [](const std::string& p) {
-      std::ifstream in(p);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      return ss.str();
-    };
-    RunResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(o), slurp(e)};
+    RunResult r = scratch_.run(cmd, args);
     if (r.code != 0) log_ += cmd + " " + args + ": " + r.err;
     return r;
   }
-  static std::set<std::string> files() {
-    std::set<std::string> s;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      const std::string name = entry.path().filename().string();
-      if (name != "stdout" && name != "stderr") s.insert(name);
-    }
-    return s;
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  static std::string exe_, log_;
+  static std::set<std::string> files() { return scratch_.files(); }
+  std::string path(const std::string& name) const { return scratch_.path(name); }
+  static testing::CmdDir scratch_;
+  static std::string log_;
   static fs::path dir_;
   static bool ok_;
 };
-std::string CmdAlign::exe_, CmdAlign::log_;
+testing::CmdDir CmdAlign::scratch_;
+std::string CmdAlign::log_;
 fs::path CmdAlign::dir_;
 bool CmdAlign::ok_ = false;
 
@@ -241,6 +221,42 @@ TEST_F(CmdAlign, BadInputExitsTwoWithOneLineAndNoFile) {
     EXPECT_EQ(std::count(q.err.begin(), q.err.end(), '\n'), 1) << args << "\n" << q.err;
     EXPECT_NE(q.err.find(needle), std::string::npos) << args << "\n" << q.err;
     EXPECT_EQ(files(), before2) << args;
+  }
+}
+
+// A checkpoint whose fingerprint has a malformed number (hand-edited, or damaged): one line
+// naming the checkpoint, the fingerprint line and the allowed values, exit 2, nothing written.
+// (std::stoi / std::stod took "4x" as 4 and threw an uncaught std::invalid_argument on "abc".)
+TEST_F(CmdAlign, MalformedFingerprintNumberIsOneLineExitTwo) {
+  const std::string text = H5File::open_read(path("naqs.ckpt")).read_string("/fingerprint_text");
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+      {"width = 4", "width = 4x", "fingerprint line 'width': '4x' is not"},
+      {"J = 1", "J = abc", "fingerprint line 'J': 'abc' is not"},
+      {"depth = 2", "depth = -1", "fingerprint line 'depth': -1 is out of range"},
+      {"seed = ", "seed = 1e3", "fingerprint line 'seed'"},
+  };
+  int k = 0;
+  for (const auto& [from, to, needle] : cases) {
+    const std::size_t at = text.find("\n" + from);
+    ASSERT_NE(at, std::string::npos) << from << " in\n" << text;
+    std::string bad = text;
+    const std::size_t end = bad.find('\n', at + 1);
+    bad.replace(at + 1, end - at - 1, to);
+    const std::string ck = path("bad" + std::to_string(k++) + ".ckpt");
+    fs::copy_file(path("naqs.ckpt"), ck);
+    {
+      H5File f = H5File::open_rw(ck);
+      f.write_string("/fingerprint_text", bad);
+      f.close();
+    }
+    const std::set<std::string> before = files();
+    RunResult r = run("features", "--checkpoint " + ck + " --inputs " + path("cfg.h5") +
+                                      " --out " + path("x.h5"));
+    EXPECT_EQ(r.code, 2) << to << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << to << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << to << "\n" << r.err;
+    EXPECT_NE(r.err.find(ck), std::string::npos) << r.err;
+    EXPECT_EQ(files(), before) << to;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "host/io/hdf5.hpp"
+#include "tests/support/cmd_dir.hpp"
 #include "validation/tfim_exact.hpp"
 
 namespace naqs {
@@ -19,47 +20,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int code;
-  std::string out, err;
-};
+using RunResult = testing::CmdResult;
 
 class CmdEd : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* exe = std::getenv("NAQS_EXE");
-    if (!exe) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
-    exe_ = exe;
-    dir_ = fs::temp_directory_path() /
-           ("naqs_cmd_ed_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    if (testing::naqs_exe().empty()) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
+    scratch_ = testing::CmdDir("naqs_cmd_ed_" + std::to_string(::getpid()) + "_" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = scratch_.dir();
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  RunResult run(const std::string& args) {
-    const std::string o = (dir_ / "stdout").string(), e = (dir_ / "stderr").string();
-    const int status =
-        std::system((exe_ + " ed " + args + " >" + o + " 2>" + e).c_str());
-    auto slurp = [](const std::string& p) {
-      std::ifstream in(p);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      return ss.str();
-    };
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(o), slurp(e)};
-  }
+  void TearDown() override { scratch_.remove(); }
+  RunResult run(const std::string& args) { return scratch_.run("ed", args); }
   // Only the captured stdout/stderr files may be left in the directory.
-  bool no_other_files() {
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      const std::string name = entry.path().filename().string();
-      if (name != "stdout" && name != "stderr") return false;
-    }
-    return true;
-  }
-  std::string exe_;
+  bool no_other_files() { return scratch_.files().empty(); }
+  testing::CmdDir scratch_;
   fs::path dir_;
 };
 

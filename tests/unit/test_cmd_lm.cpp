@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/cli_run.hpp"
+#include "tests/support/lm_fixtures.hpp"
 
 namespace {
 
@@ -36,10 +37,7 @@ class CmdLm : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     ini_ = p("tiny.ini");
-    std::ofstream(ini_) << "corpus = synthetic:4\nd-model = 16\nlayers = 2\nheads = 2\n"
-                           "kv-heads = 1\nhead-dim = 8\nkv-share = 2\ncontext = 16\nbatch = 4\n"
-                           "steps = 5\nwarmup = 1\neval-windows = 4\nsample-tokens = 6\n"
-                           "prompt = ab\nquiet = true\n";
+    std::ofstream(ini_) << naqs::testing::tiny_lm_ini();
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string p(const std::string& name) const { return (dir_ / name).string(); }
@@ -148,25 +146,10 @@ TEST_F(CmdLm, ResumeOfAnotherRunsOutputIsOneLineNamingBothFiles) {
 }
 
 TEST_F(CmdLm, PendingSignalStopsAfterOneStepAndResumeFinishes) {
-  const char* exe = std::getenv("NAQS_EXE");
   const std::string out = p("sig.h5"), log = p("sig.log");
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    raise(SIGTERM);  // pending across exec
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(exe, exe, "lm", "train", "--config", ini_.c_str(), "-o", out.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const int status = naqs::testing::run_naqs_with_pending_sigterm(
+      {"lm", "train", "--config", ini_, "-o", out}, log);
+  ASSERT_NE(status, -1);
   std::ifstream in(log);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_TRUE(WIFEXITED(status)) << text;

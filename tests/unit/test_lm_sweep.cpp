@@ -12,6 +12,7 @@
 #include "host/core/error.hpp"
 #include "host/core/stop_signal.hpp"
 #include "ml/transformer/sweep.hpp"
+#include "tests/support/lm_fixtures.hpp"
 
 namespace naqs::testing {
 namespace {
@@ -44,20 +45,13 @@ TEST(LmSweep, VariantNamesSetHeadsKvHeadsShareAndHeadDim) {
 TEST(LmSweep, TasksAreIdempotentAndTheReportAggregatesSeeds) {
   const fs::path dir = fs::temp_directory_path() / ("naqs_test_lm_sweep_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  ml::LmConfig base;
-  base.model.d_model = 16;
+  ml::LmConfig base = tiny_lm_config();  // the variants set the heads from head_dim 8
   base.model.head_dim = 8;
-  base.model.layers = 2;
-  base.model.context = 16;
   base.corpus = "synthetic:2";
-  base.synthetic_train_bytes = 4096;
-  base.synthetic_val_bytes = 1024;
-  base.batch = 4;
   base.steps = 4;
   base.warmup = 1;
   base.eval_windows = 4;
   base.sample_tokens = 0;
-  base.quiet = true;
   const std::vector<ml::LmSweepTask> tasks =
       ml::lm_sweep_tasks(dir.string(), {"mha", "mqa-cla2"}, {1, 2});
   ASSERT_EQ(tasks.size(), 4u);

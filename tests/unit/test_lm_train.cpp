@@ -22,6 +22,7 @@
 #include "host/io/ownership.hpp"
 #include "ml/transformer/corpus.hpp"
 #include "ml/transformer/train.hpp"
+#include "tests/support/lm_fixtures.hpp"
 
 namespace naqs::testing {
 namespace {
@@ -39,28 +40,7 @@ class LmTrain : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  static ml::LmConfig tiny_run() {
-    ml::LmConfig c;
-    c.model.d_model = 16;
-    c.model.layers = 2;
-    c.model.heads = 4;
-    c.model.kv_heads = 1;
-    c.model.head_dim = 4;
-    c.model.kv_share = 2;
-    c.model.context = 16;
-    c.corpus = "synthetic:3";
-    c.synthetic_train_bytes = 4096;
-    c.synthetic_val_bytes = 1024;
-    c.batch = 4;
-    c.steps = 6;
-    c.warmup = 2;
-    c.eval_windows = 8;
-    c.checkpoint_every = 0;
-    c.sample_tokens = 8;
-    c.sample_prompt = "ab";
-    c.quiet = true;
-    return c;
-  }
+  static ml::LmConfig tiny_run() { return tiny_lm_config(); }
   fs::path dir_;
 };
 

@@ -238,21 +238,9 @@ TEST_F(Robust, EarlySignalHandlersGiveOtherCommandsTheDefaultActionBack) {
   // The executable catches stop signals from its first instant (a constructor); a command that
   // does not stop gracefully (ed) must still die by a SIGTERM that arrived meanwhile (pending at
   // exec here), not lose it.
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    raise(SIGTERM);
-    const std::string exe = testing::naqs_exe(), out = path("e.h5");
-    execl(exe.c_str(), exe.c_str(), "ed", "--L", "4", "--out", out.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const int status =
+      testing::run_naqs_with_pending_sigterm({"ed", "--L", "4", "--out", path("e.h5")});
+  ASSERT_NE(status, -1);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
   EXPECT_FALSE(fs::exists(path("e.h5")));
 }
