@@ -1,7 +1,7 @@
-// The dense Hamiltonian matrix of a sector, assembled from the int8 connected-states primitive
-// (Hamiltonian::diagonal / for_each_connected on ±1 spin arrays), independently of the packed
-// bit-mask kernels that ED's Lanczos uses, for cross-checks on small systems (N <= 12 in the
-// CLI, any dim up to a few thousand in tests). Eigenvalues: dense_eigen (lanczos.hpp, dsyev).
+// The dense Hamiltonian matrix of a sector, assembled row by row from the spin operator's
+// primitive (Hamiltonian::connections), independently of the sector-specific fast matvec
+// kernels that ED's Lanczos uses, for cross-checks on small systems (N <= 12 in the CLI, any
+// dim up to a few thousand in tests). Eigenvalues: dense_eigen (lanczos.hpp, dsyev).
 // Tests: tests/unit/test_ed.cpp.
 #pragma once
 #include <vector>

@@ -128,11 +128,15 @@ int64_t EdBasis::index(uint64_t s, double& sign) const {
   }
 }
 
-EdBasis make_basis(const Hamiltonian& H, int n_down) {
+EdBasis make_basis(const Hamiltonian& H, const SpinHilbert& hilbert) {
   const int n = H.n_sites();
-  if (H.conserves_sz() && n_down >= 0) return EdBasis::sz(n, n_down);
-  NAQS_CHECK(n_down < 0 || H.conserves_sz(), "make_basis: an Sz sector for a Hamiltonian that "
-             "does not conserve Sz (", H.str(), ")");
+  NAQS_REQUIRE(hilbert.n_sites() == n, "a Hilbert space of ", hilbert.n_sites(), " sites for ",
+               H.str());
+  if (hilbert.constrained()) {
+    NAQS_REQUIRE(H.conserves_sz(), "a fixed magnetisation (", hilbert.str(), ") for ", H.str(),
+                 ", which does not conserve Sz");
+    return EdBasis::sz(n, static_cast<int>(hilbert.n_down()));
+  }
   if (H.params().model == Model::tfim && H.has_flip_symmetry()) return EdBasis::parity(n, 1);
   return EdBasis::full(n);
 }
@@ -167,26 +171,6 @@ void require_memory(int64_t bytes, const Device& device, const std::string& what
   }
 }
 
-ops::EdTerms pack_terms(const Hamiltonian& H) {
-  const PackedTerms& p = H.packed();
-  ops::EdTerms t{};
-  t.diag_const = p.diag_const;
-  auto copy = [&](const std::vector<BitGroup>& from, ops::EdBitGroup* to, int32_t& n,
-                  const char* what) {
-    NAQS_REQUIRE(from.size() <= static_cast<std::size_t>(ops::kEdMaxGroups), "ED supports at "
-                 "most ", ops::kEdMaxGroups, " groups of ", what, " terms, and ", H.str(),
-                 " has ", from.size());
-    n = static_cast<int32_t>(from.size());
-    for (std::size_t g = 0; g < from.size(); ++g)
-      to[g] = ops::EdBitGroup{from[g].mask, from[g].shift, from[g].coef};
-  };
-  copy(p.zz, t.zz, t.n_zz, "ZZ");
-  copy(p.z, t.z, t.n_z, "Z");
-  copy(p.flip, t.flip, t.n_flip, "X");
-  copy(p.exchange, t.exchange, t.n_exchange, "exchange");
-  return t;
-}
-
 // ---- CPU product ----------------------------------------------------------------------------
 // The hot loop is compiled twice on x86-64 (AVX2/POPCNT and baseline) and picked at run time, so
 // the default build flags stay portable while popcount is one instruction where available.
@@ -200,19 +184,71 @@ namespace {
 
 #define NAQS_ED_INLINE inline __attribute__((always_inline))
 
+// The fast CPU paths below regroup the operator's rows by bit masks: terms of one kind with the
+// same partner shift (j − i) and coefficient share one mask of their lower sites i, so a bond
+// family is one popcount. Built from the operator's table per product (a few dozen rows); the
+// row order decides the group order (first appearance).
+//   diagonal(s) = diag_const − 2 Σ_zz coef·popcount((s ^ (s >> shift)) & mask)
+//                            − 2 Σ_z  coef·popcount(s & mask)
+struct BitGroup {
+  uint64_t mask;
+  int shift;
+  double coef;
+};
+
+struct BitTerms {
+  double diag_const = 0;
+  int n_zz = 0, n_z = 0, n_flip = 0, n_exchange = 0;
+  std::vector<BitGroup> zz, z, flip, exchange;
+};
+
+void add_to_group(std::vector<BitGroup>& groups, int i, int shift, double coef) {
+  for (BitGroup& g : groups)
+    if (g.shift == shift && g.coef == coef) {
+      g.mask |= uint64_t{1} << i;
+      return;
+    }
+  groups.push_back(BitGroup{uint64_t{1} << i, shift, coef});
+}
+
+BitTerms group_terms(const ops::SpinOperatorView& op) {
+  BitTerms t;
+  int32_t k = 0;
+  auto sites = [&](int32_t r) { return std::pair{op.sites[2 * r], op.sites[2 * r + 1]}; };
+  for (; k < op.n_zz; ++k) {
+    const auto [i, j] = sites(k);
+    add_to_group(t.zz, i, j - i, op.coef[k]);
+    t.diag_const += op.coef[k];
+  }
+  for (; k < op.n_zz + op.n_z; ++k) {
+    add_to_group(t.z, sites(k).first, 0, op.coef[k]);
+    t.diag_const += op.coef[k];
+  }
+  for (; k < op.n_zz + op.n_z + op.n_flip; ++k) add_to_group(t.flip, sites(k).first, 0, op.coef[k]);
+  for (; k < op.n_zz + op.n_z + op.n_flip + op.n_exch; ++k) {
+    const auto [i, j] = sites(k);
+    add_to_group(t.exchange, i, j - i, op.coef[k]);
+  }
+  t.n_zz = static_cast<int>(t.zz.size());
+  t.n_z = static_cast<int>(t.z.size());
+  t.n_flip = static_cast<int>(t.flip.size());
+  t.n_exchange = static_cast<int>(t.exchange.size());
+  return t;
+}
+
 template <int Kind>
-NAQS_ED_INLINE void rows_range(const ops::EdTerms& t, const ops::EdSectorView& v,
+NAQS_ED_INLINE void rows_range(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
                                const double* x, double* y, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i)
     y[i] = ops::ed_row<Kind>(t, v, static_cast<uint64_t>(i), i, x);
 }
 
-NAQS_ED_CLONES void rows_full(const ops::EdTerms& t, const ops::EdSectorView& v,
+NAQS_ED_CLONES void rows_full(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
                               const double* x, double* y, int64_t begin, int64_t end) {
   rows_range<ops::kEdFull>(t, v, x, y, begin, end);
 }
 
-NAQS_ED_CLONES void rows_parity(const ops::EdTerms& t, const ops::EdSectorView& v,
+NAQS_ED_CLONES void rows_parity(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
                                 const double* x, double* y, int64_t begin, int64_t end) {
   rows_range<ops::kEdParity>(t, v, x, y, begin, end);
 }
@@ -344,7 +380,7 @@ NAQS_ED_INLINE void flip_triple(double* __restrict__ y, const double* __restrict
 
 // diag_low is (2^b,): the diagonal's part that depends on the low b bits only (tfim_diag_low).
 template <int Kind>
-NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+NAQS_ED_INLINE void tfim_block(const BitTerms& t, const ops::EdSectorView& v, int b,
                                const double* __restrict__ diag_low, const double* __restrict__ x,
                                double* __restrict__ y, int64_t s0) {
   const int64_t n_block = int64_t{1} << b;
@@ -449,34 +485,41 @@ NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v
 // One block, compiled twice on x86-64 (AVX2/FMA/POPCNT and baseline) and picked at run time.
 // The clones must sit inside the OpenMP loop: GCC outlines a parallel region's body into one
 // baseline function, whatever the enclosing function's target.
-NAQS_ED_CLONES void tfim_block_full(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+NAQS_ED_CLONES void tfim_block_full(const BitTerms& t, const ops::EdSectorView& v, int b,
                                     const double* diag_low, const double* x, double* y,
                                     int64_t s0) {
   tfim_block<ops::kEdFull>(t, v, b, diag_low, x, y, s0);
 }
 
-NAQS_ED_CLONES void tfim_block_parity(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+NAQS_ED_CLONES void tfim_block_parity(const BitTerms& t, const ops::EdSectorView& v, int b,
                                       const double* diag_low, const double* x, double* y,
                                       int64_t s0) {
   tfim_block<ops::kEdParity>(t, v, b, diag_low, x, y, s0);
 }
 
-// diag_const − 2 Σ_zz coef·popcount((k ^ (k >> shift)) & mask) − 2 Σ_z coef·popcount(k & mask)
-// for every k < 2^b: ed_diagonal of the state k, whose bits >= b are clear.
-std::vector<double> tfim_diag_low(const ops::EdTerms& t, int b) {
+// The diagonal of every state k < 2^b (bits >= b clear) by the grouped formula (BitTerms), the
+// same rearrangement as the per-block constant and sweeps of tfim_block; equal to the
+// primitive's spin_diagonal up to rounding (tests compare the products with the primitive's rows).
+std::vector<double> tfim_diag_low(const BitTerms& t, int b) {
   std::vector<double> d(std::size_t{1} << b);
-  for (std::size_t k = 0; k < d.size(); ++k) d[k] = ops::ed_diagonal(t, k);
+  for (std::size_t k = 0; k < d.size(); ++k) {
+    double v = t.diag_const;
+    for (const BitGroup& g : t.zz) v -= 2 * g.coef * std::popcount((k ^ (k >> g.shift)) & g.mask);
+    for (const BitGroup& g : t.z) v -= 2 * g.coef * std::popcount(k & g.mask);
+    d[k] = v;
+  }
   return d;
 }
 
-void tfim_blocks(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+void tfim_blocks(const ops::SpinOperatorView& op, const ops::EdSectorView& v, const double* x,
                  double* y) {
+  const BitTerms t = group_terms(op);
   const int bits = std::countr_zero(static_cast<uint64_t>(v.dim));  // dim is a power of two
   const int b = std::min(bits, kTfimBlockBits);
   const bool full = v.kind == ops::kEdFull;
   if (b < 2) {  // dim 1 or 2: the reference rows
-    if (full) rows_full(t, v, x, y, 0, v.dim);
-    else rows_parity(t, v, x, y, 0, v.dim);
+    if (full) rows_full(op, v, x, y, 0, v.dim);
+    else rows_parity(op, v, x, y, 0, v.dim);
     return;
   }
   const int64_t n_blocks = v.dim >> b;
@@ -492,8 +535,8 @@ void tfim_blocks(const ops::EdTerms& t, const ops::EdSectorView& v, const double
 
 // Rows of the sz sector whose high part is hv (consecutive indices hi_offset[hv]...), by the
 // reference formula.
-NAQS_ED_CLONES void rows_sz(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                            double* y, int64_t hv) {
+NAQS_ED_CLONES void rows_sz(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
+                            const double* x, double* y, int64_t hv) {
   const int64_t begin = v.hi_offset[hv], end = v.hi_offset[hv + 1];
   if (begin == end) return;
   const int k = v.n_set - std::popcount(static_cast<uint64_t>(hv));
@@ -543,23 +586,23 @@ SzBondGroup split_group(uint64_t mask, int shift, double coef, int n_lo) {
 
 struct SzTables {
   int n_zz = 0, n_exchange = 0;
-  SzBondGroup zz[ops::kEdMaxGroups], exchange[ops::kEdMaxGroups];
+  std::vector<SzBondGroup> zz, exchange;
   std::vector<double> diag_low;      // (2^n_lo,) in lo_values order: the low part's diagonal
   std::vector<int32_t> pairs;        // (r, r') with r < r', per class k and exchange group g
   std::vector<int64_t> pair_start;   // ((n_lo + 1) · n_exchange + 1,) offsets into pairs (/2)
 };
 
-SzTables build_sz_tables(const ops::EdTerms& t, const ops::EdSectorView& v) {
+SzTables build_sz_tables(const BitTerms& t, const ops::EdSectorView& v) {
   SzTables tb;
   const int n_lo = v.n_lo;
   const uint64_t low_all = (uint64_t{1} << n_lo) - 1;
   tb.n_zz = t.n_zz;
   for (int g = 0; g < t.n_zz; ++g)
-    tb.zz[g] = split_group(t.zz[g].mask, t.zz[g].shift, t.zz[g].coef, n_lo);
+    tb.zz.push_back(split_group(t.zz[g].mask, t.zz[g].shift, t.zz[g].coef, n_lo));
   tb.n_exchange = t.n_exchange;
   for (int g = 0; g < t.n_exchange; ++g)
-    tb.exchange[g] = split_group(t.exchange[g].mask, t.exchange[g].shift, t.exchange[g].coef,
-                                 n_lo);
+    tb.exchange.push_back(split_group(t.exchange[g].mask, t.exchange[g].shift,
+                                      t.exchange[g].coef, n_lo));
   const int64_t n_values = int64_t{1} << n_lo;
   tb.diag_low.resize(n_values);
   for (int64_t idx = 0; idx < n_values; ++idx) {
@@ -596,7 +639,7 @@ SzTables build_sz_tables(const ops::EdTerms& t, const ops::EdSectorView& v) {
   return tb;
 }
 
-NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzTables& tb,
+NAQS_ED_CLONES void sz_group(const BitTerms& t, const SzTables& tb,
                              const ops::EdSectorView& v, const double* __restrict__ x,
                              double* __restrict__ y, int64_t hv) {
   const int64_t base = v.hi_offset[hv], n = v.hi_offset[hv + 1] - base;
@@ -662,31 +705,32 @@ NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzTables& tb,
 
 }  // namespace
 
-void ed_matvec_reference_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                             double* y) {
+void ed_matvec_reference_cpu(const ops::SpinOperatorView& op, const ops::EdSectorView& v,
+                             const double* x, double* y) {
   NAQS_CHECK(x != y, "ed_matvec_reference_cpu: x and y must not alias");
   if (v.kind == ops::kEdSz)
-    return for_each_hi(v, [&](int64_t hv) { rows_sz(t, v, x, y, hv); });
+    return for_each_hi(v, [&](int64_t hv) { rows_sz(op, v, x, y, hv); });
   constexpr int64_t kChunk = 4096;
   const int64_t n_chunks = (v.dim + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n_chunks > 4)
   for (int64_t c = 0; c < n_chunks; ++c) {
     const int64_t begin = c * kChunk, end = std::min(v.dim, begin + kChunk);
-    if (v.kind == ops::kEdFull) rows_full(t, v, x, y, begin, end);
-    else rows_parity(t, v, x, y, begin, end);
+    if (v.kind == ops::kEdFull) rows_full(op, v, x, y, begin, end);
+    else rows_parity(op, v, x, y, begin, end);
   }
 }
 
-void ed_matvec_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+void ed_matvec_cpu(const ops::SpinOperatorView& op, const ops::EdSectorView& v, const double* x,
                    double* y) {
   NAQS_CHECK(x != y, "ed_matvec_cpu: x and y must not alias");
   if (v.kind == ops::kEdSz) {
-    if (t.n_flip > 0) return ed_matvec_reference_cpu(t, v, x, y);  // (no such H conserves Sz)
+    if (op.n_flip > 0) return ed_matvec_reference_cpu(op, v, x, y);  // (no such H conserves Sz)
+    const BitTerms t = group_terms(op);
     const SzTables tb = build_sz_tables(t, v);
     return for_each_hi(v, [&](int64_t hv) { sz_group(t, tb, v, x, y, hv); });
   }
-  if (t.n_exchange > 0) return ed_matvec_reference_cpu(t, v, x, y);
-  tfim_blocks(t, v, x, y);
+  if (op.n_exch > 0) return ed_matvec_reference_cpu(op, v, x, y);
+  tfim_blocks(op, v, x, y);
 }
 
 // ---- the operator ---------------------------------------------------------------------------
@@ -702,10 +746,12 @@ struct EdOperator::DeviceState {
   }
   Tensor hi_offset, lo_rank, lo_values, lo_start, x, y;
   ops::EdSectorView view{};
+  ops::SpinOperator op;          // the operator's table on the device
+  ops::SpinOperatorView op_view{};
 };
 
 EdOperator::EdOperator(const Hamiltonian& H, const EdBasis& basis, Device device)
-    : basis_(&basis), device_(device), terms_(pack_terms(H)) {
+    : basis_(&basis), device_(device), op_(H.op()), view_(op_.view("EdOperator")) {
   NAQS_CHECK(H.n_sites() == basis.n_sites(), "EdOperator: H has ", H.n_sites(),
              " sites and the basis ", basis.n_sites());
   NAQS_CHECK(basis.kind() != ops::kEdSz || H.conserves_sz(),
@@ -725,6 +771,8 @@ EdOperator::EdOperator(const Hamiltonian& H, const EdBasis& basis, Device device
     dev_->view.lo_rank = static_cast<const int32_t*>(dev_->lo_rank.raw_data());
     dev_->view.lo_values = static_cast<const uint32_t*>(dev_->lo_values.raw_data());
     dev_->view.lo_start = static_cast<const int64_t*>(dev_->lo_start.raw_data());
+    dev_->op = op_.to(device);
+    dev_->op_view = dev_->op.view("EdOperator");
   }
 }
 
@@ -732,7 +780,7 @@ EdOperator::~EdOperator() = default;
 
 void EdOperator::apply(const double* x, double* y) const {
   if (device_.is_cpu()) {
-    ed_matvec_cpu(terms_, basis_->view(), x, y);
+    ed_matvec_cpu(view_, basis_->view(), x, y);
     return;
   }
   const std::size_t bytes = dim() * sizeof(double);
@@ -743,7 +791,7 @@ void EdOperator::apply(const double* x, double* y) const {
 
 void EdOperator::apply_device(const double* x_device, double* y_device) const {
   NAQS_CHECK(device_.is_cuda(), "EdOperator::apply_device on ", device_.str());
-  ops::ed_matvec_device(terms_, dev_->view, x_device, y_device, device_);
+  ops::ed_matvec_device(dev_->op_view, dev_->view, x_device, y_device, device_);
 }
 
 }  // namespace naqs::ed
