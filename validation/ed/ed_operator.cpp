@@ -184,17 +184,12 @@ namespace {
 
 #define NAQS_ED_INLINE inline __attribute__((always_inline))
 
-// The fast CPU paths below regroup the operator's rows by bit masks: terms of one kind with the
-// same partner shift (j − i) and coefficient share one mask of their lower sites i, so a bond
-// family is one popcount. Built from the operator's table per product (a few dozen rows); the
-// row order decides the group order (first appearance).
+// The fast CPU paths below use the operator's grouped form (ops::SpinBitGroup: rows of one kind
+// with the same partner shift and coefficient share one mask), copied per product into vectors
+// by kind:
 //   diagonal(s) = diag_const − 2 Σ_zz coef·popcount((s ^ (s >> shift)) & mask)
 //                            − 2 Σ_z  coef·popcount(s & mask)
-struct BitGroup {
-  uint64_t mask;
-  int shift;
-  double coef;
-};
+using BitGroup = ops::SpinBitGroup;
 
 struct BitTerms {
   double diag_const = 0;
@@ -202,37 +197,21 @@ struct BitTerms {
   std::vector<BitGroup> zz, z, flip, exchange;
 };
 
-void add_to_group(std::vector<BitGroup>& groups, int i, int shift, double coef) {
-  for (BitGroup& g : groups)
-    if (g.shift == shift && g.coef == coef) {
-      g.mask |= uint64_t{1} << i;
-      return;
-    }
-  groups.push_back(BitGroup{uint64_t{1} << i, shift, coef});
-}
-
 BitTerms group_terms(const ops::SpinOperatorView& op) {
+  NAQS_CHECK(op.groups != nullptr || op.n_zz + op.n_z + op.n_flip + op.n_exch == 0,
+             "ed_matvec_cpu: the operator has no grouped form (more than 64 sites)");
   BitTerms t;
-  int32_t k = 0;
-  auto sites = [&](int32_t r) { return std::pair{op.sites[2 * r], op.sites[2 * r + 1]}; };
-  for (; k < op.n_zz; ++k) {
-    const auto [i, j] = sites(k);
-    add_to_group(t.zz, i, j - i, op.coef[k]);
-    t.diag_const += op.coef[k];
-  }
-  for (; k < op.n_zz + op.n_z; ++k) {
-    add_to_group(t.z, sites(k).first, 0, op.coef[k]);
-    t.diag_const += op.coef[k];
-  }
-  for (; k < op.n_zz + op.n_z + op.n_flip; ++k) add_to_group(t.flip, sites(k).first, 0, op.coef[k]);
-  for (; k < op.n_zz + op.n_z + op.n_flip + op.n_exch; ++k) {
-    const auto [i, j] = sites(k);
-    add_to_group(t.exchange, i, j - i, op.coef[k]);
-  }
-  t.n_zz = static_cast<int>(t.zz.size());
-  t.n_z = static_cast<int>(t.z.size());
-  t.n_flip = static_cast<int>(t.flip.size());
-  t.n_exchange = static_cast<int>(t.exchange.size());
+  t.diag_const = op.diag_const;
+  const BitGroup* g = op.groups;
+  t.zz.assign(g, g + op.g_zz);
+  t.z.assign(g + op.g_zz, g + op.g_zz + op.g_z);
+  t.flip.assign(g + op.g_zz + op.g_z, g + op.g_zz + op.g_z + op.g_flip);
+  t.exchange.assign(g + op.g_zz + op.g_z + op.g_flip,
+                    g + op.g_zz + op.g_z + op.g_flip + op.g_exch);
+  t.n_zz = op.g_zz;
+  t.n_z = op.g_z;
+  t.n_flip = op.g_flip;
+  t.n_exchange = op.g_exch;
   return t;
 }
 
@@ -497,17 +476,10 @@ NAQS_ED_CLONES void tfim_block_parity(const BitTerms& t, const ops::EdSectorView
   tfim_block<ops::kEdParity>(t, v, b, diag_low, x, y, s0);
 }
 
-// The diagonal of every state k < 2^b (bits >= b clear) by the grouped formula (BitTerms), the
-// same rearrangement as the per-block constant and sweeps of tfim_block; equal to the
-// primitive's spin_diagonal up to rounding (tests compare the products with the primitive's rows).
-std::vector<double> tfim_diag_low(const BitTerms& t, int b) {
+// The diagonal of every state k < 2^b (bits >= b clear), from the operator's primitive.
+std::vector<double> tfim_diag_low(const ops::SpinOperatorView& op, int b) {
   std::vector<double> d(std::size_t{1} << b);
-  for (std::size_t k = 0; k < d.size(); ++k) {
-    double v = t.diag_const;
-    for (const BitGroup& g : t.zz) v -= 2 * g.coef * std::popcount((k ^ (k >> g.shift)) & g.mask);
-    for (const BitGroup& g : t.z) v -= 2 * g.coef * std::popcount(k & g.mask);
-    d[k] = v;
-  }
+  for (std::size_t k = 0; k < d.size(); ++k) d[k] = ops::spin_diagonal(op, ops::PackedSpins{k});
   return d;
 }
 
@@ -523,7 +495,7 @@ void tfim_blocks(const ops::SpinOperatorView& op, const ops::EdSectorView& v, co
     return;
   }
   const int64_t n_blocks = v.dim >> b;
-  const std::vector<double> diag_low = tfim_diag_low(t, b);
+  const std::vector<double> diag_low = tfim_diag_low(op, b);
   const double* dl = diag_low.data();
   // dynamic: on a shared machine a descheduled thread's blocks are taken by the other one
 #pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
