@@ -42,9 +42,9 @@
 #include "host/core/philox.hpp"
 #include "host/io/hdf5.hpp"
 #include "host/io/ownership.hpp"
-#include "validation/ed/dense.hpp"
-#include "validation/ed/ed_solver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/dense.hpp"
+#include "physics/ed/ed_solver.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace {
 

@@ -34,7 +34,7 @@
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
 #include "host/core/tensor.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 using namespace naqs;
 using Clock = std::chrono::steady_clock;

@@ -1,4 +1,4 @@
-// CUDA twin of ed_matvec_cpu (validation/ed/ed_operator.cpp): y = H x in one ED sector, one
+// CUDA twin of ed_matvec_cpu (physics/ed/ed_operator.cpp): y = H x in one ED sector, one
 // thread per output row, grid-stride loop. The row formula is ops::ed_row (host/ops/ed_matvec.hpp,
 // the spin operator's primitive), shared with the CPU. Parity test:
 // tests/gpu/test_ed_matvec_gpu.cpp.

@@ -4,7 +4,7 @@
 // Gather form: each output row y[index(s)] = H_ss x[index(s)] + Σ_{s'≠s} H_ss' sign(s') x[index(s')]
 // is computed by one thread (H is real symmetric), so there are no write conflicts and the result
 // is the same for any thread count. The per-row formula below is NAQS_HD and shared by the CPU
-// reference (ed_matvec_reference_cpu in validation/ed/ed_operator.cpp, OpenMP) and its CUDA twin
+// reference (ed_matvec_reference_cpu in physics/ed/ed_operator.cpp, OpenMP) and its CUDA twin
 // (cuda/ed_matvec.cu); the CPU product ed_matvec_cpu rearranges the same terms for cache and
 // SIMD (cache-blocked TFIM, Sz rows grouped by their high part).
 // Tests: tests/unit/test_ed.cpp (vs dense matrices from the same primitive;

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "validation/ed/ed_solver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/ed_solver.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs::vmc {
 

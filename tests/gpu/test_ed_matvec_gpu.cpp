@@ -11,7 +11,7 @@
 
 #include "tests/support/models.hpp"
 #include "tests/support/testing.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 namespace naqs {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "host/io/hdf5.hpp"
 #include "tests/support/histogram_checks.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 namespace naqs {
 namespace {

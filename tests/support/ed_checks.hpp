@@ -1,13 +1,13 @@
 // ED check shared by the unit and slow tiers: the periodic TFIM chain against its closed form
-// (validation/tfim_exact.hpp). Errors: E relative 1e-10, <X> relative 1e-9 (the Lanczos
+// (physics/ed/tfim_exact.hpp). Errors: E relative 1e-10, <X> relative 1e-9 (the Lanczos
 // residual is <= 1e-12 relative, and <X> is first order in the vector error).
 #pragma once
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "validation/ed/ed_solver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/ed_solver.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs::testing {
 

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "host/io/hdf5.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs {
 namespace {

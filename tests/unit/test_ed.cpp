@@ -8,11 +8,11 @@
 #include <random>
 
 #include "host/core/error.hpp"
-#include "validation/ed/dense.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/dense.hpp"
+#include "physics/ed/ed_solver.hpp"
 #include "tests/support/ed_checks.hpp"
 #include "tests/support/models.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs::ed {
 namespace {

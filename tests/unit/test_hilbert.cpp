@@ -12,7 +12,7 @@
 #include "host/core/tensor_convert.hpp"
 #include "physics/vmc/driver.hpp"
 #include "tests/support/models.hpp"
-#include "validation/ed/ed_operator.hpp"
+#include "physics/ed/ed_operator.hpp"
 
 namespace naqs {
 namespace {

@@ -30,7 +30,7 @@
 #include "host/ops/fill.hpp"
 #include "physics/hamiltonian.hpp"
 #include "tests/support/models.hpp"
-#include "validation/ed/ed_operator.hpp"
+#include "physics/ed/ed_operator.hpp"
 
 namespace naqs {
 namespace {

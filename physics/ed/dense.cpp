@@ -1,5 +1,5 @@
 // Dense sector matrix from the spin operator's primitive (see dense.hpp).
-#include "validation/ed/dense.hpp"
+#include "physics/ed/dense.hpp"
 
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 // Sectors, memory estimates and the CPU/CUDA Hamiltonian operator for ED (see ed_operator.hpp).
-#include "validation/ed/ed_operator.hpp"
+#include "physics/ed/ed_operator.hpp"
 
 #include <omp.h>
 

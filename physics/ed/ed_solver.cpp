@@ -1,5 +1,5 @@
 // ED ground-state driver (see ed_solver.hpp).
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 #include <chrono>
 

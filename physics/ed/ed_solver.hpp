@@ -6,9 +6,9 @@
 
 #include "host/core/device.hpp"
 #include "physics/hamiltonian.hpp"
-#include "validation/ed/ed_operator.hpp"
-#include "validation/ed/lanczos.hpp"
-#include "validation/ed/observables.hpp"
+#include "physics/ed/ed_operator.hpp"
+#include "physics/ed/lanczos.hpp"
+#include "physics/ed/observables.hpp"
 
 namespace naqs::ed {
 
