@@ -626,21 +626,26 @@ NAQS_ED_CLONES void sz_group(const BitTerms& t, const SzTables& tb,
   const uint64_t high = hvu << n_lo, low_all = (uint64_t{1} << n_lo) - 1;
   const double* __restrict__ xg = x + base;
   double* __restrict__ yg = y + base;
+  // the groups through local pointers (the vectors' data pointers loaded once)
+  const SzBondGroup* __restrict__ zz = tb.zz.data();
+  const SzBondGroup* __restrict__ ex = tb.exchange.data();
+  const BitGroup* __restrict__ zg = t.z.data();
+  const int n_zz = tb.n_zz, n_ex = tb.n_exchange, n_z = t.n_z;
   double diag_high = 0;
-  for (int g = 0; g < tb.n_zz; ++g)
-    diag_high -= 2 * tb.zz[g].coef *
-                 std::popcount((hvu ^ (hvu >> tb.zz[g].shift)) & tb.zz[g].high_mask);
-  for (int g = 0; g < t.n_z; ++g)
-    diag_high -= 2 * t.z[g].coef * std::popcount(high & t.z[g].mask);
+  for (int g = 0; g < n_zz; ++g)
+    diag_high -= 2 * zz[g].coef *
+                 std::popcount((hvu ^ (hvu >> zz[g].shift)) & zz[g].high_mask);
+  for (int g = 0; g < n_z; ++g)
+    diag_high -= 2 * zg[g].coef * std::popcount(high & zg[g].mask);
   // rows: diagonal and cross bonds
   for (int64_t r = 0; r < n; ++r) {
     const uint64_t s = high | lows[r];
     double d = diag_high + diag_low[r];
-    for (int g = 0; g < tb.n_zz; ++g)
-      d -= 2 * tb.zz[g].coef * std::popcount((s ^ (s >> tb.zz[g].shift)) & tb.zz[g].cross_mask);
+    for (int g = 0; g < n_zz; ++g)
+      d -= 2 * zz[g].coef * std::popcount((s ^ (s >> zz[g].shift)) & zz[g].cross_mask);
     double acc = d * xg[r];
-    for (int g = 0; g < tb.n_exchange; ++g) {
-      const SzBondGroup& e = tb.exchange[g];
+    for (int g = 0; g < n_ex; ++g) {
+      const SzBondGroup& e = ex[g];
       double part = 0;
       for (uint64_t m = (s ^ (s >> e.shift)) & e.cross_mask; m; m &= m - 1) {
         const uint64_t bit = m & (~m + 1);
@@ -652,8 +657,8 @@ NAQS_ED_CLONES void sz_group(const BitTerms& t, const SzTables& tb,
     yg[r] = acc;
   }
   // low bonds: the class's pair list
-  for (int g = 0; g < tb.n_exchange; ++g) {
-    const double c = tb.exchange[g].coef;
+  for (int g = 0; g < n_ex; ++g) {
+    const double c = ex[g].coef;
     const std::size_t slot = static_cast<std::size_t>(k) * tb.n_exchange + g;
     const int32_t* __restrict__ p = tb.pairs.data() + 2 * tb.pair_start[slot];
     const int64_t n_pairs = tb.pair_start[slot + 1] - tb.pair_start[slot];
@@ -665,8 +670,8 @@ NAQS_ED_CLONES void sz_group(const BitTerms& t, const SzTables& tb,
   }
   // high bonds: whole blocks
   SourceBlocks src;
-  for (int g = 0; g < tb.n_exchange; ++g) {
-    const SzBondGroup& e = tb.exchange[g];
+  for (int g = 0; g < n_ex; ++g) {
+    const SzBondGroup& e = ex[g];
     for (uint64_t m = (hvu ^ (hvu >> e.shift)) & e.high_mask; m; m &= m - 1) {
       const uint64_t bit = m & (~m + 1);
       src.add(yg, n, x + offset[hvu ^ (bit | (bit << e.shift))], e.coef);
