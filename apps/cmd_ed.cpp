@@ -42,9 +42,9 @@
 #include "host/core/philox.hpp"
 #include "host/io/hdf5.hpp"
 #include "host/io/ownership.hpp"
-#include "validation/ed/dense.hpp"
-#include "validation/ed/ed_solver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/dense.hpp"
+#include "physics/ed/ed_solver.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace {
 
@@ -130,17 +130,17 @@ Lattice make_lattice(const po::variables_map& vm, const Boundary& bc) {
   return Lattice::square(*lx, *ly, bc.x, bc.y);
 }
 
-// n_down for the Heisenberg sector, or −1 for the full space.
-int parse_sector(const std::string& sz, int n_sites) {
-  if (sz == "full") return -1;
-  if (sz == "auto") return n_sites / 2;
+// The Heisenberg sector's space: a fixed total Sz, or the full space.
+SpinHilbert parse_sector(const std::string& sz, int n_sites) {
+  if (sz == "full") return SpinHilbert::full(n_sites);
+  if (sz == "auto") return SpinHilbert::with_magnetisation(n_sites, n_sites % 2);
   const double v = parse_number(sz, "sz");
   const double n_down = n_sites / 2.0 - v;
   NAQS_REQUIRE(std::abs(2 * v - std::round(2 * v)) < 1e-12 && n_down >= 0 && n_down <= n_sites &&
                    std::abs(n_down - std::round(n_down)) < 1e-12,
                "--sz ", sz, " is not a total Sz of ", n_sites, " spins ½ (allowed: ", -n_sites / 2.0,
                " to ", n_sites / 2.0, " in steps of 1, or auto, or full)");
-  return static_cast<int>(std::lround(n_down));
+  return SpinHilbert::with_magnetisation(n_sites, n_sites - 2 * std::lround(n_down));
 }
 
 std::vector<double> column(const std::vector<ed::EdSolution>& s,
@@ -157,10 +157,10 @@ struct GroundStateSamples {
   std::vector<double> probability;
 };
 
-GroundStateSamples sample_ground_state(const Hamiltonian& H, int n_down,
+GroundStateSamples sample_ground_state(const Hamiltonian& H, const SpinHilbert& hilbert,
                                        const std::vector<double>& psi, int64_t count,
                                        uint64_t seed) {
-  const ed::EdBasis basis = ed::make_basis(H, n_down);
+  const ed::EdBasis basis = ed::make_basis(H, hilbert);
   const int n = H.n_sites();
   const bool parity = basis.kind() == ops::kEdParity;
   std::vector<double> cdf(psi.size());
@@ -204,7 +204,8 @@ int ed_run(const CommandContext& ctx) {
                "--Delta, --marshall and --sz are Heisenberg options; the TFIM takes --J, --h, --hz");
   const std::vector<double> fields =
       heis ? std::vector<double>{0.0} : parse_value_list(vm["h"].as<std::string>(), "h");
-  const int n_down = heis ? parse_sector(vm["sz"].as<std::string>(), n) : -1;
+  const SpinHilbert hilbert =
+      heis ? parse_sector(vm["sz"].as<std::string>(), n) : SpinHilbert::full(n);
   ed::LanczosOptions opts;
   opts.tol = vm["tol"].as<double>();
   opts.max_iterations = vm["max-iterations"].as<int>();
@@ -225,7 +226,7 @@ int ed_run(const CommandContext& ctx) {
   };
   std::vector<Hamiltonian> hams;
   for (double h : fields) hams.emplace_back(lattice, params_for(h));  // validates parameters
-  const int64_t bytes = ed::ed_solve_bytes(hams[0], n_down);
+  const int64_t bytes = ed::ed_solve_bytes(hams[0], hilbert);
   ed::require_memory(bytes, Device::cpu(), cat("exact diagonalisation of ", hams[0].str()));
   const int64_t n_samples = vm.count("sample") ? vm["sample"].as<int64_t>() : 0;
   NAQS_REQUIRE(!vm.count("sample") || n_samples >= 1, "--sample ", n_samples,
@@ -255,7 +256,7 @@ int ed_run(const CommandContext& ctx) {
   std::vector<ed::EdSolution> sols;
   std::vector<double> exact_e, exact_x, dense_e;
   for (std::size_t k = 0; k < hams.size(); ++k) {
-    ed::EdSolution s = ed::solve_ground_state(hams[k], n_down, device, opts, n_samples > 0);
+    ed::EdSolution s = ed::solve_ground_state(hams[k], hilbert, device, opts, n_samples > 0);
     const auto& o = s.observables;
     if (heis)
       std::printf("  %14.10f %16.12f %16.12f %12.8f %12.8f %6d %10.2e\n", o.energy,
@@ -275,7 +276,7 @@ int ed_run(const CommandContext& ctx) {
       std::fprintf(stderr, "naqs ed: warning: Lanczos did not reach --tol %g (residual %.3g)\n",
                    opts.tol, s.lanczos.residual);
     if (s.dim <= kDenseCheckMaxDim) {
-      ed::EdBasis basis = ed::make_basis(hams[k], n_down);
+      ed::EdBasis basis = ed::make_basis(hams[k], hilbert);
       dense_e.push_back(ed::dense_eigen(ed::dense_matrix(hams[k], basis), basis.dim())[0]);
     }
     std::fflush(stdout);
@@ -377,7 +378,7 @@ int ed_run(const CommandContext& ctx) {
     if (n_samples > 0) {
       const uint64_t seed = vm["seed"].as<uint64_t>();
       const GroundStateSamples smp =
-          sample_ground_state(hams[0], n_down, sols[0].lanczos.vector, n_samples, seed);
+          sample_ground_state(hams[0], hilbert, sols[0].lanczos.vector, n_samples, seed);
       f.write_dataset("/samples/sigma", smp.sigma, {n_samples, int64_t{n}});
       f.write_dataset("/samples/bits", smp.bits, {n_samples});
       f.write_dataset("/samples/ids", smp.ids, {n_samples});

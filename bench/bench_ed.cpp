@@ -34,7 +34,7 @@
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
 #include "host/core/tensor.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 using namespace naqs;
 using Clock = std::chrono::steady_clock;
@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
       for (int path = 0; path < 2; ++path) {
         const Timing t = time_matvec(dim, path == 0 ? std::max(1, reps / 2) : reps,
                                      [&](const double* x, double* y) {
-          if (path == 0) ed::ed_matvec_reference_cpu(op.terms(), c.basis.view(), x, y);
+          if (path == 0) ed::ed_matvec_reference_cpu(op.op_view(), c.basis.view(), x, y);
           else op.apply(x, y);
         });
         const double gbs = 16.0 * dim / t.best_ms / 1e6;
@@ -311,7 +311,10 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       };
       const double c0 = cpu_seconds();
-      const ed::EdSolution s = ed::solve_ground_state(sv.H, sv.n_down, Device::cpu(), opts);
+      const SpinHilbert space = sv.n_down < 0 ? SpinHilbert::full(sv.H.n_sites())
+                                : SpinHilbert::with_magnetisation(sv.H.n_sites(),
+                                                                  sv.H.n_sites() - 2 * sv.n_down);
+      const ed::EdSolution s = ed::solve_ground_state(sv.H, space, Device::cpu(), opts);
       const double cpu_s = cpu_seconds() - c0;
       const ed::LanczosResult& l = s.lanczos;
       std::printf("  %s (%s, dim %lld)\n    E0 %.12f  E0/N %.12f  (S.S units E0/N %.12f)\n"

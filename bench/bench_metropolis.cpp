@@ -69,7 +69,7 @@ void compare_models(const std::string& dir, int64_t n, int64_t chains, int64_t b
       s.n_chains = chains;
       s.burn_in = burn_in;
       s.seed = 1;
-      auto sampler = naqs::vmc::make_sampler(s, *psi, H, false);
+      auto sampler = naqs::vmc::make_sampler(s, *psi, H, naqs::SpinHilbert::full(H.n_sites()));
       naqs::vmc::SampleSet set;
       const auto t0 = std::chrono::steady_clock::now();
       const double c0 = cpu_seconds();

@@ -67,10 +67,10 @@ struct Row {
 int64_t connected_count(const Hamiltonian& h, const Tensor& sigma) {
   const std::vector<float> s = sigma.to(Device::cpu()).to_vector<float>();  // f32 samples
   const int64_t n = h.n_sites(), batch = sigma.size(0);
+  const ops::SpinOperatorView op = h.op().view();
   int64_t count = 0;
   for (int64_t b = 0; b < batch; ++b)
-    for (const auto& t : h.exchange_terms())
-      count += s[b * n + t.i] != s[b * n + t.j] ? 1 : 0;
+    count += ops::spin_connection_count(op, ops::SpinArray<float>{s.data() + b * n});
   return count;
 }
 
@@ -78,7 +78,7 @@ Row measure(const std::string& name, const NaqsConv2dConfig& c, Device device, i
             bool with_naive, int64_t eloc_batch, std::size_t eloc_cap_bytes) {
   NaqsConv2d model(c, DType::f32, device, 1);
   const int64_t n = model.n_sites();
-  model.set_constraint(MagnetisationConstraint::total(n, 0));
+  model.set_hilbert(SpinHilbert::with_magnetisation(n, 0));
   Tensor sigma = Tensor::empty({batch, n}, DType::f32, device);
   Tensor lr = Tensor::empty({batch}, DType::f32, device), li = lr.clone();
   SamplerOptions options;

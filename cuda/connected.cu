@@ -1,6 +1,7 @@
 // CUDA twins of the connected-configuration ops and the local-energy combination
 // (host/ops/connected.hpp). Every kernel calls the same NAQS_HD per-sample functions as the CPU
-// references. Parity: tests/op_cases/connected.cpp.
+// references (the spin operator's primitive, host/ops/spin_operator.hpp). Parity:
+// tests/op_cases/connected.cpp.
 #include <climits>
 
 #include "cuda/check.cuh"
@@ -11,17 +12,17 @@ namespace {
 
 template <class T>
 __global__ void connected_count_kernel(const T* sigma, int64_t batch, int64_t n_sites,
-                                       SpinTermsView terms, double* diagonal, int32_t* counts) {
+                                       SpinOperatorView terms, double* diagonal, int32_t* counts) {
   NAQS_GRID_STRIDE(b, batch) {
-    diagonal[b] = spin_diagonal_one(sigma + b * n_sites, terms);
-    counts[b] = connected_count_one(sigma + b * n_sites, terms);
+    diagonal[b] = spin_diagonal(terms, SpinArray<T>{sigma + b * n_sites});
+    counts[b] = spin_connection_count(terms, SpinArray<T>{sigma + b * n_sites});
   }
 }
 
 template <class T>
 __global__ void connected_list_kernel(const T* sigma, int64_t batch, int64_t n_sites,
-                                      SpinTermsView terms, const int32_t* offsets, int32_t* flips,
-                                      double* elements) {
+                                      SpinOperatorView terms, const int32_t* offsets,
+                                      int32_t* flips, double* elements) {
   NAQS_GRID_STRIDE(b, batch) {
     connected_list_one(sigma + b * n_sites, terms, static_cast<int32_t>(b),
                        flips + 3 * static_cast<int64_t>(offsets[b]), elements + offsets[b]);
@@ -86,7 +87,7 @@ __global__ void exclusive_scan_kernel(const int32_t* counts, int64_t n, int32_t*
 }  // namespace
 
 void connected_count_cuda(const void* sigma, DType dtype, int64_t batch, int64_t n_sites,
-                          const SpinTermsView& terms, double* diagonal, int32_t* counts) {
+                          const SpinOperatorView& terms, double* diagonal, int32_t* counts) {
   if (batch == 0) return;
   dispatch_float(dtype, "connected_count", [&](auto tag) {
     using T = decltype(tag);
@@ -105,7 +106,7 @@ int64_t exclusive_scan_cuda(const int32_t* counts, int64_t n, int32_t* offsets) 
 }
 
 void connected_list_cuda(const void* sigma, DType dtype, int64_t batch, int64_t n_sites,
-                         const SpinTermsView& terms, const int32_t* offsets, int32_t* flips,
+                         const SpinOperatorView& terms, const int32_t* offsets, int32_t* flips,
                          double* elements) {
   if (batch == 0) return;
   dispatch_float(dtype, "connected_list", [&](auto tag) {

@@ -1,6 +1,7 @@
-// CUDA twin of ed_matvec_cpu (validation/ed/ed_operator.cpp): y = H x in one ED sector, one
-// thread per output row, grid-stride loop. The row formula is ops::ed_row (host/ops/ed_matvec.hpp),
-// shared with the CPU. Parity test: tests/gpu/test_ed_matvec_gpu.cpp.
+// CUDA twin of ed_matvec_cpu (physics/ed/ed_operator.cpp): y = H x in one ED sector, one
+// thread per output row, grid-stride loop. The row formula is ops::ed_row (host/ops/ed_matvec.hpp,
+// the spin operator's primitive), shared with the CPU. Parity test:
+// tests/gpu/test_ed_matvec_gpu.cpp.
 #include "cuda/check.cuh"
 #include "host/ops/ed_matvec.hpp"
 
@@ -9,7 +10,7 @@ namespace naqs::ops::detail {
 namespace {
 
 template <int Kind>
-__global__ void ed_matvec_kernel(const EdTerms terms, const EdSectorView sector,
+__global__ void ed_matvec_kernel(const SpinOperatorView terms, const EdSectorView sector,
                                  const double* __restrict__ x, double* __restrict__ y) {
   const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
   for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -21,7 +22,7 @@ __global__ void ed_matvec_kernel(const EdTerms terms, const EdSectorView sector,
 
 }  // namespace
 
-void ed_matvec_cuda(const EdTerms& terms, const EdSectorView& sector, const double* x,
+void ed_matvec_cuda(const SpinOperatorView& terms, const EdSectorView& sector, const double* x,
                     double* y) {
   constexpr int kBlock = 256;
   const unsigned grid = cuda_rt::grid_for(sector.dim, kBlock);

@@ -5,30 +5,6 @@
 
 namespace naqs {
 
-ops::SpinTerms spin_terms(const Hamiltonian& hamiltonian, Device device) {
-  std::vector<int32_t> sites;
-  std::vector<double> coef;
-  auto pair = [&](int i, int j, double c) {
-    sites.insert(sites.end(), {static_cast<int32_t>(i), static_cast<int32_t>(j)});
-    coef.push_back(c);
-  };
-  for (const auto& t : hamiltonian.zz_terms()) pair(t.i, t.j, t.coef);
-  for (const auto& t : hamiltonian.z_terms()) pair(t.i, -1, t.coef);
-  for (const auto& t : hamiltonian.flip_terms()) pair(t.i, -1, t.coef);
-  for (const auto& t : hamiltonian.exchange_terms()) pair(t.i, t.j, t.coef);
-  ops::SpinTerms terms;
-  terms.n_zz = static_cast<int32_t>(hamiltonian.zz_terms().size());
-  terms.n_z = static_cast<int32_t>(hamiltonian.z_terms().size());
-  terms.n_flip = static_cast<int32_t>(hamiltonian.flip_terms().size());
-  terms.n_exch = static_cast<int32_t>(hamiltonian.exchange_terms().size());
-  if (!coef.empty()) {
-    const int64_t n_terms = static_cast<int64_t>(coef.size());
-    terms.sites = Tensor::from_vector(sites, {n_terms, 2}, device);
-    terms.coef = Tensor::from_vector(coef, {n_terms}, device);
-  }
-  return terms;
-}
-
 int64_t local_energy_group_size(const Wavefunction& psi,
                                 const Hamiltonian& hamiltonian,
                                 const LocalEnergyOptions& options) {
@@ -57,7 +33,7 @@ void local_energy(Wavefunction& psi, const Hamiltonian& hamiltonian,
   for (const Tensor* t : std::initializer_list<const Tensor*>{&log_re, &log_im, &eloc_re, &eloc_im})
     check_shape(op, *t, {batch}, "log psi / eloc");
 
-  const ops::SpinTerms terms = spin_terms(hamiltonian, psi.device());
+  const ops::SpinOperator terms = hamiltonian.op().to(psi.device());
   const int64_t group = local_energy_group_size(psi, hamiltonian, options);
   ops::ConnectedList connections;
   Tensor configs, conn_re, conn_im;

@@ -3,8 +3,8 @@
 //                  = H_{sigma sigma} + sum_{sigma' != sigma} H_{sigma sigma'}
 //                    exp(log psi(sigma') - log psi(sigma))
 // for any Hamiltonian of physics/hamiltonian.hpp (TFIM, Heisenberg/XXZ with or without the
-// Marshall sign, chains and squares, periodic or open), through its connected-states primitive
-// (its term lists as ops::SpinTerms), the same description ED is built from.
+// Marshall sign, chains and squares, periodic or open), through its compiled spin operator
+// (Hamiltonian::op(), host/ops/spin_operator.hpp), the same operator and primitive ED's rows use.
 //
 // Batching and memory: samples are processed in groups; all connected configurations of a group
 // go through ONE forward pass of the model. The group size is chosen so that the connected
@@ -36,9 +36,6 @@ struct LocalEnergyOptions {
 void local_energy(Wavefunction& psi, const Hamiltonian& hamiltonian,
                   const Tensor& sigma, const Tensor& log_re, const Tensor& log_im,
                   Tensor& eloc_re, Tensor& eloc_im, const LocalEnergyOptions& options = {});
-
-// The term lists of H (zz, z, flip, exchange; see hamiltonian.hpp) as ops::SpinTerms on device.
-ops::SpinTerms spin_terms(const Hamiltonian& hamiltonian, Device device);
 
 // Number of samples per group under the options (exposed for tests and benchmarks).
 int64_t local_energy_group_size(const Wavefunction& psi,

@@ -7,6 +7,7 @@
 
 #include "host/core/error.hpp"
 #include "host/core/philox.hpp"
+#include "physics/hilbert.hpp"
 
 namespace naqs {
 
@@ -43,11 +44,7 @@ MetropolisSampler::MetropolisSampler(Wavefunction& psi, MetropolisConfig config)
     bonds_ = Tensor::from_vector(flat, Shape{static_cast<int64_t>(config_.bonds.size()), 2},
                                  psi_.device());
   }
-  if (config_.magnetisation) {
-    const int64_t m = *config_.magnetisation;
-    if (m < -n || m > n || (n + m) % 2 != 0)
-      throw UsageError(cat("metropolis: magnetisation ", m, " impossible for ", n, " sites"));
-  }
+  if (config_.magnetisation) SpinHilbert::with_magnetisation(n, *config_.magnetisation);  // checks
   const Shape chains{config_.n_chains};
   move_a_ = Tensor::empty(chains, DType::i32, psi_.device());
   move_b_ = Tensor::empty(chains, DType::i32, psi_.device());
@@ -69,7 +66,7 @@ void MetropolisSampler::reset() {
       for (int64_t i = 0; i < n; ++i) row[i] = u(i) < 0.5 ? 1.0 : -1.0;
       continue;
     }
-    const int64_t n_up = (n + *config_.magnetisation) / 2;
+    const int64_t n_up = SpinHilbert::with_magnetisation(n, *config_.magnetisation).n_up();
     for (int64_t i = 0; i < n; ++i) row[i] = i < n_up ? 1.0 : -1.0;
     for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates
       const int64_t j = std::min<int64_t>(i, static_cast<int64_t>(u(i) * static_cast<double>(i + 1)));

@@ -28,7 +28,8 @@ void sample_autoregressive(AutoregressiveWavefunction& psi, int64_t first_sample
   spec.seed = options.seed;
   spec.stream = options.stream;
   spec.n_sites = n;
-  spec.n_up_target = psi.constraint() ? psi.constraint()->n_up : -1;
+  const SpinHilbert hilbert = psi.hilbert();
+  spec.n_up_target = hilbert.constrained() ? hilbert.n_up() : -1;
   for (int64_t start = 0; start < n_samples; start += options.batch_size) {
     const int64_t batch = std::min(options.batch_size, n_samples - start);
     spec.first_sample = first_sample + start;

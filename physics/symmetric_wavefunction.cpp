@@ -12,10 +12,11 @@ SymmetricWavefunction::SymmetricWavefunction(AutoregressiveWavefunction& base, S
     : base_(base), group_(std::move(group)) {
   NAQS_REQUIRE(group_.n_sites() == base.n_sites(), "symmetric wavefunction: group on ",
                group_.n_sites(), " sites for a wavefunction on ", base.n_sites(), " sites");
-  if (base.constraint() && group_.has_flip())
-    NAQS_REQUIRE(2 * base.constraint()->n_up == base.n_sites(),
+  const SpinHilbert hilbert = base.hilbert();
+  if (hilbert.constrained() && group_.has_flip())
+    NAQS_REQUIRE(hilbert.magnetisation() == 0,
                  "symmetric wavefunction: the spin flip maps the constrained sector (",
-                 2 * base.constraint()->n_up - base.n_sites(),
+                 hilbert.magnetisation(),
                  " = sum of spins) outside itself; use Sz = 0 or a group without the flip");
 }
 

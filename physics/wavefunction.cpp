@@ -21,18 +21,9 @@ PhaseMode parse_phase_mode(const std::string& s) {
   throw UsageError(cat("phase mode '", s, "' is not allowed; use real or complex"));
 }
 
-MagnetisationConstraint MagnetisationConstraint::total(int64_t n_sites, int64_t magnetisation) {
-  NAQS_REQUIRE(n_sites > 0, "magnetisation constraint: n_sites must be positive, got ", n_sites);
-  NAQS_REQUIRE((n_sites + magnetisation) % 2 == 0 && magnetisation <= n_sites &&
-                   magnetisation >= -n_sites,
-               "magnetisation constraint: sum of spins ", magnetisation,
-               " is impossible on ", n_sites, " sites (needs the parity of N and |M| <= N)");
-  return {n_sites, (n_sites + magnetisation) / 2};
-}
-
-std::vector<double> constraint_mask(const MagnetisationConstraint& c,
+std::vector<double> constraint_mask(const SpinHilbert& c,
                                     const std::vector<double>& sigma_host, int64_t batch) {
-  const int64_t n = c.n_sites;
+  const int64_t n = c.n_sites();
   NAQS_CHECK(static_cast<int64_t>(sigma_host.size()) == batch * n,
              "constraint_mask: ", sigma_host.size(), " spins for batch ", batch, " x ", n);
   std::vector<double> mask(static_cast<std::size_t>(batch * 2 * n), 0.0);
@@ -47,12 +38,14 @@ std::vector<double> constraint_mask(const MagnetisationConstraint& c,
   return mask;
 }
 
-void AutoregressiveWavefunction::set_constraint(std::optional<MagnetisationConstraint> c) {
-  if (c) {
-    NAQS_REQUIRE(c->n_sites == n_sites(), "magnetisation constraint for ", c->n_sites,
-                 " sites given to a wavefunction on ", n_sites(), " sites");
-  }
-  constraint_ = c;
+SpinHilbert AutoregressiveWavefunction::hilbert() const {
+  return constraint_ ? *constraint_ : SpinHilbert::full(n_sites());
+}
+
+void AutoregressiveWavefunction::set_hilbert(const SpinHilbert& hilbert) {
+  NAQS_REQUIRE(hilbert.n_sites() == n_sites(), "a Hilbert space of ", hilbert.n_sites(),
+               " sites given to a wavefunction on ", n_sites(), " sites");
+  constraint_ = hilbert.constrained() ? std::optional<SpinHilbert>(hilbert) : std::nullopt;
 }
 
 void AutoregressiveWavefunction::logits_keeping(const Tensor& sigma, Tensor& re, Tensor& im,

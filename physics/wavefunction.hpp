@@ -12,7 +12,8 @@
 //     and psi is normalised over the whole space. The phase of psi_i(s) is Im z[s,i].
 //   - Complex values everywhere are pairs of real tensors (re, im) of equal shape.
 //   - PhaseMode::real_positive: the model has no imaginary logits; im outputs are zero-filled.
-//   - Optional magnetisation constraint sum_i sigma_i = M (M = 0 is total Sz = 0; Hibat-Allah et
+//   - Optional magnetisation constraint sum_i sigma_i = M, given as the model's Hilbert space
+//     (set_hilbert, physics/hilbert.hpp; M = 0 is total Sz = 0; Hibat-Allah et
 //     al., PRR 2, 023358 (2020), App. D.2): at site i the state that would make M unreachable gets
 //     conditional probability 0 (additive mask -kMaskLogit on 2 Re z), the other one keeps its
 //     renormalised probability; the product of masked conditionals is normalised exactly over
@@ -29,6 +30,7 @@
 
 #include "host/core/params.hpp"
 #include "host/core/tensor.hpp"
+#include "physics/hilbert.hpp"
 #include "physics/wavefunction_base.hpp"
 
 namespace naqs {
@@ -40,20 +42,6 @@ PhaseMode parse_phase_mode(const std::string& s);  // UsageError otherwise
 // Logit added to 2 Re z of a forbidden local state: exp(-kMaskLogit) underflows to 0 in f32 and
 // f64, so the allowed state's log-probability is exactly 0 after log_softmax.
 inline constexpr double kMaskLogit = 1e30;
-
-// The magnetisation constraint. n_up is the number of +1 sites every configuration must have.
-struct MagnetisationConstraint {
-  int64_t n_sites = 0;
-  int64_t n_up = 0;
-  // sum_i sigma_i = magnetisation; UsageError if (n_sites + magnetisation) is odd or out of range.
-  static MagnetisationConstraint total(int64_t n_sites, int64_t magnetisation = 0);
-  // Allowed local states at site i after n_up_before +1 sites among the first i:
-  // up allowed iff n_up_before < n_up, down allowed iff (i - n_up_before) < n_sites - n_up.
-  bool up_allowed(int64_t /*i*/, int64_t n_up_before) const { return n_up_before < n_up; }
-  bool down_allowed(int64_t i, int64_t n_up_before) const {
-    return i - n_up_before < n_sites - n_up;
-  }
-};
 
 // Implements the model-neutral Wavefunction interface (physics/wavefunction_base.hpp), so the
 // Metropolis sampler works on NAQS models too (default full-re-evaluation ratios).
@@ -73,8 +61,10 @@ class AutoregressiveWavefunction : public Wavefunction {
   virtual const ParameterSet& params() const = 0;
   // forward_bytes_per_sample() (Wavefunction): activations of one forward + head pass.
 
-  const std::optional<MagnetisationConstraint>& constraint() const { return constraint_; }
-  void set_constraint(std::optional<MagnetisationConstraint> c);
+  // The space the model's configurations live in: full (default) or a fixed magnetisation,
+  // which masks the conditionals. UsageError when its n_sites differs from the model's.
+  SpinHilbert hilbert() const;
+  void set_hilbert(const SpinHilbert& hilbert);
 
   // ---- model-specific: raw logits -----------------------------------------------------------
   // Full forward: sigma (B,N) -> re (B,2,N), im (B,2,N) (im zero in real_positive mode).
@@ -116,7 +106,7 @@ class AutoregressiveWavefunction : public Wavefunction {
   void per_sample_grad(const Tensor& sigma, Tensor& jac_re, Tensor& jac_im);
 
  protected:
-  std::optional<MagnetisationConstraint> constraint_;
+  std::optional<SpinHilbert> constraint_;  // set when the space has a fixed magnetisation
   // Whether the current logits() call must keep what logits_backward needs (default true, so a
   // direct logits() call can always be differentiated).
   bool keep_activations() const { return keep_activations_; }
@@ -134,7 +124,7 @@ class AutoregressiveWavefunction : public Wavefunction {
 };
 
 // Additive mask (B,2,N) in {0, -kMaskLogit} for the constraint; sigma_host is (B*N) +1/-1.
-std::vector<double> constraint_mask(const MagnetisationConstraint& c,
+std::vector<double> constraint_mask(const SpinHilbert& c,
                                     const std::vector<double>& sigma_host, int64_t batch);
 
 }  // namespace naqs

@@ -277,7 +277,7 @@ void validate_spec(const SweepSpec& spec) {
       const Hamiltonian H = vmc::make_hamiltonian(mc);
       const std::unique_ptr<Wavefunction> psi = vmc::make_wavefunction(mc);  // sizes, dtype, device
       const std::unique_ptr<vmc::VmcSampler> sampler =
-          vmc::make_sampler(mc.sampler, *psi, H, mc.sz_zero);
+          vmc::make_sampler(mc.sampler, *psi, H, vmc::make_hilbert(mc));
       for (const vmc::BatchStage& st : vmc::BatchSchedule::parse(mc.batch_schedule).stages)
         sampler->check_sample_count(st.batch_size, cat("--batch size ", st.batch_size));
       for (const vmc::BatchStage& st : vmc::BatchSchedule::parse(warm_batch(spec)).stages)

@@ -15,16 +15,10 @@ namespace {
 // (host/core/parallel.hpp); 2^14 samples of a few dozen terms are ~1 ms on one core.
 constexpr int64_t kMinSamplesParallel = int64_t{1} << 14;
 
-SpinTermsView view_of(const char* op, const SpinTerms& t, const Tensor& sigma) {
-  NAQS_CHECK(t.n_zz >= 0 && t.n_z >= 0 && t.n_flip >= 0 && t.n_exch >= 0, op,
-             ": negative term counts");
-  if (t.n_terms() == 0) return {nullptr, nullptr, 0, 0, 0, 0};
-  check_shape(op, t.sites, Shape{t.n_terms(), 2}, "terms.sites");
-  check_shape(op, t.coef, Shape{t.n_terms()}, "terms.coef");
-  check_dtype(op, t.sites, DType::i32, "terms.sites");
-  check_dtype(op, t.coef, DType::f64, "terms.coef");
-  check_same_device(op, {&sigma, &t.sites, &t.coef});
-  return {t.sites.data<int32_t>(), t.coef.data<double>(), t.n_zz, t.n_z, t.n_flip, t.n_exch};
+SpinOperatorView view_of(const char* op, const SpinOperator& t, const Tensor& sigma) {
+  const SpinOperatorView v = t.view(op);
+  if (t.n_terms() > 0) check_same_device(op, {&sigma, &t.sites, &t.coef});
+  return v;
 }
 
 void check_offsets(const char* op, const Tensor& offsets, int64_t batch) {
@@ -34,19 +28,12 @@ void check_offsets(const char* op, const Tensor& offsets, int64_t batch) {
 
 }  // namespace
 
-SpinTerms SpinTerms::to(Device device) const {
-  SpinTerms out = *this;
-  if (sites.defined()) out.sites = sites.to(device);
-  if (coef.defined()) out.coef = coef.to(device);
-  return out;
-}
-
-void connected_count(const Tensor& sigma, const SpinTerms& terms, Tensor& diagonal,
+void connected_count(const Tensor& sigma, const SpinOperator& terms, Tensor& diagonal,
                      Tensor& counts) {
   const char* op = "connected_count";
   check_rank(op, sigma, 2, "sigma");
   const int64_t batch = sigma.size(0), n = sigma.size(1);
-  const SpinTermsView v = view_of(op, terms, sigma);
+  const SpinOperatorView v = view_of(op, terms, sigma);
   check_shape(op, diagonal, Shape{batch}, "diagonal");
   check_dtype(op, diagonal, DType::f64, "diagonal");
   check_shape(op, counts, Shape{batch}, "counts");
@@ -66,8 +53,8 @@ void connected_count(const Tensor& sigma, const SpinTerms& terms, Tensor& diagon
     int32_t* c = counts.data<int32_t>();
 #pragma omp parallel for schedule(static) if (batch >= kMinSamplesParallel)
     for (int64_t b = 0; b < batch; ++b) {
-      d[b] = spin_diagonal_one(s + b * n, v);
-      c[b] = connected_count_one(s + b * n, v);
+      d[b] = spin_diagonal(v, SpinArray<T>{s + b * n});
+      c[b] = spin_connection_count(v, SpinArray<T>{s + b * n});
     }
   });
 }
@@ -98,12 +85,12 @@ int64_t exclusive_scan(const Tensor& counts, Tensor& offsets) {
   return total;
 }
 
-void connected_list(const Tensor& sigma, const SpinTerms& terms, const Tensor& offsets,
+void connected_list(const Tensor& sigma, const SpinOperator& terms, const Tensor& offsets,
                     Tensor& flips, Tensor& elements) {
   const char* op = "connected_list";
   check_rank(op, sigma, 2, "sigma");
   const int64_t batch = sigma.size(0), n = sigma.size(1);
-  const SpinTermsView v = view_of(op, terms, sigma);
+  const SpinOperatorView v = view_of(op, terms, sigma);
   check_offsets(op, offsets, batch);
   check_rank(op, flips, 2, "flips");
   const int64_t m = flips.size(0);
@@ -218,7 +205,7 @@ void local_energy_combine(const Tensor& diagonal, const Tensor& offsets, const T
   });
 }
 
-void connected_generate(const Tensor& sigma, const SpinTerms& terms, ConnectedList& out) {
+void connected_generate(const Tensor& sigma, const SpinOperator& terms, ConnectedList& out) {
   check_rank("connected_generate", sigma, 2, "sigma");
   const int64_t batch = sigma.size(0);
   const Device device = sigma.device();

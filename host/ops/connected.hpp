@@ -1,12 +1,7 @@
 // Connected configurations of a batch and the local-energy combination, on the batch's device
-// (used by physics/local_energy.cpp; the term lists come from physics/hamiltonian.hpp through
-// naqs::spin_terms, so ED and VMC share one description of H).
-//
-// A Hamiltonian is passed as SpinTerms: one row (i, j, coef) per term, ordered by kind
-//   zz       n_zz rows    diagonal += coef * s_i * s_j
-//   z        n_z rows     diagonal += coef * s_i                       (j = -1)
-//   flip     n_flip rows  connection: flip site i, element coef        (j = -1)
-//   exchange n_exch rows  connection: flip i and j, element coef, only when s_i != s_j
+// (used by physics/local_energy.cpp). The Hamiltonian is the compiled spin operator
+// (host/ops/spin_operator.hpp, built by physics/hamiltonian.hpp) and every per-sample value comes
+// from its one primitive (spin_diagonal / for_each_spin_connection), the same one ED's rows use.
 //
 //   connected_count:   sigma (B,N) f32/f64 +-1 -> diagonal (B) f64, counts (B) i32
 //   exclusive_scan:    counts (B) i32 -> offsets (B+1) i32, returns offsets[B] (the total M;
@@ -24,7 +19,8 @@
 // CPU reference: host/ops/connected.cpp (OpenMP over samples); CUDA twin: cuda/connected.cu (one
 // thread per sample, except connected_configs: one thread per output element; the scan is one
 // block). Both call the NAQS_HD per-sample functions below. Tests: tests/unit/test_connected.cpp
-// (hand-computed connections, equality with Hamiltonian::connected per sample),
+// (hand-computed connections, equality with the primitive per sample),
+// tests/unit/test_spin_operator.cpp (against dense matrices built independently),
 // tests/op_cases/connected.cpp (integer outputs, diagonal and configurations exact: the
 // same additions of +-coef in the same order; local energies to 1e-13 relative in f64:
 // exp/sin/cos differ by about an ulp between libm and CUDA).
@@ -34,20 +30,14 @@
 
 #include "host/core/hd.hpp"
 #include "host/core/tensor.hpp"
+#include "host/ops/spin_operator.hpp"
 
 namespace naqs::ops {
 
-struct SpinTerms {
-  int32_t n_zz = 0, n_z = 0, n_flip = 0, n_exch = 0;
-  Tensor sites;  // (n_terms, 2) i32: (i, j), j = -1 for single-site terms
-  Tensor coef;   // (n_terms) f64
-  int32_t n_terms() const { return n_zz + n_z + n_flip + n_exch; }
-  SpinTerms to(Device device) const;
-};
-
-void connected_count(const Tensor& sigma, const SpinTerms& terms, Tensor& diagonal, Tensor& counts);
+void connected_count(const Tensor& sigma, const SpinOperator& terms, Tensor& diagonal,
+                     Tensor& counts);
 int64_t exclusive_scan(const Tensor& counts, Tensor& offsets);
-void connected_list(const Tensor& sigma, const SpinTerms& terms, const Tensor& offsets,
+void connected_list(const Tensor& sigma, const SpinOperator& terms, const Tensor& offsets,
                     Tensor& flips, Tensor& elements);
 void connected_configs(const Tensor& sigma, const Tensor& flips, Tensor& configs);
 void local_energy_combine(const Tensor& diagonal, const Tensor& offsets, const Tensor& elements,
@@ -62,52 +52,15 @@ struct ConnectedList {
   Tensor elements;  // (M) f64 (undefined when M = 0)
   int64_t n_connected = 0;  // M
 };
-void connected_generate(const Tensor& sigma, const SpinTerms& terms, ConnectedList& out);
+void connected_generate(const Tensor& sigma, const SpinOperator& terms, ConnectedList& out);
 
 // ---- per-sample logic shared by the CPU reference and the CUDA kernels ---------------------
-struct SpinTermsView {
-  const int32_t* sites;  // (n_terms, 2)
-  const double* coef;    // (n_terms)
-  int32_t n_zz, n_z, n_flip, n_exch;
-};
-
-template <class T>
-NAQS_HD double spin_diagonal_one(const T* s, const SpinTermsView& v) {
-  double d = 0;
-  int32_t k = 0;
-  for (; k < v.n_zz; ++k)
-    d += v.coef[k] * static_cast<double>(s[v.sites[2 * k]]) *
-         static_cast<double>(s[v.sites[2 * k + 1]]);
-  for (; k < v.n_zz + v.n_z; ++k) d += v.coef[k] * static_cast<double>(s[v.sites[2 * k]]);
-  return d;
-}
-
-// Calls f(a, b, element) for each connection of s in term order.
-template <class T, class F>
-NAQS_HD void for_each_connection_one(const T* s, const SpinTermsView& v, F&& f) {
-  const int32_t first_flip = v.n_zz + v.n_z, first_exch = first_flip + v.n_flip;
-  for (int32_t k = first_flip; k < first_exch; ++k) f(v.sites[2 * k], -1, v.coef[k]);
-  for (int32_t k = first_exch; k < first_exch + v.n_exch; ++k) {
-    const int32_t i = v.sites[2 * k], j = v.sites[2 * k + 1];
-    if (s[i] != s[j]) f(i, j, v.coef[k]);
-  }
-}
-
-template <class T>
-NAQS_HD int32_t connected_count_one(const T* s, const SpinTermsView& v) {
-  int32_t count = v.n_flip;
-  const int32_t first_exch = v.n_zz + v.n_z + v.n_flip;
-  for (int32_t k = first_exch; k < first_exch + v.n_exch; ++k)
-    count += s[v.sites[2 * k]] != s[v.sites[2 * k + 1]] ? 1 : 0;
-  return count;
-}
-
 // Writes the rows of `sample` starting at flips + 3*offset, elements + offset.
 template <class T>
-NAQS_HD void connected_list_one(const T* s, const SpinTermsView& v, int32_t sample, int32_t* flips,
-                                double* elements) {
+NAQS_HD void connected_list_one(const T* s, const SpinOperatorView& v, int32_t sample,
+                                int32_t* flips, double* elements) {
   int32_t m = 0;
-  for_each_connection_one(s, v, [&](int32_t a, int32_t b, double e) {
+  for_each_spin_connection(v, SpinArray<T>{s}, [&](int32_t a, int32_t b, double e) {
     flips[3 * m] = sample;
     flips[3 * m + 1] = a;
     flips[3 * m + 2] = b;
@@ -141,10 +94,10 @@ NAQS_HD void local_energy_one(double diagonal, int32_t begin, int32_t end, const
 
 namespace detail {
 void connected_count_cuda(const void* sigma, DType dtype, int64_t batch, int64_t n_sites,
-                          const SpinTermsView& terms, double* diagonal, int32_t* counts);
+                          const SpinOperatorView& terms, double* diagonal, int32_t* counts);
 int64_t exclusive_scan_cuda(const int32_t* counts, int64_t n, int32_t* offsets);
 void connected_list_cuda(const void* sigma, DType dtype, int64_t batch, int64_t n_sites,
-                         const SpinTermsView& terms, const int32_t* offsets, int32_t* flips,
+                         const SpinOperatorView& terms, const int32_t* offsets, int32_t* flips,
                          double* elements);
 void connected_configs_cuda(const void* sigma, DType dtype, int64_t n_sites, const int32_t* flips,
                             int64_t n_connected, void* configs);

@@ -5,7 +5,7 @@
 
 namespace naqs::ops {
 
-void ed_matvec_device([[maybe_unused]] const EdTerms& terms,
+void ed_matvec_device([[maybe_unused]] const SpinOperatorView& terms,
                       [[maybe_unused]] const EdSectorView& sector, [[maybe_unused]] const double* x,
                       [[maybe_unused]] double* y, Device device) {
   NAQS_CHECK(device.is_cuda(), "ed_matvec_device: ", device.str(), " is not a CUDA device");

@@ -1,13 +1,13 @@
 // ED matrix-vector product y = H x in one symmetry sector, with matrix elements computed on the
-// fly from the packed bit-mask form of the Hamiltonian (physics/hamiltonian.hpp, PackedTerms).
+// fly by the compiled spin operator's primitive (host/ops/spin_operator.hpp) on packed states.
 //   x, y: (dim,) float64, indexed by the sector's basis (see EdSectorView).
 // Gather form: each output row y[index(s)] = H_ss x[index(s)] + Σ_{s'≠s} H_ss' sign(s') x[index(s')]
 // is computed by one thread (H is real symmetric), so there are no write conflicts and the result
 // is the same for any thread count. The per-row formula below is NAQS_HD and shared by the CPU
-// reference (ed_matvec_reference_cpu in validation/ed/ed_operator.cpp, OpenMP) and its CUDA twin
+// reference (ed_matvec_reference_cpu in physics/ed/ed_operator.cpp, OpenMP) and its CUDA twin
 // (cuda/ed_matvec.cu); the CPU product ed_matvec_cpu rearranges the same terms for cache and
 // SIMD (cache-blocked TFIM, Sz rows grouped by their high part).
-// Tests: tests/unit/test_ed.cpp (vs dense matrices from the int8 connected-states primitive;
+// Tests: tests/unit/test_ed.cpp (vs dense matrices from the same primitive;
 // fast CPU paths vs the reference rows within 1e-12 of the row bound);
 // tests/gpu/test_ed_matvec_gpu.cpp (CUDA vs CPU, atol 1e-13·N: the same float64 terms, summed
 // in another order by the CPU's fast paths, so they differ by rounding only).
@@ -17,24 +17,9 @@
 #include "host/core/hd.hpp"
 
 #include "host/core/device.hpp"
+#include "host/ops/spin_operator.hpp"
 
 namespace naqs::ops {
-
-constexpr int kEdMaxGroups = 16;
-
-// One group of identical terms (POD copy of physics' BitGroup).
-struct EdBitGroup {
-  uint64_t mask;
-  int32_t shift;
-  double coef;
-};
-
-// The packed Hamiltonian, by value (it travels as a kernel argument).
-struct EdTerms {
-  double diag_const;
-  int32_t n_zz, n_z, n_flip, n_exchange;
-  EdBitGroup zz[kEdMaxGroups], z[kEdMaxGroups], flip[kEdMaxGroups], exchange[kEdMaxGroups];
-};
 
 enum EdSectorKind : int32_t { kEdFull = 0, kEdParity = 1, kEdSz = 2 };
 
@@ -65,14 +50,6 @@ NAQS_HD int ed_popcount(uint64_t v) {
 #else
   return __builtin_popcountll(v);
 #endif
-}
-
-NAQS_HD double ed_diagonal(const EdTerms& t, uint64_t s) {
-  double d = t.diag_const;
-  for (int g = 0; g < t.n_zz; ++g)
-    d -= 2 * t.zz[g].coef * ed_popcount((s ^ (s >> t.zz[g].shift)) & t.zz[g].mask);
-  for (int g = 0; g < t.n_z; ++g) d -= 2 * t.z[g].coef * ed_popcount(s & t.z[g].mask);
-  return d;
 }
 
 // Index (and sign) of any state s that lies in the sector (for the sz sector s must have n_set
@@ -113,41 +90,31 @@ NAQS_HD uint64_t ed_state(const EdSectorView& v, int64_t i) {
   }
 }
 
-// (H x)[i] for the basis state s of index i.
+// (H x)[i] for the basis state s of index i: the spin operator's row of s (its one
+// primitive, host/ops/spin_operator.hpp), each connection mapped to its index and sign.
 template <int Kind>
-NAQS_HD double ed_row(const EdTerms& t, const EdSectorView& v, uint64_t s, int64_t i,
+NAQS_HD double ed_row(const SpinOperatorView& op, const EdSectorView& v, uint64_t s, int64_t i,
                       const double* x) {
-  double acc = ed_diagonal(t, s) * x[i];
-  double sign;
-  for (int g = 0; g < t.n_flip; ++g) {
-    double part = 0;
-    for (uint64_t m = t.flip[g].mask; m; m &= m - 1) {
-      const int64_t j = ed_index<Kind>(v, s ^ (m & (~m + 1)), sign);
-      part += sign * x[j];
-    }
-    acc += t.flip[g].coef * part;
-  }
-  for (int g = 0; g < t.n_exchange; ++g) {
-    double part = 0;
-    for (uint64_t m = (s ^ (s >> t.exchange[g].shift)) & t.exchange[g].mask; m; m &= m - 1) {
-      const uint64_t low = m & (~m + 1);
-      const int64_t j = ed_index<Kind>(v, s ^ (low | (low << t.exchange[g].shift)), sign);
-      part += sign * x[j];
-    }
-    acc += t.exchange[g].coef * part;
-  }
+  const PackedSpins c{s};
+  double acc = spin_diagonal(op, c) * x[i];
+  for_each_spin_connection(op, c, [&](int32_t a, int32_t b, double element) {
+    double sign;
+    const int64_t j = ed_index<Kind>(v, c.flipped(a, b), sign);
+    acc += element * (sign * x[j]);
+  });
   return acc;
 }
 
-// y = H x on a CUDA device: x, y (dim) and the sector's tables live in `device`'s memory (the
-// ED operator keeps them in tensors there). An error for the CPU (use ed_matvec_cpu) or in a
-// build without CUDA.
-void ed_matvec_device(const EdTerms& terms, const EdSectorView& sector, const double* x,
+// y = H x on a CUDA device: x, y (dim), the operator's table (`terms` points into it) and the
+// sector's tables live in `device`'s memory (the ED operator keeps them in tensors there). An
+// error for the CPU (use ed_matvec_cpu) or in a build without CUDA.
+void ed_matvec_device(const SpinOperatorView& terms, const EdSectorView& sector, const double* x,
                       double* y, Device device);
 
 namespace detail {
-// CUDA twin (cuda/ed_matvec.cu): y = H x with x, y and the sector's tables in device memory.
-void ed_matvec_cuda(const EdTerms& terms, const EdSectorView& sector, const double* x,
+// CUDA twin (cuda/ed_matvec.cu): y = H x with x, y, the operator and the sector's tables in
+// device memory.
+void ed_matvec_cuda(const SpinOperatorView& terms, const EdSectorView& sector, const double* x,
                     double* y);
 }  // namespace detail
 

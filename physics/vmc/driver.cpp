@@ -79,7 +79,7 @@ class Trainer {
       : c_(c),
         H_(make_hamiltonian(c)),
         psi_(make_wavefunction(c)),
-        sampler_(make_sampler(sampler_settings(c), *psi_, H_, c.sz_zero, comm_)),
+        sampler_(make_sampler(sampler_settings(c), *psi_, H_, make_hilbert(c), comm_)),
         schedule_(BatchSchedule::parse(c.batch_schedule)),
         lr_(nn::LrSchedule::parse(c.lr_schedule, c.lr, c.steps)) {
     NAQS_REQUIRE(c.steps >= 0, "steps must be >= 0, got ", c.steps);
@@ -609,6 +609,11 @@ Hamiltonian make_hamiltonian(const VmcConfig& c) {
   return Hamiltonian(lat, p);
 }
 
+SpinHilbert make_hilbert(const VmcConfig& c) {
+  const int64_t n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
+  return c.sz_zero ? SpinHilbert::with_magnetisation(n_sites, 0) : SpinHilbert::full(n_sites);
+}
+
 std::unique_ptr<Wavefunction> make_wavefunction(const VmcConfig& c) {
   if (c.model == "naqs") return make_naqs(c);
   if (c.model == "rbm") return make_rbm(c);
@@ -663,7 +668,7 @@ std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& config) {
     m.phase_mode = parse_phase_mode(c.phase);
     auto psi = std::make_unique<NaqsConv2d>(m, dtype, resolve_device(c.device), c.seed);
     psi->initialise(c.seed, c.init_scale);
-    if (c.sz_zero) psi->set_constraint(MagnetisationConstraint::total(n_sites, 0));
+    psi->set_hilbert(make_hilbert(c));
     return psi;
   }
   NAQS_REQUIRE(c.network == "conv1d", "unknown network '", c.network,
@@ -680,7 +685,7 @@ std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& config) {
                "bad model size: width ", c.width, ", depth ", c.depth, ", kernel ", c.kernel);
   auto psi = std::make_unique<NaqsConv1d>(m, dtype, resolve_device(c.device), c.seed);
   psi->initialise(c.seed, c.init_scale);
-  if (c.sz_zero) psi->set_constraint(MagnetisationConstraint::total(m.n_sites, 0));
+  psi->set_hilbert(make_hilbert(c));
   return psi;
 }
 

@@ -161,6 +161,10 @@ VmcConfig apply_preset(VmcConfig c);
 // Builds the Hamiltonian and wavefunction from the config (exposed for tests): c.model picks
 // make_naqs (the autoregressive models, network conv1d | conv2d) or make_rbm.
 Hamiltonian make_hamiltonian(const VmcConfig& c);
+// The run's configuration space: total Sz = 0 with --sz-zero, else all configurations. The
+// autoregressive model's constraint and the sampler use it (the exact reference solves H's
+// ground-state sector: Sz = 0 whenever H conserves Sz and N is even).
+SpinHilbert make_hilbert(const VmcConfig& c);
 std::unique_ptr<Wavefunction> make_wavefunction(const VmcConfig& c);
 std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& c);
 std::unique_ptr<Wavefunction> make_rbm(const VmcConfig& c);

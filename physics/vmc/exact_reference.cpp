@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "validation/ed/ed_solver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/ed_solver.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs::vmc {
 
@@ -22,8 +22,11 @@ ExactReference exact_reference(const Hamiltonian& H, int max_ed_sites, const Dev
     ref.x_mean = tfim_chain_x_mean(n, p.J, p.h);
   }
   if (max_ed_sites > 0 && n <= max_ed_sites) {
-    const int n_down = H.conserves_sz() && n % 2 == 0 ? n / 2 : -1;
-    const ed::EdSolution sol = ed::solve_ground_state(H, n_down, ed_device);
+    // Sz conserved: the ground state's sector, total Sz = 0 (N even)
+    const SpinHilbert sector = H.conserves_sz() && n % 2 == 0
+                                   ? SpinHilbert::with_magnetisation(n, 0)
+                                   : SpinHilbert::full(n);
+    const ed::EdSolution sol = ed::solve_ground_state(H, sector, ed_device);
     const ed::EdObservables& o = sol.observables;
     ref.method = closed ? "jordan_wigner+lanczos" : "lanczos";
     if (!closed) {

@@ -1,9 +1,9 @@
 // Exact references for a VMC run (printed and stored beside the VMC estimates):
 //   - the periodic TFIM chain (even N, hz = 0): closed-form energy and <X> (Jordan-Wigner,
-//     validation/tfim_exact.hpp), any N;
-//   - any system with N <= max_ed_sites: Lanczos ground state (validation/ed), in the Sz = 0
+//     physics/ed/tfim_exact.hpp), any N;
+//   - any system with N <= max_ed_sites: Lanczos ground state (physics/ed), in the Sz = 0
 //     sector for Heisenberg (even N) and the even parity sector for the TFIM, with the
-//     observables of validation/ed/observables.hpp (energy, <|m_z|>, <m_z^2>, <X>, <m_s^2>,
+//     observables of physics/ed/observables.hpp (energy, <|m_z|>, <m_z^2>, <X>, <m_s^2>,
 //     <Z_0 Z_r>). When both exist the closed form supplies E and <X> (exact to rounding) and
 //     ED the rest; `method` says which ("jordan_wigner", "lanczos", "jordan_wigner+lanczos").
 // Tests: tests/statistical/test_vmc_accuracy.cpp uses it against the closed form directly.

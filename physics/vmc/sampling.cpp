@@ -158,7 +158,7 @@ std::string resolve_sampler_kind(const std::string& kind, bool autoregressive) {
 }
 
 std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& s, Wavefunction& psi,
-                                         const Hamiltonian& H, bool sz_zero,
+                                         const Hamiltonian& H, const SpinHilbert& hilbert,
                                          dist::Communicator& comm) {
   auto* autoregressive = dynamic_cast<AutoregressiveWavefunction*>(&psi);
   const std::string kind = resolve_sampler_kind(s.kind, autoregressive != nullptr);
@@ -166,6 +166,9 @@ std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& s, Wavefunction&
     NAQS_REQUIRE(autoregressive != nullptr,
                  "--sampler exact needs an autoregressive model (--model naqs): this model's "
                  "|psi|^2 cannot be sampled directly; use --sampler metropolis");
+    NAQS_REQUIRE(autoregressive->hilbert() == hilbert, "--sampler exact draws from the model's "
+                 "space (", autoregressive->hilbert().str(), "), and the run's space is ",
+                 hilbert.str());
     return std::make_unique<ExactSampler>(*autoregressive, s.seed, comm);
   }
   NAQS_REQUIRE(kind == "metropolis", "unknown sampler '", s.kind,
@@ -176,10 +179,12 @@ std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& s, Wavefunction&
   m.n_sweeps_between = s.sweeps_between;
   m.p_global = s.p_global;
   m.seed = s.seed + kMetropolisSeedOffset;
-  if (sz_zero) {
+  NAQS_REQUIRE(hilbert.n_sites() == psi.n_sites(), "a Hilbert space of ", hilbert.n_sites(),
+               " sites for a wavefunction on ", psi.n_sites());
+  if (hilbert.constrained()) {
     m.rule = ops::MoveRule::exchange;
     m.bonds = H.lattice().bonds();
-    m.magnetisation = 0;
+    m.magnetisation = hilbert.magnetisation();
   }
   return std::make_unique<MetropolisVmcSampler>(psi, std::move(m), comm);
 }

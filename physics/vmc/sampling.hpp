@@ -47,6 +47,7 @@
 
 #include "host/dist/reduce_blocks.hpp"
 #include "physics/hamiltonian.hpp"
+#include "physics/hilbert.hpp"
 #include "physics/metropolis.hpp"
 #include "physics/wavefunction.hpp"
 
@@ -141,9 +142,12 @@ class MetropolisVmcSampler final : public VmcSampler {
 // "auto" -> "exact" for autoregressive models, "metropolis" otherwise; other kinds unchanged.
 std::string resolve_sampler_kind(const std::string& kind, bool autoregressive);
 
-// The sampler of a run: see the header comment. psi, H and comm must outlive it.
+// The sampler of a run: see the header comment. psi, H and comm must outlive it. `hilbert` is
+// the space the samples live in: with a fixed magnetisation, Metropolis uses Sz-conserving
+// exchange moves over H's bonds from initial states in the space, and an exact sampler needs the
+// model constrained to the same space (UsageError otherwise).
 std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& settings, Wavefunction& psi,
-                                         const Hamiltonian& H, bool sz_zero,
+                                         const Hamiltonian& H, const SpinHilbert& hilbert,
                                          dist::Communicator& comm = dist::serial());
 
 }  // namespace naqs::vmc

@@ -9,8 +9,9 @@
 #include <cmath>
 #include <random>
 
+#include "tests/support/models.hpp"
 #include "tests/support/testing.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 namespace naqs {
 namespace {
@@ -51,7 +52,7 @@ TEST(ParityEd, MatvecEverySector) {
   std::mt19937_64 gen(5);
   std::uniform_real_distribution<double> u(-1, 1);
   for (const Case& c : cases) {
-    ed::EdBasis basis = ed::make_basis(c.H, c.n_down);
+    ed::EdBasis basis = ed::make_basis(c.H, testing::sector(c.H, c.n_down));
     const int64_t dim = basis.dim();
     std::vector<double> x(dim), y_cpu(dim);
     for (auto& v : x) v = u(gen);
@@ -75,8 +76,9 @@ TEST(ParityEd, LanczosEnergyMatchesCpu) {
        std::vector<std::pair<Hamiltonian, int>>{
            {Hamiltonian(Lattice::chain(16, true), tfim(1, 0)), -1},
            {Hamiltonian(Lattice::square(4, 4, true, true), heis(1, true)), 8}}) {
-    const double e_cpu = ed::solve_ground_state(H, n_down, Device::cpu()).lanczos.energy;
-    const double e_gpu = ed::solve_ground_state(H, n_down, Device::cuda(0)).lanczos.energy;
+    const SpinHilbert space = testing::sector(H, n_down);
+    const double e_cpu = ed::solve_ground_state(H, space, Device::cpu()).lanczos.energy;
+    const double e_gpu = ed::solve_ground_state(H, space, Device::cuda(0)).lanczos.energy;
     EXPECT_NEAR(e_gpu, e_cpu, 1e-12 * std::abs(e_cpu)) << H.str();
   }
 }

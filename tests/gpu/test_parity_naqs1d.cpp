@@ -28,7 +28,7 @@ NaqsConv1dConfig parity_config(int64_t n) {
 NaqsConv1d gpu_twin(const NaqsConv1d& cpu) {
   NaqsConv1d gpu(cpu.config(), cpu.dtype(), Device::cuda(0), 0);
   gpu.params().flat().copy_from(cpu.params().flat());
-  if (cpu.constraint()) gpu.set_constraint(cpu.constraint());
+  if (cpu.hilbert().constrained()) gpu.set_hilbert(cpu.hilbert());
   return gpu;
 }
 

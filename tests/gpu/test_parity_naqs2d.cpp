@@ -83,8 +83,8 @@ TEST(GpuParityNaqs2d, LogitsAndGradients) {
 TEST(GpuParityNaqs2d, SamplesAndSymmetrisation) {
   NAQS_SKIP_WITHOUT_GPU();
   ModelPair m = make_pair(PhaseMode::complex, DType::f64);
-  m.cpu.set_constraint(MagnetisationConstraint::total(15, 1));
-  m.gpu.set_constraint(MagnetisationConstraint::total(15, 1));
+  m.cpu.set_hilbert(SpinHilbert::with_magnetisation(15, 1));
+  m.gpu.set_hilbert(SpinHilbert::with_magnetisation(15, 1));
   SamplerOptions options;
   options.seed = 304;
   options.batch_size = 64;

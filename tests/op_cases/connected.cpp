@@ -38,8 +38,8 @@ const Hamiltonian& hamiltonian(int which) {
 }
 
 // H's term counts with the term tensors (sites, coef) on the device of the run.
-SpinTerms terms_on(int which, const Tensor& sites, const Tensor& coef) {
-  SpinTerms t = spin_terms(hamiltonian(which), Device::cpu());
+SpinOperator terms_on(int which, const Tensor& sites, const Tensor& coef) {
+  SpinOperator t = hamiltonian(which).op();
   t.sites = sites;
   t.coef = coef;
   return t;
@@ -58,7 +58,7 @@ Pipeline pipeline(int which, const OpCase& c) {
   Pipeline p;
   p.sigma = Tensor::empty({batch, n}, c.dtype);
   cast(Tensor::from_vector(v, {batch, n}), p.sigma);
-  const SpinTerms terms = spin_terms(hamiltonian(which), Device::cpu());
+  const SpinOperator& terms = hamiltonian(which).op();
   p.sites = terms.sites;
   p.coef = terms.coef;
   p.diagonal = Tensor::zeros({batch}, DType::f64);

@@ -12,7 +12,7 @@
 
 #include "host/io/hdf5.hpp"
 #include "tests/support/histogram_checks.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 namespace naqs {
 namespace {
@@ -41,8 +41,9 @@ TEST(EdSampleStats, HistogramMatchesExactGroundState) {
     p.h = 0.8;
     p.hz = hz;
     const Hamiltonian H(Lattice::chain(n, true), p);
-    const ed::EdSolution s = ed::solve_ground_state(H, -1, Device::cpu(), {}, true);
-    const ed::EdBasis basis = ed::make_basis(H, -1);
+    const ed::EdSolution s =
+        ed::solve_ground_state(H, SpinHilbert::full(H.n_sites()), Device::cpu(), {}, true);
+    const ed::EdBasis basis = ed::make_basis(H, SpinHilbert::full(H.n_sites()));
     std::vector<double> probs(size_t{1} << n);
     double z = 0;
     for (uint64_t k = 0; k < probs.size(); ++k) {

@@ -56,7 +56,7 @@ TEST(NaqsSamplerStatistics, HistogramMatchesExactProbabilities) {
 TEST(NaqsSamplerStatistics, ConstrainedHistogramMatchesExactProbabilities) {
   const int64_t count = 40000, n = 8;
   NaqsConv1d model = random_model(stat_config(n), DType::f64, 210, 1.0);
-  model.set_constraint(MagnetisationConstraint::total(n, 0));
+  model.set_hilbert(SpinHilbert::with_magnetisation(n, 0));
   std::vector<double> counts, probs;
   histogram_and_exact(model, count, 211, counts, probs);
   double outside = 0;

@@ -57,7 +57,7 @@ TEST(SymmetricSampler, ChainHistogramMatchesExact) {
 TEST(SymmetricSampler, SquareHistogramMatchesExactConstrained) {
   // Open 4x2 square, D2 x Z2 (8 elements), 2D NAQS constrained to Sz = 0 (70 states).
   NaqsConv2d base = random_2d_model(small_2d_config(4, 2, 1, 3, PhaseMode::real_positive), DType::f64, 210, 1.5);
-  base.set_constraint(MagnetisationConstraint::total(8, 0));
+  base.set_hilbert(SpinHilbert::with_magnetisation(8, 0));
   SymmetricWavefunction psi(base, SymmetryGroup::of_lattice(Lattice::square(4, 2, false, false), true, true, true));
   EXPECT_EQ(psi.group().size(), 8);
   check_sampler(psi, 20000, 211);

@@ -1,6 +1,6 @@
 // VMC accuracy at CI size (fixed seeds): the periodic TFIM chain N = 16 at h in {0.5, 1, 2}
 // must reach a relative energy error <= 1e-3 against the closed form (Jordan-Wigner,
-// validation/tfim_exact.hpp), and <|m_z|> (exact from ED) and <X> (closed form) must lie within
+// physics/ed/tfim_exact.hpp), and <|m_z|> (exact from ED) and <X> (closed form) must lie within
 // 3 error bars (16384 samples) of exact.
 //
 // The model and optimiser are the embedded default of `naqs vmc` (minSR); the training is
@@ -17,7 +17,7 @@
 #include <ctime>
 
 #include "physics/vmc/driver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs::vmc {
 namespace {

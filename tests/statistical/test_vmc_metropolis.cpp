@@ -1,6 +1,6 @@
 // RBM + stochastic reconfiguration on Metropolis samples (fixed seed) reaches a relative energy
 // error <= 1e-3 on the periodic TFIM chain N = 12 at h = J = 1 against the closed form
-// (Jordan-Wigner, validation/tfim_exact.hpp); issue 6. Measured: 8.7e-5 (E = -15.32126 ± 0.0011
+// (Jordan-Wigner, physics/ed/tfim_exact.hpp); issue 6. Measured: 8.7e-5 (E = -15.32126 ± 0.0011
 // vs -15.32260), ~35 s CPU on one core. The MCMC diagnostics of the final measurement must not
 // warn (R-hat <= 1.1, ESS >= 100): at h = 1 local moves mix well.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <cstdio>
 
 #include "physics/vmc/driver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs::vmc {
 namespace {

@@ -1,6 +1,7 @@
 // Model parameters for tests: TFIM and Heisenberg/XXZ (Pauli units, physics/hamiltonian.hpp).
 #pragma once
 #include "physics/hamiltonian.hpp"
+#include "physics/hilbert.hpp"
 
 namespace naqs::testing {
 
@@ -21,6 +22,13 @@ inline ModelParams heis(double J, double delta, bool marshall = false) {
   p.Delta = delta;
   p.marshall = marshall;
   return p;
+}
+
+// The space of an ED test case: n_down < 0 = all configurations, else the Sz sector with n_down
+// spins down (Σσ = N − 2 n_down).
+inline SpinHilbert sector(const Hamiltonian& H, int n_down) {
+  const int n = H.n_sites();
+  return n_down < 0 ? SpinHilbert::full(n) : SpinHilbert::with_magnetisation(n, n - 2 * n_down);
 }
 
 }  // namespace naqs::testing

@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "host/io/hdf5.hpp"
+#include "physics/ed/tfim_exact.hpp"
 #include "tests/support/cmd_dir.hpp"
-#include "validation/tfim_exact.hpp"
 
 namespace naqs {
 namespace {

@@ -1,7 +1,8 @@
 // The connected-configuration, local-energy-combination and sampling-decision ops
 // (host/ops/connected.hpp, host/ops/sample_site.hpp) on the CPU: hand-computed values, and the
-// connections of every sample equal to the Hamiltonian's own per-sample primitive
-// (Hamiltonian::connected), for f32 and f64 batches, empty to larger-than-threaded batches.
+// connections of every sample equal to the spin operator's per-sample primitive on an int8
+// array (Hamiltonian::connections), for f32 and f64 batches, empty to larger-than-threaded
+// batches.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -33,7 +34,7 @@ TEST(ConnectedOps, HandComputedTfimAndHeisenberg) {
     const Hamiltonian H(Lattice::chain(3, false), tfim(1, 0.5, 0.2));
     ops::ConnectedList c;
     ops::connected_generate(spins_tensor({1, -1, -1}, 1, 3, DType::f64),
-                            spin_terms(H, Device::cpu()), c);
+                            H.op(), c);
     EXPECT_NEAR(c.diagonal.item(), 0.2, 1e-15);
     ASSERT_EQ(c.n_connected, 3);
     EXPECT_EQ(c.offsets.to_vector<int32_t>(), (std::vector<int32_t>{0, 3}));
@@ -50,7 +51,7 @@ TEST(ConnectedOps, HandComputedTfimAndHeisenberg) {
     const Hamiltonian H(Lattice::chain(4, true), heis(1, 1, false));
     ops::ConnectedList c;
     ops::connected_generate(spins_tensor({1, 1, -1, 1, 1, 1, 1, 1}, 2, 4, DType::f32),
-                            spin_terms(H, Device::cpu()), c);
+                            H.op(), c);
     EXPECT_EQ(c.diagonal.to_vector<double>(), (std::vector<double>{0, 4}));
     EXPECT_EQ(c.offsets.to_vector<int32_t>(), (std::vector<int32_t>{0, 2, 2}));
     EXPECT_EQ(c.flips.to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 2, 0, 2, 3}));
@@ -63,7 +64,7 @@ TEST(ConnectedOps, MatchHamiltonianPerSample) {
   for (const Hamiltonian& H : {Hamiltonian(Lattice::square(4, 3, true, false), heis(1, 0.8, true)),
                                Hamiltonian(Lattice::chain(5, false), tfim(1, 0.3, 0.1))}) {
     const int64_t n = H.n_sites();
-    const ops::SpinTerms terms = spin_terms(H, Device::cpu());
+    const ops::SpinOperator& terms = H.op();
     for (DType dtype : {DType::f32, DType::f64})
       for (int64_t batch : {0, 1, 17, 300}) {
         std::vector<int8_t> spins(static_cast<std::size_t>(batch * n));
@@ -91,8 +92,15 @@ TEST(ConnectedOps, MatchHamiltonianPerSample) {
         }
         for (int64_t b = 0; b < batch; ++b) {
           const int8_t* s = spins.data() + b * n;
-          std::vector<Hamiltonian::Connection> expect;
-          EXPECT_DOUBLE_EQ(diag[b], H.connected(s, expect));
+          struct Connection {
+            int site_a, site_b;
+            double element;
+          };
+          std::vector<Connection> expect;
+          EXPECT_DOUBLE_EQ(diag[b], H.connections(ops::SpinArray<int8_t>{s}, [&](int a, int c,
+                                                                                 double e) {
+            expect.push_back({a, c, e});
+          }));
           ASSERT_EQ(off[b + 1] - off[b], static_cast<int32_t>(expect.size()));
           for (std::size_t k = 0; k < expect.size(); ++k) {
             const int64_t m = off[b] + static_cast<int64_t>(k);

@@ -1,4 +1,4 @@
-// Exact diagonalisation: the bit-mask matvec vs dense matrices from the int8 primitive, Lanczos
+// Exact diagonalisation: the fast matvec vs dense matrices from the operator's primitive, Lanczos
 // vs dense LAPACK, sectors vs the full space, the closed-form TFIM chain (energy, <X>,
 // Hellmann–Feynman), the 4x4 Heisenberg reference, hand-computed observables, memory refusal.
 #include <gtest/gtest.h>
@@ -8,17 +8,18 @@
 #include <random>
 
 #include "host/core/error.hpp"
-#include "validation/ed/dense.hpp"
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/dense.hpp"
+#include "physics/ed/ed_solver.hpp"
 #include "tests/support/ed_checks.hpp"
 #include "tests/support/models.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs::ed {
 namespace {
 
 using naqs::testing::expect_tfim_chain_matches_closed_form;
 using naqs::testing::heis;
+using naqs::testing::sector;
 using naqs::testing::tfim;
 
 struct Case {
@@ -47,12 +48,13 @@ double lowest_dense(const Hamiltonian& H, const EdBasis& basis) {
   return dense_eigen(dense_matrix(H, basis), basis.dim())[0];
 }
 
-TEST(Ed, MatvecMatchesDenseMatrixFromInt8Primitive) {
+TEST(Ed, MatvecMatchesDenseMatrixFromPrimitive) {
   std::mt19937_64 gen(11);
   std::uniform_real_distribution<double> u(-1, 1);
   for (const Case& c : small_cases()) {
     for (int variant = 0; variant < 2; ++variant) {  // the solver's sector, then full space
-      EdBasis basis = variant == 0 ? make_basis(c.H, c.n_down) : EdBasis::full(c.H.n_sites());
+      EdBasis basis = variant == 0 ? make_basis(c.H, sector(c.H, c.n_down))
+                                   : EdBasis::full(c.H.n_sites());
       const int64_t dim = basis.dim();
       std::vector<double> a = dense_matrix(c.H, basis), x(dim), y(dim);
       for (auto& v : x) v = u(gen);
@@ -95,14 +97,12 @@ TEST(Ed, FastMatvecMatchesReferenceRows) {
       {Hamiltonian(Lattice::chain(12, true), heis(1, 1)), -1},               // full space
   };
   for (const Case& c : cases) {
-    const EdBasis basis = make_basis(c.H, c.n_down);
-    const ops::EdTerms terms = pack_terms(c.H);
-    double bound = std::abs(terms.diag_const);
-    for (int g = 0; g < terms.n_zz; ++g) bound += 2 * std::abs(terms.zz[g].coef) * c.H.n_sites();
-    for (int g = 0; g < terms.n_z; ++g) bound += 2 * std::abs(terms.z[g].coef) * c.H.n_sites();
-    for (int g = 0; g < terms.n_flip; ++g) bound += std::abs(terms.flip[g].coef) * c.H.n_sites();
-    for (int g = 0; g < terms.n_exchange; ++g)
-      bound += std::abs(terms.exchange[g].coef) * c.H.n_sites();
+    const EdBasis basis = make_basis(c.H, sector(c.H, c.n_down));
+    // |row| <= Σ_k |coef_k| for |x| <= 1: the diagonal terms and the connections together.
+    const ops::SpinOperatorView terms = c.H.op().view();
+    double bound = 0;
+    for (int32_t k = 0; k < terms.n_zz + terms.n_z + terms.n_flip + terms.n_exch; ++k)
+      bound += std::abs(terms.coef[k]);
     const int64_t dim = basis.dim();
     std::vector<double> x(dim), fast(dim, std::nan("")), ref(dim, std::nan(""));
     for (auto& v : x) v = u(gen);
@@ -118,9 +118,9 @@ TEST(Ed, FastMatvecMatchesReferenceRows) {
 
 TEST(Ed, LanczosMatchesDenseLapack) {
   for (const Case& c : small_cases()) {
-    EdBasis basis = make_basis(c.H, c.n_down);
+    EdBasis basis = make_basis(c.H, sector(c.H, c.n_down));
     const double e_dense = lowest_dense(c.H, basis);
-    EdSolution sol = solve_ground_state(c.H, c.n_down, Device::cpu());
+    EdSolution sol = solve_ground_state(c.H, sector(c.H, c.n_down), Device::cpu());
     EXPECT_TRUE(sol.lanczos.converged) << c.H.str() << ": " << sol.lanczos.stop_criterion;
     EXPECT_LE(sol.lanczos.residual, 1e-12) << c.H.str();
     // Both are float64 eigen-solvers of the same matrix: agreement to ~1e-13 relative.
@@ -133,7 +133,7 @@ TEST(Ed, SectorsMatchFullSpace) {
   for (double h : {0.3, 1.0, 2.0}) {
     Hamiltonian H(Lattice::chain(10, true), tfim(1, h));
     const double e_full = lowest_dense(H, EdBasis::full(10));
-    const double e_even = solve_ground_state(H, -1, Device::cpu()).lanczos.energy;
+    const double e_even = solve_ground_state(H, sector(H, -1), Device::cpu()).lanczos.energy;
     EXPECT_NEAR(e_even, e_full, 1e-11 * std::abs(e_full)) << "h = " << h;
     // The odd sector lies above (by ~ (h/J)^N in the ordered phase).
     const double e_odd = lowest_dense(H, EdBasis::parity(10, -1));
@@ -147,9 +147,10 @@ TEST(Ed, SectorsMatchFullSpace) {
     const double e_full = lowest_dense(H, EdBasis::full(n));
     double e_min = 1e300;
     for (int k = 0; k <= n; ++k)
-      e_min = std::min(e_min, solve_ground_state(H, k, Device::cpu()).lanczos.energy);
+      e_min = std::min(e_min,
+                       solve_ground_state(H, sector(H, k), Device::cpu()).lanczos.energy);
     EXPECT_NEAR(e_min, e_full, 1e-11 * std::abs(e_full)) << H.str();
-    EXPECT_NEAR(solve_ground_state(H, -1, Device::cpu()).lanczos.energy, e_full,
+    EXPECT_NEAR(solve_ground_state(H, sector(H, -1), Device::cpu()).lanczos.energy, e_full,
                 1e-11 * std::abs(e_full)) << H.str();
   }
 }
@@ -161,7 +162,7 @@ TEST(Ed, ObservablesSectorMatchFullSpace) {
   EdOperator op(H, full);
   LanczosResult r = lanczos_ground_state(full.dim(), [&](const double* x, double* y) { op.apply(x, y); });
   EdObservables a = measure(H, full, r.vector, r.energy);
-  EdObservables b = solve_ground_state(H, -1, Device::cpu()).observables;
+  EdObservables b = solve_ground_state(H, sector(H, -1), Device::cpu()).observables;
   // Observables are first order in the vector error (residual <= 1e-12): 1e-10 is ample.
   EXPECT_NEAR(a.abs_mz, b.abs_mz, 1e-10);
   EXPECT_NEAR(a.mz2, b.mz2, 1e-10);
@@ -179,7 +180,7 @@ TEST(Ed, ObservablesHandComputed) {
   // 1, 0, 0, −1 with probability ¼ each: <|m|> = ½, <m²> = ½, <m⁴> = ½, Binder 1 − ½/(3·¼) = ⅓,
   // <X> = 1, C(1) = 0, staggered <m_s²> = ½, E = −2.
   Hamiltonian H(Lattice::chain(2, false), tfim(0, 1));
-  EdSolution s = solve_ground_state(H, -1, Device::cpu());
+  EdSolution s = solve_ground_state(H, sector(H, -1), Device::cpu());
   EXPECT_NEAR(s.observables.energy, -2, 1e-13);
   EXPECT_NEAR(s.observables.energy_per_site, -1, 1e-13);
   EXPECT_NEAR(s.observables.abs_mz, 0.5, 1e-13);
@@ -190,8 +191,8 @@ TEST(Ed, ObservablesHandComputed) {
   EXPECT_NEAR(s.observables.ms2, 0.5, 1e-13);
   EXPECT_NEAR(s.observables.zz_corr[1], 0.0, 1e-13);
   // Néel-like check: the 2-site Heisenberg singlet has C(1) = −1, <m_s²> = 1, <m_z²> = 0.
-  EdSolution t = solve_ground_state(Hamiltonian(Lattice::chain(2, false), heis(1, 1)), 1,
-                                    Device::cpu());
+  EdSolution t = solve_ground_state(Hamiltonian(Lattice::chain(2, false), heis(1, 1)),
+                                    SpinHilbert::with_magnetisation(2, 0), Device::cpu());
   EXPECT_NEAR(t.observables.energy, -3, 1e-13);
   EXPECT_NEAR(t.observables.zz_corr[1], -1, 1e-13);
   EXPECT_NEAR(t.observables.ms2, 1, 1e-13);
@@ -212,14 +213,14 @@ TEST(Ed, HellmannFeynman) {
   const int n = 12;
   for (double h : {0.5, 1.0, 2.0}) {
     auto energy = [&](double hh) {
-      return solve_ground_state(Hamiltonian(Lattice::chain(n, true), tfim(1, hh)), -1,
-                                Device::cpu()).lanczos.energy;
+      return solve_ground_state(Hamiltonian(Lattice::chain(n, true), tfim(1, hh)),
+                                SpinHilbert::full(n), Device::cpu()).lanczos.energy;
     };
     const double d = 1e-3;
     const double de = (-energy(h + 2 * d) + 8 * energy(h + d) - 8 * energy(h - d) +
                        energy(h - 2 * d)) / (12 * d);
-    const double x = solve_ground_state(Hamiltonian(Lattice::chain(n, true), tfim(1, h)), -1,
-                                        Device::cpu()).observables.x_mean;
+    const double x = solve_ground_state(Hamiltonian(Lattice::chain(n, true), tfim(1, h)),
+                                        SpinHilbert::full(n), Device::cpu()).observables.x_mean;
     EXPECT_NEAR(x, -de / n, 1e-8 * std::abs(x)) << "h = " << h;
   }
 }
@@ -228,7 +229,7 @@ TEST(Ed, Heisenberg4x4Periodic) {
   // Reference (DESIGN.md §1): −11.2284832084 in S·S units = −44.9139328337 in Pauli units.
   for (bool marshall : {false, true}) {
     Hamiltonian H(Lattice::square(4, 4, true, true), heis(1, 1, marshall));
-    EdSolution s = solve_ground_state(H, 8, Device::cpu());
+    EdSolution s = solve_ground_state(H, sector(H, 8), Device::cpu());
     EXPECT_NEAR(s.lanczos.energy, -44.9139328337, 2e-10);  // the reference's last digit
     EXPECT_NEAR(s.lanczos.energy / 4, -11.2284832084, 1e-10);
   }
@@ -237,7 +238,7 @@ TEST(Ed, Heisenberg4x4Periodic) {
 TEST(Ed, LanczosOnTinyAndInvariantSpaces) {
   // dim 1 (all spins down in an Sz sector) and dim 2: Krylov space exhausted at once.
   Hamiltonian H(Lattice::chain(4, true), heis(1, 1));
-  EdSolution s = solve_ground_state(H, 0, Device::cpu());
+  EdSolution s = solve_ground_state(H, sector(H, 0), Device::cpu());
   EXPECT_EQ(s.dim, 1);
   EXPECT_NEAR(s.lanczos.energy, 4.0, 1e-14);  // ferromagnetic state: 4 bonds of ZZ = +1
   EXPECT_TRUE(s.lanczos.converged);
@@ -255,9 +256,9 @@ TEST(Ed, MemoryEstimateRefusesTooLarge) {
   }
   // A 40-site full space needs 2^40 * 8 * 4 bytes: refused before anything is allocated.
   Hamiltonian H(Lattice::chain(40, true), tfim(1, 1, 0.1));
-  EXPECT_THROW(solve_ground_state(H, -1, Device::cpu()), UsageError);
-  EXPECT_THROW(solve_ground_state(Hamiltonian(Lattice::chain(41, true), tfim(1, 1)), -1,
-                                  Device::cpu()), UsageError);
+  EXPECT_THROW(solve_ground_state(H, sector(H, -1), Device::cpu()), UsageError);
+  EXPECT_THROW(solve_ground_state(Hamiltonian(Lattice::chain(41, true), tfim(1, 1)),
+                                  SpinHilbert::full(41), Device::cpu()), UsageError);
 }
 
 }  // namespace

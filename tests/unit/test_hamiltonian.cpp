@@ -1,5 +1,6 @@
-// Hamiltonian: matrix elements against hand-computed small cases, the int8 and packed forms of
-// the connected-states primitive against each other (the batched ops: tests/unit/test_connected.cpp).
+// Hamiltonian: matrix elements against hand-computed small cases, the spin operator's primitive
+// on int8 arrays and on packed states against each other (the batched ops:
+// tests/unit/test_connected.cpp; dense Pauli matrices: tests/unit/test_spin_operator.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,20 +24,39 @@ uint64_t pack(const std::vector<int8_t>& s) {
   return b;
 }
 
+struct Connection {
+  int site_a, site_b;
+  double element;
+  bool operator==(const Connection&) const = default;
+};
+
+// The row of a configuration through the primitive: returns H_ss, fills the connections.
+template <class Config>
+double row(const Hamiltonian& H, const Config& s, std::vector<Connection>& out) {
+  out.clear();
+  return H.connections(s, [&](int a, int b, double e) { out.push_back({a, b, e}); });
+}
+
+double row(const Hamiltonian& H, const std::vector<int8_t>& s, std::vector<Connection>& out) {
+  return row(H, ops::SpinArray<int8_t>{s.data()}, out);
+}
+
 TEST(Hamiltonian, TfimHandComputed) {
   // L=3 periodic, J=1, h=0.5, hz=0.2, σ = (+,+,−): bonds (0,1) (1,2) (0,2) give ZZ = 1, −1, −1,
   // so −J ΣZZ = +1; −hz ΣZ = −0.2·1; diagonal 0.8. Three single flips with −h = −0.5.
   Hamiltonian H(Lattice::chain(3, true), tfim(1, 0.5, 0.2));
   std::vector<int8_t> s{1, 1, -1};
-  std::vector<Hamiltonian::Connection> c;
-  EXPECT_DOUBLE_EQ(H.connected(s.data(), c), 0.8);
+  std::vector<Connection> c;
+  EXPECT_DOUBLE_EQ(row(H, s, c), 0.8);
   ASSERT_EQ(c.size(), 3u);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(c[i].site_a, i);
     EXPECT_EQ(c[i].site_b, -1);
     EXPECT_DOUBLE_EQ(c[i].element, -0.5);
   }
-  EXPECT_NEAR(H.diagonal(pack(s)), 0.8, 1e-14);
+  std::vector<Connection> c_packed;
+  EXPECT_NEAR(row(H, ops::PackedSpins{pack(s)}, c_packed), 0.8, 1e-14);
+  EXPECT_EQ(c_packed, c);
   EXPECT_FALSE(H.conserves_sz());
   EXPECT_FALSE(H.has_flip_symmetry());
   EXPECT_TRUE(Hamiltonian(Lattice::chain(3, true), tfim(1, 0.5, 0)).has_flip_symmetry());
@@ -48,8 +68,8 @@ TEST(Hamiltonian, HeisenbergHandComputed) {
   for (bool marshall : {false, true}) {
     Hamiltonian H(Lattice::chain(4, false), heis(1, 0.5, marshall));
     std::vector<int8_t> s{1, -1, -1, 1};
-    std::vector<Hamiltonian::Connection> c;
-    EXPECT_DOUBLE_EQ(H.connected(s.data(), c), -0.5);
+    std::vector<Connection> c;
+    EXPECT_DOUBLE_EQ(row(H, s, c), -0.5);
     ASSERT_EQ(c.size(), 2u);
     EXPECT_EQ(c[0].site_a, 0);
     EXPECT_EQ(c[0].site_b, 1);
@@ -57,7 +77,8 @@ TEST(Hamiltonian, HeisenbergHandComputed) {
     EXPECT_EQ(c[1].site_b, 3);
     for (auto& x : c) EXPECT_DOUBLE_EQ(x.element, marshall ? -2.0 : 2.0);
     std::map<uint64_t, double> packed;
-    H.for_each_connected(pack(s), [&](uint64_t t, double e) { packed[t] += e; });
+    const ops::PackedSpins p{pack(s)};
+    H.connections(p, [&](int a, int b, double e) { packed[p.flipped(a, b)] += e; });
     EXPECT_EQ(packed.size(), 2u);
     EXPECT_DOUBLE_EQ(packed[pack({-1, 1, -1, 1})], marshall ? -2.0 : 2.0);
     EXPECT_DOUBLE_EQ(packed[pack({1, -1, 1, -1})], marshall ? -2.0 : 2.0);
@@ -67,8 +88,8 @@ TEST(Hamiltonian, HeisenbergHandComputed) {
   // In the Sz=0 block {|+−>, |−+>}: diagonal −J, off-diagonal 2J -> eigenvalues J and −3J.
   Hamiltonian H2(Lattice::chain(2, false), heis(1, 1, false));
   std::vector<int8_t> s{1, -1};
-  std::vector<Hamiltonian::Connection> c;
-  EXPECT_DOUBLE_EQ(H2.connected(s.data(), c), -1.0);
+  std::vector<Connection> c;
+  EXPECT_DOUBLE_EQ(row(H2, s, c), -1.0);
   ASSERT_EQ(c.size(), 1u);
   EXPECT_DOUBLE_EQ(c[0].element, 2.0);
 }
@@ -84,11 +105,14 @@ TEST(Hamiltonian, MarshallNeedsBipartite) {
 TEST(Hamiltonian, ZeroCoefficientsAreDropped) {
   Hamiltonian H(Lattice::chain(4, true), tfim(1, 0, 0));
   EXPECT_EQ(H.max_connected(), 0);
-  EXPECT_EQ(H.flip_terms().size(), 0u);
+  EXPECT_EQ(H.op().n_flip, 0);
+  EXPECT_EQ(H.op().n_terms(), 4);  // the four bonds' ZZ
 }
 
-// The int8 and packed forms agree on random configurations of several models and lattices.
-TEST(Hamiltonian, PackedAgreesWithInt8) {
+// The primitive on an int8 array (the operator's table) and on a packed state (its grouped form)
+// of the same configuration: the same connections with the same elements (in the same order on
+// chains) and the same diagonal to rounding.
+TEST(Hamiltonian, PackedAndArrayAccessorsAgree) {
   std::vector<Hamiltonian> models{
       Hamiltonian(Lattice::chain(7, true), tfim(0.7, 1.3, 0.4)),
       Hamiltonian(Lattice::square(4, 3, true, false), tfim(1, 2, 0)),
@@ -97,30 +121,31 @@ TEST(Hamiltonian, PackedAgreesWithInt8) {
       Hamiltonian(Lattice::chain(64, true), heis(1, 2, true)),
       Hamiltonian(Lattice::chain(64, false), tfim(1, 0.5, -0.25))};
   std::mt19937_64 gen(7);
+  auto by_sites = [](const Connection& x, const Connection& y) {
+    return std::pair{x.site_a, x.site_b} < std::pair{y.site_a, y.site_b};
+  };
   for (const Hamiltonian& H : models) {
     const int n = H.n_sites();
     for (int trial = 0; trial < 50; ++trial) {
       std::vector<int8_t> s(n);
       for (auto& x : s) x = (gen() & 1) ? 1 : -1;
-      const uint64_t b = pack(s);
-      EXPECT_NEAR(H.diagonal(s.data()), H.diagonal(b), 1e-12 * n) << H.str();
-      std::map<uint64_t, double> from_int8, from_packed;
-      H.for_each_connected(s.data(), [&](int a, int c, double e) {
-        uint64_t t = b ^ (uint64_t{1} << a);
-        if (c >= 0) t ^= uint64_t{1} << c;
-        from_int8[t] += e;
-      });
-      H.for_each_connected(b, [&](uint64_t t, double e) { from_packed[t] += e; });
+      std::vector<Connection> from_int8, from_packed;
+      EXPECT_NEAR(row(H, s, from_int8), row(H, ops::PackedSpins{pack(s)}, from_packed),
+                  1e-12 * n) << H.str();
+      if (H.lattice().length_y() == 1) EXPECT_EQ(from_int8, from_packed) << H.str();
+      std::sort(from_int8.begin(), from_int8.end(), by_sites);
+      std::sort(from_packed.begin(), from_packed.end(), by_sites);
       EXPECT_EQ(from_int8, from_packed) << H.str();
     }
   }
 }
 
-TEST(Hamiltonian, PackedRefusesMoreThan64Sites) {
+TEST(Hamiltonian, ArrayFormHasNoSizeLimit) {
   Hamiltonian H(Lattice::chain(65, true), tfim(1, 1, 0));
-  EXPECT_THROW(H.packed(), Error);
   std::vector<int8_t> s(65, 1);
-  EXPECT_DOUBLE_EQ(H.diagonal(s.data()), -65.0);  // the int8 form has no size limit
+  std::vector<Connection> c;
+  EXPECT_DOUBLE_EQ(row(H, s, c), -65.0);
+  EXPECT_EQ(c.size(), 65u);
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ NaqsConv1dConfig energy_config(int64_t n, PhaseMode mode) {
 }
 
 // E_loc of every configuration k (bit i set = site i is -1) from (H psi)(k) / psi(k), with
-// (H psi)(k) = sum_k' H_kk' psi(k') through the packed connected-states form ED uses.
+// (H psi)(k) = sum_k' H_kk' psi(k') through the spin operator's primitive on packed states
+// (the form ED's rows use; the primitive itself is checked against dense Pauli matrices in
+// tests/unit/test_spin_operator.cpp).
 std::vector<std::complex<double>> reference_local_energies(const Hamiltonian& h,
                                                            const std::vector<double>& lr,
                                                            const std::vector<double>& li) {
@@ -34,9 +36,11 @@ std::vector<std::complex<double>> reference_local_energies(const Hamiltonian& h,
   std::vector<std::complex<double>> psi(n_states), eloc(n_states);
   for (std::size_t k = 0; k < n_states; ++k) psi[k] = std::exp(std::complex<double>(lr[k], li[k]));
   for (std::size_t k = 0; k < n_states; ++k) {
-    std::complex<double> h_psi = h.diagonal(static_cast<uint64_t>(k)) * psi[k];
-    h.for_each_connected(static_cast<uint64_t>(k),
-                         [&](uint64_t k2, double element) { h_psi += element * psi[k2]; });
+    const ops::PackedSpins s{static_cast<uint64_t>(k)};
+    std::complex<double> h_psi = 0;
+    const double diagonal = h.connections(
+        s, [&](int i, int j, double element) { h_psi += element * psi[s.flipped(i, j)]; });
+    h_psi = diagonal * psi[k] + h_psi;
     eloc[k] = h_psi / psi[k];
   }
   return eloc;
@@ -84,7 +88,7 @@ void check_case(NaqsConv1d& model, const Hamiltonian& h, const LocalEnergyOption
   const std::vector<double> lr_h = to_host_f64(lr), li_h = to_host_f64(li);
   std::vector<int64_t> keep;
   for (int64_t k = 0; k < n_states; ++k)
-    if (!model.constraint() || std::popcount(static_cast<uint64_t>(k)) == n - model.constraint()->n_up)
+    if (model.hilbert().contains_n_up(n - std::popcount(static_cast<uint64_t>(k))))
       keep.push_back(k);
   const int64_t batch = static_cast<int64_t>(keep.size());
   std::vector<double> sigma_h, br, bi;
@@ -132,7 +136,7 @@ TEST(LocalEnergy, ConstrainedHeisenbergSector) {
   heis.h = 0.0;
   heis.marshall = true;
   NaqsConv1d model = random_model(energy_config(n, PhaseMode::complex), DType::f64, 320, 1.0);
-  model.set_constraint(MagnetisationConstraint::total(n, 0));
+  model.set_hilbert(SpinHilbert::with_magnetisation(n, 0));
   check_case(model, Hamiltonian(Lattice::chain(n, true), heis), {});
 }
 

@@ -35,11 +35,11 @@ double total_probability(NaqsConv1d& model, double* max_outside = nullptr) {
   for (std::size_t k = 0; k < v.size(); ++k) {
     const double p = std::exp(2 * v[k]);
     total += p;
-    if (model.constraint()) {
+    if (model.hilbert().constrained()) {
       double m = 0;
       for (int64_t i = 0; i < n; ++i) m += s[k * n + i];
       const int64_t n_up = (n + static_cast<int64_t>(m)) / 2;
-      if (n_up != model.constraint()->n_up) outside = std::max(outside, p);
+      if (n_up != model.hilbert().n_up()) outside = std::max(outside, p);
     }
   }
   if (max_outside) *max_outside = outside;
@@ -72,16 +72,16 @@ TEST(NaqsConv1d, NormalisedByEnumerationF32) {
 TEST(NaqsConv1d, ConstrainedNormalisedOverSzZeroSpace) {
   for (int64_t n : {2, 6, 10, 16}) {
     NaqsConv1d model = random_model(small_config(n, PhaseMode::complex), DType::f64, 30 + n);
-    model.set_constraint(MagnetisationConstraint::total(n, 0));
+    model.set_hilbert(SpinHilbert::with_magnetisation(n, 0));
     double outside = 1;
     EXPECT_NEAR(total_probability(model, &outside), 1.0, 1e-12) << "n=" << n;
     EXPECT_EQ(outside, 0.0) << "n=" << n;  // exp(-1e30) underflows to exactly 0
   }
   // A non-zero magnetisation sector too.
   NaqsConv1d model = random_model(small_config(7, PhaseMode::real_positive), DType::f64, 41);
-  model.set_constraint(MagnetisationConstraint::total(7, -3));
+  model.set_hilbert(SpinHilbert::with_magnetisation(7, -3));
   EXPECT_NEAR(total_probability(model), 1.0, 1e-12);
-  EXPECT_THROW(MagnetisationConstraint::total(7, 0), UsageError);
+  EXPECT_THROW(SpinHilbert::with_magnetisation(7, 0), UsageError);
 }
 
 TEST(NaqsConv1d, ConditionalsAreCausal) {
@@ -125,7 +125,7 @@ void check_gradients(NaqsConv1d& model, uint64_t seed) {
   Tensor sigma = random_tensor({batch, n}, DType::f64, seed);
   double* s = sigma.data<double>();
   for (int64_t k = 0; k < batch * n; ++k) s[k] = s[k] < 0 ? -1.0 : 1.0;
-  if (model.constraint()) {  // a valid Sz = 0 configuration per row
+  if (model.hilbert().constrained()) {  // a valid Sz = 0 configuration per row
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t i = 0; i < n; ++i) s[b * n + i] = ((i + b) % n) < n / 2 ? 1.0 : -1.0;
   }
@@ -153,7 +153,7 @@ TEST(NaqsConv1d, GradientsMatchFiniteDifferences) {
 
 TEST(NaqsConv1d, GradientsMatchFiniteDifferencesConstrained) {
   NaqsConv1d model = random_model(small_config(6, PhaseMode::complex), DType::f64, 80);
-  model.set_constraint(MagnetisationConstraint::total(6, 0));
+  model.set_hilbert(SpinHilbert::with_magnetisation(6, 0));
   check_gradients(model, 81);
 }
 
@@ -179,7 +179,7 @@ TEST(NaqsConv1d, RejectsBadConfiguration) {
   EXPECT_THROW(parse_activation("tanh"), UsageError);
   EXPECT_THROW(parse_phase_mode("imaginary"), UsageError);
   NaqsConv1d model(small_config(4, PhaseMode::real_positive), DType::f64, Device::cpu(), 1);
-  EXPECT_THROW(model.set_constraint(MagnetisationConstraint::total(6, 0)), UsageError);
+  EXPECT_THROW(model.set_hilbert(SpinHilbert::with_magnetisation(6, 0)), UsageError);
 }
 
 // log_psi keeps no pre-activations (no backward follows it): a backward after it is refused

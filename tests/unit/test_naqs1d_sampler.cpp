@@ -144,7 +144,7 @@ TEST(NaqsSampler, IndependentOfBatchSplitting) {
 TEST(NaqsSampler, ConstrainedSamplesHaveZeroMagnetisation) {
   const int64_t n = 10;
   NaqsConv1d model = random_model(sampler_config(n, PhaseMode::complex), DType::f64, 120, 1.0);
-  model.set_constraint(MagnetisationConstraint::total(n, 0));
+  model.set_hilbert(SpinHilbert::with_magnetisation(n, 0));
   SamplerOptions options;
   options.seed = 5;
   Samples cached = draw(model, 0, 200, options);

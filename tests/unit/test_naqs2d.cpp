@@ -18,7 +18,7 @@ TEST(NaqsConv2d, NormalisedByEnumerationF64) {
     NaqsConv2d model = random_2d_model(small_2d_config(4, 4, 2, 4, mode), DType::f64, 10);
     EXPECT_NEAR(total_probability(model), 1.0, 1e-12) << phase_mode_name(mode);
     if (mode == PhaseMode::real_positive) continue;  // one constrained enumeration suffices
-    model.set_constraint(MagnetisationConstraint::total(16, 0));
+    model.set_hilbert(SpinHilbert::with_magnetisation(16, 0));
     EXPECT_NEAR(total_probability(model), 1.0, 1e-12) << phase_mode_name(mode) << " Sz=0";
   }
   // Non-square, depth 0 (input layer only) and a wider kernel.
@@ -35,7 +35,7 @@ TEST(NaqsConv2d, NormalisedByEnumerationF32) {
   // float32 log psi: each |psi|^2 carries ~16 * 6e-8 relative error; 1e-5 bounds the sum.
   NaqsConv2d model = random_2d_model(small_2d_config(4, 4, 2, 4, PhaseMode::complex), DType::f32, 20);
   EXPECT_NEAR(total_probability(model), 1.0, 1e-5);
-  model.set_constraint(MagnetisationConstraint::total(16, 0));
+  model.set_hilbert(SpinHilbert::with_magnetisation(16, 0));
   EXPECT_NEAR(total_probability(model), 1.0, 1e-5);
 }
 
@@ -82,7 +82,7 @@ namespace {
 void check_gradients(NaqsConv2d& model, uint64_t seed) {
   const int64_t n = model.n_sites(), batch = 4;
   Tensor sigma = random_spins(batch, n, seed);
-  if (model.constraint()) {  // a valid Sz = 0 configuration per row
+  if (model.hilbert().constrained()) {  // a valid Sz = 0 configuration per row
     double* s = sigma.data<double>();
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t i = 0; i < n; ++i) s[b * n + i] = ((i + b) % n) < n / 2 ? 1.0 : -1.0;
@@ -110,7 +110,7 @@ TEST(NaqsConv2d, GradientsMatchFiniteDifferences) {
   NaqsConv2d shallow = random_2d_model(small_2d_config(3, 2, 0, 2, PhaseMode::complex), DType::f64, 45);
   check_gradients(shallow, 46);
   NaqsConv2d constrained = random_2d_model(small_2d_config(2, 3, 1, 3, PhaseMode::complex), DType::f64, 47);
-  constrained.set_constraint(MagnetisationConstraint::total(6, 0));
+  constrained.set_hilbert(SpinHilbert::with_magnetisation(6, 0));
   check_gradients(constrained, 48);
 }
 
@@ -197,7 +197,7 @@ TEST(NaqsConv2d, CachedSamplerEqualsNaive) {
   // forward's to ~1e-14, see CachedLogitsEqualFullForward; 16 sites: 1e-12).
   for (bool constrained : {false, true}) {
     NaqsConv2d model = random_2d_model(small_2d_config(4, 4, 2, 4, PhaseMode::complex), DType::f64, 70, 1.0);
-    if (constrained) model.set_constraint(MagnetisationConstraint::total(16, 0));
+    if (constrained) model.set_hilbert(SpinHilbert::with_magnetisation(16, 0));
     SamplerOptions options;
     options.seed = 71;
     options.batch_size = 13;

@@ -22,7 +22,7 @@
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
 #include "physics/vmc/driver.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/tfim_exact.hpp"
 #include "workflow/report.hpp"
 #include "workflow/sweep.hpp"
 

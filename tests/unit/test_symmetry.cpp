@@ -104,7 +104,7 @@ TEST(SymmetricWavefunction, NormalisedByEnumerationChains) {
                  Case{8, true, true}, Case{8, false, true}, Case{12, false, false},
                  Case{12, false, true}}) {
     NaqsConv1d base = random_model(chain_config(c.n, PhaseMode::complex), DType::f64, 100 + c.n);
-    if (c.constrained) base.set_constraint(MagnetisationConstraint::total(c.n, 0));
+    if (c.constrained) base.set_hilbert(SpinHilbert::with_magnetisation(c.n, 0));
     SymmetricWavefunction psi(base, SymmetryGroup::of_lattice(Lattice::chain(c.n, c.periodic), true, true, true));
     EXPECT_NEAR(total_probability(psi), 1.0, 1e-12)
         << "n=" << c.n << " periodic=" << c.periodic << " constrained=" << c.constrained;
@@ -124,7 +124,7 @@ TEST(SymmetricWavefunction, NormalisedByEnumerationSquare) {
   EXPECT_EQ(psi.group().size(), 2);
   EXPECT_NEAR(total_probability(psi), 1.0, 1e-12);
   NaqsConv2d base_c = random_2d_model(small_2d_config(4, 4, 1, 3, PhaseMode::real_positive), DType::f64, 122);
-  base_c.set_constraint(MagnetisationConstraint::total(16, 0));
+  base_c.set_hilbert(SpinHilbert::with_magnetisation(16, 0));
   SymmetricWavefunction psi_c(base_c, SymmetryGroup::of_lattice(Lattice::square(4, 4, false, false), true, true, true));
   EXPECT_NEAR(total_probability(psi_c, /*only_sz0=*/true), 1.0, 1e-12);
   NaqsConv2d torus = random_2d_model(small_2d_config(3, 3, 1, 3, PhaseMode::complex), DType::f64, 121);
@@ -176,7 +176,7 @@ TEST(SymmetricWavefunction, GradientsMatchFiniteDifferences) {
 
 TEST(SymmetricWavefunction, SamplesAndBadInput) {
   NaqsConv1d base = random_model(chain_config(8, PhaseMode::complex), DType::f64, 150, 1.0);
-  base.set_constraint(MagnetisationConstraint::total(8, 0));
+  base.set_hilbert(SpinHilbert::with_magnetisation(8, 0));
   SymmetricWavefunction psi(base, SymmetryGroup::of_lattice(Lattice::chain(8, true), true, true, true));
   SamplerOptions options;
   options.seed = 151;
@@ -201,7 +201,7 @@ TEST(SymmetricWavefunction, SamplesAndBadInput) {
   }
   // The flip would leave a sector with Sz != 0.
   NaqsConv1d biased = random_model(chain_config(8, PhaseMode::complex), DType::f64, 152);
-  biased.set_constraint(MagnetisationConstraint::total(8, 2));
+  biased.set_hilbert(SpinHilbert::with_magnetisation(8, 2));
   EXPECT_THROW(SymmetricWavefunction(biased, SymmetryGroup::of_lattice(Lattice::chain(8, true), true, true, true)), UsageError);
   EXPECT_THROW(SymmetricWavefunction(biased, SymmetryGroup::trivial(5)), UsageError);
 }

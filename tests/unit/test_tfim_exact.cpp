@@ -4,9 +4,9 @@
 #include <cmath>
 #include <numbers>
 
-#include "validation/ed/dense.hpp"
-#include "validation/ed/lanczos.hpp"
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/dense.hpp"
+#include "physics/ed/lanczos.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 namespace naqs {
 namespace {

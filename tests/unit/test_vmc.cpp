@@ -80,9 +80,11 @@ ExactOfPsi enumerate(AutoregressiveWavefunction& psi, const Hamiltonian& H) {
   ExactOfPsi e;
   for (int64_t k = 0; k < n_states; ++k) {
     const double p = std::exp(2 * a[k]);
-    double hpsi = H.diagonal(static_cast<uint64_t>(k)) * std::exp(a[k]);
-    H.for_each_connected(static_cast<uint64_t>(k),
-                         [&](uint64_t k2, double el) { hpsi += el * std::exp(a[k2]); });
+    const ops::PackedSpins s{static_cast<uint64_t>(k)};
+    double off_diagonal = 0;
+    const double diagonal = H.connections(
+        s, [&](int i, int j, double el) { off_diagonal += el * std::exp(a[s.flipped(i, j)]); });
+    const double hpsi = diagonal * std::exp(a[k]) + off_diagonal;
     e.energy += std::exp(a[k]) * hpsi;
     double mz = 0, ms = 0, x = 0;
     for (int i = 0; i < n; ++i) {

@@ -78,7 +78,7 @@ TEST(VmcSampling, MetropolisStateRoundTripContinuesBitwise) {
   s.burn_in = 1;
   s.p_global = 0.1;
   s.seed = 9;
-  auto first = make_sampler(s, rbm, H, false);
+  auto first = make_sampler(s, rbm, H, SpinHilbert::full(H.n_sites()));
   SampleSet x, y1, y2;
   first->draw(8, 0, 8, x);
   EXPECT_EQ(x.n_chains, 4);
@@ -87,14 +87,14 @@ TEST(VmcSampling, MetropolisStateRoundTripContinuesBitwise) {
   const uint64_t counter = first->state_counter();
   EXPECT_EQ(counter, uint64_t{6 * (1 + 2)});  // one burn-in sweep + two samples, 6 steps each
   first->draw(12, 1, 5, y1);
-  auto second = make_sampler(s, rbm, H, false);
+  auto second = make_sampler(s, rbm, H, SpinHilbert::full(H.n_sites()));
   second->set_state(saved, counter);
   second->draw(12, 1, 5, y2);
   EXPECT_EQ(concat(y2.sigma), concat(y1.sigma));
   EXPECT_EQ(concat(y2.log_re), concat(y1.log_re));
   EXPECT_EQ(y2.acceptance, y1.acceptance);
   // a fresh sampler (no restored state) draws other samples
-  auto third = make_sampler(s, rbm, H, false);
+  auto third = make_sampler(s, rbm, H, SpinHilbert::full(H.n_sites()));
   SampleSet z;
   third->draw(12, 1, 5, z);
   EXPECT_NE(concat(z.sigma), concat(y1.sigma));
@@ -108,19 +108,19 @@ TEST(VmcSampling, ChoicesAndErrors) {
   SamplerSettings s;
   s.kind = "exact";
   try {
-    make_sampler(s, *rbm, H, false);
+    make_sampler(s, *rbm, H, SpinHilbert::full(H.n_sites()));
     ADD_FAILURE() << "exact sampling of an RBM was accepted";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("--sampler metropolis"), std::string::npos) << e.what();
   }
   s.kind = "auto";
-  EXPECT_STREQ(make_sampler(s, *rbm, H, false)->kind(), "metropolis");
-  EXPECT_STREQ(make_sampler(s, *naqs, H, false)->kind(), "exact");
+  EXPECT_STREQ(make_sampler(s, *rbm, H, SpinHilbert::full(H.n_sites()))->kind(), "metropolis");
+  EXPECT_STREQ(make_sampler(s, *naqs, H, SpinHilbert::full(H.n_sites()))->kind(), "exact");
   s.kind = "gibbs";
-  EXPECT_THROW(make_sampler(s, *rbm, H, false), UsageError);
+  EXPECT_THROW(make_sampler(s, *rbm, H, SpinHilbert::full(H.n_sites())), UsageError);
   s.kind = "metropolis";
   s.n_chains = 8;
-  auto m = make_sampler(s, *rbm, H, /*sz_zero=*/true);
+  auto m = make_sampler(s, *rbm, H, SpinHilbert::with_magnetisation(H.n_sites(), 0));
   const auto* mv = dynamic_cast<const MetropolisVmcSampler*>(m.get());
   ASSERT_NE(mv, nullptr);
   EXPECT_EQ(mv->chains().config().rule, ops::MoveRule::exchange);

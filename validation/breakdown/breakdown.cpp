@@ -239,7 +239,7 @@ std::string run_breakdown(const BreakdownConfig& bc) {
       vmc::SamplerSettings s = ms;
       if (method == "naqs_exact") s.kind = "exact";
       if (method == "naqs_metropolis_gf") s.p_global = bc.p_global;
-      TimedSampler sampler(vmc::make_sampler(s, psi, H, false));
+      TimedSampler sampler(vmc::make_sampler(s, psi, H, SpinHilbert::full(H.n_sites())));
       const vmc::VmcObservables o = vmc::measure_observables(psi, H, sampler, oo);
       MethodResult& m = results[method];
       m.description = sampler.str();

@@ -11,7 +11,7 @@
 // by a barrier of ~N local flips: a local chain stays in the sector where it thermalised, so
 // its <m_z> is wrong and R-hat across chains explodes, while exact sampling draws both sectors.
 //
-// Procedure per h: ED reference (validation/ed via physics/vmc/exact_reference); the NAQS and
+// Procedure per h: ED reference (physics/ed via physics/vmc/exact_reference); the NAQS and
 // the RBM are trained by run_vmc (NAQS: exact samples; RBM: Metropolis, both SR), each run
 // writing <out_dir>/<model>_h<h>.h5; the final parameters are read back from that file and
 // measured with fresh samplers (`n_samples` samples each; Metropolis: `n_chains` chains after

@@ -1,5 +1,5 @@
 // Observables from an ED ground-state vector (see observables.hpp).
-#include "validation/ed/observables.hpp"
+#include "physics/ed/observables.hpp"
 
 #include <omp.h>
 

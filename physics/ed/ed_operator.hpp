@@ -1,7 +1,7 @@
 // Exact diagonalisation: symmetry sectors (EdBasis) and the on-the-fly Hamiltonian operator
 // (EdOperator) on the CPU (OpenMP) or a CUDA GPU. The matrix elements come from the Hamiltonian's
-// packed term lists (physics/hamiltonian.hpp) through the shared per-row formula in
-// host/ops/ed_matvec.hpp; nothing is stored but the sector's index tables.
+// compiled spin operator (Hamiltonian::op(), host/ops/spin_operator.hpp) through the per-row
+// formula in host/ops/ed_matvec.hpp; nothing is stored but the sector's index tables.
 // Tests: tests/unit/test_ed.cpp; GPU parity: tests/gpu/test_ed_matvec_gpu.cpp.
 #pragma once
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include "host/core/device.hpp"
 #include "host/ops/ed_matvec.hpp"
 #include "physics/hamiltonian.hpp"
+#include "physics/hilbert.hpp"
 
 namespace naqs::ed {
 
@@ -57,10 +58,10 @@ class EdBasis {
   std::vector<int64_t> lo_start_;
 };
 
-// The sector ED uses for the ground state of H: the spin-flip-even sector for a TFIM without
-// hz, the full space otherwise; for Heisenberg (Sz conserved) the given n_down, or the full
-// space when n_down < 0. Checks that the sector is a symmetry of H (Error otherwise).
-EdBasis make_basis(const Hamiltonian& H, int n_down);
+// The sector ED uses for the ground state of H in `hilbert`: with a fixed magnetisation the Sz
+// sector of n_down = hilbert.n_down() (UsageError when H does not conserve Sz); otherwise the
+// spin-flip-even sector for a TFIM without hz, the full space for the rest.
+EdBasis make_basis(const Hamiltonian& H, const SpinHilbert& hilbert);
 
 // Bytes ED will allocate for a ground state in `basis`-sized vectors: `n_vectors` float64
 // vectors plus the sector tables (host) — and, for a GPU, the same on the device.
@@ -73,7 +74,6 @@ void require_memory(int64_t bytes, const Device& device, const std::string& what
 
 class EdOperator {
  public:
-  // UsageError when H has more than kEdMaxSites sites or a term layout the kernel cannot hold.
   EdOperator(const Hamiltonian& H, const EdBasis& basis, Device device = Device::cpu());
   ~EdOperator();
   EdOperator(const EdOperator&) = delete;
@@ -81,7 +81,8 @@ class EdOperator {
 
   int64_t dim() const { return basis_->dim(); }
   const Device& device() const { return device_; }
-  const ops::EdTerms& terms() const { return terms_; }
+  // The operator's table on the host (for ed_matvec_cpu / ed_matvec_reference_cpu).
+  const ops::SpinOperatorView& op_view() const { return view_; }
   // y = H x; x and y are (dim,) host arrays. On a CUDA device they are copied over and back.
   void apply(const double* x, double* y) const;
   // y = H x with x, y (dim,) in the operator's device memory (CUDA only; for benchmarks).
@@ -91,22 +92,19 @@ class EdOperator {
   struct DeviceState;
   const EdBasis* basis_;
   Device device_;
-  ops::EdTerms terms_{};
+  ops::SpinOperator op_;          // H's table on the host
+  ops::SpinOperatorView view_{};
   std::unique_ptr<DeviceState> dev_;
 };
 
 // The CPU product on its own (OpenMP): y = H x, x and y (dim,) host arrays that must not
 // alias. Full and parity sectors without exchange (the TFIM) take a cache-blocked SIMD path
 // (ed_operator.cpp); the rest evaluate ops::ed_row per row.
-void ed_matvec_cpu(const ops::EdTerms& terms, const ops::EdSectorView& sector, const double* x,
-                   double* y);
+void ed_matvec_cpu(const ops::SpinOperatorView& op, const ops::EdSectorView& sector,
+                   const double* x, double* y);
 // The reference: ops::ed_row for every row (the formula the CUDA twin uses), OpenMP over rows.
 // Tests compare the fast paths with it.
-void ed_matvec_reference_cpu(const ops::EdTerms& terms, const ops::EdSectorView& sector,
+void ed_matvec_reference_cpu(const ops::SpinOperatorView& op, const ops::EdSectorView& sector,
                              const double* x, double* y);
-
-// Packs a Hamiltonian's bit-mask terms into the kernel's POD form (Error when N > 64 or a term
-// list has more than kEdMaxGroups groups).
-ops::EdTerms pack_terms(const Hamiltonian& H);
 
 }  // namespace naqs::ed

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "physics/hamiltonian.hpp"
-#include "validation/ed/ed_operator.hpp"
+#include "physics/ed/ed_operator.hpp"
 
 namespace naqs::ed {
 

@@ -1,5 +1,5 @@
 // Lanczos ground state, tridiagonal and dense LAPACK eigen-solvers (see lanczos.hpp).
-#include "validation/ed/lanczos.hpp"
+#include "physics/ed/lanczos.hpp"
 
 #include <omp.h>
 #include <sys/mman.h>

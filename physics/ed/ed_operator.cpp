@@ -1,5 +1,5 @@
 // Sectors, memory estimates and the CPU/CUDA Hamiltonian operator for ED (see ed_operator.hpp).
-#include "validation/ed/ed_operator.hpp"
+#include "physics/ed/ed_operator.hpp"
 
 #include <omp.h>
 
@@ -128,11 +128,15 @@ int64_t EdBasis::index(uint64_t s, double& sign) const {
   }
 }
 
-EdBasis make_basis(const Hamiltonian& H, int n_down) {
+EdBasis make_basis(const Hamiltonian& H, const SpinHilbert& hilbert) {
   const int n = H.n_sites();
-  if (H.conserves_sz() && n_down >= 0) return EdBasis::sz(n, n_down);
-  NAQS_CHECK(n_down < 0 || H.conserves_sz(), "make_basis: an Sz sector for a Hamiltonian that "
-             "does not conserve Sz (", H.str(), ")");
+  NAQS_REQUIRE(hilbert.n_sites() == n, "a Hilbert space of ", hilbert.n_sites(), " sites for ",
+               H.str());
+  if (hilbert.constrained()) {
+    NAQS_REQUIRE(H.conserves_sz(), "a fixed magnetisation (", hilbert.str(), ") for ", H.str(),
+                 ", which does not conserve Sz");
+    return EdBasis::sz(n, static_cast<int>(hilbert.n_down()));
+  }
   if (H.params().model == Model::tfim && H.has_flip_symmetry()) return EdBasis::parity(n, 1);
   return EdBasis::full(n);
 }
@@ -167,26 +171,6 @@ void require_memory(int64_t bytes, const Device& device, const std::string& what
   }
 }
 
-ops::EdTerms pack_terms(const Hamiltonian& H) {
-  const PackedTerms& p = H.packed();
-  ops::EdTerms t{};
-  t.diag_const = p.diag_const;
-  auto copy = [&](const std::vector<BitGroup>& from, ops::EdBitGroup* to, int32_t& n,
-                  const char* what) {
-    NAQS_REQUIRE(from.size() <= static_cast<std::size_t>(ops::kEdMaxGroups), "ED supports at "
-                 "most ", ops::kEdMaxGroups, " groups of ", what, " terms, and ", H.str(),
-                 " has ", from.size());
-    n = static_cast<int32_t>(from.size());
-    for (std::size_t g = 0; g < from.size(); ++g)
-      to[g] = ops::EdBitGroup{from[g].mask, from[g].shift, from[g].coef};
-  };
-  copy(p.zz, t.zz, t.n_zz, "ZZ");
-  copy(p.z, t.z, t.n_z, "Z");
-  copy(p.flip, t.flip, t.n_flip, "X");
-  copy(p.exchange, t.exchange, t.n_exchange, "exchange");
-  return t;
-}
-
 // ---- CPU product ----------------------------------------------------------------------------
 // The hot loop is compiled twice on x86-64 (AVX2/POPCNT and baseline) and picked at run time, so
 // the default build flags stay portable while popcount is one instruction where available.
@@ -200,19 +184,50 @@ namespace {
 
 #define NAQS_ED_INLINE inline __attribute__((always_inline))
 
+// The fast CPU paths below use the operator's grouped form (ops::SpinBitGroup: rows of one kind
+// with the same partner shift and coefficient share one mask), copied per product into vectors
+// by kind:
+//   diagonal(s) = diag_const − 2 Σ_zz coef·popcount((s ^ (s >> shift)) & mask)
+//                            − 2 Σ_z  coef·popcount(s & mask)
+using BitGroup = ops::SpinBitGroup;
+
+struct BitTerms {
+  double diag_const = 0;
+  int n_zz = 0, n_z = 0, n_flip = 0, n_exchange = 0;
+  std::vector<BitGroup> zz, z, flip, exchange;
+};
+
+BitTerms group_terms(const ops::SpinOperatorView& op) {
+  NAQS_CHECK(op.groups != nullptr || op.n_zz + op.n_z + op.n_flip + op.n_exch == 0,
+             "ed_matvec_cpu: the operator has no grouped form (more than 64 sites)");
+  BitTerms t;
+  t.diag_const = op.diag_const;
+  const BitGroup* g = op.groups;
+  t.zz.assign(g, g + op.g_zz);
+  t.z.assign(g + op.g_zz, g + op.g_zz + op.g_z);
+  t.flip.assign(g + op.g_zz + op.g_z, g + op.g_zz + op.g_z + op.g_flip);
+  t.exchange.assign(g + op.g_zz + op.g_z + op.g_flip,
+                    g + op.g_zz + op.g_z + op.g_flip + op.g_exch);
+  t.n_zz = op.g_zz;
+  t.n_z = op.g_z;
+  t.n_flip = op.g_flip;
+  t.n_exchange = op.g_exch;
+  return t;
+}
+
 template <int Kind>
-NAQS_ED_INLINE void rows_range(const ops::EdTerms& t, const ops::EdSectorView& v,
+NAQS_ED_INLINE void rows_range(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
                                const double* x, double* y, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i)
     y[i] = ops::ed_row<Kind>(t, v, static_cast<uint64_t>(i), i, x);
 }
 
-NAQS_ED_CLONES void rows_full(const ops::EdTerms& t, const ops::EdSectorView& v,
+NAQS_ED_CLONES void rows_full(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
                               const double* x, double* y, int64_t begin, int64_t end) {
   rows_range<ops::kEdFull>(t, v, x, y, begin, end);
 }
 
-NAQS_ED_CLONES void rows_parity(const ops::EdTerms& t, const ops::EdSectorView& v,
+NAQS_ED_CLONES void rows_parity(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
                                 const double* x, double* y, int64_t begin, int64_t end) {
   rows_range<ops::kEdParity>(t, v, x, y, begin, end);
 }
@@ -344,7 +359,7 @@ NAQS_ED_INLINE void flip_triple(double* __restrict__ y, const double* __restrict
 
 // diag_low is (2^b,): the diagonal's part that depends on the low b bits only (tfim_diag_low).
 template <int Kind>
-NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+NAQS_ED_INLINE void tfim_block(const BitTerms& t, const ops::EdSectorView& v, int b,
                                const double* __restrict__ diag_low, const double* __restrict__ x,
                                double* __restrict__ y, int64_t s0) {
   const int64_t n_block = int64_t{1} << b;
@@ -449,38 +464,38 @@ NAQS_ED_INLINE void tfim_block(const ops::EdTerms& t, const ops::EdSectorView& v
 // One block, compiled twice on x86-64 (AVX2/FMA/POPCNT and baseline) and picked at run time.
 // The clones must sit inside the OpenMP loop: GCC outlines a parallel region's body into one
 // baseline function, whatever the enclosing function's target.
-NAQS_ED_CLONES void tfim_block_full(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+NAQS_ED_CLONES void tfim_block_full(const BitTerms& t, const ops::EdSectorView& v, int b,
                                     const double* diag_low, const double* x, double* y,
                                     int64_t s0) {
   tfim_block<ops::kEdFull>(t, v, b, diag_low, x, y, s0);
 }
 
-NAQS_ED_CLONES void tfim_block_parity(const ops::EdTerms& t, const ops::EdSectorView& v, int b,
+NAQS_ED_CLONES void tfim_block_parity(const BitTerms& t, const ops::EdSectorView& v, int b,
                                       const double* diag_low, const double* x, double* y,
                                       int64_t s0) {
   tfim_block<ops::kEdParity>(t, v, b, diag_low, x, y, s0);
 }
 
-// diag_const − 2 Σ_zz coef·popcount((k ^ (k >> shift)) & mask) − 2 Σ_z coef·popcount(k & mask)
-// for every k < 2^b: ed_diagonal of the state k, whose bits >= b are clear.
-std::vector<double> tfim_diag_low(const ops::EdTerms& t, int b) {
+// The diagonal of every state k < 2^b (bits >= b clear), from the operator's primitive.
+std::vector<double> tfim_diag_low(const ops::SpinOperatorView& op, int b) {
   std::vector<double> d(std::size_t{1} << b);
-  for (std::size_t k = 0; k < d.size(); ++k) d[k] = ops::ed_diagonal(t, k);
+  for (std::size_t k = 0; k < d.size(); ++k) d[k] = ops::spin_diagonal(op, ops::PackedSpins{k});
   return d;
 }
 
-void tfim_blocks(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+void tfim_blocks(const ops::SpinOperatorView& op, const ops::EdSectorView& v, const double* x,
                  double* y) {
+  const BitTerms t = group_terms(op);
   const int bits = std::countr_zero(static_cast<uint64_t>(v.dim));  // dim is a power of two
   const int b = std::min(bits, kTfimBlockBits);
   const bool full = v.kind == ops::kEdFull;
   if (b < 2) {  // dim 1 or 2: the reference rows
-    if (full) rows_full(t, v, x, y, 0, v.dim);
-    else rows_parity(t, v, x, y, 0, v.dim);
+    if (full) rows_full(op, v, x, y, 0, v.dim);
+    else rows_parity(op, v, x, y, 0, v.dim);
     return;
   }
   const int64_t n_blocks = v.dim >> b;
-  const std::vector<double> diag_low = tfim_diag_low(t, b);
+  const std::vector<double> diag_low = tfim_diag_low(op, b);
   const double* dl = diag_low.data();
   // dynamic: on a shared machine a descheduled thread's blocks are taken by the other one
 #pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
@@ -492,8 +507,8 @@ void tfim_blocks(const ops::EdTerms& t, const ops::EdSectorView& v, const double
 
 // Rows of the sz sector whose high part is hv (consecutive indices hi_offset[hv]...), by the
 // reference formula.
-NAQS_ED_CLONES void rows_sz(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                            double* y, int64_t hv) {
+NAQS_ED_CLONES void rows_sz(const ops::SpinOperatorView& t, const ops::EdSectorView& v,
+                            const double* x, double* y, int64_t hv) {
   const int64_t begin = v.hi_offset[hv], end = v.hi_offset[hv + 1];
   if (begin == end) return;
   const int k = v.n_set - std::popcount(static_cast<uint64_t>(hv));
@@ -543,23 +558,23 @@ SzBondGroup split_group(uint64_t mask, int shift, double coef, int n_lo) {
 
 struct SzTables {
   int n_zz = 0, n_exchange = 0;
-  SzBondGroup zz[ops::kEdMaxGroups], exchange[ops::kEdMaxGroups];
+  std::vector<SzBondGroup> zz, exchange;
   std::vector<double> diag_low;      // (2^n_lo,) in lo_values order: the low part's diagonal
   std::vector<int32_t> pairs;        // (r, r') with r < r', per class k and exchange group g
   std::vector<int64_t> pair_start;   // ((n_lo + 1) · n_exchange + 1,) offsets into pairs (/2)
 };
 
-SzTables build_sz_tables(const ops::EdTerms& t, const ops::EdSectorView& v) {
+SzTables build_sz_tables(const BitTerms& t, const ops::EdSectorView& v) {
   SzTables tb;
   const int n_lo = v.n_lo;
   const uint64_t low_all = (uint64_t{1} << n_lo) - 1;
   tb.n_zz = t.n_zz;
   for (int g = 0; g < t.n_zz; ++g)
-    tb.zz[g] = split_group(t.zz[g].mask, t.zz[g].shift, t.zz[g].coef, n_lo);
+    tb.zz.push_back(split_group(t.zz[g].mask, t.zz[g].shift, t.zz[g].coef, n_lo));
   tb.n_exchange = t.n_exchange;
   for (int g = 0; g < t.n_exchange; ++g)
-    tb.exchange[g] = split_group(t.exchange[g].mask, t.exchange[g].shift, t.exchange[g].coef,
-                                 n_lo);
+    tb.exchange.push_back(split_group(t.exchange[g].mask, t.exchange[g].shift,
+                                      t.exchange[g].coef, n_lo));
   const int64_t n_values = int64_t{1} << n_lo;
   tb.diag_low.resize(n_values);
   for (int64_t idx = 0; idx < n_values; ++idx) {
@@ -596,7 +611,7 @@ SzTables build_sz_tables(const ops::EdTerms& t, const ops::EdSectorView& v) {
   return tb;
 }
 
-NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzTables& tb,
+NAQS_ED_CLONES void sz_group(const BitTerms& t, const SzTables& tb,
                              const ops::EdSectorView& v, const double* __restrict__ x,
                              double* __restrict__ y, int64_t hv) {
   const int64_t base = v.hi_offset[hv], n = v.hi_offset[hv + 1] - base;
@@ -611,21 +626,26 @@ NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzTables& tb,
   const uint64_t high = hvu << n_lo, low_all = (uint64_t{1} << n_lo) - 1;
   const double* __restrict__ xg = x + base;
   double* __restrict__ yg = y + base;
+  // the groups through local pointers (the vectors' data pointers loaded once)
+  const SzBondGroup* __restrict__ zz = tb.zz.data();
+  const SzBondGroup* __restrict__ ex = tb.exchange.data();
+  const BitGroup* __restrict__ zg = t.z.data();
+  const int n_zz = tb.n_zz, n_ex = tb.n_exchange, n_z = t.n_z;
   double diag_high = 0;
-  for (int g = 0; g < tb.n_zz; ++g)
-    diag_high -= 2 * tb.zz[g].coef *
-                 std::popcount((hvu ^ (hvu >> tb.zz[g].shift)) & tb.zz[g].high_mask);
-  for (int g = 0; g < t.n_z; ++g)
-    diag_high -= 2 * t.z[g].coef * std::popcount(high & t.z[g].mask);
+  for (int g = 0; g < n_zz; ++g)
+    diag_high -= 2 * zz[g].coef *
+                 std::popcount((hvu ^ (hvu >> zz[g].shift)) & zz[g].high_mask);
+  for (int g = 0; g < n_z; ++g)
+    diag_high -= 2 * zg[g].coef * std::popcount(high & zg[g].mask);
   // rows: diagonal and cross bonds
   for (int64_t r = 0; r < n; ++r) {
     const uint64_t s = high | lows[r];
     double d = diag_high + diag_low[r];
-    for (int g = 0; g < tb.n_zz; ++g)
-      d -= 2 * tb.zz[g].coef * std::popcount((s ^ (s >> tb.zz[g].shift)) & tb.zz[g].cross_mask);
+    for (int g = 0; g < n_zz; ++g)
+      d -= 2 * zz[g].coef * std::popcount((s ^ (s >> zz[g].shift)) & zz[g].cross_mask);
     double acc = d * xg[r];
-    for (int g = 0; g < tb.n_exchange; ++g) {
-      const SzBondGroup& e = tb.exchange[g];
+    for (int g = 0; g < n_ex; ++g) {
+      const SzBondGroup& e = ex[g];
       double part = 0;
       for (uint64_t m = (s ^ (s >> e.shift)) & e.cross_mask; m; m &= m - 1) {
         const uint64_t bit = m & (~m + 1);
@@ -637,8 +657,8 @@ NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzTables& tb,
     yg[r] = acc;
   }
   // low bonds: the class's pair list
-  for (int g = 0; g < tb.n_exchange; ++g) {
-    const double c = tb.exchange[g].coef;
+  for (int g = 0; g < n_ex; ++g) {
+    const double c = ex[g].coef;
     const std::size_t slot = static_cast<std::size_t>(k) * tb.n_exchange + g;
     const int32_t* __restrict__ p = tb.pairs.data() + 2 * tb.pair_start[slot];
     const int64_t n_pairs = tb.pair_start[slot + 1] - tb.pair_start[slot];
@@ -650,8 +670,8 @@ NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzTables& tb,
   }
   // high bonds: whole blocks
   SourceBlocks src;
-  for (int g = 0; g < tb.n_exchange; ++g) {
-    const SzBondGroup& e = tb.exchange[g];
+  for (int g = 0; g < n_ex; ++g) {
+    const SzBondGroup& e = ex[g];
     for (uint64_t m = (hvu ^ (hvu >> e.shift)) & e.high_mask; m; m &= m - 1) {
       const uint64_t bit = m & (~m + 1);
       src.add(yg, n, x + offset[hvu ^ (bit | (bit << e.shift))], e.coef);
@@ -662,31 +682,32 @@ NAQS_ED_CLONES void sz_group(const ops::EdTerms& t, const SzTables& tb,
 
 }  // namespace
 
-void ed_matvec_reference_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
-                             double* y) {
+void ed_matvec_reference_cpu(const ops::SpinOperatorView& op, const ops::EdSectorView& v,
+                             const double* x, double* y) {
   NAQS_CHECK(x != y, "ed_matvec_reference_cpu: x and y must not alias");
   if (v.kind == ops::kEdSz)
-    return for_each_hi(v, [&](int64_t hv) { rows_sz(t, v, x, y, hv); });
+    return for_each_hi(v, [&](int64_t hv) { rows_sz(op, v, x, y, hv); });
   constexpr int64_t kChunk = 4096;
   const int64_t n_chunks = (v.dim + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n_chunks > 4)
   for (int64_t c = 0; c < n_chunks; ++c) {
     const int64_t begin = c * kChunk, end = std::min(v.dim, begin + kChunk);
-    if (v.kind == ops::kEdFull) rows_full(t, v, x, y, begin, end);
-    else rows_parity(t, v, x, y, begin, end);
+    if (v.kind == ops::kEdFull) rows_full(op, v, x, y, begin, end);
+    else rows_parity(op, v, x, y, begin, end);
   }
 }
 
-void ed_matvec_cpu(const ops::EdTerms& t, const ops::EdSectorView& v, const double* x,
+void ed_matvec_cpu(const ops::SpinOperatorView& op, const ops::EdSectorView& v, const double* x,
                    double* y) {
   NAQS_CHECK(x != y, "ed_matvec_cpu: x and y must not alias");
   if (v.kind == ops::kEdSz) {
-    if (t.n_flip > 0) return ed_matvec_reference_cpu(t, v, x, y);  // (no such H conserves Sz)
+    if (op.n_flip > 0) return ed_matvec_reference_cpu(op, v, x, y);  // (no such H conserves Sz)
+    const BitTerms t = group_terms(op);
     const SzTables tb = build_sz_tables(t, v);
     return for_each_hi(v, [&](int64_t hv) { sz_group(t, tb, v, x, y, hv); });
   }
-  if (t.n_exchange > 0) return ed_matvec_reference_cpu(t, v, x, y);
-  tfim_blocks(t, v, x, y);
+  if (op.n_exch > 0) return ed_matvec_reference_cpu(op, v, x, y);
+  tfim_blocks(op, v, x, y);
 }
 
 // ---- the operator ---------------------------------------------------------------------------
@@ -702,10 +723,12 @@ struct EdOperator::DeviceState {
   }
   Tensor hi_offset, lo_rank, lo_values, lo_start, x, y;
   ops::EdSectorView view{};
+  ops::SpinOperator op;          // the operator's table on the device
+  ops::SpinOperatorView op_view{};
 };
 
 EdOperator::EdOperator(const Hamiltonian& H, const EdBasis& basis, Device device)
-    : basis_(&basis), device_(device), terms_(pack_terms(H)) {
+    : basis_(&basis), device_(device), op_(H.op()), view_(op_.view("EdOperator")) {
   NAQS_CHECK(H.n_sites() == basis.n_sites(), "EdOperator: H has ", H.n_sites(),
              " sites and the basis ", basis.n_sites());
   NAQS_CHECK(basis.kind() != ops::kEdSz || H.conserves_sz(),
@@ -725,6 +748,8 @@ EdOperator::EdOperator(const Hamiltonian& H, const EdBasis& basis, Device device
     dev_->view.lo_rank = static_cast<const int32_t*>(dev_->lo_rank.raw_data());
     dev_->view.lo_values = static_cast<const uint32_t*>(dev_->lo_values.raw_data());
     dev_->view.lo_start = static_cast<const int64_t*>(dev_->lo_start.raw_data());
+    dev_->op = op_.to(device);
+    dev_->op_view = dev_->op.view("EdOperator");
   }
 }
 
@@ -732,7 +757,7 @@ EdOperator::~EdOperator() = default;
 
 void EdOperator::apply(const double* x, double* y) const {
   if (device_.is_cpu()) {
-    ed_matvec_cpu(terms_, basis_->view(), x, y);
+    ed_matvec_cpu(view_, basis_->view(), x, y);
     return;
   }
   const std::size_t bytes = dim() * sizeof(double);
@@ -743,7 +768,7 @@ void EdOperator::apply(const double* x, double* y) const {
 
 void EdOperator::apply_device(const double* x_device, double* y_device) const {
   NAQS_CHECK(device_.is_cuda(), "EdOperator::apply_device on ", device_.str());
-  ops::ed_matvec_device(terms_, dev_->view, x_device, y_device, device_);
+  ops::ed_matvec_device(dev_->op_view, dev_->view, x_device, y_device, device_);
 }
 
 }  // namespace naqs::ed

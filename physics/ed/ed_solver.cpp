@@ -1,5 +1,5 @@
 // ED ground-state driver (see ed_solver.hpp).
-#include "validation/ed/ed_solver.hpp"
+#include "physics/ed/ed_solver.hpp"
 
 #include <chrono>
 
@@ -10,15 +10,17 @@ namespace naqs::ed {
 namespace {
 
 // Dimension and table bytes of the sector make_basis would build, without building it.
-int64_t sector_dim(const Hamiltonian& H, int n_down, std::size_t& table_bytes) {
+int64_t sector_dim(const Hamiltonian& H, const SpinHilbert& hilbert, std::size_t& table_bytes) {
   const int n = H.n_sites();
   NAQS_REQUIRE(n <= kEdMaxSites, "exact diagonalisation handles at most ", kEdMaxSites,
                " sites, and ", H.lattice().str(), " has ", n);
   table_bytes = 0;
-  if (H.conserves_sz() && n_down >= 0) {
+  if (hilbert.constrained()) {
+    NAQS_REQUIRE(H.conserves_sz(), "a fixed magnetisation (", hilbert.str(), ") for ", H.str(),
+                 ", which does not conserve Sz");
     const int n_lo = n / 2;
     table_bytes = (int64_t{1} << (n - n_lo)) * 8 + (int64_t{1} << n_lo) * 8;
-    return EdBasis::sz_dimension(n, n_down);
+    return EdBasis::sz_dimension(n, static_cast<int>(hilbert.n_down()));
   }
   if (H.params().model == Model::tfim && H.has_flip_symmetry()) return int64_t{1} << (n - 1);
   return int64_t{1} << n;
@@ -26,21 +28,22 @@ int64_t sector_dim(const Hamiltonian& H, int n_down, std::size_t& table_bytes) {
 
 }  // namespace
 
-int64_t ed_solve_bytes(const Hamiltonian& H, int n_down) {
+int64_t ed_solve_bytes(const Hamiltonian& H, const SpinHilbert& hilbert) {
   std::size_t tables = 0;
-  const int64_t dim = sector_dim(H, n_down, tables);
+  const int64_t dim = sector_dim(H, hilbert, tables);
   return ed_memory_bytes(dim, kEdVectors, tables);
 }
 
-EdSolution solve_ground_state(const Hamiltonian& H, int n_down, const Device& device,
-                              const LanczosOptions& opts, bool keep_vector) {
+EdSolution solve_ground_state(const Hamiltonian& H, const SpinHilbert& hilbert,
+                              const Device& device, const LanczosOptions& opts,
+                              bool keep_vector) {
   std::size_t tables = 0;
-  const int64_t dim = sector_dim(H, n_down, tables);
+  const int64_t dim = sector_dim(H, hilbert, tables);
   const std::string what = cat("exact diagonalisation of ", H.str(), " (dimension ", dim, ")");
   require_memory(ed_memory_bytes(dim, kEdVectors, tables), Device::cpu(), what);
   if (device.is_cuda()) require_memory(ed_memory_bytes(dim, 2, tables), device, what);
   const auto t0 = std::chrono::steady_clock::now();
-  EdBasis basis = make_basis(H, n_down);
+  EdBasis basis = make_basis(H, hilbert);
   EdOperator op(H, basis, device);
   EdSolution sol;
   sol.sector = basis.str();

@@ -1,5 +1,5 @@
 // Closed-form periodic TFIM chain (see tfim_exact.hpp).
-#include "validation/tfim_exact.hpp"
+#include "physics/ed/tfim_exact.hpp"
 
 #include <cmath>
 #include <numbers>

@@ -6,9 +6,9 @@
 
 #include "host/core/device.hpp"
 #include "physics/hamiltonian.hpp"
-#include "validation/ed/ed_operator.hpp"
-#include "validation/ed/lanczos.hpp"
-#include "validation/ed/observables.hpp"
+#include "physics/ed/ed_operator.hpp"
+#include "physics/ed/lanczos.hpp"
+#include "physics/ed/observables.hpp"
 
 namespace naqs::ed {
 
@@ -24,10 +24,12 @@ struct EdSolution {
 constexpr int kEdVectors = 4;
 
 // Bytes a solve needs on the host (and, for CUDA, two vectors plus tables on the device).
-int64_t ed_solve_bytes(const Hamiltonian& H, int n_down);
+int64_t ed_solve_bytes(const Hamiltonian& H, const SpinHilbert& hilbert);
 
-// n_down < 0: no Sz sector (make_basis). UsageError when memory will not suffice.
-EdSolution solve_ground_state(const Hamiltonian& H, int n_down, const Device& device,
+// The ground state of H in `hilbert` (the sector of make_basis). UsageError when memory will not
+// suffice.
+EdSolution solve_ground_state(const Hamiltonian& H, const SpinHilbert& hilbert,
+                              const Device& device,
                               const LanczosOptions& opts = {}, bool keep_vector = false);
 
 }  // namespace naqs::ed
