@@ -15,7 +15,7 @@ __global__ void fill_kernel(T* x, T value, int64_t n) {
 
 template <class S, class D>
 __global__ void cast_kernel(const S* src, D* dst, int64_t n) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) dst[i] = static_cast<D>(src[i]);
+  for (int64_t i = first_index(); i < n; i += grid_stride()) dst[i] = convert_value<D>(src[i]);
 }
 
 }  // namespace
@@ -27,7 +27,7 @@ void fill_cuda(Tensor& x, double value) {
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, fill_kernel<T>)(
-        x.data<T>(), static_cast<T>(value), n);
+        x.data<T>(), convert_value<T>(value), n);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
