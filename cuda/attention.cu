@@ -6,6 +6,7 @@
 // same order for every run). RoPE: one thread per rotated pair, the CPU's NAQS_HD math.
 // Parity: tests/op_cases/attention.cpp.
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/attention.hpp"
 #include "host/ops/rope_math.hpp"
 
@@ -22,7 +23,7 @@ __device__ inline int64_t visible(const AttentionDims& d, int64_t i) {
 template <class T>
 __global__ void attention_forward_kernel(AttentionDims d, const T* q, const T* k, const T* v,
                                          T* out, T* probs) {
-  extern __shared__ unsigned char shared_raw[];
+  NAQS_EXTERN_SHARED(unsigned char, shared_raw);
   T* s = reinterpret_cast<T*>(shared_raw);
   const int64_t group = d.heads / d.kv_heads, dh = d.head_dim;
   for (int64_t row = blockIdx.x; row < d.batch * d.heads * d.n_queries; row += gridDim.x) {
@@ -67,7 +68,7 @@ template <class T>
 __global__ void attention_backward_kernel(AttentionDims d, const T* dout, const T* q,
                                           const T* k, const T* v, const T* probs, T* dq, T* dk,
                                           T* dv) {
-  extern __shared__ unsigned char shared_raw[];
+  NAQS_EXTERN_SHARED(unsigned char, shared_raw);
   T* ds = reinterpret_cast<T*>(shared_raw);
   const int64_t group = d.heads / d.kv_heads, dh = d.head_dim, tk = d.n_keys;
   const T scale = static_cast<T>(d.scale);
@@ -153,7 +154,7 @@ void attention_forward_cuda(DType dtype, const AttentionDims& d, const void* q, 
   const size_t shm = shared_bytes("attention_forward", dtype, d.n_keys);
   dispatch_float(dtype, "attention_forward", [&](auto tag) {
     using T = decltype(tag);
-    attention_forward_kernel<T><<<grid_of(rows), kAttnBlock, shm>>>(
+    NAQS_LAUNCH(grid_of(rows), kAttnBlock, shm, attention_forward_kernel<T>)(
         d, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v),
         static_cast<T*>(out), static_cast<T*>(probs));
     NAQS_CUDA_CHECK_LAUNCH();
@@ -168,7 +169,7 @@ void attention_backward_cuda(DType dtype, const AttentionDims& d, const void* do
   const size_t shm = shared_bytes("attention_backward", dtype, d.n_keys);
   dispatch_float(dtype, "attention_backward", [&](auto tag) {
     using T = decltype(tag);
-    attention_backward_kernel<T><<<grid_of(pairs), kAttnBlock, shm>>>(
+    NAQS_LAUNCH(grid_of(pairs), kAttnBlock, shm, attention_backward_kernel<T>)(
         d, static_cast<const T*>(dout), static_cast<const T*>(q), static_cast<const T*>(k),
         static_cast<const T*>(v), static_cast<const T*>(probs), static_cast<T*>(dq),
         static_cast<T*>(dk), static_cast<T*>(dv));
@@ -182,9 +183,9 @@ void rope_cuda(DType dtype, int64_t batch, int64_t length, int64_t heads, int64_
   if (n == 0) return;
   dispatch_float(dtype, "rope", [&](auto tag) {
     using T = decltype(tag);
-    rope_kernel<T><<<cuda_rt::grid_for(n), 256>>>(batch, length, heads, head_dim,
-                                                  position_offset, base, inverse,
-                                                  static_cast<const T*>(x), static_cast<T*>(y));
+    NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, rope_kernel<T>)(
+        batch, length, heads, head_dim, position_offset, base, inverse, static_cast<const T*>(x),
+        static_cast<T*>(y));
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

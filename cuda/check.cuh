@@ -45,12 +45,27 @@
                                       ": curandStatus ", static_cast<int>(naqs_s_)));        \
   } while (0)
 
+#if defined(NAQS_CUDA_EMU)
+#include "emu/emu.hpp"
+#endif
+
 namespace naqs::cuda_rt {
+// The most blocks grid_for() and grid_for_rows() (kernel_util.cuh) launch: the kernels they size
+// loop over the rest (grid-stride). The emulation tier can lower it (NAQS_EMU_GRID_CAP, emu/emu.hpp)
+// so that a kernel that does not loop shows at test sizes.
+inline long long grid_cap(long long cap) {
+#if defined(NAQS_CUDA_EMU)
+  return emu::grid_cap(cap);
+#else
+  return cap;
+#endif
+}
 // Grid size for a 1-D launch over n elements with `block` threads, capped for grid-stride loops.
 inline unsigned grid_for(long long n, int block = 256) {
   long long g = (n + block - 1) / block;
   if (g < 1) g = 1;
-  if (g > 65535LL * 32) g = 65535LL * 32;
+  const long long cap = grid_cap(65535LL * 32);
+  if (g > cap) g = cap;
   return static_cast<unsigned>(g);
 }
 cublasHandle_t cublas_handle();  // per device, created on first use, checked

@@ -1,6 +1,7 @@
 // CUDA twin of put_columns (host/ops/columns.hpp; checks and the CPU reference in columns.cpp):
 // one thread per element, grid-stride. Parity: tests/op_cases/columns.cpp.
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/columns.hpp"
 
 namespace naqs::ops::detail {
@@ -30,7 +31,7 @@ void put_columns_cuda(const Tensor& src, Tensor& dst, int64_t col, double alpha,
   const int64_t rows = src.size(0), c = src.size(1), d = dst.size(1);
   dispatch_float(src.dtype(), "put_columns_cuda", [&](auto tag) {
     using T = decltype(tag);
-    put_columns_kernel<T><<<cuda_rt::grid_for(rows * c), kBlock>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(rows * c), kBlock, 0, put_columns_kernel<T>)(
         src.data<T>(), dst.data<T>(), rows, c, d, col, static_cast<T>(alpha), accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });

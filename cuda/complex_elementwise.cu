@@ -2,6 +2,7 @@
 // complex_elementwise.cpp): one thread per element, grid-stride, the shared NAQS_HD formulas.
 // Parity: tests/op_cases/complex_elementwise.cpp.
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/complex_elementwise.hpp"
 
 namespace naqs::ops::detail {
@@ -38,11 +39,11 @@ void complex_unary_cuda(ComplexUnary f, const Tensor& x_re, const Tensor& x_im, 
     const T* xi = complex ? x_im.data<T>() : nullptr;
     T* yi = complex ? y_im.data<T>() : nullptr;
     if (f == ComplexUnary::log_2cosh)
-      complex_unary_kernel<T, true><<<cuda_rt::grid_for(n), kBlock>>>(x_re.data<T>(), xi,
-                                                                    y_re.data<T>(), yi, n);
+      NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, complex_unary_kernel<T, true>)(
+          x_re.data<T>(), xi, y_re.data<T>(), yi, n);
     else
-      complex_unary_kernel<T, false><<<cuda_rt::grid_for(n), kBlock>>>(x_re.data<T>(), xi,
-                                                                     y_re.data<T>(), yi, n);
+      NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, complex_unary_kernel<T, false>)(
+          x_re.data<T>(), xi, y_re.data<T>(), yi, n);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

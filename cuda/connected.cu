@@ -5,6 +5,7 @@
 #include <climits>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/connected.hpp"
 
 namespace naqs::ops::detail {
@@ -91,14 +92,14 @@ void connected_count_cuda(const void* sigma, DType dtype, int64_t batch, int64_t
   if (batch == 0) return;
   dispatch_float(dtype, "connected_count", [&](auto tag) {
     using T = decltype(tag);
-    connected_count_kernel<T><<<cuda_rt::grid_for(batch), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(batch), 256, 0, connected_count_kernel<T>)(
         static_cast<const T*>(sigma), batch, n_sites, terms, diagonal, counts);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
 int64_t exclusive_scan_cuda(const int32_t* counts, int64_t n, int32_t* offsets) {
-  exclusive_scan_kernel<<<1, kScanThreads>>>(counts, n, offsets);
+  NAQS_LAUNCH(1, kScanThreads, 0, exclusive_scan_kernel)(counts, n, offsets);
   NAQS_CUDA_CHECK_LAUNCH();
   int32_t total = 0;
   NAQS_CUDA_CHECK(cudaMemcpy(&total, offsets + n, sizeof(total), cudaMemcpyDeviceToHost));
@@ -111,7 +112,7 @@ void connected_list_cuda(const void* sigma, DType dtype, int64_t batch, int64_t 
   if (batch == 0) return;
   dispatch_float(dtype, "connected_list", [&](auto tag) {
     using T = decltype(tag);
-    connected_list_kernel<T><<<cuda_rt::grid_for(batch), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(batch), 256, 0, connected_list_kernel<T>)(
         static_cast<const T*>(sigma), batch, n_sites, terms, offsets, flips, elements);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -122,7 +123,7 @@ void connected_configs_cuda(const void* sigma, DType dtype, int64_t n_sites, con
   if (n_connected == 0 || n_sites == 0) return;
   dispatch_float(dtype, "connected_configs", [&](auto tag) {
     using T = decltype(tag);
-    connected_configs_kernel<T><<<cuda_rt::grid_for(n_connected * n_sites), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n_connected * n_sites), 256, 0, connected_configs_kernel<T>)(
         static_cast<const T*>(sigma), n_sites, flips, n_connected, static_cast<T*>(configs));
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -135,7 +136,7 @@ void local_energy_combine_cuda(DType dtype, int64_t batch, const double* diagona
   if (batch == 0) return;
   dispatch_float(dtype, "local_energy_combine", [&](auto tag) {
     using T = decltype(tag);
-    local_energy_combine_kernel<T><<<cuda_rt::grid_for(batch), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(batch), 256, 0, local_energy_combine_kernel<T>)(
         batch, diagonal, offsets, elements, static_cast<const T*>(conn_re),
         static_cast<const T*>(conn_im), static_cast<const T*>(base_re),
         static_cast<const T*>(base_im), static_cast<T*>(eloc_re), static_cast<T*>(eloc_im));

@@ -1,6 +1,7 @@
 // CUDA twin of the causal masked conv1d (host/ops/conv1d.hpp): forward, input and weight
 // backwards, per-sample weight gradients. Parity tests: tests/op_cases/conv1d.cpp.
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/conv1d.hpp"
 
 namespace naqs::ops::detail {
@@ -120,7 +121,7 @@ void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y
   if (n == 0) return;
   dispatch_float(dtype, "conv1d_forward", [&](auto tag) {
     using T = decltype(tag);
-    conv1d_forward_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, conv1d_forward_kernel<T>)(
         static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
         static_cast<T*>(y), d);
     NAQS_CUDA_CHECK_LAUNCH();
@@ -133,7 +134,7 @@ void conv1d_backward_input_cuda(const void* dy, const void* w, void* dx, DType d
   if (n == 0) return;
   dispatch_float(dtype, "conv1d_backward_input", [&](auto tag) {
     using T = decltype(tag);
-    conv1d_backward_input_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, conv1d_backward_input_kernel<T>)(
         static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx), d, accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -146,7 +147,7 @@ void conv1d_backward_weight_cuda(const void* x, const void* dy, void* dw, DType 
   dispatch_float(dtype, "conv1d_backward_weight", [&](auto tag) {
     using T = decltype(tag);
     const unsigned grid = static_cast<unsigned>(n_w < 65535 * 32 ? n_w : 65535 * 32);
-    conv1d_backward_weight_kernel<T><<<grid, kReduceBlock>>>(
+    NAQS_LAUNCH(grid, kReduceBlock, 0, conv1d_backward_weight_kernel<T>)(
         static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw), d, accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -158,7 +159,7 @@ void conv1d_backward_weight_per_sample_cuda(const void* x, const void* dy, void*
   if (n == 0) return;
   dispatch_float(dtype, "conv1d_backward_weight_per_sample", [&](auto tag) {
     using T = decltype(tag);
-    conv1d_backward_weight_per_sample_kernel<T><<<cuda_rt::grid_for(n), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, conv1d_backward_weight_per_sample_kernel<T>)(
         static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw), d);
     NAQS_CUDA_CHECK_LAUNCH();
   });

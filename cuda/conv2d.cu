@@ -5,6 +5,7 @@
 //   backward_weight (summed or per sample): one warp per dw element, reducing over the batch
 //     (or one sample) and the pixels with shuffles. No atomics: results are deterministic.
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/tensor_convert.hpp"
 #include "host/ops/conv2d.hpp"
@@ -133,7 +134,7 @@ void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
   cuda_rt::set_device(y.device().index);
   dispatch_float(y.dtype(), "conv2d_forward_cuda", [&](auto tag) {
     using T = decltype(tag);
-    forward_kernel<T><<<cuda_rt::grid_for(n, kBlock), kBlock>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n, kBlock), kBlock, 0, forward_kernel<T>)(
         x.data<T>(), w.data<T>(), data_or_null<T>(bias), y.data<T>(), d, s, accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -146,7 +147,7 @@ void conv2d_backward_input_cuda(const Tensor& dy, const Tensor& w, const Conv2dS
   cuda_rt::set_device(dx.device().index);
   dispatch_float(dx.dtype(), "conv2d_backward_input_cuda", [&](auto tag) {
     using T = decltype(tag);
-    backward_input_kernel<T><<<cuda_rt::grid_for(n, kBlock), kBlock>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n, kBlock), kBlock, 0, backward_input_kernel<T>)(
         dy.data<T>(), w.data<T>(), dx.data<T>(), d, s, accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -161,7 +162,7 @@ void conv2d_backward_weight_cuda(const Tensor& x, const Tensor& dy, const Conv2d
   dispatch_float(dw.dtype(), "conv2d_backward_weight_cuda", [&](auto tag) {
     using T = decltype(tag);
     // kBlock / kWarp elements per block; grid_for caps the grid, the warp loop covers the rest.
-    backward_weight_kernel<T><<<cuda_rt::grid_for(n * kWarp, kBlock), kBlock>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n * kWarp, kBlock), kBlock, 0, backward_weight_kernel<T>)(
         x.data<T>(), dy.data<T>(), dw.data<T>(), d, s, accumulate, per_sample);
     NAQS_CUDA_CHECK_LAUNCH();
   });

@@ -1,6 +1,7 @@
 // CUDA twin of the site convolution (host/ops/conv_site.hpp), sharing the activation formulas of
 // host/ops/elementwise_math.hpp. Parity tests: tests/op_cases/conv_site.cpp.
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/conv_site.hpp"
 #include "host/ops/elementwise_math.hpp"
 
@@ -51,7 +52,7 @@ void conv_site_forward_cuda(const void* x, const void* wt, const void* bias, con
   dispatch_float(dtype, "conv_site_forward", [&](auto tag) {
     using T = decltype(tag);
     auto launch = [&](auto kernel) {
-      kernel<<<cuda_rt::grid_for(n), 256>>>(
+      NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, kernel)(
           static_cast<const T*>(x), static_cast<const T*>(wt), static_cast<const T*>(bias),
           static_cast<const T*>(residual), static_cast<T*>(y), d, list, accumulate);
       NAQS_CUDA_CHECK_LAUNCH();

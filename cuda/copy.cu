@@ -4,6 +4,7 @@
 // most-significant first as the CPU reference does, and each side's offset summed from its
 // strides. Parity and gradient cases: tests/op_cases/copy.cpp (exact).
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/copy.hpp"
 
 namespace naqs::ops::detail {
@@ -33,8 +34,8 @@ void copy_cuda(const Tensor& src, Tensor& dst, const CollapsedDims& plan) {
   if (n == 0) return;
   dispatch_all(src.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    strided_copy_kernel<T><<<cuda_rt::grid_for(n), kBlock>>>(src.strided_data<T>(),
-                                                              dst.strided_data<T>(), plan, n);
+    NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, strided_copy_kernel<T>)(
+        src.strided_data<T>(), dst.strided_data<T>(), plan, n);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

@@ -1,10 +1,12 @@
-// CUDA runtime: device discovery, raw allocation, copies, the cuBLAS handle.
-// Declared (without CUDA types) in host/core/cuda_runtime.hpp; the caching lives in
-// host/core/allocator.cpp.
+// CUDA runtime: device discovery, raw allocation, copies, the cuBLAS handle, the launch checks
+// of cuda/launch.cuh. Declared (without CUDA types) in host/core/cuda_runtime.hpp; the caching
+// lives in host/core/allocator.cpp. In the emulation tier (NAQS_CUDA=EMU) the same file runs on
+// the emulated runtime (emu/), and cuBLAS is the emulator's (emu/cublas.cpp), not dlopen'ed.
 #include <dlfcn.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/core/cuda_runtime.hpp"
 
 namespace naqs::cuda_rt {
@@ -70,12 +73,54 @@ std::size_t free_memory() {
   return free_b;
 }
 
+void check_launch(const char* kernel, const char* file, int line, dim3 grid, dim3 block,
+                  std::size_t shared_bytes, std::size_t static_shared_bytes) {
+  const unsigned long long threads = static_cast<unsigned long long>(block.x) * block.y * block.z;
+  const char* why = nullptr;
+  if (grid.x < 1 || grid.y < 1 || grid.z < 1)
+    why = "an empty grid (every dim must be >= 1; CUDA would refuse it and nothing would run)";
+  else if (grid.x > 2147483647u || grid.y > 65535u || grid.z > 65535u)
+    why = "a grid beyond CUDA's limits (x <= 2^31 - 1, y and z <= 65535)";
+  else if (block.x < 1 || block.y < 1 || block.z < 1)
+    why = "an empty block (every dim must be >= 1)";
+  else if (block.x > 1024u || block.y > 1024u || block.z > 64u || threads > kMaxBlockThreads)
+    why = "a block beyond CUDA's limits (at most 1024 threads; x, y <= 1024, z <= 64)";
+  else if (shared_bytes + static_shared_bytes > kMaxSharedBytes)
+    why = "more shared memory than a block may have (49152 bytes, static + dynamic)";
+  if (why == nullptr) return;
+  throw Error(cat("kernel launch ", kernel, " at ", file, ":", line, ": grid (", grid.x, ",",
+                  grid.y, ",", grid.z, "), block (", block.x, ",", block.y, ",", block.z, "), ",
+                  shared_bytes, " + ", static_shared_bytes, " bytes of shared memory: ", why));
+}
+
+void after_launch(const char* kernel, const char* file, int line) {
+  static const bool sync_each = [] {
+    const char* v = std::getenv("NAQS_CUDA_SYNC_LAUNCH");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  cudaError_t e = cudaGetLastError();
+  const char* when = "launching";
+  if (e == cudaSuccess && sync_each) {
+    e = cudaDeviceSynchronize();
+    when = "running (NAQS_CUDA_SYNC_LAUNCH=1)";
+  }
+  if (e != cudaSuccess)
+    throw Error(cat("kernel ", kernel, " at ", file, ":", line, " failed ", when, ": ",
+                    cudaGetErrorName(e), ": ", cudaGetErrorString(e)));
+}
+
 namespace {
 #define NAQS_SYMBOL_NAME2(x) #x
 #define NAQS_SYMBOL_NAME(x) NAQS_SYMBOL_NAME2(x)  // cublasCreate -> "cublasCreate_v2"
 
 std::atomic<const CublasApi*> g_cublas{nullptr};
 
+#if defined(NAQS_CUDA_EMU)
+const CublasApi* load_cublas() {  // the emulator's cuBLAS (emu/cublas.cpp)
+  return new CublasApi{&::cublasCreate, &::cublasSgemmStridedBatched, &::cublasDgemmStridedBatched,
+                       &::cublasGetStatusString};
+}
+#else
 const CublasApi* load_cublas() {
   const std::string soname = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
   std::vector<std::string> candidates;
@@ -106,6 +151,7 @@ const CublasApi* load_cublas() {
   resolve(api->status_string, NAQS_SYMBOL_NAME(cublasGetStatusString));
   return api;
 }
+#endif
 }  // namespace
 
 const CublasApi& cublas() {

@@ -3,6 +3,7 @@
 // the spin operator's primitive), shared with the CPU. Parity test:
 // tests/gpu/test_ed_matvec_gpu.cpp.
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/ed_matvec.hpp"
 
 namespace naqs::ops::detail {
@@ -27,9 +28,15 @@ void ed_matvec_cuda(const SpinOperatorView& terms, const EdSectorView& sector, c
   constexpr int kBlock = 256;
   const unsigned grid = cuda_rt::grid_for(sector.dim, kBlock);
   switch (sector.kind) {
-    case kEdFull: ed_matvec_kernel<kEdFull><<<grid, kBlock>>>(terms, sector, x, y); break;
-    case kEdParity: ed_matvec_kernel<kEdParity><<<grid, kBlock>>>(terms, sector, x, y); break;
-    default: ed_matvec_kernel<kEdSz><<<grid, kBlock>>>(terms, sector, x, y); break;
+    case kEdFull:
+      NAQS_LAUNCH(grid, kBlock, 0, ed_matvec_kernel<kEdFull>)(terms, sector, x, y);
+      break;
+    case kEdParity:
+      NAQS_LAUNCH(grid, kBlock, 0, ed_matvec_kernel<kEdParity>)(terms, sector, x, y);
+      break;
+    default:
+      NAQS_LAUNCH(grid, kBlock, 0, ed_matvec_kernel<kEdSz>)(terms, sector, x, y);
+      break;
   }
   NAQS_CUDA_CHECK_LAUNCH();
   NAQS_CUDA_CHECK(cudaDeviceSynchronize());

@@ -2,6 +2,7 @@
 // bias_backward. The formulas live once in host/ops/elementwise_math.hpp (NAQS_HD).
 // Parity tests: tests/op_cases/elementwise.cpp.
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/elementwise.hpp"
 #include "host/ops/elementwise_math.hpp"
 
@@ -61,8 +62,8 @@ void unary_cuda(Unary f, const Tensor& x, Tensor& y) {
   dispatch_float(x.dtype(), "unary_cuda", [&](auto tag) {
     using T = decltype(tag);
     with_unary(f, [&](auto ft) {
-      unary_kernel<decltype(ft)::value, T>
-          <<<cuda_rt::grid_for(n), kBlock>>>(x.data<T>(), y.data<T>(), n);
+      NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, unary_kernel<decltype(ft)::value, T>)(
+          x.data<T>(), y.data<T>(), n);
       NAQS_CUDA_CHECK_LAUNCH();
     });
   });
@@ -74,8 +75,8 @@ void unary_backward_cuda(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx)
   dispatch_float(x.dtype(), "unary_backward_cuda", [&](auto tag) {
     using T = decltype(tag);
     with_unary(f, [&](auto ft) {
-      unary_backward_kernel<decltype(ft)::value, T>
-          <<<cuda_rt::grid_for(n), kBlock>>>(x.data<T>(), dy.data<T>(), dx.data<T>(), n);
+      NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, unary_backward_kernel<decltype(ft)::value, T>)(
+          x.data<T>(), dy.data<T>(), dx.data<T>(), n);
       NAQS_CUDA_CHECK_LAUNCH();
     });
   });
@@ -87,8 +88,8 @@ void binary_cuda(Binary f, const Tensor& a, const Tensor& b, Tensor& c) {
   dispatch_float(a.dtype(), "binary_cuda", [&](auto tag) {
     using T = decltype(tag);
     with_binary(f, [&](auto ft) {
-      binary_kernel<decltype(ft)::value, T>
-          <<<cuda_rt::grid_for(n), kBlock>>>(a.data<T>(), b.data<T>(), c.data<T>(), n);
+      NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, binary_kernel<decltype(ft)::value, T>)(
+          a.data<T>(), b.data<T>(), c.data<T>(), n);
       NAQS_CUDA_CHECK_LAUNCH();
     });
   });
@@ -99,9 +100,9 @@ void axpby_cuda(double alpha, const Tensor& x, double beta, Tensor& y) {
   const int64_t n = x.numel();
   dispatch_float(x.dtype(), "axpby_cuda", [&](auto tag) {
     using T = decltype(tag);
-    axpby_kernel<T><<<cuda_rt::grid_for(n), kBlock>>>(static_cast<T>(alpha), x.data<T>(),
-                                                      static_cast<T>(beta), y.data<T>(), n,
-                                                      alpha != 0.0, beta != 0.0);
+    NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, axpby_kernel<T>)(
+        static_cast<T>(alpha), x.data<T>(), static_cast<T>(beta), y.data<T>(), n, alpha != 0.0,
+        beta != 0.0);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
@@ -112,8 +113,8 @@ void bias_add_cuda(Tensor& x, const Tensor& bias, const AxisSplit& s) {
   if (n_total == 0) return;
   dispatch_float(x.dtype(), "bias_add_cuda", [&](auto tag) {
     using T = decltype(tag);
-    bias_add_kernel<T><<<cuda_rt::grid_for(n_total), kBlock>>>(x.data<T>(), bias.data<T>(), n_total,
-                                                               s.n, s.inner);
+    NAQS_LAUNCH(cuda_rt::grid_for(n_total), kBlock, 0, bias_add_kernel<T>)(
+        x.data<T>(), bias.data<T>(), n_total, s.n, s.inner);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
@@ -123,7 +124,7 @@ void bias_backward_cuda(const Tensor& dy, const AxisSplit& s, Tensor& dbias, boo
   if (s.n == 0) return;
   dispatch_float(dy.dtype(), "bias_backward_cuda", [&](auto tag) {
     using T = decltype(tag);
-    bias_backward_kernel<T><<<static_cast<unsigned>(s.n), kBlock>>>(
+    NAQS_LAUNCH(static_cast<unsigned>(s.n), kBlock, 0, bias_backward_kernel<T>)(
         dy.data<T>(), dbias.data<T>(), s.outer, s.n, s.inner, accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });

@@ -8,6 +8,7 @@
 
 #include "cuda/device_flag.cuh"
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/embedding.hpp"
 
 namespace naqs::ops::detail {
@@ -72,9 +73,9 @@ int64_t embedding_forward_cuda(const Tensor& ids, const Tensor& table, const Emb
   return cuda_rt::first_flagged(ids.device(), [&](unsigned long long* bad) {
     dispatch_float(table.dtype(), "embedding_forward_cuda", [&](auto tag) {
       using T = decltype(tag);
-      embedding_forward_kernel<T><<<cuda_rt::grid_for(d.n * d.channels), kBlock>>>(
-          ids.data<int32_t>(), table.data<T>(), d.n, d.vocab, d.channels, out.data<T>(),
-          accumulate, bad);
+      NAQS_LAUNCH(cuda_rt::grid_for(d.n * d.channels), kBlock, 0, embedding_forward_kernel<T>)(
+          ids.data<int32_t>(), table.data<T>(), d.n, d.vocab, d.channels, out.data<T>(), accumulate,
+          bad);
       NAQS_CUDA_CHECK_LAUNCH();
     });
   });
@@ -86,8 +87,8 @@ int64_t embedding_backward_cuda(const Tensor& ids, const Tensor& dout, const Emb
   const Device dev = ids.device();
   if (d.n > 0) {
     const int64_t bad = cuda_rt::first_flagged(dev, [&](unsigned long long* flag) {
-      first_bad_id_kernel<<<cuda_rt::grid_for(d.n), kBlock>>>(ids.data<int32_t>(), d.n, d.vocab,
-                                                               flag);
+      NAQS_LAUNCH(cuda_rt::grid_for(d.n), kBlock, 0, first_bad_id_kernel)(
+          ids.data<int32_t>(), d.n, d.vocab, flag);
       NAQS_CUDA_CHECK_LAUNCH();
     });
     if (bad >= 0) return bad;
@@ -105,8 +106,8 @@ int64_t embedding_backward_cuda(const Tensor& ids, const Tensor& dout, const Emb
   uint32_t* keys_out = keys_in + d.n;
   int32_t* pos_in = positions.data<int32_t>();
   int32_t* pos_out = pos_in + d.n;
-  sort_keys_kernel<<<cuda_rt::grid_for(d.n), kBlock>>>(ids.data<int32_t>(), d.n, d.n / d.groups,
-                                                       d.vocab, keys_in, pos_in);
+  NAQS_LAUNCH(cuda_rt::grid_for(d.n), kBlock, 0, sort_keys_kernel)(
+      ids.data<int32_t>(), d.n, d.n / d.groups, d.vocab, keys_in, pos_in);
   NAQS_CUDA_CHECK_LAUNCH();
   int end_bit = 1;  // sort only the bits keys can have
   while (end_bit < 32 && (int64_t{1} << end_bit) < n_keys) ++end_bit;
@@ -122,7 +123,7 @@ int64_t embedding_backward_cuda(const Tensor& ids, const Tensor& dout, const Emb
   NAQS_CUDA_CHECK_LAUNCH();
   dispatch_float(dout.dtype(), "embedding_backward_cuda", [&](auto tag) {
     using T = decltype(tag);
-    run_sum_kernel<T><<<cuda_rt::grid_for(d.n * d.channels), kBlock>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(d.n * d.channels), kBlock, 0, run_sum_kernel<T>)(
         keys_out, pos_out, dout.data<T>(), d.n, d.channels, dtable.data<T>(), accumulate);
     NAQS_CUDA_CHECK_LAUNCH();
   });

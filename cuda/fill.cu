@@ -1,6 +1,7 @@
 // CUDA twin of host/ops/fill.hpp: fill and cast.
 // Parity tests: tests/op_cases/fill.cpp.
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/fill.hpp"
 
 namespace naqs::ops::detail {
@@ -14,7 +15,7 @@ __global__ void fill_kernel(T* x, T value, int64_t n) {
 
 template <class S, class D>
 __global__ void cast_kernel(const S* src, D* dst, int64_t n) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) dst[i] = static_cast<D>(src[i]);
+  for (int64_t i = first_index(); i < n; i += grid_stride()) dst[i] = convert_value<D>(src[i]);
 }
 
 }  // namespace
@@ -25,7 +26,8 @@ void fill_cuda(Tensor& x, double value) {
   const int64_t n = x.numel();
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    fill_kernel<T><<<cuda_rt::grid_for(n), kBlock>>>(x.data<T>(), static_cast<T>(value), n);
+    NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, fill_kernel<T>)(
+        x.data<T>(), convert_value<T>(value), n);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
@@ -37,7 +39,8 @@ void cast_cuda(const Tensor& src, Tensor& dst) {
     using S = decltype(stag);
     dispatch_all(dst.dtype(), [&](auto dtag) {
       using D = decltype(dtag);
-      cast_kernel<S, D><<<cuda_rt::grid_for(n), kBlock>>>(src.data<S>(), dst.data<D>(), n);
+      NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, cast_kernel<S, D>)(
+          src.data<S>(), dst.data<D>(), n);
       NAQS_CUDA_CHECK_LAUNCH();
     });
   });

@@ -2,6 +2,7 @@
 // reported, not written). Parity tests: tests/op_cases/gather.cpp.
 #include "cuda/device_flag.cuh"
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/gather.hpp"
 
 namespace naqs::ops::detail {
@@ -50,7 +51,7 @@ int64_t gather_cuda(const Tensor& src, const Tensor& index, const AxisSplit& s, 
   return cuda_rt::first_flagged(out.device(), [&](unsigned long long* bad) {
     dispatch_float(src.dtype(), "gather_cuda", [&](auto tag) {
       using T = decltype(tag);
-      gather_kernel<T><<<cuda_rt::grid_for(total), kBlock>>>(
+      NAQS_LAUNCH(cuda_rt::grid_for(total), kBlock, 0, gather_kernel<T>)(
           src.data<T>(), index.data<int32_t>(), out.data<T>(), total, s.n, s.inner, n_table, bad);
       NAQS_CUDA_CHECK_LAUNCH();
     });
@@ -65,7 +66,7 @@ int64_t scatter_add_cuda(const Tensor& src, const Tensor& index, const AxisSplit
   return cuda_rt::first_flagged(out.device(), [&](unsigned long long* bad) {
     dispatch_float(src.dtype(), "scatter_add_cuda", [&](auto tag) {
       using T = decltype(tag);
-      scatter_add_kernel<T><<<cuda_rt::grid_for(total), kBlock>>>(
+      NAQS_LAUNCH(cuda_rt::grid_for(total), kBlock, 0, scatter_add_kernel<T>)(
           src.data<T>(), index.data<int32_t>(), out.data<T>(), total, s.n, s.inner, n_table, bad);
       NAQS_CUDA_CHECK_LAUNCH();
     });

@@ -60,7 +60,8 @@ inline int block_for_row(int64_t n) {
   return b;
 }
 inline unsigned grid_for_rows(int64_t rows) {
-  return static_cast<unsigned>(rows < (1 << 20) ? rows : (1 << 20));
+  const int64_t cap = cuda_rt::grid_cap(1 << 20);
+  return static_cast<unsigned>(rows < cap ? rows : cap);
 }
 __device__ inline int64_t row_start(int64_t r, int64_t n, int64_t inner) {
   return (r / inner) * n * inner + r % inner;

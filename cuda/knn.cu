@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/knn.hpp"
 
 namespace naqs::ops::detail {
@@ -96,7 +97,7 @@ void topk_rows_cuda(const Tensor& x, int64_t k, Tensor& values, Tensor& index,
   NAQS_CHECK(rows <= INT32_MAX, "topk_rows_cuda: ", rows, " rows exceed the grid");
   dispatch_float(x.dtype(), "topk_rows_cuda", [&](auto tag) {
     using T = decltype(tag);
-    topk_rows_kernel<T><<<static_cast<unsigned>(rows), kTopkBlock>>>(
+    NAQS_LAUNCH(static_cast<unsigned>(rows), kTopkBlock, 0, topk_rows_kernel<T>)(
         x.strided_data<T>(), ld, cols, k, skip_offset,
         values.defined() ? values.data<T>() : nullptr, index.data<int32_t>());
     NAQS_CUDA_CHECK_LAUNCH();
@@ -106,7 +107,7 @@ void topk_rows_cuda(const Tensor& x, int64_t k, Tensor& values, Tensor& index,
 void knn_overlap_cuda(const Tensor& a, const Tensor& b, Tensor& count) {
   use_device_of(count);
   const int64_t rows = a.size(0);
-  knn_overlap_kernel<<<cuda_rt::grid_for(rows), kBlock>>>(
+  NAQS_LAUNCH(cuda_rt::grid_for(rows), kBlock, 0, knn_overlap_kernel)(
       a.data<int32_t>(), b.data<int32_t>(), count.data<int32_t>(), rows, a.size(1), b.size(1));
   NAQS_CUDA_CHECK_LAUNCH();
 }

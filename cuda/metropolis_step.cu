@@ -1,7 +1,9 @@
-// CUDA twin of the Metropolis step (host/ops/metropolis_step.hpp): one thread per chain, calling
+// CUDA twin of the Metropolis step (host/ops/metropolis_step.hpp): one thread per chain
+// (grid-stride: grid_for caps the grid, so beyond ~5.4e8 chains a thread takes several), calling
 // the same NAQS_HD per-chain functions as the CPU reference (host/ops/metropolis_step.cpp).
 // Parity: tests/op_cases/metropolis_step.cpp (bitwise equal).
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/metropolis_step.hpp"
 
 namespace naqs::ops::detail {
@@ -12,11 +14,11 @@ __global__ void metropolis_propose_kernel(const T* sigma, int64_t n_chains, int3
                                           const int32_t* bonds, int32_t n_bonds,
                                           MetropolisStepSpec spec, int32_t* move_a,
                                           int32_t* move_b) {
-  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (c >= n_chains) return;
-  metropolis_propose_one<T>(spec.seed, spec.first_chain + static_cast<uint64_t>(c), spec.step,
-                            static_cast<int32_t>(spec.rule), spec.p_global, sigma + c * n_sites,
-                            n_sites, bonds, n_bonds, move_a[c], move_b[c]);
+  NAQS_GRID_STRIDE(c, n_chains) {
+    metropolis_propose_one<T>(spec.seed, spec.first_chain + static_cast<uint64_t>(c), spec.step,
+                              static_cast<int32_t>(spec.rule), spec.p_global, sigma + c * n_sites,
+                              n_sites, bonds, n_bonds, move_a[c], move_b[c]);
+  }
 }
 
 template <class T>
@@ -24,11 +26,12 @@ __global__ void metropolis_accept_kernel(T* sigma, int64_t n_chains, int32_t n_s
                                          const T* d_re, const int32_t* move_a,
                                          const int32_t* move_b, MetropolisStepSpec spec,
                                          int32_t* accepted) {
-  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (c >= n_chains) return;
-  const uint64_t chain = spec.first_chain + static_cast<uint64_t>(c);
-  accepted[c] = metropolis_accept_one<T>(spec.seed, chain, spec.step, static_cast<double>(d_re[c]),
-                                         move_a[c], move_b[c], sigma + c * n_sites, n_sites);
+  NAQS_GRID_STRIDE(c, n_chains) {
+    const uint64_t chain = spec.first_chain + static_cast<uint64_t>(c);
+    accepted[c] = metropolis_accept_one<T>(spec.seed, chain, spec.step,
+                                           static_cast<double>(d_re[c]), move_a[c], move_b[c],
+                                           sigma + c * n_sites, n_sites);
+  }
 }
 
 }  // namespace
@@ -39,7 +42,7 @@ void metropolis_propose_cuda(const void* sigma, DType dtype, int64_t n_chains, i
   if (n_chains == 0) return;
   dispatch_float(dtype, "metropolis_propose", [&](auto tag) {
     using T = decltype(tag);
-    metropolis_propose_kernel<T><<<cuda_rt::grid_for(n_chains), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n_chains), 256, 0, metropolis_propose_kernel<T>)(
         static_cast<const T*>(sigma), n_chains, n_sites, bonds, n_bonds, spec, move_a, move_b);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -51,7 +54,7 @@ void metropolis_accept_cuda(void* sigma, DType dtype, int64_t n_chains, int32_t 
   if (n_chains == 0) return;
   dispatch_float(dtype, "metropolis_accept", [&](auto tag) {
     using T = decltype(tag);
-    metropolis_accept_kernel<T><<<cuda_rt::grid_for(n_chains), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(n_chains), 256, 0, metropolis_accept_kernel<T>)(
         static_cast<T*>(sigma), n_chains, n_sites, static_cast<const T*>(d_re), move_a, move_b,
         spec, accepted);
     NAQS_CUDA_CHECK_LAUNCH();

@@ -1,6 +1,7 @@
 // CUDA twin of the random fills of host/ops/random.hpp, sharing the NAQS_HD Philox code of
 // host/core/philox.hpp. Parity tests: tests/op_cases/random.cpp.
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/core/philox.hpp"
 #include "host/ops/random.hpp"
 
@@ -35,8 +36,8 @@ void fill_uniform_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_
   if (n == 0) return;
   dispatch_float(x_dtype, "fill_uniform", [&](auto tag) {
     using T = decltype(tag);
-    fill_uniform_kernel<T><<<cuda_rt::grid_for(n), 256>>>(static_cast<T*>(x), n, seed, stream,
-                                                          offset);
+    NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, fill_uniform_kernel<T>)(
+        static_cast<T*>(x), n, seed, stream, offset);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
@@ -46,8 +47,8 @@ void fill_normal_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t
   if (n == 0) return;
   dispatch_float(x_dtype, "fill_normal", [&](auto tag) {
     using T = decltype(tag);
-    fill_normal_kernel<T><<<cuda_rt::grid_for(n), 256>>>(static_cast<T*>(x), n, seed, stream,
-                                                         offset, mean, stddev);
+    NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, fill_normal_kernel<T>)(
+        static_cast<T*>(x), n, seed, stream, offset, mean, stddev);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

@@ -1,6 +1,7 @@
 // CUDA twin of host/ops/reduce.hpp: sum, mean, max, logsumexp along an axis and their
 // backwards, one block per row, in double. Parity tests: tests/op_cases/reduce.cpp.
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/reduce.hpp"
 
 namespace naqs::ops::detail {
@@ -63,8 +64,8 @@ void reduce_cuda(Reduce kind, const Tensor& x, const AxisSplit& s, Tensor& out) 
   if (rows == 0) return;
   dispatch_float(x.dtype(), "reduce_cuda", [&](auto tag) {
     using T = decltype(tag);
-    reduce_kernel<T><<<grid_for_rows(rows), block_for_row(s.n)>>>(kind, x.data<T>(), out.data<T>(),
-                                                                  rows, s.n, s.inner);
+    NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, reduce_kernel<T>)(
+        kind, x.data<T>(), out.data<T>(), rows, s.n, s.inner);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
@@ -76,7 +77,7 @@ void reduce_backward_cuda(Reduce kind, const Tensor& x, const Tensor& out, const
   if (rows == 0 || s.n == 0) return;
   dispatch_float(x.dtype(), "reduce_backward_cuda", [&](auto tag) {
     using T = decltype(tag);
-    reduce_backward_kernel<T><<<grid_for_rows(rows), block_for_row(s.n)>>>(
+    NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, reduce_backward_kernel<T>)(
         kind, x.data<T>(), out.data<T>(), dout.data<T>(), dx.data<T>(), rows, s.n, s.inner);
     NAQS_CUDA_CHECK_LAUNCH();
   });

@@ -2,6 +2,7 @@
 // sample, calling the same NAQS_HD sample_site_row as the CPU reference.
 // Parity: tests/op_cases/sample_site.cpp.
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/sample_site.hpp"
 
 namespace naqs::ops::detail {
@@ -24,7 +25,7 @@ void sample_site_cuda(DType dtype, int64_t batch, int64_t length, const void* re
   if (batch == 0) return;
   dispatch_float(dtype, "sample_site", [&](auto tag) {
     using T = decltype(tag);
-    sample_site_kernel<T><<<cuda_rt::grid_for(batch), 256>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(batch), 256, 0, sample_site_kernel<T>)(
         batch, length, static_cast<const T*>(re), static_cast<const T*>(im), column, spec,
         static_cast<T*>(sigma), static_cast<T*>(sigma_t), log_re, log_im, n_up);
     NAQS_CUDA_CHECK_LAUNCH();

@@ -2,6 +2,7 @@
 // the masked (additive / causal) softmax over the last dim; one block per row, in double.
 // Parity tests: tests/op_cases/softmax.cpp.
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/softmax.hpp"
 
 namespace naqs::ops::detail {
@@ -77,7 +78,7 @@ void masked_softmax_cuda(const Tensor& x, const Tensor& additive, const MaskedSo
   if (d.rows == 0) return;
   dispatch_float(x.dtype(), "masked_softmax_cuda", [&](auto tag) {
     using T = decltype(tag);
-    masked_softmax_kernel<T><<<grid_for_rows(d.rows), block_for_row(d.n_keys)>>>(
+    NAQS_LAUNCH(grid_for_rows(d.rows), block_for_row(d.n_keys), 0, masked_softmax_kernel<T>)(
         x.data<T>(), d.has_mask ? additive.data<T>() : nullptr, d, y.data<T>());
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -89,8 +90,8 @@ void softmax_cuda(const Tensor& x, const AxisSplit& s, bool log, Tensor& y) {
   if (rows == 0 || s.n == 0) return;
   dispatch_float(x.dtype(), "softmax_cuda", [&](auto tag) {
     using T = decltype(tag);
-    softmax_kernel<T><<<grid_for_rows(rows), block_for_row(s.n)>>>(x.data<T>(), y.data<T>(), rows,
-                                                                   s.n, s.inner, log);
+    NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, softmax_kernel<T>)(
+        x.data<T>(), y.data<T>(), rows, s.n, s.inner, log);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }
@@ -102,7 +103,7 @@ void softmax_backward_cuda(const Tensor& y, const Tensor& dy, const AxisSplit& s
   if (rows == 0 || s.n == 0) return;
   dispatch_float(y.dtype(), "softmax_backward_cuda", [&](auto tag) {
     using T = decltype(tag);
-    softmax_backward_kernel<T><<<grid_for_rows(rows), block_for_row(s.n)>>>(
+    NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, softmax_backward_kernel<T>)(
         y.data<T>(), dy.data<T>(), dx.data<T>(), rows, s.n, s.inner, log);
     NAQS_CUDA_CHECK_LAUNCH();
   });

@@ -2,6 +2,7 @@
 // calling the same NAQS_HD row functions as the CPU reference. Parity:
 // tests/op_cases/token_sample.cpp.
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/token_sample.hpp"
 
 namespace naqs::ops::detail {
@@ -25,7 +26,7 @@ void sample_tokens_cuda(DType dtype, int64_t rows, int64_t n, const void* logits
   if (rows == 0) return;
   dispatch_float(dtype, "sample_tokens", [&](auto tag) {
     using T = decltype(tag);
-    sample_tokens_kernel<T><<<cuda_rt::grid_for(rows), 128>>>(
+    NAQS_LAUNCH(cuda_rt::grid_for(rows), 128, 0, sample_tokens_kernel<T>)(
         rows, n, static_cast<const T*>(logits), spec, tokens);
     NAQS_CUDA_CHECK_LAUNCH();
   });
@@ -35,8 +36,8 @@ void argmax_cuda(DType dtype, int64_t rows, int64_t n, const void* x, int32_t* i
   if (rows == 0) return;
   dispatch_float(dtype, "argmax", [&](auto tag) {
     using T = decltype(tag);
-    argmax_kernel<T><<<cuda_rt::grid_for(rows), 128>>>(rows, n, static_cast<const T*>(x),
-                                                       index);
+    NAQS_LAUNCH(cuda_rt::grid_for(rows), 128, 0, argmax_kernel<T>)(
+        rows, n, static_cast<const T*>(x), index);
     NAQS_CUDA_CHECK_LAUNCH();
   });
 }

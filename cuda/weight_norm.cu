@@ -5,6 +5,7 @@
 // row, atomicMin) and reported by the host. Parity: tests/op_cases/weight_norm.cpp.
 #include "cuda/device_flag.cuh"
 #include "cuda/kernel_util.cuh"
+#include "cuda/launch.cuh"
 #include "host/ops/weight_norm.hpp"
 
 namespace naqs::ops::detail {
@@ -86,8 +87,8 @@ int64_t weight_norm_forward_cuda(const Tensor& v, const Tensor& g, Tensor& w) {
   return cuda_rt::first_flagged(v.device(), [&](unsigned long long* bad) {
     dispatch_float(v.dtype(), "weight_norm_forward_cuda", [&](auto tag) {
       using T = decltype(tag);
-      weight_norm_forward_kernel<T><<<blocks_for(rows), kBlock>>>(v.data<T>(), g.data<T>(),
-                                                                  w.data<T>(), rows, f, bad);
+      NAQS_LAUNCH(blocks_for(rows), kBlock, 0, weight_norm_forward_kernel<T>)(
+          v.data<T>(), g.data<T>(), w.data<T>(), rows, f, bad);
       NAQS_CUDA_CHECK_LAUNCH();
     });
   });
@@ -101,7 +102,7 @@ int64_t weight_norm_backward_cuda(const Tensor& v, const Tensor& g, const Tensor
   return cuda_rt::first_flagged(v.device(), [&](unsigned long long* bad) {
     dispatch_float(v.dtype(), "weight_norm_backward_cuda", [&](auto tag) {
       using T = decltype(tag);
-      weight_norm_backward_kernel<T><<<blocks_for(rows), kBlock>>>(
+      NAQS_LAUNCH(blocks_for(rows), kBlock, 0, weight_norm_backward_kernel<T>)(
           v.data<T>(), g.data<T>(), dw.data<T>(), dv.data<T>(), dg.data<T>(), rows, c_out, f,
           accumulate, bad);
       NAQS_CUDA_CHECK_LAUNCH();

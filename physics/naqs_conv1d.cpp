@@ -2,6 +2,8 @@
 // See naqs_conv1d.hpp for the architecture and the tests that cover it.
 #include "physics/naqs_conv1d.hpp"
 
+#include <algorithm>
+
 #include "host/ops/fill.hpp"
 
 namespace naqs {
@@ -28,6 +30,12 @@ NaqsConv1d::NaqsConv1d(const NaqsConv1dConfig& config, DType dtype, Device devic
   }
   add_layer("conv_re", w, 2, 1, 1, false);
   if (config.phase_mode == PhaseMode::complex) add_layer("conv_im", w, 2, 1, 1, false);
+  // On CUDA the cached sampler's site convolution takes at most ops::kMaxSiteTaps taps: refuse
+  // such a model now rather than at its first sampled site.
+  const int64_t taps = std::min<int64_t>(k, config.n_sites);
+  NAQS_REQUIRE(!device.is_cuda() || taps <= ops::kMaxSiteTaps, "naqs conv1d: kernel ", k,
+               " gives ", taps, " taps per site, but on CUDA the cached sampler takes at most ",
+               ops::kMaxSiteTaps);
   params_.allocate(dtype, device);
   bind_biases();
   initialise(seed);

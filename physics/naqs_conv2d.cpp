@@ -53,6 +53,16 @@ NaqsConv2d::NaqsConv2d(const NaqsConv2dConfig& config, DType dtype, Device devic
   out_re_ = add_layer("out_re", w, 2, ops::conv2d_pointwise_spec(), true);
   if (config.phase_mode == PhaseMode::complex)
     out_im_ = static_cast<std::ptrdiff_t>(add_layer("out_im", w, 2, ops::conv2d_pointwise_spec(), true));
+  // On CUDA the cached sampler's site convolution takes at most ops::kMaxSiteTaps taps: refuse
+  // such a model now rather than at its first sampled site.
+  if (device.is_cuda())
+    for (const Layer& l : layers_) {
+      const int64_t taps = std::min<int64_t>(l.spec.kernel_h, config.ly) *
+                           std::min<int64_t>(l.spec.kernel_w, config.lx);
+      NAQS_REQUIRE(taps <= ops::kMaxSiteTaps, "naqs conv2d: kernel ", k, " gives layer ", l.name,
+                   " ", taps, " taps per site, but on CUDA the cached sampler takes at most ",
+                   ops::kMaxSiteTaps, " (kernel <= 9 on a GPU)");
+    }
   params_.allocate(dtype, device);
   bind_biases();
   initialise(seed);

@@ -4,12 +4,13 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libhdf5-dev hdf5-tools libboost-program-options-dev libopenblas-dev
+  libhdf5-dev hdf5-tools libboost-program-options-dev libboost-context-dev libopenblas-dev
   libgtest-dev
   python3 python3-pip python3-venv python3-numpy python3-h5py python3-matplotlib
   libopenmpi-dev openmpi-bin
   slurmctld slurmd slurm-client munge
 )
+# libboost-context-dev: the fibers of the gpuemu tier's emulated GPU threads (emu/).
 # MPI: Debian's Open MPI (CMake's NAQS_MPI=AUTO finds it). Slurm + munge: the local single-node
 # cluster of scripts/slurm_local.sh for the `cluster` tests; srun's mpi/pmix plugin
 # (mpi_pmix_v4.so) comes with slurmd's dependency slurm-wlm-basic-plugins.

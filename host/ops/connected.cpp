@@ -99,6 +99,11 @@ void connected_list(const Tensor& sigma, const SpinOperator& terms, const Tensor
   check_shape(op, elements, Shape{m}, "elements");
   check_dtype(op, elements, DType::f64, "elements");
   check_same_device(op, {&sigma, &offsets, &flips, &elements});
+  // The scan's total must be flips' row count on either device (on CUDA: 4 bytes read back), or
+  // the kernels would write rows that are not there.
+  int32_t end = 0;
+  copy_bytes(&end, Device::cpu(), offsets.data<int32_t>() + batch, offsets.device(), sizeof end);
+  NAQS_CHECK(end == m, op, ": offsets end at ", end, " but flips has ", m, " rows");
   if (sigma.device().is_cuda()) {
     NAQS_CUDA_BRANCH(op, cuda_rt::set_device(sigma.device().index));
     NAQS_CUDA_BRANCH(op, detail::connected_list_cuda(sigma.raw_data(), sigma.dtype(), batch, n, v,
@@ -108,7 +113,6 @@ void connected_list(const Tensor& sigma, const SpinOperator& terms, const Tensor
     return;
   }
   const int32_t* o = offsets.data<int32_t>();
-  NAQS_CHECK(o[batch] == m, op, ": offsets end at ", o[batch], " but flips has ", m, " rows");
   dispatch_float(sigma.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* s = sigma.data<T>();

@@ -10,7 +10,7 @@ void fill_cpu(Tensor& x, double value) {
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = x.data<T>();
-    const T v = static_cast<T>(value);
+    const T v = convert_value<T>(value);
     const int64_t n = x.numel();
 #pragma omp parallel for if (n > kMinParallelElements)
     for (int64_t i = 0; i < n; ++i) p[i] = v;
@@ -26,7 +26,7 @@ void cast_cpu(const Tensor& src, Tensor& dst) {
       D* pd = dst.data<D>();
       const int64_t n = src.numel();
 #pragma omp parallel for if (n > kMinParallelElements)
-      for (int64_t i = 0; i < n; ++i) pd[i] = static_cast<D>(ps[i]);
+      for (int64_t i = 0; i < n; ++i) pd[i] = convert_value<D>(ps[i]);
     });
   });
 }

@@ -42,9 +42,12 @@ void reduce_backward_row(Reduce kind, const AxisRow<const T>& x, double out, dou
       for (int64_t j = 0; j < n; ++j) dx[j] = static_cast<T>(dout / static_cast<double>(n));
       break;
     case Reduce::max: {
-      int64_t arg = 0;  // first argmax
-      for (int64_t j = 1; j < n; ++j)
-        if (x[j] > x[arg]) arg = j;
+      // The first position holding the forward's max, as the CUDA kernel picks it: NaN never
+      // does (max skips NaN, like CUDA's fmax), so a row of NaN gets no gradient.
+      const double m = row_max(x, n);
+      int64_t arg = -1;
+      for (int64_t j = 0; j < n && arg < 0; ++j)
+        if (static_cast<double>(x[j]) == m) arg = j;
       for (int64_t j = 0; j < n; ++j) dx[j] = static_cast<T>(j == arg ? dout : 0.0);
       break;
     }

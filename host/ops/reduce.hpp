@@ -3,7 +3,8 @@
 //   reduce(kind, x, axis, out)      out[o,i] = sum_j x[o,j,i] | mean | max | logsumexp
 //                                   (logsumexp is max-shifted: m + log sum_j exp(x - m))
 //   reduce_backward(kind, x, out, dout, axis, dx)   dx (x's shape) = d(out)/dx * dout:
-//       sum: dout; mean: dout/n; max: dout at the first argmax along the axis, 0 elsewhere;
+//       sum: dout; mean: dout/n; max: dout at the first position equal to the max (NaN is
+//       skipped as the forward skips it; an all-NaN row gets no gradient), 0 elsewhere;
 //       logsumexp: exp(x - out) * dout.
 // Sums are accumulated in double for f32 and f64 alike (on both backends). n = 0 is allowed
 // only for sum (out = 0). CUDA twin (one block per output row) in cuda/reduce.cu.

@@ -63,5 +63,32 @@ NAQS_OP_CASES(fill_cast_cases) {
     }
 }
 
+// Casts of NaN and out-of-range floats to integer dtypes: both sides saturate (convert_value,
+// host/ops/fill.hpp); C++'s static_cast left them undefined and x86 and a GPU disagreed.
+NAQS_OP_CASES(cast_saturate_cases) {
+  for (DType from : {DType::f32, DType::f64})
+    for (DType to : {DType::i32, DType::u8}) {
+      OpCase c;
+      c.op = "cast";
+      c.params = OpParams(cat("from=", dtype_name(from), " range=4e9 n=1025"));
+      c.dtype = to;
+      c.seed = 11;
+      c.why = "exact (one defined result per value: NaN -> 0, saturation, truncation)";
+      c.make = [from](const OpCase& c) {
+        Tensor v = random_tensor({1025}, DType::f64, c.seed, -4e9, 4e9);
+        double* p = v.data<double>();
+        for (int64_t i = 0; i < 1025; i += 7) p[i] = NAN;
+        for (int64_t i = 3; i < 1025; i += 11) p[i] = 0.001 * p[i];  // in range for both
+        Tensor src = Tensor::empty({1025}, from);
+        cast(v, src);
+        return OpTensors{{src}, {Tensor::zeros({1025}, c.dtype)}};
+      };
+      c.run = [](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
+        cast(in[0], out[0]);
+      };
+      cases.push_back(c);
+    }
+}
+
 }  // namespace
 }  // namespace naqs::testing

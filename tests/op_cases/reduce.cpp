@@ -1,5 +1,6 @@
 // Op cases of host/ops/reduce.hpp (CUDA twin cuda/reduce.cu): sum, mean, max, logsumexp along
 // every axis, and their backwards.
+#include "host/ops/fill.hpp"
 #include "host/ops/reduce.hpp"
 #include "tests/op_cases/common.hpp"
 
@@ -59,6 +60,35 @@ NAQS_OP_CASES(reduce_cases) {
           cases.push_back(bwd);
         }
     }
+}
+
+// max_backward where the first element of a row is NaN (max skips NaN on both sides, so the
+// gradient goes to the first real maximum; an all-NaN row gets none): the CPU used to send it
+// to position 0 while the kernel picked the maximum.
+NAQS_OP_CASES(reduce_max_nan_cases) {
+  for (DType dt : kFloatTypes) {
+    OpCase c;
+    c.op = "reduce_backward";
+    c.params = OpParams("kind=max nan=first shape=37x33 axis=1");
+    c.dtype = dt;
+    c.seed = 690;
+    c.why = "exact: the gradient is dout copied to one position";
+    c.make = [](const OpCase& c) {
+      Tensor x = random_tensor({37, 33}, DType::f64, c.seed);
+      double* p = x.data<double>();
+      for (int64_t r = 0; r < 37; ++r) p[r * 33] = NAN;
+      for (int64_t j = 0; j < 33; ++j) p[36 * 33 + j] = NAN;  // a whole row of NaN
+      Tensor xt = Tensor::empty({37, 33}, c.dtype);
+      cast(x, xt);
+      Tensor out = Tensor::zeros({37}, c.dtype);
+      reduce(Reduce::max, xt, 1, out);
+      return OpTensors{{xt, out, random_tensor({37}, c.dtype, c.seed + 1)}, {zeros_like(xt)}};
+    };
+    c.run = [](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
+      reduce_backward(Reduce::max, in[0], in[1], in[2], 1, out[0]);
+    };
+    cases.push_back(c);
+  }
 }
 
 }  // namespace
