@@ -15,7 +15,7 @@ TEST(ConnectedErrorsGpu, UndersizedListIsRefused) {
   NAQS_SKIP_WITHOUT_GPU();
   const Device gpu = Device::cuda(0);
   const Hamiltonian h(Lattice::chain(9, true), naqs::testing::tfim(1, 0.7, 0.0));
-  const SpinTerms terms = spin_terms(h, gpu);
+  const SpinOperator terms = h.op().to(gpu);
   const int64_t batch = 300, n = h.n_sites();
   Tensor sigma = Tensor::empty({batch, n}, DType::f64, gpu);
   fill(sigma, 1.0);
