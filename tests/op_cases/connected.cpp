@@ -37,11 +37,13 @@ const Hamiltonian& hamiltonian(int which) {
   return all[static_cast<std::size_t>(which)];
 }
 
-// H's term counts with the term tensors (sites, coef) on the device of the run.
+// H's operator with the term tensors (sites, coef) of the run, and its grouped form moved to
+// their device (an operator's tensors live on one device).
 SpinOperator terms_on(int which, const Tensor& sites, const Tensor& coef) {
   SpinOperator t = hamiltonian(which).op();
   t.sites = sites;
   t.coef = coef;
+  if (t.groups.defined()) t.groups = t.groups.to(sites.device());
   return t;
 }
 
