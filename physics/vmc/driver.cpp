@@ -334,12 +334,17 @@ class Output {
     if (c.observe_every > 0) {
       observe_ = std::make_unique<H5Trace>(*file_, "/observables", kObserveColumns);
       // Rows of steps <= first_step are kept: the row of the checkpoint's own step was measured
-      // before that checkpoint was written (also when a signal stopped the run).
+      // before that checkpoint was written (also when a signal stopped the run). Row i belongs
+      // to step observe_every (i + 1), so the kept rows are the longest prefix that says so: a
+      // process killed inside a flush can leave a row whose extent reached the disk but whose
+      // data did not (step reads as the fill value 0), and it must not survive as a duplicate.
       int64_t keep = 0;
       if (observe_->rows() > 0) {
         const std::vector<double> steps = file_->read_doubles("/observables/step");
-        for (double v : steps)
-          if (v <= static_cast<double>(first_step)) ++keep;
+        while (keep < static_cast<int64_t>(steps.size()) &&
+               steps[keep] == static_cast<double>(c.observe_every * (keep + 1)) &&
+               steps[keep] <= static_cast<double>(first_step))
+          ++keep;
       }
       observe_->truncate_to(std::min(keep, observe_->rows()));
     }
