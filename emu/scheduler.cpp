@@ -214,6 +214,45 @@ EmuThread& current(const char* what) {
 }
 
 // ---- warp operations ----------------------------------------------------------------------
+// Every lane of `mask` in warp w (lanes [first, first + n_lanes)) waits at one consistent warp
+// operation: each lane's result; the lanes become ready.
+void carry_out_warp_op(int w, int first, int n_lanes, unsigned mask) {
+  std::uint64_t ballot = 0;
+  for (int m = 0; m < n_lanes; ++m)
+    if ((mask >> m & 1u) && g_threads[first + m].value != 0) ballot |= 1ull << m;
+  for (int m = 0; m < n_lanes; ++m) {
+    if (!(mask >> m & 1u)) continue;
+    EmuThread& t = g_threads[first + m];
+    const int width = t.width, base = m & ~(width - 1);
+    int src = m;
+    switch (t.op) {
+      case WarpOp::shfl_idx: src = base + (t.arg & (width - 1)); break;
+      case WarpOp::shfl_up: src = (m - base) >= t.arg ? m - t.arg : m; break;
+      case WarpOp::shfl_down: src = (m - base) + t.arg < width ? m + t.arg : m; break;
+      case WarpOp::shfl_xor: {
+        const int x = m ^ t.arg;
+        src = x >= base && x < base + width ? x : m;
+        break;
+      }
+      default: break;
+    }
+    switch (t.op) {
+      case WarpOp::ballot: t.result = ballot & mask; break;
+      case WarpOp::any: t.result = (ballot & mask) != 0; break;
+      case WarpOp::all: t.result = (ballot & mask) == mask; break;
+      case WarpOp::sync: t.result = 0; break;
+      default:
+        if (src >= n_lanes || !(mask >> src & 1u))
+          fail_block(cat(op_name(t.op), " at ", at(t.where), ": lane ", m, " of warp ", w,
+                         " reads lane ", src, ", which is not in the mask ", hex32(mask),
+                         " (undefined on a GPU)"));
+        t.result = g_threads[first + src].value;
+    }
+  }
+  for (int m = 0; m < n_lanes; ++m)
+    if (mask >> m & 1u) g_threads[first + m].state = State::ready;
+}
+
 // Carries out the complete warp operations of warp w (threads [first, end) of the block);
 // returns whether any thread became ready. Inconsistent or impossible ones are errors.
 bool resolve_warp(int w, int first, int end) {
@@ -250,45 +289,8 @@ bool resolve_warp(int w, int first, int end) {
                        op_name(lead.op), " ", at(lead.where), " (mask ", hex32(mask), "), lane ", m,
                        " at ", op_name(o.op), " ", at(o.where), " (mask ", hex32(o.mask), ")"));
     }
-    // Every lane of the mask is here: compute each lane's result.
-    std::uint64_t ballot = 0;
-    for (int m = 0; m < n_lanes; ++m)
-      if ((mask >> m & 1u) && g_threads[first + m].value != 0) ballot |= 1ull << m;
-    for (int m = 0; m < n_lanes; ++m) {
-      if (!(mask >> m & 1u)) continue;
-      EmuThread& t = g_threads[first + m];
-      const int width = t.width;
-      const int base = m & ~(width - 1);
-      int src = m;
-      switch (t.op) {
-        case WarpOp::shfl_idx: src = base + (t.arg & (width - 1)); break;
-        case WarpOp::shfl_up: src = (m - base) >= t.arg ? m - t.arg : m; break;
-        case WarpOp::shfl_down: src = (m - base) + t.arg < width ? m + t.arg : m; break;
-        case WarpOp::shfl_xor: {
-          const int x = m ^ t.arg;
-          src = x >= base && x < base + width ? x : m;
-          break;
-        }
-        default: break;
-      }
-      switch (t.op) {
-        case WarpOp::ballot: t.result = ballot & mask; break;
-        case WarpOp::any: t.result = (ballot & mask) != 0; break;
-        case WarpOp::all: t.result = (ballot & mask) == mask; break;
-        case WarpOp::sync: t.result = 0; break;
-        default:
-          if (src >= n_lanes || !(mask >> src & 1u))
-            fail_block(cat(op_name(t.op), " at ", at(t.where), ": lane ", m, " of warp ", w,
-                           " reads lane ", src, ", which is not in the mask ", hex32(mask),
-                           " (undefined on a GPU)"));
-          t.result = g_threads[first + src].value;
-      }
-    }
-    for (int m = 0; m < n_lanes; ++m)
-      if (mask >> m & 1u) {
-        g_threads[first + m].state = State::ready;
-        done |= 1u << m;
-      }
+    carry_out_warp_op(w, first, n_lanes, mask);
+    done |= mask;
     progress = true;
   }
   return progress;
@@ -328,43 +330,9 @@ bool complete_warp_op(BlockRun& run, int w, unsigned mask, const EmuThread& arri
   }
   if (arrived.width < 1 || arrived.width > 32 || (arrived.width & (arrived.width - 1)) != 0)
     return false;
-  std::uint64_t ballot = 0;
+  carry_out_warp_op(w, first, n_lanes, mask);
   for (int m = 0; m < n_lanes; ++m)
-    if ((mask >> m & 1u) && g_threads[first + m].value != 0) ballot |= 1ull << m;
-  for (int m = 0; m < n_lanes; ++m) {
-    if (!(mask >> m & 1u)) continue;
-    EmuThread& t = g_threads[first + m];
-    const int width = t.width, base = m & ~(width - 1);
-    int src = m;
-    switch (t.op) {
-      case WarpOp::shfl_idx: src = base + (t.arg & (width - 1)); break;
-      case WarpOp::shfl_up: src = (m - base) >= t.arg ? m - t.arg : m; break;
-      case WarpOp::shfl_down: src = (m - base) + t.arg < width ? m + t.arg : m; break;
-      case WarpOp::shfl_xor: {
-        const int x = m ^ t.arg;
-        src = x >= base && x < base + width ? x : m;
-        break;
-      }
-      default: break;
-    }
-    switch (t.op) {
-      case WarpOp::ballot: t.result = ballot & mask; break;
-      case WarpOp::any: t.result = (ballot & mask) != 0; break;
-      case WarpOp::all: t.result = (ballot & mask) == mask; break;
-      case WarpOp::sync: t.result = 0; break;
-      default:
-        if (src >= n_lanes || !(mask >> src & 1u))
-          fail_block(cat(op_name(t.op), " at ", at(t.where), ": lane ", m, " of warp ", w,
-                         " reads lane ", src, ", which is not in the mask ", hex32(mask),
-                         " (undefined on a GPU)"));
-        t.result = g_threads[first + src].value;
-    }
-  }
-  for (int m = 0; m < n_lanes; ++m)
-    if (mask >> m & 1u) {
-      g_threads[first + m].state = State::ready;
-      run.wake(first + m);
-    }
+    if (mask >> m & 1u) run.wake(first + m);
   run.warp_waiting[w] -= lanes_in(mask);
   return true;
 }
