@@ -167,8 +167,7 @@ int toy_run(const CommandContext& ctx) {
                 static_cast<long long>(row.steps), static_cast<long long>(row.evaluations),
                 row.energy_distance);
 
-  Edm edm = c.edm;
-  edm.sigma_data = c.sigma_data();
+  const Edm edm = c.data_edm();
   const int64_t n = c.eval_samples, s = static_cast<int64_t>(c.sampler_steps.size());
   write_new_atomically(out, [&](H5File& f) {
     write_provenance(f, ctx.command_line, ctx.config_text, device.str(),

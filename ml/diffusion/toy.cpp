@@ -22,10 +22,21 @@ double normal(uint64_t seed, uint64_t stream, uint64_t index) {
   return philox_normal_f64(seed, stream, index, 0.0, 1.0);
 }
 
+void check_rows(const Tensor& x, const std::vector<double>& sigma) {
+  NAQS_CHECK(x.rank() == 2 && x.size(1) == 2 && static_cast<int64_t>(sigma.size()) == x.size(0),
+             "ToyDenoiser: x ", x.str(), " is not (B, 2) with one sigma per row");
+}
+
 }  // namespace
 
 double ToyConfig::sigma_data() const {
   return std::sqrt(radius * radius / 2 + mode_std * mode_std);
+}
+
+Edm ToyConfig::data_edm() const {
+  Edm e = edm;
+  e.sigma_data = sigma_data();
+  return e;
 }
 
 void ToyConfig::validate() const {
@@ -44,9 +55,7 @@ void ToyConfig::validate() const {
   NAQS_REQUIRE(!sampler_steps.empty(), "--sampler-steps is empty: give at least one count");
   for (int64_t s : sampler_steps)
     NAQS_REQUIRE(s >= 1, "--sampler-steps ", s, " is not allowed: every count must be >= 1");
-  Edm e = edm;
-  e.sigma_data = sigma_data();
-  e.validate();
+  data_edm().validate();
 }
 
 std::vector<double> draw_mixture(const ToyConfig& c, int64_t n, uint64_t stream) {
@@ -95,8 +104,8 @@ double energy_distance(const std::vector<double>& a, const std::vector<double>& 
   return 2 * ab / (double(na) * nb) - aa / (double(na) * (na - 1)) - bb / (double(nb) * (nb - 1));
 }
 
-ToyDenoiser::ToyDenoiser(const ToyConfig& c, Device device) : c_(c), device_(device) {
-  c_.edm.sigma_data = c.sigma_data();
+ToyDenoiser::ToyDenoiser(const ToyConfig& c, Device device)
+    : c_(c), edm_(c.data_edm()), device_(device) {
   int64_t in = kFeatures;
   for (int64_t l = 0; l <= c.depth; ++l) {
     const int64_t out = l == c.depth ? 2 : c.hidden;
@@ -123,15 +132,13 @@ void ToyDenoiser::init(uint64_t seed) {
   }
 }
 
-Tensor ToyDenoiser::features(const Tensor& x, const std::vector<double>& sigma) const {
-  const int64_t n = x.size(0);
-  NAQS_CHECK(x.rank() == 2 && x.size(1) == 2 && static_cast<int64_t>(sigma.size()) == n,
-             "ToyDenoiser: x ", x.str(), " is not (B, 2) with one sigma per row");
-  const std::vector<double> xv = x.to_vector<double>();
+Tensor ToyDenoiser::features(const std::vector<double>& xv,
+                             const std::vector<double>& sigma) const {
+  const int64_t n = static_cast<int64_t>(sigma.size());
   std::vector<double> f(static_cast<size_t>(n * kFeatures));
   for (int64_t i = 0; i < n; ++i) {
     double* r = &f[i * kFeatures];
-    const double cin = c_.edm.c_in(sigma[i]), cn = c_.edm.c_noise(sigma[i]);
+    const double cin = edm_.c_in(sigma[i]), cn = edm_.c_noise(sigma[i]);
     r[0] = cin * xv[2 * i];
     r[1] = cin * xv[2 * i + 1];
     r[2] = cn;
@@ -164,18 +171,21 @@ void ToyDenoiser::forward(const Tensor& feats) {
 }
 
 void ToyDenoiser::denoise(const Tensor& x, const std::vector<double>& sigma, Tensor& out) {
-  forward(features(x, sigma));
-  const std::vector<double> xv = x.to_vector<double>(), fv = out_.to_vector<double>();
+  check_rows(x, sigma);
+  const std::vector<double> xv = x.to_vector<double>();
+  forward(features(xv, sigma));
+  const std::vector<double> fv = out_.to_vector<double>();
   std::vector<double> d(xv.size());
   for (size_t i = 0; i < sigma.size(); ++i)
     for (int k = 0; k < 2; ++k)
-      d[2 * i + k] = c_.edm.c_skip(sigma[i]) * xv[2 * i + k] + c_.edm.c_out(sigma[i]) * fv[2 * i + k];
+      d[2 * i + k] = edm_.c_skip(sigma[i]) * xv[2 * i + k] + edm_.c_out(sigma[i]) * fv[2 * i + k];
   out.copy_from(Tensor::from_vector(d, x.shape()).to(out.device()));
 }
 
 double ToyDenoiser::loss_and_grad(const Tensor& x, const std::vector<double>& sigma,
                                   const Tensor& target, ParameterSet& grads) {
-  const Tensor feats = features(x, sigma);
+  check_rows(x, sigma);
+  const Tensor feats = features(x.to_vector<double>(), sigma);
   forward(feats);
   const int64_t n = x.size(0);
   const std::vector<double> fv = out_.to_vector<double>(), tv = target.to_vector<double>();
@@ -202,11 +212,10 @@ double ToyDenoiser::loss_and_grad(const Tensor& x, const std::vector<double>& si
   return loss / double(n);
 }
 
-ToyResult run_toy(const ToyConfig& cfg, Device device,
+ToyResult run_toy(const ToyConfig& c, Device device,
                   const std::function<void(int64_t, double)>& progress) {
-  cfg.validate();
-  ToyConfig c = cfg;
-  c.edm.sigma_data = c.sigma_data();
+  c.validate();
+  const Edm edm = c.data_edm();
   ToyDenoiser net(c, device);
   net.init(c.seed);
   ParameterSet grads = net.params().like(DType::f64, device);
@@ -223,11 +232,11 @@ ToyResult run_toy(const ToyConfig& cfg, Device device,
     const std::vector<double> y = draw_mixture(c, b, 1000 + static_cast<uint64_t>(step));
     for (int64_t i = 0; i < b; ++i) {
       const uint64_t idx = static_cast<uint64_t>(step * b + i);
-      sigma[i] = c.edm.train_sigma(normal(c.seed, 3, idx));
+      sigma[i] = edm.train_sigma(normal(c.seed, 3, idx));
       for (int k = 0; k < 2; ++k) {
         const double x = y[2 * i + k] + sigma[i] * normal(c.seed, 2, 2 * idx + k);
         xv[2 * i + k] = x;
-        tv[2 * i + k] = c.edm.train_target(y[2 * i + k], x, sigma[i]);
+        tv[2 * i + k] = edm.train_target(y[2 * i + k], x, sigma[i]);
       }
     }
     const Tensor x = Tensor::from_vector(xv, {b, 2}).to(device);
@@ -247,14 +256,14 @@ ToyResult run_toy(const ToyConfig& cfg, Device device,
   r.fresh = draw_mixture(c, n, 5);
   r.floor = energy_distance(r.fresh, draw_mixture(c, n, 6));
   std::vector<double> start(static_cast<size_t>(2 * n));
-  for (size_t i = 0; i < start.size(); ++i) start[i] = c.edm.sigma_max * normal(c.seed, 4, i);
+  for (size_t i = 0; i < start.size(); ++i) start[i] = edm.sigma_max * normal(c.seed, 4, i);
   const Denoiser denoise = [&](const Tensor& x, double s, Tensor& out) {
     net.denoise(x, std::vector<double>(static_cast<size_t>(x.size(0)), s), out);
   };
   for (Sampler s : {Sampler::euler, Sampler::heun})
     for (int64_t steps : c.sampler_steps) {
       Tensor x = Tensor::from_vector(start, {n, 2}).to(device);
-      const int64_t calls = sample(s, c.edm, steps, denoise, x);
+      const int64_t calls = sample(s, edm, steps, denoise, x);
       std::vector<double> out = x.to_vector<double>();
       r.rows.push_back({s, steps, calls, energy_distance(out, r.fresh)});
       r.samples.push_back(std::move(out));

@@ -45,9 +45,10 @@ struct ToyConfig {
   uint64_t seed = 1;
   int64_t eval_samples = 2000;
   std::vector<int64_t> sampler_steps{1, 2, 3, 5, 10, 18};
-  Edm edm;  // sigma_data is replaced by the mixture's (sigma_data())
+  Edm edm;  // sigma_data is not used: data_edm() puts the mixture's in its place
 
   double sigma_data() const;
+  Edm data_edm() const;   // edm with sigma_data = sigma_data(): what the toy trains and samples
   void validate() const;  // UsageError naming the bad value
 };
 
@@ -71,10 +72,12 @@ class ToyDenoiser {
                        ParameterSet& grads);
 
  private:
-  Tensor features(const Tensor& x, const std::vector<double>& sigma) const;
+  // The network's input rows for host rows x (B, 2) and their sigmas.
+  Tensor features(const std::vector<double>& x, const std::vector<double>& sigma) const;
   void forward(const Tensor& feats);  // fills acts_, pre_, out_
 
   ToyConfig c_;
+  Edm edm_;  // c_.data_edm()
   Device device_;
   ParameterSet params_;
   std::vector<Tensor> pre_, acts_;  // per hidden layer: pre-activation and SiLU output
