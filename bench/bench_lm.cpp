@@ -209,16 +209,7 @@ int main(int argc, char** argv) {
       ml::cross_entropy(st.logits.reshape({b * t, ml::kByteVocab}), targets, dlogits);
       m.backward(st, dlogits.reshape({b, t, ml::kByteVocab}), grads);
     };
-    step();  // warm-up
-    sync(dev);
-    double best = 1e300;
-    for (int64_t s = 0; s < steps; ++s) {
-      const double t0 = now_s();
-      step();
-      sync(dev);
-      best = std::min(best, now_s() - t0);
-    }
-    report("train", b, t, double(b * t), best);
+    report("train", b, t, double(b * t), best_time(dev, steps, step));
   }
 
   // generation, cached and uncached
