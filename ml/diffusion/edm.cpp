@@ -1,6 +1,7 @@
 // EDM preconditioning, schedule and samplers; see edm.hpp.
 #include "ml/diffusion/edm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -8,6 +9,14 @@
 #include "host/ops/elementwise.hpp"
 
 namespace naqs::ml::diffusion {
+
+Objective parse_objective(const std::string& name) {
+  if (name == "edm") return Objective::edm;
+  if (name == "ddpm") return Objective::ddpm;
+  throw UsageError(cat("--objective '", name, "' is not an objective: use edm or ddpm"));
+}
+
+std::string objective_name(Objective o) { return o == Objective::edm ? "edm" : "ddpm"; }
 
 void Edm::validate() const {
   auto finite_positive = [](double v, const char* name) {
@@ -22,20 +31,44 @@ void Edm::validate() const {
   NAQS_REQUIRE(std::isfinite(p_mean), "--p-mean ", p_mean, " is not allowed: use a finite value");
   NAQS_REQUIRE(sigma_min < sigma_max, "--sigma-min ", sigma_min, " must be below --sigma-max ",
                sigma_max);
+  NAQS_REQUIRE(ddpm_timesteps >= 2, "--ddpm-timesteps ", ddpm_timesteps,
+               " is not allowed: use at least 2");
+  NAQS_REQUIRE(beta_1 > 0 && beta_1 < beta_T && beta_T < 1, "--beta-1 ", beta_1, " and --beta-T ",
+               beta_T, " are not allowed: use 0 < beta_1 < beta_T < 1");
+}
+
+double Edm::ddpm_sigma(int64_t t) const {
+  NAQS_CHECK(t >= 1 && t <= ddpm_timesteps, "ddpm_sigma: t = ", t, " outside 1..",
+             ddpm_timesteps);
+  double abar = 1;
+  for (int64_t s = 1; s <= t; ++s)
+    abar *= 1 - (beta_1 + double(s - 1) / double(ddpm_timesteps - 1) * (beta_T - beta_1));
+  return std::sqrt(1 / abar - 1);
+}
+
+double Edm::train_sigma(double z) const {
+  if (objective == Objective::edm) return std::exp(p_mean + p_std * z);
+  const double u = 0.5 * std::erfc(-z / std::sqrt(2.0));  // Phi(z) in [0, 1]
+  const int64_t t = 1 + static_cast<int64_t>(u * double(ddpm_timesteps));
+  return ddpm_sigma(std::min(t, ddpm_timesteps));
 }
 
 double Edm::c_skip(double sigma) const {
+  if (objective == Objective::ddpm) return 1.0;
   const double sd2 = sigma_data * sigma_data;
   return sd2 / (sigma * sigma + sd2);
 }
 double Edm::c_out(double sigma) const {
+  if (objective == Objective::ddpm) return -sigma;
   return sigma * sigma_data / std::sqrt(sigma * sigma + sigma_data * sigma_data);
 }
 double Edm::c_in(double sigma) const {
-  return 1.0 / std::sqrt(sigma * sigma + sigma_data * sigma_data);
+  const double sd = objective == Objective::ddpm ? 1.0 : sigma_data;
+  return 1.0 / std::sqrt(sigma * sigma + sd * sd);
 }
 double Edm::c_noise(double sigma) const { return std::log(sigma) / 4.0; }
 double Edm::loss_weight(double sigma) const {
+  if (objective == Objective::ddpm) return 1.0 / (sigma * sigma);
   const double s = sigma * sigma_data;
   return (sigma * sigma + sigma_data * sigma_data) / (s * s);
 }
@@ -43,8 +76,10 @@ double Edm::loss_weight(double sigma) const {
 std::string Edm::str() const {
   std::ostringstream o;
   o.precision(17);
-  o << "sigma_data=" << sigma_data << " sigma_min=" << sigma_min << " sigma_max=" << sigma_max
+  o << "objective=" << objective_name(objective) << " sigma_data=" << sigma_data << " sigma_min=" << sigma_min << " sigma_max=" << sigma_max
     << " rho=" << rho << " p_mean=" << p_mean << " p_std=" << p_std;
+  if (objective == Objective::ddpm)
+    o << " ddpm_timesteps=" << ddpm_timesteps << " beta_1=" << beta_1 << " beta_T=" << beta_T;
   return o.str();
 }
 
@@ -57,6 +92,19 @@ std::vector<double> karras_sigmas(const Edm& edm, int64_t steps) {
   for (int64_t i = 0; i < steps; ++i) {
     const double t = steps == 1 ? 0.0 : double(i) / double(steps - 1);
     s[i] = std::pow(hi + t * (lo - hi), edm.rho);
+  }
+  return s;
+}
+
+std::vector<double> sampling_sigmas(const Edm& edm, int64_t steps) {
+  if (edm.objective == Objective::edm) return karras_sigmas(edm, steps);
+  NAQS_REQUIRE(steps >= 1, "--steps ", steps, " is not allowed: use at least 1");
+  edm.validate();
+  const int64_t T = edm.ddpm_timesteps;
+  std::vector<double> s(static_cast<size_t>(steps + 1), 0.0);
+  for (int64_t i = 0; i < steps; ++i) {
+    const double t = steps == 1 ? double(T) : double(T) - double(i) * double(T - 1) / double(steps - 1);
+    s[i] = edm.ddpm_sigma(std::llround(t));
   }
   return s;
 }
@@ -74,7 +122,7 @@ int64_t network_evaluations(Sampler s, int64_t steps) {
 }
 
 int64_t sample(Sampler s, const Edm& edm, int64_t steps, const Denoiser& denoise, Tensor& x) {
-  const std::vector<double> sig = karras_sigmas(edm, steps);
+  const std::vector<double> sig = sampling_sigmas(edm, steps);
   Tensor d = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor x_pred, d_pred;
   int64_t calls = 0;

@@ -256,7 +256,8 @@ ToyResult run_toy(const ToyConfig& c, Device device,
   r.fresh = draw_mixture(c, n, 5);
   r.floor = energy_distance(r.fresh, draw_mixture(c, n, 6));
   std::vector<double> start(static_cast<size_t>(2 * n));
-  for (size_t i = 0; i < start.size(); ++i) start[i] = edm.sigma_max * normal(c.seed, 4, i);
+  const double sigma0 = sampling_sigmas(edm, 1)[0];
+  for (size_t i = 0; i < start.size(); ++i) start[i] = sigma0 * normal(c.seed, 4, i);
   const Denoiser denoise = [&](const Tensor& x, double s, Tensor& out) {
     net.denoise(x, std::vector<double>(static_cast<size_t>(x.size(0)), s), out);
   };

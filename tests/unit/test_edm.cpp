@@ -31,9 +31,10 @@ Denoiser gaussian_denoiser(double sd, int64_t* calls) {
 // x_N / x_0 for the Gaussian denoiser, from the sampler equations written per step (long double):
 //   Euler: 1 + h s_i / (s_i^2 + sd^2)
 //   Heun:  a = that; 1 + h/2 (s_i / (s_i^2 + sd^2) + a s_n / (s_n^2 + sd^2)), except to s = 0.
-long double closed_form_gain(Sampler s, const Edm& edm, int64_t steps) {
-  const std::vector<double> sig = karras_sigmas(edm, steps);
-  const long double sd2 = (long double)edm.sigma_data * edm.sigma_data;
+// sd: the data's standard deviation (the ideal denoiser's, whatever the preconditioning).
+long double closed_form_gain(Sampler s, const Edm& edm, int64_t steps, double sd) {
+  const std::vector<double> sig = sampling_sigmas(edm, steps);
+  const long double sd2 = (long double)sd * sd;
   long double g = 1;
   for (int64_t i = 0; i < steps; ++i) {
     const long double si = sig[i], sn = sig[i + 1], h = sn - si;
@@ -116,7 +117,8 @@ TEST(Edm, GaussianDataOutputVarianceMatchesClosedForm) {
         Tensor x = Tensor::from_vector(std::vector<double>{e.sigma_max}, {1});
         sample(s, e, n, gaussian_denoiser(sd, &calls), x);
         const double var = std::pow(x.to_vector<double>()[0], 2);
-        const double want = double(std::pow((long double)e.sigma_max * closed_form_gain(s, e, n), 2));
+        const double want = double(
+            std::pow((long double)e.sigma_max * closed_form_gain(s, e, n, sd), 2));
         EXPECT_NEAR(var, want, 1e-12 * want) << sampler_name(s) << " N=" << n << " sd=" << sd;
       }
   }
@@ -129,7 +131,7 @@ TEST(Edm, SamplersConvergeToTheExactFlowAndHeunIsMoreAccurate) {
   const double sd = e.sigma_data, exact = sd * sd * e.sigma_max * e.sigma_max /
                                           (e.sigma_max * e.sigma_max + sd * sd);
   auto err = [&](Sampler s, int64_t n) {
-    const double g = double(closed_form_gain(s, e, n));
+    const double g = double(closed_form_gain(s, e, n, sd));
     int64_t calls = 0;
     Tensor x = Tensor::from_vector(std::vector<double>{e.sigma_max}, {1});
     sample(s, e, n, gaussian_denoiser(sd, &calls), x);
@@ -146,6 +148,53 @@ TEST(Edm, SamplersConvergeToTheExactFlowAndHeunIsMoreAccurate) {
   EXPECT_GT(err(Sampler::heun, 64) / err(Sampler::heun, 256), 12.0);
   EXPECT_GT(err(Sampler::heun, 256) / err(Sampler::heun, 1024), 12.0);
   EXPECT_LT(err(Sampler::heun, 1024), 2e-5);
+}
+
+TEST(Edm, DdpmBaselineScalingsScheduleAndTrainingNoise) {
+  Edm e;
+  e.objective = Objective::ddpm;  // linear betas 1e-4 .. 0.02, T = 1000
+  // sigma_t = sqrt(1/abar_t - 1): numpy float64 cumprod of 1 - linspace(1e-4, 0.02, 1000)
+  expect_rel(e.ddpm_sigma(1), 0.01000050003749898, 1e-13);
+  expect_rel(e.ddpm_sigma(501), 3.4429671125258228, 1e-13);
+  expect_rel(e.ddpm_sigma(1000), 157.40728081040757, 1e-13);
+  for (double sigma : {0.01, 0.7, 30.0}) {
+    EXPECT_EQ(e.c_skip(sigma), 1.0);
+    EXPECT_EQ(e.c_out(sigma), -sigma);
+    expect_rel(e.c_in(sigma), 1 / std::sqrt(sigma * sigma + 1));
+    expect_rel(e.c_noise(sigma), std::log(sigma) / 4);
+    expect_rel(e.loss_weight(sigma) * e.c_out(sigma) * e.c_out(sigma), 1.0, 1e-13);
+    // the network's target is the noise itself: x = y + sigma n -> F_target = n
+    const double y = 0.3, n = -1.2;
+    expect_rel(e.train_target(y, y + sigma * n, sigma), n, 1e-12);
+  }
+  // training t = 1 + floor(Phi(z) T): z = 0 -> t 501; z -> +-inf -> t = T, 1
+  expect_rel(e.train_sigma(0.0), e.ddpm_sigma(501), 1e-15);
+  EXPECT_EQ(e.train_sigma(40.0), e.ddpm_sigma(1000));
+  EXPECT_EQ(e.train_sigma(-40.0), e.ddpm_sigma(1));
+  // sampling: t = 1000, round(500.5) = 501, 1, then 0; N = 1: t = 1000 alone
+  const std::vector<double> s3 = sampling_sigmas(e, 3);
+  ASSERT_EQ(s3.size(), 4u);
+  EXPECT_EQ(s3[0], e.ddpm_sigma(1000));
+  EXPECT_EQ(s3[1], e.ddpm_sigma(501));
+  EXPECT_EQ(s3[2], e.ddpm_sigma(1));
+  EXPECT_EQ(s3[3], 0.0);
+  EXPECT_EQ(sampling_sigmas(e, 1), (std::vector<double>{e.ddpm_sigma(1000), 0.0}));
+  // edm's sampling schedule is the Karras one
+  EXPECT_EQ(sampling_sigmas(Edm{}, 5), karras_sigmas(Edm{}, 5));
+  // the samplers on the ddpm schedule (Euler = DDIM) against the closed form for Gaussian data
+  for (Sampler s : {Sampler::euler, Sampler::heun})
+    for (int64_t n : {1, 3, 10}) {
+      const double sd = 0.5, s0 = sampling_sigmas(e, n)[0];
+      int64_t calls = 0;
+      Tensor x = Tensor::from_vector(std::vector<double>{s0}, {1});
+      sample(s, e, n, gaussian_denoiser(sd, &calls), x);
+      const double want = double((long double)s0 * closed_form_gain(s, e, n, sd));
+      EXPECT_NEAR(x.to_vector<double>()[0], want, 1e-12 * std::abs(want)) << sampler_name(s) << n;
+    }
+  EXPECT_EQ(parse_objective("ddpm"), Objective::ddpm);
+  EXPECT_THROW(parse_objective("vp"), UsageError);
+  e.beta_T = 1e-5;
+  EXPECT_THROW(e.validate(), UsageError);
 }
 
 TEST(Edm, BadValuesAreOneClearLine) {
