@@ -11,11 +11,10 @@
 #include "host/core/error.hpp"
 #include "host/core/philox.hpp"
 #include "host/core/progress.hpp"
-#include "host/core/stop_signal.hpp"
 #include "host/core/tensor_convert.hpp"
 #include "host/io/checkpoint.hpp"
+#include "host/io/training_run.hpp"
 #include "host/io/hdf5.hpp"
-#include "host/io/ownership.hpp"
 #include "host/ops/token_sample.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/optimizer.hpp"
@@ -343,80 +342,51 @@ LmResult run_lm_train(const LmConfig& config) {
   result.kv_bytes_per_token = mc.kv_bytes_per_token(dt == DType::f64 ? 8 : 4);
   result.entropy_rate_bits = corpus.entropy_rate_bits;
 
-  std::string run_id;  // the run identity's random part (host/io/ownership.hpp)
-  auto make_checkpoint = [&](int64_t step) {
+  // Ownership, --resume, checkpoints and signals: the rules shared with every trainer
+  // (host/io/training_run.hpp).
+  TrainingRunSpec rs;
+  rs.command = "lm";
+  rs.output = c.output;
+  rs.checkpoint = c.checkpoint;
+  rs.resume = c.resume;
+  rs.command_line = c.command_line;
+  rs.fingerprint_text = lm_fingerprint_text(c);
+  rs.steps = c.steps;
+  rs.checkpoint_every = c.checkpoint_every;
+  rs.trace_columns = kTrainColumns;
+  rs.make_checkpoint = [&] {
     Checkpoint ck;
     ck.kind = "naqs-lm-checkpoint";
     ck.version = 2;  // 2: carries the run id
     ck.fingerprint_text = lm_fingerprint_text(c);
     ck.texts.push_back({"/layout", model.params().layout_text(), "parameter layout"});
-    ck.attributes.push_back({"step", step});
-    ck.attributes.push_back({"run_id", run_id});
     ck.tensors.push_back({"/params", flat});
     for (auto& [name, t] : opt.state()) ck.tensors.push_back({cat("/", name), t});
     return ck;
   };
-
-  // Ownership and --resume: the rules shared with naqs vmc (host/io/ownership.hpp plan_resume).
-  ResumeRequest req;
-  req.command = "lm";
-  req.output = c.output;
-  req.checkpoint = c.checkpoint;
-  req.resume = c.resume;
-  req.fingerprint = fingerprint_hash(lm_fingerprint_text(c));
-  req.steps = c.steps;
-  req.restore = [&](std::string* id) {
-    Checkpoint ck = make_checkpoint(0);
-    load_checkpoint(c.checkpoint, ck);
-    opt.set_steps_taken(ck.attr_int("step"));
-    *id = ck.attr_string("run_id");
-    return ck.attr_int("step");
+  rs.restored = [&](const Checkpoint& ck) { opt.set_steps_taken(ck.attr_int("step")); };
+  rs.fill_new_output = [&](H5File& f) {
+    write_provenance(f, c.command_line, c.config_text, device_label(dev),
+                     {{"seed", static_cast<int64_t>(c.seed)}});
+    write_model_group(f, model, c.dtype);
+    f.set_attr("/", "corpus", corpus.name);
+    f.set_attr("/", "corpus_spec", c.corpus);  // what --corpus said (eval's default)
+    if (!c.variant.empty()) f.set_attr("/", "variant", c.variant);
+    f.set_attr("/", "corpus_train_bytes", static_cast<int64_t>(corpus.train.size()));
+    f.set_attr("/", "corpus_val_bytes", static_cast<int64_t>(corpus.val.size()));
+    if (!corpus.val_files.empty()) {
+      std::string v;
+      for (const auto& n : corpus.val_files) v += (v.empty() ? "" : ",") + n;
+      f.set_attr("/", "corpus_validation_files", v);
+    }
+    if (corpus.entropy_rate_bits >= 0)
+      f.set_attr("/", "corpus_entropy_rate_bits", corpus.entropy_rate_bits);
   };
-  req.say = say;
-  const ResumePlan plan = plan_resume(req);
-  const int64_t first_step = plan.first_step;
-  run_id = plan.identity.run_id;
+  rs.say = say;
+  TrainingRun run(std::move(rs));
+  const int64_t first_step = run.first_step();
   result.first_step = first_step;
-
-  std::unique_ptr<H5File> file;
-  std::unique_ptr<H5Trace> trace;
-  if (!c.output.empty() && !plan.already_complete) {
-    if (!plan.reopen) {
-      // Created whole or not at all, carrying the run identity (a run killed at any instant
-      // leaves no output or one that --resume recognises).
-      write_new_atomically(c.output, [&](H5File& f) {
-        write_provenance(f, c.command_line, c.config_text, device_label(dev),
-                         {{"seed", static_cast<int64_t>(c.seed)}});
-        write_run_identity(f, plan.identity);
-        write_model_group(f, model, c.dtype);
-        f.set_attr("/", "corpus", corpus.name);
-        f.set_attr("/", "corpus_spec", c.corpus);  // what --corpus said (eval's default)
-        if (!c.variant.empty()) f.set_attr("/", "variant", c.variant);
-        f.set_attr("/", "corpus_train_bytes", static_cast<int64_t>(corpus.train.size()));
-        f.set_attr("/", "corpus_val_bytes", static_cast<int64_t>(corpus.val.size()));
-        if (!corpus.val_files.empty()) {
-          std::string v;
-          for (const auto& n : corpus.val_files) v += (v.empty() ? "" : ",") + n;
-          f.set_attr("/", "corpus_validation_files", v);
-        }
-        if (corpus.entropy_rate_bits >= 0)
-          f.set_attr("/", "corpus_entropy_rate_bits", corpus.entropy_rate_bits);
-      });
-    }
-    file = std::make_unique<H5File>(H5File::open_rw(c.output));
-    trace = std::make_unique<H5Trace>(*file, "/train", kTrainColumns);
-    // Rows are appended before the checkpoint of their step is written, so an output of this
-    // run holds at least first_step rows; fewer means it lost some: not continued with a gap.
-    NAQS_REQUIRE(trace->rows() >= first_step, "--output '", c.output, "' holds ", trace->rows(),
-                 " training steps but checkpoint '", c.checkpoint, "' is at step ", first_step,
-                 "; it cannot be continued without a gap (left as it is)");
-    if (plan.reopen) {
-      file->set_attr("/", "resumed_at_step", first_step);
-      file->set_attr("/", "resume_command_line", c.command_line);
-    }
-    trace->truncate_to(first_step);
-    file->flush();
-  }
+  H5File* file = run.output();
 
   say(cat("lm: ", corpus.name, " (", corpus.train.size(), " training bytes, ", corpus.val.size(),
           " validation); model ", mc.str(), ", ", result.n_params, " parameters, ",
@@ -424,7 +394,6 @@ LmResult run_lm_train(const LmConfig& config) {
           "); adamw lr ", c.lr, " warmup ", c.warmup, ", batch ", c.batch, " x ", mc.context,
           ", ", c.steps, " steps"));
 
-  StopSignalGuard signals;
   ProgressOptions po;
   po.label = "lm";
   po.total = c.steps;
@@ -461,17 +430,13 @@ LmResult run_lm_train(const LmConfig& config) {
     train_seconds += dt_s;
     const double tps = double(c.batch * t) / dt_s;
     result.final_train_loss = loss;
-    if (trace) trace->append({double(s), loss, lr, gnorm, tps});
+    run.append({double(s), loss, lr, gnorm, tps});
     progress.update(s + 1, cat("loss ", fmt(loss, 4), " (", fmt(loss / std::log(2.0), 3),
                                " bpc)  lr ", fmt(lr, 3)));
-    const bool stop = stop_requested();
-    if (!c.checkpoint.empty() &&
-        (stop || (c.checkpoint_every > 0 && (s + 1) % c.checkpoint_every == 0)))
-      save_checkpoint(c.checkpoint, make_checkpoint(s + 1));
-    if (stop) {
+    if (run.step_done(s)) {
       ++s;
       result.interrupted = true;
-      result.stop_signal = stop_signal();
+      result.stop_signal = run.stop_signal();
       break;
     }
   }
@@ -479,17 +444,12 @@ LmResult run_lm_train(const LmConfig& config) {
   result.tokens_per_s =
       train_seconds > 0 ? double((s - first_step) * c.batch * t) / train_seconds : 0;
   if (result.interrupted) {
-    if (file) file->flush();
     progress.finish();
-    say(cat("lm: stopped by signal ", result.stop_signal, " after step ", s,
-            c.checkpoint.empty() ? std::string("; no checkpoint file was configured")
-                                 : cat("; checkpoint written to '", c.checkpoint,
-                                       "' (continue with --resume)")));
+    say(run.stop_message("lm", s));
     result.seconds = now_s() - t_start;
     return result;
   }
-  if (!c.checkpoint.empty() && !plan.already_complete)
-    save_checkpoint(c.checkpoint, make_checkpoint(s));
+  run.finish(s);
   progress.finish();
   result.eval = evaluate(model, corpus.val, c.eval_windows, c.batch);
   if (c.sample_tokens > 0) {
