@@ -456,6 +456,279 @@ std::vector<int64_t> H5File::dims(const std::string& name) const {
   return std::vector<int64_t>(h.begin(), h.end());
 }
 
+// ---- bulk u8 / i32 datasets: chunked + deflate, hyperslab reads ------------------------------
+
+std::vector<int64_t> default_chunk(const std::vector<int64_t>& dims, int64_t element_bytes) {
+  std::vector<int64_t> chunk(dims.size(), 1);
+  int64_t bytes = std::max<int64_t>(element_bytes, 1);
+  for (std::size_t k = dims.size(); k-- > 0;) {
+    const int64_t d = std::max<int64_t>(dims[k], 1);
+    if (bytes * d <= kChunkTargetBytes) {
+      chunk[k] = d;
+      bytes *= d;
+      continue;
+    }
+    chunk[k] = std::max<int64_t>(1, kChunkTargetBytes / bytes);
+    break;
+  }
+  return chunk;
+}
+
+namespace {
+
+// "5x41x40x40"
+std::string dims_text(const std::vector<int64_t>& dims) {
+  std::string s;
+  for (std::size_t k = 0; k < dims.size(); ++k) {
+    if (k > 0) s += 'x';
+    s += std::to_string(dims[k]);
+  }
+  return dims.empty() ? "scalar" : s;
+}
+
+// Dataset creation properties: chunked (chunk clipped to [1, dims] per dim; empty = default)
+// and deflate-compressed.
+Handle chunked_deflate_dcpl(const std::string& path, const std::string& name,
+                            const std::vector<int64_t>& dims, const std::vector<int64_t>& chunk,
+                            int64_t element_bytes) {
+  NAQS_CHECK(chunk.empty() || chunk.size() == dims.size(), "chunk ", dims_text(chunk), " for '",
+             name, "' in '", path, "' does not have the rank of its dims ", dims_text(dims));
+  NAQS_CHECK(!dims.empty(), "a chunked dataset needs at least one dim: '", name, "' in '", path,
+             "'");
+  const std::vector<int64_t> c = chunk.empty() ? default_chunk(dims, element_bytes) : chunk;
+  std::vector<hsize_t> h;
+  for (std::size_t k = 0; k < c.size(); ++k) {
+    NAQS_CHECK(c[k] >= 1, "chunk ", dims_text(c), " for '", name, "' in '", path,
+               "' has a size < 1");
+    h.push_back(static_cast<hsize_t>(dims[k] > 0 ? std::min(c[k], dims[k]) : c[k]));
+  }
+  Handle dcpl(NAQS_H5(H5Pcreate(H5P_DATASET_CREATE), path, name), H5Pclose);
+  NAQS_H5(H5Pset_chunk(dcpl.get(), static_cast<int>(h.size()), h.data()), path, name);
+  NAQS_H5(H5Pset_deflate(dcpl.get(), kDeflateLevel), path, name);
+  return dcpl;
+}
+
+void write_bulk(hid_t file, const std::string& path, const std::string& name, const void* data,
+                std::size_t n_data, const std::vector<int64_t>& dims,
+                const std::vector<int64_t>& chunk, hid_t mem_type, hid_t file_type,
+                int64_t element_bytes) {
+  const std::vector<hsize_t> h = to_hsize(dims, path, name, n_data);
+  Handle dcpl = chunked_deflate_dcpl(path, name, dims, chunk, element_bytes);
+  Handle space(NAQS_H5(H5Screate_simple(static_cast<int>(h.size()), h.data(), nullptr), path,
+                       name),
+               H5Sclose);
+  if (object_type(file, path, name) != H5I_BADID)
+    NAQS_H5(H5Ldelete(file, name.c_str(), H5P_DEFAULT), path, name);
+  Handle lcpl = make_parents_lcpl(path, name);
+  Handle dset(NAQS_H5(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(),
+                                 dcpl.get(), H5P_DEFAULT),
+                      path, name),
+              H5Dclose);
+  if (n_data > 0)
+    NAQS_H5(H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path, name);
+}
+
+// numpy's name of an HDF5 type.
+std::string numpy_name(hid_t type, const std::string& path, const std::string& name) {
+  const H5T_class_t cls = NAQS_H5(H5Tget_class(type), path, name);
+  const std::size_t size = H5Tget_size(type);
+  if (cls == H5T_INTEGER) {
+    const bool is_signed = NAQS_H5(H5Tget_sign(type), path, name) == H5T_SGN_2;
+    return cat(is_signed ? "int" : "uint", 8 * size);
+  }
+  if (cls == H5T_FLOAT) return cat("float", 8 * size);
+  if (cls == H5T_STRING) return "string";
+  return "other";
+}
+
+// Reads the block [start, start + count) of dataset `name` into buf (mem_type, n elements).
+// `want`: the stored type the caller needs ("" = any numeric type).
+void read_hyperslab(hid_t file, const std::string& path, const std::string& name,
+                    const std::vector<int64_t>& start, const std::vector<int64_t>& count,
+                    hid_t mem_type, const std::string& want, void* buf, std::size_t n) {
+  Handle dset = open_dataset(file, path, name);
+  Handle type(NAQS_H5(H5Dget_type(dset.get()), path, name), H5Tclose);
+  const std::string stored = numpy_name(type.get(), path, name);
+  const bool numeric = stored.rfind("int", 0) == 0 || stored.rfind("uint", 0) == 0 ||
+                       stored.rfind("float", 0) == 0;
+  if (!(want.empty() ? numeric : stored == want))
+    throw Error(cat("HDF5 file '", path, "': dataset '", name, "' is ", stored, ", not ",
+                    want.empty() ? "numeric" : want));
+  Handle space(NAQS_H5(H5Dget_space(dset.get()), path, name), H5Sclose);
+  const int rank = NAQS_H5(H5Sget_simple_extent_ndims(space.get()), path, name);
+  std::vector<hsize_t> hd(static_cast<std::size_t>(rank));
+  NAQS_H5(H5Sget_simple_extent_dims(space.get(), hd.data(), nullptr), path, name);
+  const std::vector<int64_t> dims(hd.begin(), hd.end());
+  if (start.size() != dims.size() || count.size() != dims.size())
+    throw Error(cat("HDF5 file '", path, "': block start ", dims_text(start), ", count ",
+                    dims_text(count), " of dataset '", name, "' (dims ", dims_text(dims),
+                    ") does not have its rank ", rank));
+  std::size_t total = 1;
+  for (std::size_t k = 0; k < dims.size(); ++k) {
+    if (start[k] < 0 || count[k] < 0 || start[k] > dims[k] || count[k] > dims[k] - start[k])
+      throw Error(cat("HDF5 file '", path, "': block [", start[k], ", ", start[k] + count[k],
+                      ") along dim ", k, " of dataset '", name, "' (dims ", dims_text(dims),
+                      ") is outside [0, ", dims[k], ")"));
+    total *= static_cast<std::size_t>(count[k]);
+  }
+  NAQS_CHECK(total == n, "read block of '", name, "' in '", path, "': the block holds ", total,
+             " values, the destination ", n);
+  if (total == 0) return;
+  const std::vector<hsize_t> h_start(start.begin(), start.end()),
+      h_count(count.begin(), count.end());
+  NAQS_H5(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, h_start.data(), nullptr,
+                              h_count.data(), nullptr),
+          path, name);
+  const hsize_t n_mem = total;
+  Handle mspace(NAQS_H5(H5Screate_simple(1, &n_mem, nullptr), path, name), H5Sclose);
+  NAQS_H5(H5Dread(dset.get(), mem_type, mspace.get(), space.get(), H5P_DEFAULT, buf), path,
+          name);
+}
+
+std::size_t block_size(const std::vector<int64_t>& count) {
+  std::size_t n = 1;
+  for (int64_t c : count) n *= static_cast<std::size_t>(std::max<int64_t>(c, 0));
+  return n;
+}
+
+// Memory type and the stored type a tensor of this dtype reads ("" = any numeric).
+std::pair<hid_t, std::string> tensor_types(DType dtype) {
+  switch (dtype) {
+    case DType::u8: return {H5T_NATIVE_UINT8, "uint8"};
+    case DType::i32: return {H5T_NATIVE_INT32, "int32"};
+    case DType::f32: return {H5T_NATIVE_FLOAT, ""};
+    case DType::f64: return {H5T_NATIVE_DOUBLE, ""};
+  }
+  throw Error("tensor_types: invalid dtype");
+}
+
+}  // namespace
+
+std::string H5File::element_type(const std::string& name) const {
+  Handle dset = open_dataset(id_, path_, name);
+  Handle type(NAQS_H5(H5Dget_type(dset.get()), path_, name), H5Tclose);
+  return numpy_name(type.get(), path_, name);
+}
+
+void H5File::write_u8(const std::string& name, const std::vector<uint8_t>& data,
+                      const std::vector<int64_t>& dims, const std::vector<int64_t>& chunk) {
+  write_bulk(id_, path_, name, data.data(), data.size(), dims, chunk, H5T_NATIVE_UINT8,
+             H5T_STD_U8LE, 1);
+}
+
+void H5File::write_i32(const std::string& name, const std::vector<int32_t>& data,
+                       const std::vector<int64_t>& dims, const std::vector<int64_t>& chunk) {
+  write_bulk(id_, path_, name, data.data(), data.size(), dims, chunk, H5T_NATIVE_INT32,
+             H5T_STD_I32LE, 4);
+}
+
+std::vector<uint8_t> H5File::read_u8_block(const std::string& name,
+                                           const std::vector<int64_t>& start,
+                                           const std::vector<int64_t>& count) const {
+  std::vector<uint8_t> out(block_size(count));
+  read_hyperslab(id_, path_, name, start, count, H5T_NATIVE_UINT8, "uint8", out.data(),
+                 out.size());
+  return out;
+}
+
+std::vector<int32_t> H5File::read_i32_block(const std::string& name,
+                                            const std::vector<int64_t>& start,
+                                            const std::vector<int64_t>& count) const {
+  std::vector<int32_t> out(block_size(count));
+  read_hyperslab(id_, path_, name, start, count, H5T_NATIVE_INT32, "int32", out.data(),
+                 out.size());
+  return out;
+}
+
+void H5File::read_block(const std::string& name, const std::vector<int64_t>& start,
+                        const std::vector<int64_t>& count, Tensor out) const {
+  check_defined("read_block", out, "out");
+  check_contiguous("read_block", out, "out");
+  NAQS_CHECK(out.device().is_cpu(), "read_block: out ", out.str(), " for '", name, "' in '",
+             path_, "' is not on the CPU");
+  NAQS_CHECK(static_cast<std::size_t>(out.numel()) == block_size(count), "read_block: out ",
+             out.str(), " does not hold the block ", dims_text(count), " of '", name, "' in '",
+             path_, "'");
+  const auto [mem_type, want] = tensor_types(out.dtype());
+  read_hyperslab(id_, path_, name, start, count, mem_type, want, out.raw_data(),
+                 static_cast<std::size_t>(out.numel()));
+}
+
+// ---- H5RowAppender -----------------------------------------------------------------------------
+
+H5RowAppender::H5RowAppender(H5File& file, const std::string& name, DType dtype,
+                             const std::vector<int64_t>& row_dims, int64_t chunk_rows)
+    : file_(&file), name_(name), dtype_(dtype), row_dims_(row_dims) {
+  silence_hdf5();
+  const std::string& path = file.path();
+  NAQS_CHECK(dtype == DType::u8 || dtype == DType::i32, "H5RowAppender: '", name, "' in '", path,
+             "': dtype ", dtype_name(dtype), " (allowed: u8, i32)");
+  NAQS_CHECK(chunk_rows >= 0, "H5RowAppender: chunk_rows ", chunk_rows, " < 0");
+  const std::string want = dtype == DType::u8 ? "uint8" : "int32";
+  if (object_type(file.id(), path, name) != H5I_BADID) {  // continuing
+    const std::vector<int64_t> d = file.dims(name);
+    const std::string stored = file.element_type(name);
+    NAQS_CHECK(!d.empty() && std::equal(d.begin() + 1, d.end(), row_dims.begin(), row_dims.end()) &&
+                   stored == want,
+               "H5RowAppender: dataset '", name, "' in HDF5 file '", path, "' is ", stored, " ",
+               dims_text(d), ", not ", want, " rows of ", dims_text(row_dims));
+    rows_ = d[0];
+    return;
+  }
+  // chunks of whole rows (as many as fit kChunkTargetBytes, at least one) unless chunk_rows
+  std::vector<int64_t> dims{kChunkTargetBytes};
+  dims.insert(dims.end(), row_dims.begin(), row_dims.end());
+  std::vector<int64_t> chunk = default_chunk(dims, int64_t(dtype_size(dtype)));
+  if (chunk_rows > 0) chunk[0] = chunk_rows;
+  dims[0] = chunk[0];
+  Handle dcpl = chunked_deflate_dcpl(path, name, dims, chunk, int64_t(dtype_size(dtype)));
+  std::vector<hsize_t> h(dims.begin(), dims.end()), max_dims = h;
+  h[0] = 0;
+  max_dims[0] = H5S_UNLIMITED;
+  Handle space(NAQS_H5(H5Screate_simple(static_cast<int>(h.size()), h.data(), max_dims.data()),
+                       path, name),
+               H5Sclose);
+  Handle lcpl = make_parents_lcpl(path, name);
+  Handle d(NAQS_H5(H5Dcreate2(file.id(), name.c_str(),
+                              dtype == DType::u8 ? H5T_STD_U8LE : H5T_STD_I32LE, space.get(),
+                              lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                   path, name),
+           H5Dclose);
+  file.flush();
+}
+
+void H5RowAppender::append(const Tensor& rows) {
+  const std::string& path = file_->path();
+  check_defined("H5RowAppender::append", rows, "rows");
+  check_contiguous("H5RowAppender::append", rows, "rows");
+  check_dtype("H5RowAppender::append", rows, dtype_, "rows");
+  const std::vector<int64_t> shape(rows.shape().dims.begin(),
+                                   rows.shape().dims.begin() + rows.rank());
+  NAQS_CHECK(rows.device().is_cpu() && !shape.empty() &&
+                 std::equal(shape.begin() + 1, shape.end(), row_dims_.begin(), row_dims_.end()),
+             "H5RowAppender::append: rows ", rows.str(), " are not CPU rows of ",
+             dims_text(row_dims_), " for '", name_, "' in '", path, "'");
+  if (shape[0] == 0) return;
+  Handle d(NAQS_H5(H5Dopen2(file_->id(), name_.c_str(), H5P_DEFAULT), path, name_), H5Dclose);
+  std::vector<hsize_t> size(shape.begin(), shape.end()), start(shape.size(), 0);
+  size[0] = static_cast<hsize_t>(rows_ + shape[0]);
+  start[0] = static_cast<hsize_t>(rows_);
+  NAQS_H5(H5Dset_extent(d.get(), size.data()), path, name_);
+  Handle fspace(NAQS_H5(H5Dget_space(d.get()), path, name_), H5Sclose);
+  const std::vector<hsize_t> count(shape.begin(), shape.end());
+  NAQS_H5(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                              nullptr),
+          path, name_);
+  Handle mspace(NAQS_H5(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                        path, name_),
+                H5Sclose);
+  NAQS_H5(H5Dwrite(d.get(), dtype_ == DType::u8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT32,
+                   mspace.get(), fspace.get(), H5P_DEFAULT, rows.raw_data()),
+          path, name_);
+  rows_ += shape[0];
+  file_->flush();
+}
+
 // ---- H5Trace -----------------------------------------------------------------------------------
 
 namespace {

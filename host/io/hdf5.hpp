@@ -8,6 +8,8 @@
 //   trace.append({step, e, err});                          // appended and flushed every call
 //   f.write_dataset("/results/energy", std::vector<double>{...}, {n});
 //   f.set_attr("/results", "units", "Pauli");
+//   f.write_u8("/frames", frames, {E, T + 1, 40, 40});     // chunked + deflate (bulk data)
+//   f.read_block("/frames", {e, t, 0, 0}, {1, 5, 40, 40}, batch.narrow(0, b, 1));  // hyperslab
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -15,6 +17,8 @@
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "host/core/tensor.hpp"
 
 namespace naqs {
 
@@ -66,6 +70,33 @@ class H5File {
   std::vector<float> read_floats(const std::string& name) const;
   std::string read_string(const std::string& name) const;
   std::vector<int64_t> dims(const std::string& name) const;
+  // The stored element type in numpy's words: "uint8", "int32", "int64", "float32", "float64",
+  // ... ("string" for strings, "other" for compound and the rest). An Error if it is missing.
+  std::string element_type(const std::string& name) const;
+
+  // Bulk u8 / i32 datasets (frames, actions), chunked and deflate-compressed (level
+  // kDeflateLevel); h5py reads them as uint8 / int32. chunk: one size >= 1 per dim (clipped to
+  // the dims), or empty for default_chunk(dims, element size). An existing object of that name
+  // is replaced.
+  void write_u8(const std::string& name, const std::vector<uint8_t>& data,
+                const std::vector<int64_t>& dims, const std::vector<int64_t>& chunk = {});
+  void write_i32(const std::string& name, const std::vector<int32_t>& data,
+                 const std::vector<int64_t>& dims, const std::vector<int64_t>& chunk = {});
+
+  // Hyperslab reads: the block [start[d], start[d] + count[d]) along every dim d, row-major,
+  // without reading the rest of the dataset (only the chunks it touches are decompressed).
+  // The vector forms need the stored type to be exactly uint8 / int32. read_block writes into
+  // `out`: a contiguous CPU tensor with numel = prod(count) (any shape: a row of a batch);
+  // a u8 or i32 `out` needs that exact stored type, an f32 / f64 one any numeric type
+  // (converted by HDF5). Errors name the file, the dataset and the bad range or type: a
+  // missing dataset, start / count of another rank than the dataset's, a negative count, a
+  // block outside [0, dims[d]).
+  std::vector<uint8_t> read_u8_block(const std::string& name, const std::vector<int64_t>& start,
+                                     const std::vector<int64_t>& count) const;
+  std::vector<int32_t> read_i32_block(const std::string& name, const std::vector<int64_t>& start,
+                                      const std::vector<int64_t>& count) const;
+  void read_block(const std::string& name, const std::vector<int64_t>& start,
+                  const std::vector<int64_t>& count, Tensor out) const;
 
  private:
   H5File(int64_t id, std::string path) : id_(id), path_(std::move(path)) {}
@@ -93,6 +124,36 @@ class H5Trace {
   std::vector<std::string> columns_;
   int64_t rows_ = 0;
 };
+
+// A chunked, deflate-compressed dataset of u8 or i32 rows, (N, row_dims...), extendible along
+// dim 0 and appended to (generated rollouts); flushed after every append so a killed run keeps
+// the rows it wrote. Opening an existing dataset of that name continues it; its element type
+// and row dims must match (an Error naming them otherwise). chunk_rows: rows per chunk (0:
+// default_chunk's choice for the row). Keeps a pointer to `file`: do not move or destroy the
+// H5File while the appender is in use.
+class H5RowAppender {
+ public:
+  H5RowAppender(H5File& file, const std::string& name, DType dtype,
+                const std::vector<int64_t>& row_dims, int64_t chunk_rows = 0);
+  // rows: a contiguous CPU tensor of the appender's dtype, shape (n, row_dims...).
+  void append(const Tensor& rows);
+  int64_t rows() const { return rows_; }
+
+ private:
+  H5File* file_;
+  std::string name_;
+  DType dtype_;
+  std::vector<int64_t> row_dims_;
+  int64_t rows_ = 0;
+};
+
+// Chunk dims for a bulk dataset: trailing dims whole while a chunk stays within
+// kChunkTargetBytes, then as many entries of the next dim as fit (at least 1), 1 before it.
+// (E, T+1, 40, 40) u8 frames -> (1, 40, 40, 40): 64000 bytes, a few frames' window touches one
+// or two chunks.
+std::vector<int64_t> default_chunk(const std::vector<int64_t>& dims, int64_t element_bytes);
+constexpr int64_t kChunkTargetBytes = 64 * 1024;
+constexpr int kDeflateLevel = 4;
 
 // Provenance attributes on "/": schema_version, package version, git commit and dirty flag,
 // command line, the full effective config text, device, seeds (and any extra key/values),
