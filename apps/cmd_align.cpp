@@ -278,18 +278,9 @@ int align_run(const CommandContext& ctx) {
   if (png) {
     for (std::size_t i = 0; i < metrics.size(); ++i) {
       const std::string file = outputs[i + 1];
-      // Drawn into a temp file of the map (stale-temp rules), published only when complete.
-      remove_stale_temps(file);
-      const std::string tmp = temp_path_for(file);
-      const int rc = spawn_wait(
-          {python, "-c", kHeatmapScript, out, metric_name(metrics[i]), tmp, fa.path, fb.path},
-          /*quiet=*/false);
-      if (rc != 0 || !path_present(tmp)) {
-        std::remove(tmp.c_str());
-        throw Error(cat("the heat-map script failed for ", metric_name(metrics[i]), " (", python,
-                        " exit status ", rc, ")"));
-      }
-      publish_new(tmp, file);
+      write_by_command(
+          {python, "-c", kHeatmapScript, out, metric_name(metrics[i]), kTargetArg, fa.path, fb.path},
+          file, cat("heat-map script for ", metric_name(metrics[i])));
       std::printf("# wrote %s\n", file.c_str());
     }
   }

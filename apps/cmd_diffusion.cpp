@@ -19,11 +19,13 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "apps/diffusion_world.hpp"
 #include "host/cli/command.hpp"
 #include "host/cli/number.hpp"
 #include "host/core/device.hpp"
 #include "host/core/error.hpp"
 #include "host/core/process.hpp"
+#include "host/core/stop_signal.hpp"
 #include "host/io/hdf5.hpp"
 #include "host/io/ownership.hpp"
 #include "ml/diffusion/toy.hpp"
@@ -68,17 +70,25 @@ fig.savefig(png, dpi=110, format="png")  # png: a temp name
 
 void diffusion_options(po::options_description& desc) {
   const ToyConfig d;
-  desc.add_options()("action", po::value<std::vector<std::string>>(), "toy (the bare argument)");
+  desc.add_options()("action", po::value<std::vector<std::string>>(),
+                     "toy | data | train | rollout (the bare argument)");
+  // Options of several actions, with a default per action.
+  po::options_description shared("shared (default per action)");
+  shared.add_options()
+      ("out,o", po::value<std::string>(),
+       "output HDF5 file (toy: diffusion_toy.h5, data: bouncing_ball.h5, train: "
+       "diffusion_train.h5, rollout: rollout.h5)")
+      ("train-steps", number<int64_t>(I{1, 100000000}), "training steps (toy 6000, train 2000)")
+      ("batch", number<int64_t>(I{1, 1 << 20}), "training batch (toy 256, train 32)")
+      ("lr", number<double>(cli::positive<double>()), "AdamW peak rate (toy 0.002, train 3e-4)")
+      ("seed", number<uint64_t>(cli::kSeedRange), "Philox seed (1; rollout: the model's)")
+      ("device", po::value<std::string>(), "cpu | cuda | cuda:N | auto (cpu)")
+      ("no-png", po::bool_switch()->default_value(false), "skip the PNG (and GIF) outputs");
+  desc.add(shared);
   po::options_description toy("toy (ml/diffusion/toy.hpp)");
   toy.add_options()
-      ("out,o", po::value<std::string>()->default_value("diffusion_toy.h5"), "output HDF5 file")
-      ("train-steps", number<int64_t>(I{1, 100000000})->default_value(d.train_steps),
-       "training steps")
-      ("batch", number<int64_t>(I{1, 1 << 20})->default_value(d.batch), "training batch")
       ("hidden", number<int64_t>(I{1, 1 << 16})->default_value(d.hidden), "MLP width")
       ("depth", number<int64_t>(I{1, 64})->default_value(d.depth), "MLP hidden layers")
-      ("lr", number<double>(cli::positive<double>())->default_value(d.lr), "AdamW peak rate")
-      ("seed", number<uint64_t>(cli::kSeedRange)->default_value(d.seed), "Philox seed")
       ("samples", number<int64_t>(I{2, 1 << 20})->default_value(d.eval_samples),
        "generated and fresh points for the energy distance")
       ("sampler-steps", cli::number_list<int64_t>(I{1, 100000})->default_value("1,2,3,5,10,18"),
@@ -97,20 +107,24 @@ void diffusion_options(po::options_description& desc) {
       ("p-mean", number<double>(D{-20, 20})->default_value(d.edm.p_mean),
        "training ln(sigma) mean")
       ("p-std", number<double>(cli::positive<double>())->default_value(d.edm.p_std),
-       "training ln(sigma) standard deviation")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N | auto")
-      ("no-png", po::bool_switch()->default_value(false), "skip the scatter PNG");
+       "training ln(sigma) standard deviation");
   desc.add(toy);
+  apps::world_options(desc);
+}
+
+template <class T>
+T value_or(const po::variables_map& vm, const char* name, T fallback) {
+  return vm.count(name) ? vm[name].as<T>() : fallback;
 }
 
 ToyConfig read_toy(const po::variables_map& vm) {
   ToyConfig c;
-  c.train_steps = vm["train-steps"].as<int64_t>();
-  c.batch = vm["batch"].as<int64_t>();
+  c.train_steps = value_or<int64_t>(vm, "train-steps", c.train_steps);
+  c.batch = value_or<int64_t>(vm, "batch", c.batch);
   c.hidden = vm["hidden"].as<int64_t>();
   c.depth = vm["depth"].as<int64_t>();
-  c.lr = vm["lr"].as<double>();
-  c.seed = vm["seed"].as<uint64_t>();
+  c.lr = value_or<double>(vm, "lr", c.lr);
+  c.seed = value_or<uint64_t>(vm, "seed", c.seed);
   c.eval_samples = vm["samples"].as<int64_t>();
   c.sampler_steps = cli::parse_list<int64_t>(vm["sampler-steps"].as<std::string>(),
                                              "sampler-steps", I{1, 100000});
@@ -129,7 +143,7 @@ ToyConfig read_toy(const po::variables_map& vm) {
 int toy_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   const ToyConfig c = read_toy(vm);
-  const std::string out = vm["out"].as<std::string>();
+  const std::string out = value_or<std::string>(vm, "out", "diffusion_toy.h5");
   NAQS_REQUIRE(!out.empty(), "--out is empty");
   const bool png = !vm["no-png"].as<bool>();
   const fs::path stem = fs::path(out).parent_path() / fs::path(out).stem();
@@ -147,7 +161,7 @@ int toy_run(const CommandContext& ctx) {
                  " (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib, as "
                  "scripts/setup.sh does; or --no-png)");
   }
-  const Device device = resolve_device(vm["device"].as<std::string>());
+  const Device device = resolve_device(value_or<std::string>(vm, "device", "cpu"));
   std::printf("# naqs diffusion toy: %lld-mode mixture (sigma_data %.4f), MLP %lld x %lld, %lld "
               "steps of %lld, %s\n",
               static_cast<long long>(c.modes), c.sigma_data(), static_cast<long long>(c.depth),
@@ -157,7 +171,13 @@ int toy_run(const CommandContext& ctx) {
     std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f", static_cast<long long>(step),
                  static_cast<long long>(c.train_steps), loss);
     if (step == c.train_steps) std::fprintf(stderr, "\n");
+    return !stop_requested();
   });
+  if (r.stopped) {
+    std::printf("\n# diffusion toy: stopped by signal %d at step %lld; nothing written\n",
+                stop_signal(), static_cast<long long>(r.loss.size()));
+    return kExitStopped;
+  }
   std::printf("# trained in %.1f s; energy distance to %lld fresh points (floor: two fresh sets, "
               "%.5f)\n",
               r.train_seconds, static_cast<long long>(c.eval_samples), r.floor);
@@ -200,14 +220,7 @@ int toy_run(const CommandContext& ctx) {
   });
   std::printf("# wrote %s\n", out.c_str());
   if (png) {
-    remove_stale_temps(scatter);
-    const std::string tmp = temp_path_for(scatter);
-    const int rc = spawn_wait({python, "-c", kScatterScript, out, tmp}, /*quiet=*/false);
-    if (rc != 0 || !path_present(tmp)) {
-      std::remove(tmp.c_str());
-      throw Error(cat("the scatter script failed (", python, " exit status ", rc, ")"));
-    }
-    publish_new(tmp, scatter);
+    write_by_command({python, "-c", kScatterScript, out, kTargetArg}, scatter, "scatter script");
     std::printf("# wrote %s\n", scatter.c_str());
   }
   return 0;
@@ -217,14 +230,20 @@ int diffusion_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   std::vector<std::string> args;
   if (vm.count("action")) args = vm["action"].as<std::vector<std::string>>();
-  NAQS_REQUIRE(args.size() == 1, "naqs diffusion needs one action: toy");
+  NAQS_REQUIRE(args.size() == 1, "naqs diffusion needs one action: toy, data, train or rollout");
   if (args[0] == "toy") return toy_run(ctx);
-  throw UsageError(cat("naqs diffusion: unknown action '", args[0], "' (allowed: toy)"));
+  if (args[0] == "data") return apps::world_data_run(ctx);
+  if (args[0] == "train") return apps::world_train_run(ctx);
+  if (args[0] == "rollout") return apps::world_rollout_run(ctx);
+  throw UsageError(cat("naqs diffusion: unknown action '", args[0],
+                       "' (allowed: toy, data, train, rollout)"));
 }
 
 }  // namespace
 
 NAQS_COMMAND("diffusion",
-             "EDM diffusion: naqs diffusion toy (a 2D mixture, Euler vs Heun by energy distance)",
-             diffusion_options, diffusion_run, /*positional=*/"action", /*stop_signals=*/false,
+             "EDM diffusion: naqs diffusion toy (a 2D mixture, Euler vs Heun by energy "
+             "distance) | data | train | rollout (a DIAMOND-style world model of Pong); exit 3 = "
+             "stopped by a signal",
+             diffusion_options, diffusion_run, /*positional=*/"action", /*stop_signals=*/true,
              /*positional_count=*/-1);

@@ -12,6 +12,13 @@
 
 namespace naqs {
 
+std::string fmt_g(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+
 namespace {
 
 double steady_seconds() {

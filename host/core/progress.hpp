@@ -27,6 +27,9 @@ struct ProgressOptions {
   double redraw_s = 0.1;      // terminal: minimum seconds between redraws
 };
 
+// v with `digits` significant digits ("%.*g"), for the fields of a progress line.
+std::string fmt_g(double v, int digits);
+
 class Progress {
  public:
   using Clock = std::function<double()>;               // monotonic seconds

@@ -422,6 +422,18 @@ void H5File::write_string(const std::string& name, const std::string& text) {
   NAQS_H5(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &s), path_, name);
 }
 
+void H5File::write_strings(const std::string& name, const std::vector<std::string>& texts) {
+  Handle type = vlen_utf8_type(path_, name);
+  const hsize_t n = texts.size();
+  Handle space(NAQS_H5(H5Screate_simple(1, &n, nullptr), path_, name), H5Sclose);
+  Handle dset = create_dataset(id_, path_, name, type.get(), space.get());
+  std::vector<const char*> ptrs;
+  for (const std::string& t : texts) ptrs.push_back(t.c_str());
+  if (n > 0)
+    NAQS_H5(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), path_,
+            name);
+}
+
 std::vector<double> H5File::read_doubles(const std::string& name) const {
   return read_numeric<double>(id_, path_, name, H5T_NATIVE_DOUBLE);
 }

@@ -65,6 +65,8 @@ class H5File {
   void write_dataset(const std::string& name, const std::vector<float>& data,
                      const std::vector<int64_t>& dims);
   void write_string(const std::string& name, const std::string& text);
+  // A 1-D dataset of variable-length UTF-8 strings (h5py: an array of str / bytes objects).
+  void write_strings(const std::string& name, const std::vector<std::string>& texts);
   std::vector<double> read_doubles(const std::string& name) const;
   std::vector<int64_t> read_int64s(const std::string& name) const;
   std::vector<float> read_floats(const std::string& name) const;

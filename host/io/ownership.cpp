@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "host/core/error.hpp"
+#include "host/core/process.hpp"
 
 namespace naqs {
 namespace {
@@ -172,6 +173,20 @@ void publish_new(const std::string& tmp, const std::string& path) {
     throw UsageError(cat("'", path, "' already exists (another run wrote it first); naqs never "
                          "overwrites results"));
   throw Error(cat("cannot move '", tmp, "' to '", path, "': ", std::strerror(err)));
+}
+
+void write_by_command(std::vector<std::string> argv, const std::string& target,
+                      const std::string& what, const std::string& hint) {
+  write_through_temp(
+      target,
+      [&](const std::string& tmp) {
+        for (std::string& a : argv)
+          if (a == kTargetArg) a = tmp;
+        const int rc = spawn_wait(argv, /*quiet=*/false);
+        if (rc != 0 || !path_present(tmp))
+          throw Error(cat("the ", what, " failed (", argv.at(0), " exit status ", rc, ")", hint));
+      },
+      /*replace=*/false);
 }
 
 void write_through_temp(const std::string& path,

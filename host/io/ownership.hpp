@@ -75,6 +75,13 @@ void write_through_temp(const std::string& path,
                         const std::function<void(const std::string& tmp)>& write, bool replace);
 // Moves `tmp` to `path` only if nothing is at `path` (UsageError naming path otherwise).
 void publish_new(const std::string& tmp, const std::string& path);
+// A new file written by an external program (a plot by Python): runs argv without a shell, every
+// argument equal to kTargetArg replaced by the temp path, through write_through_temp (published
+// as `target`, never over an existing file). A non-zero exit or no file is an Error "the <what>
+// failed (<program> exit status N)<hint>", with the temp removed.
+inline constexpr const char* kTargetArg = "{target}";
+void write_by_command(std::vector<std::string> argv, const std::string& target,
+                      const std::string& what, const std::string& hint = "");
 
 struct RunIdentity {
   std::string fingerprint;  // 16 hex digits

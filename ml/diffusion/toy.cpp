@@ -213,7 +213,7 @@ double ToyDenoiser::loss_and_grad(const Tensor& x, const std::vector<double>& si
 }
 
 ToyResult run_toy(const ToyConfig& c, Device device,
-                  const std::function<void(int64_t, double)>& progress) {
+                  const std::function<bool(int64_t, double)>& progress) {
   c.validate();
   const Edm edm = c.data_edm();
   ToyDenoiser net(c, device);
@@ -247,7 +247,11 @@ ToyResult run_toy(const ToyConfig& c, Device device,
     Tensor flat = net.params().flat();
     opt.step(flat, grads.flat(), sched.at(step));
     r.loss.push_back(loss);
-    if (progress && ((step + 1) % 100 == 0 || step + 1 == c.train_steps)) progress(step + 1, loss);
+    if (progress && ((step + 1) % 100 == 0 || step + 1 == c.train_steps) &&
+        !progress(step + 1, loss)) {
+      r.stopped = true;
+      return r;
+    }
   }
   r.train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -98,10 +98,12 @@ struct ToyResult {
   std::vector<std::vector<double>> samples;  // per row, (eval_samples, 2)
   std::vector<double> fresh;                 // evaluation data (eval_samples, 2)
   double floor = 0;                          // energy distance of two fresh data sets
+  bool stopped = false;                      // progress() asked to stop
 };
 
-// Trains and evaluates; progress(step, loss) is called every 100 steps and at the end.
+// Trains and evaluates; progress(step, loss) is called every 100 steps and at the end, and
+// returning false stops the run there (result.stopped, no evaluation).
 ToyResult run_toy(const ToyConfig& c, Device device,
-                  const std::function<void(int64_t, double)>& progress = {});
+                  const std::function<bool(int64_t, double)>& progress = {});
 
 }  // namespace naqs::ml::diffusion

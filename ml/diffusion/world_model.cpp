@@ -20,7 +20,7 @@ namespace {
 constexpr uint64_t kStreamExample = 20, kStreamSigma = 21, kStreamNoise = 22,
                    kStreamRollout = 30;
 
-double pixel(uint8_t q) { return double(q) * kPixelScale + kPixelOffset; }
+double pixel(uint8_t q) { return double(q) * ops::kFrameScale + ops::kFrameOffset; }
 
 // Checks that the data fits the network: frame size, context, actions.
 void check_data(const WorldData& d, const UNetConfig& u) {
@@ -60,6 +60,70 @@ std::string WorldModelConfig::str() const {
   o << unet.str() << " " << edm.str() << " batch=" << batch << " train_steps=" << train_steps
     << " lr=" << lr << " weight_decay=" << weight_decay << " seed=" << seed;
   return o.str();
+}
+
+std::vector<std::pair<std::string, AttrValue>> model_attributes(const WorldModelConfig& c) {
+  const UNetConfig& u = c.unet;
+  const Edm& e = c.edm;
+  std::string channels;
+  for (size_t l = 0; l < u.channels.size(); ++l) channels += cat(l ? "," : "", u.channels[l]);
+  return {{"/model:context", u.context},
+          {"/model:actions", u.actions},
+          {"/model:height", u.height},
+          {"/model:width", u.width},
+          {"/model:channels", channels},
+          {"/model:groups", u.groups},
+          {"/model:cond_dim", u.cond_dim},
+          {"/model:action_dim", u.action_dim},
+          {"/model:noise_features", u.noise_features},
+          {"/model:objective", objective_name(e.objective)},
+          {"/model:sigma_data", e.sigma_data},
+          {"/model:sigma_min", e.sigma_min},
+          {"/model:sigma_max", e.sigma_max},
+          {"/model:rho", e.rho},
+          {"/model:p_mean", e.p_mean},
+          {"/model:p_std", e.p_std},
+          {"/model:ddpm_timesteps", e.ddpm_timesteps},
+          {"/model:beta_1", e.beta_1},
+          {"/model:beta_T", e.beta_T},
+          {"/model:seed", static_cast<int64_t>(c.seed)}};
+}
+
+WorldModelConfig read_model_attributes(const H5File& f) {
+  auto get = [&](const std::string& name) {
+    NAQS_REQUIRE(f.has_attr("/model", name), "'", f.path(), "' has no /model attribute '", name,
+                 "': not a naqs diffusion train output or checkpoint");
+    return f.get_attr("/model", name);
+  };
+  auto i = [&](const char* n) { return std::get<int64_t>(get(n)); };
+  auto d = [&](const char* n) { return std::get<double>(get(n)); };
+  WorldModelConfig c;
+  UNetConfig& u = c.unet;
+  u.context = i("context");
+  u.actions = i("actions");
+  u.height = i("height");
+  u.width = i("width");
+  u.channels.clear();
+  std::stringstream list(std::get<std::string>(get("channels")));
+  for (std::string item; std::getline(list, item, ',');) u.channels.push_back(std::stoll(item));
+  u.groups = i("groups");
+  u.cond_dim = i("cond_dim");
+  u.action_dim = i("action_dim");
+  u.noise_features = i("noise_features");
+  Edm& e = c.edm;
+  e.objective = parse_objective(std::get<std::string>(get("objective")));
+  e.sigma_data = d("sigma_data");
+  e.sigma_min = d("sigma_min");
+  e.sigma_max = d("sigma_max");
+  e.rho = d("rho");
+  e.p_mean = d("p_mean");
+  e.p_std = d("p_std");
+  e.ddpm_timesteps = i("ddpm_timesteps");
+  e.beta_1 = d("beta_1");
+  e.beta_T = d("beta_T");
+  c.seed = static_cast<uint64_t>(i("seed"));
+  c.validate();
+  return c;
 }
 
 WorldModel::WorldModel(const WorldModelConfig& c, DType dtype, Device device)
@@ -118,7 +182,7 @@ double WorldModel::loss_and_grad(const WorldData& d, int64_t step, ParameterSet&
 }
 
 int64_t WorldModel::train(const WorldData& d, nn::Optimizer& opt, int64_t first,
-                          const std::function<bool(int64_t, double)>& progress) {
+                          const std::function<bool(int64_t, double, double)>& step_done) {
   ParameterSet grads = net_.params().like(dtype_, device_);
   const int64_t warmup = std::max<int64_t>(1, c_.train_steps / 20);
   const nn::LrSchedule sched =
@@ -128,8 +192,9 @@ int64_t WorldModel::train(const WorldData& d, nn::Optimizer& opt, int64_t first,
     const double loss = loss_and_grad(d, step, grads);
     NAQS_REQUIRE(std::isfinite(loss), "diffusion train: the loss became ", loss, " at step ",
                  step, " (lower --lr)");
-    opt.step(flat, grads.flat(), sched.at(step));
-    if (progress && !progress(step + 1, loss)) return step + 1;
+    const double lr = sched.at(step);
+    opt.step(flat, grads.flat(), lr);
+    if (step_done && !step_done(step, loss, lr)) return step + 1;
   }
   return c_.train_steps;
 }
@@ -185,8 +250,8 @@ std::vector<uint8_t> WorldModel::rollout(const WorldData& d, const std::vector<i
                        static_cast<uint64_t>((h * d.episodes + episodes[b]) * P), 0.0, sigma0);
     }
     sample(sampler, edm, steps, denoise, x);
-    ops::quantize_u8(x, kPixelScale, kPixelOffset, q);
-    ops::dequantize_u8(q, kPixelScale, kPixelOffset, frame);
+    ops::quantize_u8(x, ops::kFrameScale, ops::kFrameOffset, q);
+    ops::dequantize_u8(q, ops::kFrameScale, ops::kFrameOffset, frame);
     const std::vector<uint8_t> qh = q.to(Device::cpu()).to_vector<uint8_t>();
     for (int64_t b = 0; b < B; ++b)
       std::copy(qh.begin() + b * P, qh.begin() + (b + 1) * P, out.begin() + (b * horizon + h) * P);

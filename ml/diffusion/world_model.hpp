@@ -26,10 +26,12 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/core/device.hpp"
 #include "host/core/params.hpp"
+#include "host/io/hdf5.hpp"
 #include "ml/diffusion/edm.hpp"
 #include "ml/diffusion/unet.hpp"
 #include "ml/diffusion/world_data.hpp"
@@ -51,8 +53,11 @@ struct WorldModelConfig {
   std::string str() const;
 };
 
-// Frame pixels u8 -> [-1, 1] and back (the quantisation of ops::quantize_u8).
-inline constexpr double kPixelScale = 2.0 / 255.0, kPixelOffset = -1.0;
+// The model's settings as attributes of the group "/model" ("/model:name" pairs, the form of
+// host/io/checkpoint.hpp's attributes; H5File::set_attr takes them split), and back from a file
+// holding them (a train output or checkpoint); a missing attribute is a UsageError naming it.
+std::vector<std::pair<std::string, AttrValue>> model_attributes(const WorldModelConfig& c);
+WorldModelConfig read_model_attributes(const H5File& f);
 
 class WorldModel {
  public:
@@ -64,11 +69,11 @@ class WorldModel {
   // into grads (net().params() layout).
   double loss_and_grad(const WorldData& d, int64_t step, ParameterSet& grads);
 
-  // One training run from step `first` to c.train_steps with AdamW; after each step
-  // progress(step + 1, loss) (which may return false to stop early: the run returns the last
-  // step done). The optimiser is passed in so checkpoints can hold its state.
+  // Training steps `first` .. c.train_steps - 1 with `opt` at the schedule's rate (warmup then
+  // cosine to 10%); after each, step_done(step, loss, lr) (returning false stops: train returns
+  // the number of steps done). The optimiser is passed in so checkpoints can hold its state.
   int64_t train(const WorldData& d, nn::Optimizer& opt, int64_t first,
-                const std::function<bool(int64_t, double)>& progress);
+                const std::function<bool(int64_t step, double loss, double lr)>& step_done);
 
   // Imagined frames of the given episodes: u8 (n_episodes, horizon, H, W), frame h is the
   // imagined frame K + h. Errors (UsageError): an episode shorter than K + horizon frames, an

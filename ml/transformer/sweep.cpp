@@ -215,16 +215,9 @@ std::vector<std::string> make_lm_report(const std::string& dir, const std::strin
   const std::string py = python.empty() ? (fs::exists("/usr/bin/python3") ? "/usr/bin/python3"
                                                                            : "python3")
                                         : python;
-  // The script draws into a temp file of the plot (stale-temp rules), published if it succeeds.
-  const std::string tmp = temp_path_for(png);
-  const int rc = spawn_wait({py, "-c", lm_report_script_text(), csv, tmp});
-  if (rc != 0 || !path_present(tmp)) {
-    std::remove(tmp.c_str());
-    throw Error(cat("the Pareto plot script failed (", py, " exit status ", rc,
-                    "); it needs numpy and matplotlib (Debian: python3-numpy "
-                    "python3-matplotlib); the tables '", md, "' and '", csv, "' are written"));
-  }
-  publish_new(tmp, png);
+  write_by_command({py, "-c", lm_report_script_text(), csv, kTargetArg}, png, "Pareto plot script",
+                   cat("; it needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib); "
+                       "the tables '", md, "' and '", csv, "' are written"));
   return {md, csv, png};
 }
 

@@ -109,11 +109,6 @@ namespace {
 
 std::string device_label(Device d) { return device_name(d); }
 
-std::string fmt(double v, int prec) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-  return buf;
-}
 
 }  // namespace
 
@@ -431,8 +426,8 @@ LmResult run_lm_train(const LmConfig& config) {
     const double tps = double(c.batch * t) / dt_s;
     result.final_train_loss = loss;
     run.append({double(s), loss, lr, gnorm, tps});
-    progress.update(s + 1, cat("loss ", fmt(loss, 4), " (", fmt(loss / std::log(2.0), 3),
-                               " bpc)  lr ", fmt(lr, 3)));
+    progress.update(s + 1, cat("loss ", fmt_g(loss, 4), " (", fmt_g(loss / std::log(2.0), 3),
+                               " bpc)  lr ", fmt_g(lr, 3)));
     if (run.step_done(s)) {
       ++s;
       result.interrupted = true;
