@@ -475,7 +475,7 @@ std::vector<int64_t> default_chunk(const std::vector<int64_t>& dims, int64_t ele
   int64_t bytes = std::max<int64_t>(element_bytes, 1);
   for (std::size_t k = dims.size(); k-- > 0;) {
     const int64_t d = std::max<int64_t>(dims[k], 1);
-    if (bytes * d <= kChunkTargetBytes) {
+    if (d <= kChunkTargetBytes / bytes) {  // bytes * d fits, without overflow
       chunk[k] = d;
       bytes *= d;
       continue;

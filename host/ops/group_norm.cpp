@@ -6,22 +6,12 @@
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
 #include "host/core/tensor_convert.hpp"
+#include "host/ops/op_checks.hpp"
 
 namespace naqs::ops {
 namespace {
 
 using detail::GroupNormDims;
-
-// A tensor of the op (optional: checked only when defined): contiguous, on x's device, of x's
-// dtype and of shape `want`.
-void check_like_x(const char* op, const Tensor& x, const Tensor& t, const Shape& want,
-                  const char* name) {
-  if (!t.defined()) return;
-  check_contiguous(op, t, name);
-  check_same_device(op, {&x, &t});
-  check_same_dtype(op, {&x, &t});
-  check_shape(op, t, want, name);
-}
 
 // x (B, C, ...) of a float dtype, groups dividing C, mean / rstd (B, G) (defined), gamma (C)
 // or (B, C) when defined. Returns the dims (per_sample from gamma).
@@ -41,12 +31,12 @@ GroupNormDims check_group_norm(const char* op, const Tensor& x, int64_t groups,
     if (!(gamma.rank() == 1 || (d.per_sample && gamma.size(0) == b_n)))
       throw Error(cat(op, ": gamma ", gamma.str(), " is neither (C) = (", c_n,
                       ") nor (B, C) = (", b_n, ", ", c_n, ") for x ", x.str()));
-    check_like_x(op, x, gamma, d.per_sample ? Shape{b_n, c_n} : Shape{c_n}, "gamma");
+    check_optional_like(op, x, gamma, d.per_sample ? Shape{b_n, c_n} : Shape{c_n}, "gamma");
   }
   check_defined(op, mean, "mean");
   check_defined(op, rstd, "rstd");
-  check_like_x(op, x, mean, Shape{b_n, groups}, "mean");
-  check_like_x(op, x, rstd, Shape{b_n, groups}, "rstd");
+  check_optional_like(op, x, mean, Shape{b_n, groups}, "mean");
+  check_optional_like(op, x, rstd, Shape{b_n, groups}, "rstd");
   return d;
 }
 
@@ -158,9 +148,9 @@ void group_norm_forward(const Tensor& x, int64_t groups, const Tensor& gamma, co
   const char* op = "group_norm_forward";
   check_defined(op, gamma, "gamma");
   const GroupNormDims d = check_group_norm(op, x, groups, gamma, mean, rstd);
-  check_like_x(op, x, beta, gamma.shape(), "beta");
+  check_optional_like(op, x, beta, gamma.shape(), "beta");
   check_defined(op, y, "y");
-  check_like_x(op, x, y, x.shape(), "y");
+  check_optional_like(op, x, y, x.shape(), "y");
   if (!(eps >= 0)) throw Error(cat(op, ": eps ", eps, " must be >= 0"));
   if (d.row_size() == 0) return;
   if (x.device().is_cpu()) {
@@ -181,10 +171,10 @@ void group_norm_backward(const Tensor& dy, const Tensor& x, int64_t groups, cons
   check_defined(op, gamma, "gamma");  // its shape says which dgamma / dbeta are wanted
   GroupNormDims d = check_group_norm(op, x, groups, gamma, mean, rstd);
   check_defined(op, dy, "dy");
-  check_like_x(op, x, dy, x.shape(), "dy");
-  check_like_x(op, x, dx, x.shape(), "dx");
-  check_like_x(op, x, dgamma, gamma.shape(), "dgamma");
-  check_like_x(op, x, dbeta, gamma.shape(), "dbeta");
+  check_optional_like(op, x, dy, x.shape(), "dy");
+  check_optional_like(op, x, dx, x.shape(), "dx");
+  check_optional_like(op, x, dgamma, gamma.shape(), "dgamma");
+  check_optional_like(op, x, dbeta, gamma.shape(), "dbeta");
   if (x.numel() == 0) {
     // No rows: the parameter gradients are empty sums.
     if (!accumulate) {

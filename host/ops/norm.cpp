@@ -7,22 +7,13 @@
 #include "host/core/cuda_runtime.hpp"
 #include "host/core/parallel.hpp"
 #include "host/core/tensor_convert.hpp"
+#include "host/ops/op_checks.hpp"
 #include "host/ops/reduce.hpp"
 
 namespace naqs::ops {
 namespace {
 
 using detail::NormDims;
-
-// An optional tensor of the op: when defined, on x's device, of x's dtype and of shape `want`.
-void check_optional(const char* op, const Tensor& x, const Tensor& t, const Shape& want,
-                    const char* name) {
-  if (!t.defined()) return;
-  check_contiguous(op, t, name);
-  check_same_device(op, {&x, &t});
-  check_same_dtype(op, {&x, &t});
-  check_shape(op, t, want, name);
-}
 
 // Checks shared by the forward and backward: x (..., C) of float dtype, gamma (and beta) (C),
 // mean and rstd x's shape without the last dim (each checked when defined). Returns R and C
@@ -34,11 +25,11 @@ NormDims check_norm(const char* op, const Tensor& x, const Tensor& gamma, const 
   dispatch_float(x.dtype(), op, [](auto) {});
   const int64_t c = x.size(-1);
   if (c == 0) throw Error(cat(op, ": x ", x.str(), " has an empty last dim"));
-  check_optional(op, x, gamma, Shape{c}, "gamma");
-  check_optional(op, x, beta, Shape{c}, "beta");
+  check_optional_like(op, x, gamma, Shape{c}, "gamma");
+  check_optional_like(op, x, beta, Shape{c}, "beta");
   const Shape stat_shape = reduced_shape(x, -1);
-  check_optional(op, x, mean, stat_shape, "mean");
-  check_optional(op, x, rstd, stat_shape, "rstd");
+  check_optional_like(op, x, mean, stat_shape, "mean");
+  check_optional_like(op, x, rstd, stat_shape, "rstd");
   return {x.numel() / c, c, 1};
 }
 
@@ -52,8 +43,8 @@ int64_t check_param_grads(const char* op, const Tensor& x, const NormDims& d, co
     throw Error(cat(op, ": parameter gradient ", first->str(), " is neither (C) = (", d.channels,
                     ") nor (G, C) with G dividing the ", d.rows, " rows of x ", x.str()));
   const Shape want = first->rank() == 2 ? Shape{groups, d.channels} : Shape{d.channels};
-  check_optional(op, x, dgamma, want, "dgamma");
-  check_optional(op, x, dbeta, want, "dbeta");
+  check_optional_like(op, x, dgamma, want, "dgamma");
+  check_optional_like(op, x, dbeta, want, "dbeta");
   return groups;
 }
 
@@ -152,7 +143,7 @@ void norm_forward(const char* op, const Tensor& x, const Tensor& gamma, const Te
   const NormDims d = check_norm(op, x, gamma, beta, mean, rstd);
   check_defined(op, y, "y");
   check_contiguous(op, y, "y");
-  check_optional(op, x, y, x.shape(), "y");
+  check_optional_like(op, x, y, x.shape(), "y");
   if (!(eps >= 0)) throw Error(cat(op, ": eps ", eps, " must be >= 0"));
   if (x.device().is_cpu()) {
     dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -174,8 +165,8 @@ void norm_backward(const char* op, const Tensor& dy, const Tensor& x, const Tens
   check_defined(op, rstd, "rstd");
   check_contiguous(op, rstd, "rstd");
   NormDims d = check_norm(op, x, gamma, Tensor(), mean, rstd);
-  check_optional(op, x, dy, x.shape(), "dy");
-  check_optional(op, x, dx, x.shape(), "dx");
+  check_optional_like(op, x, dy, x.shape(), "dy");
+  check_optional_like(op, x, dx, x.shape(), "dx");
   d.groups = check_param_grads(op, x, d, dgamma, dbeta);
   const bool on_cpu = x.device().is_cpu();
   // Parameters first: dx may alias dy.

@@ -13,20 +13,16 @@
 
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
+#include "tests/support/cmd_dir.hpp"
 
 namespace naqs {
 namespace {
 
 class Hdf5BlocksTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/naqs_test_hdf5_blocks_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string file(const std::string& name) const { return dir_ + "/" + name; }
-  std::string dir_;
+  void TearDown() override { dir_.remove(); }
+  std::string file(const std::string& name) const { return dir_.path(name); }
+  testing::CmdDir dir_{cat("naqs_test_hdf5_blocks_", ::getpid())};
 };
 
 // A synthetic "frames" array (E, T, H, W) whose every value encodes its index.
