@@ -98,6 +98,20 @@ std::vector<CommandSpec> commands() {
         "1", "--samples", "10", "--sampler-steps", "1,2", "--no-png", "-o", "dt_out.h5"},
        {"train-steps", "batch", "hidden", "depth", "lr", "seed", "samples", "modes", "radius",
         "mode-std", "sigma-min", "sigma-max", "rho", "p-mean", "p-std"}},
+      {"diffusion data",
+       {"diffusion", "data", "--episodes", "4", "--episode-steps", "6", "--size", "16",
+        "--test-episodes", "1", "-o", "dd_out.h5"},
+       {"episodes", "episode-steps", "size", "test-episodes", "epsilon", "seed"}},
+      {"diffusion train",
+       {"diffusion", "train", "--data", "ball.h5", "--context", "2", "--channels", "4,8",
+        "--groups", "2", "--cond-dim", "4", "--action-dim", "2", "--batch", "2", "--train-steps",
+        "2", "-o", "dtr_out.h5"},
+       {"context", "groups", "cond-dim", "action-dim", "batch", "train-steps", "lr", "seed",
+        "weight-decay", "checkpoint-every"}},
+      {"diffusion rollout",
+       {"diffusion", "rollout", "--data", "ball.h5", "--checkpoint", "world.h5", "--horizon", "2",
+        "--steps", "1", "--no-png", "-o", "dro_out.h5"},
+       {"horizon", "steps", "episodes", "seed"}},
   };
 }
 
@@ -136,6 +150,12 @@ class Fuzz : public ::testing::Test {
           "feat_a.h5"});
     must({"features", "--checkpoint", "other.h5.ckpt", "--inputs", "ed_sample.h5", "--out",
           "feat_b.h5"});
+    // A tiny episodes file and a world model trained on it.
+    must({"diffusion", "data", "--episodes", "4", "--episode-steps", "6", "--size", "16",
+          "--test-episodes", "1", "-o", "ball.h5"});
+    must({"diffusion", "train", "--data", "ball.h5", "--context", "2", "--channels", "4,8",
+          "--groups", "2", "--cond-dim", "4", "--action-dim", "2", "--batch", "2",
+          "--train-steps", "2", "-o", "world.h5"});
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
   static fs::path root_;
