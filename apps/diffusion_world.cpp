@@ -1,5 +1,5 @@
 // naqs diffusion data | train | rollout: the DIAMOND-style diffusion world model
-// (ml/diffusion/world_model.hpp) on episode files (ml/diffusion/world_data.hpp).
+// (ml/diffusion/world_model.hpp) on episode files (ml/diffusion/world_io.hpp).
 //
 //   naqs diffusion data -o ball.h5 [--episodes 120 --episode-steps 100 --size 40
 //                       --test-episodes 20 --epsilon 0.1 --seed 1]
@@ -39,7 +39,7 @@
 #include "host/io/hdf5.hpp"
 #include "host/io/ownership.hpp"
 #include "host/io/training_run.hpp"
-#include "ml/diffusion/world_model.hpp"
+#include "ml/diffusion/world_io.hpp"
 #include "workflow/report.hpp"
 
 namespace naqs::apps {

@@ -5,14 +5,7 @@
 // Layout: frames u8 (E, T+1, H, W) (frame t+1 follows action t), actions i32 (E, T) in
 // [0, actions), rewards f32 (E, T), terminals u8 (E, T), action names, and the episode ids of
 // the train / test split.
-// Files (docs/HDF5_LAYOUT.md "Atari episodes"): /frames, /actions, /rewards, /terminals,
-// /action_names (strings; their count is the number of actions), /train_episodes,
-// /test_episodes (i32 ids), as scripts/collect_pong.py writes them; write_world_data() writes
-// the same (frames chunked per episode and deflated). read_world_data() reads one split's
-// episodes only (hyperslabs of /frames, /actions, ... per episode), checking every dataset's
-// presence, type and shape and every action id (UsageError naming the dataset and the index; a
-// missing file names the collector). A WorldData read that way holds those episodes in file
-// order, ids[i] the file's id of episode i.
+// Files: ml/diffusion/world_io.hpp.
 //
 // Bouncing ball (bouncing_ball()): a Pong-like world of H = W = size pixels, background 87, a
 // 2 x 2 ball of level 236 and the player's paddle of level 148 (2 wide, 8 tall, in the last two
@@ -40,8 +33,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "host/io/hdf5.hpp"
 
 namespace naqs::ml::diffusion {
 
@@ -77,10 +68,6 @@ inline constexpr int kObjectThreshold = 20, kBallThreshold = 192;
 
 WorldData bouncing_ball(const BouncingConfig& c);
 
-enum class Split { train, test, all };
-WorldData read_world_data(const std::string& path, Split split);
-// Writes the layout above into f (the caller adds provenance and attributes).
-void write_world_data(H5File& f, const WorldData& d);
 
 struct FrameMetrics {
   double mse, psnr, object_f1;

@@ -31,7 +31,6 @@
 
 #include "host/core/device.hpp"
 #include "host/core/params.hpp"
-#include "host/io/hdf5.hpp"
 #include "ml/diffusion/edm.hpp"
 #include "ml/diffusion/unet.hpp"
 #include "ml/diffusion/world_data.hpp"
@@ -52,12 +51,6 @@ struct WorldModelConfig {
   void validate() const;  // UsageError naming the bad value
   std::string str() const;
 };
-
-// The model's settings as attributes of the group "/model" ("/model:name" pairs, the form of
-// host/io/checkpoint.hpp's attributes; H5File::set_attr takes them split), and back from a file
-// holding them (a train output or checkpoint); a missing attribute is a UsageError naming it.
-std::vector<std::pair<std::string, AttrValue>> model_attributes(const WorldModelConfig& c);
-WorldModelConfig read_model_attributes(const H5File& f);
 
 class WorldModel {
  public:

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "host/io/hdf5.hpp"
-#include "ml/diffusion/world_data.hpp"
+#include "ml/diffusion/world_io.hpp"
 #include "tests/support/cli_run.hpp"
 #include "tests/support/cmd_dir.hpp"
 
