@@ -94,13 +94,11 @@ void connected_count_cuda(const void* sigma, DType dtype, int64_t batch, int64_t
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(batch), 256, 0, connected_count_kernel<T>)(
         static_cast<const T*>(sigma), batch, n_sites, terms, diagonal, counts);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
 int64_t exclusive_scan_cuda(const int32_t* counts, int64_t n, int32_t* offsets) {
   NAQS_LAUNCH(1, kScanThreads, 0, exclusive_scan_kernel)(counts, n, offsets);
-  NAQS_CUDA_CHECK_LAUNCH();
   int32_t total = 0;
   NAQS_CUDA_CHECK(cudaMemcpy(&total, offsets + n, sizeof(total), cudaMemcpyDeviceToHost));
   return total;
@@ -114,7 +112,6 @@ void connected_list_cuda(const void* sigma, DType dtype, int64_t batch, int64_t 
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(batch), 256, 0, connected_list_kernel<T>)(
         static_cast<const T*>(sigma), batch, n_sites, terms, offsets, flips, elements);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -125,7 +122,6 @@ void connected_configs_cuda(const void* sigma, DType dtype, int64_t n_sites, con
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n_connected * n_sites), 256, 0, connected_configs_kernel<T>)(
         static_cast<const T*>(sigma), n_sites, flips, n_connected, static_cast<T*>(configs));
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -140,7 +136,6 @@ void local_energy_combine_cuda(DType dtype, int64_t batch, const double* diagona
         batch, diagonal, offsets, elements, static_cast<const T*>(conn_re),
         static_cast<const T*>(conn_im), static_cast<const T*>(base_re),
         static_cast<const T*>(base_im), static_cast<T*>(eloc_re), static_cast<T*>(eloc_im));
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
