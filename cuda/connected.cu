@@ -56,7 +56,10 @@ __global__ void local_energy_combine_kernel(int64_t batch, const double* diagona
 
 // Exclusive scan in one block: thread k sums a contiguous chunk, the chunk sums are scanned in
 // shared memory (Hillis-Steele), then each thread writes its chunk. Totals saturate at INT_MAX
-// (the host turns that into an Error).
+// (the host turns that into an Error). One block is enough: local_energy scans one group's B
+// counts (B/1024 serial elements per thread) and then evaluates the wavefunction on all B x
+// (connections per sample) configurations, which dwarfs the scan; its cost is the launch and
+// the 4-byte copy of the total the caller needs anyway.
 constexpr int kScanThreads = 1024;
 __global__ void exclusive_scan_kernel(const int32_t* counts, int64_t n, int32_t* offsets) {
   __shared__ long long partial[kScanThreads];

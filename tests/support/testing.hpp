@@ -21,7 +21,7 @@ namespace naqs::testing {
   } while (0)
 
 // The CUDA device the parity tests (the op cases, ED) run on: cuda:1 where there are two or more
-// devices (a two-GPU machine; the emulation tier's `.dev1` run, NAQS_EMU_DEVICES=2), else
+// devices (a two-GPU machine; the emulation tier's `.grid1dev1` run, NAQS_EMU_DEVICES=2), else
 // cuda:0. They call make_device0_current() before each op, so that with cuda:1 an op that does
 // not select its tensors' device is caught (the emulator refuses another device's pointers).
 inline Device parity_device() { return Device::cuda(device_count() >= 2 ? 1 : 0); }
