@@ -157,7 +157,6 @@ void attention_forward_cuda(DType dtype, const AttentionDims& d, const void* q, 
     NAQS_LAUNCH(grid_of(rows), kAttnBlock, shm, attention_forward_kernel<T>)(
         d, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v),
         static_cast<T*>(out), static_cast<T*>(probs));
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -173,7 +172,6 @@ void attention_backward_cuda(DType dtype, const AttentionDims& d, const void* do
         d, static_cast<const T*>(dout), static_cast<const T*>(q), static_cast<const T*>(k),
         static_cast<const T*>(v), static_cast<const T*>(probs), static_cast<T*>(dq),
         static_cast<T*>(dk), static_cast<T*>(dv));
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -186,7 +184,6 @@ void rope_cuda(DType dtype, int64_t batch, int64_t length, int64_t heads, int64_
     NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, rope_kernel<T>)(
         batch, length, heads, head_dim, position_offset, base, inverse, static_cast<const T*>(x),
         static_cast<T*>(y));
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

@@ -1,5 +1,6 @@
 // Error checks for every CUDA, cuBLAS and cuRAND call: the failing call, file:line and the
-// library's message go into a naqs::Error. NAQS_CUDA_CHECK_LAUNCH() after every kernel launch.
+// library's message go into a naqs::Error. NAQS_LAUNCH (cuda/launch.cuh) checks its own launch;
+// NAQS_CUDA_CHECK_LAUNCH() is for kernels a library launched (CUB).
 // cuBLAS is not linked: it is loaded on first use (cuda_rt::cublas(), dlopen), because loading
 // and initialising libcublasLt took ~60 ms of every start-up before any naqs code ran (issue 21:
 // signals in that window killed the process, and `naqs --help` waited for it). Call cuBLAS

@@ -33,7 +33,6 @@ void put_columns_cuda(const Tensor& src, Tensor& dst, int64_t col, double alpha,
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(rows * c), kBlock, 0, put_columns_kernel<T>)(
         src.data<T>(), dst.data<T>(), rows, c, d, col, static_cast<T>(alpha), accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

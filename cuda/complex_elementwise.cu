@@ -44,7 +44,6 @@ void complex_unary_cuda(ComplexUnary f, const Tensor& x_re, const Tensor& x_im, 
     else
       NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, complex_unary_kernel<T, false>)(
           x_re.data<T>(), xi, y_re.data<T>(), yi, n);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

@@ -1,5 +1,7 @@
 // CUDA twin of the causal masked conv1d (host/ops/conv1d.hpp): forward, input and weight
 // backwards, per-sample weight gradients. Parity tests: tests/op_cases/conv1d.cpp.
+#include <algorithm>
+
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "host/ops/conv1d.hpp"
@@ -124,7 +126,6 @@ void conv1d_forward_cuda(const void* x, const void* w, const void* bias, void* y
     NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, conv1d_forward_kernel<T>)(
         static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
         static_cast<T*>(y), d);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -136,7 +137,6 @@ void conv1d_backward_input_cuda(const void* dy, const void* w, void* dx, DType d
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, conv1d_backward_input_kernel<T>)(
         static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx), d, accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -146,10 +146,10 @@ void conv1d_backward_weight_cuda(const void* x, const void* dy, void* dw, DType 
   if (n_w == 0) return;
   dispatch_float(dtype, "conv1d_backward_weight", [&](auto tag) {
     using T = decltype(tag);
-    const unsigned grid = static_cast<unsigned>(n_w < 65535 * 32 ? n_w : 65535 * 32);
+    const unsigned grid =
+        static_cast<unsigned>(std::min<int64_t>(n_w, cuda_rt::grid_cap(65535LL * 32)));
     NAQS_LAUNCH(grid, kReduceBlock, 0, conv1d_backward_weight_kernel<T>)(
         static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw), d, accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -161,7 +161,6 @@ void conv1d_backward_weight_per_sample_cuda(const void* x, const void* dy, void*
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, conv1d_backward_weight_per_sample_kernel<T>)(
         static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw), d);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

@@ -3,7 +3,8 @@
 //   forward: one thread per output element, through conv2d_pixel().
 //   backward_input: one thread per dx element, gathering over (o, i, j).
 //   backward_weight (summed or per sample): one warp per dw element, reducing over the batch
-//     (or one sample) and the pixels with shuffles. No atomics: results are deterministic.
+//     (or one sample) and the pixels with shuffles, in double and rounded once to T as the
+//     CPU does. No atomics: results are deterministic.
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "host/core/cuda_runtime.hpp"
@@ -111,17 +112,18 @@ __global__ void backward_weight_kernel(const T* __restrict__ x, const T* __restr
     const int64_t ci = (e / n_taps) % d.n_in;
     const int64_t o = (e / (int64_t(n_taps) * d.n_in)) % d.n_out;
     const int64_t g = e / (int64_t(n_taps) * d.n_in * d.n_out);
-    T acc = T(0);
+    double acc = 0;  // in double and rounded once, as the CPU does
     for (int64_t k = lane; k < n_terms; k += kWarp) {
       const int64_t pix = k % hw;
       const int64_t b = (per_sample ? g : 0) + k / hw;
       const int64_t r = pix / d.width, c = pix % d.width;
       const int64_t rr = r + s.offset_h + i, cc = c + s.offset_w + j;
       if (rr < 0 || rr >= d.height || cc < 0 || cc >= d.width) continue;
-      acc += dy[(b * d.n_out + o) * hw + pix] * x[(b * d.n_in + ci) * hw + rr * d.width + cc];
+      acc += double(dy[(b * d.n_out + o) * hw + pix]) *
+             double(x[(b * d.n_in + ci) * hw + rr * d.width + cc]);
     }
     for (int off = kWarp / 2; off > 0; off /= 2) acc += __shfl_down_sync(0xffffffffu, acc, off);
-    if (lane == 0) dw[e] = accumulate ? dw[e] + acc : acc;
+    if (lane == 0) dw[e] = static_cast<T>(accumulate ? double(dw[e]) + acc : acc);
   }
 }
 
@@ -136,7 +138,6 @@ void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n, kBlock), kBlock, 0, forward_kernel<T>)(
         x.data<T>(), w.data<T>(), data_or_null<T>(bias), y.data<T>(), d, s, accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -149,7 +150,6 @@ void conv2d_backward_input_cuda(const Tensor& dy, const Tensor& w, const Conv2dS
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n, kBlock), kBlock, 0, backward_input_kernel<T>)(
         dy.data<T>(), w.data<T>(), dx.data<T>(), d, s, accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -164,7 +164,6 @@ void conv2d_backward_weight_cuda(const Tensor& x, const Tensor& dy, const Conv2d
     // kBlock / kWarp elements per block; grid_for caps the grid, the warp loop covers the rest.
     NAQS_LAUNCH(cuda_rt::grid_for(n * kWarp, kBlock), kBlock, 0, backward_weight_kernel<T>)(
         x.data<T>(), dy.data<T>(), dw.data<T>(), d, s, accumulate, per_sample);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

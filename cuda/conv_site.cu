@@ -55,7 +55,6 @@ void conv_site_forward_cuda(const void* x, const void* wt, const void* bias, con
       NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, kernel)(
           static_cast<const T*>(x), static_cast<const T*>(wt), static_cast<const T*>(bias),
           static_cast<const T*>(residual), static_cast<T*>(y), d, list, accumulate);
-      NAQS_CUDA_CHECK_LAUNCH();
     };
     if (act < 0) {
       launch(conv_site_kernel<T, -1>);

@@ -36,7 +36,6 @@ void copy_cuda(const Tensor& src, Tensor& dst, const CollapsedDims& plan) {
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, strided_copy_kernel<T>)(
         src.strided_data<T>(), dst.strided_data<T>(), plan, n);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

@@ -1,7 +1,9 @@
 // A device word through which a kernel reports the first failing position (an index out of
 // range, a zero row): first_flagged() sets it to "none", runs the launch with it, copies it back
 // (one 8-byte device-to-host copy, which waits for the kernel) and returns the smallest
-// position a thread recorded with atomicMin, or -1.
+// position a thread recorded with atomicMin, or -1. The copy's wait is the price of the ops'
+// contract (a bad index is an error at the call, naming it): deferring the check would report
+// it at some later call, so gather, scatter_add, embedding and weight_norm keep it.
 #pragma once
 #include <cstdint>
 

@@ -38,7 +38,6 @@ void ed_matvec_cuda(const SpinOperatorView& terms, const EdSectorView& sector, c
       NAQS_LAUNCH(grid, kBlock, 0, ed_matvec_kernel<kEdSz>)(terms, sector, x, y);
       break;
   }
-  NAQS_CUDA_CHECK_LAUNCH();
   NAQS_CUDA_CHECK(cudaDeviceSynchronize());
 }
 

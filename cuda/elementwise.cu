@@ -64,7 +64,6 @@ void unary_cuda(Unary f, const Tensor& x, Tensor& y) {
     with_unary(f, [&](auto ft) {
       NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, unary_kernel<decltype(ft)::value, T>)(
           x.data<T>(), y.data<T>(), n);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }
@@ -77,7 +76,6 @@ void unary_backward_cuda(Unary f, const Tensor& x, const Tensor& dy, Tensor& dx)
     with_unary(f, [&](auto ft) {
       NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, unary_backward_kernel<decltype(ft)::value, T>)(
           x.data<T>(), dy.data<T>(), dx.data<T>(), n);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }
@@ -90,7 +88,6 @@ void binary_cuda(Binary f, const Tensor& a, const Tensor& b, Tensor& c) {
     with_binary(f, [&](auto ft) {
       NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, binary_kernel<decltype(ft)::value, T>)(
           a.data<T>(), b.data<T>(), c.data<T>(), n);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }
@@ -103,7 +100,6 @@ void axpby_cuda(double alpha, const Tensor& x, double beta, Tensor& y) {
     NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, axpby_kernel<T>)(
         static_cast<T>(alpha), x.data<T>(), static_cast<T>(beta), y.data<T>(), n, alpha != 0.0,
         beta != 0.0);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -115,7 +111,6 @@ void bias_add_cuda(Tensor& x, const Tensor& bias, const AxisSplit& s) {
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n_total), kBlock, 0, bias_add_kernel<T>)(
         x.data<T>(), bias.data<T>(), n_total, s.n, s.inner);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -126,7 +121,6 @@ void bias_backward_cuda(const Tensor& dy, const AxisSplit& s, Tensor& dbias, boo
     using T = decltype(tag);
     NAQS_LAUNCH(static_cast<unsigned>(s.n), kBlock, 0, bias_backward_kernel<T>)(
         dy.data<T>(), dbias.data<T>(), s.outer, s.n, s.inner, accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

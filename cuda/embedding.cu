@@ -76,7 +76,6 @@ int64_t embedding_forward_cuda(const Tensor& ids, const Tensor& table, const Emb
       NAQS_LAUNCH(cuda_rt::grid_for(d.n * d.channels), kBlock, 0, embedding_forward_kernel<T>)(
           ids.data<int32_t>(), table.data<T>(), d.n, d.vocab, d.channels, out.data<T>(), accumulate,
           bad);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }
@@ -89,7 +88,6 @@ int64_t embedding_backward_cuda(const Tensor& ids, const Tensor& dout, const Emb
     const int64_t bad = cuda_rt::first_flagged(dev, [&](unsigned long long* flag) {
       NAQS_LAUNCH(cuda_rt::grid_for(d.n), kBlock, 0, first_bad_id_kernel)(
           ids.data<int32_t>(), d.n, d.vocab, flag);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
     if (bad >= 0) return bad;
   }
@@ -108,7 +106,6 @@ int64_t embedding_backward_cuda(const Tensor& ids, const Tensor& dout, const Emb
   int32_t* pos_out = pos_in + d.n;
   NAQS_LAUNCH(cuda_rt::grid_for(d.n), kBlock, 0, sort_keys_kernel)(
       ids.data<int32_t>(), d.n, d.n / d.groups, d.vocab, keys_in, pos_in);
-  NAQS_CUDA_CHECK_LAUNCH();
   int end_bit = 1;  // sort only the bits keys can have
   while (end_bit < 32 && (int64_t{1} << end_bit) < n_keys) ++end_bit;
   const int n_items = static_cast<int>(d.n);
@@ -125,7 +122,6 @@ int64_t embedding_backward_cuda(const Tensor& ids, const Tensor& dout, const Emb
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(d.n * d.channels), kBlock, 0, run_sum_kernel<T>)(
         keys_out, pos_out, dout.data<T>(), d.n, d.channels, dtable.data<T>(), accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
   return -1;
 }

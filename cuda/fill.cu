@@ -28,7 +28,6 @@ void fill_cuda(Tensor& x, double value) {
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, fill_kernel<T>)(
         x.data<T>(), convert_value<T>(value), n);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -41,7 +40,6 @@ void cast_cuda(const Tensor& src, Tensor& dst) {
       using D = decltype(dtag);
       NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, cast_kernel<S, D>)(
           src.data<S>(), dst.data<D>(), n);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }

@@ -53,7 +53,6 @@ int64_t gather_cuda(const Tensor& src, const Tensor& index, const AxisSplit& s, 
       using T = decltype(tag);
       NAQS_LAUNCH(cuda_rt::grid_for(total), kBlock, 0, gather_kernel<T>)(
           src.data<T>(), index.data<int32_t>(), out.data<T>(), total, s.n, s.inner, n_table, bad);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }
@@ -68,7 +67,6 @@ int64_t scatter_add_cuda(const Tensor& src, const Tensor& index, const AxisSplit
       using T = decltype(tag);
       NAQS_LAUNCH(cuda_rt::grid_for(total), kBlock, 0, scatter_add_kernel<T>)(
           src.data<T>(), index.data<int32_t>(), out.data<T>(), total, s.n, s.inner, n_table, bad);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }

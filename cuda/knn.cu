@@ -100,7 +100,6 @@ void topk_rows_cuda(const Tensor& x, int64_t k, Tensor& values, Tensor& index,
     NAQS_LAUNCH(static_cast<unsigned>(rows), kTopkBlock, 0, topk_rows_kernel<T>)(
         x.strided_data<T>(), ld, cols, k, skip_offset,
         values.defined() ? values.data<T>() : nullptr, index.data<int32_t>());
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -109,7 +108,6 @@ void knn_overlap_cuda(const Tensor& a, const Tensor& b, Tensor& count) {
   const int64_t rows = a.size(0);
   NAQS_LAUNCH(cuda_rt::grid_for(rows), kBlock, 0, knn_overlap_kernel)(
       a.data<int32_t>(), b.data<int32_t>(), count.data<int32_t>(), rows, a.size(1), b.size(1));
-  NAQS_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace naqs::ops::detail

@@ -44,7 +44,6 @@ void metropolis_propose_cuda(const void* sigma, DType dtype, int64_t n_chains, i
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n_chains), 256, 0, metropolis_propose_kernel<T>)(
         static_cast<const T*>(sigma), n_chains, n_sites, bonds, n_bonds, spec, move_a, move_b);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -57,7 +56,6 @@ void metropolis_accept_cuda(void* sigma, DType dtype, int64_t n_chains, int32_t 
     NAQS_LAUNCH(cuda_rt::grid_for(n_chains), 256, 0, metropolis_accept_kernel<T>)(
         static_cast<T*>(sigma), n_chains, n_sites, static_cast<const T*>(d_re), move_a, move_b,
         spec, accepted);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

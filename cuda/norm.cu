@@ -120,7 +120,6 @@ void norm_forward_cuda(const Tensor& x, const Tensor& gamma, const Tensor& beta,
     NAQS_LAUNCH(grid_for_rows(d.rows), block_for_row(d.channels), 0, norm_forward_kernel<T>)(
         x.data<T>(), gamma.data<T>(), data_or_null<T>(beta), eps, d.rows, d.channels, y.data<T>(),
         data_or_null<T>(mean), rstd.data<T>());
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -134,7 +133,6 @@ void norm_backward_input_cuda(const Tensor& dy, const Tensor& x, const Tensor& g
     NAQS_LAUNCH(grid_for_rows(d.rows), block_for_row(d.channels), 0, norm_backward_input_kernel<T>)(
         dy.data<T>(), x.data<T>(), gamma.data<T>(), data_or_null<T>(mean), rstd.data<T>(), d.rows,
         d.channels, dx.data<T>(), accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -151,16 +149,15 @@ void norm_backward_params_cuda(const Tensor& dy, const Tensor& x, const Tensor& 
   double* part_b = part_g + n_part;
   dispatch_float(x.dtype(), "norm_backward_params_cuda", [&](auto tag) {
     using T = decltype(tag);
+    const int64_t grid_y = std::min<int64_t>(d.groups * n_chunks, cuda_rt::grid_cap(65535));
     const dim3 grid(static_cast<unsigned>((d.channels + kBlock - 1) / kBlock),
-                    static_cast<unsigned>(std::min<int64_t>(d.groups * n_chunks, 65535)));
+                    static_cast<unsigned>(grid_y));
     NAQS_LAUNCH(grid, kBlock, 0, norm_params_partial_kernel<T>)(
         dy.data<T>(), x.data<T>(), data_or_null<T>(mean), rstd.data<T>(), d.groups, rows_per_group,
         n_chunks, d.channels, part_g, part_b);
-    NAQS_CUDA_CHECK_LAUNCH();
     NAQS_LAUNCH(cuda_rt::grid_for(d.groups * d.channels), kBlock, 0, norm_params_final_kernel<T>)(
         part_g, part_b, d.groups, n_chunks, d.channels, data_or_null<T>(dgamma),
         data_or_null<T>(dbeta), accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

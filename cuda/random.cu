@@ -38,7 +38,6 @@ void fill_uniform_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, fill_uniform_kernel<T>)(
         static_cast<T*>(x), n, seed, stream, offset);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -49,7 +48,6 @@ void fill_normal_cuda(void* x, DType x_dtype, int64_t n, uint64_t seed, uint64_t
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), 256, 0, fill_normal_kernel<T>)(
         static_cast<T*>(x), n, seed, stream, offset, mean, stddev);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

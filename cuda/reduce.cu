@@ -66,7 +66,6 @@ void reduce_cuda(Reduce kind, const Tensor& x, const AxisSplit& s, Tensor& out) 
     using T = decltype(tag);
     NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, reduce_kernel<T>)(
         kind, x.data<T>(), out.data<T>(), rows, s.n, s.inner);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -79,7 +78,6 @@ void reduce_backward_cuda(Reduce kind, const Tensor& x, const Tensor& out, const
     using T = decltype(tag);
     NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, reduce_backward_kernel<T>)(
         kind, x.data<T>(), out.data<T>(), dout.data<T>(), dx.data<T>(), rows, s.n, s.inner);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

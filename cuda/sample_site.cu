@@ -28,7 +28,6 @@ void sample_site_cuda(DType dtype, int64_t batch, int64_t length, const void* re
     NAQS_LAUNCH(cuda_rt::grid_for(batch), 256, 0, sample_site_kernel<T>)(
         batch, length, static_cast<const T*>(re), static_cast<const T*>(im), column, spec,
         static_cast<T*>(sigma), static_cast<T*>(sigma_t), log_re, log_im, n_up);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

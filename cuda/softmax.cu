@@ -80,7 +80,6 @@ void masked_softmax_cuda(const Tensor& x, const Tensor& additive, const MaskedSo
     using T = decltype(tag);
     NAQS_LAUNCH(grid_for_rows(d.rows), block_for_row(d.n_keys), 0, masked_softmax_kernel<T>)(
         x.data<T>(), d.has_mask ? additive.data<T>() : nullptr, d, y.data<T>());
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -92,7 +91,6 @@ void softmax_cuda(const Tensor& x, const AxisSplit& s, bool log, Tensor& y) {
     using T = decltype(tag);
     NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, softmax_kernel<T>)(
         x.data<T>(), y.data<T>(), rows, s.n, s.inner, log);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -105,7 +103,6 @@ void softmax_backward_cuda(const Tensor& y, const Tensor& dy, const AxisSplit& s
     using T = decltype(tag);
     NAQS_LAUNCH(grid_for_rows(rows), block_for_row(s.n), 0, softmax_backward_kernel<T>)(
         y.data<T>(), dy.data<T>(), dx.data<T>(), rows, s.n, s.inner, log);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

@@ -28,7 +28,6 @@ void sample_tokens_cuda(DType dtype, int64_t rows, int64_t n, const void* logits
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(rows), 128, 0, sample_tokens_kernel<T>)(
         rows, n, static_cast<const T*>(logits), spec, tokens);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -38,7 +37,6 @@ void argmax_cuda(DType dtype, int64_t rows, int64_t n, const void* x, int32_t* i
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(rows), 128, 0, argmax_kernel<T>)(
         rows, n, static_cast<const T*>(x), index);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

@@ -89,7 +89,6 @@ int64_t weight_norm_forward_cuda(const Tensor& v, const Tensor& g, Tensor& w) {
       using T = decltype(tag);
       NAQS_LAUNCH(blocks_for(rows), kBlock, 0, weight_norm_forward_kernel<T>)(
           v.data<T>(), g.data<T>(), w.data<T>(), rows, f, bad);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }
@@ -105,7 +104,6 @@ int64_t weight_norm_backward_cuda(const Tensor& v, const Tensor& g, const Tensor
       NAQS_LAUNCH(blocks_for(rows), kBlock, 0, weight_norm_backward_kernel<T>)(
           v.data<T>(), g.data<T>(), dw.data<T>(), dv.data<T>(), dg.data<T>(), rows, c_out, f,
           accumulate, bad);
-      NAQS_CUDA_CHECK_LAUNCH();
     });
   });
 }

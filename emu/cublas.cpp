@@ -2,7 +2,9 @@
 // calls, one OpenBLAS GEMM per batch, after the argument checks cuBLAS makes (it returns
 // CUBLAS_STATUS_INVALID_VALUE for m, n, k or batchCount < 0, lda < max(1, m) for op(A) = A and
 // < max(1, k) for op(A) = A^T, ldb < max(1, k) / max(1, n), ldc < max(1, m)) and a check that every
-// operand's extent lies in device memory (a GPU would fault). As cuBLAS, beta = 0 never reads C.
+// operand's extent lies in device memory (a GPU would fault), on the handle's device, which must be
+// the current one (a handle belongs to the device current at cublasCreate). As cuBLAS, beta = 0
+// never reads C.
 #include <cblas.h>
 #include <cublas_v2.h>  // emu/include/cublas_v2.h
 
@@ -13,7 +15,7 @@
 #include "host/core/error.hpp"
 
 struct cublasContext {
-  int device = 0;
+  int device;  // current at cublasCreate
 };
 
 namespace {
@@ -52,6 +54,9 @@ cublasStatus_t gemm_strided_batched(const char* name, cublasHandle_t handle,
   if (ldb < at_least_one(b_rows)) return invalid(cat("ldb=", ldb, " < max(1, ", b_rows, ")"));
   if (ldc < at_least_one(m)) return invalid(cat("ldc=", ldc, " < max(1, m=", m, ")"));
   if (m == 0 || n == 0 || batch == 0) return CUBLAS_STATUS_SUCCESS;
+  if (handle->device != naqs::emu::current_device())
+    return invalid(cat("the handle belongs to device ", handle->device, " but device ",
+                       naqs::emu::current_device(), " is current"));
   const bool read_ab = k > 0 && *alpha != T(0);
   for (int i = 0; i < batch; ++i) {
     const T* a = A + sa * i;
@@ -64,6 +69,12 @@ cublasStatus_t gemm_strided_batched(const char* name, cublasHandle_t handle,
           cat(name, ": an operand of product ", i, " of ", batch, " lies outside device memory");
       return CUBLAS_STATUS_EXECUTION_FAILED;
     }
+    const void* none = nullptr;
+    for (const void* p : {static_cast<const void*>(c), read_ab ? a : none, read_ab ? b : none})
+      if (const std::string why = p ? naqs::emu::wrong_device(p) : ""; !why.empty()) {
+        g_status_detail = cat(name, ": an operand of product ", i, ": ", why);
+        return CUBLAS_STATUS_EXECUTION_FAILED;
+      }
     if (*beta == T(0))  // cuBLAS does not read C when beta is zero (it may hold NaN)
       for (int col = 0; col < n; ++col)
         for (int row = 0; row < m; ++row) c[static_cast<int64_t>(col) * ldc + row] = T(0);
@@ -85,8 +96,7 @@ cublasStatus_t gemm_strided_batched(const char* name, cublasHandle_t handle,
 }  // namespace
 
 cublasStatus_t cublasCreate_v2(cublasHandle_t* handle) {
-  static cublasContext context;  // one device
-  *handle = &context;
+  *handle = new cublasContext{naqs::emu::current_device()};  // never destroyed, as cuda/ never does
   return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -1,7 +1,8 @@
-// The emulated device's memory and runtime API (emu/emu.hpp, emu/shim.hpp): one device, every
-// cudaMalloc its own mapping (0xff-filled, ending at a PROT_NONE guard page), copies and memsets
-// checked against the allocations (sizes and directions), error details for
-// cudaGetErrorString.
+// The emulated devices' memory and runtime API (emu/emu.hpp, emu/shim.hpp): NAQS_EMU_DEVICES
+// devices (default 1) sharing the host's address space, a current device per host thread
+// (cudaSetDevice), every cudaMalloc its own mapping (0xff-filled, ending at a PROT_NONE guard
+// page) tagged with the device current at the call, copies and memsets checked against the
+// allocations (sizes, directions, devices), error details for cudaGetErrorString.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,11 +27,13 @@ struct Allocation {
   char* map;              // the mapping: data pages, then one guard page
   std::size_t map_bytes;  // including the guard page
   std::size_t bytes;      // as requested
+  int device;             // current at cudaMalloc
 };
 
 std::mutex g_mutex;
 std::map<std::uintptr_t, Allocation> g_allocations;  // by the pointer handed out
 std::size_t g_in_use = 0;
+thread_local int g_device = 0;  // the current device (CUDA's is per host thread)
 thread_local cudaError_t g_last_error = cudaSuccess;  // cudaGetLastError's sticky state
 thread_local cudaError_t g_detail_code = cudaSuccess;
 thread_local std::string g_detail;
@@ -49,6 +52,13 @@ const std::pair<const std::uintptr_t, Allocation>* find_locked(const void* p, st
   if (a - it->first > it->second.bytes) return nullptr;
   if (bytes > it->second.bytes - (a - it->first)) return nullptr;
   return &*it;
+}
+
+// The device of the allocation holding p, or -1 when p is not device memory.
+int device_of(const void* p) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  const auto* a = find_locked(p, 1);
+  return a ? a->second.device : -1;
 }
 
 std::string hex(const void* p) {
@@ -82,11 +92,33 @@ int fail(int code, std::string detail) {
   return code;
 }
 
+int device_count() {
+  const char* v = std::getenv("NAQS_EMU_DEVICES");
+  if (v == nullptr) return 1;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (end == v || *end != '\0' || n < 1 || n > 8)
+    throw Error(cat("NAQS_EMU_DEVICES='", v, "' is not allowed; use 1 to 8"));
+  return static_cast<int>(n);
+}
+
+int current_device() { return g_device; }
+
+std::string wrong_device(const void* p) {
+  const int d = device_of(p);
+  if (d < 0) return cat(hex(p), " is not device memory");
+  if (d != g_device)
+    return cat(hex(p), " is memory of device ", d, " but device ", g_device,
+               " is current (select the tensor's device before the call)");
+  return "";
+}
+
 void check_kernel_pointer(const KernelSite& site, int index, const void* p) {
-  if (p == nullptr || is_device_range(p, 1)) return;
+  if (p == nullptr) return;
+  const std::string why = wrong_device(p);
+  if (why.empty()) return;
   throw Error(cat("emulated kernel ", site.name, " (", site.file, ":", site.line,
-                  "): pointer argument ", index, " (", hex(p),
-                  ") is not device memory; a GPU would fault on it"));
+                  "): pointer argument ", index, ": ", why, "; a GPU would fault on it"));
 }
 
 long long grid_cap(long long cap) {
@@ -112,25 +144,36 @@ Order thread_order() {
 using naqs::emu::fail;
 
 cudaError_t cudaGetDeviceCount(int* count) {
-  *count = 1;
+  *count = naqs::emu::device_count();
   return cudaSuccess;
 }
 
-cudaError_t cudaSetDevice(int device) {
-  if (device != 0)
+namespace {
+cudaError_t check_device_index(const char* call, int device) {
+  const int n = naqs::emu::device_count();
+  if (device < 0 || device >= n)
     return static_cast<cudaError_t>(
-        fail(cudaErrorInvalidDevice,
-             naqs::cat("cudaSetDevice(", device, "): the emulator has one device, 0")));
+        fail(cudaErrorInvalidDevice, naqs::cat(call, "(", device, "): the emulator has ", n,
+                                               " device(s) (NAQS_EMU_DEVICES)")));
   return cudaSuccess;
+}
+}  // namespace
+
+cudaError_t cudaSetDevice(int device) {
+  const cudaError_t e = check_device_index("cudaSetDevice", device);
+  if (e == cudaSuccess) naqs::emu::g_device = device;
+  return e;
 }
 
 cudaError_t cudaGetDevice(int* device) {
-  *device = 0;
+  *device = naqs::emu::g_device;
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
-  if (device != 0) return cudaSetDevice(device);
+  if (const cudaError_t e = check_device_index("cudaGetDeviceProperties", device);
+      e != cudaSuccess)
+    return e;
   *prop = cudaDeviceProp{};
   std::snprintf(prop->name, sizeof prop->name, "naqs host emulator");
   prop->totalGlobalMem = naqs::emu::kDeviceBytes;
@@ -174,7 +217,8 @@ cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   }
   char* ptr = map + data - padded;
   std::memset(ptr, 0xff, padded);  // NaN for f32/f64, -1 for integers
-  g_allocations[reinterpret_cast<std::uintptr_t>(ptr)] = Allocation{map, data + page, bytes};
+  g_allocations[reinterpret_cast<std::uintptr_t>(ptr)] =
+      Allocation{map, data + page, bytes, g_device};
   g_in_use += bytes;
   *p = ptr;
   return cudaSuccess;
@@ -236,6 +280,16 @@ cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
                        want_dst != dst_dev ? "destination " : "source ",
                        hex(want_dst != dst_dev ? dst : src), " is ",
                        (want_dst != dst_dev ? dst_dev : src_dev) ? "" : "not ", "device memory")));
+  // The copy runs on the current device: its device operand (a device-to-device copy's
+  // destination; the source may lie on another device, a peer copy) must be that device's.
+  if (dst_dev || src_dev) {
+    const std::string why = wrong_device(dst_dev ? dst : src);
+    if (!why.empty())
+      return static_cast<cudaError_t>(
+          fail(cudaErrorInvalidValue,
+               naqs::cat("cudaMemcpy ", kind_name(kind), " of ", bytes, " bytes: the ",
+                         dst_dev ? "destination " : "source ", why)));
+  }
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
@@ -247,6 +301,9 @@ cudaError_t cudaMemset(void* dst, int value, std::size_t bytes) {
     return static_cast<cudaError_t>(
         fail(cudaErrorInvalidValue, naqs::cat("cudaMemset of ", bytes, " bytes at ", hex(dst),
                                               ": not inside one device allocation")));
+  if (const std::string why = wrong_device(dst); !why.empty())
+    return static_cast<cudaError_t>(
+        fail(cudaErrorInvalidValue, naqs::cat("cudaMemset of ", bytes, " bytes: ", why)));
   std::memset(dst, value, bytes);
   return cudaSuccess;
 }

@@ -6,8 +6,8 @@
 // __syncthreads, __syncwarp, the warp shuffles and votes with their masks, atomics, __ldg and the
 // intrinsics the kernels use. Host side: the subset of the runtime API cuda/ calls.
 // Not modelled: CUDA's last-ulp differences in exp/log/tanh and nvcc's FMA contraction (the
-// emulated kernels round as the host does), true concurrency (blocks run one after another),
-// several devices.
+// emulated kernels round as the host does), true concurrency (blocks run one after another);
+// several devices only as far as emu/emu.hpp says (which device memory belongs to).
 #pragma once
 #include <math.h>  // the global-namespace math functions device code calls (exp, fmax, isinf)
 

@@ -4,7 +4,8 @@
 // result in forward order, as the thread order changes), barriers and shuffles reached by part
 // of a block or warp, bad launch configurations, host pointers given to kernels, copies in the
 // wrong direction or past an allocation, writes past an allocation (guard page), cuBLAS's
-// leading-dimension rules; and that shuffles and votes compute what CUDA defines.
+// leading-dimension rules, another device's memory given to a kernel, a memset, a copy or cuBLAS
+// (NAQS_EMU_DEVICES=2); and that shuffles and votes compute what CUDA defines.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -256,6 +257,68 @@ TEST(Emulator, CublasLeadingDimensionsAreChecked) {
                                                     4, 0, a, 4, 0, &zero, a + 32, 3, 0, 1),
       CUBLAS_STATUS_INVALID_VALUE);
   cudaFree(a);
+}
+
+// With two devices each allocation belongs to the device current at its cudaMalloc; a kernel,
+// memset, copy or cuBLAS call given memory of the other device fails by name.
+TEST(Emulator, AnotherDevicesMemoryIsRefused) {
+  setenv("NAQS_EMU_DEVICES", "2", 1);
+  int count = 0;
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
+  EXPECT_EQ(count, 2);
+  EXPECT_EQ(cudaSetDevice(2), cudaErrorInvalidDevice);
+  cudaGetLastError();
+  NAQS_CUDA_CHECK(cudaSetDevice(1));
+  cublasHandle_t h1 = naqs::cuda_rt::cublas_handle();
+  int* on1 = device_alloc<int>(64);
+  double* m1 = device_alloc<double>(32);
+  NAQS_CUDA_CHECK(cudaSetDevice(0));
+  int* on0 = device_alloc<int>(64);
+  try {
+    NAQS_LAUNCH(1, 32, 0, write_kernel)(on1, 64);
+    FAIL() << "device 1's memory reached a kernel on device 0";
+  } catch (const naqs::Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("write_kernel"), std::string::npos) << m;
+    EXPECT_NE(m.find("memory of device 1 but device 0 is current"), std::string::npos) << m;
+  }
+  std::vector<int> h(64, 7);
+  EXPECT_EQ(cudaMemset(on1, 0, 64 * sizeof(int)), cudaErrorInvalidValue);
+  EXPECT_NE(std::string(cudaGetErrorString(cudaErrorInvalidValue)).find("device 1"),
+            std::string::npos);
+  EXPECT_EQ(cudaMemcpy(on1, h.data(), 64 * sizeof(int), cudaMemcpyHostToDevice),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cudaMemcpy(h.data(), on1, 64 * sizeof(int), cudaMemcpyDeviceToHost),
+            cudaErrorInvalidValue);
+  // A device-to-device copy runs on the destination's device and may read another's (peer).
+  EXPECT_EQ(cudaMemcpy(on1, on0, 64 * sizeof(int), cudaMemcpyDeviceToDevice),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cudaMemcpy(on0, on1, 64 * sizeof(int), cudaMemcpyDeviceToDevice), cudaSuccess);
+  cudaGetLastError();
+  // cuBLAS: device 0's handle with device 1's operands, and device 1's handle on device 0.
+  const double one = 1.0, zero = 0.0;
+  cublasHandle_t h0 = naqs::cuda_rt::cublas_handle();
+  EXPECT_EQ(naqs::cuda_rt::cublas().dgemm_strided_batched(h0, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4,
+                                                          &one, m1, 4, 0, m1, 4, 0, &zero,
+                                                          m1 + 16, 4, 0, 1),
+            CUBLAS_STATUS_EXECUTION_FAILED);
+  EXPECT_EQ(naqs::cuda_rt::cublas().dgemm_strided_batched(h1, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4,
+                                                          &one, m1, 4, 0, m1, 4, 0, &zero,
+                                                          m1 + 16, 4, 0, 1),
+            CUBLAS_STATUS_INVALID_VALUE);
+  // On its own device everything works.
+  NAQS_CUDA_CHECK(cudaSetDevice(1));
+  NAQS_LAUNCH(1, 32, 0, write_kernel)(on1, 64);
+  EXPECT_EQ(to_host(on1, 64)[63], 63);
+  EXPECT_EQ(naqs::cuda_rt::cublas().dgemm_strided_batched(h1, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4,
+                                                          &one, m1, 4, 0, m1, 4, 0, &zero,
+                                                          m1 + 16, 4, 0, 1),
+            CUBLAS_STATUS_SUCCESS);
+  cudaFree(on1);
+  cudaFree(m1);
+  cudaFree(on0);
+  NAQS_CUDA_CHECK(cudaSetDevice(0));
+  unsetenv("NAQS_EMU_DEVICES");
 }
 
 }  // namespace

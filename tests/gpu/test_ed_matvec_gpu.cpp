@@ -5,6 +5,7 @@
 // the difference is below (2N+1)·3·eps ≈ 1.4e-15·N (70x margin).
 // Then the Lanczos ground energy with the CUDA operator equals the CPU one to 1e-12 relative
 // (both converge to a residual <= 1e-12, so both energies are within ~1e-20 of the eigenvalue).
+// On cuda:1 with device 0 current where there are two devices (testing::parity_device()).
 // Skips without a CUDA device.
 #include <cmath>
 #include <random>
@@ -57,10 +58,13 @@ TEST(ParityEd, MatvecEverySector) {
     std::vector<double> x(dim), y_cpu(dim);
     for (auto& v : x) v = u(gen);
     ed::EdOperator cpu(c.H, basis, Device::cpu());
-    ed::EdOperator gpu(c.H, basis, Device::cuda(0));
+    const Device device = testing::parity_device();
+    testing::make_device0_current();
+    ed::EdOperator gpu(c.H, basis, device);
     cpu.apply(x.data(), y_cpu.data());
-    Tensor xd = Tensor::from_vector(x, {dim}, Device::cuda(0));
-    Guarded yd({dim}, DType::f64, Device::cuda(0));
+    Tensor xd = Tensor::from_vector(x, {dim}, device);
+    Guarded yd({dim}, DType::f64, device);
+    testing::make_device0_current();
     gpu.apply_device(xd.data<double>(), yd.out.data<double>());
     EXPECT_TRUE(yd.guards_intact()) << c.H.str();
     const std::vector<double> y_gpu = yd.out.to_vector<double>();
@@ -78,7 +82,9 @@ TEST(ParityEd, LanczosEnergyMatchesCpu) {
            {Hamiltonian(Lattice::square(4, 4, true, true), heis(1, true)), 8}}) {
     const SpinHilbert space = testing::sector(H, n_down);
     const double e_cpu = ed::solve_ground_state(H, space, Device::cpu()).lanczos.energy;
-    const double e_gpu = ed::solve_ground_state(H, space, Device::cuda(0)).lanczos.energy;
+    testing::make_device0_current();
+    const double e_gpu =
+        ed::solve_ground_state(H, space, testing::parity_device()).lanczos.energy;
     EXPECT_NEAR(e_gpu, e_cpu, 1e-12 * std::abs(e_cpu)) << H.str();
   }
 }

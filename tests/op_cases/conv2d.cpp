@@ -8,10 +8,12 @@
 // n products of factors with |.| <= 1 (plus a bias and an old value, |.| <= 1), so the sum of
 // absolute terms is at most n + 2; a backend that adds them in `depth` sequential steps is
 // within (depth + 1) * eps * (n + 2) of the exact value, and the two backends are compared
-// with the sum of their two bounds. CPU weight gradients are summed in double and rounded once;
-// the GPU sums n / 32 terms per lane, then 5 shuffle levels.
+// with the sum of their two bounds. Weight gradients are summed in double on both backends
+// (the GPU n / 32 terms per lane, then 5 shuffle levels) and rounded once; one more case checks
+// them exactly (conv2d_weight_exact_cases).
 // Gradient cases (small, f64, forward with bias): d/dx = conv2d_backward_input, d/dw =
 // conv2d_backward_weight, d/dbias = bias_backward(axis 1).
+#include <cmath>
 #include <limits>
 
 #include "host/ops/conv2d.hpp"
@@ -42,10 +44,10 @@ double rounding_bound(DType dt, int64_t n, int64_t depth) {
   return static_cast<double>(depth + 1) * eps(dt) * static_cast<double>(n + 2);
 }
 
-// Weight gradient: the GPU adds n/32 terms per lane, 5 shuffle levels and the old value; the
-// CPU sums in double (its own bound) and rounds once to T (depth 0).
+// Weight gradient: both backends sum in double (the GPU n/32 terms per lane, 5 shuffle levels
+// and the old value; the CPU sequentially) and round once to T, within eps(T)/2 (n+2) each.
 double weight_tol(DType dt, int64_t n) {
-  return rounding_bound(dt, n, (n + 31) / 32 + 6) + rounding_bound(DType::f64, n, n) +
+  return rounding_bound(DType::f64, n, (n + 31) / 32 + 6) + rounding_bound(DType::f64, n, n) +
          rounding_bound(dt, n, 0);
 }
 
@@ -191,6 +193,39 @@ NAQS_OP_CASES(conv2d_cases) {
           cases.push_back(c);
         }
     }
+}
+
+// The weight gradients in float32 with one exact answer: a 1x1 window, x = 1 and dy = 1 at pixel
+// 0 and 2^-24 at pixels 32, 64, ..., 512 (w = 544), so dw = 1 + 16 2^-24 = 1 + 2^-20, every
+// partial sum exact in double and the result exact in float32. Both backends sum in double and
+// round once (issue 23's F9), so they agree exactly; a float32 accumulator loses each 2^-24
+// added to 1 (a tie, rounded to even) and gives 1 (on the GPU all of them fall to lane 0).
+NAQS_OP_CASES(conv2d_weight_exact_cases) {
+  const Conv2dSpec s{1, 1, 0, 0};
+  for (bool per_sample : {false, true}) {
+    OpCase c;
+    c.op = per_sample ? "conv2d_backward_weight_per_sample" : "conv2d_backward_weight";
+    c.params = OpParams("b=1 cin=1 cout=1 h=1 w=544 kh=1 kw=1 oh=0 ow=0 exact=1");
+    c.dtype = DType::f32;
+    c.seed = 1299;
+    c.why = "exact: every partial sum is exact in double, 1 + 2^-20 exact in float32";
+    c.make = [per_sample](const OpCase& c) {
+      std::vector<float> dy(544, 0.0f);
+      dy[0] = 1.0f;
+      for (int k = 1; k <= 16; ++k) dy[32 * k] = std::ldexp(1.0f, -24);
+      const Shape shape = in_shape(c.params);
+      return OpTensors{{Tensor::full(shape, 1.0, DType::f32), Tensor::from_vector(dy, shape)},
+                       {per_sample ? Tensor::zeros({1, 1}, DType::f32)
+                                   : Tensor::zeros({1, 1, 1, 1}, DType::f32)}};
+    };
+    c.run = [s, per_sample](const std::vector<Tensor>& in, std::vector<Tensor>& out) {
+      if (per_sample)
+        conv2d_backward_weight_per_sample(in[0], in[1], s, out[0]);
+      else
+        conv2d_backward_weight(in[0], in[1], s, out[0], false);
+    };
+    cases.push_back(c);
+  }
 }
 
 }  // namespace

@@ -101,6 +101,7 @@ std::string parity_failure(const OpCase& c, Device device) {
     guarded.push_back(guarded_copy(o, device));
     got.push_back(guarded.back().out);
   }
+  make_device0_current();  // the op must select `device` itself (parity_device())
   c.run(in, got);
   NAQS_CHECK(c.out_tol.empty() || c.out_tol.size() == got.size(), c.name(), ": ",
              c.out_tol.size(), " output tolerances for ", got.size(), " outputs");

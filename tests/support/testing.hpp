@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/cuda_runtime.hpp"
 #include "host/core/tensor.hpp"
 
 namespace naqs::testing {
@@ -18,6 +19,17 @@ namespace naqs::testing {
   do {                                                                     \
     if (::naqs::device_count() == 0) GTEST_SKIP() << "no CUDA device";     \
   } while (0)
+
+// The CUDA device the parity tests (the op cases, ED) run on: cuda:1 where there are two or more
+// devices (a two-GPU machine; the emulation tier's `.grid1dev1` run, NAQS_EMU_DEVICES=2), else
+// cuda:0. They call make_device0_current() before each op, so that with cuda:1 an op that does
+// not select its tensors' device is caught (the emulator refuses another device's pointers).
+inline Device parity_device() { return Device::cuda(device_count() >= 2 ? 1 : 0); }
+inline void make_device0_current() {
+#if NAQS_HAVE_CUDA
+  if (device_count() > 0) cuda_rt::set_device(0);
+#endif
+}
 
 // Uniform values in [lo, hi) from a fixed-seed std::mt19937_64 (test inputs only).
 inline Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed, double lo = -1.0,
