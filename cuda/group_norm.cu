@@ -129,7 +129,6 @@ void group_norm_forward_cuda(const Tensor& x, const Tensor& gamma, const Tensor&
                 group_norm_forward_kernel<T>)(x.data<T>(), gamma.data<T>(),
                                               data_or_null<T>(beta), eps, d, y.data<T>(),
                                               mean.data<T>(), rstd.data<T>());
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -143,7 +142,6 @@ void group_norm_backward_input_cuda(const Tensor& dy, const Tensor& x, const Ten
                 group_norm_backward_input_kernel<T>)(dy.data<T>(), x.data<T>(), gamma.data<T>(),
                                                      mean.data<T>(), rstd.data<T>(), d,
                                                      dx.data<T>(), accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -161,11 +159,9 @@ void group_norm_backward_params_cuda(const Tensor& dy, const Tensor& x, const Te
     NAQS_LAUNCH(grid_for_rows(bc), block_for_row(d.spatial), 0,
                 group_norm_params_partial_kernel<T>)(dy.data<T>(), x.data<T>(), mean.data<T>(),
                                                      rstd.data<T>(), d, part_g, part_b);
-    NAQS_CUDA_CHECK_LAUNCH();
     NAQS_LAUNCH(cuda_rt::grid_for(n_out), kBlock, 0, group_norm_params_final_kernel<T>)(
         part_g, part_b, n_out, reps, d.channels, data_or_null<T>(dgamma), data_or_null<T>(dbeta),
         accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

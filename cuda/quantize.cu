@@ -30,7 +30,6 @@ void dequantize_u8_cuda(const Tensor& q, double scale, double offset, Tensor& x)
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, dequantize_u8_kernel<T>)(
         q.data<uint8_t>(), scale, offset, x.data<T>(), n);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -41,7 +40,6 @@ void quantize_u8_cuda(const Tensor& x, double scale, double offset, Tensor& q) {
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(n), kBlock, 0, quantize_u8_kernel<T>)(
         x.data<T>(), scale, offset, q.data<uint8_t>(), n);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 

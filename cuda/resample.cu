@@ -39,7 +39,6 @@ void resample_block_sum_cuda(const Tensor& big, const ResampleDims& d, double sc
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(small.numel()), kBlock, 0, block_sum_kernel<T>)(
         big.data<T>(), d, scale, small.data<T>(), accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
@@ -50,7 +49,6 @@ void resample_broadcast_cuda(const Tensor& small, const ResampleDims& d, double 
     using T = decltype(tag);
     NAQS_LAUNCH(cuda_rt::grid_for(big.numel()), kBlock, 0, broadcast_kernel<T>)(
         small.data<T>(), d, scale, big.data<T>(), accumulate);
-    NAQS_CUDA_CHECK_LAUNCH();
   });
 }
 
