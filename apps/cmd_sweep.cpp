@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <optional>
 
-#include "apps/vmc_options.hpp"
 #include "host/cli/command.hpp"
 #include "host/cli/number.hpp"
 #include "host/cli/values.hpp"
@@ -75,7 +74,7 @@ void sweep_options(po::options_description& desc) {
   desc.add(what);
   // The options of `naqs vmc` that apply per field, with the same names and meanings; both VMC
   // methods (naqs: NAQS + exact samples; mcmc: RBM + Metropolis) use them. Task k uses seed + k.
-  cli::add_vmc_options(desc, sweep_defaults(), cli::OptionUse::sweep);
+  vmc::declare_vmc_options(desc, sweep_defaults(), vmc::kSweepScope);
 }
 
 // A task index from --task or $SLURM_ARRAY_TASK_ID: a non-negative integer.
@@ -98,8 +97,8 @@ SweepSpec spec_from(const CommandContext& ctx) {
   auto str = [&](const char* k) { return vm[k].as<std::string>(); };
   SweepSpec s;
   vmc::VmcConfig& c = s.base;
-  c.hamiltonian = "tfim";
-  cli::read_vmc_options(vm, cli::OptionUse::sweep, c);
+  c.hamiltonian = Model::tfim;
+  vmc::read_vmc_options(vm, vmc::kSweepScope, c);
   s.h_values = parse_value_list(str("h"), "h");
   s.methods = workflow::parse_methods(str("methods"));
   s.warm_steps = vm["warm-steps"].as<int64_t>();

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "apps/vmc_options.hpp"
 #include "host/cli/command.hpp"
 #include "host/core/error.hpp"
 #include "host/dist/comm.hpp"
@@ -23,7 +22,7 @@ constexpr int kExitInterrupted = 3;
 void vmc_options(naqs::po::options_description& desc) {
   namespace po = naqs::po;
   const VmcConfig d;
-  naqs::cli::add_vmc_options(desc, d, naqs::cli::OptionUse::vmc);
+  naqs::vmc::declare_vmc_options(desc, d, naqs::vmc::kVmcScope);
   po::options_description out("output");
   out.add_options()
       ("output,o", po::value<std::string>()->default_value(""),
@@ -45,7 +44,7 @@ int vmc_run(const naqs::CommandContext& ctx) {
   const auto& vm = *ctx.vm;
   auto str = [&](const char* k) { return vm[k].as<std::string>(); };
   VmcConfig c;
-  naqs::cli::read_vmc_options(vm, naqs::cli::OptionUse::vmc, c);
+  naqs::vmc::read_vmc_options(vm, naqs::vmc::kVmcScope, c);
   c.output = str("output");
   c.resume = vm["resume"].as<bool>();
   if (c.output.empty()) {
@@ -61,7 +60,7 @@ int vmc_run(const naqs::CommandContext& ctx) {
   // Under MPI every rank returns the same result; only rank 0 prints it (as the driver does).
   if (!naqs::dist::world().is_root()) return r.interrupted ? kExitInterrupted : 0;
   if (r.have_observables) {
-    const int n_sites = c.length_x * c.length_y;
+    const int n_sites = static_cast<int>(naqs::vmc::n_sites(c));
     std::printf("%s", naqs::vmc::observables_table(r.observables, r.exact, n_sites).c_str());
   }
   std::printf("vmc: %s '%s', checkpoint '%s' (%.1f s)\n",

@@ -309,7 +309,7 @@ TEST_F(Sweep, SweepAcceptsEveryPerFieldVmcOption) {
     EXPECT_EQ(f.read_doubles(g + "mz2_mean")[0], 0.0) << m;
   }
   const std::string fp = f.read_string("/sweep/fingerprint_text");
-  EXPECT_NE(fp.find("mcmc.sz_zero = 1"), std::string::npos) << fp;
+  EXPECT_NE(fp.find("mcmc.magnetisation = 0"), std::string::npos) << fp;
   EXPECT_NE(fp.find("\nwarm_batch = 32\n"), std::string::npos)
       << "a --batch without --warm-batch applies to warm starts too\n" << fp;
 }
