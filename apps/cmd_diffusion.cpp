@@ -98,7 +98,7 @@ void diffusion_options(po::options_description& desc) {
        "training ln(sigma) mean")
       ("p-std", number<double>(cli::positive<double>())->default_value(d.edm.p_std),
        "training ln(sigma) standard deviation")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N | auto")
+      ("device", po::value<std::string>()->default_value("auto"), "cpu | cuda | cuda:N | auto")
       ("no-png", po::bool_switch()->default_value(false), "skip the scatter PNG");
   desc.add(toy);
 }

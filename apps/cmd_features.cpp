@@ -70,7 +70,7 @@ void features_options(po::options_description& d) {
       ("inputs", po::value<std::string>(), "inputs: /samples/sigma and /samples/ids "
                                            "(naqs ed --sample); with --model: an earlier "
                                            "features file's /windows")
-      ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
+      ("out,o", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("batch", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 24})->default_value(256),
        "inputs per forward pass (--model: default 32 windows)")
       ("windows", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 24})->default_value(1024),
@@ -83,7 +83,7 @@ void features_options(po::options_description& d) {
                                            "(default: the model's own)")
       ("random-init", po::bool_switch(), "leave /params out: the model as initialised from the "
                                           "checkpoint's seed (the untrained baseline)")
-      ("device", po::value<std::string>()->default_value("cpu"), "auto | cpu | cuda | cuda:N");
+      ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }
 
 std::map<std::string, std::string> parse_lines(const std::string& text) {

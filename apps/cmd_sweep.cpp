@@ -6,7 +6,7 @@
 //                                        index comes from SLURM_ARRAY_TASK_ID when it is set)
 //   naqs sweep [options] --list          the tasks (index, h, file, state); writes nothing
 // With no options: the embedded default (periodic TFIM chain N = 16, h = 0.5 ... 1.5, NAQS vs
-// MCMC vs ED, CPU) into sweep-<UTC time>/.
+// MCMC vs ED, --device auto) into sweep-<UTC time>/.
 //
 // Exit status: 0 done (tasks already complete are skipped); 1 failure; 2 bad input (nothing
 // written); 3 stopped by SIGTERM/SIGUSR1/SIGINT with a checkpoint: run the same command again
@@ -45,6 +45,7 @@ vmc::VmcConfig sweep_defaults() {
   d.steps = 80;
   d.batch_schedule = "256:40,512";
   d.obs_samples = 4096;
+  d.device = "auto";
   return d;
 }
 

@@ -371,7 +371,8 @@ void prepare_sweep_dir(const SweepSpec& spec) {
     // Never replaced: array tasks starting together race to write it; one wins, the others
     // check the winner's settings.
     write_new_atomically(manifest, [&](H5File& f) {
-      write_provenance(f, spec.command_line, spec.config_text, spec.base.device,
+      write_provenance(f, spec.command_line, spec.config_text,
+                       resolve_device(spec.base.device).str(),
                        {{"seed", static_cast<int64_t>(spec.base.seed)}});
       f.create_group("/sweep");
       f.set_attr("/sweep", "n_tasks", n_tasks(spec));
@@ -497,7 +498,8 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
   // processes running the same task only the first to finish writes it.
   std::string summary;
   write_new_atomically(result.path, [&](H5File& f) {
-    write_provenance(f, spec.command_line, spec.config_text, spec.base.device,
+    write_provenance(f, spec.command_line, spec.config_text,
+                     resolve_device(spec.base.device).str(),
                      {{"seed", static_cast<int64_t>(spec.base.seed + static_cast<uint64_t>(task))}});
     f.create_group("/sweep");
     f.set_attr("/sweep", "task", task);

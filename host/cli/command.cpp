@@ -98,6 +98,14 @@ const std::vector<Rename>& deprecated_spellings() {
   // declares the new name and not the old one (docs/CONVENTIONS.md).
   static const std::vector<Rename> r = {
       {"sz-zero", "magnetisation", "0"},
+      {"model", "hamiltonian"},  // naqs ed (naqs vmc's --model is the wavefunction)
+      {"Delta", "delta"},
+      {"bc", "boundary"},
+      {"pbc", "boundary", "pbc"},
+      {"obc", "boundary", "obc"},
+      {"Lx", "L"},
+      {"output", "out"},
+      {"out-dir", "out"},
   };
   return r;
 }

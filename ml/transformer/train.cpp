@@ -407,7 +407,7 @@ LmResult run_lm_train(const LmConfig& config) {
     trace = std::make_unique<H5Trace>(*file, "/train", kTrainColumns);
     // Rows are appended before the checkpoint of their step is written, so an output of this
     // run holds at least first_step rows; fewer means it lost some: not continued with a gap.
-    NAQS_REQUIRE(trace->rows() >= first_step, "--output '", c.output, "' holds ", trace->rows(),
+    NAQS_REQUIRE(trace->rows() >= first_step, "--out '", c.output, "' holds ", trace->rows(),
                  " training steps but checkpoint '", c.checkpoint, "' is at step ", first_step,
                  "; it cannot be continued without a gap (left as it is)");
     if (plan.reopen) {

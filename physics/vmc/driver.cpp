@@ -314,7 +314,7 @@ class Output {
     train_ = std::make_unique<H5Trace>(*file_, "/train", kTrainColumns);
     // Rows are appended before the checkpoint of their step is written, so an output of this
     // run holds at least first_step rows; fewer means it lost some: not continued with a gap.
-    NAQS_REQUIRE(train_->rows() >= first_step, "--output '", c.output, "' holds ",
+    NAQS_REQUIRE(train_->rows() >= first_step, "--out '", c.output, "' holds ",
                  train_->rows(), " training steps but the checkpoint is at step ", first_step,
                  "; it cannot be continued without a gap (left as it is)");
     if (reopen) {

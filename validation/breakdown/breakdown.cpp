@@ -164,11 +164,11 @@ std::string run_breakdown(const BreakdownConfig& bc) {
   const fs::path dir(bc.out_dir);
   const std::string out = (dir / "breakdown.h5").string();
   NAQS_REQUIRE(!path_present(out), "breakdown: '", out,
-               "' exists; choose another --out-dir (results are never overwritten)");
+               "' exists; choose another --out (results are never overwritten)");
   std::error_code ec;
   fs::create_directories(dir, ec);
-  NAQS_REQUIRE(!ec, "breakdown: cannot create --out-dir '", bc.out_dir, "': ", ec.message());
-  check_output_path("--out-dir", out, /*must_not_exist=*/true);
+  NAQS_REQUIRE(!ec, "breakdown: cannot create --out '", bc.out_dir, "': ", ec.message());
+  check_output_path("--out", out, /*must_not_exist=*/true);
   auto say = [&](const std::string& s) {
     if (!bc.quiet) std::printf("%s\n", s.c_str());
     std::fflush(stdout);
