@@ -52,7 +52,8 @@ cli::OptionTable<VmcConfig> make_table() {
       row("magnetisation", "magnetisation", &C::magnetisation,
           Range<int64_t>{-(int64_t{1} << 20), int64_t{1} << 20}, kSystem,
           "total magnetisation sum_i sigma_i = 2 Sz of every configuration (0: the Sz = 0 "
-          "sector), for every VMC method", kFingerprint),
+          "sector), for every VMC method; the exact reference stays H's ground state",
+          kFingerprint),
       // ---- wavefunction ----
       row("model", "model", &C::model, kModel,
           "naqs (autoregressive, exact sampling) or rbm (restricted Boltzmann machine)",
