@@ -215,6 +215,12 @@ int run_cli(int argc, char** argv) {
         throw UsageError(cat("--config: cannot read '", path, "'"));
     }
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    // An unknown spelling: the command's options, so the one line names the right one.
+    std::string allowed;
+    for (const auto& o : desc.options())
+      allowed += (allowed.empty() ? "--" : ", --") + o->long_name();
+    throw UsageError(cat(e.what(), " (allowed: ", allowed, ")"));
   } catch (const po::error& e) {
     throw UsageError(cat(e.what(), " (see 'naqs ", cmd->name, " --help')"));
   }

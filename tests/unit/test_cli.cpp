@@ -191,8 +191,15 @@ TEST(Cli, VocabularyOldSpellingsAreReadAsTheNewOnes) {
     EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("is not allowed (allowed: "), std::string::npos) << r.err;
   }
+  // An unknown spelling is refused with the command's option names.
   const naqs::testing::ExeRun unknown =
       naqs::testing::run_naqs_args({"ed", "--L", "6", "--Deltas", "1"}, dir);
   EXPECT_EQ(unknown.rc, 2);
+  EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
+  EXPECT_NE(unknown.err.find("'--Deltas'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("(allowed: --help, --config, --hamiltonian, --lattice, --L, --Ly, "
+                             "--boundary, --J, --h, --hz, --delta,"),
+            std::string::npos)
+      << unknown.err;
   std::filesystem::remove_all(dir);
 }
