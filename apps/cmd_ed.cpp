@@ -175,7 +175,8 @@ int ed_run(const CommandContext& ctx) {
                "--h and --hz are TFIM fields; the Heisenberg model takes --J, --delta, --marshall");
   NAQS_REQUIRE(heis || (vm["delta"].defaulted() && !vm["marshall"].as<bool>() &&
                         vm["sz"].defaulted()),
-               "--delta, --marshall and --sz are Heisenberg options; the TFIM takes --J, --h, --hz");
+               "--delta, --marshall and --sz are Heisenberg options; the TFIM takes --J, --h, "
+               "--hz");
   const std::vector<double> fields =
       heis ? std::vector<double>{0.0} : parse_value_list(vm["h"].as<std::string>(), "h");
   const SpinHilbert hilbert =

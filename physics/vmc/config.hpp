@@ -114,7 +114,7 @@ struct VmcConfig {
 // The commands that declare a row (OptionRow::scopes): a sweep is over h of the TFIM and its
 // methods pick the model and the sampler, so hamiltonian, h, delta, marshall, model and sampler
 // are `vmc` only.
-constexpr unsigned kVmcScope = 1, kSweepScope = 2, kBothScopes = kVmcScope | kSweepScope;
+constexpr unsigned kVmcScope = 1, kSweepScope = 2;
 
 // The one table of VmcConfig's settings (see the header comment).
 const cli::OptionTable<VmcConfig>& vmc_option_table();

@@ -9,7 +9,6 @@
 #include <limits>
 #include <sstream>
 
-#include "host/cli/number.hpp"
 #include "host/core/error.hpp"
 #include "host/core/progress.hpp"
 #include "host/core/stop_signal.hpp"

@@ -129,7 +129,8 @@ TEST(Cli, VmcModelOptions) {
     std::filesystem::remove(f);
   const std::string tiny = " --width 2 --depth 1 --steps 2 --batch 16 --obs-samples 16 --quiet";
   // The TFIM's default field does not apply to the Heisenberg model; an explicit one is refused.
-  CliRun r = run_naqs("vmc --hamiltonian heisenberg --marshall --magnetisation 0 --L 6 --ed-max-sites 0" +
+  CliRun r = run_naqs("vmc --hamiltonian heisenberg --marshall --magnetisation 0 --L 6 "
+                      "--ed-max-sites 0" +
                       tiny + " -o " + out);
   EXPECT_EQ(r.rc, 0) << r.out;
   r = run_naqs("vmc --hamiltonian heisenberg --h 0.5 --L 6" + tiny + " -o " + out2);
