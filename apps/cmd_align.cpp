@@ -88,9 +88,9 @@ void align_options(po::options_description& d) {
        "outlier clamp: each feature to this quantile of |x| (1 = none)")
       ("seed", cli::number<uint64_t>(cli::kSeedRange)->default_value(1),
        "Philox seed of the permutations")
-      ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
+      ("out,o", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("no-png", po::bool_switch(), "skip the heat maps")
-      ("device", po::value<std::string>()->default_value("cpu"), "auto | cpu | cuda | cuda:N");
+      ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }
 
 struct FeatureFile {

@@ -59,7 +59,7 @@ void breakdown_options(naqs::po::options_description& desc) {
       ("seed", cli::number<uint64_t>(cli::Range<uint64_t>{0, (uint64_t{1} << 63) - 1})
           ->default_value(d.seed),
        "seed of every run and sampler")
-      ("out-dir", po::value<std::string>()->default_value(d.out_dir),
+      ("out,o", po::value<std::string>()->default_value(d.out_dir),
        "directory for breakdown.h5 and the per-run HDF5 files (breakdown.h5 is never "
        "overwritten)")
       ("quiet", po::bool_switch(), "no table");
@@ -83,7 +83,7 @@ int breakdown_run(const naqs::CommandContext& ctx) {
   c.burn_in = vm["burn-in"].as<int64_t>();
   c.p_global = vm["global-flip"].as<double>();
   c.seed = vm["seed"].as<uint64_t>();
-  c.out_dir = vm["out-dir"].as<std::string>();
+  c.out_dir = vm["out"].as<std::string>();
   c.quiet = vm["quiet"].as<bool>();
   c.command_line = ctx.command_line;
   c.config_text = ctx.config_text;
@@ -95,5 +95,5 @@ int breakdown_run(const naqs::CommandContext& ctx) {
 
 NAQS_COMMAND("breakdown",
              "local Metropolis vs exact autoregressive sampling on the TFIM chain across h "
-             "(trained NAQS and RBM vs ED; tau, R-hat, ESS/s); HDF5 in --out-dir",
+             "(trained NAQS and RBM vs ED; tau, R-hat, ESS/s); HDF5 in the --out directory",
              breakdown_options, breakdown_run);

@@ -18,7 +18,7 @@ using namespace naqs;
 void collect_options(po::options_description& desc) {
   desc.add_options()
       ("dir", po::value<std::string>(), "the sweep directory (also as the bare argument)")
-      ("output,o", po::value<std::string>()->default_value(""),
+      ("out,o", po::value<std::string>()->default_value(""),
        "output file (default: DIR/collected.h5; never overwritten without --force)")
       ("force", po::bool_switch(), "replace an existing output (atomically)")
       ("require-complete", po::bool_switch(),
@@ -30,7 +30,7 @@ int collect_run(const CommandContext& ctx) {
   NAQS_REQUIRE(vm.count("dir"), "naqs collect needs the sweep directory: naqs collect DIR");
   workflow::CollectOptions o;
   o.dir = vm["dir"].as<std::string>();
-  o.output = vm["output"].as<std::string>();
+  o.output = vm["out"].as<std::string>();
   o.force = vm["force"].as<bool>();
   o.require_complete = vm["require-complete"].as<bool>();
   o.command_line = ctx.command_line;

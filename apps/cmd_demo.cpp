@@ -133,7 +133,7 @@ void demo_options(po::options_description& d) {
       "seed", cli::number<uint64_t>(cli::Range<uint64_t>{0, (uint64_t{1} << 63) - 1})
                   ->default_value(1),
       "Philox seed of the parameters")(
-      "out", po::value<std::string>()->default_value(""), "HDF5 result file (never overwritten); empty: none");
+      "out,o", po::value<std::string>()->default_value(""), "HDF5 result file (never overwritten); empty: none");
 }
 
 int demo_run(const CommandContext& ctx) {

@@ -82,7 +82,7 @@ void diffusion_options(po::options_description& desc) {
       ("batch", number<int64_t>(I{1, 1 << 20}), "training batch (toy 256, train 32)")
       ("lr", number<double>(cli::positive<double>()), "AdamW peak rate (toy 0.002, train 3e-4)")
       ("seed", number<uint64_t>(cli::kSeedRange), "Philox seed (1; rollout: the model's)")
-      ("device", po::value<std::string>(), "cpu | cuda | cuda:N | auto (cpu)")
+      ("device", po::value<std::string>(), "cpu | cuda | cuda:N | auto (auto)")
       ("no-png", po::bool_switch()->default_value(false), "skip the PNG (and GIF) outputs");
   desc.add(shared);
   po::options_description toy("toy (ml/diffusion/toy.hpp)");
@@ -161,7 +161,7 @@ int toy_run(const CommandContext& ctx) {
                  " (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib, as "
                  "scripts/setup.sh does; or --no-png)");
   }
-  const Device device = resolve_device(value_or<std::string>(vm, "device", "cpu"));
+  const Device device = resolve_device(value_or<std::string>(vm, "device", "auto"));
   std::printf("# naqs diffusion toy: %lld-mode mixture (sigma_data %.4f), MLP %lld x %lld, %lld "
               "steps of %lld, %s\n",
               static_cast<long long>(c.modes), c.sigma_data(), static_cast<long long>(c.depth),

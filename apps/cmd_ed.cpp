@@ -45,6 +45,7 @@
 #include "physics/ed/dense.hpp"
 #include "physics/ed/ed_solver.hpp"
 #include "physics/ed/tfim_exact.hpp"
+#include "physics/vmc/config.hpp"
 
 namespace {
 
@@ -54,22 +55,19 @@ constexpr int64_t kDenseCheckMaxDim = 2048;
 
 void ed_options(po::options_description& d) {
   d.add_options()
-      ("model", po::value<std::string>()->default_value("tfim"), "tfim | heisenberg")
+      ("hamiltonian", po::value<std::string>()->default_value("tfim"), "tfim | heisenberg")
       ("lattice", po::value<std::string>()->default_value("chain"), "chain | square")
-      ("L", cli::number<int>(cli::Range<int>{1, 64}), "chain length (square: Lx = Ly = L)")
-      ("Lx", cli::number<int>(cli::Range<int>{1, 64}), "square lattice width")
-      ("Ly", cli::number<int>(cli::Range<int>{1, 64}), "square lattice height")
-      ("bc", po::value<std::string>()->default_value("pbc"),
-       "boundary conditions: pbc | obc | X,Y per direction (e.g. pbc,obc)")
-      ("pbc", po::bool_switch(), "periodic in every direction (same as --bc pbc)")
-      ("obc", po::bool_switch(), "open in every direction (same as --bc obc)")
+      ("L", cli::number<int>(cli::Range<int>{1, 64}), "sites of the chain / Lx of the square")
+      ("Ly", cli::number<int>(cli::Range<int>{1, 64}), "Ly of the square (default: L)")
+      ("boundary", po::value<std::string>()->default_value("pbc"),
+       "boundary conditions: pbc | obc, or per direction x,y (e.g. pbc,obc)")
       ("J", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
        "coupling J (Pauli units)")
       ("h", po::value<std::string>()->default_value("1"),
        "TFIM transverse field: a value, a list 0.5,1,2 or a range 0.5:1.5:0.25")
       ("hz", cli::number<double>(cli::kCouplingRange)->default_value(0.0),
        "TFIM longitudinal field")
-      ("Delta", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
+      ("delta", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
        "Heisenberg/XXZ anisotropy")
       ("marshall", po::bool_switch(), "Heisenberg: Marshall sign rule (bipartite lattices)")
       ("sz", po::value<std::string>()->default_value("auto"),
@@ -78,7 +76,7 @@ void ed_options(po::options_description& d) {
        "Lanczos stop: relative residual ||H psi - E psi|| / |E|")
       ("max-iterations", cli::number<int>(cli::Range<int>{1, 100000000})->default_value(1000),
        "Lanczos steps per pass")
-      ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
+      ("out,o", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("sample", cli::number<int64_t>(cli::Range<int64_t>{1, int64_t{1} << 32}),
        "also draw this many configurations from the exact |psi|^2 into /samples (needs --out "
        "and one field)")
@@ -87,47 +85,24 @@ void ed_options(po::options_description& d) {
       ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }
 
-struct Boundary {
-  bool x, y;
-};
-
-Boundary parse_bc(const po::variables_map& vm) {
-  const bool pbc = vm["pbc"].as<bool>(), obc = vm["obc"].as<bool>();
-  NAQS_REQUIRE(!(pbc && obc), "--pbc and --obc contradict each other; give one");
-  std::string bc = vm["bc"].as<std::string>();
-  NAQS_REQUIRE(!((pbc || obc) && !vm["bc"].defaulted()),
-               "--pbc/--obc and --bc contradict each other; give one");
-  if (pbc) bc = "pbc";
-  if (obc) bc = "obc";
-  auto one = [&](const std::string& s) {
-    NAQS_REQUIRE(s == "pbc" || s == "obc", "--bc: '", bc,
-                 "' is not allowed: use pbc, obc or X,Y per direction (e.g. pbc,obc)");
-    return s == "pbc";
-  };
-  const std::size_t comma = bc.find(',');
-  if (comma == std::string::npos) return {one(bc), one(bc)};
-  return {one(bc.substr(0, comma)), one(bc.substr(comma + 1))};
-}
-
-Lattice make_lattice(const po::variables_map& vm, const Boundary& bc) {
-  const std::string kind = vm["lattice"].as<std::string>();
-  auto get = [&](const char* name) -> std::optional<int> {
-    if (!vm.count(name)) return std::nullopt;
-    return vm[name].as<int>();
-  };
-  if (kind == "chain") {
-    NAQS_REQUIRE(!get("Lx") && !get("Ly"), "--Lx/--Ly are for --lattice square; a chain takes --L");
-    NAQS_REQUIRE(get("L").has_value(), "--lattice chain needs --L (the number of sites)");
-    return Lattice::chain(*get("L"), bc.x);
+// The lattice of --lattice, --L, --Ly and --boundary (the vocabulary of naqs vmc,
+// docs/CONVENTIONS.md; a square's Ly defaults to its L here).
+Lattice make_lattice(const po::variables_map& vm) {
+  const LatticeKind kind = cli::parse_choice<LatticeKind>(vm["lattice"].as<std::string>(),
+                                                          "lattice");
+  const vmc::Boundaries bc =
+      cli::Codec<vmc::Boundaries>::parse(vm["boundary"].as<std::string>(), "boundary", {});
+  const bool px = bc.x == vmc::Boundary::pbc, py = bc.y == vmc::Boundary::pbc;
+  NAQS_REQUIRE(vm.count("L"), "--lattice ", cli::name_of(kind), " needs --L (the number of "
+               "sites of the chain, or Lx of the square)");
+  const int l = vm["L"].as<int>();
+  if (kind == LatticeKind::chain) {
+    NAQS_REQUIRE(!vm.count("Ly"), "--Ly is for --lattice square; a chain takes --L");
+    NAQS_REQUIRE(px == py, "--boundary: a chain has one direction, got '",
+                 vm["boundary"].as<std::string>(), "'");
+    return Lattice::chain(l, px);
   }
-  NAQS_REQUIRE(kind == "square", "unknown lattice '", kind, "': use chain or square");
-  std::optional<int> lx = get("Lx"), ly = get("Ly");
-  if (get("L")) {
-    NAQS_REQUIRE(!lx && !ly, "give either --L or --Lx and --Ly for a square lattice, not both");
-    lx = ly = get("L");
-  }
-  NAQS_REQUIRE(lx && ly, "--lattice square needs --Lx and --Ly (or --L for an L x L square)");
-  return Lattice::square(*lx, *ly, bc.x, bc.y);
+  return Lattice::square(l, vm.count("Ly") ? vm["Ly"].as<int>() : l, px, py);
 }
 
 // The Heisenberg sector's space: a fixed total Sz, or the full space.
@@ -190,18 +165,18 @@ GroundStateSamples sample_ground_state(const Hamiltonian& H, const SpinHilbert& 
 int ed_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   // ---- validate everything first ----
-  const Model model = parse_model(vm["model"].as<std::string>());
-  const Boundary bc = parse_bc(vm);
-  const Lattice lattice = make_lattice(vm, bc);
+  const Model model = cli::parse_choice<Model>(vm["hamiltonian"].as<std::string>(), "hamiltonian");
+  const Lattice lattice = make_lattice(vm);
   const int n = lattice.n_sites();
   NAQS_REQUIRE(n <= ed::kEdMaxSites, "exact diagonalisation handles at most ", ed::kEdMaxSites,
                " sites, and ", lattice.str(), " has ", n);
   const bool heis = model == Model::heisenberg;
   NAQS_REQUIRE(!heis || (vm["h"].defaulted() && vm["hz"].defaulted()),
-               "--h and --hz are TFIM fields; the Heisenberg model takes --J, --Delta, --marshall");
-  NAQS_REQUIRE(heis || (vm["Delta"].defaulted() && !vm["marshall"].as<bool>() &&
+               "--h and --hz are TFIM fields; the Heisenberg model takes --J, --delta, --marshall");
+  NAQS_REQUIRE(heis || (vm["delta"].defaulted() && !vm["marshall"].as<bool>() &&
                         vm["sz"].defaulted()),
-               "--Delta, --marshall and --sz are Heisenberg options; the TFIM takes --J, --h, --hz");
+               "--delta, --marshall and --sz are Heisenberg options; the TFIM takes --J, --h, "
+               "--hz");
   const std::vector<double> fields =
       heis ? std::vector<double>{0.0} : parse_value_list(vm["h"].as<std::string>(), "h");
   const SpinHilbert hilbert =
@@ -220,7 +195,7 @@ int ed_run(const CommandContext& ctx) {
     p.J = vm["J"].as<double>();
     p.h = heis ? 0.0 : h;
     p.hz = heis ? 0.0 : vm["hz"].as<double>();
-    p.Delta = vm["Delta"].as<double>();
+    p.Delta = vm["delta"].as<double>();
     p.marshall = vm["marshall"].as<bool>();
     return p;
   };

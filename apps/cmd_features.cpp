@@ -70,7 +70,7 @@ void features_options(po::options_description& d) {
       ("inputs", po::value<std::string>(), "inputs: /samples/sigma and /samples/ids "
                                            "(naqs ed --sample); with --model: an earlier "
                                            "features file's /windows")
-      ("out", po::value<std::string>(), "HDF5 output file (never overwritten)")
+      ("out,o", po::value<std::string>(), "HDF5 output file (never overwritten)")
       ("batch", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 24})->default_value(256),
        "inputs per forward pass (--model: default 32 windows)")
       ("windows", cli::number<int64_t>(cli::Range<int64_t>{1, 1 << 24})->default_value(1024),
@@ -83,7 +83,7 @@ void features_options(po::options_description& d) {
                                            "(default: the model's own)")
       ("random-init", po::bool_switch(), "leave /params out: the model as initialised from the "
                                           "checkpoint's seed (the untrained baseline)")
-      ("device", po::value<std::string>()->default_value("cpu"), "auto | cpu | cuda | cuda:N");
+      ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N");
 }
 
 std::map<std::string, std::string> parse_lines(const std::string& text) {
@@ -97,77 +97,20 @@ std::map<std::string, std::string> parse_lines(const std::string& text) {
   return m;
 }
 
-// The system and model part of a VMC config from the checkpoint's fingerprint lines. Numbers go
-// through the checked parser (host/cli/number.hpp): a malformed value is one UsageError line
-// naming the checkpoint, the line and the allowed range (exit 2), as for an option.
-vmc::VmcConfig config_from_fingerprint(const std::string& text, const std::string& path) {
-  const auto m = parse_lines(text);
-  auto get = [&](const char* key) {
-    const auto it = m.find(key);
-    NAQS_REQUIRE(it != m.end(), "--checkpoint '", path, "': its fingerprint has no '", key,
-                 "' line (not a naqs vmc checkpoint of this version)");
-    return it->second;
-  };
-  auto what = [&](const char* key) {  // "--checkpoint 'ck.h5': fingerprint line 'J'" after "--"
-    return cat("checkpoint '", path, "': fingerprint line '", key, "'");
-  };
-  using cli::Range;
-  const Range<int> sizes{1, 1 << 20};
-  auto integer = [&](const char* key, Range<int> r) {
-    return cli::parse_checked<int>(get(key), what(key), r);
-  };
-  auto real = [&](const char* key, Range<double> r = {}) {
-    return cli::parse_checked<double>(get(key), what(key), r);
-  };
-  vmc::VmcConfig c;
-  c.hamiltonian = get("hamiltonian");
-  c.lattice = get("lattice");
-  c.length_x = integer("length_x", sizes);
-  c.length_y = integer("length_y", sizes);
-  c.periodic = get("periodic") == "1";
-  c.J = real("J");
-  c.h = real("h");
-  c.hz = real("hz");
-  c.delta = real("delta");
-  c.marshall = get("marshall") == "1";
-  c.sz_zero = get("sz_zero") == "1";
-  const std::string model = get("model");
-  if (model == "rbm") {
-    c.model = "rbm";
-    c.alpha = real("alpha", cli::positive<double>());
-  } else {
-    NAQS_REQUIRE(model == "naqs_conv1d" || model == "naqs_conv2d", "--checkpoint '", path,
-                 "': model '", model, "' is not one naqs features knows (naqs_conv1d, "
-                 "naqs_conv2d, rbm)");
-    c.model = "naqs";
-    c.network = model.substr(5);
-    c.preset = m.count("preset") ? m.at("preset") : "";
-    c.width = integer("width", sizes);
-    c.depth = integer("depth", Range<int>{0, 1 << 20});
-    c.kernel = integer("kernel", sizes);
-    c.dilations.clear();
-    std::istringstream d(get("dilations"));
-    std::string part;
-    while (std::getline(d, part, ','))
-      if (!part.empty()) c.dilations.push_back(cli::parse_checked<int>(part, what("dilations"), sizes));
-    c.activation = get("activation");
-  }
-  c.phase = get("phase");
-  c.dtype = get("dtype");
-  c.init_scale = real("init_scale", cli::non_negative<double>());
-  c.seed = cli::parse_checked<uint64_t>(get("seed"), what("seed"), cli::kSeedRange);
-  return c;
-}
-
+// The system and model lines of a VMC fingerprint; the model as its architecture name
+// (naqs_conv1d, naqs_conv2d, rbm), as /model/architecture of the run's output.
 std::string model_lines(const std::string& text) {
   std::string out;
-  const char* keys[] = {"hamiltonian", "lattice",  "length_x", "length_y", "periodic",
-                        "J",           "h",        "hz",       "model",    "alpha",
-                        "width",       "depth",    "kernel",   "dilations", "activation",
-                        "phase",       "dtype",    "seed"};
+  const char* keys[] = {"hamiltonian", "lattice", "length_x", "length_y", "boundary",
+                        "J",           "h",       "hz",       "model",    "alpha",
+                        "width",       "depth",   "kernel",   "dilations", "activation",
+                        "phase",       "dtype",   "seed"};
   const auto m = parse_lines(text);
-  for (const char* k : keys)
-    if (m.count(k)) out += cat(k, " = ", m.at(k), "\n");
+  for (const char* k : keys) {
+    if (!m.count(k)) continue;
+    const bool naqs = std::string(k) == "model" && m.at(k) == "naqs" && m.count("network");
+    out += cat(k, " = ", naqs ? "naqs_" + m.at("network") : m.at(k), "\n");
+  }
   return out;
 }
 
@@ -400,7 +343,7 @@ int features_run(const CommandContext& ctx) {
     throw UsageError(cat("--checkpoint '", ck, "' cannot be read as a naqs vmc checkpoint: ",
                          e.what()));
   }
-  vmc::VmcConfig c = config_from_fingerprint(fingerprint, ck);
+  vmc::VmcConfig c = vmc::config_from_fingerprint(fingerprint, cat("checkpoint '", ck, "'"));
   c.device = device.str();
   std::unique_ptr<Wavefunction> psi = vmc::make_wavefunction(c);
   NAQS_REQUIRE(psi->params().layout_text() == layout, "--checkpoint '", ck, "': its parameter "

@@ -66,7 +66,7 @@ void lm_options(po::options_description& desc) {
        "directory of *_gut.txt files (scripts/fetch_corpus.sh), or synthetic:SEED (eval: "
        "default the model's own)")
       ("dtype", po::value<std::string>()->default_value(d.dtype), "f32 | f64")
-      ("device", po::value<std::string>()->default_value(d.device), "cpu | cuda[:N] | auto")
+      ("device", po::value<std::string>()->default_value("auto"), "cpu | cuda[:N] | auto")
       ("batch", number<int64_t>(I{1, 1 << 20})->default_value(d.batch), "sequences per step")
       ("steps", number<int64_t>(I{0, int64_t{1} << 40})->default_value(d.steps), "optimiser steps")
       ("lr", number<double>(positive<double>())->default_value(d.lr), "peak learning rate (AdamW)")
@@ -112,7 +112,7 @@ void lm_options(po::options_description& desc) {
        "report: Python 3 with numpy and matplotlib (default /usr/bin/python3)");
   po::options_description out("output");
   out.add_options()
-      ("output,o", po::value<std::string>()->default_value(""),
+      ("out,o", po::value<std::string>()->default_value(""),
        "HDF5 output (train default: lm-<UTC time>.h5; eval / sample: none unless given; never "
        "overwritten)")
       ("checkpoint", po::value<std::string>()->default_value(""),
@@ -158,7 +158,7 @@ LmConfig read_config(const po::variables_map& vm) {
   c.sample_tokens = i("sample-tokens");
   c.sample_prompt = s("prompt");
   c.temperature = f("temperature");
-  c.output = s("output");
+  c.output = s("out");
   c.checkpoint = s("checkpoint");
   c.resume = vm["resume"].as<bool>();
   c.quiet = vm["quiet"].as<bool>();
@@ -174,14 +174,14 @@ void print_eval(const char* what, const ml::EvalResult& e) {
 
 int lm_train(const CommandContext& ctx, LmConfig c) {
   if (c.output.empty()) {
-    NAQS_REQUIRE(!c.resume, "--resume needs the --output of the run to continue");
+    NAQS_REQUIRE(!c.resume, "--resume needs the --out of the run to continue");
     c.output = default_output_name();
   }
   if (c.checkpoint.empty()) c.checkpoint = c.output + ".ckpt";
   // Paths first (before the corpus is read); --resume is decided in run_lm_train before any
   // training (plan_resume: the rules of naqs vmc, host/io/ownership.hpp).
-  check_distinct_paths({{"--output", c.output}, {"--checkpoint", c.checkpoint}});
-  check_output_path("--output", c.output, /*must_not_exist=*/false);
+  check_distinct_paths({{"--out", c.output}, {"--checkpoint", c.checkpoint}});
+  check_output_path("--out", c.output, /*must_not_exist=*/false);
   check_output_path("--checkpoint", c.checkpoint, /*must_not_exist=*/false);
   c.command_line = ctx.command_line;
   c.config_text = ctx.config_text;
@@ -202,10 +202,10 @@ int lm_train(const CommandContext& ctx, LmConfig c) {
   return 0;
 }
 
-// eval and sample write an output only when --output is given: a new file, published whole
+// eval and sample write an output only when --out is given: a new file, published whole
 // (write_new_atomically), never over an existing one.
 void check_optional_output(const std::string& path) {
-  if (!path.empty()) check_output_path("--output", path, /*must_not_exist=*/true);
+  if (!path.empty()) check_output_path("--out", path, /*must_not_exist=*/true);
 }
 
 void write_optional_output(const CommandContext& ctx, const std::string& path,

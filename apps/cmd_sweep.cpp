@@ -6,7 +6,7 @@
 //                                        index comes from SLURM_ARRAY_TASK_ID when it is set)
 //   naqs sweep [options] --list          the tasks (index, h, file, state); writes nothing
 // With no options: the embedded default (periodic TFIM chain N = 16, h = 0.5 ... 1.5, NAQS vs
-// MCMC vs ED, CPU) into sweep-<UTC time>/.
+// MCMC vs ED, --device auto) into sweep-<UTC time>/.
 //
 // Exit status: 0 done (tasks already complete are skipped); 1 failure; 2 bad input (nothing
 // written); 3 stopped by SIGTERM/SIGUSR1/SIGINT with a checkpoint: run the same command again
@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <optional>
 
-#include "apps/vmc_options.hpp"
 #include "host/cli/command.hpp"
 #include "host/cli/number.hpp"
 #include "host/cli/values.hpp"
@@ -46,6 +45,7 @@ vmc::VmcConfig sweep_defaults() {
   d.steps = 80;
   d.batch_schedule = "256:40,512";
   d.obs_samples = 4096;
+  d.device = "auto";
   return d;
 }
 
@@ -75,7 +75,7 @@ void sweep_options(po::options_description& desc) {
   desc.add(what);
   // The options of `naqs vmc` that apply per field, with the same names and meanings; both VMC
   // methods (naqs: NAQS + exact samples; mcmc: RBM + Metropolis) use them. Task k uses seed + k.
-  cli::add_vmc_options(desc, sweep_defaults(), cli::OptionUse::sweep);
+  vmc::declare_vmc_options(desc, sweep_defaults(), vmc::kSweepScope);
 }
 
 // A task index from --task or $SLURM_ARRAY_TASK_ID: a non-negative integer.
@@ -98,8 +98,8 @@ SweepSpec spec_from(const CommandContext& ctx) {
   auto str = [&](const char* k) { return vm[k].as<std::string>(); };
   SweepSpec s;
   vmc::VmcConfig& c = s.base;
-  c.hamiltonian = "tfim";
-  cli::read_vmc_options(vm, cli::OptionUse::sweep, c);
+  c.hamiltonian = Model::tfim;
+  vmc::read_vmc_options(vm, vmc::kSweepScope, c);
   s.h_values = parse_value_list(str("h"), "h");
   s.methods = workflow::parse_methods(str("methods"));
   s.warm_steps = vm["warm-steps"].as<int64_t>();

@@ -1,6 +1,7 @@
 // naqs vmc: variational Monte Carlo with a NAQS wavefunction (exact samples) or an RBM
-// (Metropolis samples) (physics/vmc/driver.hpp). With no options it runs the embedded default: the periodic TFIM
-// chain N = 16 at h = J = 1 with a small 1D NAQS on the CPU (about a minute on 2 cores).
+// (Metropolis samples) (physics/vmc/driver.hpp). With no options it runs the embedded default:
+// the periodic TFIM chain N = 16 at h = J = 1 with a small 1D NAQS on --device auto (the GPU
+// when there is one; about a minute on 2 CPU cores).
 //
 // Exit status: 0 finished; 1 failure (including non-finite energies or gradients; the last good
 // checkpoint is kept); 2 bad input (including a refused checkpoint); 3 stopped by SIGTERM, SIGUSR1
@@ -8,7 +9,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "apps/vmc_options.hpp"
 #include "host/cli/command.hpp"
 #include "host/core/error.hpp"
 #include "host/dist/comm.hpp"
@@ -22,11 +22,12 @@ constexpr int kExitInterrupted = 3;
 
 void vmc_options(naqs::po::options_description& desc) {
   namespace po = naqs::po;
-  const VmcConfig d;
-  naqs::cli::add_vmc_options(desc, d, naqs::cli::OptionUse::vmc);
+  VmcConfig d;
+  d.device = "auto";  // the command's default (docs/CONVENTIONS.md); library runs default to cpu
+  naqs::vmc::declare_vmc_options(desc, d, naqs::vmc::kVmcScope);
   po::options_description out("output");
   out.add_options()
-      ("output,o", po::value<std::string>()->default_value(""),
+      ("out,o", po::value<std::string>()->default_value(""),
        "HDF5 output file (default: vmc-<UTC time>.h5; never overwritten)")
       ("checkpoint", po::value<std::string>()->default_value(""),
        "checkpoint file (default: <output>.ckpt)")
@@ -45,11 +46,11 @@ int vmc_run(const naqs::CommandContext& ctx) {
   const auto& vm = *ctx.vm;
   auto str = [&](const char* k) { return vm[k].as<std::string>(); };
   VmcConfig c;
-  naqs::cli::read_vmc_options(vm, naqs::cli::OptionUse::vmc, c);
-  c.output = str("output");
+  naqs::vmc::read_vmc_options(vm, naqs::vmc::kVmcScope, c);
+  c.output = str("out");
   c.resume = vm["resume"].as<bool>();
   if (c.output.empty()) {
-    NAQS_REQUIRE(!c.resume, "--resume needs the --output of the run to continue");
+    NAQS_REQUIRE(!c.resume, "--resume needs the --out of the run to continue");
     c.output = default_output_name();
   }
   c.checkpoint = str("checkpoint");
@@ -61,7 +62,7 @@ int vmc_run(const naqs::CommandContext& ctx) {
   // Under MPI every rank returns the same result; only rank 0 prints it (as the driver does).
   if (!naqs::dist::world().is_root()) return r.interrupted ? kExitInterrupted : 0;
   if (r.have_observables) {
-    const int n_sites = c.length_x * c.length_y;
+    const int n_sites = static_cast<int>(naqs::vmc::n_sites(c));
     std::printf("%s", naqs::vmc::observables_table(r.observables, r.exact, n_sites).c_str());
   }
   std::printf("vmc: %s '%s', checkpoint '%s' (%.1f s)\n",
@@ -74,6 +75,6 @@ int vmc_run(const naqs::CommandContext& ctx) {
 
 NAQS_COMMAND("vmc",
              "train a NAQS (exact sampling) or an RBM (Metropolis) by variational Monte Carlo "
-             "(default: NAQS, TFIM chain N=16, h=1, CPU, ~1 min); exit 3 = stopped by a signal, "
-             "resume with --resume",
+             "(default: NAQS, TFIM chain N=16, h=1, --device auto, ~1 min on a CPU); exit 3 = "
+             "stopped by a signal, resume with --resume",
              vmc_options, vmc_run, /*positional=*/nullptr, /*stop_signals=*/true);

@@ -214,7 +214,7 @@ int world_train_run(const CommandContext& ctx) {
   c.validate();
   NAQS_REQUIRE(d.steps >= c.unet.context, "--context ", c.unet.context, " is longer than the ",
                d.steps, " steps of the episodes in '", data_path, "'");
-  const Device dev = resolve_device(value_or<std::string>(vm, "device", "cpu"));
+  const Device dev = resolve_device(value_or<std::string>(vm, "device", "auto"));
   WorldModel m(c, DType::f32, dev);
   nn::AdamW opt(nn::AdamOptions{0.9, 0.999, 1e-8}, c.weight_decay);
   Tensor flat = m.net().params().flat();
@@ -336,7 +336,7 @@ int world_rollout_run(const CommandContext& ctx) {
                  " is not allowed: the data has ", episodes.size(), " test episodes");
     episodes.resize(static_cast<size_t>(n));
   }
-  const Device dev = resolve_device(value_or<std::string>(vm, "device", "cpu"));
+  const Device dev = resolve_device(value_or<std::string>(vm, "device", "auto"));
   WorldModel m(c, DType::f32, dev);
   const std::vector<double> p = mf.read_doubles("/model/params");
   NAQS_REQUIRE(static_cast<int64_t>(p.size()) == m.net().params().size(), "--checkpoint '",

@@ -63,7 +63,7 @@ void compare_models(const std::string& dir, int64_t n, int64_t chains, int64_t b
     naqs::vmc::VmcConfig c;
     c.length_x = static_cast<int>(psi->n_sites());
     const naqs::Hamiltonian H = naqs::vmc::make_hamiltonian(c);
-    for (const char* kind : {"exact", "metropolis"}) {
+    for (const auto kind : {naqs::vmc::SamplerKind::exact, naqs::vmc::SamplerKind::metropolis}) {
       naqs::vmc::SamplerSettings s;
       s.kind = kind;
       s.n_chains = chains;
@@ -98,10 +98,11 @@ void compare_models(const std::string& dir, int64_t n, int64_t chains, int64_t b
         r_hat = naqs::split_r_hat(mz, set.n_chains);
         proposals = static_cast<double>(sampler->state_counter() * chains) / sec;
       }
-      std::printf("%6.2f %-11s %12.4g %13.4g %10.3g %10.3g %14.4g %14.4g %8.3g %8.3g\n", h, kind,
+      const char* name = naqs::cli::name_of(kind);
+      std::printf("%6.2f %-11s %12.4g %13.4g %10.3g %10.3g %14.4g %14.4g %8.3g %8.3g\n", h, name,
                   n / sec, proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec, sec, wall);
       std::printf("CSV,%s,%g,%s,%.6e,%.6e,%.4g,%.4g,%.6e,%.6e,%.4g,%.4g\n", naqs::git_commit(), h,
-                  kind, n / sec, proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec, sec, wall);
+                  name, n / sec, proposals, tau, r_hat, ess_abs / sec, ess_mz2 / sec, sec, wall);
     }
   }
 }

@@ -37,7 +37,7 @@ Hamiltonian::Hamiltonian(const Lattice& lattice, const ModelParams& p)
     }
   } else {
     NAQS_REQUIRE(p.hz == 0 && p.h == 0,
-                 "the Heisenberg model takes no fields (h, hz); use --model tfim for fields");
+                 "the Heisenberg model takes no fields (h, hz); use --hamiltonian tfim for fields");
     NAQS_REQUIRE(!p.marshall || lattice.is_bipartite(), "the Marshall sign rule needs a "
                  "bipartite lattice, and ", lattice.str(), " is not (a periodic direction of odd "
                  "length); drop --marshall or use an even length");

@@ -19,7 +19,7 @@ train() {  # h model seed
   local h=$1 model=$2 seed=$3 dir="$out/h$1/$2_s$3"
   mkdir -p "$dir"
   local args=(--L 20 --h "$h" --steps "$steps" --checkpoint-every "$every" --seed "$seed"
-              --obs-samples 4096 --output "$dir/run.h5" --checkpoint "$dir/run.ckpt" --quiet)
+              --obs-samples 4096 --out "$dir/run.h5" --checkpoint "$dir/run.ckpt" --quiet)
   if [ "$model" = rbm ]; then args+=(--model rbm --alpha 1); else
     args+=(--network conv1d --width 16 --depth 2); fi
   local t0=$(date +%s)

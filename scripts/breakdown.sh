@@ -10,6 +10,6 @@ out=${1:-breakdown-$(date -u +%Y%m%d-%H%M%S)}
 [ $# -gt 0 ] && shift
 exe=${NAQS_EXE:-build/naqs}
 [ -x "$exe" ] || bash scripts/build.sh
-"$exe" breakdown --out-dir "$out" "$@"
+"$exe" breakdown --out "$out" "$@"
 /usr/bin/python3 validation/breakdown/plot_breakdown.py "$out/breakdown.h5" "$out/breakdown.png"
 echo "breakdown: table above, results in $out/breakdown.h5, plot in $out/breakdown.png"

@@ -107,10 +107,10 @@ CollectSummary collect_sweep(const CollectOptions& o) {
                "readable sweep.h5; naqs sweep writes it when the first task starts)");
   CollectSummary s;
   s.output = o.output.empty() ? default_collect_output(o.dir) : o.output;
-  check_output_path("--output", s.output, /*must_not_exist=*/false);
+  check_output_path("--out", s.output, /*must_not_exist=*/false);
   NAQS_REQUIRE(o.force || !path_present(s.output), "output '", s.output, "' already exists; naqs "
-               "never overwrites results (give another --output, or --force to replace it)");
-  check_distinct_paths({{"--output", s.output}, {"the manifest", manifest}});
+               "never overwrites results (give another --out, or --force to replace it)");
+  check_distinct_paths({{"--out", s.output}, {"the manifest", manifest}});
 
   std::string fp_text, methods_text;
   std::vector<double> h;

@@ -15,6 +15,7 @@
 #include "host/io/ownership.hpp"
 #include "physics/vmc/checkpoint.hpp"
 #include "physics/vmc/exact_reference.hpp"
+#include "physics/vmc/observable_table.hpp"
 #include "physics/vmc/sampling.hpp"
 
 namespace naqs::workflow {
@@ -78,12 +79,12 @@ vmc::VmcConfig method_config(const SweepSpec& spec, SweepMethod m, int64_t task)
   c.max_ed_sites = 0;  // the task computes the exact reference once for all methods
   switch (m) {
     case SweepMethod::naqs:  // the NAQS with exact autoregressive samples
-      c.model = "naqs";
-      c.sampler.kind = "exact";
+      c.model = vmc::Ansatz::naqs;
+      c.sampler.kind = vmc::SamplerKind::exact;
       break;
     case SweepMethod::mcmc:  // an RBM with Metropolis samples (the sweep's --alpha, --mc-*)
-      c.model = "rbm";
-      c.sampler.kind = "metropolis";
+      c.model = vmc::Ansatz::rbm;
+      c.sampler.kind = vmc::SamplerKind::metropolis;
       break;
     case SweepMethod::ed:
       NAQS_CHECK(false, "method_config: ed is not a VMC method");
@@ -92,19 +93,20 @@ vmc::VmcConfig method_config(const SweepSpec& spec, SweepMethod m, int64_t task)
 }
 
 std::string system_text(const vmc::VmcConfig& c) {
-  return cat(c.hamiltonian, " ", c.lattice, " ", c.length_x, "x", c.length_y, " ",
-             c.periodic ? "pbc" : "obc", ", J = ", c.J, ", hz = ", c.hz);
+  return cat(cli::name_of(c.hamiltonian), " ", cli::name_of(c.lattice), " ", c.length_x, "x",
+             c.length_y, " ", cli::Codec<vmc::Boundaries>::text(c.boundary), ", J = ", c.J,
+             ", hz = ", c.hz);
 }
 
 void write_system(H5File& f, const SweepSpec& spec, const std::optional<double>& h) {
   const vmc::VmcConfig& c = spec.base;
   f.create_group("/system");
-  f.set_attr("/system", "model", c.hamiltonian);
-  f.set_attr("/system", "lattice", c.lattice);
+  f.set_attr("/system", "model", std::string(cli::name_of(c.hamiltonian)));
+  f.set_attr("/system", "lattice", std::string(cli::name_of(c.lattice)));
   f.set_attr("/system", "Lx", int64_t{c.length_x});
   f.set_attr("/system", "Ly", int64_t{c.length_y});
   f.set_attr("/system", "n_sites", int64_t{c.length_x} * c.length_y);
-  f.set_attr("/system", "boundary", std::string(c.periodic ? "pbc" : "obc"));
+  f.set_attr("/system", "boundary", cli::Codec<vmc::Boundaries>::text(c.boundary));
   f.set_attr("/system", "J", c.J);
   f.set_attr("/system", "hz", c.hz);
   if (h) f.set_attr("/system", "h", *h);
@@ -168,16 +170,12 @@ void put_scalar(H5File& f, const std::string& name, double v) {
   f.write_dataset(name, std::vector<double>{v}, {});
 }
 
-std::optional<double> exact_value(const vmc::ExactReference& ex, int n_sites,
-                                  const std::string& q) {
-  if (q == "energy") return ex.energy;
-  if (q == "energy_per_site")
-    return ex.energy ? std::optional<double>(*ex.energy / n_sites) : std::nullopt;
-  if (q == "abs_mz") return ex.abs_mz;
-  if (q == "mz2") return ex.mz2;
-  if (q == "x") return ex.x_mean;
-  if (q == "ms2") return ex.ms2;
-  return std::nullopt;
+// The sweep's observables (observable_table rows marked `sweep`), in table order.
+std::vector<const vmc::ObservableRow*> sweep_rows() {
+  std::vector<const vmc::ObservableRow*> rows;
+  for (const vmc::ObservableRow& r : vmc::observable_table())
+    if (r.sweep) rows.push_back(&r);
+  return rows;
 }
 
 double rel_err(double v, double exact) {
@@ -229,8 +227,11 @@ std::string join_methods(const std::vector<SweepMethod>& methods) {
 }
 
 const std::vector<std::string>& sweep_observables() {
-  static const std::vector<std::string> q = {"energy", "energy_per_site", "abs_mz", "mz2",
-                                             "x",      "ms2",             "energy_var", "vscore"};
+  static const std::vector<std::string> q = [] {
+    std::vector<std::string> names;
+    for (const vmc::ObservableRow* r : sweep_rows()) names.push_back(r->name);
+    return names;
+  }();
   return q;
 }
 
@@ -238,8 +239,8 @@ const std::vector<std::string>& sweep_observables() {
 
 void validate_spec(const SweepSpec& spec) {
   const vmc::VmcConfig& c = spec.base;
-  NAQS_REQUIRE(c.hamiltonian == "tfim", "naqs sweep sweeps the transverse field h of the TFIM; "
-               "hamiltonian '", c.hamiltonian, "' has no h");
+  NAQS_REQUIRE(c.hamiltonian == Model::tfim, "naqs sweep sweeps the transverse field h of the "
+               "TFIM; hamiltonian '", cli::name_of(c.hamiltonian), "' has no h");
   NAQS_REQUIRE(!spec.h_values.empty(), "--h: no field values");
   for (double h : spec.h_values) NAQS_REQUIRE(std::isfinite(h), "--h: non-finite value");
   NAQS_REQUIRE(!spec.methods.empty(), "--methods: no methods");
@@ -263,12 +264,9 @@ void validate_spec(const SweepSpec& spec) {
     vmc::BatchSchedule::parse(c.batch_schedule);
     vmc::BatchSchedule::parse(warm_batch(spec));
     nn::LrSchedule::parse(c.lr_schedule, c.lr, c.steps);
-    NAQS_REQUIRE(c.optimizer == "adam" || c.optimizer == "sgd" || c.optimizer == "sr" ||
-                     c.optimizer == "minsr",
-                 "--optimizer must be adam, sgd, sr or minsr, got '", c.optimizer, "'");
     NAQS_REQUIRE(c.minibatch >= 1, "--minibatch must be >= 1, got ", c.minibatch);
-    if (c.optimizer == "adam" || c.optimizer == "sgd")
-      nn::make_optimizer(c.optimizer, c.adam, c.momentum);  // beta1, beta2, eps, momentum
+    if (!vmc::is_sr(c.optimizer))  // beta1, beta2, eps, momentum, weight decay
+      nn::make_optimizer(cli::name_of(c.optimizer), c.adam, c.momentum, c.weight_decay);
     // Everything the driver checks when it starts, for each VMC method (sample counts against
     // the Metropolis chains included), before the sweep creates any file.
     for (SweepMethod m : spec.methods) {
@@ -373,7 +371,8 @@ void prepare_sweep_dir(const SweepSpec& spec) {
     // Never replaced: array tasks starting together race to write it; one wins, the others
     // check the winner's settings.
     write_new_atomically(manifest, [&](H5File& f) {
-      write_provenance(f, spec.command_line, spec.config_text, spec.base.device,
+      write_provenance(f, spec.command_line, spec.config_text,
+                       resolve_device(spec.base.device).str(),
                        {{"seed", static_cast<int64_t>(spec.base.seed)}});
       f.create_group("/sweep");
       f.set_attr("/sweep", "n_tasks", n_tasks(spec));
@@ -499,7 +498,8 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
   // processes running the same task only the first to finish writes it.
   std::string summary;
   write_new_atomically(result.path, [&](H5File& f) {
-    write_provenance(f, spec.command_line, spec.config_text, spec.base.device,
+    write_provenance(f, spec.command_line, spec.config_text,
+                     resolve_device(spec.base.device).str(),
                      {{"seed", static_cast<int64_t>(spec.base.seed + static_cast<uint64_t>(task))}});
     f.create_group("/sweep");
     f.set_attr("/sweep", "task", task);
@@ -515,8 +515,8 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
     f.set_attr("/exact", "method", exact.method.empty() ? std::string("none") : exact.method);
     f.set_attr("/exact", "units", std::string("Pauli"));
     if (!exact.ed_sector.empty()) f.set_attr("/exact", "ed_sector", exact.ed_sector);
-    for (const std::string& q : sweep_observables())
-      if (auto v = exact_value(exact, n_sites, q)) put_scalar(f, "/exact/" + q, *v);
+    for (const vmc::ObservableRow* q : sweep_rows())
+      if (auto v = q->exact_value(exact, n_sites)) put_scalar(f, cat("/exact/", q->name), *v);
     for (const MethodRun& run : runs) {
       const std::string g = cat("/methods/", method_name(run.method));
       f.create_group(g);
@@ -524,12 +524,12 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
         f.set_attr(g, "kind", cat("exact reference (", exact.method, ")"));
         f.create_group(g + "/results");
         f.set_attr(g + "/results", "units", std::string("Pauli"));
-        for (const std::string& q : sweep_observables()) {
-          const auto v = exact_value(exact, n_sites, q);
+        for (const vmc::ObservableRow* q : sweep_rows()) {
+          const auto v = q->exact_value(exact, n_sites);
           if (!v) continue;
-          put_scalar(f, g + "/results/" + q + "_mean", *v);
-          put_scalar(f, g + "/results/" + q + "_err", 0.0);
-          put_scalar(f, g + "/results/" + q + "_rel_err", 0.0);
+          put_scalar(f, cat(g, "/results/", q->name, "_mean"), *v);
+          put_scalar(f, cat(g, "/results/", q->name, "_err"), 0.0);
+          put_scalar(f, cat(g, "/results/", q->name, "_rel_err"), 0.0);
         }
         f.set_attr(g, "seconds", exact.seconds);
         summary += cat("  ed E = ", fmt(exact.energy.value_or(NAN)));
@@ -546,11 +546,12 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
       for (const char* name : kCopiedGroups)
         if (src.exists(cat("/", name))) copy_group(src, cat("/", name), f, cat(g, "/", name));
       // Relative errors against this task's exact reference (ED and closed form).
-      for (const std::string& q : sweep_observables()) {
-        const auto ex = exact_value(exact, n_sites, q);
-        const std::string mean = cat(g, "/results/", q, "_mean");
+      for (const vmc::ObservableRow* q : sweep_rows()) {
+        const auto ex = q->exact_value(exact, n_sites);
+        const std::string mean = cat(g, "/results/", q->name, "_mean");
         if (ex && f.exists(mean))
-          put_scalar(f, cat(g, "/results/", q, "_rel_err"), rel_err(f.read_doubles(mean)[0], *ex));
+          put_scalar(f, cat(g, "/results/", q->name, "_rel_err"),
+                     rel_err(f.read_doubles(mean)[0], *ex));
       }
       const double e = f.read_doubles(g + "/results/energy_mean")[0];
       const double err = f.read_doubles(g + "/results/energy_err")[0];

@@ -101,7 +101,8 @@ struct SweepRunSummary {
 SweepRunSummary run_sweep_local(const SweepSpec& spec);
 
 // The observables every task stores per method (results/<q>_mean, _err, _rel_err) and the
-// collected table's observable axis, in this order.
+// collected table's observable axis, in this order: the rows of vmc::observable_table()
+// (physics/vmc/observable_table.hpp) marked `sweep`.
 const std::vector<std::string>& sweep_observables();
 
 }  // namespace naqs::workflow

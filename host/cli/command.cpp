@@ -58,7 +58,57 @@ void print_usage(std::ostream& os) {
   os << "\nEvery option can also come from an INI file (--config FILE, lines 'name = value');\n"
         "the command line wins. Energies are in Pauli units (see docs/CONVENTIONS.md).\n";
 }
+
+// Applies the deprecated spellings of one parse (command line or INI file) to its options: each
+// becomes the new option (with the fixed value of a retired switch), and the first use of each
+// prints one line on stderr naming the new spelling. A retired switch set to false is dropped.
+void apply_renames(po::parsed_options& parsed, const std::vector<const Rename*>& active,
+                   std::vector<std::string>& warned, const char* command) {
+  std::vector<po::option> kept;
+  for (po::option& o : parsed.options) {
+    const Rename* r = nullptr;
+    for (const Rename* a : active)
+      if (o.string_key == a->old_name) r = a;
+    if (!r) {
+      kept.push_back(std::move(o));
+      continue;
+    }
+    const std::string use = r->value ? cat("--", r->new_name, " ", r->value)
+                                     : cat("--", r->new_name);
+    if (std::find(warned.begin(), warned.end(), r->old_name) == warned.end()) {
+      warned.push_back(r->old_name);
+      std::fprintf(stderr, "naqs %s: --%s is deprecated; use %s\n", command, r->old_name,
+                   use.c_str());
+    }
+    if (r->value) {
+      const bool off = !o.value.empty() && (o.value[0] == "false" || o.value[0] == "0" ||
+                                            o.value[0] == "no" || o.value[0] == "off");
+      if (off) continue;
+      o.value = {r->value};
+    }
+    o.string_key = r->new_name;
+    kept.push_back(std::move(o));
+  }
+  parsed.options = std::move(kept);
+}
 }  // namespace
+
+const std::vector<Rename>& deprecated_spellings() {
+  // old, new, fixed value (nullptr: the old option's own value). Applied to a command that
+  // declares the new name and not the old one (docs/CONVENTIONS.md).
+  static const std::vector<Rename> r = {
+      {"sz-zero", "magnetisation", "0"},
+      {"model", "hamiltonian"},  // naqs ed (naqs vmc's --model is the wavefunction)
+      {"Delta", "delta"},
+      {"bc", "boundary"},
+      {"pbc", "boundary", "pbc"},
+      {"obc", "boundary", "obc"},
+      {"Lx", "L"},
+      {"output", "out"},
+      {"out-dir", "out"},
+  };
+  return r;
+}
 
 bool register_command(const Command& c) {
   registry().push_back(c);
@@ -117,14 +167,27 @@ int run_cli(int argc, char** argv) {
   desc.add_options()("help,h", "print this help and exit")(
       "config", po::value<std::string>(), "INI file of options ('name = value' lines)");
   cmd->add_options(desc);
+  // The deprecated spellings this command accepts: parsed (hidden from --help), then renamed.
+  po::options_description all, hidden;
+  std::vector<const Rename*> renames;
+  std::vector<std::string> warned;
+  for (const Rename& r : deprecated_spellings()) {
+    if (!desc.find_nothrow(r.new_name, false) || desc.find_nothrow(r.old_name, false)) continue;
+    hidden.add_options()(r.old_name, r.value ? po::bool_switch()
+                                             : static_cast<po::value_semantic*>(
+                                                   po::value<std::string>()), "");
+    renames.push_back(&r);
+  }
+  all.add(desc).add(hidden);
 
   po::variables_map vm;
   try {
     po::positional_options_description positional;
     if (cmd->positional) positional.add(cmd->positional, cmd->positional_count);
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(positional)
-                  .run(),
-              vm);
+    po::parsed_options argv_options =
+        po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run();
+    apply_renames(argv_options, renames, warned, cmd->name);
+    po::store(argv_options, vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
       return 0;
@@ -140,8 +203,8 @@ int run_cli(int argc, char** argv) {
         throw UsageError(cat("--config: '", path, "' is a directory, not an INI file"));
       std::ifstream in(path);
       if (!in) throw UsageError(cat("--config: cannot open '", path, "'"));
-      const po::parsed_options parsed =
-          po::parse_config_file(in, desc, /*allow_unregistered=*/false);
+      po::parsed_options parsed = po::parse_config_file(in, all, /*allow_unregistered=*/false);
+      apply_renames(parsed, renames, warned, cmd->name);
       // Every value of the file is checked, also those the command line overrides (storing into
       // `vm` would skip them).
       po::variables_map file_values;
@@ -152,6 +215,12 @@ int run_cli(int argc, char** argv) {
         throw UsageError(cat("--config: cannot read '", path, "'"));
     }
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    // An unknown spelling: the command's options, so the one line names the right one.
+    std::string allowed;
+    for (const auto& o : desc.options())
+      allowed += (allowed.empty() ? "--" : ", --") + o->long_name();
+    throw UsageError(cat(e.what(), " (allowed: ", allowed, ")"));
   } catch (const po::error& e) {
     throw UsageError(cat(e.what(), " (see 'naqs ", cmd->name, " --help')"));
   }

@@ -35,6 +35,18 @@ struct Command {
   int positional_count = 1;
 };
 
+// A deprecated option spelling: `--old_name X` is read as `--new_name X` (or, for a retired
+// switch, `--old_name` as `--new_name value`), on the command line and in INI files, with one
+// line on stderr naming the new spelling. run_cli applies every entry of deprecated_spellings()
+// whose new name the command declares and whose old name it does not; the old names are hidden
+// from --help. Tests: tests/unit/test_cli.cpp (Vocabulary*).
+struct Rename {
+  const char* old_name;
+  const char* new_name;
+  const char* value = nullptr;
+};
+const std::vector<Rename>& deprecated_spellings();
+
 bool register_command(const Command& c);
 const std::vector<Command>& commands();
 

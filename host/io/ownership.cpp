@@ -287,9 +287,9 @@ std::pair<std::optional<RunIdentity>, int64_t> output_identity(const ResumeReque
                                  : 0;
     return {read_run_identity(f), complete};
   } catch (const Error&) {
-    throw UsageError(cat("--output '", r.output, "' exists but is not a readable naqs ",
+    throw UsageError(cat("--out '", r.output, "' exists but is not a readable naqs ",
                          r.command, " output; it is left untouched (move it away or choose "
-                         "another --output)"));
+                         "another --out)"));
   }
 }
 
@@ -300,8 +300,8 @@ ResumePlan plan_resume(const ResumeRequest& r) {
     if (r.say) r.say(text);
   };
   if (r.check_paths) {
-    check_distinct_paths({{"--output", r.output}, {"--checkpoint", r.checkpoint}});
-    if (!r.output.empty()) check_output_path("--output", r.output, /*must_not_exist=*/false);
+    check_distinct_paths({{"--out", r.output}, {"--checkpoint", r.checkpoint}});
+    if (!r.output.empty()) check_output_path("--out", r.output, /*must_not_exist=*/false);
     if (!r.checkpoint.empty()) {
       check_output_path("--checkpoint", r.checkpoint, /*must_not_exist=*/false);
       remove_stale_temps(r.checkpoint);  // a killed run's half-written checkpoint
@@ -323,7 +323,7 @@ ResumePlan plan_resume(const ResumeRequest& r) {
                    ", whose output '", r.output, "' does not exist; put the output back, or "
                    "remove the checkpoint to start afresh");
       const auto [found, complete] = output_identity(r);
-      NAQS_REQUIRE(found && *found == p.identity, "--output '", r.output, "' is ",
+      NAQS_REQUIRE(found && *found == p.identity, "--out '", r.output, "' is ",
                    found ? found->str() : not_ours, " but checkpoint '", r.checkpoint, "' is ",
                    p.identity.str(), "; refusing to mix them (both left untouched)");
       p.reopen = true;
@@ -338,21 +338,21 @@ ResumePlan plan_resume(const ResumeRequest& r) {
     // run killed before its first checkpoint) is taken over and restarted from step 0.
     const auto [found, complete] = output_identity(r);
     NAQS_REQUIRE(found && found->fingerprint == r.fingerprint && complete == 0,
-                 "--resume: no checkpoint '", r.checkpoint, "', and --output '", r.output,
+                 "--resume: no checkpoint '", r.checkpoint, "', and --out '", r.output,
                  "' is ",
                  !found ? not_ours
                         : found->fingerprint != r.fingerprint
                               ? cat(found->str(), ", a run with other settings (this run's: ",
                                     r.fingerprint, ")")
                               : cat("a complete run (", found->str(), ")"),
-                 "; it is left untouched (choose another --output)");
+                 "; it is left untouched (choose another --out)");
     p.identity.run_id = found->run_id;
     p.reopen = true;
     say(cat(r.command, ": no checkpoint '", r.checkpoint, "'; restarting the unfinished run in '",
             r.output, "' from step 0"));
   } else {
     if (r.check_paths && !r.output.empty())
-      check_output_path("--output", r.output, /*must_not_exist=*/true);
+      check_output_path("--out", r.output, /*must_not_exist=*/true);
     p.identity.run_id = new_run_id();
     if (r.resume)
       say(cat(r.command, ": --resume given but no checkpoint '", r.checkpoint,

@@ -9,7 +9,6 @@
 #include <limits>
 #include <sstream>
 
-#include "host/cli/number.hpp"
 #include "host/core/error.hpp"
 #include "host/core/progress.hpp"
 #include "host/core/stop_signal.hpp"
@@ -22,6 +21,7 @@
 #include "physics/naqs_conv2d.hpp"
 #include "physics/rbm.hpp"
 #include "physics/vmc/checkpoint.hpp"
+#include "physics/vmc/observable_table.hpp"
 
 namespace naqs::vmc {
 namespace {
@@ -33,19 +33,9 @@ const std::vector<std::string> kTrainColumns = {
     "energy_var",  "energy_imag", "energy_rel_err", "grad_norm", "sr_iterations",
     "sr_residual", "seconds",     "acceptance", "energy_tau", "energy_r_hat"};
 
-const std::vector<std::string> kObserveColumns = {
-    "step", "energy_mean", "energy_err", "energy_var_mean", "abs_mz_mean", "abs_mz_err",
-    "mz2_mean", "mz2_err", "x_mean", "x_err", "ms2_mean", "ms2_err"};
-
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string join_ints(const std::vector<int>& v) {
-  std::ostringstream o;
-  for (std::size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << v[i];
-  return o.str();
 }
 
 std::string fmt(double v, int prec = 8) {
@@ -53,8 +43,6 @@ std::string fmt(double v, int prec = 8) {
   std::snprintf(buf, sizeof buf, "%.*g", prec, v);
   return buf;
 }
-
-bool is_sr(const std::string& opt) { return opt == "sr" || opt == "minsr"; }
 
 SamplerSettings sampler_settings(const VmcConfig& c) {
   SamplerSettings s = c.sampler;
@@ -64,10 +52,9 @@ SamplerSettings sampler_settings(const VmcConfig& c) {
 
 // One line naming the model and its size.
 std::string model_description(const VmcConfig& c) {
-  if (c.model == "rbm")
-    return cat("rbm alpha ", c.alpha, " (", c.phase == "complex" ? "complex" : "real",
-               " parameters)");
-  return cat("naqs_", c.network,
+  if (c.model == Ansatz::rbm)
+    return cat("rbm alpha ", c.alpha, " (", cli::name_of(c.phase), " parameters)");
+  return cat("naqs_", cli::name_of(c.network),
              c.preset.empty() ? std::string() : cat(" (preset ", c.preset, ")"), " width ",
              c.width, " depth ", c.depth);
 }
@@ -106,7 +93,8 @@ class Trainer {
     if (is_sr(c.optimizer)) {
       optimizer_ = std::make_unique<nn::Sgd>(0.0);
     } else {
-      optimizer_ = nn::make_optimizer(c.optimizer, c.adam, c.momentum);
+      optimizer_ = nn::make_optimizer(cli::name_of(c.optimizer), c.adam, c.momentum,
+                                      c.weight_decay);
     }
     Tensor flat = psi_->params().flat();
     if (!c.init_parameters.empty()) {
@@ -280,7 +268,7 @@ StepRecord Trainer::step(int64_t s) {
     const Tensor er = from_host_f64(mine(eps_re), {part.count}, dt, dev);
     const Tensor ei = cplx ? from_host_f64(mine(eps_im), {part.count}, dt, dev) : Tensor();
     optim::SrInfo info;
-    if (c_.optimizer == "minsr") {
+    if (c_.optimizer == OptimizerKind::minsr) {
       info = optim::minsr_solve(o_re, o_im, er, ei, c_.sr.diag_shift, grad_, split);
     } else {
       Tensor f = Tensor::empty({P}, dt, dev);
@@ -294,6 +282,7 @@ StepRecord Trainer::step(int64_t s) {
   if (!std::isfinite(r.grad_norm))
     throw Error(cat("non-finite gradient at step ", s, " (norm ", r.grad_norm,
                     ", energy ", r.energy_mean, "); the run stops here"));
+  if (c_.grad_clip > 0) nn::clip_grad_norm(grad_, c_.grad_clip);  // grad_norm: before clipping
   optimizer_->step(flat, grad_, r.lr);
   r.seconds = now_s() - t0;
   return r;
@@ -314,7 +303,8 @@ class Output {
       write_new_atomically(c.output, [&](H5File& f) {
         write_provenance(f, c.command_line, c.config_text, device_name(t.psi().device()),
                          {{"seed", static_cast<int64_t>(c.seed)},
-                          {"mpi_ranks", static_cast<int64_t>(dist::world().size())}});
+                          {"mpi_ranks", static_cast<int64_t>(dist::world().size())},
+                          {"settings", settings_text(c)}});
         write_run_identity(f, identity);
         write_static(f, t);
       });
@@ -323,7 +313,7 @@ class Output {
     train_ = std::make_unique<H5Trace>(*file_, "/train", kTrainColumns);
     // Rows are appended before the checkpoint of their step is written, so an output of this
     // run holds at least first_step rows; fewer means it lost some: not continued with a gap.
-    NAQS_REQUIRE(train_->rows() >= first_step, "--output '", c.output, "' holds ",
+    NAQS_REQUIRE(train_->rows() >= first_step, "--out '", c.output, "' holds ",
                  train_->rows(), " training steps but the checkpoint is at step ", first_step,
                  "; it cannot be continued without a gap (left as it is)");
     if (reopen) {
@@ -332,7 +322,7 @@ class Output {
     }
     train_->truncate_to(first_step);
     if (c.observe_every > 0) {
-      observe_ = std::make_unique<H5Trace>(*file_, "/observables", kObserveColumns);
+      observe_ = std::make_unique<H5Trace>(*file_, "/observables", observe_columns());
       // Rows of steps <= first_step are kept: the row of the checkpoint's own step was measured
       // before that checkpoint was written (also when a signal stopped the run). Row i belongs
       // to step observe_every (i + 1), so the kept rows are the longest prefix that says so: a
@@ -363,9 +353,7 @@ class Output {
 
   void append_observables(int64_t step, const VmcObservables& o) {
     if (!observe_) return;
-    observe_->append({static_cast<double>(step), o.energy.mean, o.energy.err, o.energy_var.mean,
-                      o.abs_mz.mean, o.abs_mz.err, o.mz2.mean, o.mz2.err, o.x_mean.mean,
-                      o.x_mean.err, o.ms2.mean, o.ms2.err});
+    observe_->append(observe_row(step, o));
   }
 
   void finish(Trainer& t, const VmcObservables& o, const ExactReference& exact) {
@@ -377,27 +365,18 @@ class Output {
     f.set_attr("/results", "units", std::string("Pauli"));
     f.set_attr("/results", "n_samples", o.n_samples);
     const int n = t.psi().n_sites();
-    auto put = [&](const std::string& name, const Estimate& e, const std::optional<double>& ex) {
+    for (const ObservableRow& row : observable_table()) {
+      const std::string name = row.name;
+      const Estimate& e = o.*row.estimate;
       f.write_dataset("/results/" + name + "_mean", std::vector<double>{e.mean}, {});
+      f.set_attr("/results/" + name + "_mean", "unit", std::string(row.unit));
       f.write_dataset("/results/" + name + "_err", std::vector<double>{e.err}, {});
-      if (ex) {
+      if (const std::optional<double> ex = row.exact_value(exact, n)) {
         f.write_dataset("/exact/" + name, std::vector<double>{*ex}, {});
         f.write_dataset("/results/" + name + "_rel_err",
                         std::vector<double>{std::abs(e.mean - *ex) / std::abs(*ex)}, {});
       }
-    };
-    const std::optional<double> e_site =
-        exact.energy ? std::optional<double>(*exact.energy / n) : std::nullopt;
-    put("energy", o.energy, exact.energy);
-    put("energy_per_site", o.energy_per_site, e_site);
-    put("energy_imag", o.energy_imag, std::nullopt);
-    put("energy_var", o.energy_var, std::nullopt);
-    put("vscore", o.vscore, std::nullopt);
-    put("mz", o.mz, std::nullopt);
-    put("abs_mz", o.abs_mz, exact.abs_mz);
-    put("mz2", o.mz2, exact.mz2);
-    put("x", o.x_mean, exact.x_mean);
-    put("ms2", o.ms2, exact.ms2);
+    }
     std::vector<double> zm, ze;
     for (const Estimate& e : o.zz_corr) {
       zm.push_back(e.mean);
@@ -439,7 +418,7 @@ class Output {
   void write_static(H5File& f, Trainer& t) {
     const Hamiltonian& H = t.hamiltonian();
     f.create_group("/system");
-    f.set_attr("/system", "model", c_.hamiltonian);
+    f.set_attr("/system", "model", std::string(cli::name_of(c_.hamiltonian)));
     f.set_attr("/system", "lattice", H.lattice().str());
     f.set_attr("/system", "n_sites", static_cast<int64_t>(H.n_sites()));
     f.set_attr("/system", "J", c_.J);
@@ -447,27 +426,28 @@ class Output {
     f.set_attr("/system", "hz", c_.hz);
     f.set_attr("/system", "delta", c_.delta);
     f.set_attr("/system", "marshall", int64_t{c_.marshall ? 1 : 0});
-    f.set_attr("/system", "sz_zero", int64_t{c_.sz_zero ? 1 : 0});
+    if (c_.magnetisation) f.set_attr("/system", "magnetisation", *c_.magnetisation);
     f.set_attr("/system", "hamiltonian", H.str());
     f.set_attr("/system", "units", std::string("Pauli"));
     f.create_group("/model");
-    if (c_.model == "rbm") {
+    if (c_.model == Ansatz::rbm) {
       const auto& rbm = dynamic_cast<const Rbm&>(t.psi());
       f.set_attr("/model", "architecture", std::string("rbm"));
       f.set_attr("/model", "alpha", c_.alpha);
       f.set_attr("/model", "n_hidden", rbm.n_hidden());
     } else {
-      f.set_attr("/model", "architecture", "naqs_" + c_.network);
+      f.set_attr("/model", "architecture", cat("naqs_", cli::name_of(c_.network)));
       if (!c_.preset.empty()) f.set_attr("/model", "preset", c_.preset);
       f.set_attr("/model", "width", static_cast<int64_t>(c_.width));
       f.set_attr("/model", "depth", static_cast<int64_t>(c_.depth));
       f.set_attr("/model", "kernel", static_cast<int64_t>(c_.kernel));
-      if (c_.network == "conv1d") f.set_attr("/model", "dilations", join_ints(c_.dilations));
-      f.set_attr("/model", "activation", c_.activation);
+      if (c_.network == Network::conv1d)
+        f.set_attr("/model", "dilations", cli::join_ints(c_.dilations));
+      f.set_attr("/model", "activation", std::string(cli::name_of(c_.activation)));
     }
-    f.set_attr("/model", "phase", c_.phase);
+    f.set_attr("/model", "phase", std::string(cli::name_of(c_.phase)));
     f.set_attr("/model", "init_scale", c_.init_scale);
-    f.set_attr("/model", "dtype", c_.dtype);
+    f.set_attr("/model", "dtype", std::string(cli::name_of(c_.dtype)));
     f.set_attr("/model", "n_params", t.psi().params().size());
     f.write_string("/model/layout", t.psi().params().layout_text());
     f.create_group("/sampler");
@@ -483,7 +463,8 @@ class Output {
       f.set_attr("/sampler", "seed", static_cast<int64_t>(mc.seed));
     }
     f.create_group("/train");
-    f.set_attr("/train", "optimizer", t.optimizer().str() + " (" + c_.optimizer + ")");
+    f.set_attr("/train", "optimizer",
+               cat(t.optimizer().str(), " (", cli::name_of(c_.optimizer), ")"));
     f.set_attr("/train", "lr_schedule", c_.lr_schedule);
     f.set_attr("/train", "batch_schedule", t.schedule().str());
     f.set_attr("/train", "units", std::string("Pauli"));
@@ -506,106 +487,21 @@ std::string progress_fields(const StepRecord& r, const ExactReference& exact) {
 
 }  // namespace
 
-// ---- batch schedule ---------------------------------------------------------------------------
-
-int64_t BatchSchedule::stage_at(int64_t step) const {
-  int64_t start = 0;
-  for (std::size_t i = 0; i < stages.size(); ++i) {
-    if (stages[i].steps < 0 || step < start + stages[i].steps) return static_cast<int64_t>(i);
-    start += stages[i].steps;
-  }
-  return static_cast<int64_t>(stages.size()) - 1;  // the last stage continues
-}
-
-std::string BatchSchedule::str() const {
-  std::ostringstream o;
-  for (std::size_t i = 0; i < stages.size(); ++i) {
-    o << (i ? "," : "") << stages[i].batch_size;
-    if (stages[i].steps >= 0) o << ":" << stages[i].steps;
-  }
-  return o.str();
-}
-
-BatchSchedule BatchSchedule::parse(const std::string& spec) {
-  const std::string bad = cat("bad batch schedule '", spec,
-                              "' (expected B1:S1,B2:S2,...,Bk, e.g. 128:200,1024:300,8192)");
-  auto integer = [&](const std::string& t, const char* what) {
-    NAQS_REQUIRE(!t.empty(), bad, ": empty ", what);
-    return cli::parse_checked<int64_t>(t, "batch", cli::Range<int64_t>{1, int64_t{1} << 40});
-  };
-  BatchSchedule s;
-  std::size_t pos = 0;
-  while (true) {  // every item, the empty ones too ("16:10," is refused)
-    const std::size_t comma = spec.find(',', pos);
-    const std::string item = spec.substr(pos, comma == std::string::npos ? comma : comma - pos);
-    NAQS_REQUIRE(!item.empty(), bad, ": empty stage");
-    const auto colon = item.find(':');
-    BatchStage st;
-    st.batch_size = integer(item.substr(0, colon), "size");
-    if (colon != std::string::npos) st.steps = integer(item.substr(colon + 1), "stage length");
-    s.stages.push_back(st);
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  for (std::size_t i = 0; i + 1 < s.stages.size(); ++i)
-    NAQS_REQUIRE(s.stages[i].steps > 0, bad, ": only the last stage may omit its length");
-  return s;
-}
-
 // ---- construction -----------------------------------------------------------------------------
 
-std::string fingerprint_text(const VmcConfig& c) {
-  std::ostringstream o;
-  o.precision(17);
-  o << "hamiltonian = " << c.hamiltonian << "\nlattice = " << c.lattice << "\nlength_x = "
-    << c.length_x << "\nlength_y = " << c.length_y << "\nperiodic = " << c.periodic
-    << "\nJ = " << c.J << "\nh = " << c.h << "\nhz = " << c.hz << "\ndelta = " << c.delta
-    << "\nmarshall = " << c.marshall << "\nsz_zero = " << c.sz_zero;
-  if (c.model == "rbm") {
-    o << "\nmodel = rbm\nalpha = " << c.alpha;
-  } else {
-    o << "\nmodel = naqs_" << c.network << "\npreset = " << c.preset << "\nwidth = " << c.width
-      << "\ndepth = " << c.depth << "\nkernel = " << c.kernel
-      << "\ndilations = " << join_ints(c.dilations) << "\nactivation = " << c.activation;
-  }
-  o << "\nphase = " << c.phase << "\ndtype = " << c.dtype
-    << "\ninit_scale = " << c.init_scale << "\nsteps = " << c.steps
-    << "\nbatch_schedule = " << c.batch_schedule << "\nminibatch = " << c.minibatch
-    << "\noptimizer = " << c.optimizer << "\nlr = " << c.lr << "\nlr_schedule = "
-    << c.lr_schedule << "\nbeta1 = " << c.adam.beta1 << "\nbeta2 = " << c.adam.beta2
-    << "\nadam_eps = " << c.adam.eps << "\nmomentum = " << c.momentum
-    << "\ndiag_shift = " << c.sr.diag_shift << "\ncg_max_iters = " << c.sr.cg_max_iters
-    << "\ncg_rtol = " << c.sr.cg_rtol << "\nseed = " << c.seed
-    << "\ndevice_type = " << (resolve_device(c.device).is_cuda() ? "cuda" : "cpu") << "\n";
-  // The sampler's own lines (resolving "auto" needs the model type only).
-  const std::string kind = resolve_sampler_kind(c.sampler.kind, c.model != "rbm");
-  if (kind == "metropolis") {
-    o << "sampler = metropolis\nmc_chains = " << c.sampler.n_chains << "\nmc_burn_in = "
-      << c.sampler.burn_in << "\nmc_sweeps_between = " << c.sampler.sweeps_between
-      << "\nmc_p_global = " << c.sampler.p_global << "\n";
-  } else {
-    o << "sampler = " << kind << "\n";
-  }
-  if (!c.init_parameters.empty()) {
-    std::string bytes(reinterpret_cast<const char*>(c.init_parameters.data()),
-                      c.init_parameters.size() * sizeof(double));
-    o << "init_parameters = " << fingerprint_hash(bytes) << "\n";
-  }
-  return o.str();
-}
-
 Hamiltonian make_hamiltonian(const VmcConfig& c) {
+  const bool px = c.boundary.x == Boundary::pbc, py = c.boundary.y == Boundary::pbc;
   Lattice lat = [&] {
-    if (c.lattice == "chain") {
+    if (c.lattice == LatticeKind::chain) {
       NAQS_REQUIRE(c.length_y == 1, "a chain has length_y = 1, got ", c.length_y);
-      return Lattice::chain(c.length_x, c.periodic);
+      NAQS_REQUIRE(px == py, "--boundary: a chain has one direction, got '",
+                   cli::Codec<Boundaries>::text(c.boundary), "'");
+      return Lattice::chain(c.length_x, px);
     }
-    if (c.lattice == "square") return Lattice::square(c.length_x, c.length_y, c.periodic,
-                                                      c.periodic);
-    throw UsageError(cat("unknown lattice '", c.lattice, "' (choices: chain, square)"));
+    return Lattice::square(c.length_x, c.length_y, px, py);
   }();
   ModelParams p;
-  p.model = parse_model(c.hamiltonian);
+  p.model = c.hamiltonian;
   p.J = c.J;
   p.h = c.h;
   p.hz = c.hz;
@@ -615,27 +511,21 @@ Hamiltonian make_hamiltonian(const VmcConfig& c) {
 }
 
 SpinHilbert make_hilbert(const VmcConfig& c) {
-  const int64_t n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
-  return c.sz_zero ? SpinHilbert::with_magnetisation(n_sites, 0) : SpinHilbert::full(n_sites);
+  return c.magnetisation ? SpinHilbert::with_magnetisation(n_sites(c), *c.magnetisation)
+                        : SpinHilbert::full(n_sites(c));
 }
 
 std::unique_ptr<Wavefunction> make_wavefunction(const VmcConfig& c) {
-  if (c.model == "naqs") return make_naqs(c);
-  if (c.model == "rbm") return make_rbm(c);
-  throw UsageError(cat("unknown model '", c.model, "' (choices: naqs, rbm)"));
+  return c.model == Ansatz::rbm ? make_rbm(c) : make_naqs(c);
 }
 
 std::unique_ptr<Wavefunction> make_rbm(const VmcConfig& c) {
-  const DType dtype = parse_dtype(c.dtype);
-  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "dtype must be f32 or f64");
-  NAQS_REQUIRE(c.phase == "real" || c.phase == "complex", "rbm: --phase must be real or complex, got '",
-               c.phase, "'");
   NAQS_REQUIRE(c.init_scale > 0, "rbm: --init-scale (parameter stddev) must be > 0");
   RbmConfig r;
-  r.n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
+  r.n_sites = n_sites(c);
   r.alpha = c.alpha;
-  r.complex = c.phase == "complex";
-  auto psi = std::make_unique<Rbm>(r, dtype, resolve_device(c.device));
+  r.complex = c.phase == PhaseMode::complex;
+  auto psi = std::make_unique<Rbm>(r, c.dtype, resolve_device(c.device));
   psi->init_random(c.seed, c.init_scale);
   return psi;
 }
@@ -643,13 +533,11 @@ std::unique_ptr<Wavefunction> make_rbm(const VmcConfig& c) {
 VmcConfig apply_preset(VmcConfig c) {
   if (c.preset.empty()) return c;
   const NaqsConv2dConfig p = naqs_conv2d_preset(c.preset);
-  NAQS_REQUIRE(c.lattice == "square" && c.length_x == p.lx && c.length_y == p.ly, "preset '",
-               c.preset, "' is a naqs_conv2d model for the ", p.lx, "x", p.ly,
-               " square (--lattice square --L ", p.lx, " --Ly ", p.ly, "), not for ", c.lattice,
-               " ", c.length_x, "x", c.length_y);
-  NAQS_REQUIRE(c.network == "conv1d" || c.network == "conv2d", "unknown network '", c.network,
-               "' (choices: conv1d, conv2d)");
-  c.network = "conv2d";
+  NAQS_REQUIRE(c.lattice == LatticeKind::square && c.length_x == p.lx && c.length_y == p.ly,
+               "preset '", c.preset, "' is a naqs_conv2d model for the ", p.lx, "x", p.ly,
+               " square (--lattice square --L ", p.lx, " --Ly ", p.ly, "), not for ",
+               cli::name_of(c.lattice), " ", c.length_x, "x", c.length_y);
+  c.network = Network::conv2d;
   c.width = p.width;
   c.depth = p.depth;
   c.kernel = p.kernel;
@@ -658,34 +546,30 @@ VmcConfig apply_preset(VmcConfig c) {
 
 std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& config) {
   const VmcConfig c = apply_preset(config);
-  const DType dtype = parse_dtype(c.dtype);
-  NAQS_REQUIRE(dtype == DType::f32 || dtype == DType::f64, "dtype must be f32 or f64");
-  const int64_t n_sites = static_cast<int64_t>(c.length_x) * c.length_y;
-  if (c.network == "conv2d") {
-    NAQS_REQUIRE(c.lattice == "square", "network conv2d needs --lattice square, got '",
-                 c.lattice, "' (use conv1d for chains)");
+  const DType dtype = c.dtype;
+  if (c.network == Network::conv2d) {
+    NAQS_REQUIRE(c.lattice == LatticeKind::square, "network conv2d needs --lattice square, got '",
+                 cli::name_of(c.lattice), "' (use conv1d for chains)");
     NaqsConv2dConfig m;
     m.lx = c.length_x;
     m.ly = c.length_y;
     m.width = c.width;
     m.depth = c.depth;
     m.kernel = c.kernel;
-    m.phase_mode = parse_phase_mode(c.phase);
+    m.phase_mode = c.phase;
     auto psi = std::make_unique<NaqsConv2d>(m, dtype, resolve_device(c.device), c.seed);
     psi->initialise(c.seed, c.init_scale);
     psi->set_hilbert(make_hilbert(c));
     return psi;
   }
-  NAQS_REQUIRE(c.network == "conv1d", "unknown network '", c.network,
-               "' (choices: conv1d, conv2d)");
   NaqsConv1dConfig m;
-  m.n_sites = n_sites;
+  m.n_sites = n_sites(c);
   m.width = c.width;
   m.depth = c.depth;
   m.kernel = c.kernel;
   m.dilations = c.dilations;
-  m.activation = parse_activation(c.activation);
-  m.phase_mode = parse_phase_mode(c.phase);
+  m.activation = c.activation;
+  m.phase_mode = c.phase;
   NAQS_REQUIRE(c.width >= 1 && c.depth >= 0 && c.kernel >= 1 && !c.dilations.empty(),
                "bad model size: width ", c.width, ", depth ", c.depth, ", kernel ", c.kernel);
   auto psi = std::make_unique<NaqsConv1d>(m, dtype, resolve_device(c.device), c.seed);
@@ -756,8 +640,8 @@ VmcResult run_vmc(const VmcConfig& config) {
     say(cat("vmc: exact energy ", fmt(*result.exact.energy, 12), " (", result.exact.method,
             ", Pauli units)"));
   say(cat("vmc: ", trainer.hamiltonian().str(), "; ", model_description(c), ", ",
-          result.n_params, " parameters (", c.dtype, ", ",
-          device_name(trainer.psi().device()), "); ", c.optimizer, " lr ", c.lr, " (",
+          result.n_params, " parameters (", cli::name_of(c.dtype), ", ",
+          device_name(trainer.psi().device()), "); ", cli::name_of(c.optimizer), " lr ", c.lr, " (",
           c.lr_schedule, "), batch ", trainer.schedule().str(), ", ", c.steps, " steps; ",
           trainer.sampler().str(), comm.size() > 1 ? cat("; ", comm.description()) : ""));
 
@@ -882,18 +766,8 @@ std::string observables_table(const VmcObservables& o, const ExactReference& exa
     }
     t += line;
   };
-  const std::optional<double> e_site =
-      exact.energy ? std::optional<double>(*exact.energy / n_sites) : std::nullopt;
-  row("E", o.energy, exact.energy);
-  row("E/N", o.energy_per_site, e_site);
-  row("Im E", o.energy_imag, std::nullopt);
-  row("Var E", o.energy_var, std::nullopt);
-  row("V-score", o.vscore, std::nullopt);
-  row("<m_z>", o.mz, std::nullopt);
-  row("<|m_z|>", o.abs_mz, exact.abs_mz);
-  row("<m_z^2>", o.mz2, exact.mz2);
-  row("<X>", o.x_mean, exact.x_mean);
-  row("<m_s^2>", o.ms2, exact.ms2);
+  for (const ObservableRow& r : observable_table())
+    row(r.label, o.*r.estimate, r.exact_value(exact, n_sites));
   const std::size_t n_show = std::min<std::size_t>(o.zz_corr.size(), 4);
   for (std::size_t r = 1; r <= n_show && r < o.zz_corr.size(); ++r) {
     const std::string name = cat("<Z_0 Z_", r, ">");

@@ -44,89 +44,14 @@
 #include <vector>
 
 #include "nn/lr_schedule.hpp"
-#include "nn/optimizer.hpp"
 #include "physics/hamiltonian.hpp"
-#include "physics/optim/sr.hpp"
+#include "physics/vmc/config.hpp"
 #include "physics/vmc/exact_reference.hpp"
 #include "physics/vmc/observables.hpp"
 #include "physics/vmc/sampling.hpp"
 #include "physics/wavefunction.hpp"
 
 namespace naqs::vmc {
-
-struct BatchStage {
-  int64_t batch_size = 0;
-  int64_t steps = -1;  // -1: until the end
-};
-
-struct BatchSchedule {
-  std::vector<BatchStage> stages;
-  int64_t stage_at(int64_t step) const;
-  int64_t batch_at(int64_t step) const { return stages[stage_at(step)].batch_size; }
-  std::string str() const;
-  // "B1:S1,B2:S2,...,Bk" (the last stage may omit its length); UsageError otherwise.
-  static BatchSchedule parse(const std::string& spec);
-};
-
-struct VmcConfig {
-  // ---- system ----
-  std::string hamiltonian = "tfim";  // tfim | heisenberg
-  std::string lattice = "chain";     // chain | square
-  int length_x = 16, length_y = 1;
-  bool periodic = true;
-  double J = 1.0, h = 1.0, hz = 0.0, delta = 1.0;
-  bool marshall = false;
-  bool sz_zero = false;  // constrain the wavefunction to total Sz = 0
-  // ---- wavefunction ----
-  std::string model = "naqs";  // naqs (network below) | rbm (physics/rbm.hpp)
-  double alpha = 1.0;          // rbm: hidden units per site
-  // network: conv1d = physics/naqs_conv1d.hpp over the site order (any lattice; uses dilations),
-  // conv2d = physics/naqs_conv2d.hpp, the two-stream masked model (square lattices only).
-  // preset: "" or a naqs_conv2d preset (tfim12, heis10, small4, tiny3) that sets network = conv2d
-  // and width, depth, kernel; the lattice must then be the preset's Lx x Ly square (apply_preset).
-  std::string network = "conv1d";
-  std::string preset;
-  int width = 16, depth = 2, kernel = 3;
-  std::vector<int> dilations{1, 2, 4};
-  std::string activation = "relu";
-  std::string phase = "real";  // real | complex (rbm: real or complex parameters)
-  std::string dtype = "f64";
-  double init_scale = 0.1;  // naqs: out_scale of the model's initialise(); rbm: parameter stddev
-  // ---- sampler (physics/vmc/sampling.hpp; its seed is `seed` below) ----
-  SamplerSettings sampler;
-  // Warm start: when non-empty, the flat parameters (P, the model's layout) replace the
-  // initialisation (naqs sweep passes the previous field's trained parameters). Recorded in the
-  // fingerprint by hash, so a checkpoint of a cold run is not resumed as a warm one.
-  std::vector<double> init_parameters;
-  // ---- training ----
-  int64_t steps = 150;
-  std::string batch_schedule = "256";
-  int64_t minibatch = 1024;
-  std::string optimizer = "minsr";  // adam | sgd | sr | minsr
-  double lr = 0.05;
-  std::string lr_schedule = "constant";
-  nn::AdamOptions adam;
-  double momentum = 0;
-  optim::SrOptions sr{.diag_shift = 1e-4, .cg_max_iters = 500, .cg_rtol = 1e-6};
-  uint64_t seed = 1;
-  std::string device = "cpu";
-  std::size_t memory_cap_bytes = std::size_t{512} << 20;
-  // ---- outputs ----
-  std::string output;      // HDF5 file ("" = none)
-  std::string checkpoint;  // checkpoint file ("" = none)
-  int64_t checkpoint_every = 50;
-  bool resume = false;
-  int64_t obs_samples = 16384;
-  int64_t observe_every = 0;   // 0: observables only at the end
-  int64_t observe_samples = 2048;
-  int max_ed_sites = 20;       // 0: no ED
-  bool quiet = false;
-  std::string command_line, config_text;  // provenance
-};
-
-// The canonical "key = value" lines that must match for --resume (system, model, sampler,
-// optimiser, batch schedule, steps, seed, dtype, device type, mini-batch).
-std::string fingerprint_text(const VmcConfig& c);
 
 struct StepRecord {
   int64_t step = 0, batch_size = 0;
@@ -161,7 +86,8 @@ VmcConfig apply_preset(VmcConfig c);
 // Builds the Hamiltonian and wavefunction from the config (exposed for tests): c.model picks
 // make_naqs (the autoregressive models, network conv1d | conv2d) or make_rbm.
 Hamiltonian make_hamiltonian(const VmcConfig& c);
-// The run's configuration space: total Sz = 0 with --sz-zero, else all configurations. The
+// The run's configuration space: the configurations of total magnetisation c.magnetisation
+// (--magnetisation; --sz-zero is 0), else all of them. The
 // autoregressive model's constraint and the sampler use it (the exact reference solves H's
 // ground-state sector: Sz = 0 whenever H conserves Sz and N is even).
 SpinHilbert make_hilbert(const VmcConfig& c);

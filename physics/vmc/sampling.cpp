@@ -152,17 +152,17 @@ std::string MetropolisVmcSampler::str() const {
 
 // ---- factory ----------------------------------------------------------------------------------
 
-std::string resolve_sampler_kind(const std::string& kind, bool autoregressive) {
-  if (kind != "auto") return kind;
-  return autoregressive ? "exact" : "metropolis";
+SamplerKind resolve_sampler_kind(SamplerKind kind, bool autoregressive) {
+  if (kind != SamplerKind::automatic) return kind;
+  return autoregressive ? SamplerKind::exact : SamplerKind::metropolis;
 }
 
 std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& s, Wavefunction& psi,
                                          const Hamiltonian& H, const SpinHilbert& hilbert,
                                          dist::Communicator& comm) {
   auto* autoregressive = dynamic_cast<AutoregressiveWavefunction*>(&psi);
-  const std::string kind = resolve_sampler_kind(s.kind, autoregressive != nullptr);
-  if (kind == "exact") {
+  const SamplerKind kind = resolve_sampler_kind(s.kind, autoregressive != nullptr);
+  if (kind == SamplerKind::exact) {
     NAQS_REQUIRE(autoregressive != nullptr,
                  "--sampler exact needs an autoregressive model (--model naqs): this model's "
                  "|psi|^2 cannot be sampled directly; use --sampler metropolis");
@@ -171,8 +171,6 @@ std::unique_ptr<VmcSampler> make_sampler(const SamplerSettings& s, Wavefunction&
                  hilbert.str());
     return std::make_unique<ExactSampler>(*autoregressive, s.seed, comm);
   }
-  NAQS_REQUIRE(kind == "metropolis", "unknown sampler '", s.kind,
-               "' (choices: auto, exact, metropolis)");
   MetropolisConfig m;
   m.n_chains = s.n_chains;
   m.n_burn_in_sweeps = s.burn_in;

@@ -67,9 +67,11 @@ struct SampleSet {
                             // included)
 };
 
+// auto: exact for autoregressive models, else metropolis (names: physics/vmc/config.hpp).
+enum class SamplerKind { automatic, exact, metropolis };
+
 struct SamplerSettings {
-  std::string kind = "auto";  // auto (exact for autoregressive models, else metropolis) | exact
-                              // | metropolis
+  SamplerKind kind = SamplerKind::automatic;
   int64_t n_chains = 16;
   int64_t burn_in = 10;         // sweeps at the start of every draw
   int64_t sweeps_between = 1;   // sweeps between consecutive samples of a chain
@@ -139,8 +141,8 @@ class MetropolisVmcSampler final : public VmcSampler {
   MetropolisSampler sampler_;
 };
 
-// "auto" -> "exact" for autoregressive models, "metropolis" otherwise; other kinds unchanged.
-std::string resolve_sampler_kind(const std::string& kind, bool autoregressive);
+// automatic -> exact for autoregressive models, metropolis otherwise; other kinds unchanged.
+SamplerKind resolve_sampler_kind(SamplerKind kind, bool autoregressive);
 
 // The sampler of a run: see the header comment. psi, H and comm must outlive it. `hilbert` is
 // the space the samples live in: with a fixed magnetisation, Metropolis uses Sz-conserving

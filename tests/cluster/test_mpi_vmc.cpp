@@ -67,7 +67,7 @@ std::string vmc_args(const std::string& optimizer, int64_t steps,
 
 std::string vmc(const std::string& optimizer, const fs::path& output, int64_t steps = 12,
                 const std::string& model = "naqs") {
-  return " vmc" + vmc_args(optimizer, steps, model) + " --output " + q(output.string());
+  return " vmc" + vmc_args(optimizer, steps, model) + " --out " + q(output.string());
 }
 
 bool has_pmix(const std::string& env) {
@@ -114,7 +114,7 @@ TEST(MpiVmc, SrunWithoutMpiPluginIsRefused) {
   NAQS_SKIP_WITHOUT_SLURM(env);
   const fs::path dir = scratch("srun_no_mpi");
   const ShellRun r = sh(env + "cd " + q(dir.string()) + " && srun --mpi=none -n 2 -t 5 " +
-                        q(naqs_exe()) + " vmc --steps 1 --quiet --output x.h5", 120);
+                        q(naqs_exe()) + " vmc --steps 1 --quiet --out x.h5", 120);
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("without an MPI launcher"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "x.h5"));
@@ -140,7 +140,7 @@ TEST(MpiVmc, SbatchJobRequeuesAndMatchesOneProcess) {
              "--time=10 --output=" + q((dir / "%j.log").string()) +
              " --export=ALL,NAQS_EXE=" + q(naqs_exe()) + " " +
              q(source_dir() + "/slurm/vmc_mpi.sbatch") + vmc_args("minsr", steps, "rbm") +
-             " --output " + q(out.string()), 60);
+             " --out " + q(out.string()), 60);
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string job = r.output.substr(0, r.output.find_first_of(";\n"));
   bool have_ckpt = false;

@@ -46,10 +46,10 @@ Reached run_and_report(const VmcConfig& c, const char* what) {
 
 TEST(VmcSlow, HeisenbergChain16MarshallSz0) {
   VmcConfig c;
-  c.hamiltonian = "heisenberg";
+  c.hamiltonian = Model::heisenberg;
   c.h = 0;  // no field (VmcConfig's default h = 1 is the TFIM's)
   c.marshall = true;
-  c.sz_zero = true;
+  c.magnetisation = 0;
   c.depth = 3;
   c.dilations = {1, 2, 4};
   c.steps = 300;
@@ -61,11 +61,11 @@ TEST(VmcSlow, HeisenbergChain16MarshallSz0) {
 
 TEST(VmcSlow, TfimSquare4x4Critical) {
   VmcConfig c;
-  c.lattice = "square";
+  c.lattice = LatticeKind::square;
   c.length_x = 4;
   c.length_y = 4;
   c.h = 3.04438;
-  c.network = "conv2d";
+  c.network = Network::conv2d;
   c.width = 8;
   c.depth = 3;
   c.steps = 300;

@@ -18,11 +18,11 @@ TEST(VmcMetropolis, RbmWithSrReachesTfimChainGroundState) {
   VmcConfig c;
   c.length_x = 12;
   c.h = 1.0;
-  c.model = "rbm";
+  c.model = Ansatz::rbm;
   c.alpha = 2;
-  c.sampler.kind = "metropolis";
+  c.sampler.kind = SamplerKind::metropolis;
   c.sampler.n_chains = 32;
-  c.optimizer = "sr";
+  c.optimizer = OptimizerKind::sr;
   c.lr = 0.05;
   c.steps = 100;
   c.batch_schedule = "1024";

@@ -38,7 +38,7 @@ std::vector<std::string> vmc_args(const std::string& output, bool resume, bool r
   std::vector<std::string> a = {exe(), "vmc", "--L", "10", "--steps", "60",
                                 "--batch", "128:20,256", "--checkpoint-every", "5",
                                 "--obs-samples", "2048", "--ed-max-sites", "0", "--quiet",
-                                "--output", output, "--seed", "7"};
+                                "--out", output, "--seed", "7"};
   // Adam: the optimiser with the most state (moments and step counter) to restore.
   const std::vector<std::string> naqs = {"--width", "4", "--depth", "1", "--optimizer", "adam",
                                          "--lr", "0.01"};

@@ -129,7 +129,8 @@ TEST(Cli, VmcModelOptions) {
     std::filesystem::remove(f);
   const std::string tiny = " --width 2 --depth 1 --steps 2 --batch 16 --obs-samples 16 --quiet";
   // The TFIM's default field does not apply to the Heisenberg model; an explicit one is refused.
-  CliRun r = run_naqs("vmc --hamiltonian heisenberg --marshall --sz-zero --L 6 --ed-max-sites 0" +
+  CliRun r = run_naqs("vmc --hamiltonian heisenberg --marshall --magnetisation 0 --L 6 "
+                      "--ed-max-sites 0" +
                       tiny + " -o " + out);
   EXPECT_EQ(r.rc, 0) << r.out;
   r = run_naqs("vmc --hamiltonian heisenberg --h 0.5 --L 6" + tiny + " -o " + out2);
@@ -146,4 +147,60 @@ TEST(Cli, VmcModelOptions) {
   }
   for (const std::string& f : {out, out + ".ckpt", out2, out2 + ".ckpt"})
     std::filesystem::remove(f);
+}
+
+// One vocabulary (docs/CONVENTIONS.md): the old spellings give the same result as the new ones,
+// with one stderr line per old spelling naming the new one; a choice outside its list is refused
+// with the allowed names.
+TEST(Cli, VocabularyOldSpellingsAreReadAsTheNewOnes) {
+  if (naqs::testing::naqs_exe().empty()) GTEST_SKIP() << "NAQS_EXE not set (run through ctest)";
+  const std::string dir = temp_path("naqs_vocabulary");
+  std::filesystem::create_directories(dir);
+  using Args = std::vector<std::string>;
+  const naqs::testing::ExeRun now = naqs::testing::run_naqs_args(
+      {"ed", "--hamiltonian", "heisenberg", "--lattice", "square", "--L", "4", "--Ly", "2",
+       "--delta", "0.5", "--boundary", "pbc,obc", "--device", "cpu"}, dir);
+  ASSERT_EQ(now.rc, 0) << now.err;
+  EXPECT_EQ(now.err, "");
+  const naqs::testing::ExeRun old = naqs::testing::run_naqs_args(
+      {"ed", "--model", "heisenberg", "--lattice", "square", "--Lx", "4", "--Ly", "2",
+       "--Delta", "0.5", "--bc", "pbc,obc", "--device", "cpu"}, dir);
+  ASSERT_EQ(old.rc, 0) << old.err;
+  EXPECT_EQ(old.out, now.out);
+  EXPECT_EQ(old.err,
+            "naqs ed: --model is deprecated; use --hamiltonian\n"
+            "naqs ed: --Lx is deprecated; use --L\n"
+            "naqs ed: --Delta is deprecated; use --delta\n"
+            "naqs ed: --bc is deprecated; use --boundary\n");
+  const naqs::testing::ExeRun obc = naqs::testing::run_naqs_args(
+      {"ed", "--L", "6", "--obc", "--device", "cpu"}, dir);
+  const naqs::testing::ExeRun obc_new = naqs::testing::run_naqs_args(
+      {"ed", "--L", "6", "--boundary", "obc", "--device", "cpu"}, dir);
+  ASSERT_EQ(obc.rc, 0) << obc.err;
+  EXPECT_EQ(obc.out, obc_new.out);
+  EXPECT_EQ(obc.err, "naqs ed: --obc is deprecated; use --boundary obc\n");
+  // Old and new spelling of the same setting together: refused.
+  const naqs::testing::ExeRun both = naqs::testing::run_naqs_args(
+      {"ed", "--L", "6", "--pbc", "--boundary", "obc"}, dir);
+  EXPECT_EQ(both.rc, 2) << both.err;
+  // A choice outside its list names the allowed ones; an unknown option is refused.
+  for (const Args& args : {Args{"ed", "--L", "6", "--hamiltonian", "hubbard"},
+                           Args{"vmc", "--optimizer", "lbfgs"}, Args{"vmc", "--lattice", "kagome"},
+                           Args{"sweep", "--boundary", "twisted"}}) {
+    const naqs::testing::ExeRun r = naqs::testing::run_naqs_args(args, dir);
+    EXPECT_EQ(r.rc, 2) << args[1];
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("is not allowed (allowed: "), std::string::npos) << r.err;
+  }
+  // An unknown spelling is refused with the command's option names.
+  const naqs::testing::ExeRun unknown =
+      naqs::testing::run_naqs_args({"ed", "--L", "6", "--Deltas", "1"}, dir);
+  EXPECT_EQ(unknown.rc, 2);
+  EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
+  EXPECT_NE(unknown.err.find("'--Deltas'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("(allowed: --help, --config, --hamiltonian, --lattice, --L, --Ly, "
+                             "--boundary, --J, --h, --hz, --delta,"),
+            std::string::npos)
+      << unknown.err;
+  std::filesystem::remove_all(dir);
 }

@@ -37,9 +37,9 @@ class CmdAlign : public ::testing::Test {
     const std::string train = " --L 8 --h 1 --steps 2 --batch 32 --optimizer adam --lr 0.01 "
                               "--obs-samples 64 --ed-max-sites 0 --quiet";
     ok_ = ok_ &&
-          run("vmc", train + " --network conv1d --width 4 --depth 2 --output " + d +
+          run("vmc", train + " --network conv1d --width 4 --depth 2 --out " + d +
                          "/naqs.h5 --checkpoint " + d + "/naqs.ckpt").code == 0 &&
-          run("vmc", train + " --model rbm --alpha 1 --output " + d + "/rbm.h5 --checkpoint " +
+          run("vmc", train + " --model rbm --alpha 1 --out " + d + "/rbm.h5 --checkpoint " +
                          d + "/rbm.ckpt").code == 0 &&
           run("features", "--checkpoint " + d + "/naqs.ckpt --inputs " + d + "/cfg.h5 --out " +
                               d + "/fa.h5").code == 0 &&
@@ -277,7 +277,7 @@ TEST_F(CmdAlign, Conv2dFeatures) {
       << log_;
   ASSERT_EQ(run("vmc", "--lattice square --L 3 --Ly 3 --h 2 --network conv2d --width 3 --depth 2 "
                        "--steps 2 --batch 16 --optimizer adam --obs-samples 32 --ed-max-sites 0 "
-                       "--quiet --output " + d + "/sq_vmc.h5 --checkpoint " + d + "/sq.ckpt")
+                       "--quiet --out " + d + "/sq_vmc.h5 --checkpoint " + d + "/sq.ckpt")
                 .code,
             0)
       << log_;

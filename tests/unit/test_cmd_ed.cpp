@@ -41,21 +41,21 @@ class CmdEd : public ::testing::Test {
 TEST_F(CmdEd, BadInputExitsTwoWithOneLineAndNoFile) {
   const std::string out = " --out " + (dir_ / "ed.h5").string();
   const std::vector<std::pair<std::string, std::string>> cases{
-      {"--model ising --L 8", "unknown model"},
+      {"--hamiltonian ising --L 8", "--hamiltonian: 'ising' is not allowed (allowed: tfim, heisenberg)"},
       {"--L 0", "--L: 0 is out of range"},
       {"--L -4", "--L: -4 is out of range"},
-      {"--L 2 --bc pbc", "at least 3"},
-      {"--lattice square --Lx 4 --Ly 0", "--Ly: 0 is out of range"},
-      {"--lattice hexagonal --L 4", "unknown lattice"},
-      {"--model heisenberg --L 9 --marshall", "bipartite"},
+      {"--L 2 --boundary pbc", "at least 3"},
+      {"--lattice square --L 4 --Ly 0", "--Ly: 0 is out of range"},
+      {"--lattice hexagonal --L 4", "allowed: chain, square"},
+      {"--hamiltonian heisenberg --L 9 --marshall", "bipartite"},
       {"--L 8 --h 0.5,,1", "--h"},
       {"--L 8 --h 1:0:0.5", "--h"},
       {"--L 8 --h abc", "--h"},
-      {"--L 8 --bc periodic", "--bc"},
+      {"--L 8 --boundary periodic", "--boundary: 'periodic' is not allowed (allowed: pbc, obc)"},
       {"--L 40 --hz 0.1", "bytes"},  // 2^40 states: more memory than any machine here has
       {"--L 41", "at most 40"},
-      {"--model heisenberg --L 8 --sz 5", "--sz"},
-      {"--model heisenberg --L 8 --h 2", "TFIM fields"},
+      {"--hamiltonian heisenberg --L 8 --sz 5", "--sz"},
+      {"--hamiltonian heisenberg --L 8 --h 2", "TFIM fields"},
       {"--L 8 --device cuda:7", "cuda"},
       {"--L 8 --no-such-option", "no-such-option"},
   };
@@ -105,7 +105,7 @@ TEST_F(CmdEd, TfimSweepWritesHdf5WithClosedForm) {
 }
 
 TEST_F(CmdEd, HeisenbergSquarePrintsBothUnits) {
-  RunResult r = run("--model heisenberg --lattice square --L 4 --marshall --device cpu");
+  RunResult r = run("--hamiltonian heisenberg --lattice square --L 4 --marshall --device cpu");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("-44.91393283"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("-0.70178020"), std::string::npos) << r.out;  // −11.2284832084/16

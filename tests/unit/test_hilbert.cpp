@@ -42,17 +42,17 @@ TEST(SpinHilbert, ChecksAndCounts) {
 
 vmc::VmcConfig config(const char* model, const char* sampler) {
   vmc::VmcConfig c;
-  c.hamiltonian = "heisenberg";
+  c.hamiltonian = Model::heisenberg;
   c.h = 0;
   c.length_x = 8;
-  c.sz_zero = true;
-  c.model = model;
-  c.sampler.kind = sampler;
+  c.magnetisation = 0;
+  c.model = cli::parse_choice<vmc::Ansatz>(model, "model");
+  c.sampler.kind = cli::parse_choice<vmc::SamplerKind>(sampler, "sampler");
   c.sampler.n_chains = 8;
   c.sampler.burn_in = 2;
   c.width = 4;
   c.depth = 1;
-  c.dtype = "f64";
+  c.dtype = DType::f64;
   c.quiet = true;
   return c;
 }

@@ -123,25 +123,25 @@ TEST_F(Ownership, OfTwoConcurrentWritersExactlyOneWins) {
 }
 
 TEST_F(Ownership, PathChecksBeforeWork) {
-  EXPECT_THROW(check_distinct_paths({{"--output", path("x.h5")}, {"--checkpoint", path("x.h5")}}),
+  EXPECT_THROW(check_distinct_paths({{"--out", path("x.h5")}, {"--checkpoint", path("x.h5")}}),
                UsageError);
   EXPECT_THROW(check_distinct_paths(
-                   {{"--output", path("x.h5")}, {"--checkpoint", dir_.string() + "/./x.h5"}}),
+                   {{"--out", path("x.h5")}, {"--checkpoint", dir_.string() + "/./x.h5"}}),
                UsageError);
   fs::create_symlink(path("x.h5"), path("link.h5"));
-  EXPECT_THROW(check_distinct_paths({{"--output", path("x.h5")}, {"--checkpoint", path("link.h5")}}),
+  EXPECT_THROW(check_distinct_paths({{"--out", path("x.h5")}, {"--checkpoint", path("link.h5")}}),
                UsageError);
   EXPECT_THROW(check_distinct_paths(
-                   {{"--output", path("x.h5")}, {"--checkpoint", path("x.h5.tmp.77@h")}}),
+                   {{"--out", path("x.h5")}, {"--checkpoint", path("x.h5.tmp.77@h")}}),
                UsageError);
-  EXPECT_NO_THROW(check_distinct_paths({{"--output", path("x.h5")}, {"--checkpoint", path("x.h5.ckpt")}}));
-  EXPECT_NO_THROW(check_distinct_paths({{"--output", path("x.h5")}, {"--checkpoint", ""}}));
+  EXPECT_NO_THROW(check_distinct_paths({{"--out", path("x.h5")}, {"--checkpoint", path("x.h5.ckpt")}}));
+  EXPECT_NO_THROW(check_distinct_paths({{"--out", path("x.h5")}, {"--checkpoint", ""}}));
 
-  EXPECT_THROW(check_output_path("--output", dir_.string(), false), UsageError);  // a directory
-  EXPECT_THROW(check_output_path("--output", path("no/such/dir/x.h5"), false), UsageError);
+  EXPECT_THROW(check_output_path("--out", dir_.string(), false), UsageError);  // a directory
+  EXPECT_THROW(check_output_path("--out", path("no/such/dir/x.h5"), false), UsageError);
   touch(path("exists.h5"));
-  EXPECT_THROW(check_output_path("--output", path("exists.h5"), true), UsageError);
-  EXPECT_NO_THROW(check_output_path("--output", path("exists.h5"), false));
+  EXPECT_THROW(check_output_path("--out", path("exists.h5"), true), UsageError);
+  EXPECT_NO_THROW(check_output_path("--out", path("exists.h5"), false));
   if (::geteuid() != 0) {  // root may write anywhere
     fs::create_directories(path("ro"));
     fs::permissions(path("ro"), fs::perms::owner_read | fs::perms::owner_exec);

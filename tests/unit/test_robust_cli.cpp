@@ -128,7 +128,7 @@ TEST_F(Robust, HugeAndMalformedNumbersAreOneLineBeforeAnyWork) {
   expect_usage_error(run({"breakdown", "--chains", "0"}), "breakdown --chains 0");
   // Used to fail only after the NAQS of the first field had trained.
   const auto t0 = std::chrono::steady_clock::now();
-  expect_usage_error(run({"breakdown", "--samples", "1000", "--chains", "64", "--out-dir", "bd"}),
+  expect_usage_error(run({"breakdown", "--samples", "1000", "--chains", "64", "--out", "bd"}),
                      "breakdown samples not a multiple of chains");
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
   EXPECT_FALSE(fs::exists(path("bd/breakdown.h5")));

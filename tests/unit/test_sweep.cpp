@@ -296,10 +296,10 @@ TEST_F(Sweep, SweepAcceptsEveryPerFieldVmcOption) {
     EXPECT_NE(r.err.find(key), std::string::npos) << r.err;
   }
 
-  // --sz-zero reaches both methods: every sample has m_z = 0.
+  // --magnetisation 0 reaches both methods: every sample has m_z = 0.
   const std::string d2 = (dir_ / "sz").string();
   r = run("sweep --task 0 -o " + d2 +
-          " --L 4 --h 1 --methods naqs,mcmc --sz-zero --steps 2 --batch 32 --obs-samples 32 "
+          " --L 4 --h 1 --methods naqs,mcmc --magnetisation 0 --steps 2 --batch 32 --obs-samples 32 "
           "--width 4 --depth 1 --dilations 1 --quiet");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   H5File f = H5File::open_read((fs::path(d2) / "task-0000_h1.h5").string());
@@ -309,7 +309,7 @@ TEST_F(Sweep, SweepAcceptsEveryPerFieldVmcOption) {
     EXPECT_EQ(f.read_doubles(g + "mz2_mean")[0], 0.0) << m;
   }
   const std::string fp = f.read_string("/sweep/fingerprint_text");
-  EXPECT_NE(fp.find("mcmc.sz_zero = 1"), std::string::npos) << fp;
+  EXPECT_NE(fp.find("mcmc.magnetisation = 0"), std::string::npos) << fp;
   EXPECT_NE(fp.find("\nwarm_batch = 32\n"), std::string::npos)
       << "a --batch without --warm-batch applies to warm starts too\n" << fp;
 }

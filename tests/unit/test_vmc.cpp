@@ -57,7 +57,7 @@ VmcConfig small_config(int n) {
   c.steps = 30;
   c.batch_schedule = "256";
   c.minibatch = 100;
-  c.optimizer = "adam";
+  c.optimizer = OptimizerKind::adam;
   c.lr = 2e-2;
   c.obs_samples = 4096;
   c.quiet = true;
@@ -195,7 +195,7 @@ TEST(VmcDriver, MiniBatchingDoesNotChangeTheSamples) {
 }
 
 TEST(VmcDriver, SrAndMinSrTrain) {
-  for (const char* opt : {"sr", "minsr"}) {
+  for (const OptimizerKind opt : {OptimizerKind::sr, OptimizerKind::minsr}) {
     VmcConfig c = small_config(6);
     c.optimizer = opt;
     c.lr = 0.05;
@@ -208,7 +208,7 @@ TEST(VmcDriver, SrAndMinSrTrain) {
     ASSERT_TRUE(r.exact.energy.has_value());
     EXPECT_LT(std::abs(r.observables.energy.mean - *r.exact.energy) / std::abs(*r.exact.energy),
               0.02)
-        << opt;
+        << cli::name_of(opt);
   }
 }
 
@@ -253,11 +253,11 @@ TEST(VmcDriver, NonFiniteEnergyStopsTheRunAndKeepsTheCheckpoint) {
 
 TEST(VmcDriver, PresetsSelectTheTwoDimensionalModel) {
   VmcConfig c = small_config(4);
-  c.lattice = "square";
+  c.lattice = LatticeKind::square;
   c.length_y = 4;
   c.preset = "small4";
   const VmcConfig p = apply_preset(c);
-  EXPECT_EQ(p.network, "conv2d");
+  EXPECT_EQ(p.network, Network::conv2d);
   EXPECT_EQ(p.width, 4);
   EXPECT_EQ(p.depth, 2);
   EXPECT_EQ(p.kernel, 3);
@@ -275,9 +275,7 @@ TEST(VmcDriver, PresetsSelectTheTwoDimensionalModel) {
   c.length_y = 3;
   EXPECT_THROW(apply_preset(c), UsageError);
   VmcConfig chain = small_config(8);
-  chain.network = "conv2d";
-  EXPECT_THROW(make_wavefunction(chain), UsageError);
-  chain.network = "conv3d";
+  chain.network = Network::conv2d;
   EXPECT_THROW(make_wavefunction(chain), UsageError);
 }
 
@@ -286,12 +284,12 @@ TEST(VmcDriver, TwoDimensionalModelTrainsOnASquare) {
   // energy within 1% of Lanczos (the near-uniform start is 9% off; measured 1.0e-3 after 20
   // steps, so the bound has a margin of 10 for other BLAS summation orders).
   VmcConfig c = small_config(3);
-  c.lattice = "square";
+  c.lattice = LatticeKind::square;
   c.length_y = 3;
-  c.periodic = false;
+  c.boundary = {Boundary::obc, Boundary::obc};
   c.h = 2.0;
   c.preset = "tiny3";
-  c.optimizer = "minsr";
+  c.optimizer = OptimizerKind::minsr;
   c.lr = 0.05;
   c.sr.diag_shift = 1e-3;
   c.steps = 20;

@@ -137,9 +137,10 @@ std::unique_ptr<AutoregressiveWavefunction> load_naqs_run(const std::string& pat
     c.dilations.push_back(cli::parse_checked<int>(dil.substr(a, b - a), cat("'", path, "' /model dilations"), cli::Range<int>{1, 1 << 20}));
     a = b + 1;
   }
-  c.activation = text("/model", "activation");
-  c.phase = text("/model", "phase");
-  c.dtype = text("/model", "dtype");
+  const std::string where = cat("'", path, "' /model ");
+  c.activation = cli::parse_choice<Activation>(text("/model", "activation"), where + "activation");
+  c.phase = cli::parse_choice<PhaseMode>(text("/model", "phase"), where + "phase");
+  c.dtype = cli::parse_choice<DType>(text("/model", "dtype"), where + "dtype");
   h_out = std::get<double>(attr("/system", "h"));
   auto psi = vmc::make_naqs(c);
   load_parameters(*psi, path);
@@ -163,11 +164,11 @@ std::string run_breakdown(const BreakdownConfig& bc) {
   const fs::path dir(bc.out_dir);
   const std::string out = (dir / "breakdown.h5").string();
   NAQS_REQUIRE(!path_present(out), "breakdown: '", out,
-               "' exists; choose another --out-dir (results are never overwritten)");
+               "' exists; choose another --out (results are never overwritten)");
   std::error_code ec;
   fs::create_directories(dir, ec);
-  NAQS_REQUIRE(!ec, "breakdown: cannot create --out-dir '", bc.out_dir, "': ", ec.message());
-  check_output_path("--out-dir", out, /*must_not_exist=*/true);
+  NAQS_REQUIRE(!ec, "breakdown: cannot create --out '", bc.out_dir, "': ", ec.message());
+  check_output_path("--out", out, /*must_not_exist=*/true);
   auto say = [&](const std::string& s) {
     if (!bc.quiet) std::printf("%s\n", s.c_str());
     std::fflush(stdout);
@@ -176,7 +177,7 @@ std::string run_breakdown(const BreakdownConfig& bc) {
   vmc::VmcConfig base;
   base.length_x = bc.n_sites;
   base.J = bc.J;
-  base.optimizer = "sr";
+  base.optimizer = vmc::OptimizerKind::sr;
   base.lr = 0.05;
   base.obs_samples = 1024;
   base.max_ed_sites = 0;  // ED once per h below
@@ -205,17 +206,17 @@ std::string run_breakdown(const BreakdownConfig& bc) {
     exact["mz"].push_back(0.0);  // spin-flip symmetry (hz = 0)
 
     vmc::VmcConfig cn = c;
-    cn.model = "naqs";
+    cn.model = vmc::Ansatz::naqs;
     cn.width = bc.naqs_width;
     cn.depth = bc.naqs_depth;
     cn.steps = bc.naqs_steps;
     cn.batch_schedule = std::to_string(bc.naqs_batch);
     cn.output = (dir / ("naqs_h" + h_tag(h) + ".h5")).string();
     vmc::VmcConfig cr = c;
-    cr.model = "rbm";
+    cr.model = vmc::Ansatz::rbm;
     cr.alpha = bc.rbm_alpha;
     cr.init_scale = 0.01;
-    cr.sampler.kind = "metropolis";
+    cr.sampler.kind = vmc::SamplerKind::metropolis;
     cr.sampler.n_chains = bc.n_chains;
     cr.steps = bc.rbm_steps;
     cr.batch_schedule = std::to_string(bc.rbm_batch);
@@ -230,14 +231,14 @@ std::string run_breakdown(const BreakdownConfig& bc) {
     oo.batch_size = 1024;
     oo.stream = vmc::kObservableStream;
     vmc::SamplerSettings ms;
-    ms.kind = "metropolis";
+    ms.kind = vmc::SamplerKind::metropolis;
     ms.n_chains = bc.n_chains;
     ms.burn_in = bc.burn_in;
     ms.seed = bc.seed;
     for (const std::string& method : kMethods) {
       Wavefunction& psi = method == "rbm_metropolis" ? *rbm : *naqs;
       vmc::SamplerSettings s = ms;
-      if (method == "naqs_exact") s.kind = "exact";
+      if (method == "naqs_exact") s.kind = vmc::SamplerKind::exact;
       if (method == "naqs_metropolis_gf") s.p_global = bc.p_global;
       TimedSampler sampler(vmc::make_sampler(s, psi, H, SpinHilbert::full(H.n_sites())));
       const vmc::VmcObservables o = vmc::measure_observables(psi, H, sampler, oo);
