@@ -71,7 +71,8 @@ diffusion::WorldData gridworld(const GridworldConfig& c) {
         w.rewards[size_t(e * c.steps + t)] = 1.0f;
         item = -1;
       }
-      const bool spawn = c.spawn_prob > 0 && philox_uniform_f64(c.seed, stream, k + 1) < c.spawn_prob;
+      const bool spawn =
+          c.spawn_prob > 0 && philox_uniform_f64(c.seed, stream, k + 1) < c.spawn_prob;
       if (item < 0 && spawn) {
         item = below(c.seed, stream, k + 2, cells * cells - 1);  // a cell other than the agent's
         if (item >= agent) ++item;
