@@ -51,17 +51,17 @@ std::string TokenizerConfig::str() const {
   std::ostringstream o;
   o << "frame=" << frame << " actions=" << actions << " channels=";
   for (size_t l = 0; l < channels.size(); ++l) o << (l ? "," : "") << channels[l];
-  o << " grid=" << grid << " token_dim=" << token_dim;
+  o << " grid=" << grid << " token_dim=" << token_dim << " delta=" << (delta ? 1 : 0);
   return o.str();
 }
 
 ConvTokenizer::ConvTokenizer(const TokenizerConfig& c, DType dtype, Device device)
     : c_(c), dtype_(dtype), device_(device) {
   c.validate();
-  const int64_t L = int64_t(c.channels.size()), A = c.actions, D = c.token_dim;
+  const int64_t L = int64_t(c.channels.size()), D = c.token_dim;
   const int64_t P = c.last_size() / c.grid, patch = c.channels.back() * P * P;
   for (int64_t l = 0; l < L; ++l) {
-    const int64_t in = l == 0 ? 2 + A : c.channels[l - 1];
+    const int64_t in = l == 0 ? 1 + c.context_channels() : c.channels[l - 1];
     params_.add(level_name("enc.c", l) + ".w", {c.channels[l], in, 3, 3});
     params_.add(level_name("enc.c", l) + ".b", {c.channels[l]});
   }
@@ -73,7 +73,7 @@ ConvTokenizer::ConvTokenizer(const TokenizerConfig& c, DType dtype, Device devic
     params_.add(level_name("dec.c", l) + ".w", {c.channels[l], c.channels[l + 1], 3, 3});
     params_.add(level_name("dec.c", l) + ".b", {c.channels[l]});
   }
-  params_.add("dec.head1.w", {c.channels[0], c.channels[0] + 1 + A, 3, 3});
+  params_.add("dec.head1.w", {c.channels[0], c.channels[0] + c.context_channels(), 3, 3});
   params_.add("dec.head1.b", {c.channels[0]});
   params_.add("dec.head2.w", {1, c.channels[0], 3, 3});
   params_.add("dec.head2.b", {1});
@@ -95,10 +95,12 @@ void ConvTokenizer::init(uint64_t seed) {
   }
 }
 
-Tensor ConvTokenizer::action_planes(const std::vector<int32_t>& actions, int64_t B) const {
+void ConvTokenizer::put_context(Tensor& dst, int64_t at, const Tensor& x_t,
+                                const std::vector<int32_t>& actions) const {
+  if (!c_.delta) return;
+  const int64_t B = dst.size(0), A = c_.actions, n = c_.frame * c_.frame;
   NAQS_REQUIRE(int64_t(actions.size()) == B, "ConvTokenizer: ", actions.size(),
                " actions for a batch of ", B);
-  const int64_t A = c_.actions, n = c_.frame * c_.frame;
   std::vector<double> v(static_cast<size_t>(B * A * n), 0.0);
   for (int64_t b = 0; b < B; ++b) {
     const int32_t a = actions[b];
@@ -106,7 +108,10 @@ Tensor ConvTokenizer::action_planes(const std::vector<int32_t>& actions, int64_t
                  " is outside [0, ", A, ")");
     std::fill_n(v.begin() + (b * A + a) * n, n, 1.0);
   }
-  return from_host_f64(v, {B, A, c_.frame, c_.frame}, dtype_, device_);
+  Tensor part = dst.narrow(1, at, 1);
+  ops::copy(x_t, part);
+  part = dst.narrow(1, at + 1, A);
+  ops::copy(from_host_f64(v, {B, A, c_.frame, c_.frame}, dtype_, device_), part);
 }
 
 void ConvTokenizer::conv_silu(Conv& l, const Tensor& in) {
@@ -133,17 +138,14 @@ Tensor ConvTokenizer::conv_silu_backward(Conv& l, const Tensor& dout, ParameterS
 
 Tensor ConvTokenizer::encode(const Tensor& x_t, const Tensor& x_next,
                              const std::vector<int32_t>& actions) {
-  const int64_t B = x_t.size(0), H = c_.frame, A = c_.actions, g = c_.grid;
+  const int64_t B = x_t.size(0), H = c_.frame, g = c_.grid;
   const Shape frames{B, 1, H, H};
   NAQS_REQUIRE(x_t.shape() == frames && x_next.shape() == frames, "ConvTokenizer::encode: frames ",
                x_t.str(), " and ", x_next.str(), " are not both (B, 1, ", H, ", ", H, ")");
-  Tensor in = empty({B, 2 + A, H, H});
+  Tensor in = empty({B, 1 + c_.context_channels(), H, H});
   Tensor part = in.narrow(1, 0, 1);
-  ops::copy(x_t, part);
-  part = in.narrow(1, 1, 1);
   ops::copy(x_next, part);
-  part = in.narrow(1, 2, A);
-  ops::copy(action_planes(actions, B), part);
+  put_context(in, 1, x_t, actions);
 
   const int64_t L = int64_t(c_.channels.size());
   enc_.assign(size_t(L), Conv{});
@@ -189,7 +191,7 @@ void ConvTokenizer::encode_backward(const Tensor& dz, ParameterSet& g) {
 
 Tensor ConvTokenizer::decode(const Tensor& x_t, const std::vector<int32_t>& actions,
                              const Tensor& q) {
-  const int64_t B = x_t.size(0), H = c_.frame, A = c_.actions, g = c_.grid;
+  const int64_t B = x_t.size(0), H = c_.frame, g = c_.grid;
   const int64_t L = int64_t(c_.channels.size()), S = c_.last_size(), P = S / g;
   const int64_t C = c_.channels.back(), c0 = c_.channels[0];
   NAQS_REQUIRE(x_t.shape() == (Shape{B, 1, H, H}), "ConvTokenizer::decode: frame ", x_t.str(),
@@ -214,13 +216,10 @@ Tensor ConvTokenizer::decode(const Tensor& x_t, const std::vector<int32_t>& acti
     conv_silu(dec_[i], dec_up_[i]);
     h = dec_[i].out;
   }
-  dec_concat_ = empty({B, c0 + 1 + A, H, H});
+  dec_concat_ = empty({B, c0 + c_.context_channels(), H, H});
   Tensor part = dec_concat_.narrow(1, 0, c0);
   ops::copy(h, part);
-  part = dec_concat_.narrow(1, c0, 1);
-  ops::copy(x_t, part);
-  part = dec_concat_.narrow(1, c0 + 1, A);
-  ops::copy(action_planes(actions, B), part);
+  put_context(dec_concat_, c0, x_t, actions);
   head1_.name = "dec.head1";
   conv_silu(head1_, dec_concat_);
   out_ = empty({B, 1, H, H});

@@ -6,14 +6,17 @@
 // Shapes (B samples, frames H x H, A actions, levels L = channels.size(), c_l = channels[l],
 // S = H / 2^(L-1) the last level's size, g = grid, P = S / g, D = token_dim):
 //   action planes  a (B, A, H, H): one-hot planes of a_t (plane a_t all ones), built on the host
-//   encoder  in = [x_t | x_{t+1} | a] (B, 2 + A, H, H);
+//   context  ctx = [x_t | a] (B, 1 + A, H, H) in delta mode; nothing in the IRIS-like baseline
+//            (delta = false: the encoder sees x_{t+1} alone, the decoder the tokens alone; the
+//            actions are then not read, and x_t only for its shape)
+//   encoder  in = [x_{t+1} | ctx];
 //            level l: (l > 0: 2x2 average pool) then h_l = silu(conv3x3(h_{l-1})) (c_l channels);
 //            patches: h_{L-1} (B, c, S, S) cut into g x g blocks of P x P, each flattened in
 //            (c, y, x) order -> (B g g, c P P) rows, row (b, gy, gx) row-major;
 //            z = linear_enc(patches) (B g g, D): the tokens' vectors (before quantisation).
 //   decoder  m = linear_dec(q) (B g g, c P P) placed back as the map (B, c_{L-1}, S, S);
 //            level l = L-2..0: nearest 2x upsampling, then silu(conv3x3) (c_{l+1} -> c_l);
-//            head: silu(conv3x3([m | x_t | a])) (c_0 + 1 + A -> c_0), then conv3x3 (c_0 -> 1):
+//            head: silu(conv3x3([m | ctx])) (c_0 + |ctx| -> c_0), then conv3x3 (c_0 -> 1):
 //            the predicted x_{t+1} (B, 1, H, H) on the [-1, 1] scale.
 // Every parameter uniform +-1/sqrt(fan_in) (PyTorch's default; a bias uses its weight's fan-in),
 // Philox (seed, stream = the parameter's index).
@@ -23,8 +26,8 @@
 // decode_backward(dout) -> dq write the gradients of their parameters into grads (the params()
 // layout); the two halves own disjoint parameters, so each writes only its own (overwrites).
 // Tests: tests/unit/test_tokenizer.cpp (every parameter's gradient and dq against float64
-// central differences on tiny nets of 2 and 3 levels, the token grid's layout, the action
-// reaching both halves, errors).
+// central differences on tiny nets of 2 and 3 levels and the baseline, the token grid's layout,
+// the action reaching both halves and the baseline ignoring the context, errors).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -42,6 +45,10 @@ struct TokenizerConfig {
   std::vector<int64_t> channels{32, 64, 64};
   int64_t grid = 2;        // g: g x g tokens per frame
   int64_t token_dim = 64;  // D
+  // true: Δ-IRIS (the context x_t, a_t in both halves); false: the IRIS-like baseline (the
+  // encoder sees x_{t+1} alone, the decoder the tokens alone).
+  bool delta = true;
+  int64_t context_channels() const { return delta ? 1 + actions : 0; }
   void validate() const;   // UsageError naming the bad value
   int64_t tokens() const { return grid * grid; }
   int64_t last_size() const { return frame >> (channels.size() - 1); }  // S
@@ -73,7 +80,10 @@ class ConvTokenizer {
     Tensor in, pre, out;
   };
   Tensor empty(const Shape& s) const { return Tensor::empty(s, dtype_, device_); }
-  Tensor action_planes(const std::vector<int32_t>& actions, int64_t B) const;
+  // Writes the context [x_t | one-hot action planes] into channels [at, at + 1 + A) of dst
+  // (B, ., H, H) in delta mode; nothing otherwise.
+  void put_context(Tensor& dst, int64_t at, const Tensor& x_t,
+                   const std::vector<int32_t>& actions) const;
   void conv_silu(Conv& l, const Tensor& in);
   // Parameter gradients of one layer; returns d(in) unless want_input is false.
   Tensor conv_silu_backward(Conv& l, const Tensor& dout, ParameterSet& g, bool want_input);

@@ -65,8 +65,7 @@ void check_gradient(Tensor x, const std::vector<double>& g, const std::function<
   }
 }
 
-void gradients_match(int levels) {
-  const TokenizerConfig c = tiny(levels);
+void gradients_match(TokenizerConfig c) {
   ConvTokenizer net(c, DType::f64, Device::cpu());
   net.init(3);
   const int64_t B = 2, H = c.frame, N = B * c.tokens();
@@ -100,12 +99,36 @@ void gradients_match(int levels) {
 
 }  // namespace
 
-TEST(Tokenizer, GradientsMatchCentralDifferencesTwoLevels) { gradients_match(2); }
+TEST(Tokenizer, GradientsMatchCentralDifferencesTwoLevels) { gradients_match(tiny(2)); }
 
-TEST(Tokenizer, GradientsMatchCentralDifferencesThreeLevels) { gradients_match(3); }
+TEST(Tokenizer, GradientsMatchCentralDifferencesThreeLevels) { gradients_match(tiny(3)); }
 
-// The action reaches both halves: another action changes the tokens and the prediction.
-TEST(Tokenizer, ActionsReachEncoderAndDecoder) {
+// The IRIS-like baseline: 16 tokens (a 4 x 4 grid) from x_{t+1} alone.
+TEST(Tokenizer, GradientsMatchCentralDifferencesBaseline) {
+  TokenizerConfig c = tiny(2);
+  c.delta = false;
+  c.frame = 16;
+  c.grid = 4;
+  gradients_match(c);
+}
+
+// The baseline reads neither x_t nor the action, in either half.
+TEST(Tokenizer, BaselineIgnoresTheContext) {
+  TokenizerConfig c = tiny(2);
+  c.delta = false;
+  ConvTokenizer net(c, DType::f64, Device::cpu());
+  net.init(4);
+  const int64_t H = c.frame;
+  const Tensor x = tensor(uniform(H * H, 1, 1.0), {1, 1, H, H});
+  const Tensor y = tensor(uniform(H * H, 2, 1.0), {1, 1, H, H});
+  const Tensor q = tensor(uniform(c.tokens() * c.token_dim, 3, 1.0), {c.tokens(), c.token_dim});
+  EXPECT_EQ(to_host_f64(net.encode(x, y, {0})), to_host_f64(net.encode(y, y, {2})));
+  EXPECT_NE(to_host_f64(net.encode(x, y, {0})), to_host_f64(net.encode(x, x, {0})));
+  EXPECT_EQ(to_host_f64(net.decode(x, {0}, q)), to_host_f64(net.decode(y, {1}, q)));
+}
+
+// The context reaches both halves: another action or x_t changes the tokens and the prediction.
+TEST(Tokenizer, ContextReachesEncoderAndDecoder) {
   const TokenizerConfig c = tiny(2);
   ConvTokenizer net(c, DType::f64, Device::cpu());
   net.init(1);
@@ -116,6 +139,10 @@ TEST(Tokenizer, ActionsReachEncoderAndDecoder) {
   EXPECT_NE(z0, to_host_f64(net.encode(x, x, {1})));
   const std::vector<double> o0 = to_host_f64(net.decode(x, {0}, q));
   EXPECT_NE(o0, to_host_f64(net.decode(x, {2}, q)));
+  // and x_t reaches both
+  const Tensor y = tensor(uniform(H * H, 3, 1.0), {1, 1, H, H});
+  EXPECT_NE(z0, to_host_f64(net.encode(y, x, {0})));
+  EXPECT_NE(o0, to_host_f64(net.decode(y, {0}, q)));
 }
 
 // Token (b, gy, gx) is the block (gy, gx) of the last map: with one level (no resampling) and
