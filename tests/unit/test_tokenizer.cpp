@@ -12,6 +12,7 @@
 #include "host/core/tensor_convert.hpp"
 #include "host/ops/fill.hpp"
 #include "ml/world_model/tokenizer.hpp"
+#include "tests/support/testing.hpp"
 
 using namespace naqs;
 using namespace naqs::ml::world_model;
@@ -45,24 +46,15 @@ double dot(const Tensor& a, const std::vector<double>& w) {
   return s;
 }
 
-// Central differences of loss() in every element of x (a view into a f64 tensor on the CPU)
-// against the analytic gradient g (same size). O(h^2) truncation + eps |L| / h rounding.
+// Central differences (step 1e-5) of loss() in every element of x (a view into a f64 tensor on
+// the CPU) against the analytic gradient g. O(h^2) truncation + eps |L| / h rounding.
 void check_gradient(Tensor x, const std::vector<double>& g, const std::function<double()>& loss,
                     const std::string& what) {
-  const double h = 1e-5;
-  double* p = x.data<double>();
-  ASSERT_EQ(int64_t(g.size()), x.numel()) << what;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    const double keep = p[i];
-    p[i] = keep + h;
-    const double lp = loss();
-    p[i] = keep - h;
-    const double lm = loss();
-    p[i] = keep;
-    const double fd = (lp - lm) / (2 * h);
-    EXPECT_LE(std::abs(g[i] - fd), 1e-8 + 1e-6 * std::abs(fd))
-        << what << " [" << i << "]: " << g[i] << " vs " << fd;
-  }
+  const std::vector<double> fd = to_host_f64(naqs::testing::finite_difference(x, loss, 1e-5));
+  ASSERT_EQ(g.size(), fd.size()) << what;
+  for (size_t i = 0; i < g.size(); ++i)
+    EXPECT_LE(std::abs(g[i] - fd[i]), 1e-8 + 1e-6 * std::abs(fd[i]))
+        << what << " [" << i << "]: " << g[i] << " vs " << fd[i];
 }
 
 void gradients_match(TokenizerConfig c) {
