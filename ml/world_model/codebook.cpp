@@ -2,7 +2,6 @@
 #include "ml/world_model/codebook.hpp"
 
 #include <cmath>
-#include <map>
 #include <sstream>
 
 #include "host/core/error.hpp"
@@ -160,19 +159,6 @@ std::vector<int64_t> Codebook::update(const VqBatch& b) {
   }
   ++updates_;
   return revived;
-}
-
-double Codebook::entropy_bits(const std::vector<int32_t>& tokens) {
-  if (tokens.empty()) return 0;
-  std::map<int32_t, int64_t> count;
-  for (int32_t t : tokens) ++count[t];
-  double h = 0;
-  const double n = double(tokens.size());
-  for (const auto& [t, c] : count) {
-    const double p = double(c) / n;
-    h -= p * std::log2(p);
-  }
-  return h;
 }
 
 }  // namespace naqs::ml::world_model

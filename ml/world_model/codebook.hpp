@@ -82,9 +82,6 @@ class Codebook {
   // indices of the codes revived by this update.
   std::vector<int64_t> update(const VqBatch& b);
 
-  // Bits per token of the tokens' empirical distribution (a diagnostic; host counts).
-  static double entropy_bits(const std::vector<int32_t>& tokens);
-
  private:
   void normalise_rows(const Tensor& x, Tensor y, Tensor rstd) const;
 

@@ -241,14 +241,6 @@ TEST(Codebook, CommitmentGradientMatchesCentralDifferences) {
   expect_near(g_all, fd_all, 1e-8, 1e-6, "straight-through + commitment dz");
 }
 
-TEST(Codebook, EntropyBitsByHand) {
-  EXPECT_DOUBLE_EQ(Codebook::entropy_bits({3, 3, 3}), 0.0);
-  EXPECT_DOUBLE_EQ(Codebook::entropy_bits({0, 0, 1, 1}), 1.0);
-  EXPECT_DOUBLE_EQ(Codebook::entropy_bits({0, 1, 2, 3}), 2.0);
-  // p = (1/2, 1/4, 1/4): 1/2 + 2 * 1/4 * 2 = 1.5 bits.
-  EXPECT_DOUBLE_EQ(Codebook::entropy_bits({5, 5, 1, 2}), 1.5);
-}
-
 TEST(Codebook, BadSettingsAndInputs) {
   CodebookConfig c = config(4, 3);
   c.decay = 1;
