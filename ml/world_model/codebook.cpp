@@ -2,7 +2,6 @@
 #include "ml/world_model/codebook.hpp"
 
 #include <cmath>
-#include <sstream>
 
 #include "host/core/error.hpp"
 #include "host/core/philox.hpp"
@@ -27,13 +26,6 @@ void CodebookConfig::validate() const {
                commitment, " is not allowed: use a finite value >= 0");
   NAQS_REQUIRE(revive_after >= 1, "revive_after ", revive_after,
                " is not allowed: use at least 1 update");
-}
-
-std::string CodebookConfig::str() const {
-  std::ostringstream o;
-  o << "codes=" << codes << " dim=" << dim << " decay=" << decay << " commitment=" << commitment
-    << " revive_after=" << revive_after;
-  return o.str();
 }
 
 Codebook::Codebook(const CodebookConfig& c, DType dtype, Device device, uint64_t seed)

@@ -29,7 +29,6 @@
 // float64 central differences, errors).
 #pragma once
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "host/core/device.hpp"
@@ -44,7 +43,6 @@ struct CodebookConfig {
   double commitment = 0.02;    // beta (Δ-IRIS's weight of the commitment loss)
   int64_t revive_after = 50;   // updates without use before a code is revived, >= 1
   void validate() const;       // UsageError naming the bad value
-  std::string str() const;
 };
 
 // One forward's results, kept for the backward and the update.
@@ -66,7 +64,6 @@ class Codebook {
   Codebook(const CodebookConfig& c, DType dtype, Device device, uint64_t seed);
 
   const CodebookConfig& config() const { return cfg_; }
-  uint64_t seed() const { return seed_; }
   const Tensor& codes() const { return codes_; }       // (K, D) unit rows
   const std::vector<int64_t>& idle() const { return idle_; }
   int64_t updates() const { return updates_; }

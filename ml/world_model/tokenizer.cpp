@@ -2,7 +2,6 @@
 #include "ml/world_model/tokenizer.hpp"
 
 #include <cmath>
-#include <sstream>
 
 #include "host/core/error.hpp"
 #include "host/core/philox.hpp"
@@ -45,14 +44,6 @@ void TokenizerConfig::validate() const {
   NAQS_REQUIRE(frame >= div && frame % div == 0 && (frame / div) % grid == 0, "frames of ",
                frame, "x", frame, " are not allowed with ", channels.size(), " levels and a ",
                grid, "x", grid, " token grid: use a multiple of ", div * grid);
-}
-
-std::string TokenizerConfig::str() const {
-  std::ostringstream o;
-  o << "frame=" << frame << " actions=" << actions << " channels=";
-  for (size_t l = 0; l < channels.size(); ++l) o << (l ? "," : "") << channels[l];
-  o << " grid=" << grid << " token_dim=" << token_dim << " delta=" << (delta ? 1 : 0);
-  return o.str();
 }
 
 ConvTokenizer::ConvTokenizer(const TokenizerConfig& c, DType dtype, Device device)

@@ -52,7 +52,6 @@ struct TokenizerConfig {
   void validate() const;   // UsageError naming the bad value
   int64_t tokens() const { return grid * grid; }
   int64_t last_size() const { return frame >> (channels.size() - 1); }  // S
-  std::string str() const;
 };
 
 class ConvTokenizer {
