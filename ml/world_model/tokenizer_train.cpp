@@ -1,0 +1,104 @@
+// Training of the Δ-IRIS tokenizer; see tokenizer_train.hpp.
+#include "ml/world_model/tokenizer_train.hpp"
+
+#include <cmath>
+#include <map>
+
+#include "host/core/error.hpp"
+#include "host/core/philox.hpp"
+#include "host/core/tensor_convert.hpp"
+#include "host/ops/elementwise.hpp"
+#include "host/ops/quantize.hpp"
+
+namespace naqs::ml::world_model {
+namespace {
+constexpr uint64_t kBatchStream = 2;
+}  // namespace
+
+Transitions make_transitions(const diffusion::WorldData& w,
+                             const std::vector<std::pair<int64_t, int64_t>>& at, DType dtype,
+                             Device device) {
+  const int64_t B = int64_t(at.size()), n = w.frame_size();
+  std::vector<double> x(static_cast<size_t>(B * n)), y(x.size());
+  Transitions t;
+  for (int64_t b = 0; b < B; ++b) {
+    const auto [e, s] = at[b];
+    NAQS_CHECK(e >= 0 && e < w.episodes && s >= 0 && s < w.steps, "make_transitions: (", e,
+               ", ", s, ") is outside the episodes");
+    const uint8_t* f0 = w.frame(e, s);
+    const uint8_t* f1 = w.frame(e, s + 1);
+    for (int64_t i = 0; i < n; ++i) {
+      x[b * n + i] = ops::detail::dequantize_u8_value(f0[i], ops::kFrameScale, ops::kFrameOffset);
+      y[b * n + i] = ops::detail::dequantize_u8_value(f1[i], ops::kFrameScale, ops::kFrameOffset);
+    }
+    t.actions.push_back(w.action(e, s));
+  }
+  t.x_t = from_host_f64(x, {B, 1, w.height, w.width}, dtype, device);
+  t.x_next = from_host_f64(y, {B, 1, w.height, w.width}, dtype, device);
+  return t;
+}
+
+TokenizerTrainer::TokenizerTrainer(ConvTokenizer& net, Codebook& codebook, double lr,
+                                   double weight_decay, uint64_t seed)
+    : net_(net), codebook_(codebook), lr_(lr), seed_(seed) {
+  NAQS_REQUIRE(codebook.config().dim == net.config().token_dim, "the code dimension ",
+               codebook.config().dim, " differs from the tokenizer's token_dim ",
+               net.config().token_dim);
+  opt_ = nn::make_optimizer("adamw", nn::AdamOptions{0.9, 0.999, 1e-8}, 0.0, weight_decay);
+  grads_ = net.params().like(net.params().flat().dtype(), net.params().flat().device());
+}
+
+TokenizerStep TokenizerTrainer::step(const diffusion::WorldData& w, int64_t batch) {
+  NAQS_REQUIRE(batch >= 1, "--batch ", batch, " is not allowed: use at least 1");
+  NAQS_REQUIRE(!w.train_episodes.empty(), "no train episodes");
+  std::vector<std::pair<int64_t, int64_t>> at;
+  for (int64_t i = 0; i < batch; ++i) {
+    const uint64_t k = 2 * uint64_t(steps_ * batch + i);
+    const int64_t ne = int64_t(w.train_episodes.size());
+    const int64_t e = std::min(ne - 1, int64_t(philox_uniform_f64(seed_, kBatchStream, k) * ne));
+    const int64_t s =
+        std::min(w.steps - 1, int64_t(philox_uniform_f64(seed_, kBatchStream, k + 1) * w.steps));
+    at.emplace_back(w.train_episodes[e], s);
+  }
+  const Tensor flat = net_.params().flat();
+  const Transitions t = make_transitions(w, at, flat.dtype(), flat.device());
+
+  const VqBatch vq = codebook_.quantize(net_.encode(t.x_t, t.x_next, t.actions));
+  const Tensor pred = net_.decode(t.x_t, t.actions, vq.q);
+  Tensor dpred = Tensor::empty(pred.shape(), pred.dtype(), pred.device());
+  ops::binary(ops::Binary::sub, pred, t.x_next, dpred);
+  TokenizerStep r;
+  const Tensor d1 = dpred.reshape({dpred.numel()});
+  r.mse = nn::dot(d1, d1) / double(dpred.numel());
+  r.commitment = vq.commitment;
+  ops::scale(dpred, 2.0 / double(dpred.numel()));
+  const Tensor dq = net_.decode_backward(dpred, grads_);
+  Tensor dz = Tensor::empty(vq.z.shape(), vq.z.dtype(), vq.z.device());
+  codebook_.backward(vq, dq, 1.0, dz);
+  net_.encode_backward(dz, grads_);
+  Tensor params = net_.params().flat();
+  opt_->step(params, grads_.flat(), lr_);
+  r.revived = int64_t(codebook_.update(vq).size());
+  ++steps_;
+  return r;
+}
+
+std::vector<int32_t> TokenizerTrainer::tokens(const Transitions& t) {
+  const VqBatch vq = codebook_.quantize(net_.encode(t.x_t, t.x_next, t.actions));
+  const Tensor h = vq.tokens.to(Device::cpu());
+  return std::vector<int32_t>(h.data<int32_t>(), h.data<int32_t>() + h.numel());
+}
+
+double token_entropy_bits(const std::vector<int32_t>& tokens, int64_t per_frame) {
+  NAQS_CHECK(per_frame >= 1 && int64_t(tokens.size()) % per_frame == 0,
+             "token_entropy_bits: ", tokens.size(), " tokens are not frames of ", per_frame);
+  std::map<std::vector<int32_t>, int64_t> count;
+  for (size_t i = 0; i < tokens.size(); i += size_t(per_frame))
+    ++count[std::vector<int32_t>(tokens.begin() + i, tokens.begin() + i + per_frame)];
+  const double n = double(tokens.size() / size_t(per_frame));
+  double h = 0;
+  for (const auto& [tuple, c] : count) h -= double(c) / n * std::log2(double(c) / n);
+  return h;
+}
+
+}  // namespace naqs::ml::world_model

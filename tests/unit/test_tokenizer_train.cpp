@@ -1,0 +1,109 @@
+// Training of the Δ-IRIS tokenizer (ml/world_model/tokenizer_train.hpp): transitions from
+// episodes by hand, the entropy per frame by hand, training lowers the reconstruction error
+// and is deterministic, bad settings.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "host/core/error.hpp"
+#include "host/core/tensor_convert.hpp"
+#include "ml/world_model/gridworld.hpp"
+#include "ml/world_model/tokenizer_train.hpp"
+
+using namespace naqs;
+using namespace naqs::ml;
+using namespace naqs::ml::world_model;
+
+namespace {
+
+GridworldConfig small_world() {
+  GridworldConfig g;
+  g.episodes = 6;
+  g.test_episodes = 2;
+  g.steps = 8;
+  g.size = 8;
+  g.cell = 2;
+  g.seed = 4;
+  return g;
+}
+
+TokenizerConfig small_net() {
+  TokenizerConfig c;
+  c.frame = 8;
+  c.actions = kGridActions;
+  c.channels = {4, 4};
+  c.grid = 2;
+  c.token_dim = 4;
+  return c;
+}
+
+CodebookConfig small_codebook() {
+  CodebookConfig c;
+  c.codes = 8;
+  c.dim = 4;
+  c.decay = 0.9;
+  c.revive_after = 5;
+  return c;
+}
+
+// Trains `steps` steps; returns the first and the last batch's step results.
+std::pair<TokenizerStep, TokenizerStep> train(int64_t steps, std::vector<double>* params) {
+  const diffusion::WorldData w = gridworld(small_world());
+  ConvTokenizer net(small_net(), DType::f64, Device::cpu());
+  net.init(1);
+  Codebook cb(small_codebook(), DType::f64, Device::cpu(), 2);
+  TokenizerTrainer trainer(net, cb, 1e-2, 0.0, 3);
+  TokenizerStep first = trainer.step(w, 8), last = first;
+  for (int64_t s = 1; s < steps; ++s) last = trainer.step(w, 8);
+  if (params) *params = to_host_f64(net.params().flat());
+  return {first, last};
+}
+
+}  // namespace
+
+TEST(TokenizerTrain, TransitionsByHand) {
+  const diffusion::WorldData w = gridworld(small_world());
+  const Transitions t = make_transitions(w, {{1, 3}, {4, 7}}, DType::f64, Device::cpu());
+  ASSERT_EQ(t.x_t.shape(), (Shape{2, 1, 8, 8}));
+  EXPECT_EQ(t.actions, (std::vector<int32_t>{w.action(1, 3), w.action(4, 7)}));
+  const std::vector<double> x = to_host_f64(t.x_t), y = to_host_f64(t.x_next);
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_DOUBLE_EQ(x[i], w.frame(1, 3)[i] * 2.0 / 255.0 - 1.0);
+    EXPECT_DOUBLE_EQ(y[64 + i], w.frame(4, 8)[i] * 2.0 / 255.0 - 1.0);
+  }
+  EXPECT_THROW(make_transitions(w, {{1, 8}}, DType::f64, Device::cpu()), Error);
+}
+
+TEST(TokenizerTrain, EntropyPerFrameByHand) {
+  EXPECT_DOUBLE_EQ(token_entropy_bits({3, 3, 3}, 1), 0.0);
+  EXPECT_DOUBLE_EQ(token_entropy_bits({0, 1, 2, 3}, 1), 2.0);
+  // p = (1/2, 1/4, 1/4): 1/2 + 2 * 1/4 * 2 = 1.5 bits.
+  EXPECT_DOUBLE_EQ(token_entropy_bits({5, 5, 1, 2}, 1), 1.5);
+  // Frames of 2 tokens: (0,1) (1,0) (0,1) (0,1): tuples, not tokens: p = (3/4, 1/4).
+  EXPECT_DOUBLE_EQ(token_entropy_bits({0, 1, 1, 0, 0, 1, 0, 1}, 2),
+                   -(0.75 * std::log2(0.75) + 0.25 * std::log2(0.25)));
+  EXPECT_THROW(token_entropy_bits({0, 1, 2}, 2), Error);
+}
+
+TEST(TokenizerTrain, TrainingLowersTheReconstructionErrorDeterministically) {
+  std::vector<double> p1, p2;
+  const auto [first, last] = train(60, &p1);
+  // measured: 0.110 -> 0.032
+  EXPECT_LT(last.mse, 0.5 * first.mse) << "mse first " << first.mse << ", last " << last.mse;
+  EXPECT_GT(first.commitment, 0.0);
+  train(60, &p2);
+  EXPECT_EQ(p1, p2) << "same seeds, same parameters";
+}
+
+TEST(TokenizerTrain, BadSettings) {
+  const diffusion::WorldData w = gridworld(small_world());
+  ConvTokenizer net(small_net(), DType::f64, Device::cpu());
+  CodebookConfig cc = small_codebook();
+  cc.dim = 5;
+  Codebook cb(cc, DType::f64, Device::cpu(), 2);
+  EXPECT_THROW(TokenizerTrainer(net, cb, 1e-2, 0.0, 3), UsageError);
+  Codebook ok(small_codebook(), DType::f64, Device::cpu(), 2);
+  TokenizerTrainer trainer(net, ok, 1e-2, 0.0, 3);
+  EXPECT_THROW(trainer.step(w, 0), UsageError);
+}
