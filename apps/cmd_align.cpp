@@ -171,15 +171,7 @@ int align_run(const CommandContext& ctx) {
   for (const FeatureFile* ff : {&fa, &fb})
     for (std::size_t l = 0; l < ff->layers.size(); ++l)
       check_finite(ff->layers[l], cat(ff->path, ":/features/layer_", l));
-  std::string python;
-  if (png) {
-    python = workflow::find_python("");
-    std::string why;
-    if (!workflow::python_can_report(python, &why))
-      throw Error(cat("naqs align's heat maps need Python 3 with numpy, h5py and matplotlib: ",
-                      why, " (Debian: apt-get install python3-numpy python3-h5py "
-                      "python3-matplotlib, as scripts/setup.sh does; or --no-png)"));
-  }
+  const std::string python = png ? workflow::plot_python("naqs align's heat maps") : "";
 
   // ---- score ----
   bool knn = false;

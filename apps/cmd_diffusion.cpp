@@ -148,19 +148,9 @@ int toy_run(const CommandContext& ctx) {
   const bool png = !vm["no-png"].as<bool>();
   const fs::path stem = fs::path(out).parent_path() / fs::path(out).stem();
   const std::string scatter = stem.string() + "_scatter.png";
-  check_output_path("--out", out, /*must_not_exist=*/false);
-  for (const std::string& o : png ? std::vector<std::string>{out, scatter}
-                                  : std::vector<std::string>{out})
-    NAQS_REQUIRE(!path_present(o), "output file '", o, "' already exists; naqs never overwrites "
-                 "results (choose another --out or move the old file away)");
-  std::string python;
-  if (png) {
-    python = workflow::find_python("");
-    std::string why;
-    NAQS_REQUIRE(workflow::python_can_report(python, &why), "the scatter PNG needs ", why,
-                 " (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib, as "
-                 "scripts/setup.sh does; or --no-png)");
-  }
+  check_output_path("--out", out, /*must_not_exist=*/true);
+  if (png) check_output_path("--out", scatter, /*must_not_exist=*/true);
+  const std::string python = png ? workflow::plot_python("the scatter PNG") : "";
   const Device device = resolve_device(value_or<std::string>(vm, "device", "auto"));
   std::printf("# naqs diffusion toy: %lld-mode mixture (sigma_data %.4f), MLP %lld x %lld, %lld "
               "steps of %lld, %s\n",

@@ -311,16 +311,8 @@ int world_rollout_run(const CommandContext& ctx) {
   const bool png = !value_or<bool>(vm, "no-png", false);
   check_output_path("--out", out, /*must_not_exist=*/true);
   for (const std::string& o : png ? std::vector<std::string>{strip, gif} : std::vector<std::string>{})
-    NAQS_REQUIRE(!path_present(o), "output file '", o, "' already exists; naqs never overwrites "
-                 "results (choose another --out or move the old file away)");
-  std::string python;
-  if (png) {
-    python = workflow::find_python("");
-    std::string why;
-    NAQS_REQUIRE(workflow::python_can_report(python, &why), "the PNG strip needs ", why,
-                 " (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib, as "
-                 "scripts/setup.sh does; or --no-png)");
-  }
+    check_output_path("--out", o, /*must_not_exist=*/true);
+  const std::string python = png ? workflow::plot_python("the rollout strip and GIF") : "";
   NAQS_REQUIRE(path_present(model_path), "--checkpoint '", model_path, "' does not exist");
   const H5File mf = H5File::open_read(model_path);
   WorldModelConfig c = read_model_attributes(mf);

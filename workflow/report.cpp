@@ -110,6 +110,15 @@ bool python_can_report(const std::string& python, std::string* why) {
   return false;
 }
 
+std::string plot_python(const std::string& what) {
+  const std::string python = find_python("");
+  std::string why;
+  NAQS_REQUIRE(python_can_report(python, &why), what, " needs ", why,
+               " (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib, as "
+               "scripts/setup.sh does; or --no-png)");
+  return python;
+}
+
 std::vector<std::string> make_report(const ReportOptions& o) {
   NAQS_REQUIRE(!o.input.empty(), "naqs report needs a collected .h5 file or a sweep directory");
   std::error_code input_ec;

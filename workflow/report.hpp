@@ -32,6 +32,10 @@ const std::vector<std::string>& report_file_names();
 std::string find_python(const std::string& requested);
 // Whether `python` imports numpy, h5py and matplotlib; `why` gets a one-line reason if not.
 bool python_can_report(const std::string& python, std::string* why);
+// The interpreter for a command's plots (find_python("")), checked before any work: one that
+// lacks numpy, h5py or matplotlib is a UsageError naming `what` (e.g. "the scatter PNG"), the
+// reason and the Debian packages, or --no-png.
+std::string plot_python(const std::string& what);
 
 // Runs the script; returns the paths written. UsageError for bad input (nothing written),
 // Error when Python is unusable or the script fails.

@@ -148,73 +148,65 @@ void UNet::init(uint64_t seed) {
   }
 }
 
+void UNet::stage_forward(const std::string& block, int k, const Tensor& in, int64_t out_ch,
+                         Stage& s) {
+  const int64_t B = in.size(0), G = c_.groups;
+  auto pb = [&](const char* what) { return params_.get(cat(block, ".", what, k, ".b")); };
+  auto pw = [&](const char* what) { return params_.get(cat(block, ".", what, k, ".w")); };
+  s.in = in;
+  s.gamma = empty({B, in.size(1)});
+  s.beta = empty({B, in.size(1)});
+  nn::linear_forward(s.gamma, cond_, pw("s"), pb("s"));
+  nn::linear_forward(s.beta, cond_, pw("h"), pb("h"));
+  s.n = empty(in.shape());
+  s.mean = empty({B, G});
+  s.rstd = empty({B, G});
+  ops::group_norm_forward(in, G, s.gamma, s.beta, kGroupNormEps, s.n, s.mean, s.rstd);
+  s.a = silu(s.n);
+  s.out = empty({B, out_ch, in.size(2), in.size(3)});
+  ops::conv2d_forward(s.a, pw("c"), pb("c"), kConv3, s.out);
+}
+
+Tensor UNet::stage_backward(const std::string& block, int k, Stage& s, const Tensor& dout,
+                            ParameterSet& g) {
+  auto name = [&](const char* what, const char* wb) { return cat(block, ".", what, k, ".", wb); };
+  Tensor dw = g.get(name("c", "w")), db = g.get(name("c", "b"));
+  ops::conv2d_backward_weight(s.a, dout, kConv3, dw, true);
+  ops::bias_backward(dout, 1, db, true);
+  Tensor da = empty(s.a.shape());
+  ops::conv2d_backward_input(dout, params_.get(name("c", "w")), kConv3, da);
+  const Tensor dn = silu_backward(da, s.n);
+  Tensor din = empty(s.in.shape()), dgamma = empty(s.gamma.shape()), dbeta = empty(s.beta.shape());
+  ops::group_norm_backward(dn, s.in, c_.groups, s.gamma, s.mean, s.rstd, din, dgamma, dbeta);
+  nn::linear_backward(dcond_, g.get(name("s", "w")), g.get(name("s", "b")), dgamma, cond_,
+                      params_.get(name("s", "w")), true);
+  nn::linear_backward(dcond_, g.get(name("h", "w")), g.get(name("h", "b")), dbeta, cond_,
+                      params_.get(name("h", "w")), true);
+  return din;
+}
+
 Tensor UNet::block_forward(Block& b, const Tensor& x) {
-  const int64_t B = x.size(0), H = x.size(2), W = x.size(3), G = c_.groups;
-  auto p = [&](const char* w) { return params_.get(pname(b.name, w)); };
-  b.x = x;
-  b.g1 = empty({B, b.in_ch});
-  b.b1 = empty({B, b.in_ch});
-  nn::linear_forward(b.g1, cond_, p("s1.w"), p("s1.b"));
-  nn::linear_forward(b.b1, cond_, p("h1.w"), p("h1.b"));
-  b.n1 = empty(x.shape());
-  b.mean1 = empty({B, G});
-  b.rstd1 = empty({B, G});
-  ops::group_norm_forward(x, G, b.g1, b.b1, kGroupNormEps, b.n1, b.mean1, b.rstd1);
-  b.a1 = silu(b.n1);
-  b.c1 = empty({B, b.out_ch, H, W});
-  ops::conv2d_forward(b.a1, p("c1.w"), p("c1.b"), kConv3, b.c1);
-  b.g2 = empty({B, b.out_ch});
-  b.b2 = empty({B, b.out_ch});
-  nn::linear_forward(b.g2, cond_, p("s2.w"), p("s2.b"));
-  nn::linear_forward(b.b2, cond_, p("h2.w"), p("h2.b"));
-  b.n2 = empty(b.c1.shape());
-  b.mean2 = empty({B, G});
-  b.rstd2 = empty({B, G});
-  ops::group_norm_forward(b.c1, G, b.g2, b.b2, kGroupNormEps, b.n2, b.mean2, b.rstd2);
-  b.a2 = silu(b.n2);
-  b.y = empty({B, b.out_ch, H, W});
-  ops::conv2d_forward(b.a2, p("c2.w"), p("c2.b"), kConv3, b.y);
+  stage_forward(b.name, 1, x, b.out_ch, b.s1);
+  stage_forward(b.name, 2, b.s1.out, b.out_ch, b.s2);
+  b.y = b.s2.out;
   if (b.in_ch == b.out_ch)
     ops::axpby(1.0, x, 1.0, b.y);
   else
-    ops::conv2d_forward(x, p("skip.w"), p("skip.b"), kConv1, b.y, /*accumulate=*/true);
+    ops::conv2d_forward(x, params_.get(pname(b.name, "skip.w")), params_.get(pname(b.name, "skip.b")),
+                        kConv1, b.y, /*accumulate=*/true);
   return b.y;
 }
 
 Tensor UNet::block_backward(Block& b, const Tensor& dy, ParameterSet& g) {
-  auto p = [&](const char* w) { return params_.get(pname(b.name, w)); };
-  auto gr = [&](const char* w) { return g.get(pname(b.name, w)); };
-  const int64_t G = c_.groups;
-  // y = conv2(a2) + skip(x)
-  Tensor dw = gr("c2.w"), db = gr("c2.b");
-  ops::conv2d_backward_weight(b.a2, dy, kConv3, dw, true);
-  ops::bias_backward(dy, 1, db, true);
-  Tensor da2 = empty(b.a2.shape());
-  ops::conv2d_backward_input(dy, p("c2.w"), kConv3, da2);
-  const Tensor dn2 = silu_backward(da2, b.n2);
-  Tensor dc1 = empty(b.c1.shape()), dg2 = empty(b.g2.shape()), db2 = empty(b.b2.shape());
-  ops::group_norm_backward(dn2, b.c1, G, b.g2, b.mean2, b.rstd2, dc1, dg2, db2);
-  nn::linear_backward(dcond_, gr("s2.w"), gr("s2.b"), dg2, cond_, p("s2.w"), true);
-  nn::linear_backward(dcond_, gr("h2.w"), gr("h2.b"), db2, cond_, p("h2.w"), true);
-  dw = gr("c1.w");
-  db = gr("c1.b");
-  ops::conv2d_backward_weight(b.a1, dc1, kConv3, dw, true);
-  ops::bias_backward(dc1, 1, db, true);
-  Tensor da1 = empty(b.a1.shape());
-  ops::conv2d_backward_input(dc1, p("c1.w"), kConv3, da1);
-  const Tensor dn1 = silu_backward(da1, b.n1);
-  Tensor dx = empty(b.x.shape()), dg1 = empty(b.g1.shape()), db1 = empty(b.b1.shape());
-  ops::group_norm_backward(dn1, b.x, G, b.g1, b.mean1, b.rstd1, dx, dg1, db1);
-  nn::linear_backward(dcond_, gr("s1.w"), gr("s1.b"), dg1, cond_, p("s1.w"), true);
-  nn::linear_backward(dcond_, gr("h1.w"), gr("h1.b"), db1, cond_, p("h1.w"), true);
+  Tensor dx = stage_backward(b.name, 1, b.s1, stage_backward(b.name, 2, b.s2, dy, g), g);
   if (b.in_ch == b.out_ch) {
     ops::axpby(1.0, dy, 1.0, dx);
   } else {
-    dw = gr("skip.w");
-    db = gr("skip.b");
-    ops::conv2d_backward_weight(b.x, dy, kConv1, dw, true);
+    Tensor dw = g.get(pname(b.name, "skip.w")), db = g.get(pname(b.name, "skip.b"));
+    ops::conv2d_backward_weight(b.s1.in, dy, kConv1, dw, true);
     ops::bias_backward(dy, 1, db, true);
-    ops::conv2d_backward_input(dy, p("skip.w"), kConv1, dx, /*accumulate=*/true);
+    ops::conv2d_backward_input(dy, params_.get(pname(b.name, "skip.w")), kConv1, dx,
+                               /*accumulate=*/true);
   }
   return dx;
 }

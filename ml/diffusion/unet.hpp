@@ -72,11 +72,21 @@ class UNet {
   void backward(const Tensor& dout, ParameterSet& grads);
 
  private:
-  struct Block {  // one residual block's saved activations
+  // One stage of a block, out = conv3x3(silu(AdaGN(in))), its parameters "<block>.s<k>",
+  // ".h<k>" (the ada linears) and ".c<k>" (the convolution); saved activations.
+  struct Stage {
+    Tensor in, gamma, beta, n, mean, rstd, a, out;
+  };
+  struct Block {  // one residual block: y = stage 2 (stage 1 (x)) + skip(x)
     std::string name;
     int64_t in_ch = 0, out_ch = 0;
-    Tensor x, g1, b1, n1, mean1, rstd1, a1, c1, g2, b2, n2, mean2, rstd2, a2, y;
+    Stage s1, s2;
+    Tensor y;
   };
+  void stage_forward(const std::string& block, int k, const Tensor& in, int64_t out_ch, Stage& s);
+  // dout: the gradient of the stage's output; returns the gradient of its input.
+  Tensor stage_backward(const std::string& block, int k, Stage& s, const Tensor& dout,
+                        ParameterSet& g);
   Tensor block_forward(Block& b, const Tensor& x);
   // dy: the gradient of the block's output; returns the gradient of its input.
   Tensor block_backward(Block& b, const Tensor& dy, ParameterSet& g);
