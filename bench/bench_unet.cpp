@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
     else if (k == "--rollouts") {
       o.rollouts.clear();
       std::stringstream list(v);
-      for (std::string item; std::getline(list, item, ',');) o.rollouts.push_back(std::atoll(item.c_str()));
+      for (std::string item; std::getline(list, item, ',');)
+        o.rollouts.push_back(std::atoll(item.c_str()));
     } else {
       std::fprintf(stderr,
                    "bench_unet: unknown option %s (allowed: --device --dtype --batch --rollouts "
@@ -222,7 +223,8 @@ int main(int argc, char** argv) {
     }
   }
   if (o.dtype != "f32" && o.dtype != "f64") {
-    std::fprintf(stderr, "bench_unet: --dtype %s is not allowed: use f32 or f64\n", o.dtype.c_str());
+    std::fprintf(stderr, "bench_unet: --dtype %s is not allowed: use f32 or f64\n",
+                 o.dtype.c_str());
     return 2;
   }
   if (o.batch < 1 || o.horizon < 1 || o.steps < 1 || o.rollouts.empty()) {

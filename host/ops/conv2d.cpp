@@ -150,8 +150,9 @@ void im2col_term(const TermPtrs<T>& t, const detail::Conv2dDims& d, int64_t b0, 
         std::copy_n(xb + r * d.width, d.width, pad + (r + p.top) * p.cols + p.left);
       for (int i = 0; i < t.s.kernel_h; ++i)
         for (int j = 0; j < t.s.kernel_w; ++j) {
-          const int64_t tap = t.flipped ? (t.s.kernel_h - 1 - i) * t.s.kernel_w + t.s.kernel_w - 1 - j
-                                        : i * t.s.kernel_w + j;
+          const int64_t tap = t.flipped
+                                  ? (t.s.kernel_h - 1 - i) * t.s.kernel_w + t.s.kernel_w - 1 - j
+                                  : i * t.s.kernel_w + j;
           T* dst = col + (k_off + ci * taps + tap) * ld + jb * hw;
           for (int64_t r = 0; r < d.height; ++r)
             std::copy_n(pad + (r + t.s.offset_h + i + p.top) * p.cols + t.s.offset_w + j + p.left,
@@ -336,8 +337,8 @@ void backward_input_cpu(const Tensor& dy, const Tensor& w, const Conv2dSpec& s,
   fo.accumulate = accumulate;
   fo.stride_b = d.n_in * d.height * d.width;
   fo.stride_o = d.height * d.width;
-  forward_gemm_cpu<T, Unary::relu, false>({TermPtrs<T>{dy.data<T>(), wt.data(), adjoint, d.n_out, true}},
-                                          nullptr, da, fo);
+  const TermPtrs<T> term{dy.data<T>(), wt.data(), adjoint, d.n_out, true};
+  forward_gemm_cpu<T, Unary::relu, false>({term}, nullptr, da, fo);
 }
 
 // dw[o,ci,i,j] (+)= sum over samples b (all, or one per sample) and pixels (r,c) in order of
@@ -345,21 +346,21 @@ void backward_input_cpu(const Tensor& dy, const Tensor& w, const Conv2dSpec& s,
 // A product over the columns q = (b, r, c) of the forward's im2col: dw[o, k] = sum_q dy[o, q]
 // col[k, q], k = (ci, i, j). Chunks of samples in order; in each, col is transposed to blocks of
 // kTilePixels k's (k block, q, k) and dy packed in tiles of kTileOut outputs (tile, q, o), and
-// register tiles of kTileOut outputs x
-// kTilePixels k's run over the chunk's q in order (weight_tile), so every element adds its terms
-// in the order (b, r, c) whatever the thread count: the threads split the k blocks. Before (a
+// register tiles of kTileOut outputs x kTilePixels k's run over the chunk's q in order
+// (weight_tile), so every element adds its terms in the order (b, r, c) whatever the thread
+// count: the threads split the k blocks. Before (a
 // direct loop per (o, pixel, tap) vectorised over ci with the double accumulators in memory), the
 // U-Net's weight gradients of a batch-32 training step took 5.0x the time of its forwards,
 // after 3.0x (as above).
 template <class T>
-[[gnu::always_inline]] inline void weight_tile_body(const T* dyp, const T* colt, int64_t ldc,
-                                                    int64_t n_q, double* acc, int64_t lda) {
+[[gnu::always_inline]] inline void weight_tile_body(const T* dyp, const T* colt, int64_t n_q,
+                                                    double* acc, int64_t lda) {
   constexpr int PT = kTilePixels<T>, OT = kTileOut;
   double a[OT][PT];
   for (int ot = 0; ot < OT; ++ot)
     for (int pt = 0; pt < PT; ++pt) a[ot][pt] = acc[ot * lda + pt];
   for (int64_t q = 0; q < n_q; ++q) {
-    const T* c = colt + q * ldc;
+    const T* c = colt + q * PT;
     const T* g = dyp + q * OT;
     for (int ot = 0; ot < OT; ++ot)
       for (int pt = 0; pt < PT; ++pt)
@@ -368,13 +369,15 @@ template <class T>
   for (int ot = 0; ot < OT; ++ot)
     for (int pt = 0; pt < PT; ++pt) acc[ot * lda + pt] = a[ot][pt];
 }
-NAQS_AVX2_CLONES void weight_tile(const float* dyp, const float* colt, int64_t ldc, int64_t n_q,
-                                  double* acc, int64_t lda) {
-  weight_tile_body(dyp, colt, ldc, n_q, acc, lda);
+// acc (kTileOut, lda): acc[o, k] += sum over q < n_q in order of dyp[q, o] * colt[q, k], k <
+// kTilePixels, in double. Compiled for AVX2 and baseline x86-64 (host/core/simd.hpp).
+NAQS_AVX2_CLONES void weight_tile(const float* dyp, const float* colt, int64_t n_q, double* acc,
+                                  int64_t lda) {
+  weight_tile_body(dyp, colt, n_q, acc, lda);
 }
-NAQS_AVX2_CLONES void weight_tile(const double* dyp, const double* colt, int64_t ldc,
-                                  int64_t n_q, double* acc, int64_t lda) {
-  weight_tile_body(dyp, colt, ldc, n_q, acc, lda);
+NAQS_AVX2_CLONES void weight_tile(const double* dyp, const double* colt, int64_t n_q,
+                                  double* acc, int64_t lda) {
+  weight_tile_body(dyp, colt, n_q, acc, lda);
 }
 
 template <class T>
@@ -399,7 +402,8 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
   const Padding p = padding_of(s, d);
   std::vector<T> col(static_cast<std::size_t>(k_total * ld_max)),
       colt(static_cast<std::size_t>(ld_max * kp)),
-      dyp(static_cast<std::size_t>(n_tiles * ld_max * OT)), pad(static_cast<std::size_t>(p.rows * p.cols));
+      dyp(static_cast<std::size_t>(n_tiles * ld_max * OT)),
+      pad(static_cast<std::size_t>(p.rows * p.cols));
   std::vector<double> acc(static_cast<std::size_t>(n_tiles * OT * kp));
   const T* pdy = dy.data<T>();
   const bool threads = worth_threads(d, s, d.batch * d.n_out * hw);
@@ -440,8 +444,8 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
 #pragma omp for schedule(static)
         for (int64_t kb = 0; kb < kp / PT; ++kb)
           for (int64_t tile = 0; tile < n_tiles; ++tile)
-            weight_tile(dyp.data() + tile * n_cols * OT, colt.data() + kb * n_cols * PT, PT,
-                        n_cols, acc.data() + tile * OT * kp + kb * PT, kp);
+            weight_tile(dyp.data() + tile * n_cols * OT, colt.data() + kb * n_cols * PT, n_cols,
+                        acc.data() + tile * OT * kp + kb * PT, kp);
       }
     }
     T* dwg = pdw + g * d.n_out * k_total;

@@ -1,7 +1,7 @@
 // Shifted-window 2-D convolution (host/ops/conv2d.hpp), CPU reference: hand-computed cases,
 // float64 central differences of both backwards, per-sample gradients, both backwards' fixed
-// summation order bit for bit, the fused conv2d_forward_act against the separate ops (any thread count), and causality /
-// no blind spot of a 3-layer two-stream network built from the op.
+// summation order bit for bit, the fused conv2d_forward_act against the separate ops (any
+// thread count), and causality / no blind spot of a 3-layer two-stream network built from the op.
 #include <gtest/gtest.h>
 #include <omp.h>
 
