@@ -345,39 +345,47 @@ void backward_input_cpu(const Tensor& dy, const Tensor& w, const Conv2dSpec& s,
 // dy[b,o,r,c] * x[b,ci,r+oh+i,c+ow+j], summed in double (taps outside the lattice add a zero).
 // A product over the columns q = (b, r, c) of the forward's im2col: dw[o, k] = sum_q dy[o, q]
 // col[k, q], k = (ci, i, j). Chunks of samples in order; in each, col is transposed to blocks of
-// kTilePixels k's (k block, q, k) and dy packed in tiles of kTileOut outputs (tile, q, o), and
-// register tiles of kTileOut outputs x kTilePixels k's run over the chunk's q in order
-// (weight_tile), so every element adds its terms in the order (b, r, c) whatever the thread
-// count: the threads split the k blocks. Before (a
-// direct loop per (o, pixel, tap) vectorised over ci with the double accumulators in memory), the
-// U-Net's weight gradients of a batch-32 training step took 5.0x the time of its forwards,
-// after 3.0x (as above).
-template <class T>
-[[gnu::always_inline]] inline void weight_tile_body(const T* dyp, const T* colt, int64_t n_q,
-                                                    double* acc, int64_t lda) {
-  constexpr int PT = kTilePixels<T>, OT = kTileOut;
+// kTilePixels k's (k block, q, k) and dy packed in tiles of kTileOut outputs (tile, q, o), both
+// converted to double (exactly), and register tiles of kTileOut outputs x kTilePixels k's run
+// over the chunk's q in order (weight_tile), so every element adds its terms in the order
+// (b, r, c) whatever the thread count: the threads split the k blocks. Before (a direct loop per
+// (o, pixel, tap) vectorised over ci, the double accumulators in memory), the U-Net's weight
+// gradients of a batch-32 training step took 5.0x the time of its forwards; after, 1.8x (as
+// above; 3.0x with the packed copies kept in T and converted in the product loop).
+template <int PT>
+[[gnu::always_inline]] inline void weight_tile_body(const double* dyp, const double* colt,
+                                                    int64_t n_q, double* acc, int64_t lda) {
+  constexpr int OT = kTileOut;
   double a[OT][PT];
   for (int ot = 0; ot < OT; ++ot)
     for (int pt = 0; pt < PT; ++pt) a[ot][pt] = acc[ot * lda + pt];
   for (int64_t q = 0; q < n_q; ++q) {
-    const T* c = colt + q * PT;
-    const T* g = dyp + q * OT;
+    const double* c = colt + q * PT;
+    const double* g = dyp + q * OT;
     for (int ot = 0; ot < OT; ++ot)
-      for (int pt = 0; pt < PT; ++pt)
-        a[ot][pt] += static_cast<double>(g[ot]) * static_cast<double>(c[pt]);
+      for (int pt = 0; pt < PT; ++pt) a[ot][pt] += g[ot] * c[pt];
   }
   for (int ot = 0; ot < OT; ++ot)
     for (int pt = 0; pt < PT; ++pt) acc[ot * lda + pt] = a[ot][pt];
 }
-// acc (kTileOut, lda): acc[o, k] += sum over q < n_q in order of dyp[q, o] * colt[q, k], k <
-// kTilePixels, in double. Compiled for AVX2 and baseline x86-64 (host/core/simd.hpp).
-NAQS_AVX2_CLONES void weight_tile(const float* dyp, const float* colt, int64_t n_q, double* acc,
-                                  int64_t lda) {
-  weight_tile_body(dyp, colt, n_q, acc, lda);
+// acc (kTileOut, lda): acc[o, k] += sum over q < n_q in order of dyp[q, o] * colt[q, k] for k <
+// PT = kTilePixels<T> (8 for f32, 4 for f64). Compiled for AVX2 and baseline x86-64
+// (host/core/simd.hpp).
+NAQS_AVX2_CLONES void weight_tile_8(const double* dyp, const double* colt, int64_t n_q,
+                                    double* acc, int64_t lda) {
+  weight_tile_body<8>(dyp, colt, n_q, acc, lda);
 }
-NAQS_AVX2_CLONES void weight_tile(const double* dyp, const double* colt, int64_t n_q,
-                                  double* acc, int64_t lda) {
-  weight_tile_body(dyp, colt, n_q, acc, lda);
+NAQS_AVX2_CLONES void weight_tile_4(const double* dyp, const double* colt, int64_t n_q,
+                                    double* acc, int64_t lda) {
+  weight_tile_body<4>(dyp, colt, n_q, acc, lda);
+}
+template <int PT>
+void weight_tile(const double* dyp, const double* colt, int64_t n_q, double* acc, int64_t lda) {
+  static_assert(PT == 8 || PT == 4);
+  if constexpr (PT == 8)
+    weight_tile_8(dyp, colt, n_q, acc, lda);
+  else
+    weight_tile_4(dyp, colt, n_q, acc, lda);
 }
 
 template <class T>
@@ -394,16 +402,16 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
     if (!accumulate) std::fill(pdw, pdw + n_groups * d.n_out * k_total, T(0));
     return;
   }
-  // samples per chunk: the transposed columns near 512 KiB (at least one sample)
+  // samples per chunk: the transposed columns (double) near 512 KiB (at least one sample)
   const int64_t n_b_max = per_sample ? 1 : std::clamp<int64_t>(
-      (int64_t{512} << 10) / (k_total * hw * static_cast<int64_t>(sizeof(T))), 1, d.batch);
+      (int64_t{512} << 10) / (k_total * hw * static_cast<int64_t>(sizeof(double))), 1, d.batch);
   const int64_t ld_max = n_b_max * hw;
   const TermPtrs<T> t{x.data<T>(), nullptr, s, d.n_in};
   const Padding p = padding_of(s, d);
   std::vector<T> col(static_cast<std::size_t>(k_total * ld_max)),
-      colt(static_cast<std::size_t>(ld_max * kp)),
-      dyp(static_cast<std::size_t>(n_tiles * ld_max * OT)),
       pad(static_cast<std::size_t>(p.rows * p.cols));
+  std::vector<double> colt(static_cast<std::size_t>(ld_max * kp)),
+      dyp(static_cast<std::size_t>(n_tiles * ld_max * OT));
   std::vector<double> acc(static_cast<std::size_t>(n_tiles * OT * kp));
   const T* pdy = dy.data<T>();
   const bool threads = worth_threads(d, s, d.batch * d.n_out * hw);
@@ -419,9 +427,9 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
         for (int64_t kb = 0; kb < kp / PT; ++kb)
           for (int pt = 0; pt < PT; ++pt) {
             const int64_t k = kb * PT + pt;
-            T* dst = colt.data() + kb * n_cols * PT + pt;
+            double* dst = colt.data() + kb * n_cols * PT + pt;
             if (k >= k_total) {
-              for (int64_t q = 0; q < n_cols; ++q) dst[q * PT] = T(0);
+              for (int64_t q = 0; q < n_cols; ++q) dst[q * PT] = 0.0;
               continue;
             }
             const T* src = col.data() + k * n_cols;
@@ -432,9 +440,9 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
           const int64_t tile = tq / n_b, jb = tq % n_b;
           for (int ot = 0; ot < OT; ++ot) {
             const int64_t o = tile * OT + ot;
-            T* dst = dyp.data() + (tile * n_cols + jb * hw) * OT + ot;
+            double* dst = dyp.data() + (tile * n_cols + jb * hw) * OT + ot;
             if (o >= d.n_out) {
-              for (int64_t pix = 0; pix < hw; ++pix) dst[pix * OT] = T(0);
+              for (int64_t pix = 0; pix < hw; ++pix) dst[pix * OT] = 0.0;
               continue;
             }
             const T* src = pdy + ((b0 + jb) * d.n_out + o) * hw;
@@ -444,8 +452,8 @@ void backward_weight_cpu(const Tensor& x, const Tensor& dy, const Conv2dSpec& s,
 #pragma omp for schedule(static)
         for (int64_t kb = 0; kb < kp / PT; ++kb)
           for (int64_t tile = 0; tile < n_tiles; ++tile)
-            weight_tile(dyp.data() + tile * n_cols * OT, colt.data() + kb * n_cols * PT, n_cols,
-                        acc.data() + tile * OT * kp + kb * PT, kp);
+            weight_tile<PT>(dyp.data() + tile * n_cols * OT, colt.data() + kb * n_cols * PT,
+                            n_cols, acc.data() + tile * OT * kp + kb * PT, kp);
       }
     }
     T* dwg = pdw + g * d.n_out * k_total;
