@@ -48,9 +48,10 @@
 // Backends. CPU in conv2d.cpp: the forwards (conv2d_forward and the fused conv2d_forward_act)
 // gather the windows (im2col, zeros outside the lattice) and multiply by the weights in one
 // fixed-order register-tiled routine (compiled for AVX2 and baseline x86-64, no FMA), chunks of
-// samples on host/core/parallel.hpp's parallel_chunks from 2^22 multiply-adds; the backwards
-// are direct loops vectorised over the channels being produced (weights transposed once per
-// call), OpenMP from 2^22 multiply-adds, weight gradients summed in double. CUDA twin in
+// samples on host/core/parallel.hpp's parallel_chunks from 2^22 multiply-adds; backward input
+// is the same routine on dy (the adjoint's window, taps reversed, weights transposed); the
+// weight gradient multiplies dy by the transposed im2col of x in register tiles summed in
+// double, chunks of samples in order, OpenMP over the tiles from 2^22 multiply-adds. CUDA twin in
 // cuda/conv2d.cu: one thread per output element through one per-pixel device function, a
 // warp reduction per weight-gradient element. Every output element adds its terms in a fixed
 // order, (ci, i, j) for the forwards and (o, i, j) for backward input, on both backends; no

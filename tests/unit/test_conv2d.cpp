@@ -1,7 +1,7 @@
 // Shifted-window 2-D convolution (host/ops/conv2d.hpp), CPU reference: hand-computed cases,
-// float64 central differences of both backwards, per-sample gradients,
-// the fused conv2d_forward_act against the separate ops (any thread count), and causality /
-// no blind spot of a 3-layer two-stream network built from the op.
+// float64 central differences of both backwards, per-sample gradients, both backwards' fixed
+// summation order bit for bit, the fused conv2d_forward_act against the separate ops (any
+// thread count), and causality / no blind spot of a 3-layer two-stream network built from the op.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -323,6 +323,81 @@ TEST(Conv2d, ForwardActMatchesSeparateOpsForAnyThreadCount) {
                Error);
   Tensor wrong = Tensor::zeros({2, 4, 4, 4}, DType::f32);
   EXPECT_THROW(conv2d_forward_act({{x, w, s}}, Tensor(), Unary::relu, same, wrong), Error);
+}
+
+// Both backwards add their terms in the documented fixed order (conv2d.hpp): backward input
+// in (o, i, j) in the tensor's dtype, the weight gradient in (b, r, c) in double, each from
+// its starting value (0, or the existing gradient with accumulate). Checked bit for bit
+// (tolerance 0: the same operations in the same order; taps outside the lattice are skipped
+// here and add a zero in the op) against those loops written out, in f32 and f64, with and
+// without accumulate, for 1 and 2 threads, on the U-Net's 3x3 'same' window, its 1x1 and the
+// test windows, at a size above the threading threshold (6e6 multiply-adds) whose weight
+// gradient takes several chunks of samples.
+TEST(Conv2d, BackwardsAddTermsInTheDocumentedOrder) {
+  const int saved_threads = omp_get_max_threads();
+  const int64_t batch = 24, n_in = 16, n_out = 12, height = 12, width = 12, hw = height * width;
+  std::vector<Conv2dSpec> specs = test_specs();
+  specs.push_back(Conv2dSpec{3, 3, -1, -1});
+  specs.push_back(Conv2dSpec{1, 1, 0, 0});
+  for (DType dt : {DType::f32, DType::f64})
+    for (const Conv2dSpec& s : specs) {
+      const int kh = s.kernel_h, kw = s.kernel_w;
+      const Tensor x = random_tensor({batch, n_in, height, width}, dt, 90);
+      const Tensor w = random_tensor({n_out, n_in, kh, kw}, dt, 91);
+      const Tensor dy = random_tensor({batch, n_out, height, width}, dt, 92);
+      const Tensor dx0 = random_tensor(x.shape(), dt, 93), dw0 = random_tensor(w.shape(), dt, 94);
+      dispatch_float(dt, "test", [&](auto tag) {
+        using T = decltype(tag);
+        const T *px = x.data<T>(), *pw = w.data<T>(), *pdy = dy.data<T>();
+        for (bool accumulate : {false, true}) {
+          Tensor dx_ref = accumulate ? dx0.clone() : Tensor::zeros(x.shape(), dt);
+          Tensor dw_ref = accumulate ? dw0.clone() : Tensor::zeros(w.shape(), dt);
+          T* pdx = dx_ref.data<T>();
+          for (int64_t b = 0; b < batch; ++b)
+            for (int64_t ci = 0; ci < n_in; ++ci)
+              for (int64_t p = 0; p < hw; ++p) {
+                T acc = pdx[(b * n_in + ci) * hw + p];
+                for (int64_t o = 0; o < n_out; ++o)
+                  for (int i = 0; i < kh; ++i)
+                    for (int j = 0; j < kw; ++j) {
+                      const int64_t r = p / width - s.offset_h - i, c = p % width - s.offset_w - j;
+                      if (r < 0 || r >= height || c < 0 || c >= width) continue;
+                      acc += pw[((o * n_in + ci) * kh + i) * kw + j] *
+                             pdy[(b * n_out + o) * hw + r * width + c];
+                    }
+                pdx[(b * n_in + ci) * hw + p] = acc;
+              }
+          T* pdw = dw_ref.data<T>();
+          for (int64_t o = 0; o < n_out; ++o)
+            for (int64_t ci = 0; ci < n_in; ++ci)
+              for (int i = 0; i < kh; ++i)
+                for (int j = 0; j < kw; ++j) {
+                  double acc = 0;
+                  for (int64_t b = 0; b < batch; ++b)
+                    for (int64_t p = 0; p < hw; ++p) {
+                      const int64_t r = p / width + s.offset_h + i, c = p % width + s.offset_w + j;
+                      if (r < 0 || r >= height || c < 0 || c >= width) continue;
+                      acc += static_cast<double>(pdy[(b * n_out + o) * hw + p]) *
+                             static_cast<double>(px[(b * n_in + ci) * hw + r * width + c]);
+                    }
+                  T& dst = pdw[((o * n_in + ci) * kh + i) * kw + j];
+                  dst = static_cast<T>(accumulate ? static_cast<double>(dst) + acc : acc);
+                }
+          for (int threads : {1, 2}) {
+            omp_set_num_threads(threads);
+            SCOPED_TRACE(cat(dtype_name(dt), " spec ", kh, "x", kw, " at ", s.offset_h, ",",
+                             s.offset_w, accumulate ? " accumulate" : "", " threads ", threads));
+            Tensor dx = accumulate ? dx0.clone() : Tensor::zeros(x.shape(), dt);
+            Tensor dw = accumulate ? dw0.clone() : Tensor::zeros(w.shape(), dt);
+            conv2d_backward_input(dy, w, s, dx, accumulate);
+            conv2d_backward_weight(x, dy, s, dw, accumulate);
+            EXPECT_TRUE(all_close(dx, dx_ref, 0, 0));
+            EXPECT_TRUE(all_close(dw, dw_ref, 0, 0));
+          }
+        }
+      });
+    }
+  omp_set_num_threads(saved_threads);
 }
 
 TEST(Conv2d, ShapeAndArgumentErrors) {
