@@ -71,11 +71,27 @@ void BouncingConfig::validate() const {
   NAQS_REQUIRE(size >= 16 && size <= 256, "--size ", size,
                " is not allowed: use 16 to 256 pixels");
   NAQS_REQUIRE(steps >= 1, "--steps ", steps, " is not allowed: use at least 1");
+  check_split(episodes, test_episodes);
+  NAQS_REQUIRE(epsilon >= 0 && epsilon <= 1, "--epsilon ", epsilon,
+               " is not allowed: use a probability in [0, 1]");
+}
+
+void check_split(int64_t episodes, int64_t test_episodes) {
   NAQS_REQUIRE(test_episodes >= 1 && episodes > test_episodes, "--episodes ", episodes,
                " and --test-episodes ", test_episodes,
                " are not allowed: use at least one test episode and one train episode");
-  NAQS_REQUIRE(epsilon >= 0 && epsilon <= 1, "--epsilon ", epsilon,
-               " is not allowed: use a probability in [0, 1]");
+}
+
+void split_last_for_test(WorldData& w, int64_t test_episodes) {
+  check_split(w.episodes, test_episodes);
+  w.train_episodes.clear();
+  w.test_episodes.clear();
+  w.ids.clear();
+  for (int64_t e = 0; e < w.episodes; ++e) {
+    (e < w.episodes - test_episodes ? w.train_episodes : w.test_episodes)
+        .push_back(static_cast<int32_t>(e));
+    w.ids.push_back(static_cast<int32_t>(e));
+  }
 }
 
 WorldData bouncing_ball(const BouncingConfig& c) {
@@ -90,12 +106,10 @@ WorldData bouncing_ball(const BouncingConfig& c) {
   w.actions.resize(static_cast<size_t>(c.episodes * c.steps));
   w.rewards.assign(w.actions.size(), 0.0f);
   w.terminals.assign(w.actions.size(), 0);
+  split_last_for_test(w, c.test_episodes);
   const int64_t paddle_x = c.size - 1 - kPaddleW;  // the paddle's first column
   const int64_t max_x = paddle_x - kBall;          // the ball's last column before the paddle
   for (int64_t e = 0; e < c.episodes; ++e) {
-    (e < c.episodes - c.test_episodes ? w.train_episodes : w.test_episodes)
-        .push_back(static_cast<int32_t>(e));
-    w.ids.push_back(static_cast<int32_t>(e));
     Draws d(c.seed, static_cast<uint64_t>(e));
     Ball b = spawn(d, c.size);
     int64_t paddle_y = (c.size - kPaddleH) / 2;

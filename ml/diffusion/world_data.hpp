@@ -68,6 +68,12 @@ inline constexpr int kObjectThreshold = 20, kBallThreshold = 192;
 
 WorldData bouncing_ball(const BouncingConfig& c);
 
+// The split of a generated data set: episodes and test_episodes checked (UsageError unless
+// 1 <= test_episodes < episodes), then the last test_episodes episodes are the test split, the
+// rest the train split, and ids are 0..episodes-1. Used by every generator.
+void check_split(int64_t episodes, int64_t test_episodes);
+void split_last_for_test(WorldData& w, int64_t test_episodes);
+
 
 struct FrameMetrics {
   double mse, psnr, object_f1;

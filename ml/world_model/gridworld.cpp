@@ -27,9 +27,7 @@ void GridworldConfig::validate() const {
   NAQS_REQUIRE(cell >= 1 && size % cell == 0 && size / cell >= 2, "--cell ", cell,
                " is not allowed: use a divisor of --size ", size, " that leaves at least 2 cells");
   NAQS_REQUIRE(steps >= 1, "--steps ", steps, " is not allowed: use at least 1");
-  NAQS_REQUIRE(test_episodes >= 1 && episodes > test_episodes, "--episodes ", episodes,
-               " and --test-episodes ", test_episodes,
-               " are not allowed: use at least one test episode and one train episode");
+  diffusion::check_split(episodes, test_episodes);
   NAQS_REQUIRE(spawn_prob >= 0 && spawn_prob <= 1, "--spawn-prob ", spawn_prob,
                " is not allowed: use a probability in [0, 1]");
 }
@@ -47,9 +45,8 @@ diffusion::WorldData gridworld(const GridworldConfig& c) {
   w.actions.resize(size_t(c.episodes * c.steps));
   w.rewards.assign(w.actions.size(), 0.0f);
   w.terminals.assign(w.actions.size(), 0);
+  diffusion::split_last_for_test(w, c.test_episodes);
   for (int64_t e = 0; e < c.episodes; ++e) {
-    (e < c.episodes - c.test_episodes ? w.train_episodes : w.test_episodes).push_back(int32_t(e));
-    w.ids.push_back(int32_t(e));
     const uint64_t stream = uint64_t(e);
     int64_t row, col, item = -1;  // item: its cell index, -1 when none
     {
