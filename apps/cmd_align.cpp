@@ -138,8 +138,7 @@ std::string joined(const std::vector<std::string>& v) {
 int align_run(const CommandContext& ctx) {
   const po::variables_map& vm = *ctx.vm;
   // ---- validate everything first ----
-  const std::vector<std::string> files =
-      vm.count("files") ? vm["files"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const auto files = value_or<std::vector<std::string>>(vm, "files", {});
   NAQS_REQUIRE(files.size() == 2, "naqs align takes two feature files (A.h5 B.h5), got ",
                files.size());
   const std::vector<Metric> metrics = parse_metrics(vm["metric"].as<std::string>());

@@ -112,11 +112,6 @@ void diffusion_options(po::options_description& desc) {
   apps::world_options(desc);
 }
 
-template <class T>
-T value_or(const po::variables_map& vm, const char* name, T fallback) {
-  return vm.count(name) ? vm[name].as<T>() : fallback;
-}
-
 ToyConfig read_toy(const po::variables_map& vm) {
   ToyConfig c;
   c.train_steps = value_or<int64_t>(vm, "train-steps", c.train_steps);

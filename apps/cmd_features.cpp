@@ -232,10 +232,10 @@ int features_lm_run(const CommandContext& ctx) {
   if (from_file) {
     ws = windows_from_file(vm["inputs"].as<std::string>(), loaded);
   } else {
-    const int64_t t = vm.count("context") ? vm["context"].as<int64_t>() : model_context;
+    const int64_t t = value_or<int64_t>(vm, "context", model_context);
     NAQS_REQUIRE(t <= model_context, "--context ", t, " exceeds the context of --model '",
                  model_path, "' (", model_context, " bytes)");
-    const std::string spec = vm.count("corpus") ? vm["corpus"].as<std::string>() : corpus_spec;
+    const std::string spec = value_or<std::string>(vm, "corpus", corpus_spec);
     NAQS_REQUIRE(!spec.empty(), "--model '", model_path, "' names no corpus (root attribute "
                  "corpus_spec): give --corpus DIR or synthetic:SEED");
     const ml::Corpus corpus = ml::load_corpus(spec);  // UsageError: missing or empty directory

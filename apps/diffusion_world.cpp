@@ -53,11 +53,6 @@ using I = cli::Range<int64_t>;
 constexpr int kExitInterrupted = 3;
 const std::vector<std::string> kTrainColumns = {"step", "loss", "lr", "samples_per_s"};
 
-template <class T>
-T value_or(const po::variables_map& vm, const char* name, T fallback) {
-  return vm.count(name) ? vm[name].as<T>() : fallback;
-}
-
 std::string out_path(const po::variables_map& vm, const char* fallback) {
   const std::string out = value_or<std::string>(vm, "out", fallback);
   NAQS_REQUIRE(!out.empty(), "--out is empty");

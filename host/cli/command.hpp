@@ -57,6 +57,12 @@ int run_cli(int argc, char** argv);
 // "name = value" for every option in vm (defaults included), sorted by name.
 std::string effective_config(const po::variables_map& vm);
 
+// The value of option `name`, or `fallback` when it was not given and has no default.
+template <class T>
+T value_or(const po::variables_map& vm, const char* name, T fallback) {
+  return vm.count(name) ? vm[name].template as<T>() : fallback;
+}
+
 }  // namespace naqs
 
 #define NAQS_COMMAND_CAT2(a, b) a##b
