@@ -2,8 +2,10 @@
 // Attention (CLA, Brandon et al. 2024), its hand-written backward, and its KV cache.
 //
 // Definition (exact; the PyTorch peer in bench/ and docs/ML.md follow it):
-//   Vocabulary: bytes, V = 256 (token = byte value). C = d_model = Hq * Dh.
-//   x = wte[tokens]                                  (B, T, C); no position embedding (RoPE)
+//   Vocabulary: bytes, V = 256 (token = byte value; config vocab for other streams).
+//   C = d_model = Hq * Dh.
+//   x = wte[tokens] (+ embed, optional)              (B, T, C); positions by RoPE (and, with
+//       (+ wpe[positions] with learned_positions)     learned_positions, wpe (context, C) too)
 //   for layer l = 0 .. L-1:
 //     h   = rmsnorm(x) * norm1_l                     (eps 1e-5, weight only)
 //     q   = rope(h wq_l^T)                            (B, T, Hq, Dh)
@@ -14,14 +16,16 @@
 //     x   = x + a wo_l^T                             (a as (B, T, Hq*Dh))
 //     h2  = rmsnorm(x) * norm2_l
 //     x   = x + (silu(h2 w1_l^T) * (h2 w3_l^T)) w2_l^T    SwiGLU, hidden F
-//   logits = (rmsnorm(x) * norm_f) lm_head^T         (B, T, V); lm_head untied from wte
+//   logits = (rmsnorm(x) * norm_f) lm_head^T         (B, T, O); lm_head (O, C) untied from wte;
+//                                                     O = config out, V by default
 //   No biases anywhere. Weights stored (out, in) as PyTorch's nn.Linear.
 //   RoPE: rotate-half pairs (i, i + Dh/2), theta_i = 10000^(-2i/Dh), host/ops/attention.hpp.
 //   SwiGLU hidden F = ffn_hidden, default 16 * ceil(8 C / 48) (8C/3 rounded up to 16).
 //   Init (Philox normal, stream = the parameter's index in the layout, seed = the init seed):
-//   wte, lm_head, wq, wk, wv, w1, w3 ~ N(0, 0.02); wo, w2 ~ N(0, 0.02 / sqrt(2 L)) (GPT-2's
+//   wte, wpe, lm_head, wq, wk, wv, w1, w3 ~ N(0, 0.02); wo, w2 ~ N(0, 0.02 / sqrt(2 L)) (GPT-2's
 //   residual scaling); norm weights 1.
-//   Parameter count: 2 V C + C + L (2 C + 2 Hq Dh C + 3 F C) + ceil(L / s) 2 Hkv Dh C.
+//   Parameter count: (V + O) C + C + L (2 C + 2 Hq Dh C + 3 F C) + ceil(L / s) 2 Hkv Dh C
+//   (+ context C with learned_positions).
 //   Loss: mean cross entropy (nats) of next-byte predictions; bits per character = loss / ln 2.
 //
 // Two ways to run the forward:
@@ -63,12 +67,18 @@ struct TransformerConfig {
   int64_t ffn_hidden = 0; // F; 0 = 16 * ceil(8 d_model / 48)
   double rope_base = 10000.0;
   double norm_eps = 1e-5;
+  int64_t vocab = kByteVocab;  // V; other vocabularies for other token streams (ml/world_model)
+  int64_t out = 0;             // logits per position; 0: V (the transformer wavefunction: 2 or 4)
+  // Learned absolute positions (GPT-2's wpe (context, C), added to the input) besides RoPE: a
+  // model whose output at a position depends on where it is, not only on what precedes it.
+  bool learned_positions = false;
 
   void validate() const;          // UsageError naming the bad value and what is allowed
   int64_t hidden() const;         // F after the default
   int64_t kv_owners() const { return (layers + kv_share - 1) / kv_share; }  // ceil(L/s)
   bool is_owner(int64_t l) const { return l % kv_share == 0; }
   int64_t owner_of(int64_t l) const { return kv_share * (l / kv_share); }
+  int64_t outputs() const { return out > 0 ? out : vocab; }  // O
   int64_t n_params() const;       // the formula in the header comment
   // 2 Hkv Dh ceil(L/s) sizeof(dtype): KV-cache bytes per token of one sequence
   int64_t kv_bytes_per_token(int64_t dtype_bytes) const;
@@ -116,17 +126,23 @@ class Transformer {
   const ParameterSet& params() const { return params_; }
   void init(uint64_t seed);  // the initialisation in the header comment
 
-  // Training forward: tokens (B, T) i32, T <= context; returns logits (B, T, V) (in st).
-  void forward_train(const Tensor& tokens, TrainState& st) const;
-  // Backward of the training forward given dlogits (B, T, V); grads like params(), overwritten.
-  void backward(const TrainState& st, const Tensor& dlogits, ParameterSet& grads) const;
+  // Training forward: tokens (B, T) i32, T <= context; returns logits (B, T, O) (in st).
+  // embed (B, T, C), optional: added to the token embeddings (x = wte[tokens] + embed), so a
+  // position can carry a vector computed outside (the world model's frame embeddings).
+  void forward_train(const Tensor& tokens, TrainState& st, const Tensor& embed = Tensor()) const;
+  // Backward of the training forward given dlogits (B, T, O); grads like params(), overwritten;
+  // dembed (B, T, C), optional: the gradient with respect to embed.
+  void backward(const TrainState& st, const Tensor& dlogits, ParameterSet& grads,
+                Tensor dembed = Tensor()) const;
 
   // Inference: tokens (B, Tn) i32 at positions pos0 ..; keys/values written into cache;
-  // logits (B, Tn, V) written.
-  void infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tensor& logits) const;
+  // logits (B, Tn, O) written; embed (B, Tn, C) optional as in forward_train.
+  void infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tensor& logits,
+             const Tensor& embed = Tensor()) const;
 
  private:
   void check_tokens(const char* op, const Tensor& tokens, int64_t pos0) const;
+  void check_embed(const char* op, const Tensor& embed, int64_t b, int64_t t) const;
   TransformerConfig cfg_;
   DType dtype_;
   Device device_;
