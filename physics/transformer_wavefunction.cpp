@@ -9,8 +9,14 @@ namespace naqs {
 
 ml::TransformerConfig TransformerWavefunctionConfig::transformer() const {
   NAQS_REQUIRE(n_sites >= 1, "transformer wavefunction: n_sites must be >= 1, got ", n_sites);
-  NAQS_REQUIRE(heads >= 1 && width % heads == 0, "--width ", width,
-               " must be a multiple of --heads ", heads, " (head dim = width / heads)");
+  // The transformer's own checks name the LM's options: these name the wavefunction's first.
+  NAQS_REQUIRE(depth >= 1, "--depth ", depth, " must be >= 1 (transformer layers)");
+  NAQS_REQUIRE(heads >= 1 && width % heads == 0 && (width / heads) % 2 == 0, "--width ", width,
+               " must be --heads ", heads, " x an even head dim (RoPE rotates pairs)");
+  NAQS_REQUIRE(kv_heads >= 1 && heads % kv_heads == 0, "--heads ", heads,
+               " must be a multiple of --kv-heads ", kv_heads);
+  NAQS_REQUIRE(kv_share >= 1 && kv_share <= depth, "--kv-share ", kv_share, " must be in [1, ",
+               depth, "] (--depth)");
   ml::TransformerConfig c;
   c.d_model = width;
   c.layers = depth;

@@ -22,6 +22,10 @@ constexpr const char* kRun = "checkpoints, observables, exact reference";
 
 bool is_naqs(const VmcConfig& c) { return c.model == Ansatz::naqs; }
 bool is_rbm(const VmcConfig& c) { return c.model == Ansatz::rbm; }
+bool is_transformer(const VmcConfig& c) {
+  return is_naqs(c) && c.network == Network::transformer;
+}
+bool is_conv(const VmcConfig& c) { return is_naqs(c) && !is_transformer(c); }
 bool is_metropolis(const VmcConfig& c) { return resolved_sampler(c) == SamplerKind::metropolis; }
 
 cli::OptionTable<VmcConfig> make_table() {
@@ -61,30 +65,42 @@ cli::OptionTable<VmcConfig> make_table() {
       row("alpha", "alpha", &C::alpha, Range<double>{0, 1024, true}, kModel,
           "rbm: hidden units per site", kFingerprint).when(is_rbm),
       row("network", "network", &C::network, kModel,
-          "naqs: masked conv over the site order (conv1d, any lattice) or two-stream masked conv "
-          "(conv2d, square lattices)", kFingerprint).when(is_naqs),
+          "naqs: masked conv over the site order (conv1d, any lattice), two-stream masked conv "
+          "(conv2d, square lattices) or a transformer over the site order (transformer)",
+          kFingerprint).when(is_naqs),
       row("preset", "preset", &C::preset, kModel,
           "naqs: conv2d preset tfim12 | heis10 (the paper's 12x12 / 10x10 models) | small4 | "
           "tiny3: sets network, width, depth, kernel; needs the preset's square lattice",
           kFingerprint).when(is_naqs),
       row("width", "width", &C::width, Range<int>{1, 4096}, kModel,
-          "naqs: channels of every hidden layer", kFingerprint).when(is_naqs),
-      row("depth", "depth", &C::depth, Range<int>{0, 1024}, kModel, "naqs: residual blocks",
-          kFingerprint).when(is_naqs),
+          "naqs: channels of every hidden layer (transformer: d_model)", kFingerprint)
+          .when(is_naqs),
+      row("depth", "depth", &C::depth, Range<int>{0, 1024}, kModel,
+          "naqs: residual blocks (transformer: layers, >= 1)", kFingerprint).when(is_naqs),
+      row("heads", "heads", &C::heads, Range<int>{1, 1024}, kModel,
+          "transformer: query heads (head dim = width / heads, even)", kFingerprint)
+          .when(is_transformer),
+      row("kv-heads", "kv_heads", &C::kv_heads, Range<int>{1, 1024}, kModel,
+          "transformer: key/value heads (= heads: MHA, 1: MQA, between: GQA)", kFingerprint)
+          .when(is_transformer),
+      row("kv-share", "kv_share", &C::kv_share, Range<int>{1, 1024}, kModel,
+          "transformer: consecutive layers sharing one KV cache (CLA; 1: none)", kFingerprint)
+          .when(is_transformer),
       row("kernel", "kernel", &C::kernel, Range<int>{1, 1024}, kModel,
-          "naqs: taps of every masked convolution", kFingerprint).when(is_naqs),
+          "naqs: taps of every masked convolution", kFingerprint).when(is_conv),
       row("dilations", "dilations", &C::dilations, kModel,
           "naqs conv1d: dilation per block, cycled (comma-separated)", kFingerprint)
-          .when(is_naqs),
+          .when(is_conv),
       row("activation", "activation", &C::activation, kModel, "naqs: the activation",
-          kFingerprint).when(is_naqs),
+          kFingerprint).when(is_conv),
       row("phase", "phase", &C::phase, kModel,
           "real (positive, stoquastic problems) or complex (rbm: complex parameters)",
           kFingerprint),
       row("dtype", "dtype", &C::dtype, kModel, "precision of the network", kFingerprint),
       row("init-scale", "init_scale", &C::init_scale, cli::non_negative<double>(), kModel,
           "naqs: scale of the output layer at initialisation (small: near-uniform start); rbm: "
-          "standard deviation of the initial parameters", kFingerprint),
+          "standard deviation of the initial parameters", kFingerprint)
+          .when([](const VmcConfig& c) { return !is_transformer(c); }),
       // ---- sampler ----
       row("sampler", "sampler", &C::sampler, &SamplerSettings::kind, {}, kSampler,
           "auto = exact for naqs, metropolis for rbm; exact needs an autoregressive model",

@@ -25,7 +25,7 @@
 namespace naqs::vmc {
 
 enum class Ansatz { naqs, rbm };                       // --model
-enum class Network { conv1d, conv2d };                 // --network (naqs)
+enum class Network { conv1d, conv2d, transformer };    // --network (naqs)
 enum class OptimizerKind { adam, adamw, sgd, sr, minsr };
 enum class Boundary { pbc, obc };
 
@@ -66,12 +66,16 @@ struct VmcConfig {
   Ansatz model = Ansatz::naqs;  // naqs (network below) | rbm (physics/rbm.hpp)
   double alpha = 1.0;           // rbm: hidden units per site
   // network: conv1d = physics/naqs_conv1d.hpp over the site order (any lattice; uses dilations),
-  // conv2d = physics/naqs_conv2d.hpp, the two-stream masked model (square lattices only).
+  // conv2d = physics/naqs_conv2d.hpp, the two-stream masked model (square lattices only),
+  // transformer = physics/transformer_wavefunction.hpp over the site order (width = d_model,
+  // depth = layers, heads / kv_heads / kv_share its attention; kernel, dilations, activation and
+  // init_scale do not apply).
   // preset: "" or a naqs_conv2d preset (tfim12, heis10, small4, tiny3) that sets network = conv2d
   // and width, depth, kernel; the lattice must then be the preset's Lx x Ly square (apply_preset).
   Network network = Network::conv1d;
   std::string preset;
   int width = 16, depth = 2, kernel = 3;
+  int heads = 4, kv_heads = 4, kv_share = 1;  // transformer: MHA / GQA / MQA, CLA sharing
   std::vector<int> dilations{1, 2, 4};
   Activation activation = Activation::relu;
   PhaseMode phase = PhaseMode::real_positive;  // real | complex (rbm: real or complex parameters)
@@ -159,8 +163,10 @@ struct Choices<vmc::Ansatz> {
 };
 template <>
 struct Choices<vmc::Network> {
-  static constexpr std::array<Choice<vmc::Network>, 2> values{
-      {{vmc::Network::conv1d, "conv1d"}, {vmc::Network::conv2d, "conv2d"}}};
+  static constexpr std::array<Choice<vmc::Network>, 3> values{
+      {{vmc::Network::conv1d, "conv1d"},
+       {vmc::Network::conv2d, "conv2d"},
+       {vmc::Network::transformer, "transformer"}}};
 };
 template <>
 struct Choices<Activation> {

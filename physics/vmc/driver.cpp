@@ -20,6 +20,7 @@
 #include "physics/naqs_conv1d.hpp"
 #include "physics/naqs_conv2d.hpp"
 #include "physics/rbm.hpp"
+#include "physics/transformer_wavefunction.hpp"
 #include "physics/vmc/checkpoint.hpp"
 #include "physics/vmc/observable_table.hpp"
 
@@ -56,7 +57,10 @@ std::string model_description(const VmcConfig& c) {
     return cat("rbm alpha ", c.alpha, " (", cli::name_of(c.phase), " parameters)");
   return cat("naqs_", cli::name_of(c.network),
              c.preset.empty() ? std::string() : cat(" (preset ", c.preset, ")"), " width ",
-             c.width, " depth ", c.depth);
+             c.width, " depth ", c.depth,
+             c.network == Network::transformer
+                 ? cat(" heads ", c.heads, " kv_heads ", c.kv_heads, " kv_share ", c.kv_share)
+                 : std::string());
 }
 
 // Everything of one training run that lives across steps.
@@ -440,13 +444,21 @@ class Output {
       if (!c_.preset.empty()) f.set_attr("/model", "preset", c_.preset);
       f.set_attr("/model", "width", static_cast<int64_t>(c_.width));
       f.set_attr("/model", "depth", static_cast<int64_t>(c_.depth));
-      f.set_attr("/model", "kernel", static_cast<int64_t>(c_.kernel));
-      if (c_.network == Network::conv1d)
-        f.set_attr("/model", "dilations", cli::join_ints(c_.dilations));
-      f.set_attr("/model", "activation", std::string(cli::name_of(c_.activation)));
+      if (const auto* tw = dynamic_cast<const TransformerWavefunction*>(&t.psi())) {
+        f.set_attr("/model", "heads", static_cast<int64_t>(c_.heads));
+        f.set_attr("/model", "kv_heads", static_cast<int64_t>(c_.kv_heads));
+        f.set_attr("/model", "kv_share", static_cast<int64_t>(c_.kv_share));
+        f.set_attr("/model", "kv_bytes_per_sample", tw->kv_bytes_per_sample());
+      } else {
+        f.set_attr("/model", "kernel", static_cast<int64_t>(c_.kernel));
+        if (c_.network == Network::conv1d)
+          f.set_attr("/model", "dilations", cli::join_ints(c_.dilations));
+        f.set_attr("/model", "activation", std::string(cli::name_of(c_.activation)));
+      }
     }
     f.set_attr("/model", "phase", std::string(cli::name_of(c_.phase)));
-    f.set_attr("/model", "init_scale", c_.init_scale);
+    if (c_.network != Network::transformer || c_.model == Ansatz::rbm)
+      f.set_attr("/model", "init_scale", c_.init_scale);
     f.set_attr("/model", "dtype", std::string(cli::name_of(c_.dtype)));
     f.set_attr("/model", "n_params", t.psi().params().size());
     f.write_string("/model/layout", t.psi().params().layout_text());
@@ -559,6 +571,20 @@ std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& config) {
     m.phase_mode = c.phase;
     auto psi = std::make_unique<NaqsConv2d>(m, dtype, resolve_device(c.device), c.seed);
     psi->initialise(c.seed, c.init_scale);
+    psi->set_hilbert(make_hilbert(c));
+    return psi;
+  }
+  if (c.network == Network::transformer) {
+    TransformerWavefunctionConfig m;
+    m.n_sites = n_sites(c);
+    m.width = c.width;
+    m.depth = c.depth;
+    m.heads = c.heads;
+    m.kv_heads = c.kv_heads;
+    m.kv_share = c.kv_share;
+    m.phase_mode = c.phase;
+    auto psi = std::make_unique<TransformerWavefunction>(m, dtype, resolve_device(c.device),
+                                                         c.seed);
     psi->set_hilbert(make_hilbert(c));
     return psi;
   }
