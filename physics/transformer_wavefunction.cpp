@@ -28,6 +28,7 @@ ml::TransformerConfig TransformerWavefunctionConfig::transformer() const {
   c.vocab = 2;
   c.out = phase_mode == PhaseMode::complex ? 4 : 2;
   c.learned_positions = true;
+  c.cond_dim = conditioned ? 1 : 0;
   c.validate();
   return c;
 }
@@ -53,6 +54,16 @@ std::size_t TransformerWavefunction::forward_bytes_per_sample() const {
 int64_t TransformerWavefunction::kv_bytes_per_sample() const {
   return net_.config().kv_bytes_per_token(static_cast<int64_t>(dtype_size(dtype()))) *
          config_.n_sites;
+}
+
+void TransformerWavefunction::set_condition(double value) {
+  NAQS_REQUIRE(config_.conditioned, "set_condition: the transformer wavefunction was built "
+               "without conditioning (--condition)");
+  condition_ = value;
+}
+
+Tensor TransformerWavefunction::cond_of(int64_t batch) const {
+  return config_.conditioned ? Tensor::full({batch, 1}, condition_, dtype(), device()) : Tensor();
 }
 
 Tensor TransformerWavefunction::tokens_of(const Tensor& sigma) const {
@@ -88,12 +99,12 @@ void TransformerWavefunction::logits(const Tensor& sigma, Tensor& re, Tensor& im
   Tensor tokens = tokens_of(sigma);
   if (keep_activations()) {
     tokens_ = tokens;
-    net_.forward_train(tokens, state_);
+    net_.forward_train(tokens, state_, Tensor(), cond_of(b));
     split_logits(state_.logits, re, im);
   } else {
     ml::KvCache cache(net_.config(), b, n, dtype(), device());
     Tensor out = Tensor::empty({b, n, net_.config().outputs()}, dtype(), device());
-    net_.infer(tokens, 0, cache, out);
+    net_.infer(tokens, 0, cache, out, Tensor(), cond_of(b));
     split_logits(out, re, im);
   }
 }
@@ -127,7 +138,8 @@ void TransformerWavefunction::logits_backward(const Tensor& d_re, const Tensor& 
   }
   ml::TrainState one;
   for (int64_t i = 0; i < b; ++i) {
-    net_.forward_train(tokens_.narrow(0, i, 1), one);
+    net_.forward_train(tokens_.narrow(0, i, 1), one, Tensor(),
+                       state_.cond.defined() ? state_.cond.narrow(0, i, 1) : Tensor());
     net_.backward(one, dlogits.narrow(0, i, 1), grads_);
     write(grad_or_jac.select(0, i));
   }
@@ -138,6 +150,7 @@ void TransformerWavefunction::cache_begin(int64_t batch) {
   cache_ = ml::KvCache(net_.config(), batch, n_sites(), dtype(), device());
   next_token_ = Tensor::zeros({batch, 1}, DType::i32, device());
   step_logits_ = Tensor::empty({batch, 1, net_.config().outputs()}, dtype(), device());
+  cache_cond_ = cond_of(batch);
 }
 
 void TransformerWavefunction::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) {
@@ -147,7 +160,7 @@ void TransformerWavefunction::cache_logits(int64_t t, Tensor& re_t, Tensor& im_t
   NAQS_CHECK(t >= 0 && t < n_sites(), op, ": site ", t, " out of range");
   check_shape(op, re_t, {batch, 2}, "re_t");
   check_shape(op, im_t, {batch, 2}, "im_t");
-  net_.infer(next_token_, t, cache_, step_logits_);
+  net_.infer(next_token_, t, cache_, step_logits_, Tensor(), cache_cond_);
   Tensor re3 = re_t.reshape({batch, 2, 1}), im3 = im_t.reshape({batch, 2, 1});
   split_logits(step_logits_, re3, im3);
 }

@@ -11,6 +11,8 @@
 //     mode: Re z[0], Re z[1], Im z[0], Im z[1]); the shared head of AutoregressiveWavefunction
 //     normalises them, so psi is exactly normalised and the magnetisation constraint masks them.
 //   Causality is the attention's causal mask: position t sees tokens 0..t, i.e. sites < t.
+//   Conditioned (config.conditioned): a scalar (the field h) enters every position through the
+//     transformer's conditioning vector (cond_dim 1), so one network serves a whole sweep.
 //
 // Three ways to evaluate:
 //   logits() for training (Transformer::forward_train, activations kept) and the backward
@@ -43,6 +45,9 @@ struct TransformerWavefunctionConfig {
   int64_t kv_heads = 4;  // key/value heads Hkv (MHA = heads, GQA between, MQA = 1)
   int64_t kv_share = 1;  // CLA: one KV owner per kv_share layers
   PhaseMode phase_mode = PhaseMode::real_positive;
+  // Conditioned on one scalar (the transverse field h of a sweep trained as one network): the
+  // transformer's conditioning vector, width 1, added at every position (set_condition).
+  bool conditioned = false;
   // The transformer this describes (vocabulary 2, O = 2 or 4, context N, learned positions).
   ml::TransformerConfig transformer() const;
 };
@@ -65,6 +70,10 @@ class TransformerWavefunction final : public AutoregressiveWavefunction {
   const ParameterSet& params() const override { return net_.params(); }
   std::size_t forward_bytes_per_sample() const override;
   int64_t kv_bytes_per_sample() const;
+  // The conditioning value every following evaluation uses (conditioned models only; 0 until
+  // set). UsageError for a model without conditioning.
+  void set_condition(double value);
+  double condition() const { return condition_; }
 
   void logits(const Tensor& sigma, Tensor& re, Tensor& im) override;
   void logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
@@ -77,11 +86,14 @@ class TransformerWavefunction final : public AutoregressiveWavefunction {
  private:
   // tokens (B, N) i32: position t holds s_{t-1}, position 0 holds 0.
   Tensor tokens_of(const Tensor& sigma) const;
+  // (B, 1) filled with the condition, or undefined for a model without one.
+  Tensor cond_of(int64_t batch) const;
   // re, im (B, 2, N) from logits (B, N, O); im zero in real mode.
   void split_logits(const Tensor& logits, Tensor& re, Tensor& im) const;
 
   TransformerWavefunctionConfig config_;
   ml::Transformer net_;
+  double condition_ = 0;
   // The last logits() call with activations kept (for the backward).
   Tensor tokens_;
   ml::TrainState state_;
@@ -89,6 +101,7 @@ class TransformerWavefunction final : public AutoregressiveWavefunction {
   // Cached sampler.
   ml::KvCache cache_;
   Tensor next_token_;   // (B, 1) i32: the input of the next decode step
+  Tensor cache_cond_;   // (B, 1) the condition, or undefined
   Tensor step_logits_;  // (B, 1, O)
 };
 

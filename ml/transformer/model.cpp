@@ -10,6 +10,7 @@
 #include "host/ops/fill.hpp"
 #include "host/ops/gemm_rows.hpp"
 #include "host/ops/random.hpp"
+#include "host/ops/reduce.hpp"
 #include "nn/layers.hpp"
 
 namespace naqs::ml {
@@ -47,6 +48,7 @@ void TransformerConfig::validate() const {
   need(context >= 1, "--context ", context, " must be >= 1");
   need(vocab >= 1, "the vocabulary ", vocab, " must be >= 1");
   need(out >= 0, "the output width ", out, " must be >= 0 (0: the vocabulary)");
+  need(cond_dim >= 0, "the conditioning width ", cond_dim, " must be >= 0 (0: none)");
   need(ffn_hidden >= 0, "--ffn-hidden ", ffn_hidden, " must be >= 0 (0: 8 d_model / 3)");
   need(rope_base > 1, "--rope-base ", rope_base, " must be > 1");
 }
@@ -58,7 +60,7 @@ int64_t TransformerConfig::hidden() const {
 int64_t TransformerConfig::n_params() const {
   const int64_t c = d_model, f = hidden(), qd = heads * head_dim, kvd = kv_heads * head_dim;
   return (vocab + outputs()) * c + c + layers * (2 * c + 2 * qd * c + 3 * f * c) +
-         kv_owners() * 2 * kvd * c + (learned_positions ? context * c : 0);
+         kv_owners() * 2 * kvd * c + (learned_positions ? context * c : 0) + cond_dim * c;
 }
 
 int64_t TransformerConfig::kv_bytes_per_token(int64_t dtype_bytes) const {
@@ -73,6 +75,7 @@ std::string TransformerConfig::str() const {
     << " norm_eps=" << norm_eps << " vocab=" << vocab;
   if (outputs() != vocab) s << " out=" << outputs();  // (the LM's text is unchanged)
   if (learned_positions) s << " positions=learned";
+  if (cond_dim > 0) s << " cond_dim=" << cond_dim;
   return s.str();
 }
 
@@ -115,6 +118,7 @@ Transformer::Transformer(const TransformerConfig& cfg, DType dtype, Device devic
   const int64_t kvd = cfg_.kv_heads * cfg_.head_dim;
   params_.add("wte", {cfg_.vocab, c});
   if (cfg_.learned_positions) params_.add("wpe", {cfg_.context, c});
+  if (cfg_.cond_dim > 0) params_.add("wcond", {c, cfg_.cond_dim});
   for (int64_t l = 0; l < cfg_.layers; ++l) {
     params_.add(layer_name(l, "norm1"), {c});
     params_.add(layer_name(l, "wq"), {qd, c});
@@ -186,8 +190,9 @@ struct Runner {
 
 // One forward over tokens (B, Tn) at positions pos0..; train != nullptr keeps activations.
 static void run_forward(const TransformerConfig& cfg, const ParameterSet& p, DType dtype,
-                        Device device, const Tensor& tokens, const Tensor& embed, int64_t pos0,
-                        KvCache& cache, Tensor& logits, TrainState* train) {
+                        Device device, const Tensor& tokens, const Tensor& embed,
+                        const Tensor& cond, int64_t pos0, KvCache& cache, Tensor& logits,
+                        TrainState* train) {
   const Runner r{cfg, p, dtype, device, train == nullptr};
   const int64_t b = tokens.size(0), tn = tokens.size(1), c = cfg.d_model, f = cfg.hidden();
   const int64_t hq = cfg.heads, hkv = cfg.kv_heads, dh = cfg.head_dim, tk = pos0 + tn;
@@ -199,6 +204,11 @@ static void run_forward(const TransformerConfig& cfg, const ParameterSet& p, DTy
     Tensor wp = r.make({b, tn, c});
     nn::embedding_forward(wp, positions(b, pos0, tn, device), p.get("wpe"));
     ops::binary(ops::Binary::add, x, wp, x);
+  }
+  if (cfg.cond_dim > 0) {  // x[b, t] += cond[b] wcond^T at every position
+    Tensor ce = r.make({b, c});
+    r.linear(ce, cond, p.get("wcond"));
+    ops::binary(ops::Binary::add, x, ce.reshape({b, 1, c}).expand({b, tn, c}).contiguous(), x);
   }
   if (train) train->layers.assign(static_cast<size_t>(cfg.layers), {});
   for (int64_t l = 0; l < cfg.layers; ++l) {
@@ -270,21 +280,36 @@ void Transformer::check_embed(const char* op, const Tensor& embed, int64_t b, in
              " is not on the model's dtype and device");
 }
 
-void Transformer::forward_train(const Tensor& tokens, TrainState& st, const Tensor& embed) const {
+void Transformer::check_cond(const char* op, const Tensor& cond, int64_t b) const {
+  if (cfg_.cond_dim == 0) {
+    NAQS_CHECK(!cond.defined(), op, ": a conditioning vector for a model without one");
+    return;
+  }
+  NAQS_CHECK(cond.defined(), op, ": the model needs its conditioning vector (B, ",
+             cfg_.cond_dim, ")");
+  check_shape(op, cond, Shape{b, cfg_.cond_dim}, "cond");
+  NAQS_CHECK(cond.dtype() == dtype_ && cond.device() == device_, op, ": cond ", cond.str(),
+             " is not on the model's dtype and device");
+}
+
+void Transformer::forward_train(const Tensor& tokens, TrainState& st, const Tensor& embed,
+                                const Tensor& cond) const {
   check_tokens("forward_train", tokens, 0);
   const int64_t b = tokens.size(0), t = tokens.size(1);
   check_embed("forward_train", embed, b, t);
+  check_cond("forward_train", cond, b);
+  st.cond = cond;
   st.batch = b;
   st.length = t;
   st.tokens = tokens;
   if (st.kv.batch() != b || st.kv.capacity() != t || !st.kv.fits(cfg_, dtype_, device_))
     st.kv = KvCache(cfg_, b, t, dtype_, device_);
   st.logits = Tensor::empty({b, t, cfg_.outputs()}, dtype_, device_);
-  run_forward(cfg_, params_, dtype_, device_, tokens, embed, 0, st.kv, st.logits, &st);
+  run_forward(cfg_, params_, dtype_, device_, tokens, embed, cond, 0, st.kv, st.logits, &st);
 }
 
 void Transformer::infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tensor& logits,
-                        const Tensor& embed) const {
+                        const Tensor& embed, const Tensor& cond) const {
   const char* op = "Transformer::infer";
   check_tokens(op, tokens, pos0);
   const int64_t b = tokens.size(0), tn = tokens.size(1);
@@ -297,7 +322,8 @@ void Transformer::infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tens
                          cache.capacity()));
   check_shape(op, logits, Shape{b, tn, cfg_.outputs()}, "logits");
   check_embed(op, embed, b, tn);
-  run_forward(cfg_, params_, dtype_, device_, tokens, embed, pos0, cache, logits, nullptr);
+  check_cond(op, cond, b);
+  run_forward(cfg_, params_, dtype_, device_, tokens, embed, cond, pos0, cache, logits, nullptr);
 }
 
 void Transformer::backward(const TrainState& st, const Tensor& dlogits, ParameterSet& grads,
@@ -371,6 +397,12 @@ void Transformer::backward(const TrainState& st, const Tensor& dlogits, Paramete
   nn::embedding_backward(grads.get("wte"), dx, st.tokens, true);
   if (cfg_.learned_positions)
     nn::embedding_backward(grads.get("wpe"), dx, positions(b, 0, t, device_), true);
+  if (cfg_.cond_dim > 0) {  // dwcond = sum_{b,t} dx[b, t]^T cond[b]
+    Tensor dce = Tensor::empty({b, c}, dtype_, device_);
+    ops::reduce(ops::Reduce::sum, dx, 1, dce);
+    nn::linear_backward(Tensor(), grads.get("wcond"), Tensor(), dce, st.cond, p.get("wcond"),
+                        true);
+  }
   if (dembed.defined()) dembed.copy_from(dx);
 }
 

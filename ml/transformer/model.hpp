@@ -6,6 +6,7 @@
 //   C = d_model = Hq * Dh.
 //   x = wte[tokens] (+ embed, optional)              (B, T, C); positions by RoPE (and, with
 //       (+ wpe[positions] with learned_positions)     learned_positions, wpe (context, C) too)
+//       (+ cond wcond^T at every position, cond_dim > 0)
 //   for layer l = 0 .. L-1:
 //     h   = rmsnorm(x) * norm1_l                     (eps 1e-5, weight only)
 //     q   = rope(h wq_l^T)                            (B, T, Hq, Dh)
@@ -25,7 +26,7 @@
 //   wte, wpe, lm_head, wq, wk, wv, w1, w3 ~ N(0, 0.02); wo, w2 ~ N(0, 0.02 / sqrt(2 L)) (GPT-2's
 //   residual scaling); norm weights 1.
 //   Parameter count: (V + O) C + C + L (2 C + 2 Hq Dh C + 3 F C) + ceil(L / s) 2 Hkv Dh C
-//   (+ context C with learned_positions).
+//   (+ context C with learned_positions, + C cond_dim with conditioning).
 //   Loss: mean cross entropy (nats) of next-byte predictions; bits per character = loss / ln 2.
 //
 // Two ways to run the forward:
@@ -72,6 +73,9 @@ struct TransformerConfig {
   // Learned absolute positions (GPT-2's wpe (context, C), added to the input) besides RoPE: a
   // model whose output at a position depends on where it is, not only on what precedes it.
   bool learned_positions = false;
+  // A per-sequence conditioning vector c (B, cond_dim) added at every position as c wcond^T
+  // (wcond (C, cond_dim)); 0: none. The transformer wavefunction's field h (issue 16).
+  int64_t cond_dim = 0;
 
   void validate() const;          // UsageError naming the bad value and what is allowed
   int64_t hidden() const;         // F after the default
@@ -108,6 +112,7 @@ class KvCache {
 struct TrainState {
   int64_t batch = 0, length = 0;
   Tensor tokens;  // (B, T) i32
+  Tensor cond;    // (B, cond_dim) or undefined
   KvCache kv;     // owners' rope'd k and v, capacity T
   struct Layer {
     Tensor x_in, h1, rstd1, q, probs, att, x_mid, h2, rstd2, g, sg, u, m;  // sg = silu(g)
@@ -129,7 +134,9 @@ class Transformer {
   // Training forward: tokens (B, T) i32, T <= context; returns logits (B, T, O) (in st).
   // embed (B, T, C), optional: added to the token embeddings (x = wte[tokens] + embed), so a
   // position can carry a vector computed outside (the world model's frame embeddings).
-  void forward_train(const Tensor& tokens, TrainState& st, const Tensor& embed = Tensor()) const;
+  // cond (B, cond_dim): the conditioning vector, required when cond_dim > 0.
+  void forward_train(const Tensor& tokens, TrainState& st, const Tensor& embed = Tensor(),
+                     const Tensor& cond = Tensor()) const;
   // Backward of the training forward given dlogits (B, T, O); grads like params(), overwritten;
   // dembed (B, T, C), optional: the gradient with respect to embed.
   void backward(const TrainState& st, const Tensor& dlogits, ParameterSet& grads,
@@ -138,11 +145,12 @@ class Transformer {
   // Inference: tokens (B, Tn) i32 at positions pos0 ..; keys/values written into cache;
   // logits (B, Tn, O) written; embed (B, Tn, C) optional as in forward_train.
   void infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tensor& logits,
-             const Tensor& embed = Tensor()) const;
+             const Tensor& embed = Tensor(), const Tensor& cond = Tensor()) const;
 
  private:
   void check_tokens(const char* op, const Tensor& tokens, int64_t pos0) const;
   void check_embed(const char* op, const Tensor& embed, int64_t b, int64_t t) const;
+  void check_cond(const char* op, const Tensor& cond, int64_t b) const;
   TransformerConfig cfg_;
   DType dtype_;
   Device device_;

@@ -65,6 +65,17 @@ TEST(Transformer, ParameterCountFormula) {
   const TransformerConfig c = tiny(4, 1, 2);
   EXPECT_EQ(c.n_params(), 2 * 256 * 16 + 16 + 4 * (2 * 16 + 2 * 16 * 16 + 3 * 12 * 16) +
                               2 * 2 * 4 * 16);
+  // another vocabulary and output width, learned positions, a conditioning vector: + (V + O - 2
+  // 256) C + context C + C cond_dim; the LM's text (its fingerprints) only grows when they differ
+  TransformerConfig e = tiny(4, 1, 2);
+  e.vocab = 2;
+  e.out = 4;
+  e.learned_positions = true;
+  e.cond_dim = 3;
+  EXPECT_EQ(e.n_params(), c.n_params() + (2 + 4 - 2 * 256) * 16 + e.context * 16 + 16 * 3);
+  EXPECT_EQ(Transformer(e, DType::f32, Device::cpu()).params().size(), e.n_params());
+  EXPECT_EQ(c.str().find("out="), std::string::npos);
+  EXPECT_NE(e.str().find(" out=4 positions=learned cond_dim=3"), std::string::npos) << e.str();
   // default hidden size: 8 C / 3 rounded up to 16
   TransformerConfig d;
   EXPECT_EQ(d.hidden(), 352);  // C = 128: 341.3 -> 352

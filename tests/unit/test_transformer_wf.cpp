@@ -178,6 +178,32 @@ TEST(TransformerWf, CachedSamplingEqualsNaiveBitwise) {
     }
 }
 
+TEST(TransformerWf, ConditionedOnAScalar) {
+  // The field enters every position: normalised at every value, gradients (wcond included) vs
+  // central differences, cached == full forward bitwise, and another value moves every site.
+  TransformerWavefunctionConfig c = small(6, PhaseMode::complex);
+  c.conditioned = true;
+  TransformerWavefunction psi = random_model(c, DType::f64, 60);
+  Tensor sigma = random_spins(4, 6, 61);
+  Tensor lp_a = Tensor::empty({4, 2, 6}, DType::f64), ph = lp_a.clone(), lp_b = lp_a.clone();
+  for (double h : {0.5, 2.0}) {
+    psi.set_condition(h);
+    EXPECT_NEAR(total_probability(psi), 1.0, 1e-12) << "h = " << h;
+    check_log_psi_gradients(psi, psi.params().flat(), sigma, 62, true);
+    Tensor re = Tensor::empty({4, 2, 6}, DType::f64), im = re.clone();
+    psi.logits_no_backward(sigma, re, im);
+    Tensor re_c = re.clone(), im_c = im.clone();
+    cached_logits(psi, sigma, re_c, im_c);
+    expect_bitwise<double>(re_c, re);
+    expect_bitwise<double>(im_c, im);
+    psi.conditionals(sigma, h == 0.5 ? lp_a : lp_b, ph);
+  }
+  const std::vector<double> a = lp_a.to_vector<double>(), b = lp_b.to_vector<double>();
+  for (int64_t i = 0; i < 6; ++i) EXPECT_NE(a[i], b[i]) << "site " << i << " ignores the field";
+  TransformerWavefunction plain = random_model(small(6, PhaseMode::complex), DType::f64, 63);
+  EXPECT_THROW(plain.set_condition(1.0), UsageError);
+}
+
 TEST(TransformerWf, KvBytesPerSample) {
   // N * 2 Hkv Dh ceil(L / s) * sizeof(dtype), against the cache the sampler allocates.
   struct Case {
