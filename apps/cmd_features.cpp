@@ -55,6 +55,7 @@
 #include "physics/naqs_conv1d.hpp"
 #include "physics/naqs_conv2d.hpp"
 #include "physics/rbm.hpp"
+#include "physics/transformer_wavefunction.hpp"
 #include "physics/vmc/driver.hpp"
 
 namespace {
@@ -396,6 +397,7 @@ int features_run(const CommandContext& ctx) {
       ar->logits(x, re, im);
       if (auto* m1 = dynamic_cast<NaqsConv1d*>(ar)) layers = m1->hidden_layers();
       else if (auto* m2 = dynamic_cast<NaqsConv2d*>(ar)) layers = m2->hidden_layers();
+      else if (auto* tw = dynamic_cast<TransformerWavefunction*>(ar)) layers = tw->hidden_layers();
       else throw Error("naqs features: an autoregressive model without hidden layers");
       if (fl.names.empty()) {
         for (const auto& [name, t] : layers) {

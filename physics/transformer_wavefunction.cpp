@@ -145,6 +145,17 @@ void TransformerWavefunction::logits_backward(const Tensor& d_re, const Tensor& 
   }
 }
 
+std::vector<std::pair<std::string, Tensor>> TransformerWavefunction::hidden_layers() const {
+  NAQS_CHECK(!state_.layers.empty(), "TransformerWavefunction::hidden_layers: no logits() call "
+             "with activations kept yet");
+  auto sites_last = [](const Tensor& x) { return x.permute({0, 2, 1}).contiguous(); };
+  std::vector<std::pair<std::string, Tensor>> out{{"embed", sites_last(state_.layers[0].x_in)}};
+  for (std::size_t l = 1; l < state_.layers.size(); ++l)
+    out.emplace_back(cat("layer", l), sites_last(state_.layers[l].x_in));
+  out.emplace_back(cat("layer", state_.layers.size()), sites_last(state_.x_out));
+  return out;
+}
+
 void TransformerWavefunction::cache_begin(int64_t batch) {
   NAQS_CHECK(batch >= 1, "TransformerWavefunction::cache_begin: batch must be >= 1, got ", batch);
   cache_ = ml::KvCache(net_.config(), batch, n_sites(), dtype(), device());

@@ -31,6 +31,9 @@
 // head dim with an even head dim), n_sites < 1.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ml/transformer/model.hpp"
 #include "physics/wavefunction.hpp"
@@ -78,6 +81,10 @@ class TransformerWavefunction final : public AutoregressiveWavefunction {
   void logits(const Tensor& sigma, Tensor& re, Tensor& im) override;
   void logits_backward(const Tensor& d_re, const Tensor& d_im, Tensor& grad_or_jac,
                        bool per_sample, bool accumulate) override;
+
+  // The residual stream of the last logits() call with activations kept, each (B, C, N):
+  // "embed" (the input of layer 1) and "layer<l>" (the output of layer l); `naqs features`.
+  std::vector<std::pair<std::string, Tensor>> hidden_layers() const;
 
   void cache_begin(int64_t batch) override;
   void cache_logits(int64_t t, Tensor& re_t, Tensor& im_t) override;

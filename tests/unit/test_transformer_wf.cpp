@@ -204,6 +204,22 @@ TEST(TransformerWf, ConditionedOnAScalar) {
   EXPECT_THROW(plain.set_condition(1.0), UsageError);
 }
 
+TEST(TransformerWf, HiddenLayersAreTheResidualStream) {
+  TransformerWavefunctionConfig c = small(5, PhaseMode::real_positive);
+  c.depth = 3;
+  TransformerWavefunction psi = random_model(c, DType::f64, 70);
+  Tensor re = Tensor::empty({2, 2, 5}, DType::f64), im = re.clone();
+  psi.logits(random_spins(2, 5, 71), re, im);
+  const auto layers = psi.hidden_layers();
+  ASSERT_EQ(layers.size(), 4u);  // embed, layer1..3
+  EXPECT_EQ(layers[0].first, "embed");
+  EXPECT_EQ(layers[3].first, "layer3");
+  for (const auto& [name, t] : layers) EXPECT_EQ(t.shape(), (Shape{2, 8, 5})) << name;
+  // embed at site 0 is the start token's embedding plus position 0's, the same in every row
+  const std::vector<double> e = layers[0].second.to_vector<double>();
+  for (int64_t ch = 0; ch < 8; ++ch) EXPECT_EQ(e[ch * 5], e[40 + ch * 5]);
+}
+
 TEST(TransformerWf, KvBytesPerSample) {
   // N * 2 Hkv Dh ceil(L / s) * sizeof(dtype), against the cache the sampler allocates.
   struct Case {
