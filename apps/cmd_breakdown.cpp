@@ -84,10 +84,9 @@ int breakdown_run(const naqs::CommandContext& ctx) {
   c.p_global = vm["global-flip"].as<double>();
   c.seed = vm["seed"].as<uint64_t>();
   c.out_dir = vm["out"].as<std::string>();
-  c.quiet = vm["quiet"].as<bool>();
   c.command_line = ctx.command_line;
   c.config_text = ctx.config_text;
-  naqs::breakdown::run_breakdown(c);
+  naqs::breakdown::run_breakdown(c, naqs::Console::standard(vm["quiet"].as<bool>()));
   return 0;
 }
 

@@ -11,8 +11,9 @@
 //
 // HDF5 layout (h5py: f["ed/energy"][:]):
 //   /            provenance attributes (write_provenance / finish_provenance)
-//   /system      attributes: model, lattice, Lx, Ly, n_sites, bc_x, bc_y, J, hz, Delta,
-//                marshall, units = "Pauli", hamiltonian
+//   /system      attributes: model, lattice, Lx, Ly, n_sites, boundary ("pbc", "obc" or per
+//                direction "pbc,obc", as --boundary), J, hz, delta, marshall, units = "Pauli",
+//                hamiltonian (the names of naqs vmc's /system, docs/HDF5_LAYOUT.md)
 //   /ed          attributes: solver, sector, dim, tol, max_iterations, stop rule;
 //                datasets (n_h,): h, energy, energy_per_site, abs_mz, mz2, mz4, binder,
 //                x_mean, ms2, iterations, matvecs, restarts, residual, residual_estimate,
@@ -70,8 +71,10 @@ void ed_options(po::options_description& d) {
       ("delta", cli::number<double>(cli::kCouplingRange)->default_value(1.0),
        "Heisenberg/XXZ anisotropy")
       ("marshall", po::bool_switch(), "Heisenberg: Marshall sign rule (bipartite lattices)")
-      ("sz", po::value<std::string>()->default_value("auto"),
-       "Heisenberg sector: total Sz in spin-1/2 units (0, 1, 0.5, ...), auto (0 or 1/2) or full")
+      ("magnetisation", po::value<std::string>()->default_value("auto"),
+       "Heisenberg sector: total magnetisation sum_i sigma_i = 2 Sz (an integer of the parity "
+       "of the number of sites), auto (0, or 1 for an odd number of sites) or none (the full "
+       "space)")
       ("tol", cli::number<double>(cli::positive<double>())->default_value(1e-12),
        "Lanczos stop: relative residual ||H psi - E psi|| / |E|")
       ("max-iterations", cli::number<int>(cli::Range<int>{1, 100000000})->default_value(1000),
@@ -105,17 +108,16 @@ Lattice make_lattice(const po::variables_map& vm) {
   return Lattice::square(l, vm.count("Ly") ? vm["Ly"].as<int>() : l, px, py);
 }
 
-// The Heisenberg sector's space: a fixed total Sz, or the full space.
-SpinHilbert parse_sector(const std::string& sz, int n_sites) {
-  if (sz == "full") return SpinHilbert::full(n_sites);
-  if (sz == "auto") return SpinHilbert::with_magnetisation(n_sites, n_sites % 2);
-  const double v = parse_number(sz, "sz");
-  const double n_down = n_sites / 2.0 - v;
-  NAQS_REQUIRE(std::abs(2 * v - std::round(2 * v)) < 1e-12 && n_down >= 0 && n_down <= n_sites &&
-                   std::abs(n_down - std::round(n_down)) < 1e-12,
-               "--sz ", sz, " is not a total Sz of ", n_sites, " spins ½ (allowed: ", -n_sites / 2.0,
-               " to ", n_sites / 2.0, " in steps of 1, or auto, or full)");
-  return SpinHilbert::with_magnetisation(n_sites, n_sites - 2 * std::lround(n_down));
+// The Heisenberg sector's space: a fixed total magnetisation M = 2 Sz, or the full space.
+SpinHilbert parse_sector(const std::string& m, int n_sites) {
+  if (m == "none") return SpinHilbert::full(n_sites);
+  if (m == "auto") return SpinHilbert::with_magnetisation(n_sites, n_sites % 2);
+  const double v = parse_number(m, "magnetisation");
+  NAQS_REQUIRE(v == std::round(v) && std::abs(v) <= n_sites &&
+                   (n_sites - static_cast<int64_t>(v)) % 2 == 0,
+               "--magnetisation ", m, " is not a total magnetisation of ", n_sites,
+               " spins (allowed: ", -n_sites, " to ", n_sites, " in steps of 2, auto or none)");
+  return SpinHilbert::with_magnetisation(n_sites, static_cast<int64_t>(v));
 }
 
 std::vector<double> column(const std::vector<ed::EdSolution>& s,
@@ -174,13 +176,13 @@ int ed_run(const CommandContext& ctx) {
   NAQS_REQUIRE(!heis || (vm["h"].defaulted() && vm["hz"].defaulted()),
                "--h and --hz are TFIM fields; the Heisenberg model takes --J, --delta, --marshall");
   NAQS_REQUIRE(heis || (vm["delta"].defaulted() && !vm["marshall"].as<bool>() &&
-                        vm["sz"].defaulted()),
-               "--delta, --marshall and --sz are Heisenberg options; the TFIM takes --J, --h, "
-               "--hz");
+                        vm["magnetisation"].defaulted()),
+               "--delta, --marshall and --magnetisation are Heisenberg options; the TFIM takes "
+               "--J, --h, --hz");
   const std::vector<double> fields =
       heis ? std::vector<double>{0.0} : parse_value_list(vm["h"].as<std::string>(), "h");
   const SpinHilbert hilbert =
-      heis ? parse_sector(vm["sz"].as<std::string>(), n) : SpinHilbert::full(n);
+      heis ? parse_sector(vm["magnetisation"].as<std::string>(), n) : SpinHilbert::full(n);
   ed::LanczosOptions opts;
   opts.tol = vm["tol"].as<double>();
   opts.max_iterations = vm["max-iterations"].as<int>();
@@ -279,12 +281,14 @@ int ed_run(const CommandContext& ctx) {
     f.set_attr("/system", "Lx", int64_t{lattice.length_x()});
     f.set_attr("/system", "Ly", int64_t{lattice.length_y()});
     f.set_attr("/system", "n_sites", int64_t{n});
-    f.set_attr("/system", "bc_x", std::string(lattice.periodic_x() ? "pbc" : "obc"));
-    f.set_attr("/system", "bc_y", std::string(lattice.periodic_y() ? "pbc" : "obc"));
+    using BoundaryCodec = cli::Codec<vmc::Boundaries>;
+    const std::string& bc = vm["boundary"].as<std::string>();  // canonical: "pbc,pbc" -> "pbc"
+    f.set_attr("/system", "boundary",
+               BoundaryCodec::text(BoundaryCodec::parse(bc, "boundary", {})));
     const ModelParams p = params_for(fields[0]);
     f.set_attr("/system", "J", p.J);
     f.set_attr("/system", "hz", p.hz);
-    f.set_attr("/system", "Delta", p.Delta);
+    f.set_attr("/system", "delta", p.Delta);
     f.set_attr("/system", "marshall", int64_t{p.marshall});
     f.set_attr("/system", "units", std::string("Pauli"));
     f.set_attr("/system", "hamiltonian",

@@ -52,10 +52,10 @@
 #include "host/io/ownership.hpp"
 #include "ml/transformer/features.hpp"
 #include "ml/transformer/train.hpp"
-#include "physics/naqs_conv1d.hpp"
-#include "physics/naqs_conv2d.hpp"
-#include "physics/rbm.hpp"
-#include "physics/transformer_wavefunction.hpp"
+#include "physics/models/naqs_conv1d.hpp"
+#include "physics/models/naqs_conv2d.hpp"
+#include "physics/models/rbm.hpp"
+#include "physics/models/transformer_wavefunction.hpp"
 #include "physics/vmc/driver.hpp"
 
 namespace {

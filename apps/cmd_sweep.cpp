@@ -175,13 +175,14 @@ int sweep_run(const CommandContext& ctx) {
     return 0;
   }
 
+  const Console console = Console::standard(spec.base.quiet);
   if (task) {
     workflow::prepare_sweep_dir(spec);
-    const workflow::TaskResult r = workflow::run_sweep_task(spec, *task);
+    const workflow::TaskResult r = workflow::run_sweep_task(spec, *task, "", console);
     return r.outcome == workflow::TaskOutcome::interrupted ? kExitInterrupted : 0;
   }
 
-  const workflow::SweepRunSummary s = workflow::run_sweep_local(spec);
+  const workflow::SweepRunSummary s = workflow::run_sweep_local(spec, console);
   if (s.interrupted) {
     std::printf("sweep: stopped by a signal; run the same command again to resume (%s)\n",
                 spec.dir.c_str());

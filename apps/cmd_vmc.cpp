@@ -13,6 +13,7 @@
 #include "host/core/error.hpp"
 #include "host/dist/comm.hpp"
 #include "physics/vmc/driver.hpp"
+#include "physics/vmc/output.hpp"
 
 namespace {
 
@@ -21,18 +22,9 @@ using naqs::vmc::VmcConfig;
 constexpr int kExitInterrupted = 3;
 
 void vmc_options(naqs::po::options_description& desc) {
-  namespace po = naqs::po;
   VmcConfig d;
   d.device = "auto";  // the command's default (docs/CONVENTIONS.md); library runs default to cpu
   naqs::vmc::declare_vmc_options(desc, d, naqs::vmc::kVmcScope);
-  po::options_description out("output");
-  out.add_options()
-      ("out,o", po::value<std::string>()->default_value(""),
-       "HDF5 output file (default: vmc-<UTC time>.h5; never overwritten)")
-      ("checkpoint", po::value<std::string>()->default_value(""),
-       "checkpoint file (default: <output>.ckpt)")
-      ("resume", po::bool_switch(), "continue from the checkpoint (needs the same settings)");
-  desc.add(out);
 }
 
 std::string default_output_name() {
@@ -44,21 +36,17 @@ std::string default_output_name() {
 
 int vmc_run(const naqs::CommandContext& ctx) {
   const auto& vm = *ctx.vm;
-  auto str = [&](const char* k) { return vm[k].as<std::string>(); };
   VmcConfig c;
-  naqs::vmc::read_vmc_options(vm, naqs::vmc::kVmcScope, c);
-  c.output = str("out");
-  c.resume = vm["resume"].as<bool>();
+  naqs::vmc::read_vmc_options(vm, naqs::vmc::kVmcScope, c);  // --out, --checkpoint, --resume too
   if (c.output.empty()) {
     NAQS_REQUIRE(!c.resume, "--resume needs the --out of the run to continue");
     c.output = default_output_name();
   }
-  c.checkpoint = str("checkpoint");
   if (c.checkpoint.empty()) c.checkpoint = c.output + ".ckpt";
   c.command_line = ctx.command_line;
   c.config_text = ctx.config_text;
 
-  const naqs::vmc::VmcResult r = naqs::vmc::run_vmc(c);
+  const naqs::vmc::VmcResult r = naqs::vmc::run_vmc(c, naqs::Console::standard(c.quiet));
   // Under MPI every rank returns the same result; only rank 0 prints it (as the driver does).
   if (!naqs::dist::world().is_root()) return r.interrupted ? kExitInterrupted : 0;
   if (r.have_observables) {

@@ -26,9 +26,9 @@
 
 #include "host/core/build_info.hpp"
 #include "host/core/device.hpp"
-#include "physics/mcmc_diagnostics.hpp"
-#include "physics/metropolis.hpp"
-#include "physics/rbm.hpp"
+#include "physics/models/rbm.hpp"
+#include "physics/sampler/mcmc_diagnostics.hpp"
+#include "physics/sampler/metropolis.hpp"
 #include "physics/vmc/driver.hpp"
 #include "validation/breakdown/breakdown.hpp"
 

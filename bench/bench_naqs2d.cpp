@@ -29,9 +29,9 @@
 #include "bench/bench_common.hpp"
 #include "host/core/build_info.hpp"
 #include "host/core/device.hpp"
-#include "physics/local_energy.hpp"
-#include "physics/naqs_conv2d.hpp"
-#include "physics/sampler.hpp"
+#include "physics/models/naqs_conv2d.hpp"
+#include "physics/operator/local_energy.hpp"
+#include "physics/sampler/autoregressive.hpp"
 
 using namespace naqs;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch peer for bench_naqs_sampling: the same 1D NAQS written in PyTorch (CPU).
 
-Same architecture as physics/naqs_conv1d.hpp: an exclusive masked conv1d (1 -> W), `depth`
+Same architecture as physics/models/naqs_conv1d.hpp: an exclusive masked conv1d (1 -> W), `depth`
 residual blocks of two inclusive causal convs (dilations cycled from 1,2,4) with ReLU, a 1x1
 conv to two real logits; every conv weight-normalised (w = g v / ||v|| per output channel);
 log|psi_i(s)| = z_s - 1/2 logsumexp(2 z). Measures, like the C++ bench:

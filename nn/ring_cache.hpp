@@ -13,9 +13,9 @@
 //     of data (the second is empty unless the k steps wrap around the end of the ring): the
 //     keys/values an attention step reads. With capacity >= the sequence length it is always
 //     one piece.
-// Used by the NAQS cached samplers (physics/naqs_model.hpp: every layer's outputs, site-major)
-// and meant for the ML KV caches. Zeros on allocation, so a tap that reads a slot before it is
-// written (the causal zero padding) reads 0.
+// Used by the NAQS cached samplers (physics/models/naqs_model.hpp: every layer's outputs,
+// site-major) and meant for the ML KV caches. Zeros on allocation, so a tap that reads a slot
+// before it is written (the causal zero padding) reads 0.
 // Errors (naqs::Error naming the call, the step and the range held): at() of a step not held,
 // write(t) past steps(), last(k) with k > min(steps, capacity), any access before allocate();
 // allocate() with capacity < 1 or a row of rank > kMaxRank - 1.

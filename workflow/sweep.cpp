@@ -1,7 +1,5 @@
 #include "workflow/sweep.hpp"
 
-#include <hdf5.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -13,10 +11,10 @@
 #include "host/core/stop_signal.hpp"
 #include "host/io/hdf5.hpp"
 #include "host/io/ownership.hpp"
+#include "physics/sampler/sampler.hpp"
 #include "physics/vmc/checkpoint.hpp"
 #include "physics/vmc/exact_reference.hpp"
 #include "physics/vmc/observable_table.hpp"
-#include "physics/vmc/sampling.hpp"
 
 namespace naqs::workflow {
 namespace {
@@ -152,18 +150,6 @@ double read_seconds(const fs::path& p) {
 
 void write_seconds(const fs::path& p, double v) {
   write_text_atomically(p.string(), fmt(v, 17) + "\n", /*replace=*/true);
-}
-
-void h5_check(long long rc, const std::string& what) {
-  NAQS_CHECK(rc >= 0, what, " failed");
-}
-
-// Copies group `src_name` of `src` to `dst_name` in `dst` (recursive, attributes included).
-void copy_group(const H5File& src, const std::string& src_name, H5File& dst,
-                const std::string& dst_name) {
-  h5_check(H5Ocopy(src.id(), src_name.c_str(), dst.id(), dst_name.c_str(), H5P_DEFAULT,
-                   H5P_DEFAULT),
-           cat("H5Ocopy('", src.path(), "':", src_name, " -> '", dst.path(), "':", dst_name, ")"));
 }
 
 void put_scalar(H5File& f, const std::string& name, double v) {
@@ -390,9 +376,11 @@ void prepare_sweep_dir(const SweepSpec& spec) {
   }
 }
 
-// ---- one task ------------------------------------------------------------------------------------
+// ---- one task
+// ------------------------------------------------------------------------------------
 
-TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string& warm_from) {
+TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string& warm_from,
+                          const Console& console) {
   const double t0 = now_s();
   NAQS_REQUIRE(task >= 0 && task < n_tasks(spec), "task ", task, " does not exist: this sweep has ",
                n_tasks(spec), " tasks (0 to ", n_tasks(spec) - 1, ")");
@@ -400,10 +388,7 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
   result.path = task_path(spec, task).string();
   const double h = spec.h_values[task];
   const std::string fp_text = sweep_fingerprint_text(spec);
-  auto say = [&](const std::string& s) {
-    if (!spec.base.quiet) std::printf("%s\n", s.c_str());
-    std::fflush(stdout);
-  };
+  auto say = [&](const std::string& s) { console.say(s); };
 
   if (fs::exists(result.path)) {
     const FileCheck chk = check_sweep_file(result.path);
@@ -477,7 +462,7 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
       if (!fs::exists(c.checkpoint) && fs::exists(c.output)) fs::remove(c.output);
       c.resume = fs::exists(c.checkpoint);
       const double tm = now_s();
-      const vmc::VmcResult r = vmc::run_vmc(c);
+      const vmc::VmcResult r = vmc::run_vmc(c, console);
       run.seconds += now_s() - tm;
       write_seconds(seconds_file, run.seconds);
       if (r.interrupted) {
@@ -544,7 +529,7 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
       f.set_attr(g, "steps", run.steps);
       f.set_attr(g, "seed", static_cast<int64_t>(run.seed));
       for (const char* name : kCopiedGroups)
-        if (src.exists(cat("/", name))) copy_group(src, cat("/", name), f, cat(g, "/", name));
+        if (src.exists(cat("/", name))) src.copy_object(cat("/", name), f, cat(g, "/", name));
       // Relative errors against this task's exact reference (ED and closed form).
       for (const vmc::ObservableRow* q : sweep_rows()) {
         const auto ex = q->exact_value(exact, n_sites);
@@ -569,9 +554,10 @@ TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string
   return result;
 }
 
-// ---- all tasks -----------------------------------------------------------------------------------
+// ---- all tasks
+// -----------------------------------------------------------------------------------
 
-SweepRunSummary run_sweep_local(const SweepSpec& spec) {
+SweepRunSummary run_sweep_local(const SweepSpec& spec, const Console& console) {
   const double t0 = now_s();
   prepare_sweep_dir(spec);
   StopSignalGuard signals;
@@ -583,7 +569,7 @@ SweepRunSummary run_sweep_local(const SweepSpec& spec) {
       break;
     }
     const std::string warm = spec.warm_start && !previous.empty() ? previous : std::string();
-    const TaskResult r = run_sweep_task(spec, k, warm);
+    const TaskResult r = run_sweep_task(spec, k, warm, console);
     if (r.outcome == TaskOutcome::interrupted) {
       s.interrupted = true;
       break;

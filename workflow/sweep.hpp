@@ -89,8 +89,10 @@ struct TaskResult {
 // path of a complete task file whose trained parameters start every VMC method. Returns
 // `interrupted` when a stop signal arrived (a checkpoint was written; run again to resume).
 // A task file that exists but is not a complete result of this sweep is refused, never
-// overwritten.
-TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string& warm_from = "");
+// overwritten. Its lines, the VMC runs' lines and warnings go to `console` (silent by default;
+// `naqs sweep` passes Console::standard(--quiet)).
+TaskResult run_sweep_task(const SweepSpec& spec, int64_t task, const std::string& warm_from = "",
+                          const Console& console = {});
 
 struct SweepRunSummary {
   int64_t ran = 0, skipped = 0;
@@ -98,7 +100,7 @@ struct SweepRunSummary {
   double seconds = 0;
 };
 // All tasks in order (warm starts as described above); stops at the first interruption.
-SweepRunSummary run_sweep_local(const SweepSpec& spec);
+SweepRunSummary run_sweep_local(const SweepSpec& spec, const Console& console = {});
 
 // The observables every task stores per method (results/<q>_mean, _err, _rel_err) and the
 // collected table's observable axis, in this order: the rows of vmc::observable_table()

@@ -1,6 +1,7 @@
 #include "host/cli/command.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "host/cli/values.hpp"
 #include "host/core/error.hpp"
 #include "host/core/stop_signal.hpp"
 
@@ -73,8 +75,10 @@ void apply_renames(po::parsed_options& parsed, const std::vector<const Rename*>&
       kept.push_back(std::move(o));
       continue;
     }
-    const std::string use = r->value ? cat("--", r->new_name, " ", r->value)
-                                     : cat("--", r->new_name);
+    if (r->convert && !o.value.empty()) o.value = {r->convert(o.value[0])};
+    const std::string use = r->value    ? cat("--", r->new_name, " ", r->value)
+                            : r->convert ? cat("--", r->new_name, " ", o.value.at(0))
+                                         : cat("--", r->new_name);
     if (std::find(warned.begin(), warned.end(), r->old_name) == warned.end()) {
       warned.push_back(r->old_name);
       std::fprintf(stderr, "naqs %s: --%s is deprecated; use %s\n", command, r->old_name,
@@ -91,6 +95,18 @@ void apply_renames(po::parsed_options& parsed, const std::vector<const Rename*>&
   }
   parsed.options = std::move(kept);
 }
+
+// naqs ed's --sz (total Sz in spin-1/2 units, auto or full) as --magnetisation (2 Sz, auto or
+// none).
+std::string sz_as_magnetisation(const std::string& sz) {
+  if (sz == "auto") return sz;
+  if (sz == "full") return "none";
+  const double two_sz = 2 * parse_number(sz, "sz");
+  NAQS_REQUIRE(std::abs(two_sz - std::round(two_sz)) < 1e-12 && std::abs(two_sz) <= 1 << 20,
+               "--sz ", sz, " is not a total Sz of spins 1/2 (allowed: a multiple of 0.5, auto or "
+               "full)");
+  return std::to_string(std::lround(two_sz));
+}
 }  // namespace
 
 const std::vector<Rename>& deprecated_spellings() {
@@ -106,6 +122,7 @@ const std::vector<Rename>& deprecated_spellings() {
       {"Lx", "L"},
       {"output", "out"},
       {"out-dir", "out"},
+      {"sz", "magnetisation", nullptr, sz_as_magnetisation},  // naqs ed
   };
   return r;
 }

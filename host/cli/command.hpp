@@ -36,7 +36,8 @@ struct Command {
 };
 
 // A deprecated option spelling: `--old_name X` is read as `--new_name X` (or, for a retired
-// switch, `--old_name` as `--new_name value`), on the command line and in INI files, with one
+// switch, `--old_name` as `--new_name value`; for a value in other units, `--old_name X` as
+// `--new_name convert(X)`), on the command line and in INI files, with one
 // line on stderr naming the new spelling. run_cli applies every entry of deprecated_spellings()
 // whose new name the command declares and whose old name it does not; the old names are hidden
 // from --help. Tests: tests/unit/test_cli.cpp (Vocabulary*).
@@ -44,6 +45,9 @@ struct Rename {
   const char* old_name;
   const char* new_name;
   const char* value = nullptr;
+  // An old option in other units: its value converted to the new option's (UsageError naming
+  // the old option for a value it cannot convert); the stderr line shows the converted value.
+  std::string (*convert)(const std::string& old_value) = nullptr;
 };
 const std::vector<Rename>& deprecated_spellings();
 

@@ -19,7 +19,9 @@
 // provenance key, snake_case), the field (a member pointer, or a getter and a setter), the help
 // group and text, whether it is part of the fingerprint, the commands (scope bits) that declare
 // it and, optionally, when the field means anything for a config (`applies`: the fingerprint and
-// provenance leave the row out otherwise, so an irrelevant setting never blocks --resume).
+// provenance leave the row out otherwise, so an irrelevant setting never blocks --resume), a
+// one-letter alias (`.alias('o')`) and whether it is recorded at all (`.unrecorded()`: file
+// names, which are no setting of the computation).
 // Value types: bool (a switch, text 1/0), int, int64_t, uint64_t, double (number<T>: the range is
 // checked where the text is parsed; text with 17 significant digits), std::string, enums with
 // Choices<E> (help lists the names; a bad name is refused with the allowed list),
@@ -201,6 +203,10 @@ template <class Config>
 struct OptionRow {
   std::string name, key, group, help;
   bool fingerprint = false;
+  // false: a run's file names and modes (--out, --checkpoint, --resume), declared and read but in
+  // neither the fingerprint nor the settings text (they are not settings of the computation).
+  bool recorded = true;
+  char short_name = 0;                          // a one-letter alias (-o), or none
   unsigned scopes = kAllScopes;                 // the commands (caller's bits) that declare it
   std::function<bool(const Config&)> applies;   // unset: always
   std::vector<std::string> choices;             // an enum's names (empty otherwise)
@@ -213,6 +219,8 @@ struct OptionRow {
   // Fluent modifiers for the rare cases.
   OptionRow& only(unsigned s) { scopes = s; return *this; }
   OptionRow& when(std::function<bool(const Config&)> f) { applies = std::move(f); return *this; }
+  OptionRow& alias(char c) { short_name = c; return *this; }
+  OptionRow& unrecorded() { recorded = false; return *this; }
 };
 
 template <class Config>
@@ -286,7 +294,9 @@ void declare_options(po::options_description& desc, const OptionTable<Config>& t
     po::options_description section(g);
     for (const auto& r : t)
       if ((r.scopes & scope) && r.group == g)
-        section.add_options()(r.name.c_str(), r.semantic(d), r.help.c_str());
+        section.add_options()(
+            (r.short_name ? r.name + "," + r.short_name : r.name).c_str(), r.semantic(d),
+            r.help.c_str());
     desc.add(section);
   }
 }
@@ -304,7 +314,7 @@ template <class Config>
 std::string fingerprint_lines(const OptionTable<Config>& t, const Config& c) {
   std::string s;
   for (const auto& r : t)
-    if (r.fingerprint && r.applies_to(c)) s += r.key + " = " + r.text(c) + "\n";
+    if (r.fingerprint && r.recorded && r.applies_to(c)) s += r.key + " = " + r.text(c) + "\n";
   return s;
 }
 
@@ -313,7 +323,7 @@ template <class Config>
 std::string settings_lines(const OptionTable<Config>& t, const Config& c) {
   std::string s;
   for (const auto& r : t)
-    if (r.applies_to(c)) s += r.key + " = " + r.text(c) + "\n";
+    if (r.recorded && r.applies_to(c)) s += r.key + " = " + r.text(c) + "\n";
   return s;
 }
 

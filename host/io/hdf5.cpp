@@ -321,6 +321,13 @@ bool H5File::exists(const std::string& object) const {
   return object_type(id_, path_, object) != H5I_BADID;
 }
 
+void H5File::copy_object(const std::string& object, H5File& dst,
+                         const std::string& dst_object) const {
+  Handle lcpl = make_parents_lcpl(dst.path_, dst_object);
+  NAQS_H5(H5Ocopy(id_, object.c_str(), dst.id_, dst_object.c_str(), H5P_DEFAULT, lcpl.get()),
+          path_, cat(object, " -> '", dst.path_, "':", dst_object));
+}
+
 void H5File::create_group(const std::string& group) {
   const H5I_type_t type = object_type(id_, path_, group);
   if (type == H5I_GROUP) return;

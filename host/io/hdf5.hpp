@@ -46,6 +46,9 @@ class H5File {
 
   bool exists(const std::string& object) const;  // group or dataset, full path like "/a/b"
   void create_group(const std::string& group);    // creates parents as needed; ok if exists
+  // Copies group or dataset `object` (recursively, attributes included) to `dst_object` of `dst`
+  // (another open file, or this one), creating dst_object's parents as needed.
+  void copy_object(const std::string& object, H5File& dst, const std::string& dst_object) const;
 
   // Attributes on a group or dataset ("/" is the root). Scalars and strings (variable-length
   // UTF-8, read by h5py as str). set_attr creates `object` as a group if nothing is there and

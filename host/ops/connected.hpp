@@ -1,7 +1,8 @@
 // Connected configurations of a batch and the local-energy combination, on the batch's device
-// (used by physics/local_energy.cpp). The Hamiltonian is the compiled spin operator
-// (host/ops/spin_operator.hpp, built by physics/hamiltonian.hpp) and every per-sample value comes
-// from its one primitive (spin_diagonal / for_each_spin_connection), the same one ED's rows use.
+// (used by physics/operator/local_energy.cpp). The Hamiltonian is the compiled spin operator
+// (host/ops/spin_operator.hpp, built by physics/operator/hamiltonian.hpp) and every per-sample
+// value comes from its one primitive (spin_diagonal / for_each_spin_connection), the same one ED's
+// rows use.
 //
 //   connected_count:   sigma (B,N) f32/f64 +-1 -> diagonal (B) f64, counts (B) i32
 //   exclusive_scan:    counts (B) i32 -> offsets (B+1) i32, returns offsets[B] (the total M;

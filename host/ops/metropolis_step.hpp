@@ -1,11 +1,13 @@
-// The Metropolis propose/accept step over many parallel chains (used by physics/metropolis.hpp).
+// The Metropolis propose/accept step over many parallel chains (used by
+// physics/sampler/metropolis.hpp).
 //
 // Randomness: chain c at step t uses ONE Philox block philox_block(seed, stream = c, index = t)
-// (host/core/philox.hpp; c = spec.first_chain + row, the global chain index): w0 decides a global flip (uniform f32 < p_global), w1 picks the site
-// or bond (floor(w1 * n / 2^32)), w2/w3 give the acceptance uniform u = 1 - uniform_f64 in (0,1].
-// So results depend only on (seed, chain, step), not on thread count or device.
-// Moves (see physics/wavefunction_base.hpp): (a, b) i32 per chain; flip: (k, -1); exchange on
-// bond (i, j): (i, j) if sigma_i != sigma_j else (-1, -1) (no move, ratio 1); global: (-2, -1).
+// (host/core/philox.hpp; c = spec.first_chain + row, the global chain index): w0 decides a global
+// flip (uniform f32 < p_global), w1 picks the site or bond (floor(w1 * n / 2^32)), w2/w3 give the
+// acceptance uniform u = 1 - uniform_f64 in (0,1]. So results depend only on (seed, chain, step),
+// not on thread count or device. Moves (see physics/models/wavefunction.hpp): (a, b) i32 per chain;
+// flip: (k, -1); exchange on bond (i, j): (i, j) if sigma_i != sigma_j else (-1, -1) (no move,
+// ratio 1); global: (-2, -1).
 // Acceptance: accept iff hd_log(u) <= 2 Re[log psi(sigma') - log psi(sigma)], i.e. with
 // probability min(1, |psi(sigma')/psi(sigma)|^2); hd_log is the bitwise-deterministic log of
 // philox.hpp, so CPU and CUDA accept identically given identical log-ratios.

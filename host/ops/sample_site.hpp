@@ -1,5 +1,5 @@
-// The per-site decision of exact ancestral sampling (used by physics/sampler.cpp), on the batch's
-// device, so a CUDA sampling run never copies logits or spins to the host per site.
+// The per-site decision of exact ancestral sampling (used by physics/sampler/autoregressive.cpp),
+// on the batch's device, so a CUDA sampling run never copies logits or spins to the host per site.
 //
 // For every sample b, from the logits of site t (column `column` of re, im (B,2,L); s = 0 is
 // sigma_t = +1, s = 1 is -1):

@@ -9,7 +9,7 @@
 //   z         n_z rows     diagonal += coef * s_i                               (j = -1)
 //   flip      n_flip rows  connection: flip site i, element coef                (j = -1)
 //   exchange  n_exch rows  connection: flip i and j, element coef, only when s_i != s_j
-// (physics/hamiltonian.hpp compiles TFIM and Heisenberg/XXZ models into it). For N <= 64,
+// (physics/operator/hamiltonian.hpp compiles TFIM and Heisenberg/XXZ models into it). For N <= 64,
 // make_spin_operator also compiles the same rows into bit-mask groups (SpinBitGroup: rows of one
 // kind with the same partner shift j - i and coefficient share one mask of their lower sites i),
 // so a packed state's row costs a few popcounts instead of a pass over every term.

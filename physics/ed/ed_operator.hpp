@@ -11,8 +11,8 @@
 
 #include "host/core/device.hpp"
 #include "host/ops/ed_matvec.hpp"
-#include "physics/hamiltonian.hpp"
-#include "physics/hilbert.hpp"
+#include "physics/hilbert/hilbert.hpp"
+#include "physics/operator/hamiltonian.hpp"
 
 namespace naqs::ed {
 

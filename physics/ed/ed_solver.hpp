@@ -5,10 +5,10 @@
 #include <string>
 
 #include "host/core/device.hpp"
-#include "physics/hamiltonian.hpp"
 #include "physics/ed/ed_operator.hpp"
 #include "physics/ed/lanczos.hpp"
 #include "physics/ed/observables.hpp"
+#include "physics/operator/hamiltonian.hpp"
 
 namespace naqs::ed {
 

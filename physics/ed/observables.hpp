@@ -9,8 +9,8 @@
 #pragma once
 #include <vector>
 
-#include "physics/hamiltonian.hpp"
 #include "physics/ed/ed_operator.hpp"
+#include "physics/operator/hamiltonian.hpp"
 
 namespace naqs::ed {
 

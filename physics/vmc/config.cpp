@@ -5,6 +5,9 @@
 
 #include "host/core/device.hpp"
 #include "host/io/checkpoint.hpp"
+#include "physics/models/naqs_conv2d.hpp"
+#include "physics/models/rbm.hpp"
+#include "physics/models/transformer_wavefunction.hpp"
 
 namespace naqs::vmc {
 namespace {
@@ -19,6 +22,7 @@ constexpr const char* kModel = "wavefunction";
 constexpr const char* kSampler = "sampler";
 constexpr const char* kTraining = "training";
 constexpr const char* kRun = "checkpoints, observables, exact reference";
+constexpr const char* kOutput = "output";
 
 bool is_naqs(const VmcConfig& c) { return c.model == Ansatz::naqs; }
 bool is_rbm(const VmcConfig& c) { return c.model == Ansatz::rbm; }
@@ -179,6 +183,16 @@ cli::OptionTable<VmcConfig> make_table() {
           "compute the exact ground state by ED up to this many sites (0: never)",
           kNoFingerprint),
       row("quiet", "quiet", &C::quiet, kRun, "no progress output", kNoFingerprint),
+      // ---- output (naqs vmc; a sweep names its task files itself) ----
+      row("out", "output", &C::output, kOutput,
+          "HDF5 output file (default: vmc-<UTC time>.h5; never overwritten)", kNoFingerprint)
+          .alias('o').unrecorded().only(kVmcScope),
+      row("checkpoint", "checkpoint", &C::checkpoint, kOutput,
+          "checkpoint file (default: <output>.ckpt)", kNoFingerprint)
+          .unrecorded().only(kVmcScope),
+      row("resume", "resume", &C::resume, kOutput,
+          "continue from the checkpoint (needs the same settings)", kNoFingerprint)
+          .unrecorded().only(kVmcScope),
   };
   return t;
 }
@@ -289,6 +303,111 @@ BatchSchedule BatchSchedule::parse(const std::string& spec) {
   for (std::size_t i = 0; i + 1 < s.stages.size(); ++i)
     NAQS_REQUIRE(s.stages[i].steps > 0, bad, ": only the last stage may omit its length");
   return s;
+}
+
+// ---- factories ------------------------------------------------------------------------------
+
+Hamiltonian make_hamiltonian(const VmcConfig& c) {
+  const bool px = c.boundary.x == Boundary::pbc, py = c.boundary.y == Boundary::pbc;
+  Lattice lat = [&] {
+    if (c.lattice == LatticeKind::chain) {
+      NAQS_REQUIRE(c.length_y == 1, "a chain has length_y = 1, got ", c.length_y);
+      NAQS_REQUIRE(px == py, "--boundary: a chain has one direction, got '",
+                   cli::Codec<Boundaries>::text(c.boundary), "'");
+      return Lattice::chain(c.length_x, px);
+    }
+    return Lattice::square(c.length_x, c.length_y, px, py);
+  }();
+  ModelParams p;
+  p.model = c.hamiltonian;
+  p.J = c.J;
+  p.h = c.h;
+  p.hz = c.hz;
+  p.Delta = c.delta;
+  p.marshall = c.marshall;
+  return Hamiltonian(lat, p);
+}
+
+SpinHilbert make_hilbert(const VmcConfig& c) {
+  return c.magnetisation ? SpinHilbert::with_magnetisation(n_sites(c), *c.magnetisation)
+                        : SpinHilbert::full(n_sites(c));
+}
+
+std::unique_ptr<Wavefunction> make_wavefunction(const VmcConfig& c) {
+  return c.model == Ansatz::rbm ? make_rbm(c) : make_naqs(c);
+}
+
+std::unique_ptr<Wavefunction> make_rbm(const VmcConfig& c) {
+  NAQS_REQUIRE(c.init_scale > 0, "rbm: --init-scale (parameter stddev) must be > 0");
+  RbmConfig r;
+  r.n_sites = n_sites(c);
+  r.alpha = c.alpha;
+  r.complex = c.phase == PhaseMode::complex;
+  auto psi = std::make_unique<Rbm>(r, c.dtype, resolve_device(c.device));
+  psi->init_random(c.seed, c.init_scale);
+  return psi;
+}
+
+VmcConfig apply_preset(VmcConfig c) {
+  if (c.preset.empty()) return c;
+  const NaqsConv2dConfig p = naqs_conv2d_preset(c.preset);
+  NAQS_REQUIRE(c.lattice == LatticeKind::square && c.length_x == p.lx && c.length_y == p.ly,
+               "preset '", c.preset, "' is a naqs_conv2d model for the ", p.lx, "x", p.ly,
+               " square (--lattice square --L ", p.lx, " --Ly ", p.ly, "), not for ",
+               cli::name_of(c.lattice), " ", c.length_x, "x", c.length_y);
+  c.network = Network::conv2d;
+  c.width = p.width;
+  c.depth = p.depth;
+  c.kernel = p.kernel;
+  return c;
+}
+
+std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& config) {
+  const VmcConfig c = apply_preset(config);
+  const DType dtype = c.dtype;
+  if (c.network == Network::conv2d) {
+    NAQS_REQUIRE(c.lattice == LatticeKind::square, "network conv2d needs --lattice square, got '",
+                 cli::name_of(c.lattice), "' (use conv1d for chains)");
+    NaqsConv2dConfig m;
+    m.lx = c.length_x;
+    m.ly = c.length_y;
+    m.width = c.width;
+    m.depth = c.depth;
+    m.kernel = c.kernel;
+    m.phase_mode = c.phase;
+    auto psi = std::make_unique<NaqsConv2d>(m, dtype, resolve_device(c.device), c.seed);
+    psi->initialise(c.seed, c.init_scale);
+    psi->set_hilbert(make_hilbert(c));
+    return psi;
+  }
+  if (c.network == Network::transformer) {
+    TransformerWavefunctionConfig m;
+    m.n_sites = n_sites(c);
+    m.width = c.width;
+    m.depth = c.depth;
+    m.heads = c.heads;
+    m.kv_heads = c.kv_heads;
+    m.kv_share = c.kv_share;
+    m.phase_mode = c.phase;
+    auto psi = std::make_unique<TransformerWavefunction>(m, dtype, resolve_device(c.device),
+                                                         c.seed);
+    psi->set_hilbert(make_hilbert(c));
+    return psi;
+  }
+  NaqsConv1dConfig m;
+  m.n_sites = n_sites(c);
+  m.width = c.width;
+  m.depth = c.depth;
+  m.kernel = c.kernel;
+  m.dilations = c.dilations;
+  m.activation = c.activation;
+  m.phase_mode = c.phase;
+  NAQS_REQUIRE(c.width >= 1 && c.depth >= 0 && c.kernel >= 1 && !c.dilations.empty(),
+               "bad model size: width ", c.width, ", depth ", c.depth, ", kernel ", c.kernel);
+  auto psi = std::make_unique<NaqsConv1d>(m, dtype, resolve_device(c.device), c.seed);
+  psi->initialise(c.seed, c.init_scale);
+  psi->set_hilbert(make_hilbert(c));
+  return psi;
 }
 
 }  // namespace naqs::vmc

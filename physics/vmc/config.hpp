@@ -15,12 +15,12 @@
 #include "host/cli/option_table.hpp"
 #include "host/core/dtype.hpp"
 #include "nn/optimizer.hpp"
-#include "physics/hamiltonian.hpp"
-#include "physics/lattice.hpp"
-#include "physics/naqs_conv1d.hpp"
+#include "physics/lattice/lattice.hpp"
+#include "physics/models/autoregressive_wavefunction.hpp"
+#include "physics/models/naqs_conv1d.hpp"
+#include "physics/operator/hamiltonian.hpp"
 #include "physics/optim/sr.hpp"
-#include "physics/vmc/sampling.hpp"
-#include "physics/wavefunction.hpp"
+#include "physics/sampler/sampler.hpp"
 
 namespace naqs::vmc {
 
@@ -59,19 +59,19 @@ struct VmcConfig {
   Boundaries boundary;
   double J = 1.0, h = 1.0, hz = 0.0, delta = 1.0;
   bool marshall = false;
-  // The Hilbert space's total magnetisation M = sum sigma_i (= 2 Sz; physics/hilbert.hpp), or
-  // none: all configurations. Constrains the wavefunction and the sampler.
+  // The Hilbert space's total magnetisation M = sum sigma_i (= 2 Sz; physics/hilbert/hilbert.hpp),
+  // or none: all configurations. Constrains the wavefunction and the sampler.
   std::optional<int64_t> magnetisation;
   // ---- wavefunction ----
-  Ansatz model = Ansatz::naqs;  // naqs (network below) | rbm (physics/rbm.hpp)
+  Ansatz model = Ansatz::naqs;  // naqs (network below) | rbm (physics/models/rbm.hpp)
   double alpha = 1.0;           // rbm: hidden units per site
-  // network: conv1d = physics/naqs_conv1d.hpp over the site order (any lattice; uses dilations),
-  // conv2d = physics/naqs_conv2d.hpp, the two-stream masked model (square lattices only),
-  // transformer = physics/transformer_wavefunction.hpp over the site order (width = d_model,
-  // depth = layers, heads / kv_heads / kv_share its attention; kernel, dilations, activation and
-  // init_scale do not apply).
-  // preset: "" or a naqs_conv2d preset (tfim12, heis10, small4, tiny3) that sets network = conv2d
-  // and width, depth, kernel; the lattice must then be the preset's Lx x Ly square (apply_preset).
+  // network: conv1d = physics/models/naqs_conv1d.hpp over the site order (any lattice; uses
+  // dilations), conv2d = physics/models/naqs_conv2d.hpp, the two-stream masked model (square
+  // lattices only), transformer = physics/models/transformer_wavefunction.hpp over the site
+  // order (width = d_model, depth = layers, heads / kv_heads / kv_share its attention; kernel,
+  // dilations, activation and init_scale do not apply). preset: "" or a naqs_conv2d preset
+  // (tfim12, heis10, small4, tiny3) that sets network = conv2d and width, depth, kernel; the
+  // lattice must then be the preset's Lx x Ly square (apply_preset).
   Network network = Network::conv1d;
   std::string preset;
   int width = 16, depth = 2, kernel = 3;
@@ -81,7 +81,7 @@ struct VmcConfig {
   PhaseMode phase = PhaseMode::real_positive;  // real | complex (rbm: real or complex parameters)
   DType dtype = DType::f64;
   double init_scale = 0.1;  // naqs: out_scale of the model's initialise(); rbm: parameter stddev
-  // ---- sampler (physics/vmc/sampling.hpp; its seed is `seed` below) ----
+  // ---- sampler (physics/sampler/sampler.hpp; its seed is `seed` below) ----
   SamplerSettings sampler;
   // Warm start: when non-empty, the flat parameters (P, the model's layout) replace the
   // initialisation (naqs sweep passes the previous field's trained parameters). Recorded in the
@@ -111,7 +111,7 @@ struct VmcConfig {
   int64_t observe_every = 0;   // 0: observables only at the end
   int64_t observe_samples = 2048;
   int max_ed_sites = 20;       // 0: no ED
-  bool quiet = false;
+  bool quiet = false;  // read by the commands (Console::standard); the library never prints
   std::string command_line, config_text;  // provenance
 };
 
@@ -142,6 +142,23 @@ VmcConfig config_from_fingerprint(const std::string& text, const std::string& wh
 // The sampler kind a config runs (auto resolved: exact for naqs, metropolis for rbm).
 SamplerKind resolved_sampler(const VmcConfig& c);
 int64_t n_sites(const VmcConfig& c);
+
+// The config with its preset (if any) applied: network, width, depth and kernel from
+// naqs_conv2d_preset; UsageError if the lattice is not the preset's square. Idempotent; run_vmc
+// and make_wavefunction apply it.
+VmcConfig apply_preset(VmcConfig c);
+
+// Builds the Hamiltonian and wavefunction from the config (exposed for tests): c.model picks
+// make_naqs (the autoregressive models, network conv1d | conv2d) or make_rbm.
+Hamiltonian make_hamiltonian(const VmcConfig& c);
+// The run's configuration space: the configurations of total magnetisation c.magnetisation
+// (--magnetisation; --sz-zero is 0), else all of them. The
+// autoregressive model's constraint and the sampler use it (the exact reference solves H's
+// ground-state sector: Sz = 0 whenever H conserves Sz and N is even).
+SpinHilbert make_hilbert(const VmcConfig& c);
+std::unique_ptr<Wavefunction> make_wavefunction(const VmcConfig& c);
+std::unique_ptr<AutoregressiveWavefunction> make_naqs(const VmcConfig& c);
+std::unique_ptr<Wavefunction> make_rbm(const VmcConfig& c);
 
 }  // namespace naqs::vmc
 

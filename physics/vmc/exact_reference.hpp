@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "host/core/device.hpp"
-#include "physics/hamiltonian.hpp"
+#include "physics/operator/hamiltonian.hpp"
 
 namespace naqs::vmc {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "host/core/error.hpp"
-#include "physics/local_energy.hpp"
+#include "physics/operator/local_energy.hpp"
 
 namespace naqs::vmc {
 
@@ -26,7 +26,7 @@ Estimate estimate_chains(const std::vector<double>& values, int64_t n_chains,
                          ChainSummary* summary) {
   if (n_chains <= 0) return estimate(values);
   const int64_t n = static_cast<int64_t>(values.size()) / n_chains;  // samples per chain
-  // physics/mcmc_diagnostics.hpp reads sample-major rows.
+  // physics/sampler/mcmc_diagnostics.hpp reads sample-major rows.
   std::vector<double> sample_major(values.size());
   for (int64_t c = 0; c < n_chains; ++c)
     for (int64_t t = 0; t < n; ++t) sample_major[t * n_chains + c] = values[c * n + t];

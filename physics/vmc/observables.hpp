@@ -1,6 +1,6 @@
 // Observables of a wavefunction from the samples of a VmcSampler (DESIGN.md §1, §5), each with an
 // error bar. Exact i.i.d. samples: the standard error sqrt(Var / n). Metropolis chains
-// (physics/mcmc_diagnostics.hpp): per observable the integrated autocorrelation time tau,
+// (physics/sampler/mcmc_diagnostics.hpp): per observable the integrated autocorrelation time tau,
 // split-R-hat and ESS = n / tau; the error is the largest of sqrt(Var / ESS), the i.i.d. error
 // sqrt(Var / n) (a tau < 1 from short chains is estimator noise) and the spread of the chain
 // means, sd(chain means) / sqrt(C) (the last stays honest when chains do not mix, e.g. when each
@@ -27,10 +27,10 @@
 #include <string>
 #include <vector>
 
-#include "physics/hamiltonian.hpp"
-#include "physics/mcmc_diagnostics.hpp"
-#include "physics/vmc/sampling.hpp"
-#include "physics/wavefunction.hpp"
+#include "physics/models/autoregressive_wavefunction.hpp"
+#include "physics/operator/hamiltonian.hpp"
+#include "physics/sampler/mcmc_diagnostics.hpp"
+#include "physics/sampler/sampler.hpp"
 
 namespace naqs::vmc {
 

@@ -10,7 +10,7 @@
 // floating-point operations in the same order. (Before that tree, SR at the default --cg-rtol
 // 1e-6 differed by 2e-6 between 1 and 2 ranks: one ulp in S v changed the CG iteration count.)
 // That needs per-sample values that do not depend on how many rows a BLAS call has: the RBM pads
-// its theta GEMM to whole row tiles for this (physics/rbm.cpp), which the uneven case below
+// its theta GEMM to whole row tiles for this (physics/models/rbm.cpp), which the uneven case below
 // (16 chains on 3 ranks: 6, 5, 5) checks.
 #include <gtest/gtest.h>
 

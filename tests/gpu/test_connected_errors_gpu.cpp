@@ -4,7 +4,7 @@
 // Skips (reported as skipped by ctest) without a CUDA device.
 #include "host/ops/connected.hpp"
 #include "host/ops/fill.hpp"
-#include "physics/local_energy.hpp"
+#include "physics/operator/local_energy.hpp"
 #include "tests/support/models.hpp"
 #include "tests/support/testing.hpp"
 

@@ -1,15 +1,15 @@
 // Errors of the convolution ops on CUDA tensors (host/ops/conv2d.hpp, conv_site.hpp): mixed
 // devices are refused (not silently copied), and a tap list longer than kMaxSiteTaps (the taps
 // travel by value to the kernel) is refused on the GPU, and a NAQS model whose cached sampler
-// would need more is refused when it is made on the GPU, not at its first sampled site. Their CUDA vs CPU parity is in the
-// op-case harness (tests/op_cases/conv2d.cpp, conv_site.cpp, run by tests/gpu/test_op_cases.cpp).
-// Skips (reported as skipped by ctest) without a CUDA device.
+// would need more is refused when it is made on the GPU, not at its first sampled site. Their CUDA
+// vs CPU parity is in the op-case harness (tests/op_cases/conv2d.cpp, conv_site.cpp, run by
+// tests/gpu/test_op_cases.cpp). Skips (reported as skipped by ctest) without a CUDA device.
 #include <vector>
 
 #include "host/ops/conv2d.hpp"
 #include "host/ops/conv_site.hpp"
-#include "physics/naqs_conv1d.hpp"
-#include "physics/naqs_conv2d.hpp"
+#include "physics/models/naqs_conv1d.hpp"
+#include "physics/models/naqs_conv2d.hpp"
 #include "tests/support/testing.hpp"
 
 using namespace naqs;

@@ -3,8 +3,8 @@
 // gradients (summed and per sample), cached samples and local energies. Skips without a GPU.
 #include <gtest/gtest.h>
 
-#include "physics/local_energy.hpp"
-#include "physics/sampler.hpp"
+#include "physics/operator/local_energy.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/unit/test_naqs1d_support.hpp"
 
 using namespace naqs;

@@ -6,8 +6,8 @@
 // f64 1e-11 relative over depth 3 (a few hundred roundings of O(1) terms), f32 1e-4.
 #include <gtest/gtest.h>
 
-#include "physics/sampler.hpp"
-#include "physics/symmetric_wavefunction.hpp"
+#include "physics/models/symmetric_wavefunction.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/unit/test_naqs2d_support.hpp"
 
 using namespace naqs;
@@ -103,8 +103,8 @@ TEST(GpuParityNaqs2d, SamplesAndSymmetrisation) {
   // Symmetrised: D2 on the open 5x3 square (no flip: the sector has Sz != 0).
   const SymmetryGroup group = SymmetryGroup::of_lattice(Lattice::square(5, 3, false, false));
   SymmetricWavefunction sym(m.cpu, group), sym_g(m.gpu, group);
-  sym.sample(0, options, s, lr, li);
-  sym_g.sample(0, options, s_g, lr_g, li_g);
+  sample_symmetric(sym, 0, options, s, lr, li);
+  sample_symmetric(sym_g, 0, options, s_g, lr_g, li_g);
   EXPECT_EQ(s_g.to_vector<double>(), s.to_vector<double>());
   EXPECT_TRUE(all_close(lr_g.to(Device::cpu()), lr, 1e-11, 1e-11));
 }

@@ -1,12 +1,12 @@
-// Whole-model CUDA vs CPU parity of an RBM Metropolis sampling run (physics/rbm.hpp,
-// physics/metropolis.hpp). The op-level parity of the Metropolis step is in the op-case harness
-// (tests/op_cases/metropolis_step.cpp, run by tests/gpu/test_op_cases.cpp). Skipped without a
-// GPU.
+// Whole-model CUDA vs CPU parity of an RBM Metropolis sampling run (physics/models/rbm.hpp,
+// physics/sampler/metropolis.hpp). The op-level parity of the Metropolis step is in the op-case
+// harness (tests/op_cases/metropolis_step.cpp, run by tests/gpu/test_op_cases.cpp). Skipped without
+// a GPU.
 #include <gtest/gtest.h>
 
 #include "host/core/device.hpp"
-#include "physics/metropolis.hpp"
-#include "physics/rbm.hpp"
+#include "physics/models/rbm.hpp"
+#include "physics/sampler/metropolis.hpp"
 #include "tests/support/testing.hpp"
 
 namespace naqs {

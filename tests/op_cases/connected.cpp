@@ -12,7 +12,7 @@
 
 #include "host/ops/connected.hpp"
 #include "host/ops/fill.hpp"
-#include "physics/local_energy.hpp"
+#include "physics/operator/local_energy.hpp"
 #include "tests/op_cases/common.hpp"
 #include "tests/support/models.hpp"
 

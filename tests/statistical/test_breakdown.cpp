@@ -35,7 +35,6 @@ TEST(Breakdown, TinyRunWritesTheLayoutAndSamplersAgree) {
   c.burn_in = 10;
   c.p_global = 0.2;
   c.out_dir = dir.string();
-  c.quiet = true;
   const std::string path = run_breakdown(c);
   const H5File f = H5File::open_read(path);
   EXPECT_EQ(f.read_doubles("/h"), c.fields);

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "host/ops/fill.hpp"
-#include "physics/metropolis.hpp"
-#include "physics/naqs_conv1d.hpp"
-#include "physics/rbm.hpp"
+#include "physics/models/naqs_conv1d.hpp"
+#include "physics/models/rbm.hpp"
+#include "physics/sampler/metropolis.hpp"
 #include "tests/support/histogram_checks.hpp"
 #include "tests/support/testing.hpp"
 

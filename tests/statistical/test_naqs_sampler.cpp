@@ -6,7 +6,7 @@
 #include <bit>
 #include <cmath>
 
-#include "physics/sampler.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/support/histogram_checks.hpp"
 #include "tests/unit/test_naqs1d_support.hpp"
 

@@ -7,7 +7,8 @@
 
 #include <cmath>
 
-#include "physics/symmetric_wavefunction.hpp"
+#include "physics/models/symmetric_wavefunction.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/support/histogram_checks.hpp"
 #include "tests/unit/test_naqs2d_support.hpp"
 
@@ -25,7 +26,7 @@ void check_sampler(SymmetricWavefunction& psi, int64_t count, uint64_t seed) {
   SamplerOptions options;
   options.seed = seed;
   options.batch_size = 4096;
-  psi.sample(0, options, sigma, lr, li);
+  sample_symmetric(psi, 0, options, sigma, lr, li);
   const std::vector<double> counts = config_counts(sigma);
   const double* s = sigma.data<double>();
   for (int64_t b = 0; b < count; ++b) {  // the reported log psi is that of the drawn row

@@ -1,12 +1,12 @@
 // Statistical check of exact sampling from the transformer wavefunction through its KV cache
-// (physics/transformer_wavefunction.*, physics/sampler.*): histograms against the exact |psi|^2
+// (physics/models/transformer_wavefunction.*, physics/sampler/autoregressive.*): histograms against the exact |psi|^2
 // from enumeration by a chi-square score with fixed seeds, with a power check.
 #include <gtest/gtest.h>
 
 #include <bit>
 
-#include "physics/sampler.hpp"
-#include "physics/transformer_wavefunction.hpp"
+#include "physics/models/transformer_wavefunction.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/support/histogram_checks.hpp"
 #include "tests/support/wavefunction_checks.hpp"
 

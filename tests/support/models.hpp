@@ -1,7 +1,8 @@
-// Model parameters for tests: TFIM and Heisenberg/XXZ (Pauli units, physics/hamiltonian.hpp).
+// Model parameters for tests: TFIM and Heisenberg/XXZ (Pauli units,
+// physics/operator/hamiltonian.hpp).
 #pragma once
-#include "physics/hamiltonian.hpp"
-#include "physics/hilbert.hpp"
+#include "physics/hilbert/hilbert.hpp"
+#include "physics/operator/hamiltonian.hpp"
 
 namespace naqs::testing {
 

@@ -1,7 +1,7 @@
 // Checks shared by the wavefunction tests (1D and 2D NAQS, symmetrised models): enumeration of
 // the configuration space, total probability, random parameters and spins, and the gradient of
 // log psi against float64 central differences. `Psi` is any model with log_psi, grad_log_psi
-// and per_sample_grad (physics/wavefunction.hpp conventions).
+// and per_sample_grad (physics/models/autoregressive_wavefunction.hpp conventions).
 #pragma once
 #include <gtest/gtest.h>
 
@@ -11,13 +11,14 @@
 
 #include "host/core/params.hpp"
 #include "host/core/tensor.hpp"
-#include "physics/wavefunction.hpp"
+#include "physics/models/autoregressive_wavefunction.hpp"
 #include "tests/support/testing.hpp"
 
 namespace naqs::testing {
 
 // All 2^N configurations as (2^N, N) +1/-1: row k has sigma_i = -1 iff bit i of k is set (the
-// packed convention of physics/hamiltonian.hpp). only_sz0 keeps the rows with sum_i sigma_i = 0.
+// packed convention of physics/operator/hamiltonian.hpp). only_sz0 keeps the rows with sum_i
+// sigma_i = 0.
 inline Tensor all_configurations(int64_t n_sites, DType dtype, bool only_sz0 = false) {
   const int64_t n_states = int64_t{1} << n_sites;
   std::vector<double> v;

@@ -179,6 +179,29 @@ TEST(Cli, VocabularyOldSpellingsAreReadAsTheNewOnes) {
   ASSERT_EQ(obc.rc, 0) << obc.err;
   EXPECT_EQ(obc.out, obc_new.out);
   EXPECT_EQ(obc.err, "naqs ed: --obc is deprecated; use --boundary obc\n");
+  // ed's --sz (total Sz) is --magnetisation (2 Sz) in the other units: --sz 1 = --magnetisation 2
+  // (the same sector and table), --sz full = --magnetisation none; a value that is not a
+  // multiple of 1/2 is refused naming --sz.
+  for (const auto& [sz, m] : {std::pair{"1", "2"}, {"-0.5", "-1"}, {"full", "none"}}) {
+    const int l = std::string(sz) == "-0.5" ? 5 : 6;
+    const naqs::testing::ExeRun sz_old = naqs::testing::run_naqs_args(
+        {"ed", "--hamiltonian", "heisenberg", "--L", std::to_string(l), "--sz", sz, "--device",
+         "cpu"}, dir);
+    const naqs::testing::ExeRun sz_new = naqs::testing::run_naqs_args(
+        {"ed", "--hamiltonian", "heisenberg", "--L", std::to_string(l), "--magnetisation", m,
+         "--device", "cpu"}, dir);
+    ASSERT_EQ(sz_old.rc, 0) << sz_old.err;
+    ASSERT_EQ(sz_new.rc, 0) << sz_new.err;
+    EXPECT_EQ(sz_old.out, sz_new.out) << sz;
+    EXPECT_EQ(sz_new.err, "");
+    EXPECT_EQ(sz_old.err, std::string("naqs ed: --sz is deprecated; use --magnetisation ") + m +
+                              "\n");
+  }
+  const naqs::testing::ExeRun sz_bad = naqs::testing::run_naqs_args(
+      {"ed", "--hamiltonian", "heisenberg", "--L", "6", "--sz", "0.3"}, dir);
+  EXPECT_EQ(sz_bad.rc, 2);
+  EXPECT_EQ(count_lines(sz_bad.err), 1) << sz_bad.err;
+  EXPECT_NE(sz_bad.err.find("--sz 0.3 is not a total Sz"), std::string::npos) << sz_bad.err;
   // Old and new spelling of the same setting together: refused.
   const naqs::testing::ExeRun both = naqs::testing::run_naqs_args(
       {"ed", "--L", "6", "--pbc", "--boundary", "obc"}, dir);

@@ -54,7 +54,9 @@ TEST_F(CmdEd, BadInputExitsTwoWithOneLineAndNoFile) {
       {"--L 8 --boundary periodic", "--boundary: 'periodic' is not allowed (allowed: pbc, obc)"},
       {"--L 40 --hz 0.1", "bytes"},  // 2^40 states: more memory than any machine here has
       {"--L 41", "at most 40"},
-      {"--hamiltonian heisenberg --L 8 --sz 5", "--sz"},
+      {"--hamiltonian heisenberg --L 8 --magnetisation 10", "--magnetisation 10 is not"},
+      {"--hamiltonian heisenberg --L 8 --magnetisation 1", "--magnetisation 1 is not"},
+      {"--L 8 --magnetisation 0", "Heisenberg options"},
       {"--hamiltonian heisenberg --L 8 --h 2", "TFIM fields"},
       {"--L 8 --device cuda:7", "cuda"},
       {"--L 8 --no-such-option", "no-such-option"},
@@ -100,6 +102,11 @@ TEST_F(CmdEd, TfimSweepWritesHdf5WithClosedForm) {
   for (int64_t it : f.read_int64s("/ed/iterations")) EXPECT_GT(it, 0);
   for (double res : f.read_doubles("/ed/residual")) EXPECT_LE(res, 1e-12);
   EXPECT_EQ(std::get<std::string>(f.get_attr("/system", "units")), "Pauli");
+  // /system spells its attributes as naqs vmc's /system does (docs/HDF5_LAYOUT.md).
+  EXPECT_EQ(std::get<std::string>(f.get_attr("/system", "boundary")), "pbc");
+  EXPECT_EQ(std::get<double>(f.get_attr("/system", "delta")), 1.0);
+  for (const char* old_name : {"Delta", "bc_x", "bc_y"})
+    EXPECT_FALSE(f.has_attr("/system", old_name)) << old_name;
   EXPECT_EQ(f.read_doubles("/dense/energy").size(), 3u);
   EXPECT_TRUE(f.has_attr("/", "command_line") || f.has_attr("/", "command"));
 }

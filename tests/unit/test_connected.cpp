@@ -12,7 +12,7 @@
 #include "host/ops/connected.hpp"
 #include "host/ops/fill.hpp"
 #include "host/ops/sample_site.hpp"
-#include "physics/local_energy.hpp"
+#include "physics/operator/local_energy.hpp"
 #include "tests/support/models.hpp"
 #include "tests/support/testing.hpp"
 

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "host/core/error.hpp"
-#include "physics/hamiltonian.hpp"
+#include "physics/operator/hamiltonian.hpp"
 #include "tests/support/models.hpp"
 
 namespace naqs {

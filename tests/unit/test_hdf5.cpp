@@ -145,6 +145,34 @@ TEST_F(Hdf5Test, StringsAndAttributesRoundTrip) {
   EXPECT_THROW(h.read_string("/results/energy"), Error);
 }
 
+// copy_object (naqs sweep copies each task's groups into its result file): a group with its
+// datasets and attributes, recursively, into another file under a new name whose parents are
+// created; a missing source or an existing destination is an Error naming both.
+TEST_F(Hdf5Test, CopyObjectCopiesAGroupWithItsAttributes) {
+  {
+    H5File src = H5File::create_exclusive(file("src.h5"));
+    src.write_dataset("/results/energy_mean", std::vector<double>{-1.25}, {});
+    src.write_dataset("/results/zz/corr", std::vector<double>{1, 0.5, 0.25}, {3});
+    src.set_attr("/results", "units", std::string("Pauli"));
+    src.set_attr("/results/zz/corr", "n", int64_t{3});
+    H5File dst = H5File::create_exclusive(file("dst.h5"));
+    src.copy_object("/results", dst, "/runs/naqs/results");
+    EXPECT_THROW(src.copy_object("/results", dst, "/runs/naqs/results"), Error);
+    try {
+      src.copy_object("/nothing", dst, "/copy");
+      ADD_FAILURE() << "no error for a missing source";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("/nothing"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("src.h5"), std::string::npos) << e.what();
+    }
+  }
+  H5File dst = H5File::open_read(file("dst.h5"));
+  EXPECT_EQ(dst.read_doubles("/runs/naqs/results/energy_mean"), std::vector<double>{-1.25});
+  EXPECT_EQ(dst.read_doubles("/runs/naqs/results/zz/corr"), (std::vector<double>{1, 0.5, 0.25}));
+  EXPECT_EQ(std::get<std::string>(dst.get_attr("/runs/naqs/results", "units")), "Pauli");
+  EXPECT_EQ(std::get<int64_t>(dst.get_attr("/runs/naqs/results/zz/corr", "n")), 3);
+}
+
 TEST_F(Hdf5Test, CreateExclusiveNeverClobbers) {
   const std::string path = file("run.h5");
   {

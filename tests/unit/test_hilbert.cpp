@@ -1,7 +1,7 @@
-// SpinHilbert (physics/hilbert.hpp): its checks and counts, and the one space reaching every
-// user from one VMC config: the autoregressive model's constraint, the exact and the Metropolis
-// sampler (every drawn configuration lies in the space), and the ED basis (exactly the space's
-// states).
+// SpinHilbert (physics/hilbert/hilbert.hpp): its checks and counts, and the one space reaching
+// every user from one VMC config: the autoregressive model's constraint, the exact and the
+// Metropolis sampler (every drawn configuration lies in the space), and the ED basis (exactly the
+// space's states).
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -10,9 +10,9 @@
 
 #include "host/core/error.hpp"
 #include "host/core/tensor_convert.hpp"
+#include "physics/ed/ed_operator.hpp"
 #include "physics/vmc/driver.hpp"
 #include "tests/support/models.hpp"
-#include "physics/ed/ed_operator.hpp"
 
 namespace naqs {
 namespace {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "host/core/error.hpp"
-#include "physics/lattice.hpp"
+#include "physics/lattice/lattice.hpp"
 
 namespace naqs {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <complex>
 
-#include "physics/local_energy.hpp"
+#include "physics/operator/local_energy.hpp"
 #include "tests/unit/test_naqs1d_support.hpp"
 
 using namespace naqs;

@@ -1,9 +1,9 @@
-// MCMC diagnostics (physics/mcmc_diagnostics.hpp): tau_int of AR(1) processes, split-R-hat.
+// MCMC diagnostics (physics/sampler/mcmc_diagnostics.hpp): tau_int of AR(1) processes, split-R-hat.
 #include <cmath>
 #include <random>
 #include <vector>
 
-#include "physics/mcmc_diagnostics.hpp"
+#include "physics/sampler/mcmc_diagnostics.hpp"
 #include "tests/support/testing.hpp"
 
 namespace naqs {

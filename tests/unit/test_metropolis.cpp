@@ -1,11 +1,12 @@
-// Metropolis sampler mechanics (physics/metropolis.hpp, host/ops/metropolis_step.hpp): proposals,
-// Sz conservation of exchange moves, determinism in the seed, acceptance bookkeeping, errors.
+// Metropolis sampler mechanics (physics/sampler/metropolis.hpp, host/ops/metropolis_step.hpp):
+// proposals, Sz conservation of exchange moves, determinism in the seed, acceptance bookkeeping,
+// errors.
 #include <set>
 
 #include "host/core/error.hpp"
-#include "physics/metropolis.hpp"
-#include "physics/naqs_conv1d.hpp"
-#include "physics/rbm.hpp"
+#include "physics/models/naqs_conv1d.hpp"
+#include "physics/models/rbm.hpp"
+#include "physics/sampler/metropolis.hpp"
 #include "tests/support/testing.hpp"
 
 namespace naqs {

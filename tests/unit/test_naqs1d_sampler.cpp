@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "physics/sampler.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/unit/test_naqs1d_support.hpp"
 
 using namespace naqs;

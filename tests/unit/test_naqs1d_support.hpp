@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "host/core/tensor.hpp"
-#include "physics/naqs_conv1d.hpp"
+#include "physics/models/naqs_conv1d.hpp"
 #include "tests/support/testing.hpp"
 #include "tests/support/wavefunction_checks.hpp"
 

@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-#include "physics/naqs_conv2d.hpp"
+#include "physics/models/naqs_conv2d.hpp"
 #include "tests/unit/test_naqs1d_support.hpp"
 
 namespace naqs::testing {

@@ -17,6 +17,7 @@
 #include "physics/vmc/config.hpp"
 #include "physics/vmc/driver.hpp"
 #include "physics/vmc/observable_table.hpp"
+#include "physics/vmc/output.hpp"
 #include "tests/support/cli_run.hpp"
 
 namespace scratch {
@@ -97,6 +98,29 @@ TEST(OptionTable, AFieldAddedToTheTableReachesEveryUse) {
   EXPECT_EQ(cli::settings_lines(t, back), cli::settings_lines(t, c));
 }
 
+// A file name (naqs vmc's --out, -o): declared with its one-letter alias and read, but in neither
+// the fingerprint nor the settings text.
+TEST(OptionTable, AnUnrecordedRowWithAnAliasIsReadButNotRecorded) {
+  cli::OptionTable<Scratch> t = scratch_table();
+  t.push_back(cli::row("width", "width", &Scratch::width, cli::Range<int>{1, 64}, "model",
+                       "channels", cli::kNoFingerprint)
+                  .alias('w')
+                  .unrecorded());
+  EXPECT_NE(help_of(t).find("-w [ --width ] arg (=3)"), std::string::npos) << help_of(t);
+  po::options_description desc;
+  cli::declare_options(desc, t, Scratch{});
+  const char* argv[] = {"test", "-w", "9"};
+  po::variables_map vm;
+  po::store(po::parse_command_line(3, argv, desc), vm);
+  Scratch c;
+  cli::read_options(vm, t, c);
+  EXPECT_EQ(c.width, 9);
+  EXPECT_EQ(read_ini(t, "width = 5\n").width, 5);
+  EXPECT_EQ(cli::settings_lines(t, c).find("width"), std::string::npos);
+  t.back().fingerprint = cli::kFingerprint;  // unrecorded wins: never compared by --resume
+  EXPECT_EQ(cli::fingerprint_lines(t, c), "lr = 0.5\ncolour = red\n");
+}
+
 TEST(OptionTable, AnUnknownChoiceIsRefusedWithTheAllowedNames) {
   try {
     read_ini(scratch_table(), "colour = blue\n");
@@ -118,10 +142,11 @@ TEST(OptionTable, AnUnknownChoiceIsRefusedWithTheAllowedNames) {
 
 // The configs on which every row of the VMC table applies somewhere.
 std::vector<vmc::VmcConfig> vmc_bases() {
-  vmc::VmcConfig naqs, rbm, adamw;
+  vmc::VmcConfig naqs, rbm, adamw, transformer;
   rbm.model = vmc::Ansatz::rbm;
   adamw.optimizer = vmc::OptimizerKind::adamw;
-  return {naqs, rbm, adamw};
+  transformer.network = vmc::Network::transformer;
+  return {naqs, rbm, adamw, transformer};
 }
 
 // Another valid value of the row that changes the fingerprint (another choice, or the first
@@ -214,9 +239,12 @@ TEST(OptionTable, ResumeRefusesAChangedFieldAndTheOutputHoldsTheSettings) {
     const H5File f = H5File::open_read(c.output);
     const std::string settings = std::get<std::string>(f.get_attr("/", "settings"));
     EXPECT_EQ(settings, vmc::settings_text(c));
-    for (const auto& r : vmc::vmc_option_table())
-      if (r.applies_to(c))
+    for (const auto& r : vmc::vmc_option_table()) {
+      if (!r.recorded)  // the file names (--out, --checkpoint, --resume)
+        EXPECT_EQ(settings.find(r.key + " = "), std::string::npos) << r.key;
+      else if (r.applies_to(c))
         EXPECT_NE(settings.find(r.key + " = "), std::string::npos) << r.key;
+    }
   }
   c.resume = true;
   c.grad_clip = 0.5;  // a row added with this table
@@ -252,6 +280,7 @@ TEST(OptionTable, DeprecatedSpellingIsReadAsTheNewOneWithOneLine) {
     EXPECT_EQ(r.err, "naqs vmc: --sz-zero is deprecated; use --magnetisation 0\n") << how[0];
     const H5File f = H5File::open_read(out);
     EXPECT_EQ(std::get<int64_t>(f.get_attr("/system", "magnetisation")), 0) << how[0];
+    EXPECT_EQ(std::get<std::string>(f.get_attr("/system", "boundary")), "pbc");  // as ed's
   }
   const testing::CliRun bad = testing::run_naqs("vmc --boundary xbc --L 4");
   EXPECT_EQ(bad.rc, 2);

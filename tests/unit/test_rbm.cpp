@@ -1,11 +1,11 @@
-// RBM wavefunction (physics/rbm.hpp): log psi by hand, gradients and per-sample gradients vs
+// RBM wavefunction (physics/models/rbm.hpp): log psi by hand, gradients and per-sample gradients vs
 // float64 central differences, fast Metropolis ratios vs full re-evaluation.
 #include <cmath>
 #include <complex>
 
 #include "host/core/error.hpp"
 #include "host/ops/fill.hpp"
-#include "physics/rbm.hpp"
+#include "physics/models/rbm.hpp"
 #include "tests/support/testing.hpp"
 
 namespace naqs {

@@ -1,9 +1,9 @@
-// The compiled spin operator (host/ops/spin_operator.hpp, built by physics/hamiltonian.hpp)
-// against dense matrices built here independently from the Pauli matrices: H = Σ c P_1 P_2
-// applied to every basis state (X|s> = |s^i>, Y|up> = i|down>, Y|down> = -i|up>, Z|s> = s_i|s>),
-// the bonds taken from the coordinates, the Marshall sign as the rotation Π_{i in B} Z_i.
-// Both consumers of the operator are checked against it, for TFIM (with hz) and XXZ (with and
-// without the Marshall sign), chains and squares, open, periodic and mixed boundaries:
+// The compiled spin operator (host/ops/spin_operator.hpp, built by
+// physics/operator/hamiltonian.hpp) against dense matrices built here independently from the Pauli
+// matrices: H = Σ c P_1 P_2 applied to every basis state (X|s> = |s^i>, Y|up> = i|down>, Y|down> =
+// -i|up>, Z|s> = s_i|s>), the bonds taken from the coordinates, the Marshall sign as the rotation
+// Π_{i in B} Z_i. Both consumers of the operator are checked against it, for TFIM (with hz) and XXZ
+// (with and without the Marshall sign), chains and squares, open, periodic and mixed boundaries:
 //   - the VMC connections: ops::connected_generate + connected_configs over every configuration
 //     (f64 and f32 batches), each configuration's diagonal plus its connected elements = the
 //     dense column;
@@ -28,9 +28,9 @@
 #include "host/core/error.hpp"
 #include "host/ops/connected.hpp"
 #include "host/ops/fill.hpp"
-#include "physics/hamiltonian.hpp"
-#include "tests/support/models.hpp"
 #include "physics/ed/ed_operator.hpp"
+#include "physics/operator/hamiltonian.hpp"
+#include "tests/support/models.hpp"
 
 namespace naqs {
 namespace {
@@ -80,7 +80,8 @@ std::pair<cplx, uint64_t> apply_pauli(const std::vector<std::pair<int, char>>& s
   return {amp, s};
 }
 
-// Dense H[row][col] (dim x dim, row-major) from the definitions in physics/hamiltonian.hpp.
+// Dense H[row][col] (dim x dim, row-major) from the definitions in
+// physics/operator/hamiltonian.hpp.
 std::vector<cplx> dense_hamiltonian(const System& sys) {
   const int n = sys.n();
   const uint64_t dim = uint64_t{1} << n;

@@ -9,7 +9,8 @@
 #include <set>
 
 #include "host/ops/fill.hpp"
-#include "physics/symmetric_wavefunction.hpp"
+#include "physics/models/symmetric_wavefunction.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/unit/test_naqs2d_support.hpp"
 
 using namespace naqs;
@@ -184,10 +185,10 @@ TEST(SymmetricWavefunction, SamplesAndBadInput) {
   const int64_t count = 50;
   Tensor s1 = Tensor::empty({count, 8}, DType::f64), s2 = s1.clone();
   Tensor lr1 = Tensor::empty({count}, DType::f64), li1 = lr1.clone(), lr2 = lr1.clone(), li2 = lr1.clone();
-  psi.sample(0, options, s1, lr1, li1);
+  sample_symmetric(psi, 0, options, s1, lr1, li1);
   // Independent of batch splitting: the element of sample s depends only on (seed, stream, s).
   options.batch_size = 7;
-  psi.sample(0, options, s2, lr2, li2);
+  sample_symmetric(psi, 0, options, s2, lr2, li2);
   EXPECT_EQ(s1.to_vector<double>(), s2.to_vector<double>());
   // log psi_sym of the samples is reported, and the constraint holds after the group action.
   Tensor lr = lr1.clone(), li = li1.clone();

@@ -1,4 +1,4 @@
-// The transformer wavefunction (physics/transformer_wavefunction.*): exact normalisation by
+// The transformer wavefunction (physics/models/transformer_wavefunction.*): exact normalisation by
 // enumeration, causality, gradients vs float64 central differences (summed and per sample),
 // cached logits and cached sampling equal to the full forward and the naive sampler bit for bit,
 // and the KV-cache size for every MHA/GQA/MQA/CLA setting.
@@ -8,8 +8,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "physics/sampler.hpp"
-#include "physics/transformer_wavefunction.hpp"
+#include "physics/models/transformer_wavefunction.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "tests/support/testing.hpp"
 #include "tests/support/wavefunction_checks.hpp"
 

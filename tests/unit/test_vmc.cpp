@@ -12,7 +12,7 @@
 #include <limits>
 
 #include "host/core/error.hpp"
-#include "physics/naqs_conv2d.hpp"
+#include "physics/models/naqs_conv2d.hpp"
 #include "physics/vmc/checkpoint.hpp"
 #include "physics/vmc/driver.hpp"
 #include "tests/unit/test_naqs1d_support.hpp"

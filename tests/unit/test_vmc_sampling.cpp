@@ -1,4 +1,4 @@
-// The VMC driver's samplers (physics/vmc/sampling.hpp) and the driver over them: exact draws are
+// The VMC driver's samplers (physics/sampler/sampler.hpp) and the driver over them: exact draws are
 // those of sample_autoregressive (any mini-batch split), a Metropolis sampler restored from its
 // saved state continues bit for bit, sample counts must fit the chains, exact sampling of a
 // non-autoregressive model and unknown names are usage errors, Sz = 0 runs use exchange moves,
@@ -13,8 +13,8 @@
 
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
-#include "physics/rbm.hpp"
-#include "physics/sampler.hpp"
+#include "physics/models/rbm.hpp"
+#include "physics/sampler/autoregressive.hpp"
 #include "physics/vmc/driver.hpp"
 
 namespace naqs::vmc {

@@ -12,7 +12,7 @@
 
 #include "host/core/error.hpp"
 #include "host/io/hdf5.hpp"
-#include "physics/transformer_wavefunction.hpp"
+#include "physics/models/transformer_wavefunction.hpp"
 #include "physics/vmc/driver.hpp"
 
 namespace naqs::vmc {

@@ -102,10 +102,10 @@ void load_parameters(Wavefunction& psi, const std::string& path) {
   flat.copy_from(Tensor::from_vector(p, flat.shape()));
 }
 
-// Trains with run_vmc (output file c.output, no checkpoint) and returns the wavefunction with
-// the final parameters read back from that file.
-std::unique_ptr<Wavefunction> train(const vmc::VmcConfig& c) {
-  vmc::run_vmc(c);
+// Trains with run_vmc (output file c.output, no checkpoint; its warnings to `console`) and returns
+// the wavefunction with the final parameters read back from that file.
+std::unique_ptr<Wavefunction> train(const vmc::VmcConfig& c, const Console& console) {
+  vmc::run_vmc(c, console.warnings_only());
   auto psi = vmc::make_wavefunction(c);
   load_parameters(*psi, c.output);
   return psi;
@@ -147,7 +147,7 @@ std::unique_ptr<AutoregressiveWavefunction> load_naqs_run(const std::string& pat
   return psi;
 }
 
-std::string run_breakdown(const BreakdownConfig& bc) {
+std::string run_breakdown(const BreakdownConfig& bc, const Console& console) {
   NAQS_REQUIRE(bc.n_sites >= 4 && bc.n_sites <= 24, "breakdown: n_sites must be in [4, 24] (ED "
                "reference), got ", bc.n_sites);
   NAQS_REQUIRE(!bc.fields.empty(), "breakdown: no fields given");
@@ -169,10 +169,7 @@ std::string run_breakdown(const BreakdownConfig& bc) {
   fs::create_directories(dir, ec);
   NAQS_REQUIRE(!ec, "breakdown: cannot create --out '", bc.out_dir, "': ", ec.message());
   check_output_path("--out", out, /*must_not_exist=*/true);
-  auto say = [&](const std::string& s) {
-    if (!bc.quiet) std::printf("%s\n", s.c_str());
-    std::fflush(stdout);
-  };
+  auto say = [&](const std::string& s) { console.say(s); };
 
   vmc::VmcConfig base;
   base.length_x = bc.n_sites;
@@ -183,7 +180,7 @@ std::string run_breakdown(const BreakdownConfig& bc) {
   base.max_ed_sites = 0;  // ED once per h below
   base.checkpoint_every = 0;
   base.seed = bc.seed;
-  base.quiet = true;
+  base.quiet = true;  // recorded in the runs' settings (their lines are not shown)
   base.command_line = bc.command_line;
   base.config_text = bc.config_text;
 
@@ -223,8 +220,8 @@ std::string run_breakdown(const BreakdownConfig& bc) {
     cr.output = (dir / ("rbm_h" + h_tag(h) + ".h5")).string();
     run_files.push_back(cn.output);
     run_files.push_back(cr.output);
-    const auto naqs = train(cn);
-    const auto rbm = train(cr);
+    const auto naqs = train(cn, console);
+    const auto rbm = train(cr, console);
 
     vmc::ObservableOptions oo;
     oo.n_samples = bc.n_samples;

@@ -24,7 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "physics/wavefunction.hpp"
+#include "host/core/console.hpp"
+#include "physics/models/autoregressive_wavefunction.hpp"
 
 namespace naqs::breakdown {
 
@@ -45,7 +46,6 @@ struct BreakdownConfig {
   double p_global = 0.1;  // naqs_metropolis_gf
   uint64_t seed = 1;
   std::string out_dir = "breakdown";
-  bool quiet = false;
   std::string command_line, config_text;  // provenance
 };
 
@@ -54,8 +54,9 @@ struct BreakdownConfig {
 // run's field. Used by bench/bench_metropolis.cpp on the per-run files of a breakdown.
 std::unique_ptr<AutoregressiveWavefunction> load_naqs_run(const std::string& path, double& h_out);
 
-// Runs the study and writes <out_dir>/breakdown.h5 (refuses to overwrite it); prints one table
-// row per (h, method) unless quiet. Returns the path of breakdown.h5.
-std::string run_breakdown(const BreakdownConfig& config);
+// Runs the study and writes <out_dir>/breakdown.h5 (refuses to overwrite it); sends its header and
+// one table row per (h, method) to `console` (and the runs' warnings). Returns the path of
+// breakdown.h5.
+std::string run_breakdown(const BreakdownConfig& config, const Console& console = {});
 
 }  // namespace naqs::breakdown
