@@ -1,7 +1,8 @@
 // Training of the Δ-IRIS tokenizer (ml/world_model/tokenizer_train.hpp): transitions from
 // episodes by hand, the entropy per frame by hand, training lowers the reconstruction error
-// and is deterministic, bad settings.
+// and is deterministic (also across thread counts in f32), bad settings.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <vector>
@@ -106,4 +107,35 @@ TEST(TokenizerTrain, BadSettings) {
   Codebook ok(small_codebook(), DType::f64, Device::cpu(), 2);
   TokenizerTrainer trainer(net, ok, 1e-2, 0.0, 3);
   EXPECT_THROW(trainer.step(w, 0), UsageError);
+}
+
+// Same seed, same result in f32 whatever the thread count: a network and batch large enough
+// that the convolutions and products take their threaded paths (kMinParallelMacs), trained with
+// 1 and 2 threads, must end with the same parameters bit for bit.
+TEST(TokenizerTrain, SameSeedSameParametersForAnyThreadCount) {
+  GridworldConfig g = small_world();
+  g.size = 24;
+  g.cell = 4;
+  const diffusion::WorldData w = gridworld(g);
+  TokenizerConfig c = small_net();
+  c.frame = 24;
+  c.channels = {16, 32};
+  c.token_dim = 8;
+  CodebookConfig cc = small_codebook();
+  cc.dim = 8;
+  const int saved = omp_get_max_threads();
+  std::vector<std::vector<double>> params;
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    ConvTokenizer net(c, DType::f32, Device::cpu());
+    net.init(1);
+    Codebook cb(cc, DType::f32, Device::cpu(), 2);
+    TokenizerTrainer trainer(net, cb, 3e-3, 0.0, 3);
+    for (int s = 0; s < 3; ++s) trainer.step(w, 16);
+    params.push_back(to_host_f64(net.params().flat()));
+    const std::vector<double> codes = to_host_f64(cb.codes());
+    params.back().insert(params.back().end(), codes.begin(), codes.end());
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(params[0], params[1]);
 }
