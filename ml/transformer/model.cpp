@@ -38,6 +38,7 @@ void TransformerConfig::validate() const {
   need(kv_share >= 1 && kv_share <= layers, "--kv-share ", kv_share, " must be in [1, ",
        layers, "] (--layers)");
   need(context >= 1, "--context ", context, " must be >= 1");
+  need(vocab >= 1, "the vocabulary ", vocab, " must be >= 1");
   need(ffn_hidden >= 0, "--ffn-hidden ", ffn_hidden, " must be >= 0 (0: 8 d_model / 3)");
   need(rope_base > 1, "--rope-base ", rope_base, " must be > 1");
 }
@@ -48,7 +49,7 @@ int64_t TransformerConfig::hidden() const {
 
 int64_t TransformerConfig::n_params() const {
   const int64_t c = d_model, f = hidden(), qd = heads * head_dim, kvd = kv_heads * head_dim;
-  return 2 * kByteVocab * c + c + layers * (2 * c + 2 * qd * c + 3 * f * c) +
+  return 2 * vocab * c + c + layers * (2 * c + 2 * qd * c + 3 * f * c) +
          kv_owners() * 2 * kvd * c;
 }
 
@@ -61,7 +62,7 @@ std::string TransformerConfig::str() const {
   s << "d_model=" << d_model << " layers=" << layers << " heads=" << heads
     << " kv_heads=" << kv_heads << " head_dim=" << head_dim << " kv_share=" << kv_share
     << " context=" << context << " ffn_hidden=" << hidden() << " rope_base=" << rope_base
-    << " norm_eps=" << norm_eps << " vocab=" << kByteVocab;
+    << " norm_eps=" << norm_eps << " vocab=" << vocab;
   return s.str();
 }
 
@@ -102,7 +103,7 @@ Transformer::Transformer(const TransformerConfig& cfg, DType dtype, Device devic
              dtype_name(dtype), " (f32 or f64)");
   const int64_t c = cfg_.d_model, f = cfg_.hidden(), qd = cfg_.heads * cfg_.head_dim;
   const int64_t kvd = cfg_.kv_heads * cfg_.head_dim;
-  params_.add("wte", {kByteVocab, c});
+  params_.add("wte", {cfg_.vocab, c});
   for (int64_t l = 0; l < cfg_.layers; ++l) {
     params_.add(layer_name(l, "norm1"), {c});
     params_.add(layer_name(l, "wq"), {qd, c});
@@ -117,7 +118,7 @@ Transformer::Transformer(const TransformerConfig& cfg, DType dtype, Device devic
     params_.add(layer_name(l, "w2"), {c, f});
   }
   params_.add("norm_f", {c});
-  params_.add("lm_head", {kByteVocab, c});
+  params_.add("lm_head", {cfg_.vocab, c});
   params_.allocate(dtype, device);
 }
 
@@ -174,14 +175,15 @@ struct Runner {
 
 // One forward over tokens (B, Tn) at positions pos0..; train != nullptr keeps activations.
 static void run_forward(const TransformerConfig& cfg, const ParameterSet& p, DType dtype,
-                        Device device, const Tensor& tokens, int64_t pos0, KvCache& cache,
-                        Tensor& logits, TrainState* train) {
+                        Device device, const Tensor& tokens, const Tensor& embed, int64_t pos0,
+                        KvCache& cache, Tensor& logits, TrainState* train) {
   const Runner r{cfg, p, dtype, device, train == nullptr};
   const int64_t b = tokens.size(0), tn = tokens.size(1), c = cfg.d_model, f = cfg.hidden();
   const int64_t hq = cfg.heads, hkv = cfg.kv_heads, dh = cfg.head_dim, tk = pos0 + tn;
   const double scale = 1.0 / std::sqrt(double(dh));
   Tensor x = r.make({b, tn, c});
   nn::embedding_forward(x, tokens, p.get("wte"));
+  if (embed.defined()) ops::binary(ops::Binary::add, x, embed, x);
   if (train) train->layers.assign(static_cast<size_t>(cfg.layers), {});
   for (int64_t l = 0; l < cfg.layers; ++l) {
     const int64_t o = cfg.owner_of(l) / cfg.kv_share;
@@ -245,20 +247,28 @@ static void run_forward(const TransformerConfig& cfg, const ParameterSet& p, DTy
   }
 }
 
-void Transformer::forward_train(const Tensor& tokens, TrainState& st) const {
+void Transformer::check_embed(const char* op, const Tensor& embed, int64_t b, int64_t t) const {
+  if (!embed.defined()) return;
+  check_shape(op, embed, Shape{b, t, cfg_.d_model}, "embed");
+  NAQS_CHECK(embed.dtype() == dtype_ && embed.device() == device_, op, ": embed ", embed.str(),
+             " is not on the model's dtype and device");
+}
+
+void Transformer::forward_train(const Tensor& tokens, TrainState& st, const Tensor& embed) const {
   check_tokens("forward_train", tokens, 0);
   const int64_t b = tokens.size(0), t = tokens.size(1);
+  check_embed("forward_train", embed, b, t);
   st.batch = b;
   st.length = t;
   st.tokens = tokens;
   if (st.kv.batch() != b || st.kv.capacity() != t || !st.kv.fits(cfg_, dtype_, device_))
     st.kv = KvCache(cfg_, b, t, dtype_, device_);
-  st.logits = Tensor::empty({b, t, kByteVocab}, dtype_, device_);
-  run_forward(cfg_, params_, dtype_, device_, tokens, 0, st.kv, st.logits, &st);
+  st.logits = Tensor::empty({b, t, cfg_.vocab}, dtype_, device_);
+  run_forward(cfg_, params_, dtype_, device_, tokens, embed, 0, st.kv, st.logits, &st);
 }
 
-void Transformer::infer(const Tensor& tokens, int64_t pos0, KvCache& cache,
-                        Tensor& logits) const {
+void Transformer::infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tensor& logits,
+                        const Tensor& embed) const {
   const char* op = "Transformer::infer";
   check_tokens(op, tokens, pos0);
   const int64_t b = tokens.size(0), tn = tokens.size(1);
@@ -269,17 +279,19 @@ void Transformer::infer(const Tensor& tokens, int64_t pos0, KvCache& cache,
   if (pos0 + tn > cache.capacity())
     throw UsageError(cat(op, ": positions up to ", pos0 + tn - 1, " exceed the cache's ",
                          cache.capacity()));
-  check_shape(op, logits, Shape{b, tn, kByteVocab}, "logits");
-  run_forward(cfg_, params_, dtype_, device_, tokens, pos0, cache, logits, nullptr);
+  check_shape(op, logits, Shape{b, tn, cfg_.vocab}, "logits");
+  check_embed(op, embed, b, tn);
+  run_forward(cfg_, params_, dtype_, device_, tokens, embed, pos0, cache, logits, nullptr);
 }
 
-void Transformer::backward(const TrainState& st, const Tensor& dlogits,
-                           ParameterSet& grads) const {
+void Transformer::backward(const TrainState& st, const Tensor& dlogits, ParameterSet& grads,
+                           Tensor dembed) const {
   const auto& p = params_;
   const int64_t b = st.batch, t = st.length, c = cfg_.d_model, f = cfg_.hidden();
   const int64_t hq = cfg_.heads, hkv = cfg_.kv_heads, dh = cfg_.head_dim;
   const double scale = 1.0 / std::sqrt(double(dh));
-  check_shape("Transformer::backward", dlogits, Shape{b, t, kByteVocab}, "dlogits");
+  check_shape("Transformer::backward", dlogits, Shape{b, t, cfg_.vocab}, "dlogits");
+  if (dembed.defined()) check_shape("Transformer::backward", dembed, Shape{b, t, c}, "dembed");
   auto zeros = [&](const Shape& s) { return Tensor::zeros(s, dtype_, device_); };
   Tensor flat = grads.flat();
   ops::fill(flat, 0.0);
@@ -341,6 +353,7 @@ void Transformer::backward(const TrainState& st, const Tensor& dlogits,
                          p.get(layer_name(l, "norm1")), s.rstd1, true);
   }
   nn::embedding_backward(grads.get("wte"), dx, st.tokens, true);
+  if (dembed.defined()) dembed.copy_from(dx);
 }
 
 // ---- loss ---------------------------------------------------------------------------------------

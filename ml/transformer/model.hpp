@@ -2,8 +2,9 @@
 // Attention (CLA, Brandon et al. 2024), its hand-written backward, and its KV cache.
 //
 // Definition (exact; the PyTorch peer in bench/ and docs/ML.md follow it):
-//   Vocabulary: bytes, V = 256 (token = byte value). C = d_model = Hq * Dh.
-//   x = wte[tokens]                                  (B, T, C); no position embedding (RoPE)
+//   Vocabulary: bytes, V = 256 (token = byte value; config vocab for other streams).
+//   C = d_model = Hq * Dh.
+//   x = wte[tokens] (+ embed, optional)              (B, T, C); no position embedding (RoPE)
 //   for layer l = 0 .. L-1:
 //     h   = rmsnorm(x) * norm1_l                     (eps 1e-5, weight only)
 //     q   = rope(h wq_l^T)                            (B, T, Hq, Dh)
@@ -63,6 +64,7 @@ struct TransformerConfig {
   int64_t ffn_hidden = 0; // F; 0 = 16 * ceil(8 d_model / 48)
   double rope_base = 10000.0;
   double norm_eps = 1e-5;
+  int64_t vocab = kByteVocab;  // V; other vocabularies for other token streams (ml/world_model)
 
   void validate() const;          // UsageError naming the bad value and what is allowed
   int64_t hidden() const;         // F after the default
@@ -117,16 +119,22 @@ class Transformer {
   void init(uint64_t seed);  // the initialisation in the header comment
 
   // Training forward: tokens (B, T) i32, T <= context; returns logits (B, T, V) (in st).
-  void forward_train(const Tensor& tokens, TrainState& st) const;
-  // Backward of the training forward given dlogits (B, T, V); grads like params(), overwritten.
-  void backward(const TrainState& st, const Tensor& dlogits, ParameterSet& grads) const;
+  // embed (B, T, C), optional: added to the token embeddings (x = wte[tokens] + embed), so a
+  // position can carry a vector computed outside (the world model's frame embeddings).
+  void forward_train(const Tensor& tokens, TrainState& st, const Tensor& embed = Tensor()) const;
+  // Backward of the training forward given dlogits (B, T, V); grads like params(), overwritten;
+  // dembed (B, T, C), optional: the gradient with respect to embed.
+  void backward(const TrainState& st, const Tensor& dlogits, ParameterSet& grads,
+                Tensor dembed = Tensor()) const;
 
   // Inference: tokens (B, Tn) i32 at positions pos0 ..; keys/values written into cache;
-  // logits (B, Tn, V) written.
-  void infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tensor& logits) const;
+  // logits (B, Tn, V) written; embed (B, Tn, C) optional as in forward_train.
+  void infer(const Tensor& tokens, int64_t pos0, KvCache& cache, Tensor& logits,
+             const Tensor& embed = Tensor()) const;
 
  private:
   void check_tokens(const char* op, const Tensor& tokens, int64_t pos0) const;
+  void check_embed(const char* op, const Tensor& embed, int64_t b, int64_t t) const;
   TransformerConfig cfg_;
   DType dtype_;
   Device device_;
