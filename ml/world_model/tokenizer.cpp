@@ -220,12 +220,12 @@ Tensor ConvTokenizer::decode(const Tensor& x_t, const std::vector<int32_t>& acti
   if (c_.delta) {  // [tokens' map | the context pyramid's last map]
     Tensor ctx = empty({B, c_.context_channels(), H, H});
     put_context(ctx, 0, x_t, actions);
-    const Tensor hc = pyramid("ctx.c", ctx, ctx_, ctx_pooled_);
+    const Tensor ctx_map = pyramid("ctx.c", ctx, ctx_, ctx_pooled_);
     dec_map_ = empty({B, 2 * C, S, S});
     Tensor half = dec_map_.narrow(1, 0, C);
     ops::copy(tok_map, half);
     half = dec_map_.narrow(1, C, C);
-    ops::copy(hc, half);
+    ops::copy(ctx_map, half);
   }
 
   Tensor h = dec_map_;
