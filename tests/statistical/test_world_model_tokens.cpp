@@ -19,6 +19,7 @@
 // frame's tokens), 50 s + 33 s. Without the recipe (random token layer, revival, no warm-up):
 // Δ 6.8 bits, mse 4.7e-4 but 1.2e-2 with another frame's tokens: the tokens carried the move.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <chrono>
 #include <cstdio>
@@ -39,7 +40,17 @@ struct Measured {
   TokenizerEval eval;
 };
 
+// One thread: these sizes gain nothing from a second, and on a loaded 2-core machine OpenMP's
+// regions made a run 5x slower (results do not depend on the thread count:
+// TokenizerTrain.SameSeedSameParametersForAnyThreadCount).
+struct OneThread {
+  int saved = omp_get_max_threads();
+  OneThread() { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved); }
+};
+
 Measured train_and_measure(bool delta, double spawn_prob) {
+  const OneThread one;
   GridworldConfig g;
   g.episodes = 48;
   g.test_episodes = 8;
