@@ -11,12 +11,13 @@
 // frame decoded with the tokens of another frame.
 // The recipe (TokenizerTrainer): the encoder's token layer starts at zero (every frame at one
 // code), no dead-code revival, and the Δ decoder first trains 300 steps on zero tokens so it
-// learns what x_t and a_t predict; 800 steps of 32 transitions, f32, fixed seeds.
+// learns what x_t and a_t predict; 800 steps (IRIS-like: 400) of 32 transitions, f32, fixed
+// seeds.
 // Claims: Δ < 0.5 bit per frame, IRIS-like > 3 bits; Δ with spawns above Δ without (disabled:
 // it does not hold, see below).
-// Measured (1 thread, load ~10): Δ 0.000 bits (held-out mse 6.6e-5, the same with another
-// frame's tokens: the decoder ignores them), IRIS-like 5.275 (mse 2.0e-5; 3.1e-2 with another
-// frame's tokens), 50 s + 33 s. Without the recipe (random token layer, revival, no warm-up):
+// Measured (1 thread, load ~15): Δ 0.000 bits (held-out mse 6.6e-5, the same with another
+// frame's tokens: the decoder ignores them), IRIS-like 5.275 (mse 1.5e-4; 3.1e-2 with another
+// frame's tokens), 63 s + 22 s. Without the recipe (random token layer, revival, no warm-up):
 // Δ 6.8 bits, mse 4.7e-4 but 1.2e-2 with another frame's tokens: the tokens carried the move.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -76,7 +77,7 @@ Measured train_and_measure(bool delta, double spawn_prob) {
   Codebook cb(cc, DType::f32, Device::cpu(), 2);
   TokenizerTrainer trainer(net, cb, 3e-3, 0.0, 3, delta ? 300 : 0, true);
   const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t s = 0; s < 800; ++s) {
+  for (int64_t s = 0; s < (delta ? 800 : 400); ++s) {
     const TokenizerStep r = trainer.step(w, 32);
     if ((s + 1) % 200 == 0)
       std::printf("  step %lld mse %.5f commitment %.5f revived %lld\n", (long long)(s + 1),
