@@ -26,6 +26,8 @@ void CodebookConfig::validate() const {
                commitment, " is not allowed: use a finite value >= 0");
   NAQS_REQUIRE(revive_after >= 1, "revive_after ", revive_after,
                " is not allowed: use at least 1 update");
+  NAQS_REQUIRE(revive_until >= -1, "revive_until ", revive_until,
+               " is not allowed: use -1 (always) or a number of updates >= 0");
 }
 
 Codebook::Codebook(const CodebookConfig& c, DType dtype, Device device, uint64_t seed)
@@ -141,7 +143,8 @@ std::vector<int64_t> Codebook::update(const VqBatch& b) {
   std::vector<int64_t> revived;
   for (int64_t k = 0; k < K; ++k) {
     idle_[k] = count[k] > 0 ? 0 : idle_[k] + 1;
-    if (idle_[k] < cfg_.revive_after) continue;
+    if (idle_[k] < cfg_.revive_after || (cfg_.revive_until >= 0 && updates_ >= cfg_.revive_until))
+      continue;
     const double u = philox_uniform_f64(seed_, kReviveStream, uint64_t(updates_ * K + k));
     const int64_t j = std::min(N - 1, int64_t(u * double(N)));
     Tensor row = codes_.narrow(0, k, 1);

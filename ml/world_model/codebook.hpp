@@ -19,7 +19,8 @@
 //   code k (reset to 0 by any use). When an update leaves idle_k >= revive_after, e_k is
 //   replaced by the normalised input zhat_j of that batch ("a random recent input") with
 //   j = floor(u N), u = philox_uniform_f64(seed, kReviveStream, updates * K + k) (updates = the
-//   number of updates before this one), and idle_k is reset to 0. Two codes revived in one
+//   number of updates before this one), and idle_k is reset to 0; only while updates <
+//   revive_until (when revive_until >= 0). Two codes revived in one
 //   update may pick the same input; the next updates separate them.
 // Initial codes: Philox normal (seed, kInitStream), rows normalised (uniform on the sphere).
 // Backend-neutral: every step is an op on the codebook's device; the counts n_k (K values) and
@@ -42,6 +43,9 @@ struct CodebookConfig {
   double decay = 0.99;         // gamma of the moving average, in [0, 1)
   double commitment = 0.02;    // beta (Δ-IRIS's weight of the commitment loss)
   int64_t revive_after = 50;   // updates without use before a code is revived, >= 1
+  // Revival only in the first revive_until updates (Δ-IRIS revives during its first epoch);
+  // -1: always. Later, unused codes stay where they are.
+  int64_t revive_until = -1;
   void validate() const;       // UsageError naming the bad value
 };
 

@@ -60,11 +60,22 @@ ConvTokenizer::ConvTokenizer(const TokenizerConfig& c, DType dtype, Device devic
   params_.add("enc.tok.b", {D});
   params_.add("dec.tok.w", {patch, D});
   params_.add("dec.tok.b", {patch});
+  if (c.delta) {  // the decoder's context pyramid, the encoder's levels on [x_t | a]
+    for (int64_t l = 0; l < L; ++l) {
+      const int64_t in = l == 0 ? c.context_channels() : c.channels[l - 1];
+      params_.add(level_name("ctx.c", l) + ".w", {c.channels[l], in, 3, 3});
+      params_.add(level_name("ctx.c", l) + ".b", {c.channels[l]});
+    }
+  }
+  // the decoder's first map: the tokens' map, and in delta mode the context pyramid's beside it
+  const int64_t first = c.channels.back() * (c.delta ? 2 : 1);
   for (int64_t l = L - 2; l >= 0; --l) {
-    params_.add(level_name("dec.c", l) + ".w", {c.channels[l], c.channels[l + 1], 3, 3});
+    const int64_t in = l == L - 2 ? first : c.channels[l + 1];
+    params_.add(level_name("dec.c", l) + ".w", {c.channels[l], in, 3, 3});
     params_.add(level_name("dec.c", l) + ".b", {c.channels[l]});
   }
-  params_.add("dec.head1.w", {c.channels[0], c.channels[0] + c.context_channels(), 3, 3});
+  const int64_t head_in = (L == 1 ? first : c.channels[0]) + c.context_channels();
+  params_.add("dec.head1.w", {c.channels[0], head_in, 3, 3});
   params_.add("dec.head1.b", {c.channels[0]});
   params_.add("dec.head2.w", {1, c.channels[0], 3, 3});
   params_.add("dec.head2.b", {1});
@@ -127,6 +138,34 @@ Tensor ConvTokenizer::conv_silu_backward(Conv& l, const Tensor& dout, ParameterS
   return din;
 }
 
+Tensor ConvTokenizer::pyramid(const char* prefix, const Tensor& in, std::vector<Conv>& convs,
+                              std::vector<Tensor>& pooled) {
+  const int64_t L = int64_t(c_.channels.size()), B = in.size(0);
+  convs.assign(size_t(L), Conv{});
+  pooled.assign(size_t(L), Tensor());
+  Tensor h = in;
+  for (int64_t l = 0; l < L; ++l) {
+    if (l > 0) {
+      pooled[l] = empty({B, h.size(1), h.size(2) / 2, h.size(3) / 2});
+      ops::avg_pool2x2(h, pooled[l]);
+      h = pooled[l];
+    }
+    convs[l].name = level_name(prefix, l);
+    conv_silu(convs[l], h);
+    h = convs[l].out;
+  }
+  return h;
+}
+
+void ConvTokenizer::pyramid_backward(std::vector<Conv>& convs, Tensor dh, ParameterSet& g) {
+  for (int64_t l = int64_t(convs.size()) - 1; l >= 0; --l) {
+    const Tensor din = conv_silu_backward(convs[l], dh, g, l > 0);
+    if (l == 0) break;
+    dh = empty(convs[l - 1].out.shape());
+    ops::avg_pool2x2_backward(din, dh);
+  }
+}
+
 Tensor ConvTokenizer::encode(const Tensor& x_t, const Tensor& x_next,
                              const std::vector<int32_t>& actions) {
   const int64_t B = x_t.size(0), H = c_.frame, g = c_.grid;
@@ -138,20 +177,7 @@ Tensor ConvTokenizer::encode(const Tensor& x_t, const Tensor& x_next,
   ops::copy(x_next, part);
   put_context(in, 1, x_t, actions);
 
-  const int64_t L = int64_t(c_.channels.size());
-  enc_.assign(size_t(L), Conv{});
-  enc_pooled_.assign(size_t(L), Tensor());
-  Tensor h = in;
-  for (int64_t l = 0; l < L; ++l) {
-    if (l > 0) {
-      enc_pooled_[l] = empty({B, h.size(1), h.size(2) / 2, h.size(3) / 2});
-      ops::avg_pool2x2(h, enc_pooled_[l]);
-      h = enc_pooled_[l];
-    }
-    enc_[l].name = level_name("enc.c", l);
-    conv_silu(enc_[l], h);
-    h = enc_[l].out;
-  }
+  const Tensor h = pyramid("enc.c", in, enc_, enc_pooled_);
   const int64_t C = h.size(1), P = h.size(2) / g;
   patches_ = empty({B, g, g, C, P, P});
   ops::copy(blocks_view(h, g), patches_);
@@ -172,19 +198,14 @@ void ConvTokenizer::encode_backward(const Tensor& dz, ParameterSet& g) {
   Tensor blocks = blocks_view(dh, c_.grid);
   const int64_t B = dh.size(0), gr = c_.grid, C = dh.size(1), P = dh.size(2) / gr;
   ops::copy(dpatches.reshape({B, gr, gr, C, P, P}), blocks);
-  for (int64_t l = L - 1; l >= 0; --l) {
-    const Tensor din = conv_silu_backward(enc_[l], dh, g, l > 0);
-    if (l == 0) break;
-    dh = empty(enc_[l - 1].out.shape());
-    ops::avg_pool2x2_backward(din, dh);
-  }
+  pyramid_backward(enc_, dh, g);
 }
 
 Tensor ConvTokenizer::decode(const Tensor& x_t, const std::vector<int32_t>& actions,
                              const Tensor& q) {
   const int64_t B = x_t.size(0), H = c_.frame, g = c_.grid;
   const int64_t L = int64_t(c_.channels.size()), S = c_.last_size(), P = S / g;
-  const int64_t C = c_.channels.back(), c0 = c_.channels[0];
+  const int64_t C = c_.channels.back();
   NAQS_REQUIRE(x_t.shape() == (Shape{B, 1, H, H}), "ConvTokenizer::decode: frame ", x_t.str(),
                " is not (B, 1, ", H, ", ", H, ")");
   NAQS_REQUIRE(q.shape() == (Shape{B * g * g, c_.token_dim}), "ConvTokenizer::decode: tokens ",
@@ -192,9 +213,20 @@ Tensor ConvTokenizer::decode(const Tensor& x_t, const std::vector<int32_t>& acti
   q_ = q;
   Tensor rows = empty({B * g * g, C * P * P});
   nn::linear_forward(rows, q, params_.get("dec.tok.w"), params_.get("dec.tok.b"));
-  dec_map_ = empty({B, C, S, S});
-  Tensor blocks = blocks_view(dec_map_, g);
+  Tensor tok_map = empty({B, C, S, S});
+  Tensor blocks = blocks_view(tok_map, g);
   ops::copy(rows.reshape({B, g, g, C, P, P}), blocks);
+  dec_map_ = tok_map;
+  if (c_.delta) {  // [tokens' map | the context pyramid's last map]
+    Tensor ctx = empty({B, c_.context_channels(), H, H});
+    put_context(ctx, 0, x_t, actions);
+    const Tensor ctx_map = pyramid("ctx.c", ctx, ctx_, ctx_pooled_);
+    dec_map_ = empty({B, 2 * C, S, S});
+    Tensor half = dec_map_.narrow(1, 0, C);
+    ops::copy(tok_map, half);
+    half = dec_map_.narrow(1, C, C);
+    ops::copy(ctx_map, half);
+  }
 
   Tensor h = dec_map_;
   dec_.assign(size_t(L - 1), Conv{});
@@ -207,10 +239,11 @@ Tensor ConvTokenizer::decode(const Tensor& x_t, const std::vector<int32_t>& acti
     conv_silu(dec_[i], dec_up_[i]);
     h = dec_[i].out;
   }
-  dec_concat_ = empty({B, c0 + c_.context_channels(), H, H});
-  Tensor part = dec_concat_.narrow(1, 0, c0);
+  const int64_t hc = h.size(1);  // c_0, or the first map's channels with one level
+  dec_concat_ = empty({B, hc + c_.context_channels(), H, H});
+  Tensor part = dec_concat_.narrow(1, 0, hc);
   ops::copy(h, part);
-  put_context(dec_concat_, c0, x_t, actions);
+  put_context(dec_concat_, hc, x_t, actions);
   head1_.name = "dec.head1";
   conv_silu(head1_, dec_concat_);
   out_ = empty({B, 1, H, H});
@@ -228,13 +261,17 @@ Tensor ConvTokenizer::decode_backward(const Tensor& dout, ParameterSet& g) {
   Tensor dh1 = empty(head1_.out.shape());
   ops::conv2d_backward_input(dout, params_.get("dec.head2.w"), kConv3, dh1);
   const Tensor dconcat = conv_silu_backward(head1_, dh1, g, true);
-  Tensor dh = dconcat.narrow(1, 0, c_.channels[0]).contiguous();
+  Tensor dh = dconcat.narrow(1, 0, dconcat.size(1) - c_.context_channels()).contiguous();
   for (int64_t i = int64_t(dec_.size()) - 1; i >= 0; --i) {
     const Tensor dup = conv_silu_backward(dec_[i], dh, g, true);
     dh = empty(i > 0 ? dec_[i - 1].out.shape() : dec_map_.shape());
     ops::upsample_nearest2x_backward(dup, dh);
   }
-  const int64_t B = dh.size(0), gr = c_.grid, C = dh.size(1), P = dh.size(2) / gr;
+  const int64_t B = dh.size(0), gr = c_.grid, C = c_.channels.back(), P = dh.size(2) / gr;
+  if (c_.delta) {  // the context pyramid's half, then the tokens' half
+    pyramid_backward(ctx_, dh.narrow(1, C, C).contiguous(), g);
+    dh = dh.narrow(1, 0, C).contiguous();
+  }
   Tensor drows = empty({B, gr, gr, C, P, P});
   ops::copy(blocks_view(dh, gr), drows);
   Tensor dq = empty(q_.shape());

@@ -15,8 +15,12 @@
 //            (c, y, x) order -> (B g g, c P P) rows, row (b, gy, gx) row-major;
 //            z = linear_enc(patches) (B g g, D): the tokens' vectors (before quantisation).
 //   decoder  m = linear_dec(q) (B g g, c P P) placed back as the map (B, c_{L-1}, S, S);
-//            level l = L-2..0: nearest 2x upsampling, then silu(conv3x3) (c_{l+1} -> c_l);
-//            head: silu(conv3x3([m | ctx])) (c_0 + |ctx| -> c_0), then conv3x3 (c_0 -> 1):
+//            delta mode: m = [m | pyramid_ctx(ctx)] (B, 2 c_{L-1}, S, S), pyramid_ctx the
+//            encoder's levels (own parameters) on ctx alone: as in Δ-IRIS, the decoder sees x_t
+//            and a_t at the tokens' resolution, whose receptive field covers a move (the head's
+//            two 3x3 convolutions see 2 pixels, less than one gridworld cell);
+//            level l = L-2..0: nearest 2x upsampling, then silu(conv3x3) (-> c_l);
+//            head: silu(conv3x3([h | ctx])) (-> c_0), then conv3x3 (c_0 -> 1):
 //            the predicted x_{t+1} (B, 1, H, H) on the [-1, 1] scale.
 // Every parameter uniform +-1/sqrt(fan_in) (PyTorch's default; a bias uses its weight's fan-in),
 // Philox (seed, stream = the parameter's index).
@@ -84,6 +88,12 @@ class ConvTokenizer {
   void put_context(Tensor& dst, int64_t at, const Tensor& x_t,
                    const std::vector<int32_t>& actions) const;
   void conv_silu(Conv& l, const Tensor& in);
+  // The levels `prefix`0.. of (l > 0: 2x2 average pool) conv3x3 + silu on in (the encoder's
+  // shape); keeps the activations in convs and pooled; returns the last map. The backward writes
+  // the levels' parameter gradients from dh, the gradient of the last map.
+  Tensor pyramid(const char* prefix, const Tensor& in, std::vector<Conv>& convs,
+                 std::vector<Tensor>& pooled);
+  void pyramid_backward(std::vector<Conv>& convs, Tensor dh, ParameterSet& g);
   // Parameter gradients of one layer; returns d(in) unless want_input is false.
   Tensor conv_silu_backward(Conv& l, const Tensor& dout, ParameterSet& g, bool want_input);
 
@@ -96,6 +106,8 @@ class ConvTokenizer {
   std::vector<Tensor> enc_pooled_;  // the pooled input of level l > 0 (index l)
   Tensor patches_;
   // decode's saved tensors
+  std::vector<Conv> ctx_;  // the context pyramid (delta mode)
+  std::vector<Tensor> ctx_pooled_;
   Tensor q_, dec_map_, dec_concat_;
   std::vector<Conv> dec_;  // levels L-2..0
   std::vector<Tensor> dec_up_;

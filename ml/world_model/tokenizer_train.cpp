@@ -7,7 +7,9 @@
 #include "host/core/error.hpp"
 #include "host/core/philox.hpp"
 #include "host/core/tensor_convert.hpp"
+#include "host/ops/copy.hpp"
 #include "host/ops/elementwise.hpp"
+#include "host/ops/fill.hpp"
 #include "host/ops/quantize.hpp"
 
 namespace naqs::ml::world_model {
@@ -39,8 +41,14 @@ Transitions make_transitions(const diffusion::WorldData& w,
 }
 
 TokenizerTrainer::TokenizerTrainer(ConvTokenizer& net, Codebook& codebook, double lr,
-                                   double weight_decay, uint64_t seed)
-    : net_(net), codebook_(codebook), lr_(lr), seed_(seed) {
+                                   double weight_decay, uint64_t seed, int64_t warmup,
+                                   bool zero_token_layer)
+    : net_(net), codebook_(codebook), lr_(lr), seed_(seed), warmup_(warmup) {
+  NAQS_REQUIRE(warmup >= 0, "the warm-up ", warmup, " is not allowed: use 0 or more steps");
+  if (zero_token_layer) {
+    Tensor w = net.params().get("enc.tok.w");
+    ops::fill(w, 0.0);
+  }
   NAQS_REQUIRE(codebook.config().dim == net.config().token_dim, "the code dimension ",
                codebook.config().dim, " differs from the tokenizer's token_dim ",
                net.config().token_dim);
@@ -63,8 +71,10 @@ TokenizerStep TokenizerTrainer::step(const diffusion::WorldData& w, int64_t batc
   const Tensor flat = net_.params().flat();
   const Transitions t = make_transitions(w, at, flat.dtype(), flat.device());
 
+  const bool warm = steps_ < warmup_;
   const VqBatch vq = codebook_.quantize(net_.encode(t.x_t, t.x_next, t.actions));
-  const Tensor pred = net_.decode(t.x_t, t.actions, vq.q);
+  const Tensor pred = net_.decode(
+      t.x_t, t.actions, warm ? Tensor::zeros(vq.q.shape(), vq.q.dtype(), vq.q.device()) : vq.q);
   Tensor dpred = Tensor::empty(pred.shape(), pred.dtype(), pred.device());
   ops::binary(ops::Binary::sub, pred, t.x_next, dpred);
   TokenizerStep r;
@@ -73,20 +83,48 @@ TokenizerStep TokenizerTrainer::step(const diffusion::WorldData& w, int64_t batc
   r.commitment = vq.commitment;
   ops::scale(dpred, 2.0 / double(dpred.numel()));
   const Tensor dq = net_.decode_backward(dpred, grads_);
-  Tensor dz = Tensor::empty(vq.z.shape(), vq.z.dtype(), vq.z.device());
-  codebook_.backward(vq, dq, 1.0, dz);
-  net_.encode_backward(dz, grads_);
+  if (warm) {  // the encoder's gradients stay 0
+    for (const ParameterEntry& e : net_.params().layout()) {
+      if (e.name.rfind("enc.", 0) != 0) continue;
+      Tensor g = grads_.get(e.name);
+      ops::fill(g, 0.0);
+    }
+  } else {
+    Tensor dz = Tensor::empty(vq.z.shape(), vq.z.dtype(), vq.z.device());
+    codebook_.backward(vq, dq, 1.0, dz);
+    net_.encode_backward(dz, grads_);
+  }
   Tensor params = net_.params().flat();
   opt_->step(params, grads_.flat(), lr_);
-  r.revived = int64_t(codebook_.update(vq).size());
+  if (!warm) r.revived = int64_t(codebook_.update(vq).size());
   ++steps_;
   return r;
 }
 
-std::vector<int32_t> TokenizerTrainer::tokens(const Transitions& t) {
+namespace {
+double mse(const Tensor& pred, const Tensor& target) {
+  Tensor d = Tensor::empty(pred.shape(), pred.dtype(), pred.device());
+  ops::binary(ops::Binary::sub, pred, target, d);
+  const Tensor d1 = d.reshape({d.numel()});
+  return nn::dot(d1, d1) / double(d.numel());
+}
+}  // namespace
+
+TokenizerEval TokenizerTrainer::evaluate(const Transitions& t) {
   const VqBatch vq = codebook_.quantize(net_.encode(t.x_t, t.x_next, t.actions));
+  TokenizerEval r;
   const Tensor h = vq.tokens.to(Device::cpu());
-  return std::vector<int32_t>(h.data<int32_t>(), h.data<int32_t>() + h.numel());
+  r.tokens.assign(h.data<int32_t>(), h.data<int32_t>() + h.numel());
+  r.mse = mse(net_.decode(t.x_t, t.actions, vq.q), t.x_next);
+  // q rolled by one transition (g g rows): transition b gets b + 1's tokens
+  const int64_t n = net_.config().tokens(), rows = vq.q.size(0);
+  Tensor rolled = Tensor::empty(vq.q.shape(), vq.q.dtype(), vq.q.device());
+  Tensor part = rolled.narrow(0, 0, rows - n);
+  ops::copy(vq.q.narrow(0, n, rows - n), part);
+  part = rolled.narrow(0, rows - n, n);
+  ops::copy(vq.q.narrow(0, 0, n), part);
+  r.mse_swapped = mse(net_.decode(t.x_t, t.actions, rolled), t.x_next);
+  return r;
 }
 
 double token_entropy_bits(const std::vector<int32_t>& tokens, int64_t per_frame) {

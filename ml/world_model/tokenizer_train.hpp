@@ -12,8 +12,9 @@
 // Entropy (token_entropy_bits): the empirical entropy in bits of the g g tokens of a frame taken
 // together (the tuple), over the given transitions: what the tokens carry per frame.
 // Tests: tests/unit/test_tokenizer_train.cpp (transitions and entropy by hand; training lowers
-// the reconstruction error, deterministically). The statistical test (Δ-tokens < 0.5 bit
-// per frame on the gridworld) does not hold yet: see docs/ARCHITECTURE.md.
+// the reconstruction error, deterministically, the same on 1 and 2 threads);
+// tests/statistical/test_world_model_tokens.cpp (the Δ-tokens' bits per frame on the gridworld;
+// which recipe gives what: docs/ML.md).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -42,22 +43,35 @@ struct TokenizerStep {
   int64_t revived = 0;
 };
 
+struct TokenizerEval {
+  std::vector<int32_t> tokens;  // (N g g), row-major per transition
+  double mse = 0;               // mean squared error of the predicted x_{t+1} ([-1, 1] scale)
+  double mse_swapped = 0;       // the same with each transition's tokens from the next one
+};
+
 class TokenizerTrainer {
  public:
   // net and codebook are used by reference and must outlive the trainer; codebook.dim ==
   // net's token_dim.
+  // warmup: the first steps train the decoder alone on zero tokens (q = 0; no encoder or
+  // codebook update), so it learns what x_t and a_t predict before the tokens can carry it.
+  // zero_token_layer: the encoder's token layer enc.tok.w starts at 0, so every frame starts
+  // at one code and tokens differ only where the decoder's gradient separates them.
   TokenizerTrainer(ConvTokenizer& net, Codebook& codebook, double lr, double weight_decay,
-                   uint64_t seed);
+                   uint64_t seed, int64_t warmup = 0, bool zero_token_layer = false);
   // One step on `batch` transitions drawn from w's train episodes.
   TokenizerStep step(const diffusion::WorldData& w, int64_t batch);
-  // The tokens (N g g, row-major per transition) of the given transitions; no update.
-  std::vector<int32_t> tokens(const Transitions& t);
+  // Held-out evaluation of the given transitions (no update): their tokens and reconstruction
+  // error, and the error when each transition is decoded with the tokens of the next one (the
+  // last with the first's): equal errors mean the decoder ignores the tokens.
+  TokenizerEval evaluate(const Transitions& t);
 
  private:
   ConvTokenizer& net_;
   Codebook& codebook_;
   double lr_;
   uint64_t seed_;
+  int64_t warmup_;
   int64_t steps_ = 0;
   std::unique_ptr<nn::Optimizer> opt_;
   ParameterSet grads_;

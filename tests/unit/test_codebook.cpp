@@ -186,6 +186,29 @@ TEST(Codebook, RevivalNeedsConsecutiveIdleUpdates) {
   EXPECT_EQ(cb.update(cb.quantize(without)), (std::vector<int64_t>{2}));
 }
 
+// The idle sequence of RevivalNeedsConsecutiveIdleUpdates revives e2 in its fourth update (3
+// updates before it): with revive_until 4 it is revived, with 3 it is not (and stays idle 2).
+TEST(Codebook, RevivalStopsAfterReviveUntil) {
+  for (int64_t until : {4, 3}) {
+    CodebookConfig c = config(3, 2);
+    c.revive_until = until;
+    Codebook cb(c, DType::f64, Device::cpu(), 2);
+    cb.set_state(from_host_f64({1, 0, 0, 1, -1, 0}, {3, 2}, DType::f64, Device::cpu()),
+                 {0, 0, 0}, 0);
+    const Tensor without = from_host_f64({2, 1, 0, 3}, {2, 2}, DType::f64, Device::cpu());
+    const Tensor with = from_host_f64({-2, 0.1}, {1, 2}, DType::f64, Device::cpu());
+    cb.update(cb.quantize(without));
+    cb.update(cb.quantize(with));
+    cb.update(cb.quantize(without));
+    const std::vector<int64_t> revived = cb.update(cb.quantize(without));  // update index 3
+    EXPECT_EQ(revived, until == 4 ? std::vector<int64_t>{2} : std::vector<int64_t>{}) << until;
+    EXPECT_EQ(cb.idle()[2], until == 4 ? 0 : 2) << until;
+  }
+  CodebookConfig bad = config(3, 2);
+  bad.revive_until = -2;
+  EXPECT_THROW(Codebook(bad, DType::f64, Device::cpu(), 1), UsageError);
+}
+
 // The forward value is the chosen code (piecewise constant in z), yet the gradient passes
 // straight through: with no commitment term, dz is the gradient of <dq, zhat(z)>.
 TEST(Codebook, StraightThroughGradient) {

@@ -1,7 +1,8 @@
 // Training of the Δ-IRIS tokenizer (ml/world_model/tokenizer_train.hpp): transitions from
 // episodes by hand, the entropy per frame by hand, training lowers the reconstruction error
-// and is deterministic, bad settings.
+// and is deterministic (also across thread counts in f32), bad settings.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <vector>
@@ -106,4 +107,70 @@ TEST(TokenizerTrain, BadSettings) {
   Codebook ok(small_codebook(), DType::f64, Device::cpu(), 2);
   TokenizerTrainer trainer(net, ok, 1e-2, 0.0, 3);
   EXPECT_THROW(trainer.step(w, 0), UsageError);
+}
+
+// Same seed, same result in f32 whatever the thread count: a network and batch large enough
+// that the convolutions and products take their threaded paths (kMinParallelMacs), trained with
+// 1 and 2 threads, must end with the same parameters bit for bit.
+TEST(TokenizerTrain, SameSeedSameParametersForAnyThreadCount) {
+  GridworldConfig g = small_world();
+  g.size = 24;
+  g.cell = 4;
+  const diffusion::WorldData w = gridworld(g);
+  TokenizerConfig c = small_net();
+  c.frame = 24;
+  c.channels = {16, 32};
+  c.token_dim = 8;
+  CodebookConfig cc = small_codebook();
+  cc.dim = 8;
+  const int saved = omp_get_max_threads();
+  std::vector<std::vector<double>> params;
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    ConvTokenizer net(c, DType::f32, Device::cpu());
+    net.init(1);
+    Codebook cb(cc, DType::f32, Device::cpu(), 2);
+    TokenizerTrainer trainer(net, cb, 3e-3, 0.0, 3);
+    for (int s = 0; s < 2; ++s) trainer.step(w, 16);
+    params.push_back(to_host_f64(net.params().flat()));
+    const std::vector<double> codes = to_host_f64(cb.codes());
+    params.back().insert(params.back().end(), codes.begin(), codes.end());
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(params[0], params[1]);
+}
+
+// The warm-up trains the decoder alone (encoder and codebook untouched); a zero token layer
+// starts every frame at one code, so another frame's tokens decode the same (evaluate's swapped
+// error equals its error exactly); after the warm-up the encoder and codebook move.
+TEST(TokenizerTrain, WarmupTrainsTheDecoderAloneFromOneCode) {
+  const diffusion::WorldData w = gridworld(small_world());
+  ConvTokenizer net(small_net(), DType::f64, Device::cpu());
+  net.init(1);
+  Codebook cb(small_codebook(), DType::f64, Device::cpu(), 2);
+  TokenizerTrainer trainer(net, cb, 1e-2, 0.0, 3, 3, true);
+  const auto half = [&](bool enc) {
+    std::vector<double> v;
+    for (const ParameterEntry& e : net.params().layout()) {
+      if ((e.name.rfind("enc.", 0) == 0) != enc) continue;
+      const std::vector<double> p = to_host_f64(net.params().get(e.name));
+      v.insert(v.end(), p.begin(), p.end());
+    }
+    return v;
+  };
+  const std::vector<double> enc0 = half(true), dec0 = half(false), codes0 = to_host_f64(cb.codes());
+  for (int s = 0; s < 3; ++s) trainer.step(w, 8);
+  EXPECT_EQ(half(true), enc0);
+  EXPECT_NE(half(false), dec0);
+  EXPECT_EQ(to_host_f64(cb.codes()), codes0);
+  EXPECT_EQ(cb.updates(), 0);
+  const Transitions t = make_transitions(w, {{0, 0}, {1, 2}, {4, 5}}, DType::f64, Device::cpu());
+  const TokenizerEval ev = trainer.evaluate(t);
+  ASSERT_EQ(ev.tokens.size(), 12u);
+  for (int32_t z : ev.tokens) EXPECT_EQ(z, ev.tokens[0]);
+  EXPECT_EQ(ev.mse, ev.mse_swapped);
+  EXPECT_GT(ev.mse, 0.0);
+  trainer.step(w, 8);
+  EXPECT_NE(half(true), enc0);
+  EXPECT_EQ(cb.updates(), 1);
 }
