@@ -45,13 +45,16 @@
 // else. The unit test checks both directions by perturbation on a 3-layer network, and checks
 // that a masked single-stream PixelCNN built from the same op does show the blind spot.
 //
-// Backends. CPU in conv2d.cpp: the forwards (conv2d_forward and the fused conv2d_forward_act)
-// gather the windows (im2col, zeros outside the lattice) and multiply by the weights in one
-// fixed-order register-tiled routine (compiled for AVX2 and baseline x86-64, no FMA), chunks of
+// Backends. CPU in conv2d.cpp (issue 22): register-blocked FMA kernels (AVX2+FMA where the
+// CPU has it, one rounding per term, else a portable multiply-then-add loop; host/core/simd.hpp
+// picks one per process). The forwards (conv2d_forward and the fused conv2d_forward_act) gather
+// the windows (im2col, zeros outside the lattice) and multiply by the packed weights in a
+// micro-kernel of 4 outputs x 24 f32 / 12 f64 columns (an outer product per term), chunks of
 // samples on host/core/parallel.hpp's parallel_chunks from 2^22 multiply-adds; backward input
 // is the same routine on dy (the adjoint's window, taps reversed, weights transposed); the
-// weight gradient multiplies dy by the transposed im2col of x in register tiles summed in
-// double, chunks of samples in order, OpenMP over the tiles from 2^22 multiply-adds. CUDA twin in
+// weight gradient takes lane-split dot products of dy rows and im2col rows of x, chunks of
+// samples in order (each summed in the dtype, the chunks added in double), parallel_chunks
+// over the k tiles from 2^22 multiply-adds. CUDA twin in
 // cuda/conv2d.cu: one thread per output element through one per-pixel device function, a
 // warp reduction per weight-gradient element. Every output element adds its terms in a fixed
 // order, (ci, i, j) for the forwards and (o, i, j) for backward input, on both backends; no
@@ -136,6 +139,10 @@ namespace detail {
 struct Conv2dDims {
   int64_t batch, n_in, n_out, height, width;
 };
+// Samples per chunk of the CPU weight gradient (its f32 partial sums run over one chunk's
+// columns): near 1 MiB of columns, k_total = Cin*kh*kw values of dtype_bytes per
+// pixel, hw pixels per sample; in [1, max(batch, 1)]. A function of the sizes alone.
+int64_t conv2d_weight_chunk_samples(int64_t batch, int64_t k_total, int64_t hw, int dtype_bytes);
 void conv2d_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& bias,
                          const Conv2dSpec& s, const Conv2dDims& d, Tensor& y, bool accumulate);
 void conv2d_backward_input_cuda(const Tensor& dy, const Tensor& w, const Conv2dSpec& s,

@@ -1,15 +1,19 @@
 // Shifted-window 2-D convolution (host/ops/conv2d.hpp), CPU reference: hand-computed cases,
 // float64 central differences of both backwards, per-sample gradients, both backwards' fixed
 // summation order bit for bit, the fused conv2d_forward_act against the separate ops (any
-// thread count), and causality / no blind spot of a 3-layer two-stream network built from the op.
+// thread count), the f32 kernels against the f64 definition on odd shapes, the forward's
+// independence of batch split and thread count, and causality / no blind spot of a 3-layer
+// two-stream network built from the op.
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "host/core/simd.hpp"
 #include "host/ops/conv2d.hpp"
 #include "tests/support/testing.hpp"
 
@@ -38,6 +42,12 @@ bool same_spec(const Conv2dSpec& a, const Conv2dSpec& b) {
 
 // Windows exercised by the gradient and bit-equality tests: both streams, FlowKet's k x k
 // forms, kernel 5, and windows partly or entirely outside the lattice.
+// a * b + c as the CPU kernels compute it: fused where the CPU has FMA (host/core/simd.hpp).
+template <class T>
+T mul_add(T a, T b, T c) {
+  return cpu_has_avx2_fma() ? std::fma(a, b, c) : a * b + c;
+}
+
 std::vector<Conv2dSpec> test_specs() {
   return {conv2d_vertical_spec(3),          conv2d_vertical_spec(3, true),
           conv2d_horizontal_spec(3, true),  conv2d_horizontal_spec(3, false),
@@ -325,14 +335,18 @@ TEST(Conv2d, ForwardActMatchesSeparateOpsForAnyThreadCount) {
   EXPECT_THROW(conv2d_forward_act({{x, w, s}}, Tensor(), Unary::relu, same, wrong), Error);
 }
 
-// Both backwards add their terms in the documented fixed order (conv2d.hpp): backward input
-// in (o, i, j) in the tensor's dtype, the weight gradient in (b, r, c) in double, each from
-// its starting value (0, or the existing gradient with accumulate). Checked bit for bit
-// (tolerance 0: the same operations in the same order; taps outside the lattice are skipped
-// here and add a zero in the op) against those loops written out, in f32 and f64, with and
-// without accumulate, for 1 and 2 threads, on the U-Net's 3x3 'same' window, its 1x1 and the
-// test windows, at a size above the threading threshold (6e6 multiply-adds) whose weight
-// gradient takes several chunks of samples.
+// Both backwards add their terms in the documented fixed order (conv2d.cpp): backward input
+// in (o, i, j) in the tensor's dtype, one term at a time (one rounding per term where the CPU
+// has FMA, host/core/simd.hpp, else a multiply and an add); the weight gradient per chunk of
+// conv2d_weight_chunk_samples samples in kLanes = 32 bytes / sizeof(T) lanes (lane l: the terms
+// (b, r, c) of the chunk with q = l mod kLanes, in order, in T), the lanes summed by halving in
+// T, the chunk sums added in double, then added to the existing gradient (accumulate). Checked
+// bit for bit (tolerance 0: the same operations in the same order; taps outside the lattice are
+// skipped here and add a zero in the op, which leaves every sum unchanged) against those loops
+// written out, in f32 and f64, with and without accumulate, for 1 and 2 threads, on the U-Net's
+// 3x3 'same' window, its 1x1 and the test windows, at a size above the threading threshold (6e6
+// multiply-adds) whose weight gradient takes several chunks of samples. (Before issue 22 the
+// references were a plain multiply-add chain and one double chain over the batch.)
 TEST(Conv2d, BackwardsAddTermsInTheDocumentedOrder) {
   const int saved_threads = omp_get_max_threads();
   const int64_t batch = 24, n_in = 16, n_out = 12, height = 12, width = 12, hw = height * width;
@@ -362,24 +376,35 @@ TEST(Conv2d, BackwardsAddTermsInTheDocumentedOrder) {
                     for (int j = 0; j < kw; ++j) {
                       const int64_t r = p / width - s.offset_h - i, c = p % width - s.offset_w - j;
                       if (r < 0 || r >= height || c < 0 || c >= width) continue;
-                      acc += pw[((o * n_in + ci) * kh + i) * kw + j] *
-                             pdy[(b * n_out + o) * hw + r * width + c];
+                      acc = mul_add(pw[((o * n_in + ci) * kh + i) * kw + j],
+                                    pdy[(b * n_out + o) * hw + r * width + c], acc);
                     }
                 pdx[(b * n_in + ci) * hw + p] = acc;
               }
           T* pdw = dw_ref.data<T>();
+          constexpr int lanes = 32 / sizeof(T);
+          const int64_t chunk = detail::conv2d_weight_chunk_samples(batch, n_in * kh * kw, hw,
+                                                                    sizeof(T));
           for (int64_t o = 0; o < n_out; ++o)
             for (int64_t ci = 0; ci < n_in; ++ci)
               for (int i = 0; i < kh; ++i)
                 for (int j = 0; j < kw; ++j) {
                   double acc = 0;
-                  for (int64_t b = 0; b < batch; ++b)
-                    for (int64_t p = 0; p < hw; ++p) {
-                      const int64_t r = p / width + s.offset_h + i, c = p % width + s.offset_w + j;
-                      if (r < 0 || r >= height || c < 0 || c >= width) continue;
-                      acc += static_cast<double>(pdy[(b * n_out + o) * hw + p]) *
-                             static_cast<double>(px[(b * n_in + ci) * hw + r * width + c]);
-                    }
+                  for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+                    T lane[lanes] = {};
+                    for (int64_t b = b0; b < std::min(batch, b0 + chunk); ++b)
+                      for (int64_t p = 0; p < hw; ++p) {
+                        const int64_t r = p / width + s.offset_h + i,
+                                      c = p % width + s.offset_w + j;
+                        if (r < 0 || r >= height || c < 0 || c >= width) continue;
+                        T& l = lane[((b - b0) * hw + p) % lanes];
+                        l = mul_add(pdy[(b * n_out + o) * hw + p],
+                                    px[(b * n_in + ci) * hw + r * width + c], l);
+                      }
+                    for (int w = lanes / 2; w >= 1; w /= 2)
+                      for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
+                    acc += static_cast<double>(lane[0]);
+                  }
                   T& dst = pdw[((o * n_in + ci) * kh + i) * kw + j];
                   dst = static_cast<T>(accumulate ? static_cast<double>(dst) + acc : acc);
                 }
@@ -398,6 +423,136 @@ TEST(Conv2d, BackwardsAddTermsInTheDocumentedOrder) {
       });
     }
   omp_set_num_threads(saved_threads);
+}
+
+// Issue 22's odd shapes: the f32 kernels (forward, backward input, weight gradient) against
+// the definition summed in double from the same f32 inputs, for channel widths 1, 3, 17, 33,
+// square windows of 1..5 taps per side at offsets that reach past the lattice, batches 1, 7 and
+// 257 (257 with kernels 3 and 5), on a 5x4 lattice. Tolerance per element: the rounding bound of
+// an f32 sum of n terms, (n + 2) eps32 sum|term| (+ 1e-30), whatever order the kernel takes.
+TEST(Conv2d, Float32KernelsMatchFloat64DefinitionOnOddShapes) {
+  const int64_t height = 5, width = 4, hw = height * width;
+  int cases = 0;
+  for (int64_t ch : {1, 3, 17, 33})
+    for (int k = 1; k <= 5; ++k)
+      for (int64_t batch : {1, 7, 257}) {
+        if (batch == 257 && k != 3 && k != 5) continue;
+        const Conv2dSpec s{k, k, -k / 2 - (k % 2 == 0 ? 1 : 0), -k + 1};
+        SCOPED_TRACE(cat("channels ", ch, " kernel ", k, " batch ", batch));
+        const uint64_t seed = static_cast<uint64_t>(100 + 10 * ch + k) * 1000 + batch;
+        const Tensor x = random_tensor({batch, ch, height, width}, DType::f32, seed);
+        const Tensor w = random_tensor({ch, ch, k, k}, DType::f32, seed + 1);
+        const Tensor bias = random_tensor({ch}, DType::f32, seed + 2);
+        const Tensor dy = random_tensor({batch, ch, height, width}, DType::f32, seed + 3);
+        Tensor y = Tensor::zeros(x.shape(), DType::f32), dx = y.clone();
+        Tensor dw = Tensor::zeros(w.shape(), DType::f32);
+        conv2d_forward(x, w, bias, s, y);
+        conv2d_backward_input(dy, w, s, dx);
+        conv2d_backward_weight(x, dy, s, dw);
+        const float *px = x.data<float>(), *pw = w.data<float>(), *pb = bias.data<float>(),
+                    *pdy = dy.data<float>();
+        // want and sum|term| of y, dx, dw (the sums in double)
+        std::vector<double> y_ref(y.numel()), y_abs(y.numel()), dx_ref(dx.numel()),
+            dx_abs(dx.numel()), dw_ref(dw.numel()), dw_abs(dw.numel());
+        for (int64_t b = 0; b < batch; ++b)
+          for (int64_t o = 0; o < ch; ++o)
+            for (int64_t p = 0; p < hw; ++p) {
+              const int64_t e = (b * ch + o) * hw + p;
+              y_ref[e] = pb[o];
+              y_abs[e] = std::abs(pb[o]);
+            }
+        for (int64_t b = 0; b < batch; ++b)
+          for (int64_t o = 0; o < ch; ++o)
+            for (int64_t ci = 0; ci < ch; ++ci)
+              for (int i = 0; i < k; ++i)
+                for (int j = 0; j < k; ++j) {
+                  const int64_t wi = ((o * ch + ci) * k + i) * k + j;
+                  for (int64_t p = 0; p < hw; ++p) {
+                    const int64_t r = p / width + s.offset_h + i, c = p % width + s.offset_w + j;
+                    if (r < 0 || r >= height || c < 0 || c >= width) continue;
+                    const int64_t xi = (b * ch + ci) * hw + r * width + c,
+                                  yi = (b * ch + o) * hw + p;
+                    const double t = static_cast<double>(pw[wi]) * px[xi],
+                                 g = static_cast<double>(pw[wi]) * pdy[yi],
+                                 v = static_cast<double>(pdy[yi]) * px[xi];
+                    y_ref[yi] += t, y_abs[yi] += std::abs(t);
+                    dx_ref[xi] += g, dx_abs[xi] += std::abs(g);
+                    dw_ref[wi] += v, dw_abs[wi] += std::abs(v);
+                  }
+                }
+        const auto check = [&](const Tensor& got, const std::vector<double>& want,
+                               const std::vector<double>& abs_sum, int64_t n_terms,
+                               const char* name) {
+          const float* pg = got.data<float>();
+          int bad = 0;
+          for (int64_t e = 0; e < got.numel() && bad < 3; ++e) {
+            const double tol = (n_terms + 2) * FLT_EPSILON * abs_sum[e] + 1e-30;
+            if (std::abs(pg[e] - want[e]) > tol) {
+              ADD_FAILURE() << name << "[" << e << "] = " << pg[e] << ", want " << want[e]
+                            << " (tolerance " << tol << ")";
+              ++bad;
+            }
+          }
+        };
+        check(y, y_ref, y_abs, ch * k * k + 1, "y");
+        check(dx, dx_ref, dx_abs, ch * k * k, "dx");
+        check(dw, dw_ref, dw_abs, batch * hw, "dw");
+        ++cases;
+      }
+  EXPECT_EQ(cases, 4 * 5 * 2 + 4 * 2);
+}
+
+// The forward (plain and fused) and backward input of a sample do not depend on which other
+// samples share the call or on the thread count: a batch above the threading threshold run
+// whole on 1 and 2 threads, and as the pieces [0,1), [1,8), [8,B) (other chunk boundaries),
+// bit for bit (tolerance 0). On 7x7 a chunk holds 3 samples and its columns end in a narrower
+// register tile, so a pixel's column lands in different tiles in the whole batch and in the
+// pieces. The weight gradient (a sum over the batch, chunked by the sizes) is checked for 1 vs
+// 2 threads.
+TEST(Conv2d, ForwardIndependentOfBatchSplitAndThreadCount) {
+  const int saved_threads = omp_get_max_threads();
+  const int64_t batch = 300, ch = 32, side = 7;
+  const Conv2dSpec s = conv2d_vertical_spec(3), sh = conv2d_horizontal_spec(3, false);
+  const Tensor x = random_tensor({batch, ch, side, side}, DType::f32, 200);
+  const Tensor x2 = random_tensor({batch, ch, side, side}, DType::f32, 201);
+  const Tensor w = random_tensor({ch, ch, s.kernel_h, s.kernel_w}, DType::f32, 202, -0.2, 0.2);
+  const Tensor wh = random_tensor({ch, ch, sh.kernel_h, sh.kernel_w}, DType::f32, 203, -0.2, 0.2);
+  const Tensor bias = random_tensor({ch}, DType::f32, 204);
+  const auto run = [&](int64_t b0, int64_t n, Tensor& y, Tensor& out, Tensor& dx) {
+    const Tensor xs = x.narrow(b0, n), x2s = x2.narrow(b0, n);
+    Tensor pre = Tensor::zeros(xs.shape(), DType::f32);
+    conv2d_forward(xs, w, bias, s, y);
+    conv2d_forward_act({{xs, w, s}, {x2s, wh, sh}}, bias, Unary::relu, pre, out, x2s);
+    conv2d_backward_input(xs, w, s, dx);
+  };
+  std::vector<Tensor> ref(3);
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    std::vector<Tensor> got(3, Tensor());
+    for (Tensor& t : got) t = Tensor::zeros(x.shape(), DType::f32);
+    run(0, batch, got[0], got[1], got[2]);
+    if (threads == 1) {
+      ref = got;
+      continue;
+    }
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(all_close(got[i], ref[i], 0, 0)) << "output " << i;
+  }
+  omp_set_num_threads(saved_threads);
+  for (const auto& [b0, n] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 7}, {8, 292}}) {
+    std::vector<Tensor> got(3, Tensor());
+    for (Tensor& t : got) t = Tensor::zeros({n, ch, side, side}, DType::f32);
+    run(b0, n, got[0], got[1], got[2]);
+    for (int i = 0; i < 3; ++i)
+      EXPECT_TRUE(all_close(got[i], ref[i].narrow(b0, n).clone(), 0, 0))
+          << "output " << i << " of samples [" << b0 << ", " << b0 + n << ")";
+  }
+  Tensor dw1 = Tensor::zeros(w.shape(), DType::f32), dw2 = dw1.clone();
+  omp_set_num_threads(1);
+  conv2d_backward_weight(x, x2, s, dw1);
+  omp_set_num_threads(2);
+  conv2d_backward_weight(x, x2, s, dw2);
+  omp_set_num_threads(saved_threads);
+  EXPECT_TRUE(all_close(dw1, dw2, 0, 0));
 }
 
 TEST(Conv2d, ShapeAndArgumentErrors) {

@@ -3,9 +3,16 @@
 // messages. Ops: host/ops/{gemm,elementwise,fill}.hpp.
 #include "tests/unit/test_ops_dense.hpp"
 
+#include <cfloat>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "host/ops/elementwise.hpp"
+#include "host/ops/elementwise_math.hpp"
 #include "host/ops/fill.hpp"
 #include "host/ops/gemm.hpp"
 
@@ -187,6 +194,92 @@ TEST(Unary, BackwardMatchesFiniteDifferences) {
     });
     EXPECT_TRUE(all_close(g, fd, 1e-8, 1e-7)) << unary_name(f);
   }
+}
+
+// The f32 sigmoid and silu (forward and backward) run on a vectorised polynomial exp where the
+// CPU has AVX2+FMA (host/ops/elementwise.cpp), libm elsewhere. Against the formulas in double
+// over x in [-110, 100] (step 1/73: the normal, denormal (x < -87.3) and zero (x < -104) ranges
+// of exp(-|x|)) and at special points: relative error <= 4 eps32 (measured on the AVX2+FMA
+// path: 1.8 eps32 = 2.1e-7; at most 2 ulp from the libm path where exp(-|x|) is normal) plus
+// 2 (|x| + 1) 2^-149 in the denormal range (one denormal step of exp, times |x| for silu), and
+// for the derivatives 2 eps32 (|x| + 1) |dy|, the cancellation in the formula's 1 - s (both
+// paths); NaN in, NaN out; +-inf and +-0 exactly as the scalar formulas (elementwise_math.hpp)
+// give them. An element's value does not depend on where it sits (the last partial vector goes
+// through a buffer): the same x at offset 0 and 3 of the tensor, bit for bit.
+TEST(Unary, F32LogisticMatchesFloat64Formulas) {
+  std::vector<float> xs;
+  for (int i = -110 * 73; i <= 100 * 73; ++i) xs.push_back(static_cast<float>(i) / 73.0f);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, -1e-40f, 87.3f, -87.3f, 88.72f, -88.72f,
+                  103.97f, -103.97f, 200.0f, -200.0f, FLT_MAX, -FLT_MAX})
+    xs.push_back(v);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  const std::vector<float> specials = {inf, -inf, nan};
+  xs.insert(xs.end(), specials.begin(), specials.end());
+  const int64_t n = static_cast<int64_t>(xs.size());
+  std::vector<float> dys(xs.size());
+  for (std::size_t i = 0; i < xs.size(); ++i) dys[i] = 0.5f + static_cast<float>(i % 7) * 0.25f;
+  const Tensor x = f32(xs, {n}), dy = f32(dys, {n});
+  double worst = 0;  // the worst relative error of the values (normal range)
+  float worst_at = 0;
+  double worst_ulp = 0;  // the largest difference from the libm path, in ulp
+  for (Unary f : {Unary::sigmoid, Unary::silu}) {
+    Tensor y = Tensor::zeros({n}, DType::f32), dx = y.clone();
+    unary(f, x, y);
+    unary_backward(f, x, dy, dx);
+    const float* py = y.data<float>();
+    const float* pdx = dx.data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      const float xf = xs[i];
+      SCOPED_TRACE(cat(unary_name(f), " at x = ", xf));
+      if (std::isnan(xf)) {
+        EXPECT_TRUE(std::isnan(py[i]) && std::isnan(pdx[i]));
+        continue;
+      }
+      if (std::isinf(xf) || xf == 0.0f) {  // the scalar formulas' values (NaN where they give NaN)
+        const float want_y = f == Unary::silu ? unary_value<Unary::silu>(xf)
+                                              : unary_value<Unary::sigmoid>(xf);
+        const float want_d = (f == Unary::silu ? unary_derivative<Unary::silu>(xf)
+                                               : unary_derivative<Unary::sigmoid>(xf)) * dys[i];
+        EXPECT_TRUE(std::isnan(want_y) ? std::isnan(py[i]) : py[i] == want_y) << py[i];
+        EXPECT_TRUE(std::isnan(want_d) ? std::isnan(pdx[i]) : pdx[i] == want_d) << pdx[i];
+        continue;
+      }
+      const double xd = xf, s = 1 / (1 + std::exp(-xd));
+      const double want_y = f == Unary::silu ? xd * s : s;
+      const double want_d = (f == Unary::silu ? s * (1 + xd * (1 - s)) : s * (1 - s)) * dys[i];
+      // rounding of the f32 result (4 eps), one denormal step of exp (times |x| for silu),
+      // and for the derivatives the formula's own cancellation: 1 - s where s ~ 1 loses
+      // eps * s relative to 1 - s, times |x| dy (silu) or dy
+      const double denormal = 2 * (std::abs(xd) + 1) * std::ldexp(1.0, -149);
+      const double cancel = 2 * FLT_EPSILON * (f == Unary::silu ? std::abs(xd) + 1 : 1) * dys[i];
+      const std::pair<double, double> checks[] = {{py[i], want_y}, {pdx[i], want_d}};
+      for (int c = 0; c < 2; ++c) {
+        const auto [got, want] = checks[c];
+        const double err = std::abs(got - want);
+        EXPECT_LE(err, 4 * FLT_EPSILON * std::abs(want) + denormal + (c == 1 ? cancel : 0))
+            << (c == 0 ? "value " : "derivative ") << got << " vs " << want;
+        if (c == 0 && std::abs(want) > FLT_MIN * 64 && err / std::abs(want) > worst) {
+          worst = err / std::abs(want);
+          worst_at = xf;
+        }
+      }
+      // against the scalar libm path (elementwise_math.hpp), in units of the last place, where
+      // exp(-|x|) is normal (below, both paths lose bits in denormal exp and differ more)
+      const float libm = f == Unary::silu ? unary_value<Unary::silu>(xf)
+                                          : unary_value<Unary::sigmoid>(xf);
+      if (std::abs(libm) > FLT_MIN && xf > -87.0f)
+        worst_ulp = std::max(worst_ulp, static_cast<double>(std::abs(py[i] - libm)) /
+                                            (std::nextafter(std::abs(libm), inf) - std::abs(libm)));
+    }
+    // position independence: x[3..] through the op again
+    Tensor y3 = Tensor::zeros({n - 3}, DType::f32);
+    unary(f, x.narrow(3, n - 3), y3);
+    EXPECT_EQ(std::memcmp(y3.data<float>(), py + 3, sizeof(float) * (n - 3)), 0)
+        << unary_name(f);
+  }
+  std::printf("[          ] f32 sigmoid/silu: worst relative error %.3g (%.2f eps32) at %g; "
+              "largest difference from libm %.1f ulp\n",
+              worst, worst / FLT_EPSILON, worst_at, worst_ulp);
 }
 
 TEST(Binary, HandValues) {
