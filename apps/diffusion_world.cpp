@@ -14,9 +14,10 @@
 //       --checkpoint-every steps and on SIGTERM/SIGUSR1/SIGINT (exit 3; --resume continues
 //       bit for bit under the rules of host/io/training_run.hpp)
 //   naqs diffusion rollout --checkpoint diffusion_train.h5 [--data ...] [--horizon 15]
-//                          [--steps 3] [--sampler euler|heun] [--episodes N] [-o rollout.h5]
-//       from the first K real frames of each held-out (test) episode imagines --horizon frames
-//       under the recorded actions; per-step MSE, PSNR and object-pixel F1 against the real
+//                          [--steps 3] [--sampler euler|heun] [--episodes N] [--start S]
+//                          [-o rollout.h5]
+//       from K real frames of each held-out (test) episode (frames S..S+K-1) imagines --horizon
+//       frames under the recorded actions; per-step MSE, PSNR and object-pixel F1 against the real
 //       frames, beside copying the last real frame; a PNG strip (real row above imagined row)
 //       and an animated GIF of up to --show episodes (matplotlib / Pillow; --no-png skips them).
 // Layout of every file: docs/HDF5_LAYOUT.md ("Diffusion world model").
@@ -133,6 +134,8 @@ void world_options(po::options_description& desc) {
       ("weight-decay", number<double>(cli::non_negative<double>())->default_value(d.weight_decay),
        "train: AdamW decoupled weight decay")
       ("horizon", number<int64_t>(I{1, 100000})->default_value(15), "rollout: imagined frames")
+      ("start", number<int64_t>(I{0, 100000})->default_value(0),
+       "rollout: the first real context frame of every episode (0: the episode's start)")
       ("steps", number<int64_t>(I{1, 10000})->default_value(3), "rollout: sampler steps per frame")
       ("sampler", po::value<std::string>()->default_value("euler"), "rollout: euler | heun")
       ("episodes", number<int64_t>(I{0, 1 << 30}),
@@ -314,6 +317,7 @@ int world_rollout_run(const CommandContext& ctx) {
   if (vm.count("seed")) c.seed = vm["seed"].as<uint64_t>();
   const Sampler sampler = parse_sampler(vm["sampler"].as<std::string>());
   const int64_t horizon = vm["horizon"].as<int64_t>(), steps = vm["steps"].as<int64_t>();
+  const int64_t start = vm["start"].as<int64_t>();
   const std::string data_path = vm["data"].as<std::string>();
   const WorldData d = read_world_data(data_path, Split::test);
   std::vector<int32_t> episodes = d.test_episodes;
@@ -334,19 +338,20 @@ int world_rollout_run(const CommandContext& ctx) {
 
   const int64_t K = c.unet.context, N = static_cast<int64_t>(episodes.size()), P = d.frame_size();
   const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<uint8_t> imagined = m.rollout(d, episodes, horizon, sampler, steps);
+  const std::vector<uint8_t> imagined = m.rollout(d, episodes, horizon, sampler, steps, start);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<uint8_t> real(imagined.size()), context(static_cast<size_t>(N * K * P));
   std::vector<double> mse(static_cast<size_t>(N * horizon)), psnr(mse.size()), f1(mse.size()),
       copy_mse(mse.size()), copy_psnr(mse.size()), copy_f1(mse.size());
   for (int64_t i = 0; i < N; ++i) {
     for (int64_t k = 0; k < K; ++k)
-      std::copy(d.frame(episodes[i], k), d.frame(episodes[i], k) + P, context.begin() + (i * K + k) * P);
+      std::copy(d.frame(episodes[i], start + k), d.frame(episodes[i], start + k) + P,
+                context.begin() + (i * K + k) * P);
     for (int64_t h = 0; h < horizon; ++h) {
-      const uint8_t* r = d.frame(episodes[i], K + h);
+      const uint8_t* r = d.frame(episodes[i], start + K + h);
       std::copy(r, r + P, real.begin() + (i * horizon + h) * P);
       const FrameMetrics a = frame_metrics(r, &imagined[(i * horizon + h) * P], P);
-      const FrameMetrics b = frame_metrics(r, d.frame(episodes[i], K - 1), P);
+      const FrameMetrics b = frame_metrics(r, d.frame(episodes[i], start + K - 1), P);
       const size_t j = static_cast<size_t>(i * horizon + h);
       mse[j] = a.mse, psnr[j] = a.psnr, f1[j] = a.object_f1;
       copy_mse[j] = b.mse, copy_psnr[j] = b.psnr, copy_f1[j] = b.object_f1;
@@ -390,6 +395,7 @@ int world_rollout_run(const CommandContext& ctx) {
     f.set_attr("/rollout", "steps", steps);
     f.set_attr("/rollout", "network_evaluations_per_frame", network_evaluations(sampler, steps));
     f.set_attr("/rollout", "horizon", horizon);
+    f.set_attr("/rollout", "start", start);
     f.set_attr("/rollout", "objective", objective_name(c.edm.objective));
     f.set_attr("/rollout", "checkpoint", model_path);
     f.set_attr("/rollout", "data", data_path);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Markdown table of world-model rollouts (naqs diffusion rollout outputs, group /rollout):
-mean PSNR (dB, [-1, 1] scale) and MSE at a few imagined steps and the object-pixel F1, per file,
+mean PSNR (dB, [-1, 1] scale; an exact frame's infinite PSNR counts as 100 dB, as the command
+prints it) and MSE at a few imagined steps and the object-pixel F1, per file,
 then the copy-last-frame baseline of the first file (every file rolls out the same episodes).
     world_model_table.py r1.h5 [r2.h5 ...] [--at 1,5,10,15]"""
 import os
@@ -26,7 +27,7 @@ def main(argv):
     print("|" + "---|" * len(head))
 
     def row(name, sampler, evals, g):
-        psnr, mse, f1 = g["psnr"][:], g["mse"][:], g["object_f1"][:]
+        psnr, mse, f1 = np.minimum(g["psnr"][:], 100.0), g["mse"][:], g["object_f1"][:]
         h = psnr.shape[1]
         if max(at) > h:
             sys.exit(f"world_model_table.py: step {max(at)} beyond the horizon {h}")

@@ -136,24 +136,27 @@ int64_t WorldModel::train(const WorldData& d, nn::Optimizer& opt, int64_t first,
 }
 
 std::vector<uint8_t> WorldModel::rollout(const WorldData& d, const std::vector<int32_t>& episodes,
-                                         int64_t horizon, Sampler sampler, int64_t steps) {
+                                         int64_t horizon, Sampler sampler, int64_t steps,
+                                         int64_t start) {
   check_data(d, c_.unet);
   NAQS_REQUIRE(horizon >= 1, "--horizon ", horizon, " is not allowed: use at least 1");
   NAQS_REQUIRE(steps >= 1, "--steps ", steps, " is not allowed: use at least 1");
   const int64_t K = c_.unet.context, H = d.height, W = d.width, P = H * W;
-  NAQS_REQUIRE(K + horizon <= d.steps + 1, "--horizon ", horizon, " with a context of ", K,
-               " frames needs episodes of ", K + horizon, " frames; the data's have ",
-               d.steps + 1);
+  NAQS_REQUIRE(start >= 0, "--start ", start, " is not allowed: use a frame index >= 0");
+  NAQS_REQUIRE(start + K + horizon <= d.steps + 1, "--horizon ", horizon, " with a context of ",
+               K, " frames from --start ", start, " needs episodes of ", start + K + horizon,
+               " frames; the data's have ", d.steps + 1);
   const int64_t B = static_cast<int64_t>(episodes.size());
   NAQS_REQUIRE(B >= 1, "rollout: no episodes given");
   for (int32_t e : episodes)
     NAQS_REQUIRE(e >= 0 && e < d.episodes, "episode ", e, " is outside 0..", d.episodes - 1);
   const Edm& edm = c_.edm;
-  // context (B, K, H, W) on the device, from the real frames 0..K-1
+  // context (B, K, H, W) on the device, from the real frames start .. start + K - 1
   std::vector<double> ctx_host(static_cast<size_t>(B * K * P));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t k = 0; k < K; ++k)
-      for (int64_t p = 0; p < P; ++p) ctx_host[(b * K + k) * P + p] = pixel(d.frame(episodes[b], k)[p]);
+      for (int64_t p = 0; p < P; ++p) ctx_host[(b * K + k) * P + p] =
+            pixel(d.frame(episodes[b], start + k)[p]);
   Tensor ctx = from_host_f64(ctx_host, {B, K, H, W}, dtype_, device_);
   Tensor x_in = Tensor::empty({B, 1 + K, H, W}, dtype_, device_);
   Tensor scaled = Tensor::empty({B, 1, H, W}, dtype_, device_);
@@ -163,7 +166,7 @@ std::vector<uint8_t> WorldModel::rollout(const WorldData& d, const std::vector<i
   std::vector<uint8_t> out(static_cast<size_t>(B * horizon * P));
   const double sigma0 = sampling_sigmas(edm, steps)[0];
   for (int64_t h = 0; h < horizon; ++h) {
-    const int64_t t = K - 1 + h;  // predicting frame t + 1 from frames and actions t-K+1..t
+    const int64_t t = start + K - 1 + h;  // predicting frame t + 1 from frames and actions t-K+1..t
     for (int64_t b = 0; b < B; ++b)
       for (int64_t k = 0; k < K; ++k) actions[b * K + k] = d.action(episodes[b], t - K + 1 + k);
     Tensor ctx_view = x_in.narrow(1, 1, K);

@@ -68,11 +68,13 @@ class WorldModel {
   int64_t train(const WorldData& d, nn::Optimizer& opt, int64_t first,
                 const std::function<bool(int64_t step, double loss, double lr)>& step_done);
 
-  // Imagined frames of the given episodes: u8 (n_episodes, horizon, H, W), frame h is the
-  // imagined frame K + h. Errors (UsageError): an episode shorter than K + horizon frames, an
-  // unknown episode id, horizon or steps < 1.
+  // Imagined frames of the given episodes from the real frames start .. start + K - 1: u8
+  // (n_episodes, horizon, H, W), frame h is the imagined frame start + K + h. Errors
+  // (UsageError): an episode shorter than start + K + horizon frames, an unknown episode id,
+  // horizon or steps < 1, start < 0.
   std::vector<uint8_t> rollout(const WorldData& d, const std::vector<int32_t>& episodes,
-                               int64_t horizon, Sampler sampler, int64_t steps) ;
+                               int64_t horizon, Sampler sampler, int64_t steps,
+                               int64_t start = 0);
 
  private:
   WorldModelConfig c_;

@@ -89,6 +89,8 @@ TEST(WorldModel, RolloutsAreDeterministicAndIndependentOfTheBatch) {
   // an untrained model does not copy the real frames
   const std::vector<uint8_t> other = m.rollout(d, {2, 3}, 4, Sampler::euler, 1);
   EXPECT_NE(other, both);
+  // a later start reads other context frames and actions
+  EXPECT_NE(m.rollout(d, {2, 3}, 4, Sampler::heun, 2, 3), both);
 }
 
 TEST(WorldModel, BadInputIsOneClearLine) {
@@ -97,6 +99,10 @@ TEST(WorldModel, BadInputIsOneClearLine) {
   // 13 frames per episode, context 2: at most 11 imagined
   EXPECT_NO_THROW(m.rollout(d, {3}, 11, Sampler::euler, 1));
   EXPECT_THROW(m.rollout(d, {3}, 12, Sampler::euler, 1), UsageError);
+  // from --start 2: frames 2..3 of context, at most 9 imagined; a negative start is refused
+  EXPECT_NO_THROW(m.rollout(d, {3}, 9, Sampler::euler, 1, 2));
+  EXPECT_THROW(m.rollout(d, {3}, 10, Sampler::euler, 1, 2), UsageError);
+  EXPECT_THROW(m.rollout(d, {3}, 1, Sampler::euler, 1, -1), UsageError);
   EXPECT_THROW(m.rollout(d, {4}, 2, Sampler::euler, 1), UsageError);
   EXPECT_THROW(m.rollout(d, {0}, 2, Sampler::euler, 0), UsageError);
   WorldModelConfig c = small_config(Objective::edm);
