@@ -6,6 +6,17 @@
 #include "host/ops/fill.hpp"
 
 namespace naqs {
+namespace {
+
+// out (i32, sigma's shape) = the local state index (1 - sigma) / 2: 0 for +1, 1 for -1.
+void spin_index(const Tensor& sigma, Tensor out) {
+  Tensor s = Tensor::empty(sigma.shape(), sigma.dtype(), sigma.device());
+  ops::fill(s, 0.5);
+  ops::axpby(-0.5, sigma, 1.0, s);
+  ops::cast(s, out);
+}
+
+}  // namespace
 
 ml::TransformerConfig TransformerWavefunctionConfig::transformer() const {
   NAQS_REQUIRE(n_sites >= 1, "transformer wavefunction: n_sites must be >= 1, got ", n_sites);
@@ -68,14 +79,11 @@ Tensor TransformerWavefunction::cond_of(int64_t batch) const {
 
 Tensor TransformerWavefunction::tokens_of(const Tensor& sigma) const {
   const int64_t b = sigma.size(0), n = n_sites();
-  // s = (1 - sigma) / 2 as i32, shifted one site to the right behind the start token 0.
-  Tensor s = Tensor::empty({b, n}, dtype(), device());
-  ops::fill(s, 0.5);
-  ops::axpby(-0.5, sigma, 1.0, s);
+  // The spin indices shifted one site to the right behind the start token 0.
   Tensor tokens = Tensor::zeros({b, n}, DType::i32, device());
   if (n > 1) {
     Tensor shifted = Tensor::empty({b, n - 1}, DType::i32, device());
-    ops::cast(s.narrow(1, 0, n - 1).contiguous(), shifted);
+    spin_index(sigma.narrow(1, 0, n - 1).contiguous(), shifted);
     tokens.narrow(1, 1, n - 1).copy_from(shifted);
   }
   return tokens;
@@ -181,11 +189,7 @@ void TransformerWavefunction::cache_set_site(int64_t t, const Tensor& sigma_t) {
   NAQS_CHECK(batch > 0 && t >= 0 && t < n_sites(),
              "TransformerWavefunction::cache_set_site: site ", t, " without cache_begin");
   check_shape("TransformerWavefunction::cache_set_site", sigma_t, {batch}, "sigma_t");
-  Tensor s = Tensor::empty({batch}, dtype(), device());
-  ops::fill(s, 0.5);
-  ops::axpby(-0.5, sigma_t, 1.0, s);
-  Tensor tok = next_token_.reshape({batch});
-  ops::cast(s, tok);
+  spin_index(sigma_t, next_token_.reshape({batch}));
 }
 
 }  // namespace naqs
