@@ -68,8 +68,8 @@ int64_t TransformerWavefunction::kv_bytes_per_sample() const {
 }
 
 void TransformerWavefunction::set_condition(double value) {
-  NAQS_REQUIRE(config_.conditioned, "set_condition: the transformer wavefunction was built "
-               "without conditioning (--condition)");
+  NAQS_REQUIRE(config_.conditioned, "set_condition: this transformer wavefunction was built "
+               "without a conditioning input (TransformerWavefunctionConfig::conditioned)");
   condition_ = value;
 }
 
